@@ -1,0 +1,1 @@
+"""The dialogue engine: pure, synchronous, no I/O."""

@@ -1,0 +1,247 @@
+"""config.yml and endpoints.yml, with `${ENV_VAR}` references substituted."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from .issues import IssueList
+from .model import (
+    CommandGeneratorConfig,
+    Config,
+    Endpoints,
+    ModelConfig,
+    ModelGroup,
+    Source,
+)
+from .yaml_io import line_of
+
+COMMAND_GENERATORS = (
+    "CompactLLMCommandGenerator",
+    "SearchReadyLLMCommandGenerator",
+    "SingleStepLLMCommandGenerator",
+    "LLMCommandGenerator",
+    "MultiStepLLMCommandGenerator",
+)
+ENV_RE = re.compile(r"\$\{([^}:]+)(?::-([^}]*))?\}")
+MODEL_KEYS_OUTSIDE_SETTINGS = ("provider", "model", "model_name")
+
+
+def substitute_env(
+    data: Any, file: str, issues: IssueList, env: Mapping[str, str] | None = None
+) -> Any:
+    """Replace `${NAME}` (or `${NAME:-default}`) in every string value.
+
+    An unset variable is a warning, not an error: projects routinely name API keys that
+    a developer does not have, and the workbench then works offline. A value that is only
+    the reference becomes null; inside a longer string it becomes empty."""
+    env = os.environ if env is None else env
+
+    def replace(value: Any, line: int) -> Any:
+        if isinstance(value, str) and "${" in value:
+            missing: list[str] = []
+
+            def lookup(match: re.Match) -> str:
+                name, default = match.group(1).strip(), match.group(2)
+                if name in env:
+                    return env[name]
+                if default is not None:
+                    return default
+                missing.append(name)
+                return ""
+
+            result = ENV_RE.sub(lookup, value)
+            for name in missing:
+                issues.warning(
+                    file,
+                    line,
+                    "env-not-set",
+                    f"environment variable '{name}' is not set",
+                    f"export {name}=... before starting, or write the value in the file",
+                )
+            if missing and ENV_RE.fullmatch(value.strip()):
+                return None
+            return result
+        if isinstance(value, dict):
+            for key in list(value):
+                value[key] = replace(value[key], line_of(value, key))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                value[index] = replace(item, line_of(value, index))
+        return value
+
+    return replace(data, line_of(data))
+
+
+def build_config(file: str | None, data: Any, issues: IssueList) -> Config:
+    if file is None or data is None:
+        return Config()
+    if not isinstance(data, dict):
+        issues.error(file, line_of(data), "config-not-mapping", "config.yml must be a mapping")
+        return Config(source=Source(file, 1))
+    pipeline = _components(file, data, "pipeline", issues)
+    policies = _components(file, data, "policies", issues)
+    generator = None
+    items = data.get("pipeline") if isinstance(data.get("pipeline"), list) else []
+    for index, component in enumerate(pipeline):
+        if _short_name(component.get("name")) in COMMAND_GENERATORS:
+            generator = _command_generator(file, component, line_of(items, index))
+            break
+    language = data.get("language") or "en"
+    additional = data.get("additional_languages") or ()
+    return Config(
+        language=str(language),
+        additional_languages=tuple(str(lang) for lang in additional)
+        if isinstance(additional, list)
+        else (),
+        assistant_id=str(data["assistant_id"]) if data.get("assistant_id") else None,
+        recipe=str(data["recipe"]) if data.get("recipe") else None,
+        pipeline=pipeline,
+        policies=policies,
+        command_generator=generator,
+        source=Source(file, 1),
+        raw=data,
+    )
+
+
+def _components(file: str, data: dict, key: str, issues: IssueList) -> tuple[dict, ...]:
+    value = data.get(key)
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        issues.error(
+            file,
+            line_of(data, key),
+            "invalid-config",
+            f"`{key}` must be a list of components",
+            "write `- name: ComponentName` entries",
+        )
+        return ()
+    components = []
+    for index, item in enumerate(value):
+        if not isinstance(item, dict) or not item.get("name"):
+            issues.error(
+                file,
+                line_of(value, index),
+                "invalid-config",
+                f"each `{key}` entry needs a `name`",
+            )
+            continue
+        components.append(item)
+    return tuple(components)
+
+
+def _short_name(name: Any) -> str:
+    return str(name or "").rsplit(".", 1)[-1]
+
+
+def _command_generator(file: str, data: dict, line: int) -> CommandGeneratorConfig:
+    def section(key: str) -> dict:
+        value = data.get(key)
+        return value if isinstance(value, dict) else {}
+
+    template = data.get("prompt_template") or data.get("prompt")
+    return CommandGeneratorConfig(
+        name=_short_name(data.get("name")),
+        llm=section("llm"),
+        flow_retrieval=section("flow_retrieval"),
+        user_input=section("user_input"),
+        prompt_template=str(template) if template else None,
+        source=Source(file, line),
+        raw=data,
+    )
+
+
+def build_endpoints(file: str | None, data: Any, issues: IssueList) -> Endpoints:
+    if file is None or data is None:
+        return Endpoints()
+    if not isinstance(data, dict):
+        issues.error(
+            file, line_of(data), "endpoints-not-mapping", "endpoints.yml must be a mapping"
+        )
+        return Endpoints(source=Source(file, 1))
+    action = data.get("action_endpoint")
+    url = module = None
+    if isinstance(action, dict):
+        url = action.get("url") or None
+        module = action.get("actions_module") or None
+        if url and module:
+            issues.warning(
+                file,
+                line_of(data, "action_endpoint"),
+                "actions-module-and-url",
+                "action_endpoint has both `url` and `actions_module`; actions run in-process",
+                "remove one of them to make the choice explicit",
+            )
+    elif action is not None:
+        issues.error(
+            file,
+            line_of(data, "action_endpoint"),
+            "invalid-endpoints",
+            "`action_endpoint` must be a mapping with `url` or `actions_module`",
+        )
+    groups = build_model_groups(file, data.get("model_groups"), issues)
+    nlg = data.get("nlg")
+    return Endpoints(
+        action_endpoint_url=str(url) if url else None,
+        actions_module=str(module) if module else None,
+        model_groups=groups,
+        nlg=nlg if isinstance(nlg, dict) else None,
+        source=Source(file, 1),
+        raw=data,
+    )
+
+
+def build_model_groups(file: str, value: Any, issues: IssueList) -> dict[str, ModelGroup]:
+    groups: dict[str, ModelGroup] = {}
+    if value is None:
+        return groups
+    if not isinstance(value, list):
+        issues.error(
+            file,
+            line_of(value),
+            "invalid-model-groups",
+            "`model_groups` must be a list of {id, models}",
+        )
+        return groups
+    for index, item in enumerate(value):
+        line = line_of(value, index)
+        if not isinstance(item, dict) or not item.get("id"):
+            issues.error(file, line, "invalid-model-groups", "each model group needs an `id`")
+            continue
+        group_id = str(item["id"])
+        if group_id in groups:
+            issues.error(
+                file,
+                line,
+                "duplicate-model-group",
+                f"model group '{group_id}' is defined twice",
+            )
+            continue
+        models_data = item.get("models")
+        if not isinstance(models_data, list) or not models_data:
+            issues.error(
+                file,
+                line,
+                "invalid-model-groups",
+                f"model group '{group_id}' needs a non-empty `models` list",
+            )
+            continue
+        models = tuple(model_config(m) for m in models_data if isinstance(m, dict))
+        router = item.get("router")
+        groups[group_id] = ModelGroup(
+            group_id, models, Source(file, line), router if isinstance(router, dict) else None
+        )
+    return groups
+
+
+def model_config(data: Mapping[str, Any]) -> ModelConfig:
+    model = data.get("model") or data.get("model_name")
+    settings = {str(k): v for k, v in data.items() if k not in MODEL_KEYS_OUTSIDE_SETTINGS}
+    return ModelConfig(
+        provider=str(data["provider"]) if data.get("provider") else None,
+        model=str(model) if model else None,
+        settings=settings,
+    )

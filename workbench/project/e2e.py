@@ -1,0 +1,151 @@
+"""E2E test files (Rasa's format: `test_cases`, `fixtures`, `metadata`, `stub_custom_actions`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .issues import IssueList
+from .model import Source, TestCase, TestFile, TestStep
+from .yaml_io import line_of
+
+STEP_KINDS = ("user", "bot", "utter", "slot_was_set", "slot_was_not_set")
+USER_STEP_KEYS = frozenset({"user", "metadata", "assertions", "assertion_order_enabled"})
+TEST_FILE_KEYS = frozenset({"test_cases", "fixtures", "metadata", "stub_custom_actions"})
+TEST_CASE_KEYS = frozenset({"test_case", "steps", "fixtures", "metadata"})
+
+
+def is_test_file(data: Any) -> bool:
+    return isinstance(data, dict) and "test_cases" in data
+
+
+def build_test_file(file: str, data: dict, issues: IssueList) -> TestFile:
+    for key in data:
+        if key not in TEST_FILE_KEYS:
+            issues.warning(
+                file,
+                line_of(data, key),
+                "unknown-test-key",
+                f"unknown key '{key}' in e2e test file is ignored",
+                "allowed: " + ", ".join(sorted(TEST_FILE_KEYS)),
+            )
+    cases = []
+    raw_cases = data.get("test_cases")
+    if not isinstance(raw_cases, list):
+        issues.error(
+            file,
+            line_of(data, "test_cases"),
+            "invalid-test",
+            "`test_cases` must be a list",
+        )
+        raw_cases = []
+    for index, item in enumerate(raw_cases):
+        case = _test_case(file, item, line_of(raw_cases, index), issues)
+        if case is not None:
+            cases.append(case)
+    stubs = data.get("stub_custom_actions")
+    return TestFile(
+        path=file,
+        test_cases=tuple(cases),
+        fixtures=build_fixtures(file, data.get("fixtures"), issues),
+        metadata=_named_maps(data.get("metadata")),
+        stub_custom_actions={str(k): v for k, v in stubs.items()}
+        if isinstance(stubs, dict)
+        else {},
+    )
+
+
+def build_fixtures(file: str, value: Any, issues: IssueList) -> dict:
+    """`fixtures: [{name: [{slot: value}, ...]}]` → {name: ((slot, value), ...)}."""
+    fixtures: dict[str, tuple[tuple[str, Any], ...]] = {}
+    if not isinstance(value, list):
+        return fixtures
+    for index, item in enumerate(value):
+        if not isinstance(item, dict) or len(item) != 1:
+            issues.error(
+                file,
+                line_of(value, index),
+                "invalid-test",
+                "a fixture is `- name: [{slot: value}, ...]`",
+            )
+            continue
+        name, slots = next(iter(item.items()))
+        pairs = []
+        for entry in slots if isinstance(slots, list) else []:
+            if isinstance(entry, dict):
+                pairs.extend((str(k), v) for k, v in entry.items())
+        fixtures[str(name)] = tuple(pairs)
+    return fixtures
+
+
+def _named_maps(value: Any) -> dict[str, dict[str, Any]]:
+    result: dict[str, dict[str, Any]] = {}
+    for item in value if isinstance(value, list) else []:
+        if isinstance(item, dict):
+            for name, content in item.items():
+                result[str(name)] = dict(content) if isinstance(content, dict) else {}
+    return result
+
+
+def _test_case(file: str, item: Any, line: int, issues: IssueList) -> TestCase | None:
+    if not isinstance(item, dict) or not item.get("test_case"):
+        issues.error(file, line, "invalid-test", "each test case needs a `test_case` name")
+        return None
+    name = str(item["test_case"])
+    for key in item:
+        if key not in TEST_CASE_KEYS:
+            issues.warning(
+                file,
+                line_of(item, key),
+                "unknown-test-key",
+                f"unknown key '{key}' in test case '{name}' is ignored",
+            )
+    steps = []
+    raw_steps = item.get("steps")
+    if not isinstance(raw_steps, list) or not raw_steps:
+        issues.error(file, line, "invalid-test", f"test case '{name}' has no steps")
+        raw_steps = []
+    for index, raw in enumerate(raw_steps):
+        step_line = line_of(raw_steps, index)
+        kind = next((k for k in STEP_KINDS if isinstance(raw, dict) and k in raw), None)
+        if kind is None:
+            issues.error(
+                file,
+                step_line,
+                "invalid-test-step",
+                f"step in test case '{name}' is none of: " + ", ".join(STEP_KINDS),
+            )
+            continue
+        allowed = USER_STEP_KEYS if kind == "user" else {kind}
+        for key in raw:
+            if key not in allowed:
+                issues.error(
+                    file,
+                    line_of(raw, key),
+                    "invalid-test-step",
+                    f"unknown key '{key}' in a {kind} step of test case '{name}'",
+                )
+        assertions = raw.get("assertions") if kind == "user" else None
+        value = raw[kind]
+        if kind in ("user", "bot", "utter"):
+            value = "" if value is None else str(value)
+        metadata = raw.get("metadata")
+        steps.append(
+            TestStep(
+                kind=kind,
+                value=value,
+                source=Source(file, step_line),
+                metadata=str(metadata) if metadata else None,
+                assertions=tuple(a for a in assertions if isinstance(a, dict))
+                if isinstance(assertions, list)
+                else (),
+                assertion_order_enabled=bool(raw.get("assertion_order_enabled", False)),
+            )
+        )
+    fixtures = item.get("fixtures")
+    return TestCase(
+        name=name,
+        steps=tuple(steps),
+        source=Source(file, line),
+        fixtures=tuple(str(f) for f in fixtures) if isinstance(fixtures, list) else (),
+        metadata=str(item["metadata"]) if item.get("metadata") else None,
+    )

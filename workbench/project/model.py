@@ -1,0 +1,407 @@
+"""Immutable objects a loaded CALM project is made of.
+
+Every object that came from a file carries a `Source` so that errors, the validator and
+the TUI can point at `file:line`. Raw YAML sub-trees that the workbench does not
+interpret (yet) are kept as plain dicts so nothing in a user's project is lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Union
+
+END_STEP = "END"
+START_STEP = "START"
+NEXT_PREFIX = "NEXT:"
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where something was defined: a path relative to the project root and a 1-based line."""
+
+    file: str
+    line: int = 0
+    column: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+NO_SOURCE = Source("<builtin>")
+
+
+# --- flows ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StaticNext:
+    """Unconditional link to a step id or END."""
+
+    target: str
+
+
+@dataclass(frozen=True)
+class Branch:
+    """One `- if:` entry of a conditional `next`; `condition` is None for the `else`."""
+
+    condition: str | None
+    target: str
+    source: Source = NO_SOURCE
+
+
+@dataclass(frozen=True)
+class ConditionalNext:
+    branches: tuple[Branch, ...]
+
+    @property
+    def else_target(self) -> str | None:
+        for branch in self.branches:
+            if branch.condition is None:
+                return branch.target
+        return None
+
+
+Next = Union[StaticNext, ConditionalNext, None]  # noqa: UP007 (runtime alias on 3.10)
+
+
+@dataclass(frozen=True)
+class Rejection:
+    condition: str
+    utter: str | None
+    source: Source = NO_SOURCE
+
+
+@dataclass(frozen=True)
+class Step:
+    """One flow step. Nested `then`/`else` lists are flattened into the flow's step tuple,
+    so every step is addressed by id and `next` only ever holds ids or END."""
+
+    id: str
+    kind: Literal["action", "collect", "set_slots", "link", "call", "noop"]
+    next: Next
+    source: Source
+    explicit_id: bool = False
+    description: str | None = None
+    # action / collect / link / call
+    action: str | None = None
+    collect: str | None = None
+    link: str | None = None
+    call: str | None = None
+    # collect options
+    utter: str | None = None
+    ask_before_filling: bool = False
+    reset_after_flow_ends: bool = True
+    force_slot_filling: bool = False
+    rejections: tuple[Rejection, ...] = ()
+    # set_slots: ordered (slot, value) pairs
+    slot_values: tuple[tuple[str, Any], ...] = ()
+    metadata: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+    @property
+    def target(self) -> str | None:
+        """The name this step refers to (action, slot or flow), whatever its kind."""
+        return self.action or self.collect or self.link or self.call
+
+    @property
+    def ask_utter(self) -> str:
+        return self.utter or f"utter_ask_{self.collect}"
+
+
+@dataclass(frozen=True)
+class NluTrigger:
+    intent: str
+    confidence_threshold: float = 0.0
+
+
+@dataclass(frozen=True)
+class Flow:
+    id: str
+    description: str | None
+    steps: tuple[Step, ...]
+    source: Source
+    name: str = ""
+    guard: str | bool | None = None
+    nlu_triggers: tuple[NluTrigger, ...] = ()
+    persisted_slots: tuple[str, ...] = ()
+    always_include_in_prompt: bool = False
+    run_pattern_completed: bool = True
+    is_default_pattern: bool = False
+    fingerprint: str = ""
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+    @property
+    def readable_name(self) -> str:
+        return self.name or self.id.replace("_", " ").replace("-", " ")
+
+    @property
+    def is_pattern(self) -> bool:
+        return self.id.startswith("pattern_")
+
+    @property
+    def is_link_only(self) -> bool:
+        """A constant-false guard: never offered to the model, reachable only by link/call."""
+        return self.guard is False or (
+            isinstance(self.guard, str) and self.guard.strip().lower() == "false"
+        )
+
+    @property
+    def first_step(self) -> Step | None:
+        return self.steps[0] if self.steps else None
+
+    def step(self, step_id: str) -> Step | None:
+        return self._index().get(step_id)
+
+    def _index(self) -> dict[str, Step]:
+        index = self.__dict__.get("_step_index")
+        if index is None:
+            index = {step.id: step for step in self.steps}
+            object.__setattr__(self, "_step_index", index)
+        return index
+
+    def collect_steps(self) -> tuple[Step, ...]:
+        return tuple(step for step in self.steps if step.kind == "collect")
+
+    def collected_slots(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(s.collect for s in self.steps if s.collect))
+
+    def set_slot_names(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(name for s in self.steps for name, _ in s.slot_values))
+
+
+# --- domain --------------------------------------------------------------------------
+
+SLOT_TYPES = ("text", "bool", "float", "categorical", "list", "any")
+
+
+@dataclass(frozen=True)
+class SlotMapping:
+    type: str  # from_llm, controlled, from_entity, from_intent, from_text, ...
+    conditions: tuple[dict[str, Any], ...] = ()
+    allow_nlu_correction: bool = False
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Slot:
+    name: str
+    type: str
+    source: Source
+    mappings: tuple[SlotMapping, ...] = (SlotMapping("from_llm"),)
+    initial_value: Any = None
+    values: tuple[str, ...] = ()
+    min_value: float | None = None
+    max_value: float | None = None
+    influence_conversation: bool | None = None
+    description: str | None = None
+    validation: dict[str, Any] | None = field(default=None, compare=False, hash=False)
+    is_builtin: bool = False
+
+    @property
+    def llm_fillable(self) -> bool:
+        """Whether a `set slot` from the model may fill it (reference section b)."""
+        kinds = {m.type for m in self.mappings}
+        if "from_llm" in kinds:
+            return True
+        return not kinds  # no mapping at all means from_llm
+
+    @property
+    def is_controlled(self) -> bool:
+        return any(m.type in ("controlled", "custom") for m in self.mappings)
+
+
+@dataclass(frozen=True)
+class Button:
+    title: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class ResponseVariation:
+    text: str | None
+    source: Source
+    buttons: tuple[Button, ...] = ()
+    condition: str | tuple[dict[str, Any], ...] | None = None
+    channel: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+    @property
+    def uses_jinja(self) -> bool:
+        return str(self.metadata.get("template", "")).lower() == "jinja"
+
+    @property
+    def language(self) -> str | None:
+        lang = self.metadata.get("language")
+        return str(lang) if lang else None
+
+
+@dataclass(frozen=True)
+class Response:
+    name: str
+    variations: tuple[ResponseVariation, ...]
+    source: Source
+    is_default: bool = False
+
+
+@dataclass(frozen=True)
+class Domain:
+    slots: dict[str, Slot] = field(default_factory=dict)
+    responses: dict[str, Response] = field(default_factory=dict)
+    actions: dict[str, Source] = field(default_factory=dict)
+    intents: tuple[str, ...] = ()
+    entities: tuple[str, ...] = ()
+    session_config: dict[str, Any] = field(default_factory=dict)
+    files: tuple[str, ...] = ()
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+
+# --- config / endpoints ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CommandGeneratorConfig:
+    """The command generator entry of config.yml's pipeline, with Rasa's defaults."""
+
+    name: str = "CompactLLMCommandGenerator"
+    llm: dict[str, Any] = field(default_factory=dict)
+    flow_retrieval: dict[str, Any] = field(default_factory=dict)
+    user_input: dict[str, Any] = field(default_factory=dict)
+    prompt_template: str | None = None
+    source: Source = NO_SOURCE
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+    @property
+    def max_characters(self) -> int:
+        value = self.user_input.get("max_characters", 420)
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            return 420
+
+
+@dataclass(frozen=True)
+class Config:
+    language: str = "en"
+    additional_languages: tuple[str, ...] = ()
+    assistant_id: str | None = None
+    recipe: str | None = None
+    pipeline: tuple[dict[str, Any], ...] = ()
+    policies: tuple[dict[str, Any], ...] = ()
+    command_generator: CommandGeneratorConfig | None = None
+    source: Source = NO_SOURCE
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    provider: str | None
+    model: str | None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ModelGroup:
+    id: str
+    models: tuple[ModelConfig, ...]
+    source: Source = NO_SOURCE
+    router: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    action_endpoint_url: str | None = None
+    actions_module: str | None = None
+    model_groups: dict[str, ModelGroup] = field(default_factory=dict)
+    nlg: dict[str, Any] | None = None
+    source: Source = NO_SOURCE
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+
+# --- e2e tests ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TestStep:
+    """One step of an e2e test case: `kind` is its first key (user, bot, utter,
+    slot_was_set, slot_was_not_set) and `value` that key's value."""
+
+    __test__ = False  # not a pytest class
+
+    kind: str
+    value: Any
+    source: Source
+    metadata: str | None = None
+    assertions: tuple[dict[str, Any], ...] = ()
+    assertion_order_enabled: bool = False
+
+
+@dataclass(frozen=True)
+class TestCase:
+    __test__ = False
+
+    name: str
+    steps: tuple[TestStep, ...]
+    source: Source
+    fixtures: tuple[str, ...] = ()
+    metadata: str | None = None
+
+    @property
+    def uses_assertions(self) -> bool:
+        return any(step.assertions for step in self.steps)
+
+
+@dataclass(frozen=True)
+class TestFile:
+    __test__ = False
+
+    path: str
+    test_cases: tuple[TestCase, ...]
+    fixtures: dict[str, tuple[tuple[str, Any], ...]] = field(default_factory=dict)
+    metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
+    stub_custom_actions: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+# --- the project -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CustomActionInfo:
+    """A custom action found by reading (not importing) the actions package."""
+
+    name: str
+    source: Source
+    class_name: str
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    config: Config
+    endpoints: Endpoints
+    domain: Domain
+    flows: dict[str, Flow]
+    test_files: tuple[TestFile, ...] = ()
+    custom_actions: dict[str, CustomActionInfo] = field(default_factory=dict)
+    # keyword names custom actions pass to dispatcher.utter_message(response=..., **kw)
+    response_kwargs: frozenset[str] = frozenset()
+    files: tuple[str, ...] = ()
+    fingerprint: str = ""
+
+    def flow(self, flow_id: str) -> Flow | None:
+        return self.flows.get(flow_id)
+
+    @property
+    def user_flows(self) -> tuple[Flow, ...]:
+        return tuple(f for f in self.flows.values() if not f.is_pattern)
+
+    def slot(self, name: str) -> Slot | None:
+        return self.domain.slots.get(name)
+
+    def response(self, name: str) -> Response | None:
+        return self.domain.responses.get(name)
+
+    @property
+    def test_cases(self) -> tuple[tuple[TestFile, TestCase], ...]:
+        return tuple((tf, tc) for tf in self.test_files for tc in tf.test_cases)
