@@ -366,7 +366,13 @@ class DomainParts:
                     f"a button of response '{name}' needs a `title` (and a `payload`)",
                 )
                 continue
-            buttons.append(Button(str(button["title"]), str(button.get("payload", ""))))
+            buttons.append(
+                Button(
+                    str(button["title"]),
+                    str(button.get("payload", "")),
+                    line_of(raw_buttons, index),
+                )
+            )
         condition = item.get("condition")
         if isinstance(condition, list):
             condition = tuple(c for c in condition if isinstance(c, dict))

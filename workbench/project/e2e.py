@@ -43,10 +43,12 @@ def build_test_file(file: str, data: dict, issues: IssueList) -> TestFile:
         if case is not None:
             cases.append(case)
     stubs = data.get("stub_custom_actions")
+    fixtures, fixture_sources = build_fixtures(file, data.get("fixtures"), issues)
     return TestFile(
         path=file,
         test_cases=tuple(cases),
-        fixtures=build_fixtures(file, data.get("fixtures"), issues),
+        fixtures=fixtures,
+        fixture_sources=fixture_sources,
         metadata=_named_maps(data.get("metadata")),
         stub_custom_actions={str(k): v for k, v in stubs.items()}
         if isinstance(stubs, dict)
@@ -54,11 +56,35 @@ def build_test_file(file: str, data: dict, issues: IssueList) -> TestFile:
     )
 
 
-def build_fixtures(file: str, value: Any, issues: IssueList) -> dict:
-    """`fixtures: [{name: [{slot: value}, ...]}]` → {name: ((slot, value), ...)}."""
+def build_fixtures(
+    file: str, value: Any, issues: IssueList
+) -> tuple[dict[str, tuple[tuple[str, Any], ...]], dict[str, tuple[Source, ...]]]:
+    """`fixtures: [{name: [{slot: value}, ...]}]` → {name: ((slot, value), ...)} and
+    where each fixture is defined."""
     fixtures: dict[str, tuple[tuple[str, Any], ...]] = {}
+    sources: dict[str, tuple[Source, ...]] = {}
     if not isinstance(value, list):
-        return fixtures
+        return fixtures, sources
+    for index, item in enumerate(value):
+        if not isinstance(item, dict) or len(item) != 1:
+            issues.error(
+                file,
+                line_of(value, index),
+                "invalid-test",
+                "a fixture is `- name: [{slot: value}, ...]`",
+            )
+            continue
+        name, slots = next(iter(item.items()))
+        pairs, lines = [], []
+        entries = slots if isinstance(slots, list) else []
+        for entry_index, entry in enumerate(entries):
+            if isinstance(entry, dict):
+                for key, slot_value in entry.items():
+                    pairs.append((str(key), slot_value))
+                    lines.append(Source(file, line_of(entries, entry_index)))
+        fixtures[str(name)] = tuple(pairs)
+        sources[str(name)] = tuple(lines)
+    return fixtures, sources
     for index, item in enumerate(value):
         if not isinstance(item, dict) or len(item) != 1:
             issues.error(
@@ -74,7 +100,8 @@ def build_fixtures(file: str, value: Any, issues: IssueList) -> dict:
             if isinstance(entry, dict):
                 pairs.extend((str(k), v) for k, v in entry.items())
         fixtures[str(name)] = tuple(pairs)
-    return fixtures
+        sources[str(name)] = Source(file, line_of(value, index))
+    return fixtures, sources
 
 
 def _named_maps(value: Any) -> dict[str, dict[str, Any]]:

@@ -79,7 +79,7 @@ def default_flow_name(flow_id: str) -> str:
 
 def fingerprint(data: Any) -> str:
     """A short stable hash of a flow's YAML content (detects edits of live flows)."""
-    encoded = json.dumps(data, sort_keys=True, default=str, separators=(",", ":"))
+    encoded = json.dumps(_canonical(data), sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.blake2b(encoded.encode(), digest_size=8).hexdigest()
 
 
@@ -494,7 +494,7 @@ class FlowBuilder:
                 )
             )
         elif targets:
-            nxt = StaticNext(targets[0][1])
+            nxt = StaticNext(targets[0][1], Source(self.file, targets[0][2]))
         value = data.get(draft.kind)
         fields: dict[str, Any] = {}
         if draft.kind in ("action", "collect", "link", "call"):
@@ -510,7 +510,9 @@ class FlowBuilder:
         if draft.kind == "collect":
             fields.update(self._collect_options(flow_id, data))
         elif draft.kind == "set_slots":
-            fields["slot_values"] = self._slot_values(flow_id, data)
+            pairs = self._slot_values(flow_id, data)
+            fields["slot_values"] = tuple((name, value) for name, value, _ in pairs)
+            fields["slot_value_lines"] = tuple(line for _, _, line in pairs)
         elif draft.kind == "noop" and value is not True:
             self.issues.error(
                 self.file,
@@ -600,9 +602,9 @@ class FlowBuilder:
             options["rejections"] = tuple(parsed)
         return options
 
-    def _slot_values(self, flow_id: str, data: YamlMap) -> tuple[tuple[str, Any], ...]:
+    def _slot_values(self, flow_id: str, data: YamlMap) -> list[tuple[str, Any, int]]:
         value = data.get("set_slots")
-        pairs: list[tuple[str, Any]] = []
+        pairs: list[tuple[str, Any, int]] = []
         items = value if isinstance(value, list) else None
         if items is None:
             self.issues.error(
@@ -611,7 +613,7 @@ class FlowBuilder:
                 "invalid-set-slots",
                 f"`set_slots` in flow '{flow_id}' must be a list of `- slot: value`",
             )
-            return ()
+            return []
         for index, item in enumerate(items):
             if not isinstance(item, dict) or not item:
                 self.issues.error(
@@ -621,8 +623,17 @@ class FlowBuilder:
                     f"`set_slots` entries in flow '{flow_id}' must look like `- slot: value`",
                 )
                 continue
-            pairs.extend((str(k), v) for k, v in item.items())
-        return tuple(pairs)
+            pairs.extend((str(k), v, line_of(items, index)) for k, v in item.items())
+        return pairs
+
+
+def _canonical(data: Any) -> Any:
+    """Keys as text, so that YAML keys such as `1:` or `true:` can be sorted."""
+    if isinstance(data, dict):
+        return {str(k): _canonical(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_canonical(v) for v in data]
+    return data
 
 
 def _as_map(data: dict, line: int) -> YamlMap:

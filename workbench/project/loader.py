@@ -25,6 +25,24 @@ from .yaml_io import YamlCache, YamlSyntaxError, line_of, load_yaml_file, parse_
 YAML_SUFFIXES = (".yml", ".yaml")
 DATA_DIRS = ("data", "flows")
 TEST_DIRS = ("e2e_tests", "tests")
+# top-level keys of Rasa training data files we do not read but must not warn about
+KNOWN_DATA_KEYS = frozenset(
+    {
+        "flows",
+        "nlu",
+        "stories",
+        "rules",
+        "responses",
+        "version",
+        "test_cases",
+        "fixtures",
+        "metadata",
+        "stub_custom_actions",
+        "llm_judge",
+        "llm_e2e_test_conversion",
+        "retrieval_intents",
+    }
+)
 SKIP_DIRS = frozenset({".calm", ".git", "__pycache__", ".venv", "venv", "node_modules", "models"})
 
 
@@ -122,8 +140,15 @@ class _Loader:
             self.root, endpoints.actions_module, self.issues
         )
         if conftest_fixtures:
+            shared = {name: pairs for name, (pairs, _) in conftest_fixtures.items()}
+            shared_sources = {name: src for name, (_, src) in conftest_fixtures.items()}
             test_files = [
-                replace(tf, fixtures={**conftest_fixtures, **tf.fixtures}) for tf in test_files
+                replace(
+                    tf,
+                    fixtures={**shared, **tf.fixtures},
+                    fixture_sources={**shared_sources, **tf.fixture_sources},
+                )
+                for tf in test_files
             ]
         project = Project(
             root=self.root,
@@ -174,10 +199,20 @@ class _Loader:
                     continue
                 if "flows" in data:
                     self._add_flows(file, data, flows)
+                elif not KNOWN_DATA_KEYS.intersection(data) and data:
+                    self.issues.warning(
+                        file,
+                        line_of(data),
+                        "unrecognised-data-file",
+                        "this file has no `flows:` (nor NLU, stories or test) section "
+                        "and is ignored",
+                        "start the file with `flows:` to define flows",
+                    )
                 if with_tests and is_test_file(data):
                     test_files.append(build_test_file(file, data, self.issues))
                 elif with_tests and path.stem == "conftest" and "fixtures" in data:
-                    conftest.update(build_fixtures(file, data["fixtures"], self.issues))
+                    fixtures, sources = build_fixtures(file, data["fixtures"], self.issues)
+                    conftest.update({name: (fixtures[name], sources[name]) for name in fixtures})
         return flows, test_files, conftest
 
     def _add_flows(self, file: str, data: dict, flows: dict[str, Flow]) -> None:

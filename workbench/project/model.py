@@ -39,6 +39,7 @@ class StaticNext:
     """Unconditional link to a step id or END."""
 
     target: str
+    source: Source | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -94,8 +95,9 @@ class Step:
     reset_after_flow_ends: bool = True
     force_slot_filling: bool = False
     rejections: tuple[Rejection, ...] = ()
-    # set_slots: ordered (slot, value) pairs
+    # set_slots: ordered (slot, value) pairs and the line of each
     slot_values: tuple[tuple[str, Any], ...] = ()
+    slot_value_lines: tuple[int, ...] = ()
     metadata: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
@@ -215,6 +217,7 @@ class Slot:
 class Button:
     title: str
     payload: str
+    line: int = 0
 
 
 @dataclass(frozen=True)
@@ -359,6 +362,8 @@ class TestFile:
     path: str
     test_cases: tuple[TestCase, ...]
     fixtures: dict[str, tuple[tuple[str, Any], ...]] = field(default_factory=dict)
+    # where each (slot, value) pair of each fixture is written
+    fixture_sources: dict[str, tuple[Source, ...]] = field(default_factory=dict)
     metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
     stub_custom_actions: dict[str, dict[str, Any]] = field(default_factory=dict)
 

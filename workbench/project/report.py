@@ -19,15 +19,19 @@ def sort_issues(issues: Sequence[Issue]) -> list[Issue]:
 def print_issues(issues: Sequence[Issue], console: Console, project_name: str) -> None:
     ordered = sort_issues(issues)
     for file, group in groupby(ordered, key=lambda i: i.file):
-        console.print(f"[bold]{escape(file)}[/]")
+        console.print(f"[bold]{escape(file)}[/]", soft_wrap=True)
         for issue in group:
             style = "red" if issue.is_error else "yellow"
             console.print(
-                f"  [{style}]{issue.severity}[/] {escape(issue.location)}: {escape(issue.message)}",
+                f"  {escape(issue.location)}: [{style}]{issue.severity}[/]: "
+                f"{escape(issue.message)}",
                 highlight=False,
+                soft_wrap=True,
             )
             if issue.hint:
-                console.print(f"      [dim]→ {escape(issue.hint)}[/]", highlight=False)
+                console.print(
+                    f"      [dim]→ {escape(issue.hint)}[/]", highlight=False, soft_wrap=True
+                )
     errors = sum(1 for i in issues if i.is_error)
     warnings = len(issues) - errors
     if errors:
@@ -36,7 +40,7 @@ def print_issues(issues: Sequence[Issue], console: Console, project_name: str) -
         summary = f"[green]no errors[/], [yellow]{warnings} warning(s)[/] in {escape(project_name)}"
     else:
         summary = f"[green]{escape(project_name)} is valid[/]: no errors, no warnings"
-    console.print(summary, highlight=False)
+    console.print(summary, highlight=False, soft_wrap=True)
 
 
 def issues_json(issues: Sequence[Issue], project_root: str) -> str:

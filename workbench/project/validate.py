@@ -11,7 +11,6 @@ from ..engine.conditions import check_syntax, parse_condition
 from .issues import IssueList
 from .loader import LoadResult, load_project
 from .model import END_STEP, ConditionalNext, Flow, Project, Response, StaticNext, Step
-from .yaml_io import line_of
 
 BUILTIN_ACTIONS = frozenset(
     {
@@ -43,6 +42,11 @@ BUILTIN_ACTIONS = frozenset(
         "action_hangup",
         "action_reset_routing",
     }
+)
+REJECTION_RESPONSES = (
+    "utter_boolean_slot_rejection",
+    "utter_float_slot_rejection",
+    "utter_categorical_slot_rejection",
 )
 LINKABLE_PATTERNS = frozenset(
     {"pattern_human_handoff", "pattern_search", "pattern_customer_satisfaction"}
@@ -110,6 +114,17 @@ class _Validator:
         self.slots = domain.slots
         self.responses = domain.responses
         self.known_actions = set(domain.actions) | set(project.custom_actions) | BUILTIN_ACTIONS
+        self.rejection_responses = set(REJECTION_RESPONSES) | {
+            rejection.utter
+            for flow in project.flows.values()
+            for step in flow.steps
+            for rejection in step.rejections
+            if rejection.utter
+        }
+        for slot in self.slots.values():
+            for rejection in (slot.validation or {}).get("rejections") or []:
+                if isinstance(rejection, dict) and rejection.get("utter"):
+                    self.rejection_responses.add(str(rejection["utter"]))
 
     def run(self) -> IssueList:
         for flow in self.project.flows.values():
@@ -169,21 +184,22 @@ class _Validator:
         elif step.kind in ("link", "call"):
             self.check_flow_reference(flow, step)
         elif step.kind == "set_slots":
-            for index, (name, value) in enumerate(step.slot_values):
-                line = _set_slots_line(step, index)
+            for (name, value), pair_line in zip(
+                step.slot_values, step.slot_value_lines, strict=True
+            ):
                 slot = self.slots.get(name)
                 if slot is None:
-                    self.unknown_slot(name, file, line, f"set_slots in flow '{flow.id}'")
+                    self.unknown_slot(name, file, pair_line, f"set_slots in flow '{flow.id}'")
                 elif slot.type == "list":
                     self.issues.error(
                         file,
-                        line,
+                        pair_line,
                         "list-slot-not-allowed",
                         f"list slot '{name}' cannot be set by set_slots",
                         "list slots are filled by custom actions",
                     )
                 else:
-                    self.check_categorical(name, value, file, line)
+                    self.check_categorical(name, value, file, pair_line)
         if isinstance(step.next, ConditionalNext):
             for branch in step.next.branches:
                 if branch.condition is not None:
@@ -387,6 +403,8 @@ class _Validator:
     def check_response(self, response: Response) -> None:
         variables = set(self.slots) | CONTEXT_KEYS | set(self.project.response_kwargs)
         variables.add("context")
+        if response.name in self.rejection_responses:
+            variables.add("value")  # rejections pass the rejected value
         for variation in response.variations:
             file, line = variation.source.file, variation.source.line
             texts = [variation.text or ""] + [b.title for b in variation.buttons]
@@ -404,15 +422,20 @@ class _Validator:
                             f"utter_message(response=..., {name}=...)",
                         ),
                     )
+            condition_line = _line(variation.raw, "condition", line)
             if isinstance(variation.condition, str):
-                self.check_condition(variation.condition, file, line, None)
+                self.check_condition(variation.condition, file, condition_line, None)
             elif isinstance(variation.condition, tuple):
                 for item in variation.condition:
                     name = str(item.get("name", ""))
                     if item.get("type", "slot") == "slot" and name not in self.slots:
-                        self.unknown_slot(name, file, line, f"condition of '{response.name}'")
+                        self.unknown_slot(
+                            name, file, condition_line, f"condition of '{response.name}'"
+                        )
             for button in variation.buttons:
-                self.check_payload(button.payload, file, line, f"button of '{response.name}'")
+                self.check_payload(
+                    button.payload, file, button.line or line, f"button of '{response.name}'"
+                )
 
     def _template_names(self, texts: Iterable[str], jinja: bool) -> set[str]:
         names: set[str] = set()
@@ -492,6 +515,7 @@ class _Validator:
             )
 
     def check_tests(self) -> None:
+        reported_fixtures: set[str] = set()  # shared conftest fixtures are reported once
         for test_file in self.project.test_files:
             for case in test_file.test_cases:
                 for name in case.fixtures:
@@ -512,25 +536,28 @@ class _Validator:
                             f"test case '{case.name}' expects unknown response '{step.value}'",
                             _close(step.value, self.responses, "check the response name"),
                         )
-            for fixture in test_file.fixtures.values():
-                for name, _ in fixture:
-                    if name not in self.slots:
-                        self.unknown_slot(name, test_file.path, 0, "a fixture")
+            for fixture_name, fixture in test_file.fixtures.items():
+                sources = test_file.fixture_sources.get(fixture_name, ())
+                for (name, _), source in zip(fixture, sources, strict=False):
+                    if name not in self.slots and source.file not in reported_fixtures:
+                        self.unknown_slot(
+                            name, source.file, source.line, f"fixture '{fixture_name}'"
+                        )
+            reported_fixtures.update(
+                s.file
+                for sources in test_file.fixture_sources.values()
+                for s in sources
+                if s.file != test_file.path
+            )
 
 
 def _targets(step: Step) -> list[tuple[str, int]]:
     if isinstance(step.next, StaticNext):
-        return [(step.next.target, step.source.line)]
+        source = step.next.source
+        return [(step.next.target, source.line if source else step.source.line)]
     if isinstance(step.next, ConditionalNext):
         return [(b.target, b.source.line) for b in step.next.branches]
     return []
-
-
-def _set_slots_line(step: Step, index: int) -> int:
-    """Line of the index-th `- slot: value` pair (pairs of one item share its line)."""
-    items = step.raw.get("set_slots")
-    lines = [line_of(items, i) for i, item in enumerate(items or []) for _ in item or [None]]
-    return lines[index] if index < len(lines) and lines[index] else step.source.line
 
 
 def _line(raw: dict, key: str, default: int) -> int:

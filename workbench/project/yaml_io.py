@@ -9,12 +9,13 @@ ruamel's safe loader (``yes``/``on`` stay strings), the same as Rasa reads proje
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml.constructor import SafeConstructor
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.error import MantissaNoDotYAML1_1Warning, MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 try:
@@ -80,12 +81,37 @@ class YamlSyntaxError(Exception):
         return f"{self.file}:{self.line}:{self.column}: {self.message}"
 
 
+# an alias expands to a copy of what it names; this bounds "billion laughs" documents
+MAX_EXPANDED_VALUES = 200_000
+
+
 class _Builder:
     def __init__(self, file: str, constructor: SafeConstructor) -> None:
         self.file = file
         self.constructor = constructor
+        self.building: set[int] = set()
+        self.sizes: dict[int, int] = {}
+        self.expanded = 0
 
     def build(self, node: Node) -> Any:
+        key = id(node)
+        if key in self.building:
+            raise self._error(node, "an alias refers to the node that contains it")
+        if key in self.sizes:  # an alias: counted again, since it becomes a copy
+            self.expanded += self.sizes[key]
+        before = self.expanded
+        self.expanded += 1
+        if self.expanded > MAX_EXPANDED_VALUES:
+            raise self._error(node, "the document expands to too many values through aliases")
+        self.building.add(key)
+        try:
+            value = self._build(node)
+        finally:
+            self.building.discard(key)
+        self.sizes[key] = self.expanded - before
+        return value
+
+    def _build(self, node: Node) -> Any:
         if isinstance(node, MappingNode):
             return self._mapping(node)
         if isinstance(node, SequenceNode):
@@ -95,7 +121,10 @@ class _Builder:
                 seq.item_lines.append(item.start_mark.line + 1)
             return seq
         if isinstance(node, ScalarNode):
-            return self.constructor.construct_object(node, deep=True)
+            with warnings.catch_warnings():
+                # YAML 1.2 floats such as 1e-05 are fine; ruamel warns about YAML 1.1
+                warnings.simplefilter("ignore", MantissaNoDotYAML1_1Warning)
+                return self.constructor.construct_object(node, deep=True)
         raise self._error(node, f"unsupported YAML node {type(node).__name__}")
 
     def _mapping(self, node: MappingNode) -> YamlMap:
@@ -147,13 +176,7 @@ def parse_yaml(text: str, file: str = "<string>") -> Any:
                 node = loader.get_single_node()
                 constructor = loader
         except MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            line = mark.line + 1 if mark else 0
-            column = mark.column + 1 if mark else 0
-            problem = exc.problem or exc.context or "invalid YAML"
-            if exc.context and exc.problem:
-                problem = f"{problem} ({exc.context})"
-            raise YamlSyntaxError(file, line, column, problem) from None
+            raise _syntax_error(exc, text, file) from None
         except YAMLError as exc:
             raise YamlSyntaxError(file, 0, 0, str(exc).strip() or "invalid YAML") from None
         if node is None:
@@ -162,11 +185,30 @@ def parse_yaml(text: str, file: str = "<string>") -> Any:
             return _Builder(file, constructor).build(node)
         except YamlSyntaxError:
             raise
+        except RecursionError:
+            raise YamlSyntaxError(file, 0, 0, "the document is nested too deeply") from None
         except (YAMLError, ValueError, TypeError) as exc:
             raise YamlSyntaxError(file, node.start_mark.line + 1, 1, str(exc).strip()) from None
     finally:
         if loader is not None:
             loader.dispose()
+
+
+def _syntax_error(exc: MarkedYAMLError, text: str, file: str) -> YamlSyntaxError:
+    mark = exc.problem_mark or exc.context_mark
+    context = exc.context_mark
+    problem = exc.problem or exc.context or "invalid YAML"
+    at_end = mark is not None and mark.line >= len(text.rstrip("\n").splitlines())
+    if at_end and context is not None and context is not mark:
+        # "unexpected end of file" helps nobody: point at what was left open
+        problem = f"{problem} ({exc.context} that starts here and is never closed)"
+        mark = context
+    elif exc.context and exc.problem:
+        where = f" on line {context.line + 1}" if context is not None else ""
+        problem = f"{problem} ({exc.context}{where})"
+    line = mark.line + 1 if mark else 0
+    column = mark.column + 1 if mark else 0
+    return YamlSyntaxError(file, line, column, problem)
 
 
 class YamlCache:

@@ -1,0 +1,1 @@
+"""Custom actions of the Parcel & Pine sample assistant (see actions.py)."""

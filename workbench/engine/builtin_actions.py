@@ -1,0 +1,213 @@
+"""Built-in actions the default patterns use. Pure: they change the tracker and return
+responses to utter as `Utter` requests, which the caller renders."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..project.model import NEXT_PREFIX, Project
+from . import events as ev
+from .conditions import ConditionSyntaxError, parse_condition
+from .policy import render_template
+from .slots import coerce
+from .stack_ops import end_frames, join_names, move_group_to_top, push_pattern
+from .tracker import Tracker
+
+REJECTION_RESPONSES = {
+    "bool": "utter_boolean_slot_rejection",
+    "float": "utter_float_slot_rejection",
+    "categorical": "utter_categorical_slot_rejection",
+}
+
+
+@dataclass(frozen=True)
+class Utter:
+    """A response the action wants sent, with template variables."""
+
+    response: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+Effect = Utter | dict
+
+
+class BuiltinActions:
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.handlers: dict[str, Callable[[Tracker], list[Effect]]] = {
+            "action_run_slot_rejections": self.run_slot_rejections,
+            "action_cancel_flow": self.cancel_flow,
+            "action_correct_flow_slot": self.correct_flow_slot,
+            "action_clarify_flows": self.clarify_flows,
+            "action_continue_interrupted_flow": self.continue_interrupted_flow,
+            "action_cancel_interrupted_flows": self.cancel_interrupted_flows,
+            "action_clean_stack": self.clean_stack,
+            "action_repeat_bot_messages": self.repeat_bot_messages,
+            "action_restart": self.restart,
+        }
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.handlers
+
+    def run(self, name: str, tracker: Tracker) -> list[Effect]:
+        handler = self.handlers.get(name)
+        return handler(tracker) if handler else []
+
+    # -- collecting -------------------------------------------------------------------------
+
+    def run_slot_rejections(self, tracker: Tracker) -> list[Effect]:
+        frame = tracker.stack.top()
+        if frame is None:
+            return []
+        name = frame.context.get("collect") or frame.context.get("validate")
+        if not name:
+            return []
+        value = tracker.slots.get(name)
+        if value is None:
+            return []
+        slot = self.project.slot(name)
+        if slot is not None:
+            coerced, valid = coerce(slot, value)
+            if not valid:
+                tracker.set_slot(name, None)
+                response = REJECTION_RESPONSES.get(slot.type, "utter_internal_error_rasa")
+                return [Utter(response, {"value": value})]
+            if coerced != value or type(coerced) is not type(value):
+                tracker.set_slot(name, coerced, filled_by=tracker.filled_by.get(name))
+                value = coerced
+        rejections = list(frame.context.get("rejections") or [])
+        if slot is not None and slot.validation:
+            rejections += list(slot.validation.get("rejections") or [])
+        document = {"slots": {name: value}}
+        for rejection in rejections:
+            condition = render_template(str(rejection.get("if", "")), frame.as_dict(), {})
+            try:
+                holds = parse_condition(condition).evaluate(document)
+            except ConditionSyntaxError:
+                tracker.set_slot(name, None)
+                return [Utter("utter_internal_error_rasa")]
+            if holds:
+                tracker.set_slot(name, None)
+                utter = rejection.get("utter")
+                return [Utter(str(utter), {"value": value})] if utter else []
+        return []
+
+    # -- cancel, correct, clarify ------------------------------------------------------------
+
+    def cancel_flow(self, tracker: Tracker) -> list[Effect]:
+        frame = tracker.stack.top()
+        if frame is not None:
+            end_frames(tracker, list(frame.context.get("canceled_frames") or []))
+        return []
+
+    def correct_flow_slot(self, tracker: Tracker) -> list[Effect]:
+        frame = tracker.stack.top()
+        if frame is None or frame.type != "pattern_correction":
+            return []
+        context = frame.context
+        reset_frame_id = context.get("reset_frame_id")
+        reset_step = context.get("reset_step_id")
+        if reset_frame_id and reset_step:
+            target = next((f for f in tracker.stack if f.frame_id == reset_frame_id), None)
+            if target is not None:
+                # frames opened since that question are closed without events
+                index = tracker.stack.index(target)
+                for above in list(tracker.stack.frames[index + 1 :]):
+                    if above is not frame:
+                        tracker.stack.remove(above)
+                target.step_id = NEXT_PREFIX + str(reset_step)
+        filled_by = context.get("filled_by")
+        for name, value in dict(context.get("corrected_slots") or {}).items():
+            tracker.set_slot(name, value, filled_by=filled_by)
+        return []
+
+    def clarify_flows(self, tracker: Tracker) -> list[Effect]:
+        frame = tracker.stack.top()
+        if frame is None:
+            return []
+        names = list(frame.context.get("names") or [])
+        limit = tracker.slots.get("max_clarification_options")
+        try:
+            limit = int(limit) if limit is not None else 3
+        except (TypeError, ValueError):
+            limit = 3
+        frame.context["clarification_options"] = join_names(names[:limit], last="or")
+        return []
+
+    # -- interrupted flows -------------------------------------------------------------------
+
+    def continue_interrupted_flow(self, tracker: Tracker) -> list[Effect]:
+        frame = tracker.stack.top()
+        if frame is None:
+            return []
+        ids = list(frame.context.get("interrupted_flow_ids") or [])
+        names = list(frame.context.get("interrupted_flow_names") or [])
+        choice = tracker.slots.get("interrupted_flow_to_continue")
+        if len(ids) > 1 or choice:
+            wanted = str(choice or "").strip().lower()
+            chosen = next(
+                (
+                    i
+                    for i, n in zip(ids, names, strict=False)
+                    if wanted in (str(i).lower(), str(n).lower())
+                ),
+                None,
+            )
+        else:
+            chosen = ids[0] if ids else None
+        effects: list[Effect] = []
+        target = tracker.stack.find_user_flow(chosen) if chosen else None
+        if target is None:
+            effects.append(ev.bot(str(choice) if choice else None))
+        else:
+            move_group_to_top(tracker, tracker.stack.group_base(target), below_top=True)
+            tracker.add(ev.flow_event("flow_resumed", target.flow_id or "", target.step_id))
+        self._clear_continue_slots(tracker)
+        return effects
+
+    def cancel_interrupted_flows(self, tracker: Tracker) -> list[Effect]:
+        frame = tracker.stack.top()
+        if frame is None:
+            return []
+        for flow_id in frame.context.get("interrupted_flow_ids") or []:
+            target = tracker.stack.find_user_flow(flow_id)
+            if target is None:
+                continue
+            group = tracker.stack.group_of(tracker.stack.group_base(target))
+            tracker.add(ev.flow_event("flow_cancelled", flow_id, target.step_id))
+            push_pattern(
+                self.project,
+                tracker,
+                "pattern_cancel_flow",
+                {"canceled_name": flow_id, "canceled_frames": [f.frame_id for f in group]},
+            )
+        self._clear_continue_slots(tracker)
+        return []
+
+    def _clear_continue_slots(self, tracker: Tracker) -> None:
+        for name in ("continue_interrupted_flow_confirmation", "interrupted_flow_to_continue"):
+            if name in self.project.domain.slots:
+                tracker.set_slot(name, None)
+
+    # -- others ------------------------------------------------------------------------------
+
+    def clean_stack(self, tracker: Tracker) -> list[Effect]:
+        top = tracker.stack.top()
+        end_frames(tracker, [f.frame_id for f in tracker.stack if f is not top and f.flow_id])
+        return []
+
+    def repeat_bot_messages(self, tracker: Tracker) -> list[Effect]:
+        return [
+            {k: v for k, v in e.items() if k != "timestamp"}
+            for e in tracker.bot_messages_since_last_user(skip_current=True)
+        ]
+
+    def restart(self, tracker: Tracker) -> list[Effect]:
+        tracker.stack.frames.clear()
+        for name, slot in self.project.domain.slots.items():
+            tracker.slots[name] = slot.initial_value
+        tracker.filled_by.clear()
+        tracker.add({"event": "restart"})
+        return []

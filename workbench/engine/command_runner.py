@@ -1,0 +1,297 @@
+"""Apply cleaned commands to the tracker: push flows and patterns, set slots.
+
+Runs after cleaning and before the flow executor. Some checks can only be made here,
+against the stack as earlier commands of the same message left it (reference c.10);
+commands skipped that way are reported back with the reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..project.model import Project
+from . import events as ev
+from .command_cleaner import COLLECT_PATTERN, CONTINUE_PATTERN, asked_slot
+from .commands import (
+    CancelFlow,
+    CannotHandle,
+    ChitChatAnswer,
+    Clarify,
+    Command,
+    CorrectSlots,
+    DroppedCommand,
+    Error,
+    HandleCodeChange,
+    KnowledgeAnswer,
+    Noop,
+    RepeatBotMessages,
+    Restart,
+    SessionEnd,
+    SessionStart,
+    SetSlot,
+    SkipQuestion,
+    StartFlow,
+)
+from .slots import coerce
+from .stack import INTERRUPT, REGULAR
+from .stack_ops import (
+    move_group_to_top,
+    push_flow,
+    push_pattern,
+    remove_frame,
+    remove_pattern_on_top,
+    user_flow_group_ids,
+)
+from .tracker import Tracker
+
+SIMPLE_PATTERNS: dict[type, str] = {
+    ChitChatAnswer: "pattern_chitchat",
+    KnowledgeAnswer: "pattern_search",
+    RepeatBotMessages: "pattern_repeat_bot_messages",
+    SkipQuestion: "pattern_skip_question",
+    HandleCodeChange: "pattern_code_change",
+    SessionStart: "pattern_session_start",
+    SessionEnd: "pattern_session_end",
+    Restart: "pattern_restart",
+}
+
+
+class CommandRunner:
+    def __init__(self, project: Project) -> None:
+        self.project = project
+
+    def run(self, commands: list[Command], tracker: Tracker) -> list[DroppedCommand]:
+        skipped: list[DroppedCommand] = []
+        had_user_flow = tracker.stack.top_user_frame() is not None
+        pre_turn_ids = user_flow_group_ids(tracker)
+        started = [c.flow for c in commands if isinstance(c, StartFlow)]
+        validations: list[str] = []
+        for command in commands:
+            if isinstance(command, StartFlow):
+                self.start_flow(tracker, command.flow, had_user_flow)
+            elif isinstance(command, SetSlot):
+                reason = self.set_slot(
+                    tracker, command.slot, command.value, command.filled_by, started
+                )
+                if reason:
+                    skipped.append(DroppedCommand(reason, command))
+                elif self._has_validation(command.slot):
+                    validations.append(command.slot)
+            elif isinstance(command, CorrectSlots):
+                reason = self.correct_slots(tracker, command)
+                if reason:
+                    skipped.append(DroppedCommand(reason, command))
+            elif isinstance(command, CancelFlow):
+                self.cancel_flow(tracker, pre_turn_ids)
+            elif isinstance(command, Clarify):
+                self.clarify(tracker, command)
+            elif isinstance(command, CannotHandle):
+                push_pattern(
+                    self.project, tracker, "pattern_cannot_handle", {"reason": command.reason}
+                )
+            elif isinstance(command, Error):
+                push_pattern(
+                    self.project,
+                    tracker,
+                    "pattern_internal_error",
+                    {"error_type": command.error_type, "info": dict(command.info)},
+                )
+            elif type(command) in SIMPLE_PATTERNS:
+                push_pattern(self.project, tracker, SIMPLE_PATTERNS[type(command)])
+            elif not isinstance(command, Noop):
+                skipped.append(DroppedCommand("the engine does not run this command", command))
+        for name in dict.fromkeys(validations):
+            self._push_validation(tracker, name)
+        tracker.flow_hashes = {fid: f.fingerprint for fid, f in self.project.flows.items()}
+        return skipped
+
+    # -- flows ----------------------------------------------------------------------------
+
+    def start_flow(self, tracker: Tracker, flow_id: str, had_user_flow: bool) -> None:
+        existing = tracker.stack.find_user_flow(flow_id)
+        if existing is not None:
+            base = tracker.stack.group_base(existing)
+            current = tracker.stack.top_user_frame()
+            remove_pattern_on_top(self.project, tracker, CONTINUE_PATTERN)
+            if current is not None and current is not existing and current.flow_id:
+                tracker.add(ev.flow_event("flow_interrupted", current.flow_id, current.step_id))
+            move_group_to_top(tracker, base)
+            tracker.add(ev.flow_event("flow_resumed", flow_id, existing.step_id))
+            return
+        remove_pattern_on_top(self.project, tracker, "pattern_completed")
+        if remove_pattern_on_top(self.project, tracker, CONTINUE_PATTERN):
+            had_user_flow = True
+        frame_type = INTERRUPT if had_user_flow else REGULAR
+        current = tracker.stack.top_user_frame()
+        if frame_type == INTERRUPT and current is not None and current.flow_id:
+            tracker.add(ev.flow_event("flow_interrupted", current.flow_id, current.step_id))
+        push_flow(self.project, tracker, flow_id, frame_type)
+
+    def cancel_flow(self, tracker: Tracker, pre_turn_ids: list[str]) -> None:
+        top = tracker.stack.top_user_frame()
+        if top is None or not top.flow_id:
+            return
+        tracker.add(ev.flow_event("flow_cancelled", top.flow_id, top.step_id))
+        flow = self.project.flow(top.flow_id)
+        ids = [i for i in pre_turn_ids if any(f.frame_id == i for f in tracker.stack)]
+        if top.frame_id not in ids:
+            ids = user_flow_group_ids(tracker)
+        push_pattern(
+            self.project,
+            tracker,
+            "pattern_cancel_flow",
+            {
+                "canceled_name": flow.readable_name if flow else top.flow_id,
+                "canceled_frames": ids,
+            },
+        )
+
+    def clarify(self, tracker: Tracker, command: Clarify) -> None:
+        remove_pattern_on_top(self.project, tracker, "pattern_completed")
+        names = []
+        for flow_id in command.options:
+            flow = self.project.flow(flow_id)
+            names.append(flow.readable_name if flow else flow_id)
+        push_pattern(
+            self.project,
+            tracker,
+            "pattern_clarification",
+            {
+                "names": names,
+                "clarification_options": "",
+                "clarification_ids": list(command.options),
+            },
+        )
+
+    # -- slots ------------------------------------------------------------------------------
+
+    def set_slot(
+        self, tracker: Tracker, name: str, value: Any, filled_by: str, started: list[str]
+    ) -> str | None:
+        slot = self.project.slot(name)
+        if slot is None:
+            return f"slot '{name}' is not in the domain"
+        if name not in self.fillable_slots(tracker, started):
+            return f"no active flow collects '{name}' now, so the value is not used"
+        value, _ = coerce(slot, value)
+        tracker.set_slot(name, value, filled_by=filled_by)
+        return None
+
+    def fillable_slots(self, tracker: Tracker, started: list[str]) -> set[str]:
+        """Slots a command may fill now (reference c.10)."""
+        names: set[str] = set()
+        asked = asked_slot(tracker)
+        if asked:
+            names.add(asked)
+        user = tracker.stack.top_user_frame()
+        if user is not None and user.flow_id:
+            for frame in tracker.stack.group_of(tracker.stack.group_base(user)):
+                if frame.is_user_flow and frame.flow_id:
+                    names |= self._collected(frame.flow_id)
+        for flow_id in started:
+            names |= self._collected(flow_id)
+        if not started:
+            for flow in self.project.flows.values():
+                if flow.is_default_pattern or flow.is_pattern:
+                    names |= self._collected(flow.id, with_calls=False)
+        return names
+
+    def _collected(self, flow_id: str, with_calls: bool = True, seen=None) -> set[str]:
+        seen = seen if seen is not None else set()
+        flow = self.project.flow(flow_id)
+        if flow is None or flow_id in seen:
+            return set()
+        seen.add(flow_id)
+        names = {s.collect for s in flow.steps if s.collect and not s.ask_before_filling}
+        if with_calls:
+            for step in flow.steps:
+                if step.kind == "call" and step.call:
+                    names |= self._collected(step.call, True, seen)
+        return names
+
+    def correct_slots(self, tracker: Tracker, command: CorrectSlots) -> str | None:
+        on_stack: set[str] = set()
+        for frame in tracker.stack:
+            if frame.flow_id:
+                on_stack |= self._collected(frame.flow_id)
+                flow = self.project.flow(frame.flow_id)
+                if flow is not None:
+                    on_stack |= {s.collect for s in flow.steps if s.collect}
+        missing = [name for name, _ in command.slots if name not in on_stack]
+        if missing:
+            return (
+                f"no flow on the stack collects {', '.join(missing)}, so the correction is ignored"
+            )
+        corrected = {}
+        for name, value in command.slots:
+            slot = self.project.slot(name)
+            corrected[name] = coerce(slot, value)[0] if slot else value
+        reset_flow, reset_step, reset_frame = self._reset_point(tracker, list(corrected))
+        reset_only = all(
+            step.ask_before_filling
+            for flow in self.project.flows.values()
+            for step in flow.steps
+            if step.collect in corrected
+        )
+        open_correction = tracker.stack.find_pattern("pattern_correction")
+        index = tracker.stack.index(open_correction) if open_correction else None
+        if open_correction is not None:
+            remove_frame(self.project, tracker, open_correction)
+        push_pattern(
+            self.project,
+            tracker,
+            "pattern_correction",
+            {
+                "is_reset_only": reset_only,
+                "corrected_slots": corrected,
+                "reset_flow_id": reset_flow,
+                "reset_step_id": reset_step,
+                "reset_frame_id": reset_frame,
+                "new_slot_values": list(corrected.values()),
+                "filled_by": command.filled_by,
+            },
+            index=index,
+        )
+        return None
+
+    def _reset_point(
+        self, tracker: Tracker, slots: list[str]
+    ) -> tuple[str | None, str | None, str | None]:
+        """The earliest collect step of a corrected slot that the active user flow (or a
+        flow it called) has already visited."""
+        user = tracker.stack.top_user_frame()
+        if user is None:
+            return None, None, None
+        base = tracker.stack.group_base(user)
+        frame_ids = {f.frame_id for f in tracker.stack.group_of(base) if f.is_user_flow}
+        for visit in tracker.visits:
+            if visit.frame_id not in frame_ids:
+                continue
+            flow = self.project.flow(visit.flow_id)
+            step = flow.step(visit.step_id) if flow else None
+            if step is not None and step.collect in slots:
+                return visit.flow_id, visit.step_id, visit.frame_id
+        return None, None, None
+
+    def _has_validation(self, name: str) -> bool:
+        slot = self.project.slot(name)
+        return bool(slot and slot.validation)
+
+    def _push_validation(self, tracker: Tracker, name: str) -> None:
+        slot = self.project.slot(name)
+        if slot is None or not slot.validation or tracker.slots.get(name) is None:
+            return
+        if tracker.stack.top() and tracker.stack.top().type == COLLECT_PATTERN:
+            return  # the open question validates its own answer
+        validation = slot.validation
+        push_pattern(
+            self.project,
+            tracker,
+            "pattern_validate_slot",
+            {
+                "validate": name,
+                "refill_utter": validation.get("refill_utter") or f"utter_ask_{name}",
+                "refill_action": f"action_ask_{name}",
+                "rejections": list(validation.get("rejections") or []),
+            },
+        )

@@ -1,0 +1,64 @@
+"""The engine facade: clean → apply → predict, for one project.
+
+Pure and synchronous. The session drives it: it cleans and applies a message's commands,
+then asks for the next action until `action_listen`, running each action in between
+(responses and custom actions live outside the engine).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..project.model import Project
+from ..project.validate import BUILTIN_ACTIONS
+from .builtin_actions import BuiltinActions, Effect
+from .command_cleaner import CleanResult, CommandCleaner
+from .command_runner import CommandRunner
+from .commands import Command, DroppedCommand
+from .policy import FlowExecutor, Prediction
+from .tracker import Tracker
+
+
+@dataclass(frozen=True)
+class ActionKind:
+    RESPONSE = "response"
+    BUILTIN = "builtin"
+    CUSTOM = "custom"
+
+
+class Engine:
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.known_actions = frozenset(
+            set(project.domain.responses)
+            | set(project.domain.actions)
+            | set(project.custom_actions)
+            | BUILTIN_ACTIONS
+        )
+        self.cleaner = CommandCleaner(project)
+        self.runner = CommandRunner(project)
+        self.executor = FlowExecutor(project, self.known_actions)
+        self.builtins = BuiltinActions(project)
+
+    def clean(self, commands: list[Command], tracker: Tracker, message: str = "") -> CleanResult:
+        return self.cleaner.clean(commands, tracker, message)
+
+    def apply(self, commands: list[Command], tracker: Tracker) -> list[DroppedCommand]:
+        return self.runner.run(commands, tracker)
+
+    def predict(self, tracker: Tracker) -> Prediction:
+        return self.executor.predict(tracker)
+
+    def action_kind(self, name: str) -> str:
+        if name in self.project.domain.responses:
+            return ActionKind.RESPONSE
+        if name in BUILTIN_ACTIONS:
+            return ActionKind.BUILTIN
+        return ActionKind.CUSTOM
+
+    def run_builtin(self, name: str, tracker: Tracker) -> list[Effect]:
+        return self.builtins.run(name, tracker)
+
+    def fail_action(self, tracker: Tracker) -> None:
+        """A custom action failed: cancel the flow it belongs to and report an error."""
+        self.executor.cancel_for_error(tracker)

@@ -1,0 +1,59 @@
+"""Conversation events as plain dicts in Rasa's event format.
+
+Dicts (not classes) because they cross every boundary as they are: the action server
+protocol, the SQLite store, e2e assertions and exports all speak this format.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Event = dict[str, Any]
+
+
+def user(text: str, commands: list[dict] | None = None, metadata: dict | None = None) -> Event:
+    return {
+        "event": "user",
+        "text": text,
+        "parse_data": {"commands": commands or []},
+        "metadata": metadata or {},
+    }
+
+
+def bot(text: str | None, data: dict | None = None, metadata: dict | None = None) -> Event:
+    return {"event": "bot", "text": text, "data": data or {}, "metadata": metadata or {}}
+
+
+def slot(name: str, value: Any, filled_by: str | None = None, reset: bool = False) -> Event:
+    event: Event = {"event": "slot", "name": name, "value": value}
+    if filled_by:
+        event["filled_by"] = filled_by
+    if reset:
+        event["metadata"] = {"reset": True}
+    return event
+
+
+def action(name: str, **extra: Any) -> Event:
+    return {"event": "action", "name": name, **extra}
+
+
+def session_started() -> Event:
+    return {"event": "session_started"}
+
+
+def flow_started(flow_id: str, metadata: dict | None = None) -> Event:
+    return {"event": "flow_started", "flow_id": flow_id, "metadata": metadata or {}}
+
+
+def flow_event(kind: str, flow_id: str, step_id: str | None) -> Event:
+    """flow_interrupted / flow_resumed / flow_completed / flow_cancelled."""
+    return {"event": kind, "flow_id": flow_id, "step_id": step_id}
+
+
+def stack(frames: list[dict]) -> Event:
+    return {"event": "stack", "frames": frames}
+
+
+def error(message: str, **details: Any) -> Event:
+    """Not a Rasa event: a problem the workbench wants visible in the trace."""
+    return {"event": "error", "message": message, **details}

@@ -1,0 +1,67 @@
+"""Slot value coercion by slot type (reference section b)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..project.model import Slot
+
+OTHER = "__other__"
+
+
+def coerce(slot: Slot, value: Any) -> tuple[Any, bool]:
+    """The value to store and whether it is valid for the slot. Invalid values are kept
+    raw so that collecting can reject them with a message naming what the user said."""
+    if value is None:
+        return None, True
+    kind = slot.type
+    if kind == "bool":
+        return _to_bool(value)
+    if kind == "float":
+        return _to_float(slot, value)
+    if kind == "categorical":
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        for allowed in (*slot.values, OTHER):
+            if allowed.lower() == text.strip().lower():
+                return allowed, True
+        return value, False
+    if kind == "list":
+        return (list(value) if isinstance(value, (list, tuple)) else [value]), True
+    return value, True
+
+
+def is_valid(slot: Slot, value: Any) -> bool:
+    return coerce(slot, value)[1]
+
+
+def _to_bool(value: Any) -> tuple[Any, bool]:
+    if isinstance(value, bool):
+        return value, True
+    if isinstance(value, (int, float)):
+        return value == 1, True
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in ("true", "yes"):
+            return True, True
+        if text in ("false", "no"):
+            return False, True
+        try:
+            return float(text) == 1, True
+        except ValueError:
+            pass
+    return value, False
+
+
+def _to_float(slot: Slot, value: Any) -> tuple[Any, bool]:
+    if isinstance(value, bool):
+        return value, False
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return value, False
+    if number != number:  # NaN
+        return value, False
+    bounded = slot.min_value is not None and slot.max_value is not None
+    if bounded and not slot.min_value <= number <= slot.max_value:
+        return number, False
+    return number, True

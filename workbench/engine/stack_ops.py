@@ -1,0 +1,120 @@
+"""Stack changes shared by commands, the flow executor and built-in actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..project.model import END_STEP, NEXT_PREFIX, Project
+from . import events as ev
+from .stack import CALL, FLOW, INTERRUPT, LINK, REGULAR, Frame, new_frame_id
+from .tracker import Tracker
+
+NEXT_END = NEXT_PREFIX + END_STEP
+
+
+def push_flow(
+    project: Project, tracker: Tracker, flow_id: str, frame_type: str, index: int | None = None
+) -> Frame | None:
+    """Push a user flow (or, for link targets, a pattern) frame."""
+    flow = project.flow(flow_id)
+    if flow is None:
+        return None
+    if flow.is_pattern:
+        frame = Frame(new_frame_id(tracker.rng), flow_id, flow_id=flow_id)
+    else:
+        frame = Frame(new_frame_id(tracker.rng), FLOW, flow_id=flow_id, frame_type=frame_type)
+    tracker.stack.push(frame, index)
+    return frame
+
+
+def push_pattern(
+    project: Project,
+    tracker: Tracker,
+    pattern_id: str,
+    context: dict[str, Any] | None = None,
+    index: int | None = None,
+) -> Frame | None:
+    """Push a pattern frame; a project without that pattern (no flows at all) skips it."""
+    if project.flow(pattern_id) is None:
+        return None
+    frame = Frame(new_frame_id(tracker.rng), pattern_id, flow_id=pattern_id, context=context or {})
+    tracker.stack.push(frame, index)
+    return frame
+
+
+def remove_frame(project: Project, tracker: Tracker, frame: Frame) -> None:
+    """Drop a frame that is abandoned (e.g. a pending question), logging its completion."""
+    tracker.stack.remove(frame)
+    if frame.flow_id:
+        tracker.add(ev.flow_event("flow_completed", frame.flow_id, frame.step_id))
+
+
+def remove_pattern_on_top(project: Project, tracker: Tracker, pattern_id: str) -> bool:
+    """Remove `pattern_id` if it is the top flow frame (looking through an open question
+    it is asking), together with that question."""
+    top = tracker.stack.top_flow_frame(skip_collect=True)
+    if top is None or top.type != pattern_id:
+        return False
+    for frame in reversed(tracker.stack.frames[tracker.stack.index(top) :]):
+        remove_frame(project, tracker, frame)
+    return True
+
+
+def interrupted_flow_frames(tracker: Tracker) -> list[Frame]:
+    """Unfinished regular/interrupt user flows, top first."""
+    return [
+        f
+        for f in reversed(tracker.stack.frames)
+        if f.is_user_flow and f.frame_type in (REGULAR, INTERRUPT)
+    ]
+
+
+def move_group_to_top(tracker: Tracker, frame: Frame, below_top: bool = False) -> None:
+    """Move a flow with its called flows and open patterns to the top of the stack
+    (or just below the current top frame)."""
+    group = tracker.stack.group_of(frame)
+    for item in group:
+        tracker.stack.remove(item)
+    index = len(tracker.stack) - 1 if below_top and tracker.stack else None
+    for offset, item in enumerate(group):
+        tracker.stack.push(item, None if index is None else index + offset)
+
+
+def end_frames(tracker: Tracker, frame_ids: list[str]) -> None:
+    for frame in tracker.stack:
+        if frame.frame_id in frame_ids:
+            frame.step_id = NEXT_END
+
+
+def user_flow_group_ids(tracker: Tracker) -> list[str]:
+    """Frame ids from the top down to the topmost user flow that is not a `call` frame."""
+    ids: list[str] = []
+    for frame in reversed(tracker.stack.frames):
+        ids.append(frame.frame_id)
+        if frame.is_user_flow and frame.frame_type != CALL:
+            break
+    return ids
+
+
+def join_names(names: list[str], last: str = "and") -> str:
+    if len(names) <= 1:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} {last} {names[-1]}"
+
+
+__all__ = [
+    "CALL",
+    "INTERRUPT",
+    "LINK",
+    "NEXT_END",
+    "REGULAR",
+    "end_frames",
+    "interrupted_flow_frames",
+    "join_names",
+    "move_group_to_top",
+    "push_flow",
+    "push_pattern",
+    "remove_frame",
+    "remove_pattern_on_top",
+    "user_flow_group_ids",
+]

@@ -1,0 +1,106 @@
+"""One conversation's state: slots, the dialogue stack and the event log."""
+
+from __future__ import annotations
+
+import copy
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from ..project.model import Project
+from . import events as ev
+from .events import Event
+from .stack import DialogueStack
+
+
+@dataclass(frozen=True)
+class StepVisit:
+    """A flow step the executor entered, with the stack as it was then (for corrections)."""
+
+    frame_id: str
+    flow_id: str
+    step_id: str
+    stack: tuple[dict, ...]
+
+
+class Tracker:
+    def __init__(self, project: Project, sender_id: str = "default", seed: int = 0) -> None:
+        self.sender_id = sender_id
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.language = project.config.language
+        self.slots: dict[str, Any] = {
+            name: copy.deepcopy(slot.initial_value) for name, slot in project.domain.slots.items()
+        }
+        self.filled_by: dict[str, str] = {}
+        self.events: list[Event] = []
+        self.stack = DialogueStack()
+        self.flow_hashes: dict[str, str] = {}
+        self.visits: list[StepVisit] = []
+        self.session_started = False
+        # set while a message is handled: the session already started for it
+        self.started_for_message = False
+        self.latest_message: Event | None = None
+
+    # -- events -------------------------------------------------------------------------
+
+    def add(self, event: Event) -> Event:
+        self.events.append(event)
+        kind = event.get("event")
+        if kind == "slot":
+            name = event.get("name")
+            self.slots[name] = event.get("value")
+            if event.get("filled_by"):
+                self.filled_by[name] = event["filled_by"]
+            else:
+                self.filled_by.pop(name, None)
+        elif kind == "user":
+            self.latest_message = event
+        elif kind == "session_started":
+            self.session_started = True
+        return event
+
+    def set_slot(
+        self, name: str, value: Any, filled_by: str | None = None, reset: bool = False
+    ) -> Event:
+        return self.add(ev.slot(name, value, filled_by=filled_by, reset=reset))
+
+    def get_slot(self, name: str) -> Any:
+        return self.slots.get(name)
+
+    # -- views ----------------------------------------------------------------------------
+
+    def context(self) -> dict[str, Any]:
+        top = self.stack.top()
+        return top.as_dict() if top else {}
+
+    def condition_document(self) -> dict[str, Any]:
+        return {"slots": self.slots, "context": self.context()}
+
+    def user_events(self) -> list[Event]:
+        return [e for e in self.events if e.get("event") == "user"]
+
+    def bot_messages_since_last_user(self, skip_current: bool = False) -> list[Event]:
+        """Bot events after the latest user event (or after the one before it)."""
+        users = [i for i, e in enumerate(self.events) if e.get("event") == "user"]
+        if skip_current:
+            if len(users) < 1:
+                return []
+            end = users[-1]
+            start = users[-2] if len(users) > 1 else -1
+        else:
+            start = users[-1] if users else -1
+            end = len(self.events)
+        return [e for e in self.events[start + 1 : end] if e.get("event") == "bot"]
+
+    def snapshot(self) -> dict[str, Any]:
+        """Plain data for storage and time travel."""
+        return {
+            "slots": copy.deepcopy(self.slots),
+            "stack": self.stack.as_dicts(),
+            "filled_by": dict(self.filled_by),
+            "flow_hashes": dict(self.flow_hashes),
+        }
+
+    def record_visit(self, frame_id: str, flow_id: str, step_id: str) -> None:
+        self.visits.append(StepVisit(frame_id, flow_id, step_id, tuple(self.stack.as_dicts())))
