@@ -28,29 +28,6 @@ from .tracker import Tracker
 
 ACTION_LISTEN = "action_listen"
 MAX_STEPS = 250
-BUILTIN_ACTIONS_RUN_BY_ENGINE = frozenset(
-    {
-        "action_listen",
-        "action_session_start",
-        "action_cancel_flow",
-        "action_correct_flow_slot",
-        "action_clarify_flows",
-        "action_continue_interrupted_flow",
-        "action_cancel_interrupted_flows",
-        "action_run_slot_rejections",
-        "action_clean_stack",
-        "action_repeat_bot_messages",
-        "action_handoff_metric",
-        "action_hangup",
-        "action_restart",
-        "action_trigger_search",
-        "action_trigger_chitchat",
-        "action_extract_slots",
-        "action_default_fallback",
-        "action_deactivate_loop",
-        "action_reset_routing",
-    }
-)
 _JINJA_RE = re.compile(r"\{\{|\{%")
 
 
