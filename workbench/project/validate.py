@@ -443,7 +443,7 @@ class _Validator:
             if jinja:
                 names |= _jinja_names(text)
             else:
-                names |= {m.group(1).strip() for m in PLACEHOLDER_RE.finditer(text)}
+                names |= {m.group(1) for m in PLACEHOLDER_RE.finditer(text)}
         return names
 
     def check_payload(self, payload: str, file: str, line: int, where: str) -> None:

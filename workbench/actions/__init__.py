@@ -1,0 +1,1 @@
+"""Running what the policy asks for: responses, built-in and custom actions."""

@@ -1,0 +1,351 @@
+"""The one turn pipeline: understand → clean → apply → execute → record.
+
+The TUI, `calm-tui shell` and `calm-tui test` all drive a `Session`; a behaviour
+difference between them is a bug.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from .actions.responses import render_response
+from .engine import events as ev
+from .engine.builtin_actions import Utter
+from .engine.command_parser import (
+    IntentPayload,
+    SetSlotsPayload,
+    parse_button_payload,
+    parse_commands,
+)
+from .engine.commands import (
+    ERROR_DEFAULT,
+    ERROR_INPUT_EMPTY,
+    ERROR_INPUT_TOO_LONG,
+    CannotHandle,
+    Command,
+    DroppedCommand,
+    Error,
+    Restart,
+    SessionEnd,
+    SessionStart,
+    StartFlow,
+)
+from .engine.core import ActionKind, Engine
+from .engine.policy import ACTION_LISTEN
+from .engine.tracker import Tracker
+from .project.model import Project
+from .trace import ActionRun, TurnTrace
+from .understanding.base import CommandGenerator, GeneratorOutput
+
+MAX_ACTIONS_PER_TURN = 100
+FILLED_BY_ACTION = "action"
+INTERNAL_ERROR = "utter_internal_error_rasa"
+MESSAGE_KEYS = ("text", "buttons", "image", "attachment", "custom", "elements", "quick_replies")
+SPECIAL_INTENTS = {"session_start": SessionStart, "session_end": SessionEnd, "restart": Restart}
+
+
+@dataclass
+class ActionResult:
+    """What a custom action did: Rasa event dicts and dispatcher messages."""
+
+    events: list[dict[str, Any]] = field(default_factory=list)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    kind: str = "python"
+    error: str | None = None
+    traceback: str | None = None
+
+
+class CustomActionRunner(Protocol):
+    async def run(self, name: str, tracker: Tracker, project: Project) -> ActionResult: ...
+
+
+class Session:
+    def __init__(
+        self,
+        project: Project,
+        generator: CommandGenerator,
+        *,
+        actions: CustomActionRunner | None = None,
+        sender_id: str = "default",
+        seed: int = 0,
+        channel: str | None = None,
+    ) -> None:
+        self.project = project
+        self.generator = generator
+        self.actions = actions
+        self.channel = channel
+        self.engine = Engine(project)
+        self.tracker = Tracker(project, sender_id=sender_id, seed=seed)
+        self.traces: list[TurnTrace] = []
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> list[dict[str, Any]]:
+        """Begin the conversation as a new session does (no message, no bot output)."""
+        if self.tracker.session_started:
+            return []
+        first = len(self.tracker.events)
+        self.tracker.add(ev.action("action_session_start"))
+        self.tracker.add(ev.session_started())
+        self.tracker.add(ev.action(ACTION_LISTEN))
+        return self.tracker.events[first:]
+
+    def set_slots(self, values: dict[str, Any]) -> None:
+        """Fixture-style slot values (e2e tests), applied after the session started."""
+        self.start()
+        for name, value in values.items():
+            self.tracker.set_slot(name, value)
+
+    def replace_project(self, project: Project) -> None:
+        """Swap in a reloaded project; the conversation goes on."""
+        self.project = project
+        self.engine = Engine(project)
+
+    # -- one turn ------------------------------------------------------------------------------
+
+    async def handle(self, text: str, metadata: dict[str, Any] | None = None) -> TurnTrace:
+        started = time.perf_counter()
+        self.start()
+        tracker = self.tracker
+        trace = TurnTrace(
+            index=len(self.traces),
+            user_text=text,
+            slots_before=_copy(tracker.slots),
+            stack_before=tracker.stack.as_dicts(),
+        )
+        first_event = len(tracker.events)
+        output, source = await self._understand(text, trace)
+        understood = time.perf_counter()
+        trace.source = source
+        trace.raw_output = output.raw_output
+        trace.prompt = output.prompt
+        trace.prompt_tokens = output.prompt_tokens
+        trace.retrieved_flows = output.retrieved_flows
+        trace.usage = output.usage
+        trace.parsed_commands = [c.as_dict() for c in output.commands]
+        tracker.add(ev.user(text, trace.parsed_commands, metadata))
+        cleaned = self.engine.clean(output.commands, tracker, text)
+        skipped = self.engine.apply(cleaned.commands, tracker)
+        applied = time.perf_counter()
+        await self._run_actions(trace)
+        finished = time.perf_counter()
+        trace.commands = [c.as_dict() for c in cleaned.commands]
+        trace.dropped = [d.as_dict() for d in [*output.dropped, *cleaned.dropped, *skipped]]
+        trace.rewritten = [r.as_dict() for r in cleaned.rewritten]
+        trace.events = tracker.events[first_event:]
+        trace.bot_messages = [_message(e) for e in trace.events if e.get("event") == "bot"]
+        trace.slots_after = _copy(tracker.slots)
+        trace.stack_after = tracker.stack.as_dicts()
+        trace.errors.extend(e["message"] for e in trace.events if e.get("event") == "error")
+        trace.timings_ms = {
+            "understand": (understood - started) * 1000,
+            "clean_apply": (applied - understood) * 1000,
+            "execute": (finished - applied) * 1000,
+            "total": (finished - started) * 1000,
+        }
+        self.traces.append(trace)
+        return trace
+
+    async def _understand(self, text: str, trace: TurnTrace) -> tuple[GeneratorOutput, str]:
+        stripped = text.strip()
+        if stripped.startswith("/"):
+            direct = self._direct(stripped)
+            if direct is not None:
+                return direct
+            text = stripped.lstrip("/")
+        limit = self.project.config.command_generator
+        max_characters = limit.max_characters if limit else 420
+        if not text.strip():
+            return GeneratorOutput([Error(ERROR_INPUT_EMPTY)]), "user"
+        if 0 <= max_characters < len(text):
+            reason = f"message has {len(text)} characters, more than the {max_characters} allowed"
+            trace.errors.append(reason)
+            return (
+                GeneratorOutput([Error(ERROR_INPUT_TOO_LONG, {"max_characters": max_characters})]),
+                "user",
+            )
+        trace.generator = self.generator.name
+        try:
+            return await self.generator.generate(text, self.tracker, self.project), "user"
+        except Exception as exc:  # a broken generator must not end the conversation
+            trace.errors.append(f"command generator failed: {exc!r}")
+            return GeneratorOutput([Error(ERROR_DEFAULT)]), "user"
+
+    def _direct(self, text: str) -> tuple[GeneratorOutput, str] | None:
+        """`/SetSlots(...)` buttons, `/intent` triggers and typed commands skip the model."""
+        payload = parse_button_payload(text)
+        if isinstance(payload, SetSlotsPayload):
+            unknown = [name for name, _ in payload.slots if self.project.slot(name) is None]
+            if payload.error or unknown:
+                reason = payload.error or f"unknown slot(s) {', '.join(unknown)} void the payload"
+                return (
+                    GeneratorOutput([CannotHandle()], [DroppedCommand(reason, line=text)]),
+                    "button",
+                )
+            return GeneratorOutput(list(payload.commands())), "button"
+        parsed = parse_commands(text.lstrip("/"), "any")
+        if any(not isinstance(c, CannotHandle) for c in parsed.commands):
+            return GeneratorOutput(list(parsed.commands), list(parsed.dropped), raw_output=text), (
+                "direct"
+            )
+        if isinstance(payload, IntentPayload):
+            return GeneratorOutput(self._intent_commands(payload.intent)), "intent"
+        return None
+
+    def _intent_commands(self, intent: str) -> list[Command]:
+        if intent in SPECIAL_INTENTS:
+            return [SPECIAL_INTENTS[intent]()]
+        for flow in self.project.flows.values():
+            if not flow.is_pattern and any(t.intent == intent for t in flow.nlu_triggers):
+                return [StartFlow(flow.id)]
+        return [CannotHandle()]
+
+    # -- running actions ----------------------------------------------------------------
+
+    async def _run_actions(self, trace: TurnTrace) -> None:
+        followups: list[str] = []
+        for _ in range(MAX_ACTIONS_PER_TURN):
+            name = followups.pop(0) if followups else self.engine.predict(self.tracker).action
+            if name == ACTION_LISTEN:
+                self.tracker.add(ev.action(ACTION_LISTEN))
+                return
+            followups.extend(await self._run_action(name, trace))
+        self.tracker.add(ev.error(f"more than {MAX_ACTIONS_PER_TURN} actions in one turn"))
+        self.tracker.add(ev.action(ACTION_LISTEN))
+
+    async def _run_action(self, name: str, trace: TurnTrace) -> list[str]:
+        tracker = self.tracker
+        kind = self.engine.action_kind(name)
+        started = time.perf_counter()
+        first = len(tracker.events)
+        tracker.add(ev.action(name))
+        run = ActionRun(name=name, kind=kind)
+        followups: list[str] = []
+        if kind == ActionKind.RESPONSE:
+            self.utter(name)
+        elif kind == ActionKind.BUILTIN:
+            for effect in self.engine.run_builtin(name, tracker):
+                if isinstance(effect, Utter):
+                    self.utter(effect.response, effect.kwargs)
+                else:
+                    tracker.add(effect)
+        else:
+            followups = await self._run_custom(name, run)
+        run.duration_ms = (time.perf_counter() - started) * 1000
+        run.events = tracker.events[first + 1 :]
+        run.messages = [_message(e) for e in run.events if e.get("event") == "bot"]
+        trace.actions.append(run)
+        return followups
+
+    async def _run_custom(self, name: str, run: ActionRun) -> list[str]:
+        tracker = self.tracker
+        if self.actions is None:
+            result = ActionResult(kind="none", error=f"no custom action runner for '{name}'")
+        else:
+            try:
+                result = await self.actions.run(name, tracker, self.project)
+            except Exception as exc:  # runners report errors, but a bug there must not crash
+                result = ActionResult(
+                    error=f"action '{name}' failed: {exc!r}", traceback=traceback.format_exc()
+                )
+        run.kind = result.kind
+        followups: list[str] = []
+        problem = result.error
+        if problem is None:
+            try:
+                for message in result.messages:
+                    self.send(message)
+                followups = self.apply_action_events(result.events)
+            except (TypeError, ValueError, KeyError) as exc:
+                problem = f"action '{name}' returned something malformed: {exc}"
+        if problem is not None:
+            run.error = problem
+            run.traceback = result.traceback
+            tracker.add(ev.error(problem, action=name))
+            self.engine.fail_action(tracker)
+        return followups
+
+    def apply_action_events(self, events: list[Any]) -> list[str]:
+        """Apply Rasa event dicts a custom action returned; returns follow-up actions."""
+        followups = []
+        for event in events:
+            if not isinstance(event, dict) or not isinstance(event.get("event"), str):
+                raise ValueError(f"not an event: {event!r}")
+            kind = event["event"]
+            if kind == "slot":
+                if not isinstance(event.get("name"), str):
+                    raise ValueError(f"slot event without a name: {event!r}")
+                self.tracker.set_slot(event["name"], event.get("value"), FILLED_BY_ACTION)
+            elif kind == "followup":
+                followups.append(str(event["name"]))
+            elif kind == "reset_slots":
+                for slot_name, slot in self.project.domain.slots.items():
+                    self.tracker.set_slot(slot_name, slot.initial_value)
+            elif kind == "restart":
+                self.engine.run_builtin("action_restart", self.tracker)
+            elif kind == "bot":
+                self.tracker.add(
+                    ev.bot(event.get("text"), event.get("data"), event.get("metadata"))
+                )
+            else:
+                self.tracker.add(dict(event))
+        return followups
+
+    # -- responses ----------------------------------------------------------------------
+
+    def send(self, message: dict[str, Any]) -> None:
+        """A dispatcher message: a response by name (with kwargs) or literal content."""
+        if not isinstance(message, dict):
+            raise ValueError(f"not a message: {message!r}")
+        name = message.get("response") or message.get("template")
+        if name:
+            kwargs = {
+                k: v
+                for k, v in message.items()
+                if k not in ("response", "template") and not (k in MESSAGE_KEYS and not v)
+            }
+            self.utter(str(name), kwargs)
+            return
+        data = {k: message[k] for k in MESSAGE_KEYS[1:] if message.get(k)}
+        self.tracker.add(ev.bot(message.get("text"), data))
+
+    def utter(self, name: str, kwargs: dict[str, Any] | None = None) -> None:
+        response = self.project.response(name)
+        message = None
+        if response is not None:
+            message = render_response(
+                response,
+                slots=self.tracker.slots,
+                context=self.tracker.context(),
+                kwargs=kwargs or {},
+                rng=self.tracker.rng,
+                channel=self.channel,
+                language=self.tracker.language,
+                default_language=self.project.config.language,
+            )
+        if message is None and name != INTERNAL_ERROR:
+            self.tracker.add(ev.error(f"response '{name}' has no variation to send"))
+            self.utter(INTERNAL_ERROR)
+            return
+        if message is not None:
+            self.tracker.add(message.as_event())
+
+
+def _copy(slots: dict[str, Any]) -> dict[str, Any]:
+    import copy
+
+    return copy.deepcopy(slots)
+
+
+def _message(event: dict[str, Any]) -> dict[str, Any]:
+    data = event.get("data") or {}
+    return {
+        "text": event.get("text"),
+        "response": (event.get("metadata") or {}).get("utter_action"),
+        "buttons": list(data.get("buttons") or []),
+        **({"custom": data["custom"]} if data.get("custom") else {}),
+        **({"image": data["image"]} if data.get("image") else {}),
+    }

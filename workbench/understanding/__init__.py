@@ -1,0 +1,1 @@
+"""Turning what the user says into commands: generators, prompt, retrieval, cassettes."""

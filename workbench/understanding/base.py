@@ -1,0 +1,64 @@
+"""The command generator interface and the scripted generator used in tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from ..engine.command_parser import Syntax, parse_commands
+from ..engine.commands import Command, DroppedCommand
+from ..engine.tracker import Tracker
+from ..project.model import Project
+from ..trace import ModelUsage, RetrievedFlow
+
+
+@dataclass
+class GeneratorOutput:
+    commands: list[Command]
+    dropped: list[DroppedCommand] = field(default_factory=list)
+    raw_output: str | None = None
+    prompt: str | None = None
+    prompt_tokens: int | None = None
+    retrieved_flows: list[RetrievedFlow] = field(default_factory=list)
+    usage: ModelUsage | None = None
+
+
+class CommandGenerator(Protocol):
+    """Anything that turns a user message into commands."""
+
+    name: str
+
+    async def generate(
+        self, message: str, tracker: Tracker, project: Project
+    ) -> GeneratorOutput: ...
+
+
+def output_from_text(raw: str, syntax: Syntax = "v2") -> GeneratorOutput:
+    """What a model replied, parsed: the one path every text-producing generator takes."""
+    parsed = parse_commands(raw, syntax)
+    return GeneratorOutput(list(parsed.commands), list(parsed.dropped), raw_output=raw)
+
+
+class ScriptedGenerator:
+    """Replies with prepared model output: per message (a mapping) or in order (a list)."""
+
+    name = "scripted"
+
+    def __init__(self, replies: Mapping[str, str] | Iterable[str], syntax: Syntax = "v2") -> None:
+        self.syntax = syntax
+        if isinstance(replies, Mapping):
+            self.by_message = {k.strip(): v for k, v in replies.items()}
+            self.queue: list[str] = []
+        else:
+            self.by_message = {}
+            self.queue = list(replies)
+
+    async def generate(self, message: str, tracker: Tracker, project: Project) -> GeneratorOutput:
+        if message.strip() in self.by_message:
+            raw = self.by_message[message.strip()]
+        elif self.queue:
+            raw = self.queue.pop(0)
+        else:
+            raw = ""
+        return output_from_text(raw, self.syntax)
