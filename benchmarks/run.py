@@ -67,6 +67,46 @@ def validate(repeat: int) -> list[float]:
     return timed(lambda: validate_path(SAMPLE), repeat)
 
 
+ENGINE_SCRIPT = [
+    "/start flow store_info",
+    "/SetSlots(faq_topic=payment)",
+    "/set slot continue_conversation True",
+    "/start flow premium_support",
+    "/start flow leave_feedback",
+    "/set slot feedback_rating 4",
+    "/cancel flow",
+    "/set slot continue_conversation False",
+    "/SetSlots(csat_score=satisfied)",
+]
+
+
+@case("engine_turn")
+def engine_turn(repeat: int) -> list[float]:
+    """Engine time per turn (clean + apply + execute; no model) over a scripted walk of
+    sample_project, from each TurnTrace's own timings."""
+    import asyncio
+
+    from workbench.project.loader import load_project
+    from workbench.session import Session
+    from workbench.understanding.base import ScriptedGenerator
+
+    project = load_project(SAMPLE).project
+
+    async def walk() -> list[float]:
+        session = Session(project, ScriptedGenerator([]))
+        times = []
+        for text in ENGINE_SCRIPT:
+            trace = await session.handle(text)
+            times.append(trace.timings_ms["clean_apply"] + trace.timings_ms["execute"])
+        return times
+
+    asyncio.run(walk())  # warm-up: imports, compiled conditions and templates
+    samples: list[float] = []
+    for _ in range(repeat):
+        samples.extend(asyncio.run(walk()))
+    return samples
+
+
 def summarise(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
     pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731

@@ -25,7 +25,7 @@ def _tui_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="calm-tui",
         description="Open the CALM Workbench on a project folder.",
-        epilog="verbs: validate (run `calm-tui VERB --help` for details)",
+        epilog="verbs: validate, shell (run `calm-tui VERB --help` for details)",
     )
     _project_arg(parser)
     return parser
@@ -82,8 +82,55 @@ def cmd_tui(argv: Sequence[str]) -> int:
     return run_app(root)
 
 
+def _shell_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="calm-tui shell",
+        description="Chat with the assistant line by line. Lines starting with / are "
+        "direct commands (/start flow x, /set slot a 5, /SetSlots(a=5)).",
+    )
+    _project_arg(parser)
+    parser.add_argument("--debug", action="store_true", help="print each turn's trace")
+    parser.add_argument("--seed", type=int, default=0, help="seed for response variations")
+    parser.add_argument(
+        "--no-greet", action="store_true", help="do not send /session_start at the start"
+    )
+    return parser
+
+
+def _load_or_report(root: Path):
+    """Load a project for chatting; on errors print them and return None."""
+    from rich.console import Console
+
+    from .project.loader import load_project
+    from .project.report import print_issues
+
+    result = load_project(root)
+    if result.issues.errors:
+        print_issues(result.issues.errors, Console(stderr=True), root.resolve().name)
+        return None
+    return result.project
+
+
+def cmd_shell(argv: Sequence[str]) -> int:
+    args = _shell_parser().parse_args(argv)
+    root = _check_dir(args.project_dir)
+    if root is None:
+        return EXIT_USAGE
+    project = _load_or_report(root)
+    if project is None:
+        return EXIT_PROBLEMS
+    from .session import Session
+    from .shell import run_shell
+    from .understanding.choose import choose_generator, make_actions
+
+    generator, label = choose_generator(project)
+    session = Session(project, generator, actions=make_actions(project), seed=args.seed)
+    return run_shell(session, label, debug=args.debug, greet=not args.no_greet)
+
+
 VERBS: dict[str, Callable[[Sequence[str]], int]] = {
     "validate": cmd_validate,
+    "shell": cmd_shell,
 }
 
 

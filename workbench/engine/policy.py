@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from ..project.model import (
@@ -29,6 +30,7 @@ from .tracker import Tracker
 ACTION_LISTEN = "action_listen"
 MAX_STEPS = 250
 _JINJA_RE = re.compile(r"\{\{|\{%")
+_CONTEXT_VAR_RE = re.compile(r"\{\{\s*context\.(\w+)\s*\}\}")
 
 
 @dataclass(frozen=True)
@@ -44,12 +46,32 @@ def render_template(text: str, context: dict[str, Any], slots: dict[str, Any]) -
     """Jinja-render a step's action name or condition with `context` (as Rasa does)."""
     if not _JINJA_RE.search(text):
         return text
+    # patterns only ever write `{{context.x}}`: substitute those without Jinja (hot path)
+    simple = _CONTEXT_VAR_RE.sub(lambda m: str(context.get(m.group(1), "")), text)
+    if not _JINJA_RE.search(simple):
+        return simple
+    template = _compiled(text)
+    if template is None:
+        return text
+    try:
+        return template.render(context=context, slots=slots)
+    except Exception:  # a broken template behaves like a false condition / unknown action
+        return text
+
+
+@lru_cache(maxsize=512)
+def _compiled(text: str):
     from jinja2.sandbox import SandboxedEnvironment
 
     try:
-        return SandboxedEnvironment().from_string(text).render(context=context, slots=slots)
-    except Exception:  # a broken template behaves like a false condition / unknown action
-        return text
+        return _environment(SandboxedEnvironment).from_string(text)
+    except Exception:
+        return None
+
+
+@lru_cache(maxsize=1)
+def _environment(factory):
+    return factory()
 
 
 class FlowExecutor:
