@@ -25,7 +25,7 @@ def _tui_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="calm-tui",
         description="Open the CALM Workbench on a project folder.",
-        epilog="verbs: validate, shell (run `calm-tui VERB --help` for details)",
+        epilog="verbs: validate, shell, sessions (run `calm-tui VERB --help` for details)",
     )
     _project_arg(parser)
     return parser
@@ -94,6 +94,11 @@ def _shell_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-greet", action="store_true", help="do not send /session_start at the start"
     )
+    parser.add_argument(
+        "--no-store",
+        action="store_true",
+        help="do not save the conversation in PROJECT_DIR/.calm/sessions.db",
+    )
     return parser
 
 
@@ -125,12 +130,36 @@ def cmd_shell(argv: Sequence[str]) -> int:
 
     generator, label = choose_generator(project)
     session = Session(project, generator, actions=make_actions(project), seed=args.seed)
-    return run_shell(session, label, debug=args.debug, greet=not args.no_greet)
+    recorder = None
+    if not args.no_store:
+        from .store.recorder import SessionRecorder
+
+        recorder = SessionRecorder(
+            root,
+            generator=label,
+            sender_id=session.tracker.sender_id,
+            seed=session.tracker.seed,
+            project_fingerprint=project.fingerprint,
+        )
+    try:
+        return run_shell(
+            session, label, debug=args.debug, greet=not args.no_greet, on_turn=recorder
+        )
+    finally:
+        if recorder is not None:
+            recorder.close()
+
+
+def cmd_sessions(argv: Sequence[str]) -> int:
+    from .cli_sessions import run
+
+    return run(argv)
 
 
 VERBS: dict[str, Callable[[Sequence[str]], int]] = {
     "validate": cmd_validate,
     "shell": cmd_shell,
+    "sessions": cmd_sessions,
 }
 
 

@@ -159,9 +159,15 @@ def _commands(commands: list[dict[str, Any]]) -> str:
     return "; ".join(parts)
 
 
-def run_shell(session: Session, generator_label: str, debug: bool, greet: bool = True) -> int:
+def run_shell(
+    session: Session,
+    generator_label: str,
+    debug: bool,
+    greet: bool = True,
+    on_turn: Callable[[TurnTrace], None] | None = None,
+) -> int:
     console = Console(highlight=False, soft_wrap=True, file=sys.stdout)
-    shell = Shell(session, console, debug=debug)
+    shell = Shell(session, console, debug=debug, on_turn=on_turn)
     shell.header(generator_label)
     return asyncio.run(shell.run(greet=greet))
 

@@ -13,6 +13,9 @@ from .events import Event
 from .stack import DialogueStack
 
 
+QUESTION_PATTERNS = ("pattern_collect_information", "pattern_validate_slot")
+
+
 @dataclass(frozen=True)
 class StepVisit:
     """A flow step the executor entered, with the stack as it was then (for corrections)."""
@@ -71,8 +74,18 @@ class Tracker:
     # -- views ----------------------------------------------------------------------------
 
     def context(self) -> dict[str, Any]:
-        top = self.stack.top()
-        return top.as_dict() if top else {}
+        """The top frame's dict. A question pattern asks on behalf of the frame below it,
+        so that frame's fields show through (e.g. the continue-interrupted question's
+        `{{context.interrupted_flow_options}}`)."""
+        frames = self.stack.frames
+        if not frames:
+            return {}
+        context = frames[-1].as_dict()
+        index = len(frames) - 1
+        while index > 0 and frames[index].type in QUESTION_PATTERNS:
+            index -= 1
+            context = {**frames[index].as_dict(), **context}
+        return context
 
     def condition_document(self) -> dict[str, Any]:
         return {"slots": self.slots, "context": self.context()}

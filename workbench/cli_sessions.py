@@ -1,0 +1,283 @@
+"""`calm-tui sessions VERB`: the conversations kept in `<project>/.calm/sessions.db`.
+
+Each verb is one `SubVerb` in `SUBVERBS` (its arguments and its runner); `export` and
+`replay` are added the same way. Reading verbs never create the store: a project that
+has no `.calm/sessions.db` yet simply has no sessions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from .cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, _check_dir, _project_arg
+from .store.migrations import SchemaTooNewError
+from .store.sessions import AmbiguousIdError, SessionStore, SessionSummary, store_path
+from .trace import TurnTrace
+
+EXIT_NOT_FOUND = EXIT_PROBLEMS
+
+
+class Failure(Exception):
+    """Ends a verb with a message on stderr and an exit code."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class SubVerb:
+    help: str
+    arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace, Console], int]
+
+
+# -- list ---------------------------------------------------------------------------------
+
+
+def _list_arguments(parser: argparse.ArgumentParser) -> None:
+    _project_arg(parser)
+    parser.add_argument("--search", metavar="TEXT", help="only sessions that mention TEXT")
+    parser.add_argument("--limit", type=_positive, default=50, metavar="N", help="default 50")
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+
+
+def run_list(args: argparse.Namespace, console: Console) -> int:
+    sessions: list[SessionSummary] = []
+    store = _open(args.project_dir)
+    if store is not None:
+        try:
+            sessions = store.list_sessions(limit=args.limit, search=args.search)
+        finally:
+            store.close()
+    if args.format == "json":
+        print(json.dumps([s.as_dict() for s in sessions], indent=2, ensure_ascii=False))
+        return EXIT_OK
+    if not sessions:
+        what = f"match '{args.search}'" if args.search else "yet"
+        console.print(f"no sessions {escape(what)} in {escape(args.project_dir)}")
+        return EXIT_OK
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    # Only title and generator may shrink on a narrow terminal; their cells are one-line
+    # Texts, so they are cut with an ellipsis instead of wrapping.
+    table.add_column("id", style="cyan", no_wrap=True)
+    table.add_column("title")
+    table.add_column("turns", justify="right", no_wrap=True)
+    table.add_column("generator")
+    table.add_column("updated (UTC)", no_wrap=True)
+    for s in sessions:
+        title = _cell(s.title) if s.title else _cell("(no message yet)", "dim")
+        table.add_row(s.id, title, str(s.turn_count), _cell(s.generator), _when(s.updated_at))
+    console.print(table)
+    return EXIT_OK
+
+
+# -- show ---------------------------------------------------------------------------------
+
+
+def _show_arguments(parser: argparse.ArgumentParser) -> None:
+    _id_arg(parser)
+    _project_arg(parser)
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("-v", "--verbose", action="store_true", help="print each turn's full trace")
+
+
+def run_show(args: argparse.Namespace, console: Console) -> int:
+    store = _open_existing(args.project_dir, args.id)
+    try:
+        summary = _find(store, args.id, args.project_dir)
+        turns = store.get_turns(summary.id)
+    finally:
+        store.close()
+    if args.format == "json":
+        data = {"session": summary.as_dict(), "turns": [t.to_dict() for t in turns]}
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+        return EXIT_OK
+    _print_header(summary, console)
+    for trace in turns:
+        _print_turn(trace, console, args.verbose)
+    return EXIT_OK
+
+
+def _print_header(s: SessionSummary, console: Console) -> None:
+    console.print(f"[bold cyan]{s.id}[/] [bold]{escape(s.title or '(no message yet)')}[/]")
+    console.print(
+        f"[dim]started {_when(s.started_at)} UTC · {s.turn_count} turns · generator "
+        f"{escape(s.generator or '?')} · seed {s.seed} · sender {escape(s.sender_id)} · "
+        f"{escape(s.status)}[/]"
+    )
+
+
+def _print_turn(trace: TurnTrace, console: Console, verbose: bool) -> None:
+    took = trace.timings_ms.get("total")
+    console.print()
+    console.print(
+        f"[dim]── turn {trace.index} · {escape(trace.source)}"
+        + (f" · {took:.1f} ms" if took is not None else "")
+        + "[/]"
+    )
+    if trace.user_text.strip() == "/session_start":
+        console.print("[dim](session start)[/]")
+    else:
+        console.print(f"[bold]you>[/] {escape(trace.user_text)}")
+    for message in trace.bot_messages:
+        if message.get("text"):
+            console.print(f"[green]bot>[/] {escape(message['text'])}")
+        for n, button in enumerate(message.get("buttons") or [], 1):
+            console.print(
+                f"      [yellow]{n}[/] {escape(str(button.get('title')))} "
+                f"[dim]{escape(str(button.get('payload')))}[/]"
+            )
+    if verbose:
+        from .shell import print_trace
+
+        print_trace(trace, console)
+        return
+    if trace.commands:
+        console.print(f"  [cyan]commands[/] {escape(_commands(trace.commands))}")
+    for dropped in trace.dropped:
+        command = dropped.get("command")
+        what = dropped.get("line") or (_commands([command]) if command else "?")
+        reason = dropped.get("reason")
+        console.print(f"  [red]dropped[/]  {escape(f'{what}: {reason}')}")
+    for error in trace.errors:
+        console.print(f"  [red]error[/]    {escape(error)}")
+
+
+def _commands(commands: list[dict[str, Any]]) -> str:
+    parts = []
+    for command in commands:
+        args = ", ".join(f"{k}={v!r}" for k, v in command.items() if k != "command")
+        parts.append(f"{command.get('command')}({args})")
+    return "; ".join(parts)
+
+
+# -- delete -------------------------------------------------------------------------------
+
+
+def _delete_arguments(parser: argparse.ArgumentParser) -> None:
+    _id_arg(parser)
+    _project_arg(parser)
+    parser.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+
+
+def run_delete(args: argparse.Namespace, console: Console) -> int:
+    store = _open_existing(args.project_dir, args.id)
+    try:
+        summary = _find(store, args.id, args.project_dir)
+        label = f"{summary.id} '{summary.title}' ({summary.turn_count} turns)"
+        if not args.yes and not _confirm(f"Delete session {label}? [y/N] "):
+            console.print(f"kept session {escape(summary.id)}")
+            return EXIT_PROBLEMS
+        store.delete_session(summary.id)
+    finally:
+        store.close()
+    console.print(f"deleted session {escape(label)}")
+    return EXIT_OK
+
+
+def _confirm(question: str) -> bool:
+    # a script piping into us cannot answer; deleting on its behalf would be a guess
+    if not sys.stdin.isatty():
+        raise Failure("stdin is not a terminal: pass --yes to delete without asking", EXIT_USAGE)
+    try:
+        return input(question).strip().lower() in ("y", "yes")
+    except EOFError:
+        return False
+
+
+# -- the verb -----------------------------------------------------------------------------
+
+SUBVERBS: dict[str, SubVerb] = {
+    "list": SubVerb("list sessions, newest first", _list_arguments, run_list),
+    "show": SubVerb("print a session's conversation", _show_arguments, run_show),
+    "delete": SubVerb("delete a session and its turns", _delete_arguments, run_delete),
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(
+        prog="calm-tui sessions",
+        description="The conversations saved in PROJECT_DIR/.calm/sessions.db. "
+        "A session ID may be shortened to any unique prefix.",
+    )
+    verbs = main.add_subparsers(dest="verb", required=True, metavar="VERB")
+    for name, verb in SUBVERBS.items():
+        verb.arguments(verbs.add_parser(name, help=verb.help, description=verb.help))
+    return main
+
+
+def run(argv: Sequence[str]) -> int:
+    args = parser().parse_args(argv)
+    if _check_dir(args.project_dir) is None:
+        return EXIT_USAGE
+    console = Console(highlight=False, soft_wrap=True)
+    try:
+        return SUBVERBS[args.verb].run(args, console)
+    except Failure as failure:
+        print(f"calm-tui: error: {failure}", file=sys.stderr)
+        return failure.code
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _id_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("id", metavar="ID", help="a session id or a unique prefix of one")
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def _open(project_dir: str) -> SessionStore | None:
+    path = store_path(Path(project_dir))
+    if not path.exists():
+        return None
+    try:
+        return SessionStore(path)
+    except (SchemaTooNewError, OSError) as exc:
+        raise Failure(str(exc), EXIT_PROBLEMS) from exc
+    except sqlite3.DatabaseError as exc:  # not a database, or a damaged one
+        raise Failure(f"cannot open {path}: {exc}", EXIT_PROBLEMS) from exc
+
+
+def _open_existing(project_dir: str, session_id: str) -> SessionStore:
+    store = _open(project_dir)
+    if store is None:
+        raise Failure(f"no session '{session_id}': {project_dir} has no sessions", EXIT_NOT_FOUND)
+    return store
+
+
+def _find(store: SessionStore, session_id: str, project_dir: str) -> SessionSummary:
+    try:
+        summary = store.get_session(session_id)
+    except AmbiguousIdError as exc:
+        raise Failure(str(exc), EXIT_USAGE) from exc
+    if summary is None:
+        raise Failure(f"no session '{session_id}' in {project_dir}", EXIT_NOT_FOUND)
+    return summary
+
+
+def _cell(text: str, style: str = "") -> Text:
+    return Text(text, style=style, no_wrap=True, overflow="ellipsis")
+
+
+def _when(stamp: str) -> str:
+    """`2026-11-24T06:01:02.123Z` → `2026-11-24 06:01`."""
+    return stamp[:16].replace("T", " ")

@@ -1,0 +1,54 @@
+"""The session store: every conversation, turn by turn, in `<project>/.calm/sessions.db`.
+
+Names are exported lazily: `calm-tui shell` imports `store.recorder` at start-up, and
+sqlite-utils (~100 ms to import) should load only when the first turn is saved.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .migrations import SCHEMA_VERSION, SchemaTooNewError
+    from .recorder import SessionRecorder
+    from .redact import scrub
+    from .sessions import (
+        AmbiguousIdError,
+        SessionStore,
+        SessionSummary,
+        UnknownSessionError,
+        store_path,
+    )
+
+_EXPORTS = {
+    "SCHEMA_VERSION": "migrations",
+    "SchemaTooNewError": "migrations",
+    "SessionRecorder": "recorder",
+    "scrub": "redact",
+    "AmbiguousIdError": "sessions",
+    "SessionStore": "sessions",
+    "SessionSummary": "sessions",
+    "UnknownSessionError": "sessions",
+    "store_path": "sessions",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{module}", __name__), name)
+
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "AmbiguousIdError",
+    "SchemaTooNewError",
+    "SessionRecorder",
+    "SessionStore",
+    "SessionSummary",
+    "UnknownSessionError",
+    "scrub",
+    "store_path",
+]
