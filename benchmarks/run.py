@@ -19,7 +19,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_project"
+SAMPLE_CASSETTE = ROOT / "tests" / "fixtures" / "e2e" / "sample_project_cassette.yml"
 CASES: dict[str, Callable[[int], list[float]]] = {}
+# extra figures a case derives from its summary: name -> (summary -> {label: value})
+DERIVED: dict[str, Callable[[dict[str, float]], dict[str, object]]] = {}
 
 
 def case(name: str):
@@ -107,6 +110,111 @@ def engine_turn(repeat: int) -> list[float]:
     return samples
 
 
+@case("e2e_throughput")
+def e2e_throughput(repeat: int) -> list[float]:
+    """Run every sample_project e2e test case with recorded model output: a cassette is
+    recorded once with the offline generator, then each sample is one full replay run of
+    all cases (fresh sessions, in-process actions, stubs). Prints the median ms per run
+    and, on an extra line, test cases per second (cases / median run time)."""
+    import asyncio
+    import tempfile
+
+    from workbench.project.loader import load_project
+    from workbench.testing.runner import E2ERunner, select_cases
+    from workbench.understanding.cassette import CassetteGenerator, RecordingGenerator
+    from workbench.understanding.choose import choose_generator
+
+    project = load_project(SAMPLE).project
+    selected = select_cases(project, [])
+    generator, _label = choose_generator(project, offline=True)
+    if generator.name == "offline":
+        with tempfile.TemporaryDirectory() as folder:
+            cassette = Path(folder) / "sample_e2e.yml"
+            recorder = RecordingGenerator(generator, cassette)
+            asyncio.run(E2ERunner(project, recorder).run(selected))
+            if not cassette.exists():  # nothing reached the generator
+                cassette.write_text("version: 1\nentries: []\n", encoding="utf-8")
+            replay = CassetteGenerator(cassette)
+        source = "recorded with the offline generator"
+    else:  # no offline generator (yet): what a good model would reply, written by hand
+        replay = CassetteGenerator(SAMPLE_CASSETTE)
+        source = f"{SAMPLE_CASSETTE.relative_to(ROOT)} (no offline generator)"
+    passed: list[int] = []
+
+    async def runs() -> list[float]:
+        samples = []
+        for index in range(repeat + 2):  # two warm-up runs
+            replay.rewind()
+            runner = E2ERunner(project, replay)
+            start = time.perf_counter()
+            run = await runner.run(selected)
+            if index >= 2:
+                samples.append((time.perf_counter() - start) * 1000)
+                passed.append(len(run.passed))
+        return samples
+
+    cases = len(selected)
+    samples = asyncio.run(runs())
+    DERIVED["e2e_throughput"] = lambda figures: {
+        "cases": cases,
+        "passed": min(passed, default=0),
+        "cases_per_s": cases / (figures["median_ms"] / 1000) if figures["median_ms"] else 0.0,
+        "model_output": source,
+    }
+    return samples
+
+
+UNDERSTANDING_MESSAGE = "I want to send back a damaged item and get my money back"
+
+
+@case("understanding_overhead")
+def understanding_overhead(repeat: int) -> list[float]:
+    """The LLM generator's own work for one message on sample_project, without the model:
+    flow retrieval (keyword ranking switched on), prompt rendering, parsing the reply and
+    cleaning the commands. The model call is a stub that answers at once, and tokens are
+    estimated (len/4) instead of counted, so litellm is not imported."""
+    import asyncio
+    from dataclasses import replace
+
+    from workbench.engine.core import Engine
+    from workbench.engine.tracker import Tracker
+    from workbench.project.loader import load_project
+    from workbench.understanding.llm import Completion
+    from workbench.understanding.llm_generator import LLMCommandGenerator
+    from workbench.understanding.models import ModelSpec
+
+    project = load_project(SAMPLE).project
+    generator_config = replace(project.config.command_generator, flow_retrieval={"active": True})
+    project = replace(project, config=replace(project.config, command_generator=generator_config))
+    reply = (
+        "start flow return_item\n"
+        "set slot return_reason damaged\n"
+        "set slot refund_method original_payment"
+    )
+
+    async def stub(model: ModelSpec, prompt: str) -> Completion:
+        return Completion(reply, model.model, latency_ms=0.0)
+
+    generator = LLMCommandGenerator(
+        project,
+        ModelSpec("openai/stub"),
+        completer=stub,
+        count_tokens=lambda model, text: len(text) // 4,
+    )
+    engine = Engine(project)
+    tracker = Tracker(project)
+
+    async def one() -> None:
+        output = await generator.generate(UNDERSTANDING_MESSAGE, tracker, project)
+        engine.clean(output.commands, tracker, UNDERSTANDING_MESSAGE)
+
+    loop = asyncio.new_event_loop()
+    try:
+        return timed(lambda: loop.run_until_complete(one()), repeat * 10)
+    finally:
+        loop.close()
+
+
 def summarise(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
     pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
@@ -139,6 +247,15 @@ def main() -> int:
             f"   p10 {figures['p10_ms']:8.2f}   p90 {figures['p90_ms']:8.2f}"
             f"   ({figures['runs']} runs)"
         )
+        if name in DERIVED:
+            derived = DERIVED[name](figures)
+            figures.update(derived)
+            if "cases_per_s" in derived:
+                print(
+                    f"{'':<16} {derived['cases_per_s']:8.1f} test cases/s"
+                    f"   ({derived['cases']} cases per run, {derived['passed']} passed,"
+                    f" at the median; model output: {derived['model_output']})"
+                )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0

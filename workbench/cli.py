@@ -25,7 +25,7 @@ def _tui_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="calm-tui",
         description="Open the CALM Workbench on a project folder.",
-        epilog="verbs: validate, shell, sessions (run `calm-tui VERB --help` for details)",
+        epilog="verbs: validate, shell, test, sessions (run `calm-tui VERB --help` for details)",
     )
     _project_arg(parser)
     return parser
@@ -94,12 +94,38 @@ def _shell_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-greet", action="store_true", help="do not send /session_start at the start"
     )
+    _generator_args(parser)
     parser.add_argument(
         "--no-store",
         action="store_true",
         help="do not save the conversation in PROJECT_DIR/.calm/sessions.db",
     )
     return parser
+
+
+def _generator_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("command generator")
+    group.add_argument("--offline", action="store_true", help="use the offline generator")
+    group.add_argument("--model", metavar="NAME", help="a litellm model, e.g. openai/gpt-4o-mini")
+    group.add_argument("--cassette", metavar="FILE", help="replay recorded model output")
+    group.add_argument("--record", metavar="FILE", help="record the model output to FILE")
+
+
+def _generator(project, args):
+    """The generator the options ask for, and its label for headers and the store."""
+    from .understanding.choose import choose_generator
+
+    if args.cassette:
+        from .understanding.cassette import CassetteGenerator
+
+        return CassetteGenerator(args.cassette), f"cassette {Path(args.cassette).name}"
+    generator, label = choose_generator(project, offline=args.offline, model=args.model)
+    if args.record:
+        from .understanding.cassette import RecordingGenerator
+
+        generator = RecordingGenerator(generator, args.record)
+        label = f"{label}, recording to {Path(args.record).name}"
+    return generator, label
 
 
 def _load_or_report(root: Path):
@@ -126,9 +152,16 @@ def cmd_shell(argv: Sequence[str]) -> int:
         return EXIT_PROBLEMS
     from .session import Session
     from .shell import run_shell
-    from .understanding.choose import choose_generator, make_actions
+    from .understanding.choose import make_actions
 
-    generator, label = choose_generator(project)
+    if args.cassette and args.record:
+        print("calm-tui shell: error: --cassette and --record exclude each other", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        generator, label = _generator(project, args)
+    except Exception as exc:  # e.g. an unreadable cassette: say so, no traceback
+        print(f"calm-tui shell: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     session = Session(project, generator, actions=make_actions(project), seed=args.seed)
     recorder = None
     if not args.no_store:
@@ -150,6 +183,12 @@ def cmd_shell(argv: Sequence[str]) -> int:
             recorder.close()
 
 
+def cmd_test(argv: Sequence[str]) -> int:
+    from .testing.cli import cmd_test as run
+
+    return run(argv)
+
+
 def cmd_sessions(argv: Sequence[str]) -> int:
     from .cli_sessions import run
 
@@ -160,6 +199,7 @@ VERBS: dict[str, Callable[[Sequence[str]], int]] = {
     "validate": cmd_validate,
     "shell": cmd_shell,
     "sessions": cmd_sessions,
+    "test": cmd_test,
 }
 
 

@@ -10,10 +10,14 @@ default install they can fall back to this module::
         from workbench.sdk import Action, SlotSet
 
 Events are plain dicts in the Rasa event format, exactly as ``rasa_sdk`` returns them.
+``Tracker`` and ``CollectingDispatcher`` are what the workbench hands to an action's
+``run()`` when ``rasa_sdk`` is not installed (with it, the real classes are used).
 """
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Iterator
 from typing import Any
 
 EventType = dict[str, Any]
@@ -50,3 +54,191 @@ def Restarted() -> EventType:
 
 def BotUttered(text: str | None = None, data: dict | None = None) -> EventType:
     return {"event": "bot", "text": text, "data": data or {}}
+
+
+def ActionExecutionRejected(
+    action_name: str, policy: str | None = None, confidence: float | None = None
+) -> EventType:
+    return {
+        "event": "action_execution_rejected",
+        "name": action_name,
+        "policy": policy,
+        "confidence": confidence,
+    }
+
+
+class ActionExecutionRejection(Exception):
+    """Raised by an action that declines to run; the conversation goes on without it."""
+
+    def __init__(self, action_name: str, message: str | None = None) -> None:
+        self.action_name = action_name
+        self.message = message or f"Custom action '{action_name}' rejected execution."
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class CollectingDispatcher:
+    """Collects the messages an action sends, in the shape ``rasa_sdk`` produces."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []
+
+    def utter_message(
+        self,
+        text: str | None = None,
+        image: str | None = None,
+        json_message: dict[str, Any] | None = None,
+        response: str | None = None,
+        attachment: str | None = None,
+        buttons: list[dict[str, Any]] | None = None,
+        elements: list[dict[str, Any]] | None = None,
+        template: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        response = response or template  # `template` is rasa_sdk's old name for it
+        message = {
+            "text": text,
+            "buttons": buttons or [],
+            "elements": elements or [],
+            "custom": json_message or {},
+            "template": response,
+            "response": response,
+            "image": image,
+            "attachment": attachment,
+        }
+        message.update(kwargs)
+        self.messages.append(message)
+
+
+class Tracker:
+    """The conversation as an action sees it; the same API as ``rasa_sdk.Tracker``."""
+
+    @classmethod
+    def from_dict(cls, state: dict[str, Any]) -> Tracker:
+        return cls(
+            state["sender_id"],
+            state.get("slots", {}),
+            state.get("latest_message", {}),
+            state.get("events", []),
+            state.get("paused", False),
+            state.get("followup_action"),
+            state.get("active_loop", {}),
+            state.get("latest_action_name"),
+            state.get("stack", []),
+            state.get("user_id"),
+        )
+
+    def __init__(
+        self,
+        sender_id: str,
+        slots: dict[str, Any],
+        latest_message: dict[str, Any] | None,
+        events: list[dict[str, Any]],
+        paused: bool,
+        followup_action: str | None,
+        active_loop: dict[str, Any],
+        latest_action_name: str | None,
+        stack: list[dict[str, Any]] | None = None,
+        user_id: str | None = None,
+    ) -> None:
+        self.sender_id = sender_id
+        self.slots = slots
+        self.latest_message = latest_message or {}
+        self.events = events
+        self._paused = paused
+        self.followup_action = followup_action
+        self.active_loop = active_loop or {}
+        self.latest_action_name = latest_action_name
+        self.stack = stack or []
+        self.user_id = user_id
+
+    @property
+    def active_flow(self) -> str | None:
+        """The flow the user is in: the topmost user flow on the stack."""
+        for frame in reversed(self.stack):
+            if frame.get("type") == "flow":
+                return frame.get("flow_id")
+        return None
+
+    @property
+    def active_loop_name(self) -> str | None:
+        name = self.active_loop.get("name")
+        return None if name == "should_not_be_set" else name
+
+    def current_state(self) -> dict[str, Any]:
+        return {
+            "sender_id": self.sender_id,
+            "slots": self.slots,
+            "latest_message": self.latest_message,
+            "latest_event_time": self.events[-1].get("timestamp") if self.events else None,
+            "paused": self.is_paused(),
+            "events": self.events,
+            "latest_input_channel": self.get_latest_input_channel(),
+            "active_loop": self.active_loop,
+            "latest_action_name": self.latest_action_name,
+            "stack": self.stack,
+            "user_id": self.user_id,
+        }
+
+    def current_slot_values(self) -> dict[str, Any]:
+        return self.slots
+
+    def get_slot(self, key: str) -> Any:
+        return self.slots.get(key)
+
+    def get_latest_entity_values(
+        self, entity_type: str, entity_role: str | None = None, entity_group: str | None = None
+    ) -> Iterator[Any]:
+        return (
+            entity.get("value")
+            for entity in self.latest_message.get("entities", [])
+            if entity.get("entity") == entity_type
+            and entity.get("group") == entity_group
+            and entity.get("role") == entity_role
+        )
+
+    def get_latest_input_channel(self) -> str | None:
+        for event in reversed(self.events):
+            if event.get("event") == "user":
+                return event.get("input_channel")
+        return None
+
+    def get_intent_of_latest_message(self, skip_fallback_intent: bool = True) -> str | None:
+        ranking = self.latest_message.get("intent_ranking") or []
+        names = [item.get("name") for item in ranking]
+        if skip_fallback_intent and names and names[0] == "nlu_fallback":
+            names = names[1:]
+        return names[0] if names else None
+
+    def is_paused(self) -> bool:
+        return self._paused
+
+    def events_after_latest_restart(self) -> list[dict[str, Any]]:
+        start = 0
+        for index, event in enumerate(self.events):
+            if event.get("event") == "restart":
+                start = index + 1
+        return list(self.events[start:])
+
+    def get_last_event_for(
+        self, event_type: str, exclude: list[str] | None = None, skip: int = 0
+    ) -> dict[str, Any] | None:
+        excluded = set(exclude or [])
+        found = (
+            event
+            for event in reversed(self.events_after_latest_restart())
+            if event.get("event") == event_type
+            and not (event_type == "action" and event.get("name") in excluded)
+        )
+        for _ in range(skip):
+            next(found, None)
+        return next(found, None)
+
+    def last_executed_action_has(self, name: str, skip: int = 0) -> bool:
+        last = self.get_last_event_for("action", exclude=["action_listen"], skip=skip)
+        return last is not None and last.get("name") == name
+
+    def copy(self) -> Tracker:
+        return Tracker.from_dict(copy.deepcopy(self.current_state()))

@@ -162,7 +162,7 @@ class BuiltinActions:
         if target is None:
             effects.append(ev.bot(str(choice) if choice else None))
         else:
-            move_group_to_top(tracker, tracker.stack.group_base(target), below_top=True)
+            move_group_to_top(tracker, tracker.stack.group_base(target), below=frame)
             tracker.add(ev.flow_event("flow_resumed", target.flow_id or "", target.step_id))
         self._clear_continue_slots(tracker)
         return effects
@@ -171,11 +171,14 @@ class BuiltinActions:
         frame = tracker.stack.top()
         if frame is None:
             return []
+        # all groups first: cancel patterns pushed for one flow must not join another's group
+        groups = []
         for flow_id in frame.context.get("interrupted_flow_ids") or []:
             target = tracker.stack.find_user_flow(flow_id)
-            if target is None:
-                continue
-            group = tracker.stack.group_of(tracker.stack.group_base(target))
+            if target is not None:
+                group = tracker.stack.group_of(tracker.stack.group_base(target))
+                groups.append((flow_id, target, [f for f in group if f is not frame]))
+        for flow_id, target, group in groups:
             tracker.add(ev.flow_event("flow_cancelled", flow_id, target.step_id))
             push_pattern(
                 self.project,

@@ -231,13 +231,14 @@ class CommandCleaner:
 
     def _flows(self, commands, tracker, result) -> list[Command]:
         out: list[Command] = []
-        top_user = tracker.stack.top_user_frame()
+        any_user = tracker.stack.top_user_frame()
+        top_user = tracker.stack.top_user_frame(skip_calls=True)
         continue_active = tracker.stack.find_pattern(CONTINUE_PATTERN) is not None
         started: set[str] = set()
         cancelled = False
         for command in commands:
             if isinstance(command, CancelFlow):
-                if top_user is None:
+                if any_user is None:
                     out.append(
                         result.rewrite(command, CannotHandle(), "there is no active flow to cancel")
                     )

@@ -33,7 +33,7 @@ from .commands import (
     StartFlow,
 )
 from .slots import coerce
-from .stack import INTERRUPT, REGULAR
+from .stack import INTERRUPT, REGULAR, Frame
 from .stack_ops import (
     move_group_to_top,
     push_flow,
@@ -62,13 +62,16 @@ class CommandRunner:
 
     def run(self, commands: list[Command], tracker: Tracker) -> list[DroppedCommand]:
         skipped: list[DroppedCommand] = []
-        had_user_flow = tracker.stack.top_user_frame() is not None
+        # interruption and cancellation are decided against the stack before this turn
+        pre_turn_top = tracker.stack.top_user_frame()
+        pre_turn_active = tracker.stack.top_user_frame(skip_calls=True)
+        had_user_flow = pre_turn_top is not None
         pre_turn_ids = user_flow_group_ids(tracker)
         started = [c.flow for c in commands if isinstance(c, StartFlow)]
         validations: list[str] = []
         for command in commands:
             if isinstance(command, StartFlow):
-                self.start_flow(tracker, command.flow, had_user_flow)
+                self.start_flow(tracker, command.flow, had_user_flow, pre_turn_active)
             elif isinstance(command, SetSlot):
                 reason = self.set_slot(
                     tracker, command.slot, command.value, command.filled_by, started
@@ -82,7 +85,7 @@ class CommandRunner:
                 if reason:
                     skipped.append(DroppedCommand(reason, command))
             elif isinstance(command, CancelFlow):
-                self.cancel_flow(tracker, pre_turn_ids)
+                self.cancel_flow(tracker, pre_turn_top, pre_turn_ids)
             elif isinstance(command, Clarify):
                 self.clarify(tracker, command)
             elif isinstance(command, CannotHandle):
@@ -107,11 +110,15 @@ class CommandRunner:
 
     # -- flows ----------------------------------------------------------------------------
 
-    def start_flow(self, tracker: Tracker, flow_id: str, had_user_flow: bool) -> None:
+    def start_flow(
+        self, tracker: Tracker, flow_id: str, had_user_flow: bool, active: Frame | None
+    ) -> None:
+        if active is not None and active not in tracker.stack.frames:
+            active = None
         existing = tracker.stack.find_user_flow(flow_id)
         if existing is not None:
             base = tracker.stack.group_base(existing)
-            current = tracker.stack.top_user_frame()
+            current = tracker.stack.top_user_frame(skip_calls=True)
             remove_pattern_on_top(self.project, tracker, CONTINUE_PATTERN)
             if current is not None and current is not existing and current.flow_id:
                 tracker.add(ev.flow_event("flow_interrupted", current.flow_id, current.step_id))
@@ -122,20 +129,16 @@ class CommandRunner:
         if remove_pattern_on_top(self.project, tracker, CONTINUE_PATTERN):
             had_user_flow = True
         frame_type = INTERRUPT if had_user_flow else REGULAR
-        current = tracker.stack.top_user_frame()
-        if frame_type == INTERRUPT and current is not None and current.flow_id:
-            tracker.add(ev.flow_event("flow_interrupted", current.flow_id, current.step_id))
+        if frame_type == INTERRUPT and active is not None and active.flow_id:
+            tracker.add(ev.flow_event("flow_interrupted", active.flow_id, active.step_id))
         push_flow(self.project, tracker, flow_id, frame_type)
 
-    def cancel_flow(self, tracker: Tracker, pre_turn_ids: list[str]) -> None:
-        top = tracker.stack.top_user_frame()
-        if top is None or not top.flow_id:
+    def cancel_flow(self, tracker: Tracker, top: Frame | None, pre_turn_ids: list[str]) -> None:
+        if top is None or not top.flow_id or top not in tracker.stack.frames:
             return
         tracker.add(ev.flow_event("flow_cancelled", top.flow_id, top.step_id))
         flow = self.project.flow(top.flow_id)
         ids = [i for i in pre_turn_ids if any(f.frame_id == i for f in tracker.stack)]
-        if top.frame_id not in ids:
-            ids = user_flow_group_ids(tracker)
         push_pattern(
             self.project,
             tracker,

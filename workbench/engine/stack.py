@@ -115,10 +115,11 @@ class DialogueStack:
                 return i
         raise ValueError("frame not on the stack")
 
-    def top_user_frame(self) -> Frame | None:
-        """The topmost user flow frame (call and link frames included)."""
+    def top_user_frame(self, skip_calls: bool = False) -> Frame | None:
+        """The topmost user flow frame; with `skip_calls`, a called flow stands for the
+        flow that called it (it is part of that flow, not a flow of its own)."""
         for frame in reversed(self.frames):
-            if frame.is_user_flow:
+            if frame.is_user_flow and not (skip_calls and frame.frame_type == CALL):
                 return frame
         return None
 

@@ -61,21 +61,23 @@ def remove_pattern_on_top(project: Project, tracker: Tracker, pattern_id: str) -
 
 
 def interrupted_flow_frames(tracker: Tracker) -> list[Frame]:
-    """Unfinished regular/interrupt user flows, top first."""
+    """Unfinished regular/interrupt user flows, bottom of the stack first."""
     return [
         f
-        for f in reversed(tracker.stack.frames)
-        if f.is_user_flow and f.frame_type in (REGULAR, INTERRUPT)
+        for f in tracker.stack.frames
+        if f.is_user_flow
+        and f.frame_type in (REGULAR, INTERRUPT)
+        and f.step_id not in (END_STEP, NEXT_END)
     ]
 
 
-def move_group_to_top(tracker: Tracker, frame: Frame, below_top: bool = False) -> None:
-    """Move a flow with its called flows and open patterns to the top of the stack
-    (or just below the current top frame)."""
-    group = tracker.stack.group_of(frame)
+def move_group_to_top(tracker: Tracker, frame: Frame, below: Frame | None = None) -> None:
+    """Move a flow with its called flows and open patterns to the top of the stack, or
+    just below `below` (the pattern doing the move, which must finish first)."""
+    group = [f for f in tracker.stack.group_of(frame) if f is not below]
     for item in group:
         tracker.stack.remove(item)
-    index = len(tracker.stack) - 1 if below_top and tracker.stack else None
+    index = tracker.stack.index(below) if below is not None else None
     for offset, item in enumerate(group):
         tracker.stack.push(item, None if index is None else index + offset)
 

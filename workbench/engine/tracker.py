@@ -12,7 +12,6 @@ from . import events as ev
 from .events import Event
 from .stack import DialogueStack
 
-
 QUESTION_PATTERNS = ("pattern_collect_information", "pattern_validate_slot")
 
 
@@ -75,8 +74,8 @@ class Tracker:
 
     def context(self) -> dict[str, Any]:
         """The top frame's dict. A question pattern asks on behalf of the frame below it,
-        so that frame's fields show through (e.g. the continue-interrupted question's
-        `{{context.interrupted_flow_options}}`)."""
+        so that frame's fields show through, and win where both have one (e.g. the
+        continue-interrupted question's `{{context.interrupted_flow_options}}`)."""
         frames = self.stack.frames
         if not frames:
             return {}
@@ -84,7 +83,7 @@ class Tracker:
         index = len(frames) - 1
         while index > 0 and frames[index].type in QUESTION_PATTERNS:
             index -= 1
-            context = {**frames[index].as_dict(), **context}
+            context = {**context, **frames[index].as_dict()}
         return context
 
     def condition_document(self) -> dict[str, Any]:

@@ -4,15 +4,53 @@ from __future__ import annotations
 
 from ..project.model import Project
 from .base import CommandGenerator, ScriptedGenerator
+from .models import (
+    ModelConfigError,
+    ModelSpec,
+    command_generator_model,
+    missing_credentials,
+    model_from_name,
+)
 
 
-def choose_generator(project: Project) -> tuple[CommandGenerator, str]:
-    """The generator to use and a label for headers ("offline", a model name, ...)."""
+def choose_generator(
+    project: Project, *, offline: bool = False, model: str | None = None
+) -> tuple[CommandGenerator, str]:
+    """The generator to use and a label for headers: the model name, or "offline (why)".
+
+    Offline when forced, when the project configures no command generator, when its model
+    cannot be resolved, or when the model's provider has no credentials in the environment
+    (a model with an api_base on this machine needs none). `model` (`--model NAME`: a
+    litellm model string such as `openai/gpt-4o-mini` or `ollama/llama3`, or a model group
+    id) replaces the configured model."""
+    if offline:
+        return _offline("--offline")
+    try:
+        spec = _model(project, model)
+    except ModelConfigError as error:
+        return _offline(str(error))
+    if spec is None:
+        return _offline("no command generator in config.yml")
+    missing = missing_credentials(spec)
+    if missing:
+        return _offline(f"no {missing}")
+    from .llm_generator import LLMCommandGenerator
+
+    return LLMCommandGenerator(project, spec), spec.name
+
+
+def _model(project: Project, name: str | None) -> ModelSpec | None:
+    if name:
+        return model_from_name(name, project)
+    return command_generator_model(project)
+
+
+def _offline(reason: str) -> tuple[CommandGenerator, str]:
     try:
         from .offline import OfflineGenerator
     except ImportError:
-        return ScriptedGenerator([]), "direct commands only"
-    return OfflineGenerator(), "offline"
+        return ScriptedGenerator([]), f"direct commands only ({reason})"
+    return OfflineGenerator(), f"offline ({reason})"
 
 
 def make_actions(project: Project):

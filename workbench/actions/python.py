@@ -1,0 +1,171 @@
+"""Custom actions run in-process from the project's actions package, hot-reloaded.
+
+Before every call the package's .py files are checked (mtime and size); after an edit
+the whole package is imported afresh. An edit that does not import (a syntax error, a
+failing import) keeps the last good actions running and shows up as `load_error`.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import traceback
+from typing import Any
+
+from ..engine.tracker import Tracker
+from ..project.model import Project
+from ..session import ActionResult
+from .domain_dict import domain_dict
+from .importer import forget
+from .package import (
+    Fingerprint,
+    LoadedPackage,
+    PackageLoadError,
+    PackageLocation,
+    fingerprint,
+    load_package,
+    locate,
+    where,
+)
+from .results import action_events, is_rejection, rejected_event
+from .tracker_state import active_flow, plain, tracker_state
+
+KIND = "python"
+
+
+class PythonActions:
+    """A `CustomActionRunner` for the package named by endpoints' ``actions_module``
+    (default ``actions``) under the project root.
+
+    `use_rasa_sdk`: None hands actions real ``rasa_sdk`` Tracker and CollectingDispatcher
+    objects when rasa_sdk imports, else workbench.sdk's; True/False forces the choice."""
+
+    def __init__(self, *, use_rasa_sdk: bool | None = None) -> None:
+        self.use_rasa_sdk = use_rasa_sdk
+        # `file:line: Error: message` while the package on disk does not import
+        self.load_error: str | None = None
+        self.load_traceback: str | None = None
+        # notes on the last load (classes skipped) and the last call (events dropped)
+        self.warnings: list[str] = []
+        self._loaded: LoadedPackage | None = None
+        self._attempt: tuple[PackageLocation | None, Fingerprint] | None = None
+        self._domain: tuple[Project, dict[str, Any]] | None = None
+        self._sdk: tuple[type, type] | None = None
+
+    @property
+    def action_names(self) -> list[str]:
+        return sorted(self._loaded.actions) if self._loaded else []
+
+    def refresh(self, project: Project) -> bool:
+        """Import the package if it changed since the last attempt; True if it did."""
+        location = locate(project.root, project.endpoints.actions_module)
+        current = (location, fingerprint(location) if location else ())
+        if current == self._attempt:
+            return False
+        self._attempt = current
+        if location is None:
+            module = project.endpoints.actions_module or "actions"
+            self.load_error = f"no actions package '{module}' in {project.root}"
+            self.load_traceback = None
+            return True
+        try:
+            loaded = load_package(location)
+        except PackageLoadError as exc:
+            self.load_error, self.load_traceback = exc.message, exc.details
+            return True
+        previous, self._loaded = self._loaded, loaded
+        self.load_error = self.load_traceback = None
+        self.warnings = list(loaded.notes)
+        if previous is not None:
+            forget(previous.name)
+        return True
+
+    def close(self) -> None:
+        if self._loaded is not None:
+            forget(self._loaded.name)
+            self._loaded = None
+        self._attempt = None
+
+    async def run(self, name: str, tracker: Tracker, project: Project) -> ActionResult:
+        try:
+            return await self._run(name, tracker, project)
+        except Exception as exc:  # a bug of ours must not end the conversation either
+            return ActionResult(
+                kind=KIND,
+                error=f"running action '{name}' failed: {type(exc).__name__}: {exc}",
+                traceback=traceback.format_exc(),
+            )
+
+    async def _run(self, name: str, tracker: Tracker, project: Project) -> ActionResult:
+        self.refresh(project)
+        loaded = self._loaded  # a call awaiting its action may see a reload meanwhile
+        if loaded is None:
+            return ActionResult(
+                kind=KIND,
+                error=f"custom actions could not be loaded: {self.load_error}",
+                traceback=self.load_traceback,
+            )
+        action = loaded.actions.get(name)
+        if action is None:
+            known = ", ".join(self.action_names) or "none"
+            error = f"unknown custom action '{name}' (known: {known})"
+            if self.load_error:  # the action may be in the edit that does not import
+                error += f"; the actions package does not import: {self.load_error}"
+            return ActionResult(kind=KIND, error=error)
+        state = tracker_state(tracker, running=name)
+        view, dispatcher = self._view(state)
+        domain = copy.deepcopy(self._domain_dict(project))
+        try:
+            returned = action.run(dispatcher, view, domain)
+            if inspect.isawaitable(returned):
+                returned = await returned
+        except (Exception, SystemExit) as exc:
+            if is_rejection(exc):
+                return ActionResult(kind=KIND, events=[rejected_event(name, str(exc))])
+            at = where(exc, loaded.location)
+            place = f" ({at})" if at else ""
+            return ActionResult(
+                kind=KIND,
+                error=f"action '{name}' raised {type(exc).__name__}: {exc}{place}",
+                traceback=traceback.format_exc(),
+            )
+        try:
+            events, notes = action_events(returned, name)
+        except TypeError as exc:
+            return ActionResult(kind=KIND, error=str(exc))
+        self.warnings = [*loaded.notes, *notes]
+        return ActionResult(kind=KIND, events=events, messages=plain(dispatcher.messages))
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _view(self, state: dict[str, Any]) -> tuple[Any, Any]:
+        tracker_class, dispatcher_class = self._sdk_classes()
+        view = tracker_class.from_dict(state)
+        if tracker_class.__module__.startswith("rasa_sdk"):
+            view.active_flow = active_flow(state["stack"])  # ours is a property
+        return view, dispatcher_class()
+
+    def _sdk_classes(self) -> tuple[type, type]:
+        if self._sdk is None:
+            self._sdk = _rasa_sdk_classes() if self.use_rasa_sdk is not False else None
+            if self._sdk is None:
+                if self.use_rasa_sdk:
+                    raise RuntimeError("use_rasa_sdk=True, but rasa_sdk does not import")
+                from ..sdk import CollectingDispatcher, Tracker
+
+                self._sdk = (Tracker, CollectingDispatcher)
+        return self._sdk
+
+    def _domain_dict(self, project: Project) -> dict[str, Any]:
+        if self._domain is None or self._domain[0] is not project:
+            self._domain = (project, domain_dict(project))
+        return self._domain[1]
+
+
+def _rasa_sdk_classes() -> tuple[type, type] | None:
+    try:
+        from rasa_sdk import Tracker
+        from rasa_sdk.executor import CollectingDispatcher
+    except Exception:  # not installed, or broken (e.g. a pydantic it cannot use)
+        return None
+    return Tracker, CollectingDispatcher

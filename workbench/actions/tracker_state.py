@@ -1,0 +1,97 @@
+"""A conversation as Rasa hands it to custom actions: the tracker state dict.
+
+Both the in-process runner (through ``Tracker.from_dict``) and the action server client
+(as the request's ``tracker``) use this one shape, so an action sees the same thing
+either way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..engine.tracker import Tracker
+
+# events the workbench logs for its own panels; Rasa has no such event types
+WORKBENCH_EVENTS = frozenset({"error"})
+
+
+def plain(value: Any) -> Any:
+    """A deep copy made of built-in types only.
+
+    Project data comes from ruamel.yaml (CommentedMap, ScalarFloat, ...); actions and the
+    JSON encoder must see ordinary dicts, lists, strings and numbers, and must not be
+    able to change the workbench's own objects through what they were given."""
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, bool) or type(value).__name__ == "ScalarBoolean":
+        return bool(value)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    return value
+
+
+def latest_message(tracker: Tracker) -> dict[str, Any]:
+    """The latest user message as Rasa's parse data (text, intent, entities, commands)."""
+    event = tracker.latest_message
+    if not event:
+        return {}
+    parse_data = plain(event.get("parse_data") or {})
+    message = {
+        "intent": parse_data.pop("intent", None) or {},
+        "entities": parse_data.pop("entities", None) or [],
+        "text": event.get("text"),
+        "message_id": event.get("message_id"),
+        "metadata": plain(event.get("metadata") or {}),
+    }
+    message.update(parse_data)
+    message.setdefault("commands", [])
+    return message
+
+
+def tracker_state(tracker: Tracker, running: str | None = None) -> dict[str, Any]:
+    """Rasa's ``tracker.current_state(EventVerbosity.ALL)`` for this conversation.
+
+    The session logs an action's ``action`` event before running it, while Rasa logs it
+    afterwards; `running` names that action so its own event is left out, and
+    ``latest_action_name`` is the action before it, as under Rasa."""
+    events = [plain(e) for e in tracker.events if e.get("event") not in WORKBENCH_EVENTS]
+    last = events[-1] if events else {}
+    if running and last.get("event") == "action" and last.get("name") == running:
+        events.pop()
+    latest_action = next((e for e in reversed(events) if e.get("event") == "action"), None)
+    latest_user = next((e for e in reversed(events) if e.get("event") == "user"), None)
+    latest_action_name = latest_action.get("name") if latest_action else None
+    return {
+        "sender_id": tracker.sender_id,
+        "slots": plain(tracker.slots),
+        "latest_message": latest_message(tracker),
+        "latest_event_time": events[-1].get("timestamp") if events else None,
+        "followup_action": None,
+        "paused": False,
+        "inactive": False,
+        "terminated": False,
+        "stack": plain(tracker.stack.as_dicts()),
+        "events": events,
+        "latest_input_channel": latest_user.get("input_channel") if latest_user else None,
+        "active_loop": {},
+        "latest_action": {"action_name": latest_action_name} if latest_action_name else {},
+        "latest_action_name": latest_action_name,
+        "user_id": None,
+        "conversation_started_timestamp": None,
+        "current_session_id": None,
+    }
+
+
+def active_flow(stack: list[dict[str, Any]]) -> str | None:
+    """The topmost user flow's id (patterns such as collect sit above it)."""
+    for frame in reversed(stack):
+        if frame.get("type") == "flow":
+            return frame.get("flow_id")
+    return None

@@ -1,0 +1,204 @@
+"""`calm-tui test [PROJECT_DIR] [PATHS...]`: run e2e test cases headless."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def test_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="calm-tui test",
+        description="Run e2e test cases (Rasa's e2e format) headless on the workbench engine.",
+        epilog="PATHS are relative to the project (or absolute): a folder, a test file, or "
+        "'file.yml::test case name'. Without PATHS every test file of the project runs. "
+        "The first argument is taken as PROJECT_DIR when it is a project folder "
+        "(config.yml, domain or endpoints.yml inside). "
+        "Exit codes: 0 all passed, 1 some failed, 2 usage error.",
+    )
+    parser.add_argument(
+        "targets",
+        nargs="*",
+        metavar="[PROJECT_DIR] [PATHS]",
+        help="the project folder (default: the current folder), then what to run",
+    )
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
+        "--cassette", metavar="FILE", help="replay recorded model output from this cassette"
+    )
+    source.add_argument(
+        "--record", metavar="FILE", help="record the model output of this run to a cassette"
+    )
+    parser.add_argument(
+        "--offline", action="store_true", help="use the offline generator, never a model"
+    )
+    parser.add_argument(
+        "--model", metavar="NAME", help="use this model instead of the configured one"
+    )
+    parser.add_argument("--junit", metavar="FILE", help="also write the results as JUnit XML")
+    parser.add_argument(
+        "--fail-fast", action="store_true", help="stop after the first failing test case"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed for response variations")
+    return parser
+
+
+def _looks_like_project(folder: Path) -> bool:
+    names = ("config.yml", "config.yaml", "domain.yml", "domain.yaml", "endpoints.yml", "domain")
+    return any((folder / name).exists() for name in names)
+
+
+def split_targets(targets: Sequence[str]) -> tuple[str, list[str]]:
+    """(project dir, paths): the first target is the project when it is a project folder
+    (or whenever the current folder is no project)."""
+    if not targets:
+        return ".", []
+    if not _looks_like_project(Path(".")):
+        return targets[0], list(targets[1:])
+    first = Path(targets[0])
+    if "::" not in targets[0] and first.is_dir() and _looks_like_project(first):
+        return targets[0], list(targets[1:])
+    return ".", list(targets)
+
+
+def _error(console: Any, message: str) -> int:
+    from rich.markup import escape
+
+    console.print(
+        f"[red]calm-tui test: error:[/] {escape(message)}", highlight=False, soft_wrap=True
+    )
+    return EXIT_USAGE
+
+
+def make_generator(args: argparse.Namespace, project: Any, notes: list[str]):
+    """(generator, label) for the run; raises ValueError on a bad cassette."""
+    from ..understanding.cassette import CassetteError, CassetteGenerator, RecordingGenerator
+    from ..understanding.choose import choose_generator
+
+    if args.cassette:
+        if args.offline or args.model:
+            notes.append("--offline/--model have no effect with --cassette (it is replayed)")
+        path = Path(args.cassette)
+        if not path.is_file() and not path.is_absolute() and (project.root / path).is_file():
+            path = project.root / path
+        try:
+            return CassetteGenerator(path), f"cassette {args.cassette}"
+        except CassetteError as exc:
+            raise ValueError(str(exc)) from exc
+    generator, label = choose_generator(project, offline=args.offline, model=args.model)
+    if label.startswith("direct commands only"):
+        notes.append(
+            "the offline generator is not available: only direct commands "
+            "(/start flow x, /SetSlots(...)) are understood"
+        )
+    if args.record:
+        return RecordingGenerator(generator, args.record), f"{label}, recording to {args.record}"
+    return generator, label
+
+
+def cmd_test(argv: Sequence[str]) -> int:
+    args = test_parser().parse_args(list(argv))
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    errors = Console(stderr=True, highlight=False)
+    project_dir, paths = split_targets(args.targets)
+    root = Path(project_dir)
+    if not root.is_dir():
+        return _error(errors, f"'{project_dir}' is not a folder")
+
+    from ..project.loader import load_project
+    from ..project.report import print_issues
+
+    result = load_project(root)
+    if result.issues.errors:
+        print_issues(result.issues.errors, errors, root.resolve().name)
+        return _error(errors, "the project does not load; fix the errors above")
+    project = result.project
+
+    from .runner import E2ERunner, SelectionError, select_cases
+
+    try:
+        selected = select_cases(project, paths)
+    except SelectionError as exc:
+        return _error(errors, str(exc))
+    if not selected:
+        console.print(f"[yellow]no e2e test cases found in {root.resolve().name}[/]")
+        return EXIT_OK
+
+    notes: list[str] = []
+    try:
+        generator, label = make_generator(args, project, notes)
+    except ValueError as exc:
+        return _error(errors, str(exc))
+
+    import asyncio
+
+    runner = E2ERunner(project, generator, seed=args.seed)
+    run = asyncio.run(_run_with_progress(runner, selected, args.fail_fast, console, label))
+    run.notes[:0] = notes
+    run.generator = label
+
+    from .report import print_report, write_junit
+
+    print_report(run, console)
+    if args.junit:
+        try:
+            write_junit(run, args.junit)
+        except OSError as exc:
+            return _error(errors, f"cannot write {args.junit}: {exc}")
+        console.print(f"JUnit XML written to {args.junit}", highlight=False)
+    return EXIT_OK if run.ok else EXIT_FAILED
+
+
+async def _run_with_progress(
+    runner: Any, selected: list, fail_fast: bool, console: Any, label: str
+):
+    from rich.markup import escape
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    console.print(
+        f"running {len(selected)} test case(s) of [bold]{escape(runner.project.root.name)}[/] "
+        f"· generator: [cyan]{escape(label)}[/]"
+    )
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+    with progress:
+        task = progress.add_task("e2e", total=len(selected))
+
+        def on_start(test_file, case) -> None:
+            progress.update(task, description=escape(f"{test_file.path}::{case.name}"))
+
+        def on_result(result) -> None:
+            progress.advance(task)
+
+        return await runner.run(
+            selected, fail_fast=fail_fast, on_start=on_start, on_result=on_result
+        )
+
+
+def main() -> int:  # `python -m workbench.testing.cli`
+    return cmd_test(sys.argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,208 @@
+"""Show e2e results: a summary table, then each failure in detail; and JUnit XML."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from itertools import groupby
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from .runner import FAILED, PASSED, SKIPPED, CaseResult, RunResult, TurnView
+
+STATUS_STYLE = {PASSED: "green", FAILED: "red", SKIPPED: "yellow"}
+
+
+# --- plain text (console details and JUnit bodies) -------------------------------------------
+
+
+def failure_text(result: CaseResult) -> str:
+    """The first divergent step, expected vs actual, the turn's commands: plain text."""
+    failure = result.failure
+    lines: list[str] = []
+    if failure is None:
+        return ""
+    where = f"{failure.location}: " if failure.location else ""
+    lines.append(f"{where}{failure.message}")
+    if failure.expected:
+        lines.append(f"expected: {failure.expected}")
+    turn = failure.turn
+    if turn is not None:
+        label = "session start (fixtures)" if turn.user_text is None else f"user: {turn.user_text}"
+        lines.append(f"actual, turn of {label}")
+        lines.extend("  " + line for line in turn_lines(turn))
+    lines.extend(f"note: {note}" for note in result.notes)
+    return "\n".join(lines)
+
+
+def turn_lines(turn: TurnView) -> list[str]:
+    lines = []
+    if turn.bot:
+        lines.append("bot messages:")
+        for message in turn.bot:
+            name = message.get("utter_action") or "-"
+            text = message.get("text")
+            lines.append(f"  [{name}] {text!r}" if text is not None else f"  [{name}]")
+            buttons = message.get("buttons") or []
+            if buttons:
+                shown = ", ".join(f"{b.get('title')} → {b.get('payload')}" for b in buttons)
+                lines.append(f"      buttons: {shown}")
+    else:
+        lines.append("bot messages: none")
+    if turn.slots:
+        lines.append("slot events: " + ", ".join(f"{n}={v!r}" for n, v in turn.slots))
+    else:
+        lines.append("slot events: none")
+    if turn.flows:
+        lines.append("flows: " + "; ".join(turn.flows))
+    if turn.actions:
+        lines.append("actions: " + ", ".join(turn.actions))
+    if turn.user_text is not None:
+        lines.append("commands: " + (" | ".join(turn.commands) if turn.commands else "none"))
+    if turn.dropped:
+        lines.append("dropped: " + " | ".join(turn.dropped))
+    for error in turn.errors:
+        lines.append(f"error: {error}")
+    return lines
+
+
+# --- rich console ------------------------------------------------------------------------------
+
+
+def print_report(run: RunResult, console: Console) -> None:
+    if not run.results:
+        console.print("[yellow]no test cases selected[/]")
+        return
+    table = Table(title="e2e tests", title_justify="left", show_lines=False)
+    table.add_column("file", style="cyan", overflow="fold")
+    table.add_column("test case", overflow="fold")
+    table.add_column("result")
+    table.add_column("time", justify="right")
+    for index, result in enumerate(run.results):
+        style = STATUS_STYLE.get(result.status, "")
+        following = run.results[index + 1] if index + 1 < len(run.results) else None
+        first_of_file = index == 0 or run.results[index - 1].file != result.file
+        table.add_row(
+            escape(result.file) if first_of_file else "",
+            escape(result.name),
+            f"[{style}]{result.status}[/]",
+            f"{result.duration_s * 1000:.0f} ms" if result.status != SKIPPED else "-",
+            end_section=following is not None and following.file != result.file,
+        )
+    console.print(table)
+    for result in run.failed:
+        console.rule(f"[red]FAILED[/] {escape(result.id)}", align="left", style="red")
+        print_failure(result, console)
+    for result in run.results:
+        if result.status == PASSED:
+            for note in result.notes:
+                console.print(f"[yellow]note:[/] {escape(result.id)}: {escape(note)}")
+    for note in run.notes:
+        console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
+    console.print(summary_line(run), highlight=False)
+
+
+def print_failure(result: CaseResult, console: Console) -> None:
+    failure = result.failure
+    if failure is None:
+        return
+    where = f"[dim]{escape(failure.location)}[/] " if failure.location else ""
+    console.print(f"{where}[red]{escape(failure.message)}[/]", highlight=False)
+    if failure.kind == "error" and failure.expected.startswith("Traceback"):
+        console.print(escape(failure.expected), highlight=False)
+    elif failure.expected:
+        console.print(f"  [bold]expected[/] {escape(failure.expected)}", highlight=False)
+    turn = failure.turn
+    if turn is not None:
+        label = "session start (fixtures)" if turn.user_text is None else f"user: {turn.user_text}"
+        console.print(f"  [bold]actual[/]   turn of {escape(label)}", highlight=False)
+        for line in turn_lines(turn):
+            console.print(f"    {escape(line)}", highlight=False)
+    for note in result.notes:
+        console.print(f"  [yellow]note:[/] {escape(note)}", highlight=False)
+
+
+def summary_line(run: RunResult) -> str:
+    parts = [f"[green]{len(run.passed)} passed[/]"]
+    if run.failed:
+        parts.append(f"[red]{len(run.failed)} failed[/]")
+    if run.skipped:
+        parts.append(f"[yellow]{len(run.skipped)} not run[/]")
+    rate = len(run.results) - len(run.skipped)
+    timing = f"in {run.duration_s:.2f} s"
+    if run.duration_s > 0 and rate:
+        timing += f" ({rate / run.duration_s:.1f} cases/s)"
+    generator = f", generator: {escape(run.generator)}" if run.generator else ""
+    return ", ".join(parts) + f" {timing}{generator}"
+
+
+# --- JUnit ---------------------------------------------------------------------------------
+
+
+def junit_xml(run: RunResult, suite_name: str = "calm-tui e2e") -> ET.ElementTree:
+    """A <testsuites> with one <testsuite> per test file and a <testcase> per case."""
+    root = ET.Element("testsuites", name=suite_name)
+    totals = {"tests": 0, "failures": 0, "skipped": 0, "time": 0.0}
+    ordered = sorted(run.results, key=lambda r: r.file)
+    for file, group in groupby(ordered, key=lambda r: r.file):
+        results = list(group)
+        suite = ET.SubElement(root, "testsuite", name=file)
+        counts = _counts(results)
+        for key, value in counts.items():
+            suite.set(key, _fmt(value))
+            totals[key] += value
+        suite.set("errors", "0")
+        for result in results:
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                name=result.name,
+                classname=_classname(file),
+                time=f"{result.duration_s:.3f}",
+            )
+            if result.source is not None:
+                case.set("file", result.source.file)
+                if result.source.line:
+                    case.set("line", str(result.source.line))
+            if result.status == FAILED and result.failure is not None:
+                failure = ET.SubElement(
+                    case, "failure", message=result.failure.message, type=result.failure.kind
+                )
+                failure.text = failure_text(result)
+            elif result.status == SKIPPED:
+                ET.SubElement(case, "skipped", message="; ".join(result.notes) or "not run")
+            elif result.notes:
+                ET.SubElement(case, "system-out").text = "\n".join(result.notes)
+    for key, value in totals.items():
+        root.set(key, _fmt(value))
+    root.set("errors", "0")
+    ET.indent(root)
+    return ET.ElementTree(root)
+
+
+def write_junit(run: RunResult, path: Path | str) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    junit_xml(run).write(path, encoding="utf-8", xml_declaration=True)
+
+
+def _counts(results: Sequence[CaseResult]) -> dict[str, Any]:
+    return {
+        "tests": len(results),
+        "failures": sum(1 for r in results if r.status == FAILED),
+        "skipped": sum(1 for r in results if r.status == SKIPPED),
+        "time": sum(r.duration_s for r in results),
+    }
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def _classname(file: str) -> str:
+    stem = file.rsplit(".", 1)[0] if file.endswith((".yml", ".yaml")) else file
+    return stem.replace("/", ".")

@@ -1,0 +1,238 @@
+"""Record and replay model output, so that a conversation (or an e2e run) that needed a
+model once can be re-run deterministically, offline and fast.
+
+A cassette is a YAML file::
+
+    version: 1
+    entries:
+      - user: "I want to cancel my order"
+        completion: |
+          start flow cancel_order
+          set slot order_id A1002
+
+`CassetteGenerator` replays it: for each user message it takes the first entry not used
+yet whose `user` equals the message (both whitespace-trimmed), so a message sent twice
+needs two entries, consumed in order. The completion goes through `output_from_text`,
+the parser a real model's reply goes through; the engine then cleans the commands as
+usual. A message without an entry raises `CassetteMiss`, which names the message.
+
+`RecordingGenerator` wraps any generator and appends `{user, completion}` for every
+message it understands, rewriting the file (atomically) after each turn.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..engine.command_parser import SYNTAX_BY_GENERATOR, Syntax
+from ..engine.tracker import Tracker
+from ..project.model import Project
+from ..project.yaml_io import YamlSyntaxError, parse_yaml
+from .base import CommandGenerator, GeneratorOutput, output_from_text
+
+CASSETTE_VERSION = 1
+
+
+class CassetteError(ValueError):
+    """A cassette file that cannot be read (missing, not YAML, wrong shape)."""
+
+
+class CassetteMiss(LookupError):
+    """No unused cassette entry for a user message."""
+
+    def __init__(self, message: str, path: Path | str, used: int = 0, total: int = 0) -> None:
+        self.message = message
+        self.path = str(path)
+        detail = f"{used} of {total} entries already used" if total else "the cassette is empty"
+        super().__init__(
+            f"no cassette entry for the user message {message.strip()!r} in {self.path} "
+            f"({detail}); record the run again"
+        )
+
+    def __repr__(self) -> str:  # the session logs generator failures with repr()
+        return f"CassetteMiss: {self}"
+
+
+@dataclass
+class CassetteEntry:
+    user: str
+    completion: str
+
+
+def project_syntax(project: Project | None) -> Syntax:
+    """The DSL the project's configured command generator's model replies in."""
+    generator = project.config.command_generator if project is not None else None
+    if generator is None:
+        return "v2"
+    return SYNTAX_BY_GENERATOR.get(generator.name, "v2")
+
+
+def load_cassette(path: Path | str) -> list[CassetteEntry]:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise CassetteError(f"cassette {path} does not exist") from exc
+    except OSError as exc:
+        raise CassetteError(f"cannot read cassette {path}: {exc}") from exc
+    try:
+        data = parse_yaml(text, str(path))
+    except YamlSyntaxError as exc:
+        raise CassetteError(f"cassette {path} is not valid YAML: {exc}") from exc
+    if data is None:
+        return []
+    if not isinstance(data, dict):
+        raise CassetteError(f"cassette {path}: expected a mapping with `version` and `entries`")
+    version = data.get("version", CASSETTE_VERSION)
+    if version != CASSETTE_VERSION:
+        raise CassetteError(
+            f"cassette {path}: version {version!r} is not supported (expected {CASSETTE_VERSION})"
+        )
+    raw_entries = data.get("entries") or []
+    if not isinstance(raw_entries, list):
+        raise CassetteError(f"cassette {path}: `entries` must be a list")
+    entries = []
+    for index, item in enumerate(raw_entries):
+        if not isinstance(item, dict) or "user" not in item:
+            raise CassetteError(
+                f"cassette {path}: entry {index + 1} must be a mapping with `user` and `completion`"
+            )
+        completion = item.get("completion")
+        entries.append(
+            CassetteEntry(str(item["user"]), "" if completion is None else str(completion))
+        )
+    return entries
+
+
+def dump_cassette(entries: list[CassetteEntry]) -> str:
+    """The cassette as YAML text: block style, multi-line completions as literal `|`."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.scalarstring import LiteralScalarString
+
+    def scalar(text: str) -> str:
+        # literal blocks cannot hold trailing spaces on a line or a leading space/tab
+        if "\n" in text.strip("\n") and not re.search(r"[ \t]\n|[ \t]$|^[ \t]", text):
+            return LiteralScalarString(text)
+        return text
+
+    yaml = YAML()
+    yaml.default_flow_style = False
+    yaml.width = 4096
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    stream = io.StringIO()
+    yaml.dump(
+        {
+            "version": CASSETTE_VERSION,
+            "entries": [{"user": e.user, "completion": scalar(e.completion)} for e in entries],
+        },
+        stream,
+    )
+    return stream.getvalue()
+
+
+def save_cassette(path: Path | str, entries: list[CassetteEntry]) -> None:
+    """Write atomically: a temp file in the same folder, then os.replace."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = dump_cassette(entries)
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with open(handle, "w", encoding="utf-8", newline="\n") as stream:
+            stream.write(text)
+        # mkstemp creates 0600; keep an existing file's mode, else a normal 0644
+        os.chmod(temp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
+        os.replace(temp, path)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        raise
+
+
+class CassetteGenerator:
+    """Replays a cassette; one instance consumes its entries across sessions in order."""
+
+    name = "cassette"
+
+    def __init__(self, path: Path | str, syntax: Syntax | None = None) -> None:
+        self.path = Path(path)
+        self.syntax = syntax
+        self.entries = load_cassette(self.path)
+        self.used = [False] * len(self.entries)
+
+    async def generate(self, message: str, tracker: Tracker, project: Project) -> GeneratorOutput:
+        key = message.strip()
+        for index, entry in enumerate(self.entries):
+            if not self.used[index] and entry.user.strip() == key:
+                self.used[index] = True
+                return output_from_text(entry.completion, self.syntax or project_syntax(project))
+        raise CassetteMiss(message, self.path, sum(self.used), len(self.entries))
+
+    @property
+    def unused(self) -> list[CassetteEntry]:
+        return [e for e, used in zip(self.entries, self.used, strict=True) if not used]
+
+    def rewind(self) -> None:
+        """Make every entry available again."""
+        self.used = [False] * len(self.entries)
+
+
+class RecordingGenerator:
+    """Wraps a generator and records what it replied, one entry per understood message.
+
+    The file is rewritten after every turn, so an interrupted run keeps what it recorded.
+    With `append`, entries already in the file are kept and new ones go after them.
+    """
+
+    def __init__(
+        self,
+        inner: CommandGenerator,
+        path: Path | str,
+        *,
+        append: bool = False,
+        syntax: Syntax | None = None,
+    ) -> None:
+        self.inner = inner
+        self.path = Path(path)
+        self.syntax = syntax
+        self.entries: list[CassetteEntry] = []
+        if append and self.path.exists():
+            self.entries = load_cassette(self.path)
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    async def generate(self, message: str, tracker: Tracker, project: Project) -> GeneratorOutput:
+        output = await self.inner.generate(message, tracker, project)
+        completion = completion_for(output, self.syntax or project_syntax(project))
+        self.entries.append(CassetteEntry(message.strip(), completion))
+        save_cassette(self.path, self.entries)
+        return output
+
+    def __getattr__(self, name: str) -> Any:  # anything else the inner generator offers
+        return getattr(self.inner, name)
+
+
+def completion_for(output: GeneratorOutput, syntax: Syntax) -> str:
+    """The text to record: the model's raw output. A generator that produced commands
+    without text (or text that would not parse back to the same commands) gets the
+    commands written in the DSL instead, so that replay gives the same commands."""
+    raw = output.raw_output
+    if raw is not None and _same(output_from_text(raw, syntax).commands, output.commands):
+        return raw
+    dsl = "\n".join(command.to_dsl() for command in output.commands)
+    if raw is None or _same(output_from_text(dsl, syntax).commands, output.commands):
+        return dsl
+    return raw
+
+
+def _same(left: list, right: list) -> bool:
+    return [c.as_dict() for c in left] == [c.as_dict() for c in right]

@@ -1,0 +1,112 @@
+"""The LLM command generator: retrieve flows → render the prompt → call the model → parse.
+
+Importing this module does not import litellm; the first `generate` does (in a worker
+thread, so an event loop such as the TUI's is not blocked for the seconds it takes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from ..engine.command_parser import Syntax
+from ..engine.commands import Error
+from ..engine.tracker import Tracker
+from ..project.model import Project
+from ..trace import ModelUsage
+from . import llm
+from .base import GeneratorOutput, output_from_text
+from .llm import Completion, LLMError
+from .models import ModelSpec
+from .prompt import PromptTemplateError, render_prompt, syntax_for
+from .retrieval import FlowRetriever
+
+Completer = Callable[[ModelSpec, str], Awaitable[Completion]]
+TokenCounter = Callable[[str, str], int]
+
+
+class LLMCommandGenerator:
+    """A `CommandGenerator` backed by a model. `completer` and `count_tokens` default to
+    `llm.complete` / `llm.count_tokens`; tests and benchmarks pass stubs."""
+
+    def __init__(
+        self,
+        project: Project,
+        model: ModelSpec,
+        *,
+        retriever: FlowRetriever | None = None,
+        syntax: Syntax | None = None,
+        completer: Completer | None = None,
+        count_tokens: TokenCounter | None = None,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.model = model
+        self.name = model.name
+        self.syntax = syntax
+        self.retriever = retriever or FlowRetriever()
+        self._completer = completer
+        self._count_tokens = count_tokens
+        self._now = now
+        self.project = project
+
+    async def generate(self, message: str, tracker: Tracker, project: Project) -> GeneratorOutput:
+        syntax = self.syntax or syntax_for(project)
+        retrieval = await self.retriever.retrieve(project, tracker, message)
+        retrieved = list(retrieval.retrieved)
+        now = self._now() if self._now is not None else None
+        try:
+            prompt = render_prompt(
+                project, tracker, message, retrieval.flows, syntax=syntax, now=now
+            )
+        except PromptTemplateError as error:
+            return GeneratorOutput(
+                [Error()],
+                retrieved_flows=retrieved,
+                usage=ModelUsage(model=self.name, error=f"prompt template: {error}"),
+            )
+        prompt_tokens = await self._tokens(prompt)
+        started = time.perf_counter()
+        try:
+            completion = await self._complete(prompt)
+        except Exception as error:  # LLMError, or a bug in a stub: never a crash
+            reason = (
+                str(error) if isinstance(error, LLMError) else f"{type(error).__name__}: {error}"
+            )
+            return GeneratorOutput(
+                [Error()],
+                prompt=prompt,
+                prompt_tokens=prompt_tokens,
+                retrieved_flows=retrieved,
+                usage=ModelUsage(
+                    model=getattr(error, "model", None) or self.name,
+                    latency_ms=(time.perf_counter() - started) * 1000,
+                    error=reason,
+                ),
+            )
+        output = output_from_text(completion.text, syntax)
+        output.prompt = prompt
+        output.prompt_tokens = prompt_tokens
+        output.retrieved_flows = retrieved
+        output.usage = ModelUsage(
+            model=completion.model,
+            latency_ms=completion.latency_ms,
+            prompt_tokens=completion.prompt_tokens,
+            completion_tokens=completion.completion_tokens,
+            cost=completion.cost,
+        )
+        return output
+
+    async def _complete(self, prompt: str) -> Completion:
+        if self._completer is not None:
+            return await self._completer(self.model, prompt)
+        return await llm.complete(self.model, prompt)
+
+    async def _tokens(self, prompt: str) -> int:
+        if self._count_tokens is not None:
+            return self._count_tokens(self.model.model, prompt)
+        if not llm.is_loaded():
+            await llm.warm_up()
+        # the first count loads a tokenizer (~0.7 s): keep it off the event loop
+        return await asyncio.to_thread(llm.count_tokens, self.model.model, prompt)

@@ -1,0 +1,472 @@
+"""The command prompt: what the model is told about the project and the conversation.
+
+`render_prompt` renders either the workbench's own template
+(`templates/command_prompt.jinja2`) or the project's `prompt_template` (a path relative to
+the project root, written for Rasa). Both get the variables Rasa's command generators pass
+to their templates, so a Rasa prompt template renders unchanged:
+
+    available_flows             [{name (the flow id), description, slots: [{name,
+                                description, allowed_values}]}]; allowed_values is Rasa's
+                                string form: "[True, False]" or "['a', 'b']", else None
+    current_conversation        the last 20 transcript lines + "USER: <message>"
+    flow_slots                  slots of the active flow: [{name, value ("undefined" when
+                                unset), type, allowed_values, description}]
+    current_flow                the active flow (or pattern) id, or None
+    current_slot, current_slot_description, current_slot_type,
+    current_slot_allowed_values the slot being asked, if a collect step is open
+    user_message, last_user_message
+    is_repeat_command_enabled   True
+    current_datetime            an aware datetime (when `include_date_time`, default true)
+
+plus the filter `to_json_escaped_string`. The workbench's template also gets
+`flow_lines` (one compact JSON object per flow), `state_lines`, `history_lines`,
+`actions` (the action lines of the generator's syntax), `assistant_id`, `timezone` and
+`syntax`. Templates render in a sandboxed Jinja environment; a broken template becomes a
+`PromptTemplateError` naming the file and line.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone, tzinfo
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ..engine.command_parser import SYNTAX_BY_GENERATOR, Syntax
+from ..engine.stack import CALL, Frame
+from ..engine.tracker import Tracker
+from ..project.model import Flow, Project, Step
+from .retrieval import allowed_values, collect_steps
+
+MAX_HISTORY_LINES = 20
+COLLECT_PATTERN = "pattern_collect_information"
+DEFAULT_TEMPLATE = "command_prompt.jinja2"
+ERROR_PLACEHOLDERS = {
+    "rasa_internal_error_user_input_too_long": "[User sent really long message]",
+    "rasa_internal_error_user_input_empty": "",
+}
+ERROR_PLACEHOLDER_DEFAULT = "[User input triggered an error]"
+
+
+class PromptTemplateError(Exception):
+    """A prompt template that cannot be read, parsed or rendered."""
+
+
+@dataclass(frozen=True)
+class ActionLine:
+    line: str
+    use: str
+
+
+_START = ActionLine("start flow FLOW_ID", "the user wants what a flow below does")
+_SET = ActionLine(
+    "set slot SLOT_NAME VALUE",
+    "the user gave a value for a slot of the active flow or of a flow you start",
+)
+_CANCEL = ActionLine("cancel flow", "the user wants to stop the active flow")
+_CLARIFY = ActionLine(
+    "disambiguate flows FLOW_ID FLOW_ID ...",
+    "the message fits several flows and you cannot tell which: list them",
+)
+_REPEAT = ActionLine("repeat message", "the user asks the assistant to say its last message again")
+ACTIONS: dict[str, tuple[ActionLine, ...]] = {
+    "v2": (
+        _START,
+        _SET,
+        _CANCEL,
+        _CLARIFY,
+        ActionLine(
+            "provide info", "a question about the business (policies, facts) that no flow handles"
+        ),
+        ActionLine("offtopic reply", "small talk, or anything unrelated to the flows"),
+        _REPEAT,
+    ),
+    "v3": (
+        _START,
+        _SET,
+        _CANCEL,
+        _CLARIFY,
+        ActionLine(
+            "search and reply",
+            "a question no flow handles, or small talk: answered from the knowledge base",
+        ),
+        _REPEAT,
+    ),
+    "v1": (
+        ActionLine("StartFlow(FLOW_ID)", _START.use),
+        ActionLine("SetSlot(SLOT_NAME, VALUE)", _SET.use),
+        ActionLine("CancelFlow()", _CANCEL.use),
+        ActionLine("Clarify(FLOW_ID, FLOW_ID, ...)", _CLARIFY.use),
+        ActionLine("SearchAndReply()", "a question about the business that no flow handles"),
+        ActionLine("ChitChat()", "small talk, or anything unrelated to the flows"),
+        ActionLine("RepeatLastBotMessages()", _REPEAT.use),
+    ),
+}
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+
+def syntax_for(project: Project) -> Syntax:
+    generator = project.config.command_generator
+    name = generator.name if generator is not None else "CompactLLMCommandGenerator"
+    return SYNTAX_BY_GENERATOR.get(name, "v2")
+
+
+def render_prompt(
+    project: Project,
+    tracker: Tracker,
+    message: str,
+    flows: Sequence[Flow],
+    *,
+    syntax: Syntax | None = None,
+    now: datetime | None = None,
+) -> str:
+    """The prompt for `message` (not yet in the tracker) with `flows` offered to the model."""
+    template, name = load_template(project)
+    variables = prompt_variables(project, tracker, message, flows, syntax=syntax, now=now)
+    try:
+        return template.render(**variables)
+    except Exception as error:  # sandbox violations, undefined callables, type errors, ...
+        raise PromptTemplateError(_render_error(name, error)) from None
+
+
+def prompt_variables(
+    project: Project,
+    tracker: Tracker,
+    message: str,
+    flows: Sequence[Flow],
+    *,
+    syntax: Syntax | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    syntax = syntax or syntax_for(project)
+    user_message = sanitize(message)
+    history = transcript(tracker)
+    state = _State.of(project, tracker)
+    available = [_flow_for_template(project, tracker, flow) for flow in flows]
+    generator = project.config.command_generator
+    raw = generator.raw if generator is not None else {}
+    zone_name, zone = _zone(raw.get("timezone"))
+    current_datetime = None
+    if raw.get("include_date_time", True) is not False:
+        current_datetime = (now or datetime.now(timezone.utc)).astimezone(zone)
+    current_slot_values = allowed_values(project, state.slot) if state.slot else None
+    return {
+        # Rasa's names
+        "available_flows": available,
+        "current_conversation": "\n".join(history) + f"\nUSER: {user_message}",
+        "flow_slots": state.flow_slots,
+        "current_flow": state.flow_id,
+        "current_slot": state.slot,
+        "current_slot_description": state.slot_description,
+        "current_slot_type": state.slot_type,
+        "current_slot_allowed_values": _rasa_values(current_slot_values),
+        "user_message": user_message,
+        "last_user_message": user_message,
+        "is_repeat_command_enabled": True,
+        "current_datetime": current_datetime,
+        # the workbench template's
+        "assistant_id": project.config.assistant_id,
+        "timezone": zone_name,
+        "syntax": syntax,
+        "actions": ACTIONS.get(syntax, ACTIONS["v2"]),
+        "flow_lines": [_json_line(_flow_line(flow)) for flow in available],
+        "state_lines": _state_lines(state, current_slot_values, current_datetime, zone_name),
+        "history_lines": history,
+    }
+
+
+def sanitize(text: str | None) -> str:
+    """Newlines become spaces (as in Rasa); a run of triple quotes cannot close the
+    quoted message block of the workbench template."""
+    flat = (text or "").replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+    return re.sub(r'"{3,}', '"', flat)
+
+
+def transcript(tracker: Tracker, max_lines: int = MAX_HISTORY_LINES) -> list[str]:
+    """`USER: ...` / `AI: ...` lines of this session (after the last restart or session
+    start), newlines flattened, buttons listed, errored inputs as placeholders."""
+    lines: list[str] = []
+    for event in tracker.events:
+        kind = event.get("event")
+        if kind in ("session_started", "restart"):
+            lines = []
+        elif kind == "user":
+            lines.append(f"USER: {_user_text(event)}")
+        elif kind == "bot":
+            text = sanitize(event.get("text"))
+            buttons = (event.get("data") or {}).get("buttons") or []
+            if buttons:
+                listed = ", ".join(
+                    f'button {i}: "{sanitize(str(b.get("title", "")))}"'
+                    for i, b in enumerate(buttons, 1)
+                    if isinstance(b, dict)
+                )
+                text = f"{text} {listed}".strip()
+            if text:
+                lines.append(f"AI: {text}")
+    return lines[-max_lines:] if max_lines else lines
+
+
+def _user_text(event: dict[str, Any]) -> str:
+    commands = (event.get("parse_data") or {}).get("commands") or []
+    for command in commands:
+        if isinstance(command, dict) and command.get("command") == "error":
+            kind = command.get("error_type")
+            return ERROR_PLACEHOLDERS.get(kind, ERROR_PLACEHOLDER_DEFAULT)
+    return sanitize(event.get("text"))
+
+
+# --- the state of the dialogue ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _State:
+    flow_id: str | None = None
+    flow: Flow | None = None
+    step: Step | None = None
+    slot: str | None = None
+    slot_description: str | None = None
+    slot_type: str | None = None
+    flow_slots: tuple[dict[str, Any], ...] = ()
+
+    @classmethod
+    def of(cls, project: Project, tracker: Tracker) -> _State:
+        """As Rasa: the active flow is the topmost flow frame, looking through the
+        collect pattern and through `call` frames (the called flow's step is the one
+        asking)."""
+        calling: Frame | None = None
+        called: Frame | None = None
+        for frame in reversed(tracker.stack.frames):
+            if not frame.is_flow_frame or frame.type == COLLECT_PATTERN:
+                continue
+            if called is None:
+                called = frame
+            if frame.is_user_flow and frame.frame_type == CALL:
+                continue
+            calling = frame
+            break
+        if calling is None or called is None:
+            return cls()
+        flow = project.flow(calling.flow_id or "")
+        called_flow = project.flow(called.flow_id or "")
+        step = called_flow.step(called.step_id) if called_flow else None
+        slot = step.collect if step is not None and step.kind == "collect" else None
+        top = tracker.stack.top()
+        if top is not None and top.type == COLLECT_PATTERN and top.context.get("collect"):
+            slot = str(top.context["collect"])
+        definition = project.slot(slot) if slot else None
+        description = None
+        if slot:
+            description = (step.description if step and step.collect == slot else None) or (
+                definition.description if definition else None
+            )
+        flow_slots: list[dict[str, Any]] = []
+        if flow is not None:
+            for collect in collect_steps(project, flow):
+                name = collect.collect or ""
+                slot_def = project.slot(name)
+                if slot_def is None or not _extractable(collect, tracker, slot):
+                    continue
+                value = tracker.get_slot(name)
+                flow_slots.append(
+                    {
+                        "name": name,
+                        "value": "undefined" if value is None else str(value),
+                        "type": slot_def.type,
+                        "allowed_values": _rasa_values(allowed_values(project, name)),
+                        "description": collect.description or slot_def.description,
+                    }
+                )
+        return cls(
+            flow_id=calling.flow_id,
+            flow=flow,
+            step=step,
+            slot=slot,
+            slot_description=description,
+            slot_type=definition.type if definition else None,
+            flow_slots=tuple(flow_slots),
+        )
+
+
+def _extractable(step: Step, tracker: Tracker, asked: str | None = None) -> bool:
+    """Rasa's rule: a collect step's slot is offered unless it must be asked first
+    (`ask_before_filling`) and is neither set already nor being asked now."""
+    return (
+        not step.ask_before_filling
+        or tracker.get_slot(step.collect or "") is not None
+        or (asked is not None and step.collect == asked)
+    )
+
+
+def _flow_for_template(project: Project, tracker: Tracker, flow: Flow) -> dict[str, Any]:
+    slots = []
+    for step in collect_steps(project, flow):
+        name = step.collect or ""
+        definition = project.slot(name)
+        if definition is None or not _extractable(step, tracker):
+            continue
+        values = allowed_values(project, name)
+        slots.append(
+            {
+                "name": name,
+                "description": step.description or definition.description,
+                "allowed_values": _rasa_values(values),
+                "type": definition.type,
+                "values": values,
+            }
+        )
+    return {"name": flow.id, "id": flow.id, "description": flow.description, "slots": slots}
+
+
+def _flow_line(flow: dict[str, Any]) -> dict[str, Any]:
+    line: dict[str, Any] = {"id": flow["id"], "description": flow["description"] or ""}
+    slots = []
+    for slot in flow["slots"]:
+        entry: dict[str, Any] = {"name": slot["name"], "type": slot["type"]}
+        if slot["description"]:
+            entry["description"] = slot["description"]
+        if slot["values"] is not None:
+            entry["allowed_values"] = [_dsl_value(v) for v in slot["values"]]
+        slots.append(entry)
+    if slots:
+        line["slots"] = slots
+    return line
+
+
+def _state_lines(
+    state: _State,
+    values: list[Any] | None,
+    now: datetime | None,
+    zone_name: str,
+) -> list[str]:
+    lines: list[str] = []
+    if state.flow_id is None:
+        lines.append("No flow is active.")
+    else:
+        lines.append(f"Active flow: {state.flow_id}")
+        if state.slot:
+            text = f"Open question: slot {state.slot}"
+            if state.slot_type:
+                text += f" ({state.slot_type})"
+            if state.slot_description:
+                text += f": {state.slot_description}"
+            if values:
+                text += f". Allowed values: {', '.join(str(_dsl_value(v)) for v in values)}"
+            lines.append(text)
+        if state.flow_slots:
+            lines.append("Slot values of the active flow:")
+            lines.extend(
+                _json_line(
+                    {
+                        "name": slot["name"],
+                        "value": None if slot["value"] == "undefined" else slot["value"],
+                    }
+                )
+                for slot in state.flow_slots
+            )
+    if now is not None:
+        lines.append(f"Now: {now.strftime('%A %d %B %Y, %H:%M')} ({zone_name})")
+    return lines
+
+
+def _dsl_value(value: Any) -> Any:
+    return str(value) if isinstance(value, bool) else value
+
+
+def _rasa_values(values: list[Any] | None) -> str | None:
+    return str(values) if values is not None else None
+
+
+def _json_line(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def _zone(name: Any) -> tuple[str, tzinfo]:
+    if not name or str(name).upper() == "UTC":
+        return "UTC", timezone.utc
+    try:
+        from zoneinfo import ZoneInfo
+
+        return str(name), ZoneInfo(str(name))
+    except Exception:  # unknown zone, or no tz database on this machine
+        return "UTC", timezone.utc
+
+
+# --- templates -------------------------------------------------------------------------------
+
+
+def to_json_escaped_string(value: Any) -> str:
+    """Rasa's filter: a string JSON-encoded (quotes included), newlines escaped."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def load_template(project: Project) -> tuple[Any, str]:
+    """The compiled template for the project and its name (for error messages)."""
+    generator = project.config.command_generator
+    configured = generator.prompt_template if generator is not None else None
+    if not configured:
+        return _default_template(), DEFAULT_TEMPLATE
+    path = Path(configured)
+    if not path.is_absolute():
+        path = project.root / path
+    try:
+        stat = path.stat()
+    except OSError:
+        raise PromptTemplateError(
+            f"prompt_template '{configured}' not found (paths are relative to the project "
+            f"folder {project.root})"
+        ) from None
+    return _project_template(str(path), stat.st_mtime_ns, stat.st_size, configured), configured
+
+
+@lru_cache(maxsize=1)
+def _default_template() -> Any:
+    source = resources.files(__package__).joinpath("templates", DEFAULT_TEMPLATE).read_text("utf-8")
+    env = _environment(own=True)
+    return env.from_string(source)
+
+
+@lru_cache(maxsize=16)
+def _project_template(path: str, mtime_ns: int, size: int, name: str) -> Any:
+    from jinja2 import TemplateSyntaxError
+
+    try:
+        source = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise PromptTemplateError(f"{name}: cannot read the prompt template: {error}") from None
+    try:
+        return _environment(own=False).from_string(source)
+    except TemplateSyntaxError as error:
+        raise PromptTemplateError(f"{name}:{error.lineno}: {error.message}") from None
+
+
+def _environment(own: bool) -> Any:
+    from jinja2 import StrictUndefined, Undefined
+    from jinja2.sandbox import SandboxedEnvironment
+
+    if own:
+        env = SandboxedEnvironment(
+            autoescape=False, trim_blocks=True, lstrip_blocks=True, undefined=StrictUndefined
+        )
+    else:  # as Rasa compiles prompt templates: default whitespace, silent undefined
+        env = SandboxedEnvironment(autoescape=False, undefined=Undefined)
+    env.filters["to_json_escaped_string"] = to_json_escaped_string
+    return env
+
+
+def _render_error(name: str, error: Exception) -> str:
+    line = None
+    for frame in traceback.extract_tb(error.__traceback__):
+        if frame.filename == "<template>":
+            line = frame.lineno
+    where = f"{name}:{line}" if line else name
+    detail = str(error) or type(error).__name__
+    return f"{where}: cannot render the prompt template: {type(error).__name__}: {detail}"

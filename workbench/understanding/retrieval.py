@@ -1,0 +1,358 @@
+"""Flow retrieval: which flows go into this turn's prompt, and why.
+
+`flow_retrieval` in config.yml (reference section c): `active` (default true), `embeddings`
+(a model group or an inline config), `num_flows` (default 20), `turns_to_embed` (default 1),
+`should_embed_slots` (default true).
+
+* Retrieval off (`active: false`): every startable flow.
+* Retrieval on with an embeddings model: each flow is embedded once as
+  `"<name>: <description>"` plus one line per collected slot; the vectors are cached by
+  content hash under `<project>/.calm/embeddings/`, so an unchanged flow is never embedded
+  twice. The query (the latest message, or the last `turns_to_embed` turns) is ranked by
+  cosine similarity and the best `num_flows` are kept.
+* Retrieval on without an embeddings model (or when embedding fails): BM25 over the flow
+  ids, names, descriptions and slot descriptions (`lexical.py`).
+
+Whatever the ranking, the prompt always gets the flows on the dialogue stack, flows with
+`always_include_in_prompt` and flows started in the last 20 messages; it never gets
+link-only flows (`if: False`) or flows whose guard is false for the current slots unless
+they are on the stack. Every flow in the result carries its score and the reason it is
+there, for the trace.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import re
+import tempfile
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..engine.conditions import evaluate_condition
+from ..engine.tracker import Tracker
+from ..project.model import Flow, Project, Step
+from ..trace import RetrievedFlow
+from .lexical import BM25Index, flow_text
+from .models import ModelConfigError, ModelSpec, embeddings_model, missing_credentials
+
+DEFAULT_NUM_FLOWS = 20
+DEFAULT_TURNS_TO_EMBED = 1
+RECENT_MESSAGES = 20
+CACHE_DIR = Path(".calm") / "embeddings"
+
+REASON_ACTIVE = "active"
+REASON_ALWAYS = "always included"
+REASON_RECENT = "recently started"
+REASON_ALL = "retrieval off"
+REASON_KEYWORDS = "ranked (keywords)"
+REASON_EMBEDDINGS = "ranked (embeddings)"
+
+Embedder = Callable[[ModelSpec, Sequence[str]], Awaitable[list[list[float]]]]
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    flows: tuple[Flow, ...]  # for the prompt, in project order
+    retrieved: tuple[RetrievedFlow, ...]  # for the trace, best first
+    method: str  # "all", "keywords" or "embeddings"
+    note: str | None = None  # e.g. why embeddings were not used
+
+    @property
+    def flow_ids(self) -> list[str]:
+        return [f.id for f in self.flows]
+
+
+# --- flow facts shared with the prompt ---------------------------------------------------
+
+
+def collect_steps(project: Project, flow: Flow) -> list[Step]:
+    """The flow's collect steps, with those of the flows it `call`s (as Rasa resolves
+    calls), first occurrence of each slot only."""
+    steps: list[Step] = []
+    seen_slots: set[str] = set()
+
+    def visit(current: Flow, path: tuple[str, ...]) -> None:
+        for step in current.steps:
+            if step.kind == "collect" and step.collect and step.collect not in seen_slots:
+                seen_slots.add(step.collect)
+                steps.append(step)
+            elif step.kind == "call" and step.call and step.call not in path:
+                called = project.flow(step.call)
+                if called is not None:
+                    visit(called, (*path, called.id))
+
+    visit(flow, (flow.id,))
+    return steps
+
+
+def flow_document(project: Project, flow: Flow, with_slots: bool = True) -> str:
+    """The text embedded for a flow."""
+    lines = [f"{flow.name or flow.id}: {flow.description or ''}".rstrip()]
+    if with_slots:
+        for step in collect_steps(project, flow):
+            slot = project.slot(step.collect or "")
+            description = step.description or (slot.description if slot else "") or ""
+            line = f"{step.collect}: {description}".rstrip()
+            values = allowed_values(project, step.collect or "")
+            if values:
+                line += f", allowed values: {values}"
+            lines.append(line)
+    return "\n".join(lines)
+
+
+def allowed_values(project: Project, slot_name: str) -> list[Any] | None:
+    slot = project.slot(slot_name)
+    if slot is None:
+        return None
+    if slot.type == "bool":
+        return [True, False]
+    if slot.type == "categorical":
+        return [v for v in slot.values if v != "__other__"]
+    return None
+
+
+def active_flow_ids(tracker: Tracker) -> list[str]:
+    return list(dict.fromkeys(f.flow_id for f in tracker.stack.user_frames() if f.flow_id))
+
+
+def recently_started(tracker: Tracker, messages: int = RECENT_MESSAGES) -> list[str]:
+    """Flows started within the last `messages` user/bot messages of this session."""
+    found: list[str] = []
+    seen = 0
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        if kind in ("session_started", "restart"):
+            break
+        if kind in ("user", "bot"):
+            seen += 1
+            if seen > messages:
+                break
+        elif kind == "flow_started" and event.get("flow_id"):
+            found.append(event["flow_id"])
+    return list(dict.fromkeys(reversed(found)))
+
+
+def query_text(tracker: Tracker, message: str, turns: int = DEFAULT_TURNS_TO_EMBED) -> str:
+    """The latest message, preceded by earlier messages when `turns` > 1."""
+    if turns <= 1:
+        return message
+    earlier: list[str] = []
+    for event in reversed(tracker.events):
+        if len(earlier) >= turns - 1:
+            break
+        if event.get("event") in ("user", "bot") and event.get("text"):
+            earlier.append(str(event["text"]))
+    return "\n".join([*reversed(earlier), message])
+
+
+# --- the retriever ---------------------------------------------------------------------
+
+
+class FlowRetriever:
+    """Ranks flows per turn. Keep one per session: it caches the keyword index per project
+    version and embedding vectors per model."""
+
+    def __init__(
+        self,
+        embeddings: ModelSpec | None = None,
+        *,
+        use_project_embeddings: bool = True,
+        embedder: Embedder | None = None,
+    ) -> None:
+        self.embeddings = embeddings
+        self.use_project_embeddings = use_project_embeddings
+        self._embedder = embedder
+        self._index_key: tuple[int, str] | None = None
+        self._index: BM25Index | None = None
+        self._vectors: dict[str, dict[str, list[float]]] = {}  # cache file -> hash -> vector
+
+    async def retrieve(self, project: Project, tracker: Tracker, message: str) -> Retrieval:
+        settings = _settings(project)
+        document = tracker.condition_document()
+        active = [fid for fid in active_flow_ids(tracker) if project.flow(fid) is not None]
+        candidates = [f for f in project.user_flows if not f.is_link_only and f.id not in active]
+        startable = [f for f in candidates if evaluate_condition(f.guard, document)]
+        startable_ids = {f.id for f in startable}
+
+        reasons: dict[str, str] = {fid: REASON_ACTIVE for fid in active}
+        for flow in startable:
+            if flow.always_include_in_prompt:
+                reasons.setdefault(flow.id, REASON_ALWAYS)
+        for fid in recently_started(tracker):
+            if fid in startable_ids:
+                reasons.setdefault(fid, REASON_RECENT)
+
+        scores: dict[str, float] = {}
+        note: str | None = None
+        if not settings["active"]:
+            method = "all"
+            for flow in startable:
+                reasons.setdefault(flow.id, REASON_ALL)
+        else:
+            query = query_text(tracker, message, settings["turns_to_embed"])
+            method, scores, note = await self._rank(project, query, settings)
+            reason = REASON_EMBEDDINGS if method == "embeddings" else REASON_KEYWORDS
+            if note:
+                reason = f"{reason[:-1]}; {note})"
+            order = {f.id: i for i, f in enumerate(project.user_flows)}
+            ranked = sorted(
+                (f for f in startable), key=lambda f: (-scores.get(f.id, 0.0), order[f.id])
+            )
+            for flow in ranked[: settings["num_flows"]]:
+                reasons.setdefault(flow.id, reason)
+
+        chosen = [f for f in project.user_flows if f.id in reasons]
+        priority = {REASON_ACTIVE: 0, REASON_ALWAYS: 1, REASON_RECENT: 2}
+        trace_order = sorted(
+            chosen,
+            key=lambda f: (priority.get(reasons[f.id], 3), -scores.get(f.id, 0.0)),
+        )
+        retrieved = tuple(
+            RetrievedFlow(
+                flow_id=f.id,
+                score=round(scores[f.id], 4) if f.id in scores else None,
+                active=f.id in active,
+                reason=reasons[f.id],
+            )
+            for f in trace_order
+        )
+        return Retrieval(tuple(chosen), retrieved, method, note)
+
+    # -- ranking -----------------------------------------------------------------------------
+
+    async def _rank(
+        self, project: Project, query: str, settings: dict[str, Any]
+    ) -> tuple[str, dict[str, float], str | None]:
+        model, note = self._embeddings_model(project)
+        if model is not None:
+            try:
+                scores = await self._embedding_scores(project, model, query, settings)
+                return "embeddings", scores, None
+            except Exception as error:  # LLMError, a broken cache, a bad reply
+                note = f"embeddings failed: {error}"
+        return "keywords", self._keyword_scores(project, query), note
+
+    def _embeddings_model(self, project: Project) -> tuple[ModelSpec | None, str | None]:
+        model = self.embeddings
+        if model is None and self.use_project_embeddings:
+            try:
+                model = embeddings_model(project)
+            except ModelConfigError as error:
+                return None, f"embeddings: {error}"
+        if model is None:
+            return None, None
+        missing = missing_credentials(model)
+        if missing:
+            return None, f"no {missing} for embeddings"
+        return model, None
+
+    def _keyword_scores(self, project: Project, query: str) -> dict[str, float]:
+        key = (id(project), project.fingerprint)
+        if self._index is None or self._index_key != key:
+            documents = {
+                f.id: flow_text(f, project, [s.collect or "" for s in collect_steps(project, f)])
+                for f in project.user_flows
+                if not f.is_link_only
+            }
+            self._index = BM25Index.build(documents)
+            self._index_key = key
+        return self._index.scores(query)
+
+    async def _embedding_scores(
+        self, project: Project, model: ModelSpec, query: str, settings: dict[str, Any]
+    ) -> dict[str, float]:
+        embed = self._embedder or _default_embedder
+        flows = [f for f in project.user_flows if not f.is_link_only]
+        documents = {f.id: flow_document(project, f, settings["should_embed_slots"]) for f in flows}
+        cache_file = project.root / CACHE_DIR / f"{_slug(model.model)}.json"
+        vectors = self._load_cache(cache_file, model)
+        hashes = {fid: content_hash(model.model, text) for fid, text in documents.items()}
+        missing = [fid for fid, h in hashes.items() if h not in vectors]
+        if missing:
+            fresh = await embed(model, [documents[fid] for fid in missing])
+            for fid, vector in zip(missing, fresh, strict=True):
+                vectors[hashes[fid]] = vector
+            self._save_cache(cache_file, model, vectors, set(hashes.values()))
+        (query_vector,) = await embed(model, [query])
+        return {fid: cosine(query_vector, vectors[hashes[fid]]) for fid in documents}
+
+    # -- the on-disk cache -------------------------------------------------------------------
+
+    def _load_cache(self, path: Path, model: ModelSpec) -> dict[str, list[float]]:
+        key = str(path)
+        if key in self._vectors:
+            return self._vectors[key]
+        vectors: dict[str, list[float]] = {}
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(data, dict) and data.get("model") == model.model:
+                stored = data.get("vectors")
+                if isinstance(stored, dict):
+                    vectors = {
+                        str(h): [float(x) for x in v]
+                        for h, v in stored.items()
+                        if isinstance(v, list)
+                    }
+        except (OSError, ValueError, TypeError):
+            vectors = {}
+        self._vectors[key] = vectors
+        return vectors
+
+    def _save_cache(
+        self, path: Path, model: ModelSpec, vectors: dict[str, list[float]], keep: set[str]
+    ) -> None:
+        """Write the vectors of the current flows (stale ones are dropped), atomically.
+        A project folder that cannot be written keeps the vectors in memory only."""
+        current = {h: v for h, v in vectors.items() if h in keep}
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".embeddings-", suffix=".tmp")
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                json.dump({"model": model.model, "vectors": current}, out)
+            os.replace(temp, path)
+        except OSError:
+            pass
+
+
+async def _default_embedder(model: ModelSpec, texts: Sequence[str]) -> list[list[float]]:
+    from .llm import embed
+
+    return await embed(model, texts)
+
+
+def _settings(project: Project) -> dict[str, Any]:
+    generator = project.config.command_generator
+    raw = generator.flow_retrieval if generator is not None else {}
+    return {
+        "active": raw.get("active", True) is not False,
+        "num_flows": _positive(raw.get("num_flows"), DEFAULT_NUM_FLOWS),
+        "turns_to_embed": _positive(raw.get("turns_to_embed"), DEFAULT_TURNS_TO_EMBED),
+        "should_embed_slots": raw.get("should_embed_slots", True) is not False,
+    }
+
+
+def _positive(value: Any, default: int) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return default
+    return number if number > 0 else default
+
+
+def content_hash(model: str, text: str) -> str:
+    return hashlib.sha256(f"{model}\0{text}".encode()).hexdigest()[:32]
+
+
+def cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b, strict=False))
+    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
+    return dot / norm if norm else 0.0
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "model"
