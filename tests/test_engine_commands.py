@@ -398,3 +398,19 @@ async def test_invalid_value_for_a_later_slot_is_rejected_when_its_collect_start
         "How much?",
     ]
     assert chat.slots["amount"] is None
+
+
+async def test_a_slot_kept_from_an_ended_flow_is_set_again_not_corrected():
+    """Only slots the active flow has collected so far are corrections; a persisted slot
+    from a finished flow is simply set for the flow that starts now."""
+    chat = Chat(shop())
+    await chat.say("/start flow transfer_money")
+    await chat.say("/set slot recipient Jane")
+    await chat.say("/set slot amount 50")
+    await chat.say("/set slot confirm_transfer True")
+    assert chat.slots["recipient"] == "Jane"  # persisted
+    trace = await chat.say("/start flow transfer_money\nset slot recipient Bob")
+    assert not any(isinstance(r, dict) and "correction" in r["reason"] for r in trace.rewritten)
+    assert "pattern_correction" not in [f["type"] for f in trace.stack_after]
+    assert chat.slots["recipient"] == "Bob"
+    assert not any(text.startswith("Ok, I am updating") for text in trace.bot_texts)

@@ -99,10 +99,16 @@ class Session:
         for name, value in values.items():
             self.tracker.set_slot(name, value)
 
-    def replace_project(self, project: Project) -> None:
-        """Swap in a reloaded project; the conversation goes on."""
+    def replace_project(
+        self, project: Project, actions: CustomActionRunner | bool | None = False
+    ) -> None:
+        """Swap in a reloaded project; the conversation goes on. Flows on the stack that
+        changed are handled by the code-change pattern on the next message. Pass
+        `actions` to replace the custom action runner too (e.g. a new action endpoint)."""
         self.project = project
         self.engine = Engine(project)
+        if actions is not False:
+            self.actions = actions  # type: ignore[assignment]
 
     # -- one turn ------------------------------------------------------------------------------
 
@@ -140,6 +146,11 @@ class Session:
         trace.slots_after = _copy(tracker.slots)
         trace.stack_after = tracker.stack.as_dicts()
         trace.errors.extend(e["message"] for e in trace.events if e.get("event") == "error")
+        load_error = getattr(self.actions, "load_error", None)
+        if load_error and trace.actions:
+            trace.errors.append(
+                f"actions do not load: {load_error} (the last good actions are in use)"
+            )
         trace.timings_ms = {
             "understand": (understood - started) * 1000,
             "clean_apply": (applied - understood) * 1000,
@@ -252,6 +263,7 @@ class Session:
                     error=f"action '{name}' failed: {exc!r}", traceback=traceback.format_exc()
                 )
         run.kind = result.kind
+        run.warnings = list(getattr(self.actions, "warnings", None) or [])
         followups: list[str] = []
         problem = result.error
         if problem is None:

@@ -116,6 +116,30 @@ def print_trace(trace: TurnTrace, console: Console) -> None:
     )
     table.add_column(style="bold cyan", no_wrap=True)
     table.add_column()
+    if trace.generator:
+        table.add_row("generator", escape(trace.generator))
+    if trace.retrieved_flows:
+        ranked = ", ".join(
+            f"{'*' if f.active else ''}{f.flow_id}"
+            + (f" {f.score:.2f}" if f.score is not None else "")
+            for f in trace.retrieved_flows[:8]
+        )
+        more = len(trace.retrieved_flows) - 8
+        table.add_row("flows", escape(ranked + (f" (+{more} more)" if more > 0 else "")))
+    usage = trace.usage
+    if usage is not None:
+        parts = [usage.model or "model"]
+        if usage.latency_ms is not None:
+            parts.append(f"{usage.latency_ms:.0f} ms")
+        if usage.prompt_tokens is not None:
+            parts.append(f"{usage.prompt_tokens}+{usage.completion_tokens or 0} tokens")
+        if usage.cost is not None:
+            parts.append(f"${usage.cost:.5f}")
+        if usage.error:
+            parts.append(f"error: {usage.error}")
+        table.add_row("model", escape(" · ".join(parts)))
+    elif trace.prompt_tokens is not None:
+        table.add_row("prompt", f"{trace.prompt_tokens} tokens")
     if trace.raw_output is not None:
         table.add_row("raw output", escape(trace.raw_output.strip() or "(empty)"))
     table.add_row("commands", escape(_commands(trace.commands) or "—"))
@@ -144,7 +168,7 @@ def print_trace(trace: TurnTrace, console: Console) -> None:
         f"{e['event']}({e.get('flow_id')})" for e in trace.events if e["event"].startswith("flow_")
     ]
     if flow_events:
-        table.add_row("flows", escape(", ".join(flow_events)))
+        table.add_row("flow events", escape(", ".join(flow_events)))
     actions = [a.name for a in trace.actions]
     if actions:
         table.add_row("actions", escape(", ".join(actions)))

@@ -24,6 +24,7 @@ class ActionRun:
     messages: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
     traceback: str | None = None
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass

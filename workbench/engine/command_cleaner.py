@@ -76,6 +76,25 @@ def asked_slot(tracker: Tracker) -> str | None:
     return None
 
 
+def filled_by_active_flow(project: Project, tracker: Tracker) -> set[str]:
+    """Slots the active user flow (with the flows it called) has collected so far: a new
+    value for one of them is a correction. Other filled slots, e.g. ones kept from a flow
+    that already ended, are simply set again."""
+    user = tracker.stack.top_user_frame()
+    if user is None:
+        return set()
+    group = tracker.stack.group_of(tracker.stack.group_base(user))
+    frame_ids = {f.frame_id for f in group if f.is_user_flow}
+    names: set[str] = set()
+    for visit in tracker.visits:
+        if visit.frame_id in frame_ids:
+            flow = project.flow(visit.flow_id)
+            step = flow.step(visit.step_id) if flow else None
+            if step is not None and step.collect:
+                names.add(step.collect)
+    return names
+
+
 def guard_allows(flow: Flow, tracker: Tracker) -> bool:
     if flow.guard is None:
         return True
@@ -187,6 +206,7 @@ class CommandCleaner:
         out: list[Command] = []
         corrections: list[tuple[str, Any]] = []
         asked = asked_slot(tracker)
+        filled_so_far = filled_by_active_flow(self.project, tracker)
         for command in commands:
             if not isinstance(command, SetSlot):
                 out.append(command)
@@ -214,7 +234,7 @@ class CommandCleaner:
             if current is not None and value == current:
                 result.drop(command, f"slot '{command.slot}' already has the value {current!r}")
                 continue
-            if current is not None and command.slot != asked:
+            if current is not None and command.slot != asked and command.slot in filled_so_far:
                 corrections.append((command.slot, command.value))
                 result.rewritten.append(
                     RewrittenCommand(
