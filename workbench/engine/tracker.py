@@ -17,12 +17,11 @@ QUESTION_PATTERNS = ("pattern_collect_information", "pattern_validate_slot")
 
 @dataclass(frozen=True)
 class StepVisit:
-    """A flow step the executor entered, with the stack as it was then (for corrections)."""
+    """A collect step the executor entered (corrections rewind to these)."""
 
     frame_id: str
     flow_id: str
     step_id: str
-    stack: tuple[dict, ...]
 
 
 class Tracker:
@@ -115,4 +114,4 @@ class Tracker:
         }
 
     def record_visit(self, frame_id: str, flow_id: str, step_id: str) -> None:
-        self.visits.append(StepVisit(frame_id, flow_id, step_id, tuple(self.stack.as_dicts())))
+        self.visits.append(StepVisit(frame_id, flow_id, step_id))

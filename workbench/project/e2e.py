@@ -85,23 +85,6 @@ def build_fixtures(
         fixtures[str(name)] = tuple(pairs)
         sources[str(name)] = tuple(lines)
     return fixtures, sources
-    for index, item in enumerate(value):
-        if not isinstance(item, dict) or len(item) != 1:
-            issues.error(
-                file,
-                line_of(value, index),
-                "invalid-test",
-                "a fixture is `- name: [{slot: value}, ...]`",
-            )
-            continue
-        name, slots = next(iter(item.items()))
-        pairs = []
-        for entry in slots if isinstance(slots, list) else []:
-            if isinstance(entry, dict):
-                pairs.extend((str(k), v) for k, v in entry.items())
-        fixtures[str(name)] = tuple(pairs)
-        sources[str(name)] = Source(file, line_of(value, index))
-    return fixtures, sources
 
 
 def _named_maps(value: Any) -> dict[str, dict[str, Any]]:
