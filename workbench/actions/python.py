@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import copy
 import inspect
+import os
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from ..engine.tracker import Tracker
@@ -116,9 +120,12 @@ class PythonActions:
         view, dispatcher = self._view(state)
         domain = copy.deepcopy(self._domain_dict(project))
         try:
-            returned = action.run(dispatcher, view, domain)
-            if inspect.isawaitable(returned):
-                returned = await returned
+            # actions open files relative to the project folder, where an action server
+            # would have been started
+            with _working_directory(project.root):
+                returned = action.run(dispatcher, view, domain)
+                if inspect.isawaitable(returned):
+                    returned = await returned
         except (Exception, SystemExit) as exc:
             if is_rejection(exc):
                 return ActionResult(kind=KIND, events=[rejected_event(name, str(exc))])
@@ -169,3 +176,13 @@ def _rasa_sdk_classes() -> tuple[type, type] | None:
     except Exception:  # not installed, or broken (e.g. a pydantic it cannot use)
         return None
     return Tracker, CollectingDispatcher
+
+
+@contextmanager
+def _working_directory(path: Path) -> Iterator[None]:
+    previous = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(previous)

@@ -82,7 +82,8 @@ class BuiltinActions:
             rejections += list(slot.validation.get("rejections") or [])
         document = {"slots": {name: value}}
         for rejection in rejections:
-            condition = render_template(str(rejection.get("if", "")), frame.as_dict(), {})
+            # rendered and evaluated with only this slot in view, as in Rasa
+            condition = render_template(str(rejection.get("if", "")), {}, {name: value})
             try:
                 holds = parse_condition(condition).evaluate(document)
             except ConditionSyntaxError:

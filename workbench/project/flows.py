@@ -584,11 +584,11 @@ class FlowBuilder:
                     )
                     continue
                 for key in set(item) - {"if", "utter"}:
-                    self.issues.error(
+                    self.issues.warning(
                         self.file,
                         line_of(item, key),
                         "unknown-step-key",
-                        f"unknown key '{key}' in a rejection of flow '{flow_id}'",
+                        f"unknown key '{key}' in a rejection of flow '{flow_id}' is ignored",
                         "a rejection holds only `if` and `utter`",
                     )
                 utter_name = item.get("utter")

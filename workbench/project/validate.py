@@ -121,6 +121,13 @@ class _Validator:
             for rejection in step.rejections
             if rejection.utter
         }
+        self.used_responses = {
+            name
+            for flow in project.flows.values()
+            for step in flow.steps
+            for name in (step.action, step.collect and step.ask_utter)
+            if name
+        } | self.rejection_responses
         for slot in self.slots.values():
             for rejection in (slot.validation or {}).get("rejections") or []:
                 if isinstance(rejection, dict) and rejection.get("utter"):
@@ -362,12 +369,12 @@ class _Validator:
             if name not in self.slots:
                 self.unknown_slot(name, file, line, f"condition {text!r}")
             elif only_slot and name != only_slot:
-                self.issues.error(
+                self.issues.warning(
                     file,
                     line,
                     "rejection-other-slot",
-                    f"rejection condition {text!r} uses slot '{name}'; "
-                    f"only slots.{only_slot} is available there",
+                    f"rejection condition {text!r} uses slot '{name}', which is undefined "
+                    f"there (only slots.{only_slot} is available), so it never matches",
                     f"refer to slots.{only_slot} only",
                 )
         for match in SLOT_THEN_VALUE_RE.finditer(plain):
@@ -408,13 +415,18 @@ class _Validator:
         for variation in response.variations:
             file, line = variation.source.file, variation.source.line
             texts = [variation.text or ""] + [b.title for b in variation.buttons]
+            # a response no flow sends may get its variables from a custom action's call
+            report = (
+                self.issues.error if response.name in self.used_responses else (self.issues.warning)
+            )
             for name in self._template_names(texts, variation.uses_jinja):
                 if name not in variables:
-                    self.issues.error(
+                    report(
                         file,
                         line,
                         "unknown-slot",
-                        f"response '{response.name}' refers to '{name}', which is no slot",
+                        f"response '{response.name}' refers to '{name}', which is no slot "
+                        "(the text would be sent uninterpolated)",
                         _close(
                             name,
                             self.slots,
