@@ -1134,3 +1134,21 @@ def test_field_index_tolerates_typos():
     index.add("order", {"name": ["check order status"]})
     best = index.rank("loyality")[0]
     assert best.doc_id == "loyalty" and 0 < best.score < 1.0
+
+
+def test_a_message_that_is_a_flow_name_starts_it_even_when_it_is_a_greeting(make_project):
+    files = {
+        "config.yml": "recipe: default.v1\nlanguage: en\n",
+        "domain.yml": 'version: "3.1"\nresponses:\n  utter_hello:\n    - text: "Hi!"\n',
+        "data/flows.yml": """\
+            flows:
+              hello:
+                description: Flow for greeting the user hello
+                steps:
+                  - action: utter_hello
+            """,
+    }
+    project = load_project(make_project(files, base=False)).project
+    assert reply(project, "hello") == "start flow hello"
+    assert reply(project, "Hello!") == "start flow hello"
+    assert reply(project, "how are you?") == "offtopic reply"

@@ -600,10 +600,28 @@ class _Turn:
         clarified = self.clarification_choice()
         if clarified is not None:
             return clarified
+        named = self.named_flow()
+        if named is not None:
+            return self.decision([f"start flow {named}"], f"the message names flow '{named}'")
         chosen = self.choose_flow(START_THRESHOLD, allow_clarify=True)
         if chosen is not None:
             return chosen
         return self.fallback()
+
+    def named_flow(self) -> str | None:
+        """A message that is exactly a flow's name or id ("hello", "check balance") starts
+        it, even when its words are common ones such as greetings."""
+        if not self.flat:
+            return None
+        top = self.user_frame.flow_id if self.user_frame else None
+        for flow_id in self.model.startable:
+            flow = self.project.flow(flow_id)
+            if flow is None or flow_id == top:
+                continue
+            names = {" ".join(words(flow.readable_name)), " ".join(words(flow_id))}
+            if self.flat in names:
+                return flow_id
+        return None
 
     def fallback(self) -> OfflineDecision:
         if self.is_small_talk():
