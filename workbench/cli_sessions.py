@@ -1,8 +1,9 @@
 """`calm-tui sessions VERB`: the conversations kept in `<project>/.calm/sessions.db`.
 
-Each verb is one `SubVerb` in `SUBVERBS` (its arguments and its runner); `export` and
-`replay` are added the same way. Reading verbs never create the store: a project that
-has no `.calm/sessions.db` yet simply has no sessions.
+Each verb is one `SubVerb` in `SUBVERBS` (its arguments and its runner): list, show,
+delete, export (an e2e test case and its cassette, `testing/export.py`) and replay (re-run
+on the project as it is now, `testing/replay.py`). Reading verbs never create the
+store: a project that has no `.calm/sessions.db` yet simply has no sessions.
 """
 
 from __future__ import annotations
@@ -198,12 +199,166 @@ def _confirm(question: str) -> bool:
         return False
 
 
+# -- export -------------------------------------------------------------------------------
+
+
+def _export_arguments(parser: argparse.ArgumentParser) -> None:
+    _id_arg(parser)
+    _project_arg(parser)
+    parser.add_argument(
+        "--assertions",
+        action="store_true",
+        help="write assertions on each user step instead of bot/utter/slot steps",
+    )
+    parser.add_argument(
+        "--name", metavar="NAME", help="the test case name (default: from the session title)"
+    )
+    parser.add_argument(
+        "--out",
+        metavar="FILE",
+        help="write the test here (default: PROJECT_DIR/e2e_tests/<name>.yml; "
+        "an existing file is never overwritten)",
+    )
+    parser.add_argument(
+        "--no-cassette",
+        action="store_true",
+        help="do not write the recorded model output beside the test (<name>.cassette.yml)",
+    )
+
+
+def run_export(args: argparse.Namespace, console: Console) -> int:
+    from .project.loader import load_project
+    from .testing.export import NothingToExport, slug, write_export
+
+    store = _open_existing(args.project_dir, args.id)
+    try:
+        summary = _find(store, args.id, args.project_dir)
+        turns = store.get_turns(summary.id)
+    finally:
+        store.close()
+    # the export reads slot and flow definitions; a project with errors still has them
+    project = load_project(Path(args.project_dir), with_tests=False).project
+    name = args.name or slug(summary.title, fallback=f"session_{slug(summary.id)}")
+    comment = (
+        f"Exported by calm-tui from session {summary.id} (generator: "
+        f"{summary.generator or '?'}, started {_when(summary.started_at)} UTC)."
+    )
+    try:
+        result = write_export(
+            project,
+            turns,
+            name=name,
+            title=args.name or summary.title or summary.id,
+            assertions=args.assertions,
+            out=args.out,
+            cassette=not args.no_cassette,
+            comment=comment,
+        )
+    except NothingToExport as exc:
+        raise Failure(f"session {summary.id}: {exc}", EXIT_PROBLEMS) from exc
+    except FileExistsError as exc:
+        raise Failure(f"{exc}: choose another --out", EXIT_USAGE) from exc
+    except OSError as exc:
+        raise Failure(f"cannot write the test: {exc}", EXIT_PROBLEMS) from exc
+    print(_shown(result.test_path))
+    if result.cassette_path is not None:
+        print(_shown(result.cassette_path))
+    style = "assertions" if args.assertions else "steps"
+    console.print(
+        f"[dim]test case '{escape(result.name)}': {result.user_steps} user steps ({style})"
+        + (
+            f", {result.model_outputs} model outputs in the cassette"
+            if result.cassette_path is not None
+            else ""
+        )
+        + "[/]"
+    )
+    root = project.root
+    test_arg = _in_project(result.test_path, root)
+    run_it = f"calm-tui test {args.project_dir} {test_arg}"
+    if result.cassette_path is not None:
+        run_it += f" --cassette {_in_project(result.cassette_path, root)}"
+    console.print(f"[dim]run it: {escape(run_it)}[/]")
+    return EXIT_OK
+
+
+def _shown(path: Path) -> str:
+    """A path as the user would type it: relative to the current folder when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path.resolve())
+
+
+def _in_project(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path.resolve())
+
+
+# -- replay -------------------------------------------------------------------------------
+
+
+def _replay_arguments(parser: argparse.ArgumentParser) -> None:
+    _id_arg(parser)
+    _project_arg(parser)
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.epilog = (
+        "Re-runs the session's user messages on the project as it is now, with the model "
+        "outputs it recorded, and compares the bot's messages and flow events turn by turn. "
+        "Exit codes: 0 same behaviour, 1 it differs (or the session/project is missing), "
+        "2 usage error."
+    )
+
+
+def run_replay(args: argparse.Namespace, console: Console) -> int:
+    import asyncio
+
+    from .cli import _load_or_report
+    from .testing.replay import difference_lines, replay_session
+    from .understanding.choose import make_actions
+
+    store = _open_existing(args.project_dir, args.id)
+    try:
+        summary = _find(store, args.id, args.project_dir)
+        turns = store.get_turns(summary.id)
+    finally:
+        store.close()
+    project = _load_or_report(Path(args.project_dir))
+    if project is None:
+        raise Failure("the project does not load; fix the errors above", EXIT_PROBLEMS)
+    report = asyncio.run(
+        replay_session(project, turns, actions=make_actions(project), seed=summary.seed)
+    )
+    if args.format == "json":
+        print(json.dumps({"session": summary.id, **report.to_dict()}, indent=2, default=str))
+        return EXIT_OK if report.same else EXIT_PROBLEMS
+    console.print(
+        f"replayed session [bold cyan]{summary.id}[/] "
+        f"[bold]{escape(summary.title or '(no message yet)')}[/] "
+        f"[dim]({len(turns)} turns, seed {summary.seed}, recorded model outputs)[/]"
+    )
+    first = report.first_difference
+    if first is None:
+        console.print(f"[green]{escape(report.summary())}[/]")
+        return EXIT_OK
+    console.print(f"[red]{escape(report.summary())}[/]")
+    for line in difference_lines(first):
+        console.print(escape(line))
+    return EXIT_PROBLEMS
+
+
 # -- the verb -----------------------------------------------------------------------------
 
 SUBVERBS: dict[str, SubVerb] = {
     "list": SubVerb("list sessions, newest first", _list_arguments, run_list),
     "show": SubVerb("print a session's conversation", _show_arguments, run_show),
     "delete": SubVerb("delete a session and its turns", _delete_arguments, run_delete),
+    "export": SubVerb("export a session as an e2e test case", _export_arguments, run_export),
+    "replay": SubVerb(
+        "re-run a session on the project as it is now and compare", _replay_arguments, run_replay
+    ),
 }
 
 

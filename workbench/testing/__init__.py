@@ -1,5 +1,7 @@
 """Headless e2e testing: run Rasa-format e2e test files on the workbench `Session`.
 
 `runner.py` runs test cases, `assertions.py` holds the step and assertion checks,
-`report.py` prints results and writes JUnit XML, `cli.py` is `calm-tui test`.
+`report.py` prints results and writes JUnit XML, `cli.py` is `calm-tui test`,
+`export.py` writes a saved session as an e2e test (and its cassette), `replay.py`
+re-runs a saved session with its recorded model output and compares the behaviour.
 """

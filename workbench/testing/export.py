@@ -1,0 +1,384 @@
+"""Export a saved session as an e2e test case (Rasa's e2e format), with a cassette.
+
+Each message the user sent becomes a `user` step; the automatic `/session_start`
+greeting turn is left out (an e2e test case starts its conversation without one).
+
+* **step style** (default): after each `user` step, the bot's messages, `utter: name`
+  for a domain response (also one a custom action sent by name) and `bot: text` for
+  anything else, then one `slot_was_set` with the domain slots the turn set;
+* **assertion style**: each `user` step carries `assertions:` in the order things
+  happened: `flow_started` (patterns included, not pattern_collect_information),
+  `action_executed` for custom actions, `slot_was_set`, `bot_uttered` (`utter_name`, or
+  `text_matches` with the escaped text), `flow_completed` / `flow_cancelled` for user
+  flows.
+
+Slots: a turn's `slot` events minus reset events (a flow ending), minus built-in pattern
+slots and internal ones, minus a slot cleared that was empty already; the value is the
+slot's last one in the turn, as recorded. A value the store masked (`***`) and a mapping
+(a record an action stored) are checked by name only.
+
+Beside the test file goes a cassette (`<stem>.cassette.yml`) with the raw model output
+of every model-handled message, so that
+`calm-tui test PROJECT e2e_tests/<stem>.yml --cassette e2e_tests/<stem>.cassette.yml`
+re-runs the conversation without a model.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..project.model import Project
+from ..store.redact import MASK
+from ..store.text import is_session_start
+from ..trace import TurnTrace
+from ..understanding.cassette import CassetteEntry, save_cassette
+from .replay import model_message
+
+TEST_DIR = "e2e_tests"
+CASSETTE_SUFFIX = ".cassette.yml"
+SLUG_LENGTH = 50
+COLLECT_PATTERN = "pattern_collect_information"
+# tracker state that is no domain slot a test should pin down
+INTERNAL_SLOTS = frozenset(
+    {"flow_hashes", "requested_slot", "dialogue_stack", "return_value", "session_started_metadata"}
+)
+NOT_CUSTOM = ("response", "builtin")
+_REGEX_SPECIAL = re.compile(r"([\\.^$*+?{}\[\]|()])")
+
+
+class NothingToExport(ValueError):
+    """The session has no message from the user (only the greeting, or nothing)."""
+
+
+# --- what a turn contributes ----------------------------------------------------------------
+
+
+def exported_turns(traces: Sequence[TurnTrace]) -> list[TurnTrace]:
+    """The turns that become `user` steps: everything but the session start greeting
+    (and messages without text, which a test case cannot send)."""
+    return [
+        t
+        for t in traces
+        if t.source != "session_start" and not is_session_start(t.user_text) and t.user_text
+    ]
+
+
+def slot_changes(trace: TurnTrace, project: Project | None) -> list[tuple[str, Any]]:
+    """(slot, value) for the domain slots this turn set, in the order first set."""
+    last: dict[str, Any] = {}
+    for event in trace.events:
+        if event.get("event") != "slot" or (event.get("metadata") or {}).get("reset"):
+            continue
+        name = event.get("name")
+        if not isinstance(name, str) or name in INTERNAL_SLOTS:
+            continue
+        slot = project.slot(name) if project is not None else None
+        if slot is not None and slot.is_builtin:
+            continue
+        last[name] = event.get("value")
+    return [
+        (name, value)
+        for name, value in last.items()
+        # clearing a slot that was empty (e.g. before asking again) is no change
+        if not (value is None and trace.slots_before.get(name) is None)
+    ]
+
+
+def custom_actions(trace: TurnTrace, project: Project | None) -> set[str]:
+    if trace.actions:
+        return {a.name for a in trace.actions if a.kind not in NOT_CUSTOM}
+    return set(project.custom_actions) if project is not None else set()
+
+
+def text_pattern(text: str) -> str:
+    """A regex that finds `text` (a part masked as `***` matches anything)."""
+    return ".*".join(_REGEX_SPECIAL.sub(r"\\\1", part) for part in text.split(MASK))
+
+
+# --- the YAML -------------------------------------------------------------------------------
+
+
+def export_session(
+    traces: Sequence[TurnTrace],
+    project: Project | None,
+    *,
+    name: str,
+    assertions: bool = False,
+    comment: str | None = None,
+) -> str:
+    """The YAML text of one e2e test file holding one test case, `name`, that replays
+    the session. `comment` goes at the top of the file."""
+    from ruamel.yaml.comments import CommentedMap
+
+    turns = exported_turns(traces)
+    if not turns:
+        raise NothingToExport("the session has no user messages to export")
+    data = CommentedMap()
+    if assertions:
+        steps, metadata = _assertion_steps(turns, project)
+        if metadata:
+            data["metadata"] = [{key: value} for key, value in metadata.items()]
+    else:
+        steps = _plain_steps(turns, project)
+    data["test_cases"] = [{"test_case": name, "steps": steps}]
+    if comment:
+        data.yaml_set_start_comment(comment)
+    return _dump(data)
+
+
+def _plain_steps(turns: list[TurnTrace], project: Project | None) -> list[dict[str, Any]]:
+    steps: list[dict[str, Any]] = []
+    for trace in turns:
+        steps.append({"user": _quoted(trace.user_text)})
+        for message in trace.bot_messages:
+            response, text = message.get("response"), message.get("text")
+            if response:
+                steps.append({"utter": str(response)})
+            # a `bot` step is compared with the text stripped, and the store's mask
+            # cannot match: such a message (rare, never a response) is left out
+            elif text and text == text.strip() and MASK not in text:
+                steps.append({"bot": _quoted(text)})
+        slots = slot_changes(trace, project)
+        if slots:
+            steps.append(
+                {
+                    "slot_was_set": [
+                        name if _masked(value) else {name: _value(value)} for name, value in slots
+                    ]
+                }
+            )
+    return steps
+
+
+def _assertion_steps(
+    turns: list[TurnTrace], project: Project | None
+) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """The steps, and named metadata for repeated messages: assertions run on the turn
+    of the *first* user message with a text, unless the step names its metadata."""
+    steps: list[dict[str, Any]] = []
+    metadata: dict[str, dict[str, Any]] = {}
+    seen: set[str] = set()
+    for trace in turns:
+        step: dict[str, Any] = {"user": _quoted(trace.user_text)}
+        if trace.user_text in seen:
+            key = f"turn_{trace.index}"
+            metadata[key] = {"turn": trace.index}
+            step["metadata"] = key
+        seen.add(trace.user_text)
+        checks = _assertions(trace, project)
+        if checks:
+            step["assertions"] = checks
+        steps.append(step)
+    return steps, metadata
+
+
+def _assertions(trace: TurnTrace, project: Project | None) -> list[dict[str, Any]]:
+    custom = custom_actions(trace, project)
+    slots = slot_changes(trace, project)
+    slot_names = {name for name, _ in slots}
+    found: list[dict[str, Any]] = []
+    keys: set[str] = set()
+
+    def add(assertion: dict[str, Any]) -> None:
+        key = json.dumps(assertion, sort_keys=True, default=str)
+        if key not in keys:
+            keys.add(key)
+            found.append(assertion)
+
+    for event in trace.events:
+        kind = event.get("event")
+        flow_id = str(event.get("flow_id"))
+        if kind == "flow_started" and flow_id != COLLECT_PATTERN:
+            add({"flow_started": flow_id})
+        elif kind in ("flow_completed", "flow_cancelled") and not _is_pattern(flow_id, project):
+            add({kind: {"flow_id": flow_id}})
+        elif kind == "action" and event.get("name") in custom:
+            add({"action_executed": str(event["name"])})
+        elif kind == "slot" and event.get("name") in slot_names:
+            add(
+                {
+                    "slot_was_set": [
+                        {"name": name} if _masked(value) else {"name": name, "value": _value(value)}
+                        for name, value in slots
+                    ]
+                }
+            )
+        elif kind == "bot":
+            response = (event.get("metadata") or {}).get("utter_action")
+            text = event.get("text")
+            if response:
+                add({"bot_uttered": {"utter_name": str(response)}})
+            elif text:
+                add({"bot_uttered": {"text_matches": _single_quoted(text_pattern(text))}})
+    return found
+
+
+def _is_pattern(flow_id: str, project: Project | None) -> bool:
+    flow = project.flow(flow_id) if project is not None else None
+    return flow.is_pattern if flow is not None else flow_id.startswith("pattern_")
+
+
+def _masked(value: Any) -> bool:
+    """Checked by name only: a value the store masked, and a mapping (a record an
+    action stored, long and not what a reader of the test wants pinned down)."""
+    return isinstance(value, dict) or (isinstance(value, str) and MASK in value)
+
+
+def _value(value: Any) -> Any:
+    """Strings double-quoted (as a reader expects `"A1001"`, and never read as a
+    number or a boolean by an older YAML reader); containers converted inside."""
+    if isinstance(value, str):
+        return _quoted(value)
+    if isinstance(value, dict):
+        return {str(k): _value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_value(v) for v in value]
+    return value
+
+
+def _quoted(text: str) -> Any:
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+    return DoubleQuotedScalarString(text)
+
+
+def _single_quoted(text: str) -> Any:
+    """Regexes single-quoted: backslashes stay as written."""
+    from ruamel.yaml.scalarstring import SingleQuotedScalarString
+
+    return SingleQuotedScalarString(text) if "\n" not in text else _quoted(text)
+
+
+def _dump(data: Any) -> str:
+    from ruamel.yaml import YAML
+
+    yaml = YAML()
+    yaml.default_flow_style = False
+    yaml.width = 4096  # one message per line, never folded
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.representer.add_representer(
+        type(None), lambda rep, _: rep.represent_scalar("tag:yaml.org,2002:null", "null")
+    )
+    stream = io.StringIO()
+    yaml.dump(data, stream)
+    return stream.getvalue()
+
+
+# --- the cassette ---------------------------------------------------------------------------
+
+
+def export_cassette(traces: Sequence[TurnTrace]) -> list[CassetteEntry]:
+    """The raw model output of each exported model-handled message, in order. Buttons,
+    intents and direct commands never reach the model and have no entry; nor has a
+    turn whose model call failed (a replay of it fails with a cassette miss)."""
+    entries = []
+    for trace in exported_turns(traces):
+        message = model_message(trace)
+        if message is not None and trace.raw_output is not None:
+            entries.append(CassetteEntry(message, trace.raw_output))
+    return entries
+
+
+# --- files ----------------------------------------------------------------------------------
+
+
+def slug(text: str, fallback: str = "session") -> str:
+    """`I want to cancel my order A1002!` → `i_want_to_cancel_my_order_a1002`."""
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    result = ""
+    for word in words:
+        candidate = f"{result}_{word}" if result else word
+        if len(candidate) > SLUG_LENGTH:
+            break
+        result = candidate
+    if not result and words:
+        result = words[0][:SLUG_LENGTH]
+    return result or fallback
+
+
+def cassette_path_for(test_path: Path) -> Path:
+    name = test_path.name
+    for suffix in (".yml", ".yaml"):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    return test_path.with_name(name + CASSETTE_SUFFIX)
+
+
+def export_path(project: Project | Path, title: str) -> Path:
+    """`<project>/e2e_tests/<slug of title>.yml`, creating the folder; an existing file
+    (or the cassette beside it) is never overwritten: `-2`, `-3`, ... are added."""
+    root = project if isinstance(project, Path) else project.root
+    folder = Path(root) / TEST_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = slug(title)
+    for n in range(1, 10_000):
+        path = folder / (f"{stem}.yml" if n == 1 else f"{stem}-{n}.yml")
+        if not path.exists() and not cassette_path_for(path).exists():
+            return path
+    raise FileExistsError(f"no free file name for '{stem}' in {folder}")  # pragma: no cover
+
+
+@dataclass
+class ExportResult:
+    test_path: Path
+    cassette_path: Path | None
+    name: str
+    user_steps: int
+    model_outputs: int
+
+
+def write_export(
+    project: Project,
+    traces: Sequence[TurnTrace],
+    *,
+    name: str,
+    title: str | None = None,
+    assertions: bool = False,
+    out: Path | str | None = None,
+    cassette: bool = True,
+    comment: str | None = None,
+) -> ExportResult:
+    """Write the test file (at `out`, else `export_path(project, title or name)`) and
+    its cassette. Neither file may exist already (FileExistsError)."""
+    path = Path(out) if out is not None else export_path(project, title or name)
+    cassette_path = cassette_path_for(path) if cassette else None
+    for existing in (path, cassette_path):
+        if existing is not None and existing.exists():
+            raise FileExistsError(f"{existing} exists already; it is not overwritten")
+    entries = export_cassette(traces)
+    header = comment or ""
+    if cassette_path is not None:
+        header += ("\n" if header else "") + _rerun_hint(project, path, cassette_path)
+    text = export_session(traces, project, name=name, assertions=assertions, comment=header)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "x", encoding="utf-8", newline="\n") as stream:  # "x": never overwrite
+        stream.write(text)
+    if cassette_path is not None:
+        try:
+            save_cassette(cassette_path, entries)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+    return ExportResult(
+        path, cassette_path, name, len(exported_turns(traces)), len(entries) if cassette else 0
+    )
+
+
+def _rerun_hint(project: Project, path: Path, cassette_path: Path) -> str:
+    def rel(p: Path) -> str:
+        try:
+            return p.resolve().relative_to(project.root.resolve()).as_posix()
+        except ValueError:
+            return os.path.abspath(p)
+
+    return (
+        f"re-run it without a model:\n  calm-tui test . {rel(path)} --cassette {rel(cassette_path)}"
+    )

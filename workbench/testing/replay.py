@@ -1,0 +1,404 @@
+"""Replay a saved session on the project as it is now, with the model outputs it recorded.
+
+`RecordedGenerator(traces)` is a command generator that answers each model-handled
+message with the raw model output recorded for it (the first unused turn with that
+message, in order), parsed as a real model's reply is. Messages that never reached the
+model (buttons, `/intent` payloads, direct commands, `/session_start`) take their own
+path through the `Session` again, so they need no recording.
+
+`replay_session` sends a session's user messages, in order, through a fresh `Session`
+with that generator and compares what the assistant did in each turn with what it did
+when the session was recorded: the bot messages (text, response name, buttons) in
+order, and the flows started, completed and cancelled. A project edit that changes the
+dialogue shows up as the first turn that differs. The TUI's "rewind" uses the same
+parts: a fresh `Session` on `RecordedGenerator(traces[:k], fallback=live_generator)`,
+then `replay_turns(session, traces[:k])`.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..engine.command_parser import Syntax
+from ..engine.tracker import Tracker
+from ..project.model import Project
+from ..session import CustomActionRunner, Session
+from ..store.redact import MASK
+from ..store.text import is_session_start
+from ..trace import TurnTrace
+from ..understanding.base import CommandGenerator, GeneratorOutput, output_from_text
+from ..understanding.cassette import project_syntax
+from .runner import GENERATOR_FAILED, command_text
+
+FLOW_EVENTS = {
+    "flow_started": "started",
+    "flow_completed": "completed",
+    "flow_cancelled": "cancelled",
+}
+
+
+# --- which turns the model handled ------------------------------------------------------------
+
+
+def model_message(trace: TurnTrace) -> str | None:
+    """The text the command generator received in this turn, or None if the message
+    never reached it (buttons, intents, direct commands, empty or too long input)."""
+    if trace.source != "user" or is_session_start(trace.user_text):
+        return None
+    if trace.raw_output is None and not trace.generator:
+        return None  # rejected before the model (empty, too long) or a damaged trace
+    text = trace.user_text.strip()
+    # Session._understand: a `/...` line that is no command goes to the model without "/"
+    return text.lstrip("/").strip() if text.startswith("/") else text
+
+
+def generator_failure(trace: TurnTrace) -> str | None:
+    """The error the command generator raised in this turn, if it raised."""
+    for error in trace.errors:
+        if error.startswith(GENERATOR_FAILED):
+            return error[len(GENERATOR_FAILED) :]
+    return None
+
+
+# --- the generator ----------------------------------------------------------------------------
+
+
+class RecordedMiss(LookupError):
+    """A model-handled message that the recorded session has no (unused) turn for."""
+
+    def __init__(self, message: str, used: int, total: int) -> None:
+        self.message = message
+        super().__init__(
+            f"the recorded session has no unused turn for the message {message.strip()!r} "
+            f"({used} of {total} recorded model outputs already used)"
+        )
+
+    def __repr__(self) -> str:  # the session logs generator failures with repr()
+        return f"RecordedMiss: {self}"
+
+
+class RecordedFailure(RuntimeError):
+    """Replays a turn in which the command generator failed when it was recorded."""
+
+    def __repr__(self) -> str:
+        return f"RecordedFailure: the recorded command generator failed: {self}"
+
+
+@dataclass
+class _Recorded:
+    message: str
+    trace: TurnTrace
+    used: bool = False
+
+
+class RecordedGenerator:
+    """Answers each model-handled message with the raw output recorded for it.
+
+    Entries are the traces' model-handled turns, matched by the message text (both
+    whitespace-trimmed): the first unused turn with that text, so a message sent twice
+    gets its two recorded outputs in order. A message without one goes to `fallback`
+    if given (the live generator, when a rewound conversation goes on), else raises
+    `RecordedMiss`. A turn whose generator failed when recorded fails again."""
+
+    name = "recorded"
+
+    def __init__(
+        self,
+        traces: Sequence[TurnTrace],
+        *,
+        fallback: CommandGenerator | None = None,
+        syntax: Syntax | None = None,
+    ) -> None:
+        self.entries = [
+            _Recorded(message, trace)
+            for trace in traces
+            if (message := model_message(trace)) is not None
+        ]
+        self.fallback = fallback
+        self.syntax = syntax
+
+    async def generate(self, message: str, tracker: Tracker, project: Project) -> GeneratorOutput:
+        key = message.strip()
+        for entry in self.entries:
+            if not entry.used and entry.message == key:
+                entry.used = True
+                return self._output(entry.trace, project)
+        if self.fallback is not None:
+            return await self.fallback.generate(message, tracker, project)
+        raise RecordedMiss(message, sum(e.used for e in self.entries), len(self.entries))
+
+    def _output(self, trace: TurnTrace, project: Project) -> GeneratorOutput:
+        failure = generator_failure(trace)
+        if trace.raw_output is None and failure is not None:
+            raise RecordedFailure(failure)
+        output = output_from_text(trace.raw_output or "", self.syntax or project_syntax(project))
+        # what the panels showed for this turn when it was recorded
+        output.prompt = trace.prompt
+        output.prompt_tokens = trace.prompt_tokens
+        output.retrieved_flows = list(trace.retrieved_flows)
+        return output
+
+    @property
+    def unused(self) -> list[TurnTrace]:
+        return [e.trace for e in self.entries if not e.used]
+
+    def rewind(self) -> None:
+        """Make every recorded output available again."""
+        for entry in self.entries:
+            entry.used = False
+
+
+# --- replaying --------------------------------------------------------------------------------
+
+
+def user_metadata(trace: TurnTrace) -> dict[str, Any] | None:
+    """The metadata the user message was sent with (from the turn's `user` event)."""
+    for event in trace.events:
+        if event.get("event") == "user":
+            return dict(event.get("metadata") or {}) or None
+    return None
+
+
+async def replay_turns(session: Session, traces: Sequence[TurnTrace]) -> list[TurnTrace]:
+    """Send the recorded user messages (with their metadata) through `session`."""
+    return [await session.handle(t.user_text, user_metadata(t)) for t in traces]
+
+
+@dataclass
+class TurnComparison:
+    """One turn, as recorded and as it runs now."""
+
+    index: int
+    user_text: str
+    expected_bot: list[dict[str, Any]]  # {text, response, buttons}
+    actual_bot: list[dict[str, Any]]
+    expected_flows: list[str]  # "started x", "completed y", "cancelled z" (sorted)
+    actual_flows: list[str]
+    expected_commands: list[str] = field(default_factory=list)
+    actual_commands: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)  # now
+    errors: list[str] = field(default_factory=list)  # now
+
+    @property
+    def bot_differs(self) -> bool:
+        if len(self.expected_bot) != len(self.actual_bot):
+            return True
+        return not all(
+            _same_message(e, a) for e, a in zip(self.expected_bot, self.actual_bot, strict=True)
+        )
+
+    @property
+    def flows_differ(self) -> bool:
+        return self.expected_flows != self.actual_flows
+
+    @property
+    def same(self) -> bool:
+        return not self.bot_differs and not self.flows_differ
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "user_text": self.user_text,
+            "same": self.same,
+            "expected_bot": self.expected_bot,
+            "actual_bot": self.actual_bot,
+            "expected_flows": self.expected_flows,
+            "actual_flows": self.actual_flows,
+            "expected_commands": self.expected_commands,
+            "actual_commands": self.actual_commands,
+            "dropped": self.dropped,
+            "errors": self.errors,
+        }
+
+
+@dataclass
+class ReplayReport:
+    turns: list[TurnComparison]
+    traces: list[TurnTrace]  # the replayed turns
+    seed: int = 0
+    sender_id: str = ""
+
+    @property
+    def differing(self) -> list[TurnComparison]:
+        return [t for t in self.turns if not t.same]
+
+    @property
+    def same(self) -> bool:
+        return not self.differing
+
+    @property
+    def first_difference(self) -> TurnComparison | None:
+        return next(iter(self.differing), None)
+
+    def summary(self) -> str:
+        n = len(self.turns)
+        first = self.first_difference
+        if first is None:
+            return f"same behaviour for all {n} turns"
+        later = len(self.differing) - 1
+        more = ""
+        if later:
+            more = f" ({later} later turns differ too)" if later > 1 else " (a later turn too)"
+        return f"turn {first.index} of {n} behaves differently, {_label(first)}{more}"
+
+    def lines(self) -> list[str]:
+        """The report as plain text: the summary, then the first differing turn."""
+        lines = [self.summary()]
+        first = self.first_difference
+        if first is not None:
+            lines.extend(difference_lines(first))
+        return lines
+
+    def to_dict(self) -> dict[str, Any]:
+        first = self.first_difference
+        return {
+            "same": self.same,
+            "turns": len(self.turns),
+            "summary": self.summary(),
+            "first_difference": first.to_dict() if first else None,
+            "differing_turns": [t.index for t in self.differing],
+            "seed": self.seed,
+            "sender_id": self.sender_id,
+        }
+
+
+_PROJECT_ACTIONS: Any = object()
+
+
+async def replay_session(
+    project: Project,
+    traces: Sequence[TurnTrace],
+    *,
+    actions: CustomActionRunner | None = _PROJECT_ACTIONS,
+    seed: int = 0,
+    sender_id: str | None = None,
+) -> ReplayReport:
+    """Re-run a saved session's user messages on `project` with the recorded model
+    outputs and compare each turn with the recording. `actions` defaults to the
+    project's own custom action runner; `seed` should be the recorded session's, so
+    that response variations are chosen alike. Every turn is replayed; the report
+    names the first that differs. The sender id is fresh (unless given), so actions
+    that keep state per conversation start from nothing, as the recording did."""
+    if actions is _PROJECT_ACTIONS:
+        from ..understanding.choose import make_actions
+
+        actions = make_actions(project)
+    sender = sender_id or f"replay-{secrets.token_hex(4)}"
+    session = Session(
+        project, RecordedGenerator(traces), actions=actions, sender_id=sender, seed=seed
+    )
+    replayed = await replay_turns(session, traces)
+    turns = [compare_turn(before, after) for before, after in zip(traces, replayed, strict=True)]
+    return ReplayReport(turns, replayed, seed=seed, sender_id=sender)
+
+
+def compare_turn(recorded: TurnTrace, replayed: TurnTrace) -> TurnComparison:
+    return TurnComparison(
+        index=recorded.index,
+        user_text=recorded.user_text,
+        expected_bot=[_bot(m) for m in recorded.bot_messages],
+        actual_bot=[_bot(m) for m in replayed.bot_messages],
+        expected_flows=flow_changes(recorded.events),
+        actual_flows=flow_changes(replayed.events),
+        expected_commands=[command_text(c) for c in recorded.commands],
+        actual_commands=[command_text(c) for c in replayed.commands],
+        dropped=[_dropped(d) for d in replayed.dropped],
+        errors=list(replayed.errors),
+    )
+
+
+def flow_changes(events: Sequence[dict[str, Any]]) -> list[str]:
+    """The set of flows started / completed / cancelled in a turn, as sorted lines."""
+    found = {
+        f"{FLOW_EVENTS[e['event']]} {e.get('flow_id')}"
+        for e in events
+        if e.get("event") in FLOW_EVENTS
+    }
+    return sorted(found)
+
+
+def difference_lines(turn: TurnComparison) -> list[str]:
+    """What differs in a turn (the turn itself is named by the report's summary)."""
+    lines: list[str] = []
+    if turn.bot_differs:
+        lines.append("  bot messages, recorded:")
+        lines.extend(_message_lines(turn.expected_bot))
+        lines.append("  bot messages, now:")
+        lines.extend(_message_lines(turn.actual_bot))
+    if turn.flows_differ:
+        lines.append("  flows, recorded: " + (", ".join(turn.expected_flows) or "none"))
+        lines.append("  flows, now:      " + (", ".join(turn.actual_flows) or "none"))
+    if turn.expected_commands != turn.actual_commands:
+        lines.append("  commands, recorded: " + (" | ".join(turn.expected_commands) or "none"))
+        lines.append("  commands, now:      " + (" | ".join(turn.actual_commands) or "none"))
+    else:
+        lines.append("  commands: " + (" | ".join(turn.actual_commands) or "none"))
+    lines.extend(f"  dropped now: {d}" for d in turn.dropped)
+    lines.extend(f"  error now: {e}" for e in turn.errors)
+    if MASK in turn.user_text:
+        lines.append(f"  note: the store masked part of this message as {MASK}")
+    return lines
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _label(turn: TurnComparison) -> str:
+    if is_session_start(turn.user_text):
+        return "(session start)"
+    return f"user: {turn.user_text!r}"
+
+
+def _bot(message: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "text": message.get("text"),
+        "response": message.get("response"),
+        "buttons": [
+            {"title": b.get("title"), "payload": b.get("payload")}
+            for b in message.get("buttons") or []
+            if isinstance(b, dict)
+        ],
+    }
+
+
+def _same_message(recorded: dict[str, Any], actual: dict[str, Any]) -> bool:
+    if recorded.get("response") != actual.get("response"):
+        return False
+    if recorded.get("buttons") != actual.get("buttons"):
+        return False
+    return _same_text(recorded.get("text"), actual.get("text"))
+
+
+def _same_text(recorded: str | None, actual: str | None) -> bool:
+    """Equal, where a part the store masked (`***`) matches anything."""
+    if recorded == actual:
+        return True
+    if recorded is None or actual is None or MASK not in recorded:
+        return False
+    pattern = ".*?".join(re.escape(part) for part in recorded.split(MASK))
+    return re.fullmatch(pattern, actual, re.DOTALL) is not None
+
+
+def _message_lines(messages: list[dict[str, Any]]) -> list[str]:
+    if not messages:
+        return ["    (none)"]
+    lines = []
+    for message in messages:
+        name = message.get("response") or "-"
+        text = message.get("text")
+        lines.append(f"    [{name}] {text!r}" if text is not None else f"    [{name}]")
+        buttons = message.get("buttons") or []
+        if buttons:
+            shown = ", ".join(f"{b.get('title')} → {b.get('payload')}" for b in buttons)
+            lines.append(f"        buttons: {shown}")
+    return lines
+
+
+def _dropped(dropped: dict[str, Any]) -> str:
+    command = dropped.get("command")
+    what = command_text(command) if isinstance(command, dict) else (dropped.get("line") or "")
+    return f"{what} ({dropped.get('reason')})" if what else str(dropped.get("reason"))
