@@ -215,6 +215,154 @@ def understanding_overhead(repeat: int) -> list[float]:
         loop.close()
 
 
+def _sample_copy(folder: str) -> Path:
+    import shutil
+
+    target = Path(folder) / "sample_project"
+    shutil.copytree(SAMPLE, target, ignore=shutil.ignore_patterns(".calm", "__pycache__"))
+    return target
+
+
+@case("reload_latency")
+def reload_latency(repeat: int) -> list[float]:
+    """File save -> reloaded project live in the app. The app runs headless
+    (`make_app(...).run_test()`) on a copy of sample_project with its real watcher
+    (watchfiles, debounce 50 ms, step 10 ms). Each sample rewrites a response text in
+    domain/responses/general.yml and polls (1 ms) until the main screen has swapped the
+    reloaded project into the live Session. Includes the file-system notification, the
+    debounce, load + validate with the warm YAML cache (in a thread) and the Message to
+    the screen; two warm-up saves are not counted."""
+    import asyncio
+    import tempfile
+
+    from workbench.tui.app import make_app
+
+    async def run(root: Path) -> list[float]:
+        app = make_app(root, offline=True, store=False, greet=False)
+        responses = root / "domain" / "responses" / "general.yml"
+        original = responses.read_text(encoding="utf-8")
+        samples: list[float] = []
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            await asyncio.sleep(0.2)  # the watcher thread starts
+            for index in range(repeat + 2):
+                before = app.reload_count
+                text = original.replace("Happy to help!", f"Happy to help ({index})!")
+                start = time.perf_counter()
+                responses.write_text(text, encoding="utf-8")
+                deadline = start + 10
+                while app.reload_count == before and time.perf_counter() < deadline:
+                    await asyncio.sleep(0.001)
+                elapsed = (time.perf_counter() - start) * 1000
+                if app.reload_count == before:
+                    raise RuntimeError("the app did not reload within 10 s")
+                if index >= 2:
+                    samples.append(elapsed)
+                await asyncio.sleep(0.05)  # let the watcher settle between saves
+        return samples
+
+    with tempfile.TemporaryDirectory() as folder:
+        return asyncio.run(run(_sample_copy(folder)))
+
+
+STARTUP_MARKER = b"history, 1-9 buttons"  # the chat input's placeholder
+GREETING_MARKER = b"Penny"
+
+
+@case("startup")
+def startup(repeat: int) -> list[float]:
+    """Process start -> interactive input, as a user feels it: `python -m workbench
+    PROJECT --offline --no-store` on a copy of sample_project, in a pseudo-terminal of
+    100x30. The clock stops when the terminal output contains the chat input's
+    placeholder (the input has focus from the first frame, so the user can type).
+    Includes interpreter start, imports, project load + validate and the first render;
+    an extra line gives the time until the greeting (the /session_start turn) is on
+    screen. Each sample is a fresh process, quit with ctrl+q."""
+    import tempfile
+
+    greetings: list[float] = []
+    samples: list[float] = []
+    with tempfile.TemporaryDirectory() as folder:
+        root = _sample_copy(folder)
+        for index in range(min(repeat, 10) + 1):  # a process per sample: cap the count
+            ready, greeted = _start_in_pty(root)
+            if index:  # the first run warms the OS file cache
+                samples.append(ready)
+                greetings.append(greeted)
+    DERIVED["startup"] = lambda figures: {
+        "greeting_median_ms": statistics.median(greetings),
+        "how": "python -m workbench in a 100x30 pty until the input placeholder is drawn",
+    }
+    return samples
+
+
+def _start_in_pty(root: Path, timeout: float = 30.0) -> tuple[float, float]:
+    import fcntl
+    import os
+    import pty
+    import select
+    import signal
+    import struct
+    import subprocess
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30"}
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "workbench", str(root), "--offline", "--no-store"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        cwd=ROOT,
+        start_new_session=True,
+    )
+    os.close(slave)
+    seen = b""
+    ready = greeted = None
+    try:
+        while time.perf_counter() - start < timeout and greeted is None:
+            readable, _, _ = select.select([master], [], [], 0.05)
+            if not readable:
+                continue
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            now = time.perf_counter()
+            seen = seen[-4096:] + chunk
+            if ready is None and STARTUP_MARKER in seen:
+                ready = now
+            if ready is not None and GREETING_MARKER in seen:
+                greeted = now
+        if ready is None or greeted is None:
+            raise RuntimeError(f"calm-tui did not start within {timeout} s: {seen[-500:]!r}")
+    finally:
+        try:
+            os.write(master, b"\x11")  # ctrl+q
+            process.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        _drain(master)
+        os.close(master)
+    return (ready - start) * 1000, (greeted - start) * 1000
+
+
+def _drain(fd: int) -> None:
+    import os
+    import select
+
+    while select.select([fd], [], [], 0)[0]:
+        try:
+            if not os.read(fd, 65536):
+                break
+        except OSError:
+            break
+
+
 def summarise(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
     pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
@@ -255,6 +403,11 @@ def main() -> int:
                     f"{'':<16} {derived['cases_per_s']:8.1f} test cases/s"
                     f"   ({derived['cases']} cases per run, {derived['passed']} passed,"
                     f" at the median; model output: {derived['model_output']})"
+                )
+            if "greeting_median_ms" in derived:
+                print(
+                    f"{'':<16} greeting on screen after {derived['greeting_median_ms']:.0f} ms"
+                    f" (median; {derived['how']})"
                 )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))

@@ -28,6 +28,13 @@ def _tui_parser() -> argparse.ArgumentParser:
         epilog="verbs: validate, shell, test, sessions (run `calm-tui VERB --help` for details)",
     )
     _project_arg(parser)
+    _generator_args(parser)
+    parser.add_argument("--seed", type=int, default=0, help="seed for response variations")
+    parser.add_argument(
+        "--no-store",
+        action="store_true",
+        help="do not save the conversation in PROJECT_DIR/.calm/sessions.db",
+    )
     return parser
 
 
@@ -77,9 +84,26 @@ def cmd_tui(argv: Sequence[str]) -> int:
     root = _check_dir(args.project_dir)
     if root is None:
         return EXIT_USAGE
-    from .tui.app import run_app
+    if args.cassette and args.record:
+        print("calm-tui: error: --cassette and --record exclude each other", file=sys.stderr)
+        return EXIT_USAGE
+    from .tui.app import make_app
 
-    return run_app(root)
+    try:
+        app = make_app(
+            root,
+            offline=args.offline,
+            model=args.model,
+            cassette=args.cassette,
+            record=args.record,
+            store=not args.no_store,
+            seed=args.seed,
+        )
+    except Exception as exc:  # e.g. an unreadable cassette: say so, no traceback
+        print(f"calm-tui: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    app.run()
+    return app.return_code or 0
 
 
 def _shell_parser() -> argparse.ArgumentParser:

@@ -1,72 +1,154 @@
-"""The workbench app. Until the chat lands, it shows the loaded project: its flows and
-what the validator says about it."""
+"""The workbench app and its factory, `make_app`, shared by `calm-tui` and the tests.
+
+The app is thin: it loads the project, picks the command generator, and hands both to
+the main screen (screens/main.py), which owns the conversation and the watcher.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import time
+from argparse import Namespace
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
-from rich.markup import escape
-from textual.app import App, ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Footer, Header, Static
+from textual.app import App, SystemCommand
+from textual.screen import Screen
 
-from ..project.loader import LoadResult
-from ..project.validate import validate_path
+from ..understanding.base import CommandGenerator
+from ..watch import ProjectWatcher, ReloadResult
+from .conversation import Conversation, LazyActions
+from .screens.main import MainScreen
 
 
 class WorkbenchApp(App):
     TITLE = "CALM Workbench"
-    CSS = """
-    #flows, #issues { width: 1fr; border: round $primary; padding: 0 1; }
-    #issues { border: round $warning; }
-    """
-    BINDINGS = [
-        Binding("q", "quit", "Quit"),
-        Binding("r", "reload", "Reload project"),
-    ]
+    CSS_PATH = ["global.tcss", "app.tcss"]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (150, "-wide")]
 
-    def __init__(self, root: Path) -> None:
+    def __init__(
+        self,
+        conversation: Conversation,
+        watcher: ProjectWatcher,
+        initial_load: ReloadResult,
+        *,
+        clock: Callable[[], float] = time.time,
+        watch: bool = True,
+        greet: bool = True,
+    ) -> None:
         super().__init__()
-        self.root = root.resolve()
-        self.result: LoadResult | None = None
+        self.conversation = conversation
+        self.watcher = watcher
+        self.initial_load = initial_load
+        self.clock = clock
+        self.watch_enabled = watch
+        self.greet = greet
+        self.reload_count = 0  # project reloads handled (tests and benchmarks wait on it)
+        self.last_export: Any = None
+        conversation.warn = self._warn
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        with Horizontal():
-            with VerticalScroll(id="flows"):
-                yield Static(id="flow-list")
-            with VerticalScroll(id="issues"):
-                yield Static(id="issue-list")
-        yield Footer()
+    def get_default_screen(self) -> Screen:
+        return MainScreen()
 
-    def on_mount(self) -> None:
-        self.action_reload()
+    @property
+    def main(self) -> MainScreen:
+        return self.screen_stack[0]  # type: ignore[return-value]
 
-    def action_reload(self) -> None:
-        self.result = validate_path(self.root)
-        project = self.result.project
-        self.sub_title = f"{self.root.name} · offline · chat coming soon"
-        flows = self.query_one("#flows")
-        flows.border_title = f"Flows ({len(project.user_flows)})"
-        lines = [
-            f"[b]{escape(flow.id)}[/b]  [dim]{escape(flow.description or '')}[/dim]"
-            for flow in sorted(project.user_flows, key=lambda f: f.id)
-        ]
-        self.query_one("#flow-list", Static).update("\n".join(lines) or "no flows found")
-        issues = self.result.issues
-        self.query_one(
-            "#issues"
-        ).border_title = (
-            f"Validation: {len(issues.errors)} error(s), {len(issues.warnings)} warning(s)"
+    def _warn(self, message: str) -> None:
+        self.notify(message, severity="warning", timeout=8)
+
+    def on_unmount(self) -> None:
+        self.conversation.close()
+
+    async def wait_for_turns(self, timeout: float = 30.0) -> None:
+        """Wait until no turn or replay is running (the watcher never ends)."""
+        from textual.worker import WorkerCancelled, WorkerFailed
+
+        async def wait(worker: Any) -> None:
+            try:
+                await worker.wait()
+            except (WorkerCancelled, WorkerFailed):
+                pass
+
+        workers = [w for w in self.workers if w.group == "turn"]
+        if workers:
+            await asyncio.wait_for(asyncio.gather(*map(wait, workers)), timeout)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        if not isinstance(screen, MainScreen):
+            return
+        yield SystemCommand(
+            "Restart conversation",
+            "A new conversation and store session (ctrl+r)",
+            screen.action_restart,
         )
-        text = "\n".join(
-            f"[{'red' if i.is_error else 'yellow'}]{escape(i.location)}[/] {escape(i.message)}"
-            for i in issues
+        yield SystemCommand(
+            "Sessions", "Browse stored sessions: open, resume, delete (s)", screen.action_sessions
         )
-        self.query_one("#issue-list", Static).update(text or "[green]The project is valid.[/]")
+        yield SystemCommand(
+            "Export session as e2e test",
+            "Write this conversation as a test case with its cassette (e)",
+            screen.action_export,
+        )
+        if screen.viewing is not None:
+            yield SystemCommand(
+                "Rewind here",
+                f"Restart the conversation from turn {screen.viewing} (w)",
+                screen.action_rewind,
+            )
+            yield SystemCommand(
+                "Back to live", "Show the latest turn (Esc)", lambda: screen.show_turn(None)
+            )
+        yield SystemCommand(
+            "Maximize pane",
+            "Maximize or restore the focused pane (f)",
+            screen.action_maximize_panel,
+        )
+        yield SystemCommand(
+            "Reload project", "Load the project folder again now", screen.reload_now
+        )
 
 
-def run_app(root: Path) -> int:
-    WorkbenchApp(root).run()
-    return 0
+def make_app(
+    root: str | Path,
+    *,
+    offline: bool = False,
+    model: str | None = None,
+    cassette: str | Path | None = None,
+    record: str | Path | None = None,
+    store: bool = True,
+    generator: CommandGenerator | None = None,
+    seed: int = 0,
+    clock: Callable[[], float] = time.time,
+    watch: bool = True,
+    greet: bool = True,
+) -> WorkbenchApp:
+    """The app on a project folder. The options are `calm-tui`'s; `generator` (tests)
+    replaces the one they would choose. Raises on a cassette that cannot be read."""
+    watcher = ProjectWatcher(root)
+    initial = watcher.load()
+    project = initial.project
+    if generator is None:
+        from ..cli import _generator
+
+        options = Namespace(
+            offline=offline,
+            model=model,
+            cassette=str(cassette) if cassette else None,
+            record=str(record) if record else None,
+        )
+        generator, label = _generator(project, options)
+    else:
+        label = str(getattr(generator, "name", type(generator).__name__))
+    conversation = Conversation(
+        project,
+        generator,
+        label,
+        root=watcher.root,
+        store=store,
+        actions=LazyActions(project),
+        seed=seed,
+    )
+    return WorkbenchApp(conversation, watcher, initial, clock=clock, watch=watch, greet=greet)

@@ -1,0 +1,612 @@
+"""The panels of the workbench screen, each mounted alone in a tiny app and fed real
+traces from a `Session` on a copy of sample_project (its actions write a SQLite file)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.app import App, ComposeResult
+from textual.containers import Grid
+from textual.content import Content
+from textual.widgets import Checkbox, DataTable, Input, Static, Tree
+
+from workbench.actions.runner import make_action_runner
+from workbench.engine.tracker import Tracker
+from workbench.project.loader import load_project
+from workbench.project.model import (
+    END_STEP,
+    Branch,
+    ConditionalNext,
+    Flow,
+    Project,
+    Source,
+    StaticNext,
+    Step,
+)
+from workbench.session import Session
+from workbench.trace import ModelUsage, RetrievedFlow, TurnTrace
+from workbench.tui.widgets import (
+    NO_TURN,
+    PANELS,
+    CommandsPanel,
+    EventsPanel,
+    FlowChosen,
+    FlowPanel,
+    OutlineNode,
+    PromptPanel,
+    RetrievedFlowsPanel,
+    SlotsPanel,
+    StackPanel,
+    TracePanel,
+    flow_outline,
+)
+from workbench.tui.widgets.format import command_text, event_line, frame_context, value_text
+from workbench.understanding.base import GeneratorOutput, ScriptedGenerator
+from workbench.understanding.offline import OfflineGenerator
+
+SAMPLE = Path(__file__).resolve().parent.parent / "sample_project"
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+class PanelApp(App):
+    """Composes the panels it is given and nothing else."""
+
+    def __init__(self, *panels: TracePanel) -> None:
+        super().__init__()
+        self.panels = panels
+        self.submitted: list[str] = []
+        self.chosen: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        yield from self.panels
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.submitted.append(event.value)
+
+    def on_flow_chosen(self, event: FlowChosen) -> None:
+        self.chosen.append(event.flow_id)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    root = tmp_path / "sample"
+    shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns(".calm", "*.db", "__pycache__"))
+    return load_project(root).project
+
+
+async def run_turns(project: Project, *texts: str, generator: Any = None) -> TurnTrace:
+    session = Session(project, generator or OfflineGenerator(), actions=make_action_runner(project))
+    trace = None
+    for text in texts:
+        trace = await session.handle(text)
+    assert trace is not None
+    return trace
+
+
+def rows(table: DataTable) -> list[list[str]]:
+    return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+def text_of(panel: TracePanel) -> str:
+    return str(panel.query_one("#trace-body", Static).render())
+
+
+def body(panel: TracePanel) -> Content:
+    content = panel.query_one("#trace-body", Static).content
+    assert isinstance(content, Content)
+    return content
+
+
+def line_styles(content: Content, needle: str) -> list[str]:
+    """The styles of the spans that cover the first occurrence of `needle`."""
+    start = content.plain.index(needle)
+    return [str(span.style) for span in content.spans if span.start <= start < span.end]
+
+
+def note(panel: TracePanel) -> Static:
+    return panel.query_one("#trace-note", Static)
+
+
+# --- flow_outline (no Textual) ------------------------------------------------------------
+
+BRANCHY_FLOWS = """\
+flows:
+  greet:
+    description: Greet the user by name.
+    steps:
+      - collect: name
+      - collect: age
+        next:
+          - if: slots.age > 3
+            then:
+              - action: utter_greet
+              - set_slots:
+                  - name: null
+                next: END
+          - if: slots.age = 2
+            then: bye
+          - else: END
+      - id: bye
+        link: other
+  other:
+    description: Call greet, then do nothing.
+    steps:
+      - call: greet
+      - noop: true
+        next: END
+"""
+
+
+def test_flow_outline_nests_branches_and_marks_the_current_step(make_project):
+    root = make_project(
+        {
+            "data/flows.yml": BRANCHY_FLOWS,
+            "domain.yml": """\
+                version: "3.1"
+                slots:
+                  name:
+                    type: text
+                  age:
+                    type: float
+                responses:
+                  utter_ask_name:
+                    - text: "What is your name?"
+                  utter_ask_age:
+                    - text: "How old are you?"
+                  utter_greet:
+                    - text: "Hello {name}!"
+                """,
+        }
+    )
+    result = load_project(root)
+    flow = result.project.flow("greet")
+    age_step = flow.steps[1].id
+
+    outline = flow_outline(flow, age_step)
+
+    assert [n.label for n in outline] == ["collect name", "collect age", "link other"]
+    name, age, link = outline
+    assert name.children == () and not name.current
+    assert age.current and age.step_id == age_step
+    assert [b.label for b in age.children] == [
+        "if slots.age > 3",
+        "if slots.age = 2 → bye",
+        "else → END",
+    ]
+    nested = age.children[0]
+    assert nested.kind == "branch" and nested.condition == "slots.age > 3"
+    assert [s.label for s in nested.children] == ["action utter_greet", "set_slots name=null"]
+    # the last step of a nested list says where it goes; the one before falls through
+    assert nested.children[0].children == ()
+    assert [c.label for c in nested.children[1].children] == ["→ END"]
+    assert age.children[1].target == "bye" and age.children[2].target == END_STEP
+    assert link.explicit_id and link.step_id == "bye" and link.children == ()
+    assert sum(1 for node in outline for n in node.walk() if n.current) == 1
+
+    other = flow_outline(result.project.flow("other"))
+    assert [n.label for n in other] == ["call greet", "noop"]
+    assert not any(n.current for node in other for n in node.walk())
+
+
+def _step(step_id: str, kind: str, nxt: Any, explicit: bool = True, **fields: Any) -> Step:
+    return Step(step_id, kind, nxt, Source("flows.yml", 1), explicit_id=explicit, **fields)
+
+
+def test_flow_outline_of_a_flow_without_raw_yaml_shows_every_link():
+    flow = Flow(
+        "demo",
+        None,
+        (
+            _step(
+                "ask",
+                "collect",
+                ConditionalNext((Branch("slots.x > 3", "big"), Branch(None, END_STEP))),
+                collect="x",
+            ),
+            _step("big", "action", StaticNext("again"), action="utter_big"),
+            _step("again", "set_slots", StaticNext("ask"), slot_values=(("x", 1), ("y", None))),
+        ),
+        Source("flows.yml", 1),
+    )
+
+    outline = flow_outline(flow, "big")
+
+    assert [n.label for n in outline] == ["collect x", "action utter_big", "set_slots x=1, y=null"]
+    assert [b.label for b in outline[0].children] == ["if slots.x > 3 → big", "else → END"]
+    assert outline[1].current and outline[1].children == ()  # falls through to `again`
+    assert [c.label for c in outline[2].children] == ["→ ask"]  # the loop back is shown
+    assert all(isinstance(n, OutlineNode) for n in outline)
+
+
+def test_text_helpers():
+    assert command_text({"command": "set slot", "slot": "a", "value": 3, "filled_by": "llm"}) == (
+        "set slot a 3"
+    )
+    assert command_text({"command": "correct slot", "slots": [["a", "B"]]}) == "correct slot a=B"
+    assert value_text(None) == "null" and value_text("A1") == "'A1'"
+    assert value_text("x" * 100, 10) == "'xxxxxxxx…"
+    assert event_line({"event": "slot", "name": "order_id", "value": "A1001"})[1] == (
+        "slot order_id = 'A1001'"
+    )
+    assert event_line(
+        {"event": "bot", "text": "Hello there", "metadata": {"utter_action": "utter_greet"}}
+    )[1] == ('bot "Hello there" (utter_greet)')
+    assert event_line({"event": "flow_started", "flow_id": "x"})[1] == "flow_started x"
+    frame = {"frame_id": "1", "type": "pattern_collect_information", "collect": "order_id"}
+    assert frame_context({**frame, "utter": "utter_ask_order_id"}) == "collect order_id"
+
+
+# --- the contract ---------------------------------------------------------------------
+
+
+def test_panels_are_listed_with_titles():
+    assert [p.panel_title for p in PANELS] == [
+        "Flows",
+        "Commands",
+        "Slots",
+        "Stack",
+        "Prompt",
+        "Events",
+        "Flow",
+    ]
+    assert all(issubclass(p, TracePanel) for p in PANELS)
+
+
+async def test_every_panel_shows_the_empty_state(project):
+    panels = [panel_class() for panel_class in PANELS]
+    app = PanelApp(*panels)
+    async with app.run_test(size=(100, 60)) as pilot:
+        for panel in panels:
+            panel.show_trace(None, project)
+        await pilot.pause()
+        for panel in panels:
+            if isinstance(panel, (CommandsPanel, PromptPanel, EventsPanel)):
+                assert text_of(panel) == NO_TURN
+            else:
+                assert str(note(panel).render()) == NO_TURN
+                assert note(panel).display
+        assert panels[0].query_one(DataTable).row_count == 0
+
+
+async def test_a_trace_given_before_mount_is_drawn_on_mount(project):
+    trace = await run_turns(project, "where is my order")
+    panel = StackPanel()
+    panel.show_trace(trace, project)
+    async with PanelApp(panel).run_test() as pilot:
+        await pilot.pause()
+        assert rows(panel.query_one(DataTable))[0][1].startswith("pattern_collect_information")
+
+
+async def test_tab_reaches_every_panel_and_all_fit_a_small_terminal(project):
+    trace = await run_turns(project, "where is my order", "A1001")
+
+    class GridApp(App):
+        CSS = "Grid { grid-size: 4 2; }"
+
+        def compose(self) -> ComposeResult:
+            with Grid():
+                for panel_class in PANELS:
+                    yield panel_class()
+
+    app = GridApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        panels = list(app.query(TracePanel))
+        for panel in panels:
+            panel.show_trace(trace, project)
+        await pilot.pause()
+        chain = app.screen.focus_chain
+        for panel in panels:
+            assert any(w is panel or panel in w.ancestors for w in chain), panel.panel_title
+        # focusing a panel lands in it even when the panel itself does not take focus
+        flows = app.query_one(RetrievedFlowsPanel)
+        flows.focus()
+        await pilot.pause()
+        assert app.focused is not None and flows in app.focused.ancestors_with_self
+
+
+# --- panels with real traces ---------------------------------------------------------
+
+
+async def test_retrieved_flows_show_score_reason_and_active_marker(project):
+    trace = await run_turns(project, "where is my order", "A1001")
+    panel = RetrievedFlowsPanel()
+    app = PanelApp(panel)
+    async with app.run_test(size=(100, 20)) as pilot:
+        panel.show_trace(trace, project)
+        await pilot.pause()
+        table = panel.query_one(DataTable)
+        shown = rows(table)
+        assert [r[1] for r in shown] == [f.flow_id for f in trace.retrieved_flows]
+        top = trace.retrieved_flows[0]
+        assert top.flow_id == "check_order_status" and top.active
+        assert shown[0][0] == "●"
+        assert shown[0][2] == f"{top.score:.2f}"
+        assert shown[0][3] == top.reason
+        assert "bold" in str(table.get_row_at(0)[1].style)
+        assert all(r[0] == "" for r in shown[1:])
+        assert not note(panel).display
+
+        table.focus()
+        table.move_cursor(row=1)
+        await pilot.press("enter")
+        assert app.chosen == [trace.retrieved_flows[1].flow_id]
+
+
+async def test_commands_show_raw_output_dropped_and_rewritten(project):
+    raw = "start flow delete_everything\nset slot foo 3\nstart flow check_order_status"
+    trace = await run_turns(project, "hi", generator=ScriptedGenerator([raw]))
+    panel = CommandsPanel()
+    async with PanelApp(panel).run_test(size=(100, 30)) as pilot:
+        panel.show_trace(trace, project)
+        await pilot.pause()
+        text = text_of(panel)
+        assert "user · scripted" in text
+        for line in raw.splitlines():
+            assert f"│ {line}" in text
+        assert "Parsed (3)" in text and "Accepted (1)" in text
+        reason = "start flow delete_everything: flow 'delete_everything' does not exist"
+        assert reason in text
+        assert any("$error" in s for s in line_styles(body(panel), reason))
+        rewritten = "set slot foo 3 → cannot handle cannot_handle_default: slot 'foo' is not"
+        assert rewritten in text
+        assert any("$warning" in s for s in line_styles(body(panel), rewritten))
+        assert text.index("Accepted (1)\n  start flow check_order_status") > 0
+        assert "2 dropped" in str(panel.border_subtitle)
+
+
+async def test_slots_highlight_changes_filter_and_toggle_builtins(project):
+    trace = await run_turns(project, "where is my order", "A1001")
+    panel = SlotsPanel()
+    async with PanelApp(panel).run_test(size=(100, 40)) as pilot:
+        panel.show_trace(trace, project)
+        await pilot.pause()
+        table = panel.query_one(DataTable)
+        shown = rows(table)
+        assert shown[0][:2] == ["order_id", "text"]
+        assert shown[0][2] == "'A1001'  was null"
+        name_cell = table.get_row_at(0)[0]
+        assert str(name_cell.style) == "bold yellow"
+        names = [r[0] for r in shown]
+        assert set(names[: len(trace.changed_slots)]) == set(trace.changed_slots)
+        assert "email" in names  # unchanged domain slots are listed too
+        assert "max_clarification_options" not in names  # built-in: hidden by default
+
+        panel.query_one("#slot-filter", Input).value = "ORDER_S"
+        await pilot.pause()
+        assert [r[0] for r in rows(table)] == ["order_status", "order_summary"]
+
+        panel.query_one("#slot-filter", Input).value = "nothing like this"
+        await pilot.pause()
+        assert table.row_count == 0 and "no slot matches" in str(note(panel).render())
+
+        panel.query_one("#slot-filter", Input).value = "clarification"
+        panel.query_one("#slot-builtin", Checkbox).value = True
+        await pilot.pause()
+        assert [r[0] for r in rows(table)] == ["max_clarification_options"]
+        assert "dim" in str(table.get_row_at(0)[0].style)
+
+
+async def test_enter_in_the_slot_filter_does_not_reach_the_app(project):
+    trace = await run_turns(project, "where is my order")
+    panel = SlotsPanel()
+    app = PanelApp(panel)
+    async with app.run_test() as pilot:
+        panel.show_trace(trace, project)
+        panel.query_one("#slot-filter", Input).focus()
+        await pilot.press("enter")
+        assert app.submitted == []
+
+
+async def test_stack_lists_frames_top_first_and_marks_changes(project):
+    first = await run_turns(project, "where is my order")
+    panel = StackPanel()
+    app = PanelApp(panel)
+    async with app.run_test(size=(100, 20)) as pilot:
+        panel.show_trace(first, project)
+        await pilot.pause()
+        shown = rows(panel.query_one(DataTable))
+        assert len(shown) == 2
+        mark, frame, kind = shown[0]
+        assert mark == "+"
+        assert frame.split("\n")[0] == "pattern_collect_information"
+        assert kind == "pattern\ncollect order_id"
+        assert shown[1][1] == "check_order_status\n@ 0_collect_order_id"
+        assert shown[1][2].startswith("regular")
+        assert panel.border_subtitle == "2 frames"
+
+        table = panel.query_one(DataTable)
+        table.focus()
+        await pilot.press("enter")  # a pattern frame: nothing to choose
+        table.move_cursor(row=1)
+        await pilot.press("enter")
+        assert app.chosen == ["check_order_status"]
+
+
+async def test_stack_shows_frames_that_ended_this_turn(project):
+    session = Session(project, OfflineGenerator(), actions=make_action_runner(project))
+    await session.handle("where is my order")
+    trace = await session.handle("A1001")
+    panel = StackPanel()
+    async with PanelApp(panel).run_test(size=(100, 20)) as pilot:
+        panel.show_trace(trace, project)
+        await pilot.pause()
+        shown = rows(panel.query_one(DataTable))
+        ended = [r for r in shown if r[0] == "−"]
+        assert any(r[1].startswith("check_order_status") for r in ended)
+        assert shown[0][0] == "+"  # the new top frames come first
+
+
+async def test_prompt_panel_without_and_with_a_model_call(project):
+    trace = await run_turns(project, "where is my order")
+    panel = PromptPanel()
+    async with PanelApp(panel).run_test(size=(100, 30)) as pilot:
+        panel.show_trace(trace, project)
+        await pilot.pause()
+        text = text_of(panel)
+        assert text.startswith("no model call (offline generator)")
+        assert "start flow check_order_status" in text
+
+        llm_trace = TurnTrace(
+            index=3,
+            user_text="hi",
+            generator="llm",
+            prompt="You are a helpful assistant.\nUser: hi",
+            raw_output="start flow greet",
+            usage=ModelUsage(
+                model="openai/gpt-4o-mini",
+                latency_ms=812.4,
+                prompt_tokens=1234,
+                completion_tokens=9,
+                cost=0.00021,
+            ),
+        )
+        panel.show_trace(llm_trace, project)
+        await pilot.pause()
+        text = text_of(panel)
+        assert "openai/gpt-4o-mini · 1234 prompt + 9 completion tokens · 812 ms · $0.00021" in text
+        assert "Prompt\nYou are a helpful assistant.\nUser: hi\nCompletion\nstart flow greet" in (
+            text
+        )
+
+
+async def test_events_are_listed_in_order(project):
+    session = Session(project, OfflineGenerator(), actions=make_action_runner(project))
+    await session.handle("where is my order")
+    trace = await session.handle("A1001")
+    panel = EventsPanel()
+    async with PanelApp(panel).run_test(size=(120, 40)) as pilot:
+        panel.show_trace(trace, project)
+        await pilot.pause()
+        lines = text_of(panel).splitlines()
+        assert len(lines) == len(trace.events)
+        expected = [
+            'user "A1001"',
+            "slot order_id = 'A1001'",
+            "flow_completed pattern_collect_information",
+            "action action_check_order  python",
+            "slot order_status = 'shipped' (action)",
+            "action utter_order_status",
+            'bot "Good news! Order A1001',
+            "flow_completed check_order_status",
+            "action action_listen",
+        ]
+        positions = [next(i for i, ln in enumerate(lines) if e in ln) for e in expected]
+        assert positions == sorted(positions)
+        assert "(utter_order_status)" in lines[positions[6]]
+        assert lines[0].startswith(" 1 ")
+
+
+class FailingGenerator:
+    name = "broken"
+
+    async def generate(self, message: str, tracker: Tracker, project: Project) -> GeneratorOutput:
+        raise RuntimeError("the model fell over")
+
+
+async def test_events_show_errors_in_red(project):
+    trace = await run_turns(project, "hello", generator=FailingGenerator())
+    panel = EventsPanel()
+    async with PanelApp(panel).run_test(size=(120, 30)) as pilot:
+        panel.show_trace(trace, project)
+        await pilot.pause()
+        needle = "! command generator failed: RuntimeError('the model fell over')"
+        assert needle in text_of(panel)
+        assert any("$error" in s for s in line_styles(body(panel), needle))
+        assert "1 error" in str(panel.border_subtitle)
+
+
+async def test_flow_tree_highlights_the_current_step_and_follows_a_selection(project):
+    trace = await run_turns(project, "where is my order")
+    panel = FlowPanel()
+    async with PanelApp(panel).run_test(size=(80, 30)) as pilot:
+        panel.show_trace(trace, project)
+        await pilot.pause()
+        tree = panel.query_one(Tree)
+        assert str(tree.root.label) == "check_order_status  active · regular"
+        steps = [str(node.label) for node in tree.root.children]
+        assert steps == [
+            "▶ collect order_id",
+            "action action_check_order",
+            "action utter_order_status  #report_status",
+        ]
+        assert tree.cursor_node is tree.root.children[0]
+        assert tree.cursor_node.data.current
+        branches = [str(node.label) for node in tree.root.children[1].children]
+        assert branches == ['if slots.order_status = "not_found"', "else → report_status"]
+        nested = [str(n.label) for n in tree.root.children[1].children[0].children]
+        assert nested == ["action utter_order_not_found", "set_slots order_id=null → END"]
+
+        panel.flow_select.value = "cancel_order"
+        await pilot.pause()
+        assert panel.selected == "cancel_order"
+        assert str(tree.root.label) == "cancel_order  selected"
+        assert not any(n.data.current for n in tree.root.children)
+
+        panel.show_trace(None, project)  # a selected flow stays visible without a turn
+        await pilot.pause()
+        assert tree.display and str(tree.root.label) == "cancel_order  selected"
+
+        panel.select_flow(None)
+        panel.show_trace(trace, project)
+        await pilot.pause()
+        assert str(tree.root.label).startswith("check_order_status")
+
+        # selecting a link node moves the cursor to the step it leads to
+        else_node = tree.root.children[1].children[1]
+        tree.select_node(else_node)
+        await pilot.pause()
+        assert tree.cursor_node is tree.root.children[2]
+
+
+async def test_flow_panel_shows_the_flow_that_ended_this_turn(project):
+    trace = await run_turns(project, "where is my order A1001")
+    panel = FlowPanel()
+    async with PanelApp(panel).run_test(size=(80, 30)) as pilot:
+        panel.show_trace(trace, project)
+        await pilot.pause()
+        tree = panel.query_one(Tree)
+        assert str(tree.root.label) == "check_order_status  completed this turn"
+        assert not any(node.data.current for node in tree.root.children)
+
+
+async def test_a_trace_that_names_a_flow_twice_still_renders(project):
+    trace = TurnTrace(
+        index=1,
+        user_text="hi",
+        retrieved_flows=[RetrievedFlow("store_info", 0.5), RetrievedFlow("store_info", 0.25)],
+    )
+    panel = RetrievedFlowsPanel()
+    app = PanelApp(panel)
+    async with app.run_test() as pilot:
+        panel.show_trace(trace, project)
+        await pilot.pause()
+        assert [r[1:3] for r in rows(panel.query_one(DataTable))] == [
+            ["store_info", "0.50"],
+            ["store_info", "0.25"],
+        ]
+        panel.query_one(DataTable).focus()
+        panel.query_one(DataTable).move_cursor(row=1)
+        await pilot.press("enter")
+        assert app.chosen == ["store_info"]
+
+
+async def test_stack_marks_a_frame_that_moved_to_another_step(project):
+    frame = {"frame_id": "f1", "type": "flow", "flow_id": "cancel_order", "frame_type": "regular"}
+    trace = TurnTrace(
+        index=2,
+        user_text="A1004",
+        stack_before=[{**frame, "step_id": "cancel_order_0_collect_order_id"}],
+        stack_after=[{**frame, "step_id": "confirm_cancellation"}],
+    )
+    panel = StackPanel()
+    async with PanelApp(panel).run_test() as pilot:
+        panel.show_trace(trace, project)
+        await pilot.pause()
+        assert rows(panel.query_one(DataTable)) == [
+            ["~", "cancel_order\n@ confirm_cancellation", "regular\n"]
+        ]

@@ -1,0 +1,114 @@
+"""SVG snapshots of the workbench at 100x30 (pytest-textual-snapshot).
+
+Update after an intended change with `pytest tests/test_tui_snapshots.py --snapshot-update`
+and look at the report. Everything time-dependent is frozen: the clock the app reads
+(header "loaded just now", session ages), the turn timings, the cursor blink; the model
+output is scripted.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from tui_helpers import copy_sample, freeze_times, send, start, wait_until
+
+from workbench.store.sessions import SessionStore
+from workbench.trace import TurnTrace
+from workbench.tui.app import make_app
+from workbench.tui.screens.sessions import SessionsScreen
+from workbench.tui.widgets.status import ErrorBanner
+from workbench.understanding.base import ScriptedGenerator
+
+SIZE = (100, 30)
+NOW = datetime(2025, 6, 2, 12, 0, tzinfo=timezone.utc).timestamp()
+SCRIPT = {
+    "where is my order A1001": "start flow check_order_status\nset slot order_id A1001",
+    "and book me a flight": "start flow book_flight",
+}
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return copy_sample(tmp_path)
+
+
+def app_on(project: Path, **options):
+    return make_app(
+        project,
+        generator=ScriptedGenerator(SCRIPT),
+        clock=lambda: NOW,
+        watch=False,
+        **options,
+    )
+
+
+async def _still(pilot: Pilot) -> None:
+    pilot.app.main.chat.input.cursor_blink = False
+    freeze_times(pilot.app)
+    await pilot.pause()
+
+
+def test_main_screen_after_a_conversation(project, snap_compare):
+    async def run_before(pilot: Pilot) -> None:
+        await start(pilot)
+        await send(pilot, "where is my order A1001")
+        await send(pilot, "and book me a flight")
+        await _still(pilot)
+
+    assert snap_compare(app_on(project, store=False), terminal_size=SIZE, run_before=run_before)
+
+
+def test_main_screen_with_the_error_banner(project, snap_compare):
+    flows = project / "data" / "flows" / "orders.yml"
+
+    async def run_before(pilot: Pilot) -> None:
+        await start(pilot)
+        flows.write_text(flows.read_text() + "\n  broken_flow:\n    steps: [unclosed\n")
+        pilot.app.main.reload_now()
+        await wait_until(pilot, lambda: pilot.app.query_one(ErrorBanner).display)
+        pilot.app.clear_notifications()
+        await _still(pilot)
+
+    assert snap_compare(app_on(project, store=False), terminal_size=SIZE, run_before=run_before)
+
+
+def _stored_session(store: SessionStore, session_id: str, title: str, turns: int, age_s: int):
+    stamp = datetime.fromtimestamp(NOW - age_s, tz=timezone.utc)
+    iso = stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    store.db["sessions"].insert(
+        {
+            "id": session_id,
+            "title": "",
+            "started_at": iso,
+            "updated_at": iso,
+            "project_fingerprint": "0",
+            "generator": "offline",
+            "sender_id": "default",
+            "seed": 0,
+            "turn_count": 0,
+            "status": "ended",
+        }
+    )
+    for index in range(turns):
+        text = "/session_start" if index == 0 else (title if index == 1 else f"message {index}")
+        store.add_turn(session_id, TurnTrace(index=index, user_text=text))
+    store.db.execute("UPDATE sessions SET updated_at = ? WHERE id = ?", (iso, session_id))
+    store.db.conn.commit()
+
+
+def test_session_browser(project, snap_compare):
+    with SessionStore(project) as store:
+        _stored_session(store, "20250602-1155-a1b2", "where is my order A1001", 4, 300)
+        _stored_session(store, "20250601-0930-c3d4", "I want to return the scarf", 7, 95_000)
+        _stored_session(store, "20250528-1600-e5f6", "how many points do I have", 2, 400_000)
+
+    async def run_before(pilot: Pilot) -> None:
+        await start(pilot)
+        pilot.app.main.action_sessions()
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, SessionsScreen))
+        await pilot.pause()
+
+    assert snap_compare(app_on(project), terminal_size=SIZE, run_before=run_before)

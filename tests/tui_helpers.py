@@ -1,0 +1,101 @@
+"""Helpers for driving the workbench app headless (Pilot) in tests and snapshots."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.pilot import Pilot
+from textual.widget import Widget
+from textual.widgets import DataTable, Static
+
+from workbench.tui.app import WorkbenchApp
+from workbench.tui.widgets.chat import TurnItem
+
+SAMPLE = Path(__file__).resolve().parent.parent / "sample_project"
+IGNORE = shutil.ignore_patterns(".calm", "__pycache__")
+
+
+def copy_sample(tmp_path: Path, name: str = "sample_project") -> Path:
+    """A private copy: the actions write SQLite files and the store writes .calm/."""
+    target = tmp_path / name
+    shutil.copytree(SAMPLE, target, ignore=IGNORE)
+    return target
+
+
+async def wait_until(
+    pilot: Pilot, condition: Callable[[], object], timeout: float = 10.0, what: str = ""
+) -> None:
+    """Poll `condition` between message-queue flushes; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        await pilot.pause()
+        if condition():
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what or condition}")
+        await asyncio.sleep(0.005)
+
+
+def turn_items(app: WorkbenchApp) -> list[TurnItem]:
+    return list(app.main.chat.chat_log.query(TurnItem))
+
+
+async def settle(pilot: Pilot) -> None:
+    """Wait for a running turn or replay, and for its Message to be shown."""
+    app: WorkbenchApp = pilot.app  # type: ignore[assignment]
+    await app.wait_for_turns()
+    await wait_until(pilot, lambda: not app.main.chat.busy, what="the turn to be shown")
+
+
+async def start(pilot: Pilot) -> None:
+    """Wait for the greeting turn that the app sends at start."""
+    app: WorkbenchApp = pilot.app  # type: ignore[assignment]
+    await wait_until(pilot, lambda: turn_items(app), what="the greeting")
+    await settle(pilot)
+
+
+async def send(pilot: Pilot, text: str) -> None:
+    """Type `text` into the chat input (no per-key presses) and press Enter."""
+    app: WorkbenchApp = pilot.app  # type: ignore[assignment]
+    before = len(app.conversation.traces)
+    chat_input = app.main.chat.input
+    chat_input.focus()
+    chat_input.value = text
+    await pilot.press("enter")
+    await wait_until(
+        pilot,
+        lambda: len(app.conversation.traces) > before and len(turn_items(app)) > before,
+        what=f"the reply to {text!r}",
+    )
+    await settle(pilot)
+
+
+def text_of(widget: Widget) -> str:
+    """Everything a widget shows as text: Static contents and DataTable cells."""
+    parts: list[str] = []
+    for node in [widget, *widget.query("*")]:
+        if isinstance(node, Static):
+            parts.append(str(node.visual))
+        elif isinstance(node, DataTable):
+            for row in range(node.row_count):
+                parts.append(" ".join(str(cell) for cell in node.get_row_at(row)))
+    if widget.border_title:
+        parts.append(str(widget.border_title))
+    if widget.border_subtitle:
+        parts.append(str(widget.border_subtitle))
+    return "\n".join(parts)
+
+
+def freeze_times(app: WorkbenchApp) -> None:
+    """Zero the timings in the traces, so that snapshots do not depend on the machine."""
+    for trace in app.conversation.traces:
+        trace.timings_ms = {key: 0.0 for key in trace.timings_ms}
+        for run in trace.actions:
+            run.duration_ms = 0.0
+        if trace.usage is not None:
+            trace.usage.latency_ms = 0.0
+    app.main.show_turn(app.main.viewing)

@@ -1,0 +1,235 @@
+"""The live conversation behind the TUI: a `Session`, the recorder that saves its turns,
+and the ways to start over (restart, rewind to a turn, resume a stored session).
+
+No Textual here, and no dialogue logic: text goes to `Session.handle`, every trace goes
+to the store before the caller shows it, and replays feed recorded model output back
+through the same pipeline.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..project.model import Project
+from ..session import Session
+from ..trace import TurnTrace
+from ..understanding.base import CommandGenerator
+
+SESSION_START = "/session_start"
+
+
+def new_sender_id() -> str:
+    """A fresh conversation id: custom actions keep per-conversation state by sender
+    (the sample's orders database does), so a restart or a replay starts clean."""
+    return f"tui-{secrets.token_hex(4)}"
+
+
+class LazyActions:
+    """The project's custom action runner, made at its first use: importing the runners
+    costs ~90 ms (the HTTP client for action servers), which start-up need not wait for.
+    Forwards `run`, `refresh` and `load_error` (PythonActions reloads itself)."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self._runner: Any = None
+        self._made = False
+
+    @property
+    def runner(self) -> Any:
+        if not self._made:
+            from ..understanding.choose import make_actions
+
+            self._runner = make_actions(self.project)
+            self._made = True
+        return self._runner
+
+    @property
+    def load_error(self) -> str | None:
+        return getattr(self._runner, "load_error", None) if self._made else None
+
+    def refresh(self, project: Project) -> bool:
+        refresh = getattr(self.runner, "refresh", None)
+        return bool(refresh(project)) if callable(refresh) else False
+
+    async def run(self, name: str, tracker: Any, project: Project) -> Any:
+        runner = self.runner
+        if runner is None:
+            from ..session import ActionResult
+
+            return ActionResult(kind="none", error=f"no custom action runner for '{name}'")
+        return await runner.run(name, tracker, project)
+
+
+@dataclass(frozen=True)
+class ReplayOutcome:
+    traces: list[TurnTrace]
+    diverged_at: int | None  # the first turn whose bot messages differ from the recording
+
+
+class Conversation:
+    def __init__(
+        self,
+        project: Project,
+        generator: CommandGenerator,
+        label: str,
+        *,
+        root: Path,
+        store: bool = True,
+        actions: Any = None,
+        seed: int = 0,
+        warn: Callable[[str], None] = lambda message: None,
+    ) -> None:
+        self.generator = generator
+        self.label = label
+        self.root = root
+        self.store = store
+        self.actions = actions  # one runner for every conversation: it reloads itself
+        self.seed = seed
+        self.warn = warn
+        self.recorder: Any = None
+        self.session = self._session(project, generator)
+
+    # -- state ----------------------------------------------------------------------------
+
+    @property
+    def traces(self) -> list[TurnTrace]:
+        return self.session.traces
+
+    @property
+    def project(self) -> Project:
+        return self.session.project
+
+    @property
+    def store_session_id(self) -> str | None:
+        return getattr(self.recorder, "session_id", None)
+
+    def replace_project(self, project: Project) -> None:
+        """A reloaded project; the conversation goes on (the engine notices edits to
+        flows on the stack at the next message)."""
+        self.session.replace_project(project)
+
+    # -- turns ----------------------------------------------------------------------------
+
+    async def send(self, text: str) -> TurnTrace:
+        """One turn, saved to the store before it is returned (and shown)."""
+        session = self.session
+        trace = await session.handle(text)
+        if session is self.session:  # not restarted meanwhile
+            self.save(trace)
+        return trace
+
+    def save(self, trace: TurnTrace) -> None:
+        if self.recorder is None:
+            return
+        try:
+            self.recorder(trace)
+        except Exception as exc:  # the recorder reports what it knows; anything else too
+            self.warn(f"turn {trace.index} was not saved to the session store: {exc}")
+
+    # -- starting over --------------------------------------------------------------------
+
+    def restart(self, project: Project) -> None:
+        """A new, empty conversation in a new store session."""
+        self.close()
+        rewind = getattr(self.generator, "rewind", None)
+        if callable(rewind):  # a cassette replays from its first entry again
+            rewind()
+        self.session = self._session(project, self.generator)
+
+    async def replay(
+        self,
+        traces: Sequence[TurnTrace],
+        project: Project,
+        *,
+        seed: int | None = None,
+        continue_store_session: str | None = None,
+    ) -> ReplayOutcome:
+        """Rebuild a conversation from recorded turns: a fresh Session sends the same
+        user messages with the recorded model output, then goes on live.
+
+        Without `continue_store_session` the rebuilt turns are saved as a new store
+        session (rewind); with it, they are already stored and new turns are appended
+        to that session (resume)."""
+        from ..testing.replay import RecordedGenerator, compare_turn, replay_turns
+
+        recorded = list(traces)
+        self.close()
+        if seed is not None:
+            self.seed = seed
+        generator = RecordedGenerator(recorded, fallback=self.generator)
+        session = self._session(project, generator, record=False)
+        self.session = session
+        replayed = await replay_turns(session, recorded)
+        diverged_at = next(
+            (
+                new.index
+                for old, new in zip(recorded, replayed, strict=True)
+                if not compare_turn(old, new).same
+            ),
+            None,
+        )
+        session.generator = self.generator  # from here on, live
+        self.recorder = self._recorder(session)
+        if self.recorder is not None:
+            if continue_store_session is None:
+                for trace in session.traces:
+                    self.save(trace)
+            else:
+                self.recorder.session_id = continue_store_session
+        return ReplayOutcome(list(session.traces), diverged_at)
+
+    def close(self) -> None:
+        """End the store session (a clean end) and close the store."""
+        recorder, self.recorder = self.recorder, None
+        if recorder is not None:
+            try:
+                recorder.close()
+            except Exception as exc:
+                self.warn(f"the session store could not be closed: {exc}")
+
+    # -- export ---------------------------------------------------------------------------
+
+    def export(self, project: Project, *, assertions: bool = False) -> Any:
+        """Write the conversation as an e2e test case with its cassette beside it (never
+        overwriting a file); returns the `ExportResult` (test_path, cassette_path)."""
+        from ..testing.export import write_export
+
+        traces = list(self.traces)
+        title = _title(traces) or "conversation"
+        return write_export(project, traces, name=title, title=title, assertions=assertions)
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _session(self, project: Project, generator: CommandGenerator, record: bool = True):
+        session = Session(
+            project, generator, actions=self.actions, sender_id=new_sender_id(), seed=self.seed
+        )
+        if record:
+            self.recorder = self._recorder(session)
+        return session
+
+    def _recorder(self, session: Session) -> Any:
+        if not self.store:
+            return None
+        from ..store.recorder import SessionRecorder
+
+        return SessionRecorder(
+            self.root,
+            generator=self.label,
+            sender_id=session.tracker.sender_id,
+            seed=session.tracker.seed,
+            project_fingerprint=session.project.fingerprint,
+            warn=lambda message: self.warn(message),  # looked up when it is needed
+        )
+
+
+def _title(traces: Sequence[TurnTrace]) -> str:
+    for trace in traces:
+        text = trace.user_text.strip()
+        if text and text != SESSION_START:
+            return text[:60]
+    return ""

@@ -1,0 +1,461 @@
+"""The main screen: chat on the left, trace panels on the right, the project watched.
+
+The screen owns the state changes; workers only run a turn, a replay or the watcher and
+post Messages with what they got. Nothing here decides what the assistant does: text
+goes to the `Conversation` (the `Session`), traces come back and are rendered.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from ...trace import TurnTrace
+from ...watch import ReloadResult
+from ..conversation import SESSION_START, Conversation, ReplayOutcome
+from ..widgets.chat import ChatPane
+from ..widgets.panel_area import WIDE_AT, PanelArea, PanelBox, PanelTabs
+from ..widgets.status import ErrorBanner, WorkbenchHeader, ago
+
+if TYPE_CHECKING:
+    from ..app import WorkbenchApp
+
+
+# -- messages from the workers ----------------------------------------------------------------
+
+
+@dataclass
+class TurnDone(Message):
+    trace: TurnTrace
+    generation: int
+
+
+@dataclass
+class TurnFailed(Message):
+    error: str
+    generation: int
+
+
+@dataclass
+class ConversationRebuilt(Message):
+    outcome: ReplayOutcome
+    generation: int
+    what: str  # "rewound to turn 3", "resumed session 2026…"
+
+
+@dataclass
+class ProjectReloaded(Message):
+    result: ReloadResult
+
+
+@dataclass
+class WatchStopped(Message):
+    error: str
+
+
+def guarded(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Run a handler so that a bug in it becomes an error notification, never a
+    traceback that ends the app."""
+
+    def wrap(method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        async def run(self: Screen, *args: Any, **kwargs: Any) -> None:
+            try:
+                result = method(self, *args, **kwargs)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception as exc:
+                self.log.error(f"{what} failed", exc)
+                self.notify(
+                    f"{type(exc).__name__}: {exc}", title=f"{what} failed", severity="error"
+                )
+
+        return run
+
+    return wrap
+
+
+class MainScreen(Screen):
+    BINDINGS = [
+        Binding("ctrl+r", "restart", "Restart", priority=True, tooltip="A new conversation"),
+        Binding("s", "sessions", "Sessions", tooltip="Browse, open, resume, delete sessions"),
+        Binding("e", "export", "Export test", tooltip="Write this session as an e2e test"),
+        Binding("w", "rewind", "Rewind here", tooltip="Restart from the selected turn"),
+        Binding("f", "maximize_panel", "Maximize", tooltip="Maximize the focused pane"),
+        Binding("escape", "back", "Back", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(id="main")
+        self.generation = 0
+        self.viewing: int | None = None
+        self.reload: ReloadResult | None = None
+        self.reloaded_at: float = 0.0
+        self.actions_error: str | None = None
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    @property
+    def wb(self) -> WorkbenchApp:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def conversation(self) -> Conversation:
+        return self.wb.conversation
+
+    @property
+    def project(self):
+        return self.conversation.project
+
+    @property
+    def chat(self) -> ChatPane:
+        return self.query_one("#chat", ChatPane)
+
+    @property
+    def panels(self) -> PanelArea:
+        return self.query_one("#panels", PanelArea)
+
+    def compose(self) -> ComposeResult:
+        yield WorkbenchHeader(id="header")
+        yield ErrorBanner(id="banner")
+        with Horizontal(id="body"):
+            yield ChatPane(id="chat")
+            yield PanelArea(id="panels")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        self.reload = self.wb.initial_load
+        self.reloaded_at = self.wb.clock()
+        self._show_problems()
+        self.update_header()
+        self.panels.show(None, self.project)
+        self.set_interval(1.0, self.update_header)
+        if self.wb.watch_enabled:
+            self.watch_project()
+        self.chat.focus_input()
+        if self.wb.greet:
+            self._start_turn(SESSION_START)
+
+    async def on_resize(self, event) -> None:
+        await self.panels.set_wide(event.size.width >= WIDE_AT)
+
+    # -- header and banner --------------------------------------------------------------------
+
+    def update_header(self) -> None:
+        result = self.reload
+        problem = bool(result and result.errors) or bool(self.actions_error)
+        if result is not None and result.errors:
+            count = len(result.errors)
+            kept = "last good project in use" if self.wb.watcher.last_good else "fix and save"
+            status = f"⚠ {count} error{'s' if count > 1 else ''}: {kept}"
+        elif self.actions_error:
+            status = "⚠ actions do not import: last good actions in use"
+        else:
+            when = ago(self.wb.clock() - self.reloaded_at)
+            if result is not None and result.changed:
+                what = result.what.rsplit("/", 1)[-1]
+                status = f"reloaded {what} in {result.elapsed_ms:.0f} ms · {when}"
+            else:
+                status = f"loaded {when}"
+        self.query_one(WorkbenchHeader).show(
+            self.project.root.name, self.conversation.label, status, problem=problem
+        )
+
+    def _show_problems(self) -> None:
+        errors = self.reload.errors if self.reload is not None else ()
+        self.query_one(ErrorBanner).show_problems(
+            errors, self.actions_error, have_good=self.wb.watcher.last_good is not None
+        )
+
+    def _check_actions(self) -> None:
+        error = getattr(self.conversation.actions, "load_error", None)
+        if error != self.actions_error:
+            self.actions_error = error
+            self._show_problems()
+            self.update_header()
+
+    # -- turns ------------------------------------------------------------------------------------
+
+    def _start_turn(self, text: str) -> None:
+        self.chat.set_busy(True, text)
+        self.run_turn(text, self.generation)
+
+    @work(exclusive=True, group="turn", exit_on_error=False)
+    async def run_turn(self, text: str, generation: int) -> None:
+        try:
+            trace = await self.conversation.send(text)  # saved before it is shown
+        except Exception as exc:  # a bug below must not end the app
+            self.post_message(TurnFailed(f"{type(exc).__name__}: {exc}", generation))
+            return
+        self.post_message(TurnDone(trace, generation))
+
+    @on(ChatPane.Send)
+    def _send(self, event: ChatPane.Send) -> None:
+        if self.chat.busy:
+            return
+        self._start_turn(event.text)
+
+    @on(TurnDone)
+    @guarded("Showing the turn")
+    async def _turn_done(self, message: TurnDone) -> None:
+        if message.generation != self.generation:
+            return
+        self.chat.set_busy(False)
+        self.viewing = None
+        self.chat.show_viewing(None, 0)
+        await self.chat.add_turn(message.trace)
+        self.panels.show(message.trace, self.project)
+        self._check_actions()
+
+    @on(TurnFailed)
+    def _turn_failed(self, message: TurnFailed) -> None:
+        if message.generation != self.generation:
+            return
+        self.chat.set_busy(False)
+        self.notify(message.error, title="The turn failed", severity="error", timeout=10)
+
+    # -- time travel ------------------------------------------------------------------------------
+
+    @on(ChatPane.TurnSelected)
+    @guarded("Showing that turn")
+    def _turn_selected(self, event: ChatPane.TurnSelected) -> None:
+        self.show_turn(event.index)
+
+    def show_turn(self, index: int | None) -> None:
+        """Show an earlier turn in every panel (None: the latest, live)."""
+        traces = self.conversation.traces
+        if index is not None and not 0 <= index < len(traces) - 1:
+            index = None
+        self.viewing = index
+        self.chat.show_viewing(index, len(traces) - 1)
+        trace = traces[index] if index is not None else (traces[-1] if traces else None)
+        self.panels.show(trace, self.project)
+        self.refresh_bindings()
+
+    @on(ChatPane.RewindRequested)
+    def _rewind_requested(self, event: ChatPane.RewindRequested) -> None:
+        self.rewind_to(event.index)
+
+    def rewind_to(self, index: int) -> None:
+        traces = self.conversation.traces[: index + 1]
+        self._rebuild(traces, what=f"Rewound to turn {index}")
+
+    def resume(self, session_id: str, traces: list[TurnTrace], seed: int) -> None:
+        self._rebuild(
+            traces, what=f"Resumed session {session_id}", seed=seed, continue_id=session_id
+        )
+
+    def _rebuild(
+        self,
+        traces: list[TurnTrace],
+        *,
+        what: str,
+        seed: int | None = None,
+        continue_id: str | None = None,
+    ) -> None:
+        self.generation += 1
+        self.workers.cancel_group(self, "turn")
+        self.chat.set_busy(True)
+        self.run_replay(traces, self.generation, what, seed, continue_id)
+
+    @work(exclusive=True, group="turn", exit_on_error=False)
+    async def run_replay(
+        self,
+        traces: list[TurnTrace],
+        generation: int,
+        what: str,
+        seed: int | None,
+        continue_id: str | None,
+    ) -> None:
+        try:
+            outcome = await self.conversation.replay(
+                traces, self.project, seed=seed, continue_store_session=continue_id
+            )
+        except Exception as exc:
+            self.post_message(TurnFailed(f"replay failed: {type(exc).__name__}: {exc}", generation))
+            return
+        self.post_message(ConversationRebuilt(outcome, generation, what))
+
+    @on(ConversationRebuilt)
+    @guarded("Showing the conversation")
+    async def _rebuilt(self, message: ConversationRebuilt) -> None:
+        if message.generation != self.generation:
+            return
+        self.chat.set_busy(False)
+        await self._show_conversation()
+        outcome = message.outcome
+        note = f"{message.what}: {len(outcome.traces)} turns replayed, now live."
+        if outcome.diverged_at is not None:
+            self.notify(
+                f"{note} From turn {outcome.diverged_at} on, the assistant behaves differently "
+                "than when this was recorded (the project changed since).",
+                severity="warning",
+                timeout=10,
+            )
+        else:
+            self.notify(note)
+
+    async def _show_conversation(self) -> None:
+        traces = self.conversation.traces
+        self.viewing = None
+        self.chat.show_viewing(None, 0)
+        await self.chat.set_turns(traces)
+        self.panels.show(traces[-1] if traces else None, self.project)
+        self.chat.focus_input()
+        self.refresh_bindings()
+
+    # -- hot reload -------------------------------------------------------------------------------
+
+    @work(exclusive=True, group="watch", exit_on_error=False)
+    async def watch_project(self) -> None:
+        try:
+            async for result in self.wb.watcher.watch():
+                self.post_message(ProjectReloaded(result))
+        except Exception as exc:
+            self.post_message(WatchStopped(f"{type(exc).__name__}: {exc}"))
+
+    @on(ProjectReloaded)
+    @guarded("Using the reloaded project")
+    def _reloaded(self, message: ProjectReloaded) -> None:
+        result = message.result
+        self.reload = result
+        if result.ok:
+            self.conversation.replace_project(result.project)
+            self.reloaded_at = self.wb.clock()
+            self.notify(f"Reloaded {result.what} in {result.elapsed_ms:.0f} ms", timeout=3)
+            self.show_turn(self.viewing)  # panels that draw the project see the new one
+        else:
+            count = len(result.errors)
+            first = result.errors[0]
+            self.notify(
+                f"{first.location}: {first.message}",
+                title=f"{count} error{'s' if count > 1 else ''}: the last good project stays",
+                severity="warning",
+                timeout=6,
+            )
+        if any(path.endswith(".py") for path in result.changed):
+            refresh = getattr(self.conversation.actions, "refresh", None)
+            if callable(refresh):
+                try:
+                    refresh(self.project)
+                except Exception as exc:
+                    self.notify(f"checking the custom actions failed: {exc!r}", severity="error")
+        self.actions_error = getattr(self.conversation.actions, "load_error", None)
+        self._show_problems()
+        self.update_header()
+        self.wb.reload_count += 1
+
+    def reload_now(self) -> None:
+        """Load the project again without waiting for a change on disk."""
+        self.post_message(ProjectReloaded(self.wb.watcher.load()))
+
+    @on(WatchStopped)
+    def _watch_stopped(self, message: WatchStopped) -> None:
+        self.notify(f"Hot reload stopped: {message.error}", severity="error", timeout=10)
+
+    # -- actions ---------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "rewind":
+            return self.viewing is not None
+        return True
+
+    @guarded("Restart")
+    def action_restart(self) -> None:
+        self.generation += 1
+        self.workers.cancel_group(self, "turn")
+        self.chat.set_busy(False)
+        self.conversation.restart(self.project)
+        self.call_later(self._restarted)
+
+    @guarded("Restart")
+    async def _restarted(self) -> None:
+        await self._show_conversation()
+        self.notify("New conversation", timeout=2)
+        if self.wb.greet:
+            self._start_turn(SESSION_START)
+
+    def action_rewind(self) -> None:
+        if self.viewing is None:
+            self.notify("Select an earlier turn first (↑ in the chat).", severity="warning")
+            return
+        self.rewind_to(self.viewing)
+
+    def action_export(self) -> None:
+        from ...testing.export import NothingToExport
+
+        try:
+            result = self.conversation.export(self.project)
+        except NothingToExport:
+            self.notify("Nothing to export yet: say something first.", severity="warning")
+            return
+        except Exception as exc:
+            self.notify(f"Export failed: {exc}", severity="error", timeout=10)
+            return
+        shown = _relative(result.test_path, self.project.root)
+        extra = " (+ cassette)" if result.cassette_path else ""
+        self.notify(f"Exported {shown}{extra}", title="e2e test written", timeout=8)
+        self.wb.last_export = result
+
+    def action_sessions(self) -> None:
+        from .sessions import SessionsScreen
+
+        self.app.push_screen(
+            SessionsScreen(
+                self.project.root,
+                clock=self.wb.clock,
+                current_id=self.conversation.store_session_id,
+            ),
+            self._sessions_closed,
+        )
+
+    @guarded("Resume")
+    def _sessions_closed(self, result: Any) -> None:
+        if result is None:
+            return
+        session_id, traces, seed = result
+        self.resume(session_id, traces, seed)
+
+    def action_maximize_panel(self) -> None:
+        toggle_maximize(self)
+
+    def action_back(self) -> None:
+        """Esc: un-maximize, else back to live, else between the input and the chat."""
+        if self.maximized is not None:
+            self.minimize()
+        elif self.viewing is not None:
+            self.show_turn(None)
+            self.chat.focus_input()
+        elif self.focused is self.chat.input:
+            self.chat.chat_log.focus()
+        else:
+            self.chat.focus_input()
+
+
+def toggle_maximize(screen: Screen) -> None:
+    """Maximize the pane that has focus (the chat, the tabs, a pinned panel), or restore."""
+    if screen.maximized is not None:
+        screen.minimize()
+        return
+    focused = screen.focused
+    chain = [focused, *focused.ancestors] if focused is not None else []
+    target = next((n for n in chain if isinstance(n, (PanelTabs, PanelBox, ChatPane))), None)
+    screen.maximize(target or screen.query_one(PanelTabs), container=False)
+
+
+def _relative(path, root) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)

@@ -1,0 +1,307 @@
+"""The session browser: the project's stored conversations, to open (read-only), resume
+or delete; and the read-only view of one session."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, DataTable, Footer, Label, Static
+
+from ...trace import TurnTrace
+from ..widgets.chat import ChatPane
+from ..widgets.panel_area import WIDE_AT, PanelArea
+from ..widgets.status import ago
+
+# what the browser hands back to the main screen to resume: (session id, turns, seed)
+Resume = tuple[str, list[TurnTrace], int]
+
+
+def _age(stamp: str, now: float) -> str:
+    try:
+        when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return stamp
+    return ago(now - when.timestamp())
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """Yes or no."""
+
+    BINDINGS = [
+        Binding("y", "answer(True)", "Yes"),
+        Binding("n,escape", "answer(False)", "No"),
+    ]
+
+    def __init__(self, question: str) -> None:
+        super().__init__(id="confirm")
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm-box"):
+            yield Static(self.question, id="confirm-question", markup=False)
+            with Horizontal(id="confirm-buttons"):
+                yield Button("Delete (y)", variant="error", id="yes")
+                yield Button("Keep (n)", id="no")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
+class SessionsScreen(Screen[Resume | None]):
+    BINDINGS = [
+        Binding("escape", "close", "Back"),
+        Binding("enter", "open", "Open"),
+        Binding("r", "resume", "Resume"),
+        Binding("d,delete", "delete", "Delete"),
+    ]
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        clock: Callable[[], float],
+        current_id: str | None = None,
+    ) -> None:
+        super().__init__(id="sessions")
+        self.root = root
+        self.clock = clock
+        self.current_id = current_id
+        self.store: Any = None
+        self.summaries: dict[str, Any] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Label(id="sessions-title")
+        yield DataTable(id="sessions-table", cursor_type="row", zebra_stripes=True)
+        yield Static(id="sessions-empty")
+        with Horizontal(id="sessions-buttons"):
+            yield Button("Open", id="open", compact=True)
+            yield Button("Resume", id="resume", compact=True, variant="primary")
+            yield Button("Delete", id="delete", compact=True, variant="error")
+            yield Button("Back", id="close", compact=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#sessions-title", Label).update(
+            Content.from_markup(
+                "[b]Sessions[/] · $name · [dim]Enter opens read-only · r resumes · d deletes[/]",
+                name=self.root.name,
+            )
+        )
+        table = self.query_one(DataTable)
+        table.add_column("id", key="id")
+        table.add_column("title", key="title", width=38)
+        table.add_column("turns", key="turns")
+        table.add_column("updated", key="updated")
+        table.add_column("status", key="status")
+        self.reload()
+        table.focus()
+
+    def on_unmount(self) -> None:
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+
+    def _open_store(self) -> Any:
+        if self.store is None:
+            from ...store.sessions import SessionStore, store_path
+
+            if not store_path(self.root).exists():
+                return None
+            self.store = SessionStore(self.root)
+        return self.store
+
+    def reload(self) -> None:
+        table = self.query_one(DataTable)
+        table.clear()
+        self.summaries = {}
+        try:
+            store = self._open_store()
+            summaries = store.list_sessions(limit=500) if store is not None else []
+        except Exception as exc:
+            self.notify(f"The session store cannot be read: {exc}", severity="error")
+            summaries = []
+        now = self.clock()
+        for summary in summaries:
+            self.summaries[summary.id] = summary
+            status = "current" if summary.id == self.current_id else summary.status
+            table.add_row(
+                summary.id,
+                summary.title or "(no message yet)",
+                str(summary.turn_count),
+                _age(summary.updated_at, now),
+                status,
+                key=summary.id,
+            )
+        empty = self.query_one("#sessions-empty", Static)
+        empty.display = not summaries
+        empty.update("No sessions saved yet: chat in the main screen and they appear here.")
+
+    # -- the selected session ---------------------------------------------------------------
+
+    def selected(self) -> Any:
+        table = self.query_one(DataTable)
+        if not self.summaries or table.cursor_row < 0:
+            return None
+        try:
+            key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        except Exception:
+            return None
+        return self.summaries.get(str(key))
+
+    def _turns(self, summary: Any) -> list[TurnTrace] | None:
+        try:
+            return self.store.get_turns(summary.id)
+        except Exception as exc:
+            self.notify(f"The session cannot be read: {exc}", severity="error")
+            return None
+
+    # -- actions -------------------------------------------------------------------------------
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open()
+
+    @on(Button.Pressed, "#sessions-buttons Button")
+    def _button(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.run_action(str(event.button.id))
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    def action_open(self) -> None:
+        summary = self.selected()
+        if summary is None:
+            return
+        traces = self._turns(summary)
+        if traces is None:
+            return
+        self.app.push_screen(TranscriptScreen(summary, traces), self._transcript_closed)
+
+    def _transcript_closed(self, result: Resume | None) -> None:
+        if result is not None:
+            self.dismiss(result)
+
+    def action_resume(self) -> None:
+        summary = self.selected()
+        if summary is None:
+            return
+        traces = self._turns(summary)
+        if traces is not None:
+            self.dismiss((summary.id, traces, summary.seed))
+
+    def action_delete(self) -> None:
+        summary = self.selected()
+        if summary is None:
+            return
+        if summary.id == self.current_id:
+            self.notify(
+                "This is the conversation in progress; restart it (ctrl+r) to delete it.",
+                severity="warning",
+            )
+            return
+        title = summary.title or "(no message yet)"
+        question = f"Delete session {summary.id}, “{title}” ({summary.turn_count} turns)?"
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                self.store.delete_session(summary.id)
+            except Exception as exc:
+                self.notify(f"Delete failed: {exc}", severity="error")
+                return
+            self.notify(f"Deleted session {summary.id}")
+            self.reload()
+
+        self.app.push_screen(ConfirmScreen(question), answered)
+
+
+class TranscriptScreen(Screen[Resume | None]):
+    """One stored session, read-only: its chat and its turns in the panels."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("r", "resume", "Resume"),
+        Binding("f", "maximize_panel", "Maximize"),
+    ]
+
+    def __init__(self, summary: Any, traces: list[TurnTrace]) -> None:
+        super().__init__(id="transcript")
+        self.summary = summary
+        self.traces = traces
+        self.viewing: int | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Label(id="transcript-title")
+        with Horizontal(id="body"):
+            yield ChatPane(read_only=True, id="chat")
+            yield PanelArea(id="panels")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        summary = self.summary
+        self.query_one("#transcript-title", Label).update(
+            Content.from_markup(
+                "[b]Session $id[/] · $title · read-only (r resumes it)",
+                id=summary.id,
+                title=summary.title or "(no message yet)",
+            )
+        )
+        chat = self.query_one(ChatPane)
+        await chat.set_turns(self.traces)
+        self._show(None)
+        chat.chat_log.focus()
+
+    async def on_resize(self, event) -> None:
+        await self.query_one(PanelArea).set_wide(event.size.width >= WIDE_AT)
+
+    @property
+    def project(self):
+        return self.app.conversation.project  # type: ignore[attr-defined]
+
+    def _show(self, index: int | None) -> None:
+        traces = self.traces
+        if index is not None and not 0 <= index < len(traces) - 1:
+            index = None
+        self.viewing = index
+        self.query_one(ChatPane).show_viewing(index, len(traces) - 1)
+        trace = traces[index] if index is not None else (traces[-1] if traces else None)
+        self.query_one(PanelArea).show(trace, self.project)
+
+    @on(ChatPane.TurnSelected)
+    def _selected(self, event: ChatPane.TurnSelected) -> None:
+        self._show(event.index)
+
+    def action_back(self) -> None:
+        if self.maximized is not None:
+            self.minimize()
+        elif self.viewing is not None:
+            self._show(None)
+        else:
+            self.dismiss(None)
+
+    def action_resume(self) -> None:
+        self.dismiss((self.summary.id, self.traces, self.summary.seed))
+
+    def action_maximize_panel(self) -> None:
+        from .main import toggle_maximize
+
+        toggle_maximize(self)

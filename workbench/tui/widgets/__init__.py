@@ -1,0 +1,38 @@
+"""The panels of the workbench screen: each renders one `TurnTrace` against the project.
+
+from workbench.tui.widgets import PANELS
+for panel_class in PANELS:
+    panel = panel_class()            # panel.panel_title: "Flows", "Commands", ...
+    ...
+    panel.show_trace(trace, project)  # trace None: the "No turn yet" state
+"""
+
+from .base import NO_TURN, FlowChosen, TextPanel, TracePanel
+from .flow_graph import OutlineNode, flow_outline
+from .flow_panel import FlowPanel
+from .panels import (
+    PANELS,
+    CommandsPanel,
+    EventsPanel,
+    PromptPanel,
+    RetrievedFlowsPanel,
+    SlotsPanel,
+    StackPanel,
+)
+
+__all__ = [
+    "NO_TURN",
+    "PANELS",
+    "CommandsPanel",
+    "EventsPanel",
+    "FlowChosen",
+    "FlowPanel",
+    "OutlineNode",
+    "PromptPanel",
+    "RetrievedFlowsPanel",
+    "SlotsPanel",
+    "StackPanel",
+    "TextPanel",
+    "TracePanel",
+    "flow_outline",
+]

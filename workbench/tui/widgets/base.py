@@ -1,0 +1,146 @@
+"""`TracePanel`, the base of every panel: it renders one `TurnTrace` (or the empty state)
+against the project, and nothing else. Re-exported by `panels.py`."""
+
+from __future__ import annotations
+
+import time
+from typing import ClassVar
+
+from textual.binding import BindingType
+from textual.containers import ScrollableContainer
+from textual.content import Content
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import Static
+
+from ...project.model import Project
+from ...trace import TurnTrace
+
+NO_TURN = "No turn yet"
+
+
+class FlowChosen(Message):
+    """Posted when the user picks a flow in a panel (Enter or click on a row of the Flows
+    or Stack table). The screen may route it to `FlowPanel.select_flow(flow_id)`."""
+
+    def __init__(self, flow_id: str) -> None:
+        super().__init__()
+        self.flow_id = flow_id
+
+
+class TracePanel(Widget):
+    """A view of one turn. Subclasses implement `draw_trace` and `draw_empty`.
+
+    `show_trace` may be called before the panel is mounted; the last trace given is drawn
+    on mount. Panels never reach into the engine: everything comes from the trace and
+    the project.
+    """
+
+    panel_title: ClassVar[str] = "Panel"
+
+    DEFAULT_CSS = """
+    TracePanel {
+        height: 1fr;
+        width: 1fr;
+        layout: vertical;
+    }
+    TracePanel .panel-note {
+        height: auto;
+        color: $text-muted;
+    }
+    TracePanel > DataTable {
+        height: 1fr;
+    }
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.trace: TurnTrace | None = None
+        self.project: Project | None = None
+        self.render_ms: float = 0.0  # how long the last draw took, for the curious
+        self.border_title = self.panel_title
+
+    # -- the contract ---------------------------------------------------------------------
+
+    def show_trace(self, trace: TurnTrace | None, project: Project) -> None:
+        """Show `trace` (None: the "No turn yet" state). Cheap; safe before mount."""
+        self.trace = trace
+        self.project = project
+        if self.is_mounted:
+            self._draw()
+
+    # -- for subclasses -----------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Once, on mount, before the first draw (add table columns, ...)."""
+
+    def draw_trace(self, trace: TurnTrace, project: Project) -> None:
+        raise NotImplementedError
+
+    def draw_empty(self, project: Project | None) -> None:
+        raise NotImplementedError
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.prepare()
+        self._draw()
+
+    def _draw(self) -> None:
+        started = time.perf_counter()
+        if self.trace is None or self.project is None:
+            self.draw_empty(self.project)
+        else:
+            self.draw_trace(self.trace, self.project)
+        self.render_ms = (time.perf_counter() - started) * 1000
+
+    def focus(self, scroll_visible: bool = True) -> TracePanel:
+        """Focus the panel, or its first focusable child when the panel itself is not."""
+        if self.can_focus:
+            super().focus(scroll_visible)
+            return self
+        for child in self.query("*"):
+            if child.focusable:
+                child.focus(scroll_visible)
+                break
+        return self
+
+
+class TextPanel(TracePanel, can_focus=True):
+    """A panel that is one scrollable, focusable block of styled text (`#trace-body`)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = list(ScrollableContainer.BINDINGS)
+
+    DEFAULT_CSS = """
+    TextPanel {
+        overflow-y: auto;
+        overflow-x: hidden;
+    }
+    TextPanel > #trace-body {
+        width: 1fr;
+        height: auto;
+    }
+    """
+
+    def compose(self):
+        yield Static(id="trace-body", markup=False)
+
+    @property
+    def body(self) -> Static:
+        return self.query_one("#trace-body", Static)
+
+    def set_body(self, lines: list[Content]) -> None:
+        self.body.update(Content("\n").join(lines))
+
+    def draw_empty(self, project: Project | None) -> None:
+        self.border_subtitle = ""
+        self.set_body([Content.styled(NO_TURN, "$text-muted")])
+
+
+__all__ = ["NO_TURN", "FlowChosen", "TextPanel", "TracePanel"]

@@ -1,0 +1,95 @@
+"""Where the trace panels live: tabs at the usual sizes; on a wide terminal the slots
+and the stack get a column of their own beside the tabs, so the three things read after
+every turn (commands, slots, stack) are visible at once."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widget import Widget
+from textual.widgets import TabbedContent, TabPane
+
+from ...project.model import Project
+from ...trace import TurnTrace
+from .panels import PANELS
+
+WIDE_AT = 150  # terminal columns from which slots and stack are pinned beside the tabs
+PINNED = ("SlotsPanel", "StackPanel")
+FIRST = ("CommandsPanel", "SlotsPanel", "StackPanel")  # tab order: these first
+
+
+def panel_id(cls: type) -> str:
+    """`CommandsPanel` -> `commands`."""
+    return cls.__name__.removesuffix("Panel").lower()
+
+
+def _ordered() -> list[type]:
+    first = [c for name in FIRST for c in PANELS if c.__name__ == name]
+    return first + [c for c in PANELS if c not in first]
+
+
+class PanelTabs(TabbedContent):
+    ALLOW_MAXIMIZE = True
+
+
+class PanelBox(Vertical):
+    """Holds a pinned panel (the panel draws its own border and title)."""
+
+    ALLOW_MAXIMIZE = True
+
+
+class PanelArea(Vertical):
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.wide = False
+        self.trace: TurnTrace | None = None
+        self.project: Project | None = None
+        self.failed: set[str] = set()
+
+    def compose(self) -> ComposeResult:
+        ordered = _ordered()
+        pinned = [c for c in ordered if self.wide and c.__name__ in PINNED]
+        tabbed = [c for c in ordered if c not in pinned]
+        tabs = PanelTabs(id="panel-tabs")
+        with Horizontal(id="panel-row"):
+            with tabs:
+                for cls in tabbed:
+                    with TabPane(cls.panel_title, id=f"tab-{panel_id(cls)}"):
+                        yield cls(id=f"panel-{panel_id(cls)}")
+            if pinned:
+                with Vertical(id="pinned"):
+                    for cls in pinned:
+                        with PanelBox(classes="pinned-box"):
+                            yield cls(id=f"panel-{panel_id(cls)}")
+
+    @property
+    def panels(self) -> list[Widget]:
+        return [w for w in self.query("*") if isinstance(w, PANELS)]
+
+    def show(self, trace: TurnTrace | None, project: Project) -> None:
+        """Every panel shows `trace` (None: the empty state). A panel that fails is
+        reported once and does not stop the others."""
+        self.trace, self.project = trace, project
+        for panel in self.panels:
+            try:
+                panel.show_trace(trace, project)  # type: ignore[attr-defined]
+            except Exception as exc:
+                name = type(panel).__name__
+                if name not in self.failed:
+                    self.failed.add(name)
+                    self.app.notify(
+                        f"The {panel.panel_title} panel failed: {exc!r}",  # type: ignore[attr-defined]
+                        severity="error",
+                    )
+
+    async def set_wide(self, wide: bool) -> None:
+        if wide == self.wide:
+            return
+        self.wide = wide
+        active = self.query_one(PanelTabs).active
+        await self.recompose()
+        tabs = self.query_one(PanelTabs)
+        if active and tabs.query(f"#{active}"):
+            tabs.active = active
+        if self.project is not None:
+            self.show(self.trace, self.project)

@@ -1,0 +1,557 @@
+"""The panels of the workbench screen. Each renders one `TurnTrace` against the project:
+
+    panel.show_trace(trace, project)   # trace None: "No turn yet"
+
+`PANELS` lists them in the order the screen shows them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.containers import Horizontal
+from textual.content import Content
+from textual.widgets import Checkbox, DataTable, Input, Static
+
+from ...project.model import Project
+from ...trace import TurnTrace
+from .base import NO_TURN, FlowChosen, TextPanel, TracePanel
+from .flow_panel import FlowPanel
+from .format import (
+    command_text,
+    dropped_text,
+    event_line,
+    frame_context,
+    frame_kind,
+    rewritten_text,
+    short_step,
+    truncate,
+    value_text,
+)
+
+MUTED = "$text-muted"
+VALUE_LIMIT = 40
+DUPLICATE = "\0"  # joins a repeated row key and its count
+
+
+class _TablePanel(TracePanel):
+    """A note line (empty states) above a DataTable."""
+
+    COLUMNS: ClassVar[tuple[tuple[str, str], ...]] = ()  # (key, label)
+
+    def compose(self):
+        yield Static(NO_TURN, classes="panel-note", id="trace-note", markup=False)
+        yield DataTable(cursor_type="row", zebra_stripes=False, id="trace-table")
+
+    @property
+    def table(self) -> DataTable:
+        return self.query_one("#trace-table", DataTable)
+
+    @property
+    def note(self) -> Static:
+        return self.query_one("#trace-note", Static)
+
+    def prepare(self) -> None:
+        for key, label in self.COLUMNS:
+            self.table.add_column(label, key=key)
+
+    def set_note(self, text: str) -> None:
+        self.note.update(text)
+        self.note.display = bool(text)
+
+    def set_rows(self, rows: list[tuple[str, tuple[Any, ...]]], height: int = 1) -> None:
+        table = self.table
+        table.clear()
+        used: set[str] = set()
+        for key, cells in rows:
+            unique, n = key, 1
+            while unique in used:  # a trace may name a flow (or frame) twice
+                n += 1
+                unique = f"{key}{DUPLICATE}{n}"
+            used.add(unique)
+            table.add_row(*cells, key=unique, height=height)
+        table.display = bool(rows)
+
+    def draw_empty(self, project: Project | None) -> None:
+        self.border_subtitle = ""
+        self.set_rows([])
+        self.set_note(NO_TURN)
+
+    def chosen_flow(self, row_key: str) -> str | None:
+        """The flow a selected row stands for (None: the row is not a user flow)."""
+        return None
+
+    @on(DataTable.RowSelected, "#trace-table")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        flow_id = self.chosen_flow(str(event.row_key.value).split(DUPLICATE)[0])
+        if flow_id is not None:
+            event.stop()
+            self.post_message(FlowChosen(flow_id))
+
+
+# --- flows in the prompt ----------------------------------------------------------------
+
+
+class RetrievedFlowsPanel(_TablePanel):
+    """The flows that went into the prompt, in rank order: score, reason, active ones ●."""
+
+    panel_title = "Flows"
+    COLUMNS = (("active", " "), ("flow", "flow"), ("score", "score"), ("reason", "reason"))
+
+    def chosen_flow(self, row_key: str) -> str | None:
+        return row_key
+
+    def draw_trace(self, trace: TurnTrace, project: Project) -> None:
+        rows = []
+        for flow in trace.retrieved_flows:
+            style = "bold" if flow.active else ""
+            score = "—" if flow.score is None else f"{flow.score:.2f}"
+            rows.append(
+                (
+                    flow.flow_id,
+                    (
+                        Text("●" if flow.active else "", style="bold green"),
+                        Text(flow.flow_id, style=style),
+                        Text(score, style=style, justify="right"),
+                        Text(truncate(flow.reason, 60), style="dim"),
+                    ),
+                )
+            )
+        self.set_rows(rows)
+        active = sum(1 for f in trace.retrieved_flows if f.active)
+        self.border_subtitle = f"{len(rows)} · {active} active" if rows else ""
+        if rows:
+            self.set_note("")
+        elif trace.source != "user":
+            self.set_note(f"no retrieval ({trace.source} input skips the model)")
+        else:
+            self.set_note("no flows were retrieved for this turn")
+
+
+# --- commands -----------------------------------------------------------------------
+
+
+def _heading(text: str, style: str = "bold") -> Content:
+    return Content.styled(text, style)
+
+
+def _indented(text: str, style: str = "", prefix: str = "  ") -> Content:
+    return Content.assemble(prefix, (text, style) if style else text)
+
+
+class CommandsPanel(TextPanel):
+    """Raw model output, parsed and accepted commands, dropped (red) and rewritten (yellow)."""
+
+    panel_title = "Commands"
+
+    def draw_trace(self, trace: TurnTrace, project: Project) -> None:
+        lines: list[Content] = []
+        total = trace.timings_ms.get("total")
+        header: list[Any] = [
+            (f"turn {trace.index}", "bold"),
+            " · ",
+            (trace.source, "$accent"),
+        ]
+        if trace.generator:
+            header += [" · ", trace.generator]
+        if total is not None:
+            header += [(f" · {total:.1f} ms", MUTED)]
+        lines.append(Content.assemble(*header))
+
+        lines.append(_heading("Raw output"))
+        if trace.raw_output is None:
+            lines.append(_indented("(no model output)", MUTED))
+        elif not trace.raw_output.strip():
+            lines.append(_indented("(empty)", MUTED))
+        else:
+            for raw_line in trace.raw_output.splitlines():
+                lines.append(Content.assemble(("│ ", MUTED), raw_line))
+
+        parsed = [command_text(c) for c in trace.parsed_commands]
+        accepted = [command_text(c) for c in trace.commands]
+        if parsed == accepted:
+            lines.append(_heading(f"Commands ({len(accepted)}) · parsed = accepted"))
+            lines += [_indented(c) for c in accepted] or [_indented("none", MUTED)]
+        else:
+            lines.append(_heading(f"Parsed ({len(parsed)})"))
+            lines += [_indented(c) for c in parsed] or [_indented("none", MUTED)]
+            lines.append(_heading(f"Accepted ({len(accepted)})"))
+            lines += [_indented(c) for c in accepted] or [_indented("none", MUTED)]
+
+        if trace.dropped:
+            lines.append(_heading(f"Dropped ({len(trace.dropped)})", "bold $error"))
+            for dropped in trace.dropped:
+                what, reason = dropped_text(dropped)
+                text = f"{what}: {reason}" if what else reason
+                lines.append(_indented(text, "$error", "  ✗ "))
+        if trace.rewritten:
+            lines.append(_heading(f"Rewritten ({len(trace.rewritten)})", "bold $warning"))
+            for rewritten in trace.rewritten:
+                lines.append(_indented(rewritten_text(rewritten), "$warning", "  ↻ "))
+        self.set_body(lines)
+        summary = f"{len(accepted)} accepted"
+        if trace.dropped:
+            summary += f" · {len(trace.dropped)} dropped"
+        if trace.rewritten:
+            summary += f" · {len(trace.rewritten)} rewritten"
+        self.border_subtitle = summary
+
+
+# --- slots -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SlotRow:
+    name: str
+    type: str
+    value: Any
+    old: Any = None
+    changed: bool = False
+    builtin: bool = False
+
+
+def slot_rows(trace: TurnTrace, project: Project) -> list[SlotRow]:
+    """Every slot (domain slots first, then built-in pattern slots, then any the trace has
+    that the project no longer defines), the ones changed this turn first."""
+    changed = trace.changed_slots
+    rows = []
+    slots = project.domain.slots
+    ordered = [s for s in slots.values() if not s.is_builtin] + [
+        s for s in slots.values() if s.is_builtin
+    ]
+    for slot in ordered:
+        old, _ = changed.get(slot.name, (None, None))
+        rows.append(
+            SlotRow(
+                slot.name,
+                slot.type,
+                trace.slots_after.get(slot.name, slot.initial_value),
+                old,
+                slot.name in changed,
+                slot.is_builtin,
+            )
+        )
+    for name, value in trace.slots_after.items():
+        if name not in slots:
+            old, _ = changed.get(name, (None, None))
+            rows.append(SlotRow(name, "?", value, old, name in changed))
+    return sorted(rows, key=lambda r: not r.changed)  # stable: keeps the order otherwise
+
+
+class SlotsPanel(_TablePanel):
+    """Name, type and value of every slot; changed ones bold yellow with the old value.
+    The filter box narrows by name as you type; the checkbox shows built-in slots."""
+
+    panel_title = "Slots"
+    COLUMNS = (("name", "slot"), ("type", "type"), ("value", "value"))
+
+    DEFAULT_CSS = """
+    SlotsPanel > .slot-bar {
+        height: auto;
+    }
+    SlotsPanel #slot-filter {
+        width: 1fr;
+    }
+    SlotsPanel #slot-builtin {
+        width: auto;
+    }
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.rows: list[SlotRow] = []
+
+    def compose(self):
+        with Horizontal(classes="slot-bar"):
+            yield Input(placeholder="filter slots", compact=True, id="slot-filter")
+            yield Checkbox("built-in", compact=True, id="slot-builtin")
+        yield from super().compose()
+
+    @property
+    def filter_text(self) -> str:
+        return self.query_one("#slot-filter", Input).value.strip().lower()
+
+    @property
+    def show_builtin(self) -> bool:
+        return self.query_one("#slot-builtin", Checkbox).value
+
+    @on(Input.Changed, "#slot-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        if self.trace is not None:
+            self.fill()
+
+    @on(Input.Submitted, "#slot-filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        event.stop()  # never let Enter here reach the app's chat input handler
+
+    @on(Checkbox.Changed, "#slot-builtin")
+    def _builtin_toggled(self, event: Checkbox.Changed) -> None:
+        event.stop()
+        if self.trace is not None:
+            self.fill()
+
+    def draw_trace(self, trace: TurnTrace, project: Project) -> None:
+        self.rows = slot_rows(trace, project)
+        changed = sum(1 for r in self.rows if r.changed)
+        self.border_subtitle = f"{changed} changed" if changed else ""
+        self.fill()
+
+    def draw_empty(self, project: Project | None) -> None:
+        self.rows = []
+        super().draw_empty(project)
+
+    def fill(self) -> None:
+        """Apply the filter and the built-in toggle to the rows of the last trace."""
+        needle = self.filter_text
+        show_builtin = self.show_builtin
+        shown = [
+            row
+            for row in self.rows
+            if needle in row.name.lower() and (show_builtin or row.changed or not row.builtin)
+        ]
+        self.set_rows([(row.name, self._cells(row)) for row in shown])
+        if shown:
+            self.set_note("")
+        elif needle:
+            self.set_note(f"no slot matches '{needle}'")
+        else:
+            self.set_note("no slots")
+
+    @staticmethod
+    def _cells(row: SlotRow) -> tuple[Text, Text, Text]:
+        if row.changed:
+            value = Text.assemble(
+                (value_text(row.value, VALUE_LIMIT), "bold yellow"),
+                ("  was ", "dim"),
+                (value_text(row.old, VALUE_LIMIT // 2), "dim"),
+            )
+            return Text(row.name, style="bold yellow"), Text(row.type, style="dim"), value
+        style = "dim" if row.builtin or row.value is None else ""
+        return (
+            Text(row.name, style="dim" if row.builtin else ""),
+            Text(row.type, style="dim"),
+            Text(value_text(row.value, VALUE_LIMIT), style=style),
+        )
+
+
+# --- stack ------------------------------------------------------------------------------
+
+
+class StackPanel(_TablePanel):
+    """The dialogue stack after the turn, top first, two lines a frame (flow id and step;
+    frame type and pattern context): + new this turn, ~ moved, − ended this turn."""
+
+    panel_title = "Stack"
+    COLUMNS = (("mark", " "), ("frame", "frame @ step"), ("type", "type / context"))
+
+    def chosen_flow(self, row_key: str) -> str | None:
+        frames = [*(self.trace.stack_after if self.trace else ())]
+        frames += self.trace.stack_before if self.trace else []
+        frame_id = row_key.removeprefix("ended:")
+        for frame in frames:
+            if str(frame.get("frame_id")) == frame_id and frame.get("type") == "flow":
+                return frame.get("flow_id")
+        return None
+
+    def draw_trace(self, trace: TurnTrace, project: Project) -> None:
+        before = {f.get("frame_id"): f for f in trace.stack_before}
+        after_ids = {f.get("frame_id") for f in trace.stack_after}
+        rows = []
+        for frame in reversed(trace.stack_after):
+            old = before.get(frame.get("frame_id"))
+            if old is None:
+                mark, style = Text("+", style="bold green"), "green"
+            elif old != frame:
+                mark, style = Text("~", style="bold yellow"), "yellow"
+            else:
+                mark, style = Text(""), ""
+            rows.append((str(frame.get("frame_id")), (mark, *frame_cells(frame, style))))
+        ended = [f for f in reversed(trace.stack_before) if f.get("frame_id") not in after_ids]
+        for frame in ended:
+            key = f"ended:{frame.get('frame_id')}"
+            rows.append((key, (Text("−", style="dim"), *frame_cells(frame, "dim strike"))))
+        self.set_rows(rows, height=2)
+        self.set_note("" if rows else "the stack is empty")
+        depth = len(trace.stack_after)
+        self.border_subtitle = f"{depth} frame{'s' if depth != 1 else ''}"
+        if ended:
+            self.border_subtitle += f" · {len(ended)} ended"
+
+
+def frame_cells(frame: dict[str, Any], style: str = "") -> tuple[Text, Text]:
+    """(flow id / @ step, frame type / pattern context) of one stack frame, two lines."""
+    flow_id = frame.get("flow_id")
+    kind = frame_kind(frame)
+    name_style = style or ("dim" if kind == "pattern" else "bold")
+    step = short_step(flow_id, frame.get("step_id"))
+    first = Text.assemble(
+        (str(flow_id or frame.get("type", "?")), name_style),
+        "\n",
+        (f"@ {step}" if step else "", style or "dim"),
+    )
+    second = Text.assemble((kind, style or ""), "\n", (frame_context(frame), style or "dim"))
+    return first, second
+
+
+# --- prompt -----------------------------------------------------------------------------
+
+
+def _why_no_model(trace: TurnTrace) -> str:
+    if trace.source in ("direct", "button", "intent", "session_start"):
+        return {"direct": "direct command", "button": "button payload"}.get(
+            trace.source, trace.source
+        )
+    if trace.generator:
+        return f"{trace.generator} generator"
+    return "no generator ran"
+
+
+class PromptPanel(TextPanel):
+    """The exact prompt and completion, tokens, latency, cost and model."""
+
+    panel_title = "Prompt"
+
+    def draw_trace(self, trace: TurnTrace, project: Project) -> None:
+        lines: list[Content] = []
+        usage = trace.usage
+        if trace.prompt is None:
+            lines.append(Content.styled(f"no model call ({_why_no_model(trace)})", MUTED))
+            self.border_subtitle = ""
+            if usage is not None and usage.error:
+                lines.append(Content.styled(f"error: {usage.error}", "bold $error"))
+            if trace.raw_output is not None:
+                lines.append(_heading("Generator output"))
+                lines += [Content(line) for line in trace.raw_output.splitlines()]
+            self.set_body(lines)
+            return
+        facts: list[Any] = []
+        model = usage.model if usage and usage.model else None
+        facts.append((model or "model unknown", "bold" if model else MUTED))
+        prompt_tokens = usage.prompt_tokens if usage and usage.prompt_tokens is not None else None
+        if prompt_tokens is None:
+            prompt_tokens = trace.prompt_tokens
+        completion_tokens = usage.completion_tokens if usage else None
+        tokens = f"{_count(prompt_tokens)} prompt + {_count(completion_tokens)} completion tokens"
+        facts += [" · ", tokens]
+        if usage and usage.latency_ms is not None:
+            facts += [" · ", f"{usage.latency_ms:.0f} ms"]
+        if usage and usage.cost is not None:
+            facts += [" · ", f"${usage.cost:.6f}".rstrip("0").rstrip(".")]
+        lines.append(Content.assemble(*facts))
+        if usage is not None and usage.error:
+            lines.append(Content.styled(f"error: {usage.error}", "bold $error"))
+        lines.append(_heading("Prompt"))
+        lines.append(Content(trace.prompt.rstrip("\n")))  # one block: prompts can be long
+        lines.append(_heading("Completion"))
+        if trace.raw_output is None:
+            lines.append(Content.styled("(no completion)", MUTED))
+        elif not trace.raw_output.strip():
+            lines.append(Content.styled("(empty)", MUTED))
+        else:
+            lines.append(Content(trace.raw_output.rstrip("\n")))
+        self.set_body(lines)
+        subtitle = f"{_count(prompt_tokens)}+{_count(completion_tokens)} tok"
+        if usage and usage.latency_ms is not None:
+            subtitle += f" · {usage.latency_ms:.0f} ms"
+        self.border_subtitle = subtitle
+
+
+def _count(value: int | None) -> str:
+    return "?" if value is None else str(value)
+
+
+# --- events -----------------------------------------------------------------------------
+
+_EVENT_STYLES = {
+    "user": "$accent",
+    "bot": "$success",
+    "slot": "$secondary",
+    "error": "bold $error",
+    "flow_started": "bold",
+    "flow_completed": "bold",
+    "flow_cancelled": "bold $warning",
+    "flow_interrupted": "$warning",
+    "flow_resumed": "bold",
+}
+
+
+class EventsPanel(TextPanel):
+    """The turn's events in order, one readable line each; errors in red."""
+
+    panel_title = "Events"
+
+    DEFAULT_CSS = """
+    EventsPanel {
+        overflow-x: auto;
+    }
+    EventsPanel > #trace-body {
+        width: auto;
+        min-width: 100%;
+        text-wrap: nowrap;
+    }
+    """
+
+    def draw_trace(self, trace: TurnTrace, project: Project) -> None:
+        runs = list(trace.actions)
+        width = len(str(len(trace.events)))
+        lines: list[Content] = []
+        for number, event in enumerate(trace.events, 1):
+            kind, text = event_line(event)
+            style = _EVENT_STYLES.get(kind, "")
+            if kind == "action" and event.get("name") == "action_listen":
+                style = MUTED
+            if kind.startswith("flow_") and str(event.get("flow_id", "")).startswith("pattern_"):
+                style = MUTED
+            parts: list[Any] = [(f"{number:>{width}} ", MUTED), (text, style) if style else text]
+            if kind == "action" and runs and runs[0].name == event.get("name"):
+                run = runs.pop(0)
+                if run.kind not in ("builtin", "response"):
+                    parts.append((f"  {run.kind} {run.duration_ms:.1f} ms", MUTED))
+                if run.error and not any(
+                    e.get("event") == "error" and e.get("action") == run.name for e in trace.events
+                ):
+                    parts.append((f"  {run.error}", "$error"))
+            lines.append(Content.assemble(*parts))
+        event_errors = {str(e.get("message")) for e in trace.events if e.get("event") == "error"}
+        for error in trace.errors:
+            if error not in event_errors:
+                lines.append(Content.styled(f"! {error}", "bold $error"))
+        if not lines:
+            lines.append(Content.styled("no events", MUTED))
+        self.set_body(lines)
+        errors = len(event_errors | set(trace.errors))
+        subtitle = f"{len(trace.events)} events"
+        if errors:
+            subtitle += f" · {errors} error{'s' if errors != 1 else ''}"
+        self.border_subtitle = subtitle
+
+
+PANELS: tuple[type[TracePanel], ...] = (
+    RetrievedFlowsPanel,
+    CommandsPanel,
+    SlotsPanel,
+    StackPanel,
+    PromptPanel,
+    EventsPanel,
+    FlowPanel,
+)
+
+__all__ = [
+    "PANELS",
+    "CommandsPanel",
+    "EventsPanel",
+    "FlowChosen",
+    "FlowPanel",
+    "PromptPanel",
+    "RetrievedFlowsPanel",
+    "SlotRow",
+    "SlotsPanel",
+    "StackPanel",
+    "TextPanel",
+    "TracePanel",
+    "slot_rows",
+]

@@ -1,0 +1,168 @@
+"""Watch a project folder and reload it when a file the assistant is made of changes.
+
+`ProjectWatcher` owns one `YamlCache`, so a reload after saving one file re-parses only
+that file. A reload that finds errors never replaces the last good project: the caller
+keeps chatting on `last_good` and shows `errors` until a later save fixes them.
+
+No Textual here: the TUI runs `ProjectWatcher.watch()` in an exclusive worker and turns
+each `ReloadResult` into a Message; tests and benchmarks drive it directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import time
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .project.issues import Issue
+from .project.loader import TEST_DIRS, load_project
+from .project.model import Project
+from .project.validate import validate_project
+from .project.yaml_io import YamlCache
+
+# Fast enough to feel instant, slow enough to take an editor's write+rename as one change:
+# changes are collected until 10 ms pass without a new one (at most 50 ms).
+DEBOUNCE_MS = 50
+STEP_MS = 10
+WATCHED_SUFFIXES = frozenset({".yml", ".yaml", ".py"})
+# `.calm/` holds the session store and the actions' SQLite files: writing them on every
+# turn must not reload the project. e2e tests are not part of the assistant either (and
+# an export writes there).
+IGNORED_DIRS = frozenset(
+    {
+        ".calm",
+        ".git",
+        ".hg",
+        "__pycache__",
+        ".venv",
+        "venv",
+        "node_modules",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".idea",
+        ".vscode",
+        "models",
+        *TEST_DIRS,
+    }
+)
+# editor swap, backup and lock files (vim, emacs, JetBrains, kate, VS Code, gedit)
+TEMP_PATTERNS = (
+    ".#*",
+    "#*#",
+    "*~",
+    "*.swp",
+    "*.swo",
+    "*.swx",
+    "*.tmp",
+    "*.bak",
+    "*.orig",
+    "*___jb_tmp___",
+    "*___jb_old___",
+    "*.kate-swp",
+    ".~lock.*",
+    ".goutputstream-*",
+    "4913",
+)
+
+
+def is_relevant(root: Path, path: str | Path) -> bool:
+    """Whether a change at `path` (under `root`) can change the loaded project."""
+    path = Path(path)
+    try:
+        rel = path.relative_to(root)
+    except ValueError:
+        return False
+    if any(part in IGNORED_DIRS for part in rel.parts[:-1]):
+        return False
+    name = rel.name
+    if any(fnmatch.fnmatchcase(name, pattern) for pattern in TEMP_PATTERNS):
+        return False
+    return path.suffix in WATCHED_SUFFIXES
+
+
+@dataclass(frozen=True)
+class ReloadResult:
+    """One load of the project folder."""
+
+    project: Project  # what was loaded; used only when `ok`
+    errors: tuple[Issue, ...] = ()
+    warnings: tuple[Issue, ...] = ()
+    changed: tuple[str, ...] = ()  # project-relative paths that triggered the reload
+    elapsed_ms: float = 0.0  # load + validate
+    finished_at: float = field(default_factory=time.monotonic)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def what(self) -> str:
+        """'data/flows/orders.yml', '2 files' or 'the project'."""
+        if len(self.changed) == 1:
+            return self.changed[0]
+        if self.changed:
+            return f"{len(self.changed)} files"
+        return "the project"
+
+
+class ProjectWatcher:
+    def __init__(
+        self, root: str | Path, *, debounce: int = DEBOUNCE_MS, step: int = STEP_MS
+    ) -> None:
+        self.root = Path(root).resolve()
+        self.debounce = debounce
+        self.step = step
+        self.cache = YamlCache()
+        self.last_good: Project | None = None
+        self.last: ReloadResult | None = None
+
+    def load(self, changed: Iterable[str] = ()) -> ReloadResult:
+        """Load and validate the folder; a result without errors becomes `last_good`."""
+        started = time.perf_counter()
+        loaded = load_project(self.root, cache=self.cache, with_tests=False)
+        issues = [*loaded.issues, *validate_project(loaded.project)]
+        result = ReloadResult(
+            project=loaded.project,
+            errors=tuple(i for i in issues if i.is_error),
+            warnings=tuple(i for i in issues if not i.is_error),
+            changed=tuple(changed),
+            elapsed_ms=(time.perf_counter() - started) * 1000,
+        )
+        if result.ok:
+            self.last_good = result.project
+        self.last = result
+        return result
+
+    def relevant(self, _change: Any, path: str) -> bool:
+        return is_relevant(self.root, path)
+
+    async def changes(
+        self, stop_event: asyncio.Event | None = None
+    ) -> AsyncIterator[tuple[str, ...]]:
+        """Each batch of relevant changes, as sorted project-relative paths."""
+        from watchfiles import awatch
+
+        async for batch in awatch(
+            self.root,
+            watch_filter=self.relevant,
+            debounce=self.debounce,
+            step=self.step,
+            stop_event=stop_event,
+        ):
+            yield tuple(sorted({Path(path).relative_to(self.root).as_posix() for _, path in batch}))
+
+    async def watch(self, stop_event: asyncio.Event | None = None) -> AsyncIterator[ReloadResult]:
+        """Reload after every batch of changes (off the event loop) and yield the result."""
+        async for changed in self.changes(stop_event):
+            yield await asyncio.to_thread(self.load, changed)
+
+
+def format_issue(issue: Issue) -> str:
+    """`data/flows/orders.yml:12: message` (the hint after a dash, when there is one)."""
+    text = f"{issue.location}: {issue.message}"
+    return f"{text} — {issue.hint}" if issue.hint else text
