@@ -84,8 +84,7 @@ def cmd_tui(argv: Sequence[str]) -> int:
     root = _check_dir(args.project_dir)
     if root is None:
         return EXIT_USAGE
-    if args.cassette and args.record:
-        print("calm-tui: error: --cassette and --record exclude each other", file=sys.stderr)
+    if not _generator_args_ok(args, "calm-tui"):
         return EXIT_USAGE
     from .tui.app import make_app
 
@@ -135,6 +134,13 @@ def _generator_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--record", metavar="FILE", help="record the model output to FILE")
 
 
+def _generator_args_ok(args: argparse.Namespace, prog: str) -> bool:
+    if args.cassette and args.record:
+        print(f"{prog}: error: --cassette and --record exclude each other", file=sys.stderr)
+        return False
+    return True
+
+
 def _generator(project, args):
     """The generator the options ask for, and its label for headers and the store."""
     from .understanding.choose import choose_generator
@@ -178,8 +184,7 @@ def cmd_shell(argv: Sequence[str]) -> int:
     from .shell import run_shell
     from .understanding.choose import make_actions
 
-    if args.cassette and args.record:
-        print("calm-tui shell: error: --cassette and --record exclude each other", file=sys.stderr)
+    if not _generator_args_ok(args, "calm-tui shell"):
         return EXIT_USAGE
     try:
         generator, label = _generator(project, args)

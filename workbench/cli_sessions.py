@@ -96,12 +96,7 @@ def _show_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_show(args: argparse.Namespace, console: Console) -> int:
-    store = _open_existing(args.project_dir, args.id)
-    try:
-        summary = _find(store, args.id, args.project_dir)
-        turns = store.get_turns(summary.id)
-    finally:
-        store.close()
+    summary, turns = _session_turns(args)
     if args.format == "json":
         data = {"session": summary.as_dict(), "turns": [t.to_dict() for t in turns]}
         print(json.dumps(data, indent=2, ensure_ascii=False))
@@ -226,16 +221,21 @@ def _export_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _session_turns(args: argparse.Namespace):
+    """The session named by `args.id` and its turns (the store is closed again)."""
+    store = _open_existing(args.project_dir, args.id)
+    try:
+        summary = _find(store, args.id, args.project_dir)
+        return summary, store.get_turns(summary.id)
+    finally:
+        store.close()
+
+
 def run_export(args: argparse.Namespace, console: Console) -> int:
     from .project.loader import load_project
     from .testing.export import NothingToExport, slug, write_export
 
-    store = _open_existing(args.project_dir, args.id)
-    try:
-        summary = _find(store, args.id, args.project_dir)
-        turns = store.get_turns(summary.id)
-    finally:
-        store.close()
+    summary, turns = _session_turns(args)
     # the export reads slot and flow definitions; a project with errors still has them
     project = load_project(Path(args.project_dir), with_tests=False).project
     name = args.name or slug(summary.title, fallback=f"session_{slug(summary.id)}")
@@ -319,12 +319,7 @@ def run_replay(args: argparse.Namespace, console: Console) -> int:
     from .testing.replay import difference_lines, replay_session
     from .understanding.choose import make_actions
 
-    store = _open_existing(args.project_dir, args.id)
-    try:
-        summary = _find(store, args.id, args.project_dir)
-        turns = store.get_turns(summary.id)
-    finally:
-        store.close()
+    summary, turns = _session_turns(args)
     project = _load_or_report(Path(args.project_dir))
     if project is None:
         raise Failure("the project does not load; fix the errors above", EXIT_PROBLEMS)

@@ -32,6 +32,7 @@ from ..store.text import is_session_start
 from ..trace import TurnTrace
 from ..understanding.base import CommandGenerator, GeneratorOutput, output_from_text
 from ..understanding.cassette import project_syntax
+from .report import bot_message_lines
 from .runner import GENERATOR_FAILED, command_text
 
 FLOW_EVENTS = {
@@ -386,16 +387,7 @@ def _same_text(recorded: str | None, actual: str | None) -> bool:
 def _message_lines(messages: list[dict[str, Any]]) -> list[str]:
     if not messages:
         return ["    (none)"]
-    lines = []
-    for message in messages:
-        name = message.get("response") or "-"
-        text = message.get("text")
-        lines.append(f"    [{name}] {text!r}" if text is not None else f"    [{name}]")
-        buttons = message.get("buttons") or []
-        if buttons:
-            shown = ", ".join(f"{b.get('title')} → {b.get('payload')}" for b in buttons)
-            lines.append(f"        buttons: {shown}")
-    return lines
+    return bot_message_lines(messages, indent="    ", name_key="response")
 
 
 def _dropped(dropped: dict[str, Any]) -> str:

@@ -39,18 +39,27 @@ def failure_text(result: CaseResult) -> str:
     return "\n".join(lines)
 
 
+def bot_message_lines(
+    messages: list[dict[str, Any]], indent: str = "  ", name_key: str = "utter_action"
+) -> list[str]:
+    """Bot messages as `[response] 'text'` lines, buttons on a line below."""
+    lines = []
+    for message in messages:
+        name = message.get(name_key) or "-"
+        text = message.get("text")
+        lines.append(f"{indent}[{name}] {text!r}" if text is not None else f"{indent}[{name}]")
+        buttons = message.get("buttons") or []
+        if buttons:
+            shown = ", ".join(f"{b.get('title')} → {b.get('payload')}" for b in buttons)
+            lines.append(f"{indent}    buttons: {shown}")
+    return lines
+
+
 def turn_lines(turn: TurnView) -> list[str]:
     lines = []
     if turn.bot:
         lines.append("bot messages:")
-        for message in turn.bot:
-            name = message.get("utter_action") or "-"
-            text = message.get("text")
-            lines.append(f"  [{name}] {text!r}" if text is not None else f"  [{name}]")
-            buttons = message.get("buttons") or []
-            if buttons:
-                shown = ", ".join(f"{b.get('title')} → {b.get('payload')}" for b in buttons)
-                lines.append(f"      buttons: {shown}")
+        lines.extend(bot_message_lines(turn.bot))
     else:
         lines.append("bot messages: none")
     if turn.slots:
