@@ -526,7 +526,7 @@ async def test_valid_value_is_stored_coerced():
     await chat.run([("/start flow order_pizza", ANY)])
     trace = await chat.say("/set slot size LARGE")
     assert chat.slots["size"] == "large"
-    assert slot_events(trace, "size")[0]["filled_by"] == "llm"
+    assert slot_events(trace, "size")[0]["filled_by"] == "LLM"
 
 
 async def test_ask_before_filling_clears_the_slot_before_asking():
@@ -774,7 +774,7 @@ async def test_button_payload_sets_the_slot_without_the_model():
     assert trace.source == "button"
     assert chat.generator.queue == ["cancel flow"]  # the model was not asked
     assert slot_events(trace, "size")[0]["value"] == "large"
-    assert slot_events(trace, "size")[0]["filled_by"] == "button"
+    assert slot_events(trace, "size")[0]["filled_by"] == "CommandPayloadReader"
     assert trace.bot_texts == ["Are you sure?"]
 
 

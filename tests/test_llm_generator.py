@@ -70,7 +70,7 @@ async def test_a_turn_through_the_model_fills_the_trace(sample, server):
     assert trace.usage.error is None
     assert trace.parsed_commands == [
         {"command": "start flow", "flow": "store_info"},
-        {"command": "set slot", "slot": "faq_topic", "value": "shipping", "filled_by": "llm"},
+        {"command": "set slot", "slot": "faq_topic", "value": "shipping", "filled_by": "LLM"},
     ]
     retrieved = {r.flow_id: r for r in trace.retrieved_flows}
     assert retrieved["store_info"].reason == "ranked (keywords)"

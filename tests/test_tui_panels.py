@@ -224,7 +224,7 @@ def test_flow_outline_of_a_flow_without_raw_yaml_shows_every_link():
 
 
 def test_text_helpers():
-    assert command_text({"command": "set slot", "slot": "a", "value": 3, "filled_by": "llm"}) == (
+    assert command_text({"command": "set slot", "slot": "a", "value": 3, "filled_by": "LLM"}) == (
         "set slot a 3"
     )
     assert command_text({"command": "correct slot", "slots": [["a", "B"]]}) == "correct slot a=B"
@@ -489,7 +489,7 @@ async def test_events_are_listed_in_order(project):
             "slot order_id = 'A1001'",
             "flow_completed pattern_collect_information",
             "action action_check_order  python",
-            "slot order_status = 'shipped' (action)",
+            "slot order_status = 'shipped' (CUSTOM)",
             "action utter_order_status",
             'bot "Good news! Order A1001',
             "flow_completed check_order_status",

@@ -24,6 +24,7 @@ from .engine.commands import (
     ERROR_DEFAULT,
     ERROR_INPUT_EMPTY,
     ERROR_INPUT_TOO_LONG,
+    FROM_ACTION,
     CannotHandle,
     Command,
     DroppedCommand,
@@ -41,7 +42,6 @@ from .trace import ActionRun, TurnTrace
 from .understanding.base import CommandGenerator, GeneratorOutput
 
 MAX_ACTIONS_PER_TURN = 100
-FILLED_BY_ACTION = "action"
 INTERNAL_ERROR = "utter_internal_error_rasa"
 MESSAGE_KEYS = ("text", "buttons", "image", "attachment", "custom", "elements", "quick_replies")
 SPECIAL_INTENTS = {"session_start": SessionStart, "session_end": SessionEnd, "restart": Restart}
@@ -290,7 +290,7 @@ class Session:
             if kind == "slot":
                 if not isinstance(event.get("name"), str):
                     raise ValueError(f"slot event without a name: {event!r}")
-                self.tracker.set_slot(event["name"], event.get("value"), FILLED_BY_ACTION)
+                self.tracker.set_slot(event["name"], event.get("value"), FROM_ACTION)
             elif kind == "followup":
                 followups.append(str(event["name"]))
             elif kind == "reset_slots":

@@ -14,6 +14,7 @@ from ..project.model import Flow, Project
 from .commands import (
     CANNOT_HANDLE_CHITCHAT,
     FROM_LLM,
+    FROM_NLU,
     CancelFlow,
     CannotHandle,
     ChitChatAnswer,
@@ -185,7 +186,7 @@ class CommandCleaner:
         if slot is not None and any(m.type == "from_text" for m in slot.mappings):
             for command in commands:
                 result.drop(command, f"'{slot_name}' is force-filled with the whole message")
-            return [SetSlot(slot_name, message, filled_by="nlu")]
+            return [SetSlot(slot_name, message, filled_by=FROM_NLU)]
         kept = [c for c in commands if isinstance(c, SetSlot) and c.slot == slot_name]
         for command in commands:
             if command not in kept:

@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-# what set a slot, recorded on the slot event (`filled_by`)
-FROM_LLM = "llm"
-FROM_BUTTON = "button"
-FROM_NLU = "nlu"
+# what set a slot, recorded on the slot event (`filled_by`), with Rasa's names
+FROM_LLM = "LLM"
+FROM_BUTTON = "CommandPayloadReader"
+FROM_NLU = "NLU"
+FROM_ACTION = "CUSTOM"
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ...engine.commands import FROM_LLM
+
 ELLIPSIS = "…"
 
 # pattern context keys that are plumbing rather than something a reader wants to see
@@ -84,7 +86,7 @@ def command_text(command: dict[str, Any] | None) -> str:
             continue
         parts.append(_plain(value))
     filled_by = command.get("filled_by")
-    if filled_by and filled_by != "llm":
+    if filled_by and filled_by != FROM_LLM:
         parts.append(f"({filled_by})")
     return " ".join(parts)
 
@@ -172,7 +174,7 @@ def event_line(event: dict[str, Any], text_limit: int = 40) -> tuple[str, str]:
         line = f"slot {event.get('name')} = {value_text(event.get('value'), text_limit)}"
         if reset:
             line += " (reset)"
-        elif event.get("filled_by") and event.get("filled_by") != "llm":
+        elif event.get("filled_by") and event.get("filled_by") != FROM_LLM:
             line += f" ({event['filled_by']})"
         return kind, line
     if kind == "action":
