@@ -1152,3 +1152,24 @@ def test_a_message_that_is_a_flow_name_starts_it_even_when_it_is_a_greeting(make
     assert reply(project, "hello") == "start flow hello"
     assert reply(project, "Hello!") == "start flow hello"
     assert reply(project, "how are you?") == "offtopic reply"
+
+
+def test_a_handle_is_taken_from_the_message_when_the_slot_says_what_it_starts_with():
+    from workbench.understanding.offline_values import slot_shape
+
+    shape = slot_shape("add_contact_handle", ["a contact handle starting with @"])
+    assert shape.extractable
+    assert shape.extract("it's @foo") == ("@foo", 0)
+    assert shape.extract("add @jane.doe.") == ("@jane.doe", 0)
+    assert shape.extract("no handle here") is None
+    assert slot_shape("note", ["anything the customer says"]).extractable is False
+
+
+def test_a_name_answer_drops_its_introduction_but_other_text_keeps_it():
+    from workbench.understanding.offline_values import clean_free_text
+
+    assert clean_free_text("It's Jane Bar", ("add contact name", "name")) == "Jane Bar"
+    assert clean_free_text("that is Barbar", ("contact name", "name")) == "Barbar"
+    assert clean_free_text("it's broken again", ("feedback comment", "comment")) == (
+        "it's broken again"
+    )

@@ -189,6 +189,11 @@ _NAMED_IS = re.compile(
     r"was\s+supposed\s+to\s+be|is\s+not\s+right,?\s+it\s+is)\s+(?P<rest>.+)$",
     re.IGNORECASE,
 )
+# "no, the handle is @bar": a plain "is" counts only after an interjection
+_NAMED_PLAIN_IS = re.compile(
+    r"(?:the|my|our)\s+(?P<named>[\w\s'-]{1,40}?)\s+(?:is|was)\s+(?P<rest>.+)$",
+    re.IGNORECASE,
+)
 _CORRECTION_TAIL = re.compile(
     r"(?:[\s,.!;]+(?:instead|please|thanks|thank you|not\s+[\w@.-]+|rather))+[\s.!]*$",
     re.IGNORECASE,
@@ -507,7 +512,7 @@ class _Turn:
                 found = self._categorical(info, strict=True)
                 if found is not None and found.via != "value words" and best < VALUE_BONUS:
                     best, why = VALUE_BONUS, f"{name}={found.value}"
-            elif info.slot.type in ("text", "any") and info.shape.kind in ("email", "token"):
+            elif info.slot.type in ("text", "any") and info.shape.extractable:
                 found_token = info.shape.extract(self.text, strict=True)
                 if found_token is not None and best < TOKEN_BONUS:
                     best, why = TOKEN_BONUS, f"{name}={found_token[0]}"
@@ -780,7 +785,7 @@ class _Turn:
                 return format_number(number), "number"
             return None
         shape = info.shape
-        if kind == "text" and shape.kind in ("email", "token"):
+        if kind == "text" and shape.extractable:
             found_token = shape.extract(self.text)
             if found_token is not None:
                 return found_token[0], f"{shape.kind} in the message"
@@ -918,7 +923,7 @@ class _Turn:
             if found is None:
                 return None
             return found.value, 3 if found.strong else 2
-        if slot.type == "text" and info.shape.kind in ("email", "token"):
+        if slot.type == "text" and info.shape.extractable:
             token = info.shape.extract(text, strict=strict)
             if token is None:
                 return None
@@ -961,7 +966,7 @@ class _Turn:
             return found.value if found is not None else None
         if slot.type == "float":
             return self._rated_number(info)
-        if slot.type == "text" and info.shape.kind in ("email", "token"):
+        if slot.type == "text" and info.shape.extractable:
             token = info.shape.extract(self.text, strict=True)
             return token[0] if token is not None else None
         if slot.type in ("text", "any"):
@@ -1049,9 +1054,12 @@ class _Turn:
             if not lead or not lead.group():
                 break
             stripped = stripped[lead.end() :]
-        for pattern in (_NAMED_CHANGE, _NAMED_IS):
+        patterns = [_NAMED_CHANGE, _NAMED_IS]
+        if stripped != self.text:
+            patterns.append(_NAMED_PLAIN_IS)
+        for pattern in patterns:
             match = pattern.match(stripped)
-            if match:
+            if match and (pattern is not _NAMED_PLAIN_IS or self.names_a_slot(match["named"])):
                 return match.group("named").strip(), self._tail(match.group("rest"))
         rest = self.text
         marker = False
@@ -1083,6 +1091,13 @@ class _Turn:
     def _tail(text: str) -> str:
         text = _CORRECTION_TAIL.sub("", text.strip())
         return text.strip().strip(",.;:!?").strip()
+
+    def names_a_slot(self, named: str) -> bool:
+        """Whether the words name a slot a correction may target ("the handle")."""
+        named_terms = set(terms(named))
+        return any(
+            named_terms & self.model.slots[name].name_terms for name in self.correction_candidates()
+        )
 
     def correction_candidates(self) -> list[str]:
         """Slots a correction may target: the asked one, then the ones the user filled

@@ -687,6 +687,11 @@ def shape_from_example(example: str) -> str:
 
 
 _EXAMPLE = re.compile(r"(?<![\w@])[A-Za-z#]{0,4}-?\d[A-Za-z0-9-]*(?![\w@])")
+# "a contact handle starting with @", "begins with a #"
+_PREFIX_HINT = re.compile(
+    r"\b(?:start(?:s|ing)?|begin(?:s|ning)?)\s+with\s+(?:an?\s+)?[\"'`]?([@#$%&+~^])",
+    re.IGNORECASE,
+)
 _N_DIGITS = re.compile(r"\b(\d{1,2})[- ]digits?\b", re.IGNORECASE)
 _TOKEN = re.compile(r"#?[A-Za-z0-9][A-Za-z0-9-]*")
 
@@ -696,11 +701,17 @@ class SlotShape:
     """What a text slot's value looks like, read from its name, description, the collect
     steps' descriptions and the question's text."""
 
-    kind: str  # "email", "token" (an id, code, number, PIN) or "text"
+    kind: str  # "email", "token" (an id, code, number, PIN), "prefixed" or "text"
     patterns: tuple[str, ...] = ()  # regexes of example values ("[A-Za-z]\d{4}")
+    prefix: str = ""  # "prefixed": values start with this symbol ("@handle", "#tag")
     uppercase: bool = False  # examples write their letters in upper case
     digits_only: bool = False
     aliases: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def extractable(self) -> bool:
+        """Whether a value is picked out of the message rather than the whole message."""
+        return self.kind in ("email", "token", "prefixed")
 
     def extract(self, text: str, strict: bool = False) -> tuple[str, int] | None:
         """(value, rank) of the best token for an email/token slot: rank 0 matches an
@@ -709,6 +720,9 @@ class SlotShape:
         if self.kind == "email":
             emails = find_emails(text)
             return (emails[0], 0) if emails else None
+        if self.kind == "prefixed":
+            found = re.search(re.escape(self.prefix) + r"[\w][\w.\-]*", str(text))
+            return (found.group().rstrip(".-"), 0) if found else None
         if self.kind != "token":
             return None
         without_emails = _EMAIL.sub(" ", str(text))
@@ -777,6 +791,10 @@ def slot_shape(name: str, hints: Iterable[str]) -> SlotShape:
         or ("email address" in first_hint and "phone" not in first_hint)
     ):
         return SlotShape("email", aliases=aliases)
+    for hint in hint_list:
+        prefixed = _PREFIX_HINT.search(hint)
+        if prefixed:
+            return SlotShape("prefixed", prefix=prefixed.group(1), aliases=aliases)
     examples: list[str] = []
     digits: list[int] = []
     for hint in hint_list:
@@ -822,6 +840,10 @@ _TRAILING_FILLERS = re.compile(
 )
 
 
+NAME_WORDS = frozenset({"name", "names", "nickname", "handle", "username", "title"})
+_IT_IS_INTRO = re.compile(r"^(?:it|that|this)(?:'s|\s+is|\s+was)\s+", re.IGNORECASE)
+
+
 def clean_free_text(text: str, aliases: Sequence[str] = ()) -> str:
     """The message as the value of a free-text slot: one line, obvious fillers removed
     ("um, ", ", thanks"), and an introduction naming the slot ("my new address is ...")."""
@@ -840,4 +862,10 @@ def clean_free_text(text: str, aliases: Sequence[str] = ()) -> str:
         if intro and value[intro.end() :].strip():
             value = value[intro.end() :]
             break
+    else:
+        # "It's Jane Bar" answering "what's the name?": the name, not the sentence
+        if any(alias.split()[-1] in NAME_WORDS for alias in aliases if alias):
+            intro = _IT_IS_INTRO.match(value)
+            if intro and 0 < len(value[intro.end() :].split()) <= 4:
+                value = value[intro.end() :]
     return value.strip()
