@@ -945,3 +945,9 @@ def test_actions_syntax_error_is_reported(make_project):
     result = load(root)
     [issue] = issues_with(result, "action-syntax-error")
     assert (issue.file, issue.line, issue.severity) == ("actions/broken.py", 2, "error")
+
+
+def test_a_folder_without_flows_gets_a_warning(tmp_path):
+    result = load(tmp_path)
+    codes = [(issue.code, issue.severity) for issue in result.issues]
+    assert ("no-flows", "warning") in codes

@@ -133,6 +133,14 @@ class _Loader:
             )
 
         flows, test_files, conftest_fixtures = self._data_and_tests(with_tests)
+        if not flows and not self.issues.errors:  # a broken flows file says enough
+            self.issues.warning(
+                ".",
+                0,
+                "no-flows",
+                "no flows found in data/ or flows/",
+                "add a YAML file with a top-level `flows:` key under data/",
+            )
         domain = domain_parts.build()
         if flows:
             flows, domain = _with_default_patterns(flows, domain)
