@@ -45,23 +45,43 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..engine.command_parser import SetSlotsPayload, parse_button_payload
 from ..engine.stack import Frame
 from ..engine.tracker import Tracker
-from ..project.model import Flow, Project, Slot
+from ..project.model import Project
 from ..trace import RetrievedFlow
 from .base import GeneratorOutput, output_from_text
-from .offline_text import STOP_WORDS, FieldIndex, normalize, stem, terms, words
+from .offline_model import Model, SlotInfo, build_model, called_flows, response_texts
+from .offline_phrases import (
+    CANCEL_CLAUSE,
+    CANCEL_WITH_OBJECT,
+    CORRECTION_MARKERS,
+    CORRECTION_TAIL,
+    GREETING,
+    INJECTION,
+    INTERJECTION,
+    IT_IS,
+    NAMED_CHANGE,
+    NAMED_IS,
+    NAMED_PLAIN_IS,
+    POLITE_ONLY,
+    QUESTION_START,
+    RATING_CUE,
+    REPEAT_CLAUSE,
+    REQUEST,
+    SKIP_CLAUSE,
+    SMALL_TALK,
+    WH_START,
+    all_clauses,
+)
+from .offline_text import normalize, terms, words
 from .offline_values import (
     CategoricalMatch,
-    SlotShape,
     clean_free_text,
     format_number,
     match_categorical,
     parse_bool,
     parse_number,
     parse_ordinal,
-    slot_shape,
 )
 
 __all__ = ["OfflineDecision", "OfflineGenerator"]
@@ -82,305 +102,6 @@ STRONG_SCORE = 1.5  # ... at least this much
 MAX_CLARIFY_OPTIONS = 3
 VALUE_BONUS = 0.6  # the message names a categorical value of a slot the flow collects
 TOKEN_BONUS = 0.2  # the message holds an id/email shaped like a slot the flow collects
-
-FIELD_WEIGHTS = {"name": 1.0, "id": 0.6, "description": 0.7, "collect": 0.5}
-
-
-# --- phrase lists --------------------------------------------------------------------------
-
-_FILLER = (
-    r"(?:please|pls|ok|okay|oh|no|nah|nope|actually|wait|hmm+|um+|uh+|sorry|just|thanks|"
-    r"thank you|then|so|well|oops|ah|hey|look|i said|i mean|you know|right now|now|"
-    r"for now|already|anymore|any more)"
-)
-_CANCEL_CLAUSE = re.compile(
-    r"(?:stop|cancel|quit|abort|exit|halt|enough|nevermind|never mind|nvm|"
-    r"forget (?:it|about it|that|this|everything|all of it)|"
-    r"(?:i )?(?:have |had )?changed my mind|"
-    r"i (?:do not|no longer) want (?:to (?:do|continue|go on with) )?(?:this|that|it)|"
-    r"i do not want to (?:continue|go on|do this|do that)|"
-    r"(?:stop|cancel|abort|end|quit|drop|scrap|scratch) (?:it|this|that|everything|all|"
-    r"the (?:process|request|whole thing)|this (?:process|request|flow|conversation))|"
-    r"(?:i (?:want|would like|need) to|let us|can we|could we|can you|could you) "
-    r"(?:stop|cancel|quit|abort)(?: (?:it|this|that|everything))?|"
-    r"scratch that|not interested|i am not interested|i am done|do not bother|leave it)"
-)
-# cancelling words that also name what to cancel ("cancel it" may mean "cancel my order")
-_CANCEL_WITH_OBJECT = re.compile(r"cancel")
-_REPEAT_CLAUSE = re.compile(
-    r"(?:repeat|repeat (?:that|it|this|the question|yourself|the last message|please)|"
-    r"(?:can|could|would|will) you (?:please )?(?:repeat|say) (?:that|it|this|the question)"
-    r"(?: again)?|(?:can|could|would|will) you (?:please )?repeat|say (?:that|it) again|"
-    r"come again|say that|what did you (?:just )?say|what was that|pardon|pardon me|excuse me|"
-    r"sorry what|what|huh|i did not (?:get|catch|hear|understand) (?:that|it|you|what you said)|"
-    r"what was the question|one more time|again please|again)"
-)
-_SKIP_CLAUSE = re.compile(
-    r"(?:skip|skip (?:it|this|that|this question|the question|this one|this step|ahead)|"
-    r"next question|pass|i (?:would )?(?:rather|prefer) not (?:to )?(?:say|answer|tell)|"
-    r"i do not want to (?:answer|say|tell)(?: that| this| you)?|"
-    r"(?:can|could) (?:i|we) skip (?:this|that|it|this question|the question)|"
-    r"let us skip (?:this|that|it))"
-)
-_GREETING = re.compile(
-    r"(?:hi|hello|hey|hiya|howdy|yo|greetings|good (?:morning|afternoon|evening|day)|"
-    r"hey there|hi there|hello there)(?: \w+)?"
-)
-_SMALL_TALK = re.compile(
-    r"\b(?:jokes?|funny|weather|how are you|how is it going|how are things|how do you do|"
-    r"what is up|whats up|wassup|who are you|what are you|"
-    r"are you (?:a |an )?(?:bot|robot|human|real|ai|person|machine|chatbot)|"
-    r"your name|how old are you|where are you from|where do you live|do you like|"
-    r"favou?rite|meaning of life|sing me|a song|a poem|a story|love you|marry me|bored|"
-    r"are you there|what do you think about|your opinion|tell me about yourself|"
-    r"you are (?:smart|funny|great|stupid|dumb|awesome|cool|useless|nice|clever)|"
-    r"good bot|bad bot|lol|haha+|thank you so much|nice to meet you)\b"
-)
-_POLITE_ONLY = re.compile(
-    r"(?:thanks|thank you|thx|ty|cheers|great|cool|nice|awesome|perfect|ok|okay|lol|haha+|"
-    r"bye|goodbye|good bye|see you|see ya|wow|hmm+)(?: (?:a lot|so much|very much|again))?"
-)
-_INJECTION = re.compile(
-    r"\b(?:ignore|disregard|forget|override|bypass)\b(?:\s+\w+){0,3}?\s+"
-    r"(?:instructions?|prompts?|rules|directions|guidelines|system messages?|context)\b"
-    r"|\bsystem prompt\b|\byou are now\b|\b(?:developer|dan|god|admin) mode\b|\bjailbreak"
-    r"|\bpretend (?:to be|you are)\b|\bnew instructions\b|\bact as (?:a|an|the|my)\b"
-    r"|\b(?:print|reveal|show|output) (?:your|the) (?:prompt|instructions)\b"
-)
-_QUESTION_START = re.compile(
-    r"(?:what|how|when|where|why|which|who|whom|whose|do you|does|did|is there|are there|"
-    r"is it|are you|can i|can you|could you|could i|should i|will you|would you|may i|"
-    r"do i|am i|is my|are my|is your|are your)\b"
-)
-_WH_START = re.compile(r"(?:what|how|when|where|why|which|who)\b")
-_REQUEST = re.compile(
-    r"^(?:(?:hi|hello|hey|ok|okay|actually|wait|sorry|oh|so|and|also|but|please|no|yes|"
-    r"yeah|well|hmm|um|first)\b[\s,.!]*)*"
-    r"(?:i (?:want|would like|would love|need|wanna|wish|am trying|have to|must|was hoping)"
-    r"|i (?:would|will) (?:also )?like|can (?:you|i|we)|could (?:you|i|we)|would you|will you|"
-    r"how (?:do|can|many|much|long|does|is)|where|when|what|which|why|is it possible|please|"
-    r"let me|let us|help me|show me|tell me|give me|i am looking|check|cancel|track|change|"
-    r"update|return|talk|connect|start|open|leave|book|order|buy|get me)\b"
-)
-_INTERJECTION = re.compile(
-    r"(?:no|nope|nah|oh|oops|whoops|sorry|wait|hmm+|um+|uh+|ah|my bad|my mistake|apologies|"
-    r"oh no|no wait|hold on)\b[\s,.!:;-]*",
-    re.IGNORECASE,
-)
-_CORRECTION_MARKERS = (
-    re.compile(r"actually\b[\s,.:;-]*", re.IGNORECASE),
-    re.compile(
-        r"(?:please\s+)?(?:make|change|switch|update|correct)\s+(?:it|that|this)\s+(?:to|into)\s+",
-        re.IGNORECASE,
-    ),
-    re.compile(r"(?:please\s+)?make\s+(?:it|that|this)\s+", re.IGNORECASE),
-    re.compile(r"i\s+mean(?:t)?\b(?:\s+to\s+say)?[\s,:;-]*", re.IGNORECASE),
-    re.compile(r"(?:it|that)\s+should\s+(?:be|have\s+been)\s+", re.IGNORECASE),
-    re.compile(r"correction[\s,.:;-]+", re.IGNORECASE),
-)
-_IT_IS = re.compile(r"(?:it|that)(?:['\u2019]s|\s+is|\s+was)\s+", re.IGNORECASE)
-_NAMED_CHANGE = re.compile(
-    r"(?:please\s+)?(?:(?:can|could)\s+you\s+)?(?:change|update|correct|set|switch|make)\s+"
-    r"(?:the|my|our)\s+(?P<named>[\w\s'-]{1,40}?)\s+(?:to|into|as)\s+(?P<rest>.+)$",
-    re.IGNORECASE,
-)
-_NAMED_IS = re.compile(
-    r"(?:the|my|our)\s+(?P<named>[\w\s'-]{1,40}?)\s+(?:should\s+be|is\s+actually|is\s+really|"
-    r"was\s+supposed\s+to\s+be|is\s+not\s+right,?\s+it\s+is)\s+(?P<rest>.+)$",
-    re.IGNORECASE,
-)
-# "no, the handle is @bar": a plain "is" counts only after an interjection
-_NAMED_PLAIN_IS = re.compile(
-    r"(?:the|my|our)\s+(?P<named>[\w\s'-]{1,40}?)\s+(?:is|was)\s+(?P<rest>.+)$",
-    re.IGNORECASE,
-)
-_CORRECTION_TAIL = re.compile(
-    r"(?:[\s,.!;]+(?:instead|please|thanks|thank you|not\s+[\w@.-]+|rather))+[\s.!]*$",
-    re.IGNORECASE,
-)
-_RATING_CUE = re.compile(
-    r"(?:\b(?:rate|rating|score|give)\b[^.?!]{0,20}?(?<![\w.])(?P<a>[\d.,]+|[a-z]+)\b)"
-    r"|(?:(?<![\w.])(?P<b>[\d.,]+|[a-z]+)\s*(?:stars?|/\s*\d+|out of \d+|points?)\b)",
-    re.IGNORECASE,
-)
-
-
-def _clauses(norm: str) -> list[str]:
-    parts = re.split(r"[,.;:!?]+|\s+(?:and|then|but|so)\s+", norm)
-    return [p.strip() for p in parts if p and p.strip()]
-
-
-def _strip_fillers(clause: str) -> str:
-    pattern = re.compile(rf"^(?:{_FILLER}\s+)+|(?:\s+{_FILLER})+$")
-    previous = None
-    while previous != clause:
-        previous = clause
-        clause = pattern.sub("", clause).strip()
-    return clause
-
-
-def _all_clauses(norm: str, clause: re.Pattern[str]) -> bool:
-    """Every clause of the message is `clause` or filler, and at least one is `clause`."""
-    text = re.sub(r"[\"'`()\[\]]", " ", norm)
-    found = False
-    for part in _clauses(text):
-        stripped = _strip_fillers(part)
-        if not stripped or re.fullmatch(_FILLER, stripped):
-            continue
-        if not clause.fullmatch(stripped):
-            return False
-        found = True
-    return found
-
-
-# --- the project, prepared once ------------------------------------------------------------
-
-
-@dataclass
-class _SlotInfo:
-    slot: Slot
-    shape: SlotShape
-    hints: tuple[str, ...]
-    titles: dict[str, list[str]]  # categorical value -> button titles that set it
-    choices: tuple[str, ...]  # values in the order of the question's buttons
-    name_terms: frozenset[str]
-    description_terms: frozenset[str]
-
-
-@dataclass
-class _Model:
-    project: Project
-    index: FieldIndex
-    startable: tuple[str, ...]
-    slots: dict[str, _SlotInfo]
-    fillable: dict[str, tuple[str, ...]]  # flow -> slots it (and flows it calls) collects
-    collected: dict[str, tuple[str, ...]]  # flow -> every slot it (and its calls) collects
-
-
-def _called(project: Project, flow_id: str, seen: set[str] | None = None) -> list[Flow]:
-    seen = seen if seen is not None else set()
-    flow = project.flow(flow_id)
-    if flow is None or flow_id in seen:
-        return []
-    seen.add(flow_id)
-    flows = [flow]
-    for step in flow.steps:
-        if step.kind == "call" and step.call:
-            flows.extend(_called(project, step.call, seen))
-    return flows
-
-
-def _response_texts(project: Project, name: str | None) -> list[str]:
-    response = project.response(name) if name else None
-    if response is None:
-        return []
-    return [v.text for v in response.variations if v.text]
-
-
-def _buttons(project: Project, name: str | None) -> list[tuple[str, str]]:
-    response = project.response(name) if name else None
-    if response is None:
-        return []
-    for variation in response.variations:
-        if variation.buttons:
-            return [(b.title, b.payload) for b in variation.buttons]
-    return []
-
-
-def _button_values(buttons: list[tuple[str, str]], slot: str) -> list[tuple[str, str]]:
-    """(value, title) of each button whose payload sets `slot`."""
-    out = []
-    for title, payload in buttons:
-        parsed = parse_button_payload(payload)
-        if isinstance(parsed, SetSlotsPayload):
-            for name, value in parsed.slots:
-                if name == slot and isinstance(value, str):
-                    out.append((value, title))
-    return out
-
-
-def _build_model(project: Project) -> _Model:
-    index = FieldIndex(FIELD_WEIGHTS, title_fields=("name", "id"))
-    startable = []
-    for flow in project.user_flows:
-        if flow.is_link_only:
-            continue
-        startable.append(flow.id)
-        id_words = flow.id.replace("_", " ").replace("-", " ")
-        collect_texts: list[str] = []
-        for step in flow.steps:
-            if step.collect:
-                collect_texts.append(step.description or "")
-                slot = project.slot(step.collect)
-                if slot is not None and slot.type == "categorical":
-                    collect_texts.extend(v.replace("_", " ") for v in slot.values)
-                    for utter in (step.ask_utter, f"utter_ask_{step.collect}"):
-                        pairs = _button_values(_buttons(project, utter), step.collect)
-                        collect_texts.extend(title for _, title in pairs)
-        index.add(
-            flow.id,
-            {
-                "name": [flow.name or id_words],
-                "id": [id_words] if flow.name else [],
-                "description": [flow.description or ""],
-                "collect": collect_texts,
-            },
-        )
-
-    # what each slot looks like: descriptions, questions, buttons
-    step_descriptions: dict[str, list[str]] = {}
-    utters: dict[str, list[str]] = {}
-    for flow in project.flows.values():
-        for step in flow.steps:
-            if step.collect:
-                if step.description:
-                    step_descriptions.setdefault(step.collect, []).append(step.description)
-                utters.setdefault(step.collect, []).append(step.ask_utter)
-    slots: dict[str, _SlotInfo] = {}
-    for name, slot in project.domain.slots.items():
-        asks = list(dict.fromkeys([f"utter_ask_{name}", *utters.get(name, [])]))
-        questions = [t for utter in asks for t in _response_texts(project, utter)]
-        hints = tuple(
-            h for h in [slot.description or "", *step_descriptions.get(name, []), *questions] if h
-        )
-        titles: dict[str, list[str]] = {}
-        choices: list[str] = []
-        for utter in asks:
-            pairs = _button_values(_buttons(project, utter), name)
-            for value, title in pairs:
-                titles.setdefault(value, []).append(title)
-            if not choices and pairs:
-                choices = [value for value, _ in pairs]
-        if slot.type == "categorical":
-            choices = [c for c in choices if c in slot.values]
-        name_words = [w for w in words(name) if w not in STOP_WORDS]
-        slots[name] = _SlotInfo(
-            slot=slot,
-            shape=slot_shape(name, hints),
-            hints=hints,
-            titles=titles,
-            choices=tuple(choices),
-            name_terms=frozenset(stem(w) for w in name_words),
-            description_terms=frozenset(terms(" ".join(hints[:2]))),
-        )
-
-    fillable: dict[str, tuple[str, ...]] = {}
-    collected: dict[str, tuple[str, ...]] = {}
-    for flow in project.flows.values():
-        group = _called(project, flow.id)
-        every = [s.collect for f in group for s in f.steps if s.collect]
-        free = [
-            s.collect
-            for f in group
-            for s in f.steps
-            if s.collect
-            and not s.ask_before_filling
-            and project.slot(s.collect) is not None
-            and project.slot(s.collect).llm_fillable
-        ]
-        fillable[flow.id] = tuple(dict.fromkeys(free))
-        collected[flow.id] = tuple(dict.fromkeys(every))
-    return _Model(project, index, tuple(startable), slots, fillable, collected)
 
 
 # --- decisions -----------------------------------------------------------------------------
@@ -415,7 +136,7 @@ class OfflineGenerator:
 
     def __init__(self) -> None:
         self._project: Project | None = None
-        self._model: _Model | None = None
+        self._model: Model | None = None
 
     async def generate(self, message: str, tracker: Tracker, project: Project) -> GeneratorOutput:
         decision = self.decide(message, tracker, project)
@@ -427,9 +148,9 @@ class OfflineGenerator:
     def decide(self, message: str, tracker: Tracker, project: Project) -> OfflineDecision:
         return _Turn(self._model_for(project), message, tracker).decide()
 
-    def _model_for(self, project: Project) -> _Model:
+    def _model_for(self, project: Project) -> Model:
         if self._project is not project or self._model is None:
-            self._model = _build_model(project)
+            self._model = build_model(project)
             self._project = project
         return self._model
 
@@ -437,7 +158,7 @@ class OfflineGenerator:
 class _Turn:
     """One message in one state: everything the rules look at."""
 
-    def __init__(self, model: _Model, message: str, tracker: Tracker) -> None:
+    def __init__(self, model: Model, message: str, tracker: Tracker) -> None:
         self.model = model
         self.project = model.project
         self.tracker = tracker
@@ -470,7 +191,7 @@ class _Turn:
     # -- helpers ------------------------------------------------------------------------------
 
     @property
-    def asked_info(self) -> _SlotInfo | None:
+    def asked_info(self) -> SlotInfo | None:
         return self.model.slots.get(self.asked) if self.asked else None
 
     @property
@@ -482,7 +203,7 @@ class _Turn:
         return [t for name in dict.fromkeys(n for n in names if n) for t in self._texts(name)]
 
     def _texts(self, name: str) -> list[str]:
-        return _response_texts(self.project, name)
+        return response_texts(self.project, name)
 
     def ranking(self) -> list[_Ranked]:
         if self._ranking is None:
@@ -545,39 +266,39 @@ class _Turn:
     # -- phrase checks ------------------------------------------------------------------------
 
     def is_cancel(self) -> bool:
-        return _all_clauses(self.norm, _CANCEL_CLAUSE)
+        return all_clauses(self.norm, CANCEL_CLAUSE)
 
     def is_repeat(self) -> bool:
-        return _all_clauses(self.norm, _REPEAT_CLAUSE)
+        return all_clauses(self.norm, REPEAT_CLAUSE)
 
     def is_skip(self) -> bool:
-        return _all_clauses(self.norm, _SKIP_CLAUSE)
+        return all_clauses(self.norm, SKIP_CLAUSE)
 
     def is_injection(self) -> bool:
-        return bool(_INJECTION.search(self.norm))
+        return bool(INJECTION.search(self.norm))
 
     def is_small_talk(self) -> bool:
         flat = self.flat
         if not flat:
             return False
-        if _GREETING.fullmatch(flat) or _POLITE_ONLY.fullmatch(flat):
+        if GREETING.fullmatch(flat) or POLITE_ONLY.fullmatch(flat):
             return True
-        return bool(_SMALL_TALK.search(flat))
+        return bool(SMALL_TALK.search(flat))
 
     def is_chatter(self) -> bool:
         """Small talk that cannot be meant as a free-text answer."""
-        if _GREETING.fullmatch(self.flat) or _POLITE_ONLY.fullmatch(self.flat):
+        if GREETING.fullmatch(self.flat) or POLITE_ONLY.fullmatch(self.flat):
             return True
-        return bool(_SMALL_TALK.search(self.flat)) and len(self.flat.split()) <= 6
+        return bool(SMALL_TALK.search(self.flat)) and len(self.flat.split()) <= 6
 
     def is_short_question(self) -> bool:
-        return bool(_WH_START.match(self.norm)) and len(self.flat.split()) < 8
+        return bool(WH_START.match(self.norm)) and len(self.flat.split()) < 8
 
     def is_question(self) -> bool:
-        return self.text.rstrip().endswith("?") or bool(_QUESTION_START.match(self.norm))
+        return self.text.rstrip().endswith("?") or bool(QUESTION_START.match(self.norm))
 
     def is_request(self) -> bool:
-        return bool(_REQUEST.match(self.norm))
+        return bool(REQUEST.match(self.norm))
 
     # -- the rules ------------------------------------------------------------------------------
 
@@ -756,7 +477,7 @@ class _Turn:
             return other
         return self.fallback()
 
-    def answer(self, info: _SlotInfo) -> tuple[str, str] | OfflineDecision | None:
+    def answer(self, info: SlotInfo) -> tuple[str, str] | OfflineDecision | None:
         """(value text, how) for the open question, a decision (cancel/start/...), or None."""
         kind = info.slot.type
         if kind == "bool":
@@ -827,11 +548,11 @@ class _Turn:
             asked.update(terms(text))
         return bool(asked) and said <= asked
 
-    def pattern_yes_no(self, info: _SlotInfo) -> OfflineDecision | None:
+    def pattern_yes_no(self, info: SlotInfo) -> OfflineDecision | None:
         """Yes/no questions of patterns ("anything else?", "continue with ...?"): a request
         for a flow starts it; "stop"/"never mind" mean no."""
         closing = self.asks_for_more()
-        if self.is_cancel() and not _CANCEL_WITH_OBJECT.search(self.flat):
+        if self.is_cancel() and not CANCEL_WITH_OBJECT.search(self.flat):
             return self.decision(
                 [f"set slot {self.asked} False"], "declines the pattern's question"
             )
@@ -848,7 +569,7 @@ class _Turn:
         if value is not None:
             return self.decision([f"set slot {self.asked} {value}"], "yes/no to the pattern")
         if self.is_small_talk() and closing:
-            polite = _POLITE_ONLY.fullmatch(self.flat)
+            polite = POLITE_ONLY.fullmatch(self.flat)
             if polite:
                 return self.decision([f"set slot {self.asked} False"], "a polite goodbye")
         return None
@@ -877,7 +598,7 @@ class _Turn:
             r"(?:none|neither|no|nope|nothing|none of them|neither of them|no thanks|"
             r"no thank you|not now|no need)",
             self.flat,
-        ) or (self.is_cancel() and not _CANCEL_WITH_OBJECT.search(self.flat)):
+        ) or (self.is_cancel() and not CANCEL_WITH_OBJECT.search(self.flat)):
             return self.decision([f"set slot {self.asked} none"], "continue none of the flows")
         index = parse_ordinal(self.text, len(ids))
         if index is not None:
@@ -891,7 +612,7 @@ class _Turn:
 
     # -- slot values -----------------------------------------------------------------------------
 
-    def _categorical(self, info: _SlotInfo, strict: bool, text: str | None = None):
+    def _categorical(self, info: SlotInfo, strict: bool, text: str | None = None):
         found = match_categorical(
             self.text if text is None else text,
             list(info.slot.values),
@@ -905,7 +626,7 @@ class _Turn:
             return None
         return found
 
-    def value_for(self, info: _SlotInfo, text: str, strict: bool) -> tuple[str, int] | None:
+    def value_for(self, info: SlotInfo, text: str, strict: bool) -> tuple[str, int] | None:
         """(value text, fit) of `text` for a slot: fit 3 = its shape/value is unmistakable,
         2 = a partial categorical match, 1 = it parses (a number, a yes/no), 0 = any text."""
         slot = info.slot
@@ -959,7 +680,7 @@ class _Turn:
             counts[value] = counts.get(value, 0) + 1
         return [f"set slot {n} {v}" for n, v in found.items() if counts[v] == 1]
 
-    def _extract_one(self, info: _SlotInfo) -> str | None:
+    def _extract_one(self, info: SlotInfo) -> str | None:
         slot = info.slot
         if slot.type == "categorical":
             found = self._categorical(info, strict=True)
@@ -973,8 +694,8 @@ class _Turn:
             return self._named_value(info)
         return None
 
-    def _rated_number(self, info: _SlotInfo) -> str | None:
-        for match in _RATING_CUE.finditer(self.text):
+    def _rated_number(self, info: SlotInfo) -> str | None:
+        for match in RATING_CUE.finditer(self.text):
             number = parse_number(match.group("a") or match.group("b") or "")
             if number is not None:
                 return format_number(number)
@@ -988,7 +709,7 @@ class _Turn:
                     return format_number(number)
         return None
 
-    def _named_value(self, info: _SlotInfo) -> str | None:
+    def _named_value(self, info: SlotInfo) -> str | None:
         for alias in sorted(info.shape.aliases, key=len, reverse=True):
             if len(alias) < 3:
                 continue
@@ -1039,7 +760,7 @@ class _Turn:
 
     def request_like(self, text: str) -> bool:
         norm = normalize(text)
-        if _REQUEST.match(norm) and self.model.index.rank(terms(text))[0].score >= START_THRESHOLD:
+        if REQUEST.match(norm) and self.model.index.rank(terms(text))[0].score >= START_THRESHOLD:
             return True
         ranked = self.model.index.rank(terms(text))
         return bool(ranked) and ranked[0].score >= INTERRUPT_THRESHOLD * 1.5
@@ -1048,18 +769,18 @@ class _Turn:
         """(slot words named or "", the new value's text), or None if no correction."""
         stripped = self.text
         while True:
-            lead = _INTERJECTION.match(stripped) or re.match(
+            lead = INTERJECTION.match(stripped) or re.match(
                 r"actually\b[\s,.:;-]*", stripped, re.IGNORECASE
             )
             if not lead or not lead.group():
                 break
             stripped = stripped[lead.end() :]
-        patterns = [_NAMED_CHANGE, _NAMED_IS]
+        patterns = [NAMED_CHANGE, NAMED_IS]
         if stripped != self.text:
-            patterns.append(_NAMED_PLAIN_IS)
+            patterns.append(NAMED_PLAIN_IS)
         for pattern in patterns:
             match = pattern.match(stripped)
-            if match and (pattern is not _NAMED_PLAIN_IS or self.names_a_slot(match["named"])):
+            if match and (pattern is not NAMED_PLAIN_IS or self.names_a_slot(match["named"])):
                 return match.group("named").strip(), self._tail(match.group("rest"))
         rest = self.text
         marker = False
@@ -1067,19 +788,19 @@ class _Turn:
         changed = True
         while changed:
             changed = False
-            lead = _INTERJECTION.match(rest)
+            lead = INTERJECTION.match(rest)
             if lead and lead.group():
                 rest = rest[lead.end() :]
                 interjection = changed = True
                 continue
-            for pattern in _CORRECTION_MARKERS:
+            for pattern in CORRECTION_MARKERS:
                 match = pattern.match(rest)
                 if match and match.group():
                     rest = rest[match.end() :]
                     marker = changed = True
                     break
             if not changed and interjection:
-                match = _IT_IS.match(rest)
+                match = IT_IS.match(rest)
                 if match:
                     rest = rest[match.end() :]
                     marker = changed = True
@@ -1089,7 +810,7 @@ class _Turn:
 
     @staticmethod
     def _tail(text: str) -> str:
-        text = _CORRECTION_TAIL.sub("", text.strip())
+        text = CORRECTION_TAIL.sub("", text.strip())
         return text.strip().strip(",.;:!?").strip()
 
     def names_a_slot(self, named: str) -> bool:
@@ -1125,7 +846,7 @@ class _Turn:
 
     def _ask_before_filling(self, name: str) -> bool:
         for flow_id in self.stack_flows:
-            for flow in _called(self.project, flow_id):
+            for flow in called_flows(self.project, flow_id):
                 for step in flow.steps:
                     if step.collect == name and not step.ask_before_filling:
                         return False
