@@ -9,6 +9,8 @@ events, the stack and the slots of single turns.
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from engine_helpers import (
     ANY,
@@ -838,3 +840,14 @@ async def test_circuit_breaker_stops_a_flow_that_never_waits():
     # the conversation goes on
     trace = await chat.say("/start flow greet")
     assert trace.bot_texts == [NAME_Q]
+
+
+async def test_stack_changes_are_logged_as_stack_events():
+    chat = Chat(shop())
+    trace = await chat.say("/start flow transfer_money")
+    stack_events = [e for e in trace.events if e["event"] == "stack"]
+    assert stack_events, "a turn that changes the stack logs it"
+    assert stack_events[-1]["frames"] == trace.stack_after
+    # consecutive stack events always differ: unchanged stacks are not logged again
+    frames = [e["frames"] for e in stack_events]
+    assert all(a != b for a, b in itertools.pairwise(frames))

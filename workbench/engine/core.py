@@ -44,10 +44,14 @@ class Engine:
         return self.cleaner.clean(commands, tracker, message)
 
     def apply(self, commands: list[Command], tracker: Tracker) -> list[DroppedCommand]:
-        return self.runner.run(commands, tracker)
+        skipped = self.runner.run(commands, tracker)
+        tracker.log_stack()
+        return skipped
 
     def predict(self, tracker: Tracker) -> Prediction:
-        return self.executor.predict(tracker)
+        prediction = self.executor.predict(tracker)
+        tracker.log_stack()
+        return prediction
 
     def action_kind(self, name: str) -> str:
         if name in self.project.domain.responses:

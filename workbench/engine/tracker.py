@@ -42,6 +42,7 @@ class Tracker:
         # set while a message is handled: the session already started for it
         self.started_for_message = False
         self.latest_message: Event | None = None
+        self._logged_stack: list[dict] = []
 
     # -- events -------------------------------------------------------------------------
 
@@ -65,6 +66,13 @@ class Tracker:
         self, name: str, value: Any, filled_by: str | None = None, reset: bool = False
     ) -> Event:
         return self.add(ev.slot(name, value, filled_by=filled_by, reset=reset))
+
+    def log_stack(self) -> None:
+        """Add a `stack` event with the frames, if they changed since the last one."""
+        frames = self.stack.as_dicts()
+        if frames != self._logged_stack:
+            self._logged_stack = frames
+            self.add(ev.stack(frames))
 
     def get_slot(self, name: str) -> Any:
         return self.slots.get(name)

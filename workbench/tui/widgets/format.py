@@ -186,7 +186,12 @@ def event_line(event: dict[str, Any], text_limit: int = 40) -> tuple[str, str]:
         where = f" ({action})" if action else ""
         return kind, f"error{where}: {truncate(str(event.get('message', '')), 0)}"
     if kind == "stack":
-        return kind, f"stack ({len(event.get('frames') or [])} frames)"
+        frames = event.get("frames") or []
+        if not frames:
+            return kind, "stack (empty)"
+        top = frames[-1]
+        where = f"{top.get('flow_id') or top.get('type')} @ {top.get('step_id', '')}".strip(" @")
+        return kind, f"stack ({len(frames)} frames) top: {where}"
     rest = {k: v for k, v in event.items() if k not in ("event", "timestamp")}
     details = " ".join(f"{k}={value_text(v, 24)}" for k, v in rest.items())
     return kind, f"{kind} {details}".rstrip()
