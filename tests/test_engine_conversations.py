@@ -851,3 +851,13 @@ async def test_stack_changes_are_logged_as_stack_events():
     # consecutive stack events always differ: unchanged stacks are not logged again
     frames = [e["frames"] for e in stack_events]
     assert all(a != b for a, b in itertools.pairwise(frames))
+
+
+async def test_the_stack_round_trips_through_plain_dicts():
+    from workbench.engine.stack import DialogueStack
+
+    chat = Chat(shop())
+    trace = await chat.say("/start flow transfer_money")
+    restored = DialogueStack.from_dicts(trace.stack_after)
+    assert restored.as_dicts() == trace.stack_after
+    assert [f.type for f in restored] == [f["type"] for f in trace.stack_after]

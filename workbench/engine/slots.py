@@ -30,10 +30,6 @@ def coerce(slot: Slot, value: Any) -> tuple[Any, bool]:
     return value, True
 
 
-def is_valid(slot: Slot, value: Any) -> bool:
-    return coerce(slot, value)[1]
-
-
 def _to_bool(value: Any) -> tuple[Any, bool]:
     if isinstance(value, bool):
         return value, True

@@ -74,10 +74,6 @@ class Frame:
             context={k: copy.deepcopy(v) for k, v in data.items() if k not in known},
         )
 
-    def label(self) -> str:
-        kind = self.frame_type if self.is_user_flow else "pattern" if self.is_pattern else self.type
-        return f"{self.flow_id or self.type} ({kind}) @ {self.step_id}"
-
 
 class DialogueStack:
     """Frames bottom→top. Mutable; the tracker snapshots it as dicts after each turn."""
@@ -173,6 +169,3 @@ class DialogueStack:
     @classmethod
     def from_dicts(cls, data: list[dict[str, Any]]) -> DialogueStack:
         return cls([Frame.from_dict(item) for item in data])
-
-    def copy(self) -> DialogueStack:
-        return DialogueStack.from_dicts(self.as_dicts())

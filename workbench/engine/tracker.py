@@ -96,9 +96,6 @@ class Tracker:
     def condition_document(self) -> dict[str, Any]:
         return {"slots": self.slots, "context": self.context()}
 
-    def user_events(self) -> list[Event]:
-        return [e for e in self.events if e.get("event") == "user"]
-
     def bot_messages_since_last_user(self, skip_current: bool = False) -> list[Event]:
         """Bot events after the latest user event (or after the one before it)."""
         users = [i for i, e in enumerate(self.events) if e.get("event") == "user"]
@@ -111,15 +108,6 @@ class Tracker:
             start = users[-1] if users else -1
             end = len(self.events)
         return [e for e in self.events[start + 1 : end] if e.get("event") == "bot"]
-
-    def snapshot(self) -> dict[str, Any]:
-        """Plain data for storage and time travel."""
-        return {
-            "slots": copy.deepcopy(self.slots),
-            "stack": self.stack.as_dicts(),
-            "filled_by": dict(self.filled_by),
-            "flow_hashes": dict(self.flow_hashes),
-        }
 
     def record_visit(self, frame_id: str, flow_id: str, step_id: str) -> None:
         self.visits.append(StepVisit(frame_id, flow_id, step_id))

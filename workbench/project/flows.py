@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .issues import IssueList
+from .issues import IssueList, suggest
 from .model import (
     END_STEP,
     NEXT_PREFIX,
@@ -148,7 +148,7 @@ class FlowBuilder:
                     line_of(data, key),
                     "unknown-flow-key",
                     f"unknown key '{key}' in flow '{flow_id}'",
-                    _suggest(str(key), FLOW_KEYS, "allowed: " + ", ".join(sorted(FLOW_KEYS))),
+                    suggest(str(key), FLOW_KEYS, "allowed: " + ", ".join(sorted(FLOW_KEYS))),
                 )
         description = data.get("description")
         if description is not None and not isinstance(description, str):
@@ -318,7 +318,7 @@ class FlowBuilder:
                     hint = (
                         "a link step ends the flow; it cannot have `next`"
                         if key == "next"
-                        else _suggest(
+                        else suggest(
                             str(key),
                             STEP_KEYS[kind],
                             f"allowed in a {kind} step: " + ", ".join(sorted(STEP_KEYS[kind])),
@@ -650,10 +650,3 @@ def _kind_of(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     return repr(value)
-
-
-def _suggest(word: str, choices, fallback: str) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.75)
-    return f"did you mean '{close[0]}'?" if close else fallback

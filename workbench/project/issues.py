@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Literal
 
@@ -56,3 +58,9 @@ class IssueList(list):
     @property
     def warnings(self) -> list[Issue]:
         return [issue for issue in self if not issue.is_error]
+
+
+def suggest(word: str, choices: Iterable[str], fallback: str) -> str:
+    """A fix hint: the closest known name ("did you mean 'x'?"), else `fallback`."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.75)
+    return f"did you mean '{close[0]}'?" if close else fallback

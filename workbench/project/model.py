@@ -162,15 +162,6 @@ class Flow:
             object.__setattr__(self, "_step_index", index)
         return index
 
-    def collect_steps(self) -> tuple[Step, ...]:
-        return tuple(step for step in self.steps if step.kind == "collect")
-
-    def collected_slots(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(s.collect for s in self.steps if s.collect))
-
-    def set_slot_names(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(name for s in self.steps for name, _ in s.slot_values))
-
 
 # --- domain --------------------------------------------------------------------------
 

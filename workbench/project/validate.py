@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..engine.conditions import check_syntax, parse_condition
-from .issues import IssueList
+from .issues import IssueList, suggest
 from .loader import LoadResult, load_project
 from .model import END_STEP, ConditionalNext, Flow, Project, Response, StaticNext, Step
 
@@ -178,7 +178,7 @@ class _Validator:
                         line,
                         "unknown-next",
                         f"`next` of step '{step.id}' points to unknown step '{target}'",
-                        _close(target, step_ids, "use an existing step id or END"),
+                        suggest(target, step_ids, "use an existing step id or END"),
                     )
         self.check_reachable(flow)
 
@@ -232,7 +232,7 @@ class _Validator:
                 line,
                 "unknown-response",
                 f"collect of '{name}' uses response '{step.utter}', which is not in the domain",
-                _close(step.utter, self.responses, "add the response to the domain"),
+                suggest(step.utter, self.responses, "add the response to the domain"),
             )
         elif (
             not step.utter
@@ -257,19 +257,19 @@ class _Validator:
                     rejection.source.line,
                     "unknown-response",
                     f"rejection utters '{rejection.utter}', which is not in the domain",
-                    _close(rejection.utter, self.responses, "add the response to the domain"),
+                    suggest(rejection.utter, self.responses, "add the response to the domain"),
                 )
 
     def check_action(self, name: str, file: str, line: int, where: str) -> None:
         if "{{" in name or name in self.responses or name in self.known_actions:
             return
         if name.startswith("utter_"):
-            hint = _close(name, self.responses, f"add a response '{name}' to the domain")
+            hint = suggest(name, self.responses, f"add a response '{name}' to the domain")
             self.issues.error(
                 file, line, "unknown-action", f"{where} runs '{name}', which is no response", hint
             )
         else:
-            hint = _close(
+            hint = suggest(
                 name,
                 self.known_actions,
                 "define it in the actions package and list it under `actions:` in the domain",
@@ -293,7 +293,7 @@ class _Validator:
                 line,
                 "unknown-flow",
                 f"`{step.kind}` to unknown flow '{target}'",
-                _close(target, self.project.flows, "use the id of a flow defined in the project"),
+                suggest(target, self.project.flows, "use the id of a flow defined in the project"),
             )
             return
         if step.kind == "link" and other.is_pattern and target not in LINKABLE_PATTERNS:
@@ -402,7 +402,7 @@ class _Validator:
             line,
             "unknown-slot",
             f"{where} refers to slot '{name}', which is not in the domain",
-            _close(name, self.slots, f"add `{name}:` under `slots:` in the domain"),
+            suggest(name, self.slots, f"add `{name}:` under `slots:` in the domain"),
         )
 
     # -- responses, domain, config, tests --------------------------------------------------
@@ -427,7 +427,7 @@ class _Validator:
                         "unknown-slot",
                         f"response '{response.name}' refers to '{name}', which is no slot "
                         "(the text would be sent uninterpolated)",
-                        _close(
+                        suggest(
                             name,
                             self.slots,
                             "add the slot, or pass it from a custom action as "
@@ -546,7 +546,7 @@ class _Validator:
                             step.source.line,
                             "unknown-response",
                             f"test case '{case.name}' expects unknown response '{step.value}'",
-                            _close(step.value, self.responses, "check the response name"),
+                            suggest(step.value, self.responses, "check the response name"),
                         )
             for fixture_name, fixture in test_file.fixtures.items():
                 sources = test_file.fixture_sources.get(fixture_name, ())
@@ -575,13 +575,6 @@ def _targets(step: Step) -> list[tuple[str, int]]:
 def _line(raw: dict, key: str, default: int) -> int:
     line_of = getattr(raw, "line_of", None)
     return line_of(key) if line_of else default
-
-
-def _close(word: str, choices: Iterable[str], fallback: str) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.75)
-    return f"did you mean '{close[0]}'?" if close else fallback
 
 
 def _split_assignments(text: str) -> list[str]:
