@@ -7,6 +7,7 @@ and their order follow the reference (section c, "Validation and conflicts").
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +34,7 @@ from .commands import (
 )
 from .conditions import evaluate_condition
 from .slots import coerce
-from .tracker import Tracker
+from .tracker import StepVisit, Tracker
 
 COLLECT_PATTERN = "pattern_collect_information"
 CONTINUE_PATTERN = "pattern_continue_interrupted"
@@ -77,23 +78,27 @@ def asked_slot(tracker: Tracker) -> str | None:
     return None
 
 
-def filled_by_active_flow(project: Project, tracker: Tracker) -> set[str]:
-    """Slots the active user flow (with the flows it called) has collected so far: a new
-    value for one of them is a correction. Other filled slots, e.g. ones kept from a flow
-    that already ended, are simply set again."""
+def visited_collects(project: Project, tracker: Tracker) -> Iterator[tuple[StepVisit, str]]:
+    """The collect steps the active user flow (with the flows it called) has entered,
+    earliest first, each with the slot it collects."""
     user = tracker.stack.top_user_frame()
     if user is None:
-        return set()
+        return
     group = tracker.stack.group_of(tracker.stack.group_base(user))
     frame_ids = {f.frame_id for f in group if f.is_user_flow}
-    names: set[str] = set()
     for visit in tracker.visits:
         if visit.frame_id in frame_ids:
             flow = project.flow(visit.flow_id)
             step = flow.step(visit.step_id) if flow else None
             if step is not None and step.collect:
-                names.add(step.collect)
-    return names
+                yield visit, step.collect
+
+
+def filled_by_active_flow(project: Project, tracker: Tracker) -> set[str]:
+    """Slots the active user flow has collected so far: a new value for one of them is a
+    correction. Other filled slots, e.g. ones kept from a flow that already ended, are
+    simply set again."""
+    return {slot for _, slot in visited_collects(project, tracker)}
 
 
 def guard_allows(flow: Flow, tracker: Tracker) -> bool:

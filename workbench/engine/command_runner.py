@@ -11,7 +11,7 @@ from typing import Any
 
 from ..project.model import Project
 from . import events as ev
-from .command_cleaner import COLLECT_PATTERN, CONTINUE_PATTERN, asked_slot
+from .command_cleaner import COLLECT_PATTERN, CONTINUE_PATTERN, asked_slot, visited_collects
 from .commands import (
     CancelFlow,
     CannotHandle,
@@ -59,6 +59,14 @@ SIMPLE_PATTERNS: dict[type, str] = {
 class CommandRunner:
     def __init__(self, project: Project) -> None:
         self.project = project
+        # slots the patterns collect (e.g. continue_interrupted_flow_confirmation)
+        self.pattern_slots: set[str] = set().union(
+            *(
+                self._collected(f.id, with_calls=False)
+                for f in project.flows.values()
+                if f.is_pattern
+            )
+        )
 
     def run(self, commands: list[Command], tracker: Tracker) -> list[DroppedCommand]:
         skipped: list[DroppedCommand] = []
@@ -194,9 +202,7 @@ class CommandRunner:
         for flow_id in started:
             names |= self._collected(flow_id)
         if not started:
-            for flow in self.project.flows.values():
-                if flow.is_default_pattern or flow.is_pattern:
-                    names |= self._collected(flow.id, with_calls=False)
+            names |= self.pattern_slots
         return names
 
     def _collected(self, flow_id: str, with_calls: bool = True, seen=None) -> set[str]:
@@ -262,17 +268,8 @@ class CommandRunner:
     ) -> tuple[str | None, str | None, str | None]:
         """The earliest collect step of a corrected slot that the active user flow (or a
         flow it called) has already visited."""
-        user = tracker.stack.top_user_frame()
-        if user is None:
-            return None, None, None
-        base = tracker.stack.group_base(user)
-        frame_ids = {f.frame_id for f in tracker.stack.group_of(base) if f.is_user_flow}
-        for visit in tracker.visits:
-            if visit.frame_id not in frame_ids:
-                continue
-            flow = self.project.flow(visit.flow_id)
-            step = flow.step(visit.step_id) if flow else None
-            if step is not None and step.collect in slots:
+        for visit, slot in visited_collects(self.project, tracker):
+            if slot in slots:
                 return visit.flow_id, visit.step_id, visit.frame_id
         return None, None, None
 

@@ -61,17 +61,17 @@ def render_template(text: str, context: dict[str, Any], slots: dict[str, Any]) -
 
 @lru_cache(maxsize=512)
 def _compiled(text: str):
-    from jinja2.sandbox import SandboxedEnvironment
-
     try:
-        return _environment(SandboxedEnvironment).from_string(text)
+        return _environment().from_string(text)
     except Exception:
         return None
 
 
 @lru_cache(maxsize=1)
-def _environment(factory):
-    return factory()
+def _environment():
+    from jinja2.sandbox import SandboxedEnvironment  # imported on first use: start-up cost
+
+    return SandboxedEnvironment()
 
 
 class FlowExecutor:
