@@ -8,6 +8,19 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from rich.markup import escape
+
+from .wiring import (
+    Options,
+    UsageError,
+    add_generator_options,
+    add_project_options,
+    load,
+    make_actions,
+    make_generator,
+    options_from_args,
+)
+
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
 
@@ -28,7 +41,8 @@ def _tui_parser() -> argparse.ArgumentParser:
         epilog="verbs: validate, shell, test, sessions (run `calm-tui VERB --help` for details)",
     )
     _project_arg(parser)
-    _generator_args(parser)
+    add_generator_options(parser)
+    add_project_options(parser)
     parser.add_argument("--seed", type=int, default=0, help="seed for response variations")
     parser.add_argument(
         "--no-store",
@@ -48,6 +62,7 @@ def _validate_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--strict", action="store_true", help="exit 1 on warnings as well as errors"
     )
+    add_project_options(parser)
     return parser
 
 
@@ -59,22 +74,34 @@ def _check_dir(path: str) -> Path | None:
     return root
 
 
+def _options(args: argparse.Namespace, prog: str) -> Options | None:
+    try:
+        return options_from_args(args)
+    except UsageError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return None
+
+
 def cmd_validate(argv: Sequence[str]) -> int:
     args = _validate_parser().parse_args(argv)
     root = _check_dir(args.project_dir)
-    if root is None:
+    options = _options(args, "calm-tui validate")
+    if root is None or options is None:
         return EXIT_USAGE
     from rich.console import Console
 
     from .project.report import issues_json, print_issues
-    from .project.validate import validate_path
+    from .project.validate import validate_loaded
 
-    result = validate_path(root)
+    result = validate_loaded(load(root, options))
     issues = result.issues
     if args.format == "json":
-        print(issues_json(issues, str(result.project.root)))
+        print(issues_json(issues, str(result.project.root), result.project.notes))
     else:
-        print_issues(issues, Console(highlight=False), root.resolve().name)
+        console = Console(highlight=False)
+        for note in result.project.notes:
+            console.print(f"[dim]note: {escape(note)}[/]", soft_wrap=True)
+        print_issues(issues, console, root.resolve().name)
     failed = bool(issues.errors) or (args.strict and bool(issues))
     return EXIT_PROBLEMS if failed else EXIT_OK
 
@@ -82,22 +109,13 @@ def cmd_validate(argv: Sequence[str]) -> int:
 def cmd_tui(argv: Sequence[str]) -> int:
     args = _tui_parser().parse_args(argv)
     root = _check_dir(args.project_dir)
-    if root is None:
-        return EXIT_USAGE
-    if not _generator_args_ok(args, "calm-tui"):
+    options = _options(args, "calm-tui")
+    if root is None or options is None:
         return EXIT_USAGE
     from .tui.app import make_app
 
     try:
-        app = make_app(
-            root,
-            offline=args.offline,
-            model=args.model,
-            cassette=args.cassette,
-            record=args.record,
-            store=not args.no_store,
-            seed=args.seed,
-        )
+        app = make_app(root, options=options, store=not args.no_store, seed=args.seed)
     except Exception as exc:  # e.g. an unreadable cassette: say so, no traceback
         print(f"calm-tui: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -117,7 +135,8 @@ def _shell_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-greet", action="store_true", help="do not send /session_start at the start"
     )
-    _generator_args(parser)
+    add_generator_options(parser)
+    add_project_options(parser)
     parser.add_argument(
         "--no-store",
         action="store_true",
@@ -126,46 +145,13 @@ def _shell_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _generator_args(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("command generator")
-    group.add_argument("--offline", action="store_true", help="use the offline generator")
-    group.add_argument("--model", metavar="NAME", help="a litellm model, e.g. openai/gpt-4o-mini")
-    group.add_argument("--cassette", metavar="FILE", help="replay recorded model output")
-    group.add_argument("--record", metavar="FILE", help="record the model output to FILE")
-
-
-def _generator_args_ok(args: argparse.Namespace, prog: str) -> bool:
-    if args.cassette and args.record:
-        print(f"{prog}: error: --cassette and --record exclude each other", file=sys.stderr)
-        return False
-    return True
-
-
-def _generator(project, args):
-    """The generator the options ask for, and its label for headers and the store."""
-    from .understanding.choose import choose_generator
-
-    if args.cassette:
-        from .understanding.cassette import CassetteGenerator
-
-        return CassetteGenerator(args.cassette), f"cassette {Path(args.cassette).name}"
-    generator, label = choose_generator(project, offline=args.offline, model=args.model)
-    if args.record:
-        from .understanding.cassette import RecordingGenerator
-
-        generator = RecordingGenerator(generator, args.record)
-        label = f"{label}, recording to {Path(args.record).name}"
-    return generator, label
-
-
-def _load_or_report(root: Path):
+def _load_or_report(root: Path, options: Options):
     """Load a project for chatting; on errors print them and return None."""
     from rich.console import Console
 
-    from .project.loader import load_project
     from .project.report import print_issues
 
-    result = load_project(root)
+    result = load(root, options)
     if result.issues.errors:
         print_issues(result.issues.errors, Console(stderr=True), root.resolve().name)
         return None
@@ -175,23 +161,21 @@ def _load_or_report(root: Path):
 def cmd_shell(argv: Sequence[str]) -> int:
     args = _shell_parser().parse_args(argv)
     root = _check_dir(args.project_dir)
-    if root is None:
+    options = _options(args, "calm-tui shell")
+    if root is None or options is None:
         return EXIT_USAGE
-    project = _load_or_report(root)
+    project = _load_or_report(root, options)
     if project is None:
         return EXIT_PROBLEMS
     from .session import Session
     from .shell import run_shell
-    from .understanding.choose import make_actions
 
-    if not _generator_args_ok(args, "calm-tui shell"):
-        return EXIT_USAGE
     try:
-        generator, label = _generator(project, args)
-    except Exception as exc:  # e.g. an unreadable cassette: say so, no traceback
+        generator, label = make_generator(project, options)
+    except UsageError as exc:  # e.g. an unreadable cassette: say so, no traceback
         print(f"calm-tui shell: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    session = Session(project, generator, actions=make_actions(project), seed=args.seed)
+    session = Session(project, generator, actions=make_actions(project, options), seed=args.seed)
     recorder = None
     if not args.no_store:
         from .store.recorder import SessionRecorder

@@ -26,6 +26,14 @@ from .cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, _check_dir, _project_arg
 from .store.migrations import SchemaTooNewError
 from .store.sessions import AmbiguousIdError, SessionStore, SessionSummary, store_path
 from .trace import TurnTrace
+from .wiring import (
+    Options,
+    UsageError,
+    add_project_options,
+    load,
+    make_actions,
+    options_from_args,
+)
 
 EXIT_NOT_FOUND = EXIT_PROBLEMS
 
@@ -219,6 +227,7 @@ def _export_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="do not write the recorded model output beside the test (<name>.cassette.yml)",
     )
+    add_project_options(parser)
 
 
 def _session_turns(args: argparse.Namespace):
@@ -232,12 +241,11 @@ def _session_turns(args: argparse.Namespace):
 
 
 def run_export(args: argparse.Namespace, console: Console) -> int:
-    from .project.loader import load_project
     from .testing.export import NothingToExport, slug, write_export
 
     summary, turns = _session_turns(args)
     # the export reads slot and flow definitions; a project with errors still has them
-    project = load_project(Path(args.project_dir), with_tests=False).project
+    project = load(Path(args.project_dir), _options(args), with_tests=False).project
     name = args.name or slug(summary.title, fallback=f"session_{slug(summary.id)}")
     comment = (
         f"Exported by calm-tui from session {summary.id} (generator: "
@@ -304,6 +312,7 @@ def _replay_arguments(parser: argparse.ArgumentParser) -> None:
     _id_arg(parser)
     _project_arg(parser)
     parser.add_argument("--format", choices=("text", "json"), default="text")
+    add_project_options(parser)
     parser.epilog = (
         "Re-runs the session's user messages on the project as it is now, with the model "
         "outputs it recorded, and compares the bot's messages and flow events turn by turn. "
@@ -317,14 +326,14 @@ def run_replay(args: argparse.Namespace, console: Console) -> int:
 
     from .cli import _load_or_report
     from .testing.replay import difference_lines, replay_session
-    from .understanding.choose import make_actions
 
     summary, turns = _session_turns(args)
-    project = _load_or_report(Path(args.project_dir))
+    options = _options(args)
+    project = _load_or_report(Path(args.project_dir), options)
     if project is None:
         raise Failure("the project does not load; fix the errors above", EXIT_PROBLEMS)
     report = asyncio.run(
-        replay_session(project, turns, actions=make_actions(project), seed=summary.seed)
+        replay_session(project, turns, actions=make_actions(project, options), seed=summary.seed)
     )
     if args.format == "json":
         print(json.dumps({"session": summary.id, **report.to_dict()}, indent=2, default=str))
@@ -386,6 +395,13 @@ def run(argv: Sequence[str]) -> int:
 
 def _id_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("id", metavar="ID", help="a session id or a unique prefix of one")
+
+
+def _options(args: argparse.Namespace) -> Options:
+    try:
+        return options_from_args(args)
+    except UsageError as exc:
+        raise Failure(str(exc), EXIT_USAGE) from exc
 
 
 def _positive(text: str) -> int:

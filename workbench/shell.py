@@ -51,6 +51,8 @@ class Shell:
             f"{len(project.user_flows)} flows · generator: [cyan]{escape(generator_label)}[/]",
             highlight=False,
         )
+        for note in project.notes:
+            self.console.print(f"[dim]note: {escape(note)}[/]", highlight=False)
         self.console.print("[dim]/help for commands, /exit to leave[/]", highlight=False)
 
     async def run(self, greet: bool = True) -> int:

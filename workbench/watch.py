@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from .project.issues import Issue
-from .project.loader import TEST_DIRS, load_project
+from .project.loader import TEST_DIRS
 from .project.model import Project
 from .project.validate import validate_project
 from .project.yaml_io import YamlCache
+from .wiring import Options, load
 
 # Fast enough to feel instant, slow enough to take an editor's write+rename as one change:
 # changes are collected until 10 ms pass without a new one (at most 50 ms).
@@ -112,9 +113,15 @@ class ReloadResult:
 
 class ProjectWatcher:
     def __init__(
-        self, root: str | Path, *, debounce: int = DEBOUNCE_MS, step: int = STEP_MS
+        self,
+        root: str | Path,
+        *,
+        debounce: int = DEBOUNCE_MS,
+        step: int = STEP_MS,
+        options: Options | None = None,
     ) -> None:
         self.root = Path(root).resolve()
+        self.options = options or Options()
         self.debounce = debounce
         self.step = step
         self.cache = YamlCache()
@@ -124,7 +131,7 @@ class ProjectWatcher:
     def load(self, changed: Iterable[str] = ()) -> ReloadResult:
         """Load and validate the folder; a result without errors becomes `last_good`."""
         started = time.perf_counter()
-        loaded = load_project(self.root, cache=self.cache, with_tests=False)
+        loaded = load(self.root, self.options, with_tests=False, cache=self.cache)
         issues = [*loaded.issues, *validate_project(loaded.project)]
         result = ReloadResult(
             project=loaded.project,

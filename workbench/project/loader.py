@@ -20,9 +20,9 @@ from .e2e import build_fixtures, build_test_file, is_test_file
 from .flows import FlowBuilder
 from .issues import IssueList
 from .model import Domain, Flow, Project
+from .paths import YAML_SUFFIXES, ProjectPaths, find_config, yaml_file
 from .yaml_io import YamlCache, YamlSyntaxError, line_of, load_yaml_file, parse_yaml
 
-YAML_SUFFIXES = (".yml", ".yaml")
 DATA_DIRS = ("data", "flows")
 TEST_DIRS = ("e2e_tests", "tests")
 # top-level keys of Rasa training data files we do not read but must not warn about
@@ -61,19 +61,25 @@ class LoadResult:
 
 
 def load_project(
-    root: str | Path, cache: YamlCache | None = None, with_tests: bool = True
+    root: str | Path,
+    cache: YamlCache | None = None,
+    with_tests: bool = True,
+    paths: ProjectPaths | None = None,
 ) -> LoadResult:
-    """Load everything under `root`. Raises ProjectNotFound only if `root` is no folder."""
+    """Load everything under `root` (or the files `paths` names). Raises ProjectNotFound
+    only if `root` is no folder."""
     root = Path(root).resolve()
     if not root.is_dir():
         raise ProjectNotFound(f"{root} is not a folder")
-    return _Loader(root, cache or YamlCache()).load(with_tests)
+    return _Loader(root, cache or YamlCache(), paths or ProjectPaths()).load(with_tests)
 
 
 class _Loader:
-    def __init__(self, root: Path, cache: YamlCache) -> None:
+    def __init__(self, root: Path, cache: YamlCache, paths: ProjectPaths) -> None:
         self.root = root
         self.cache = cache
+        self.paths = paths
+        self.notes: list[str] = []
         self.issues = IssueList()
         self.files: list[str] = []
         self.hash = hashlib.blake2b(digest_size=8)
@@ -107,8 +113,10 @@ class _Loader:
             return file, None
 
     def load(self, with_tests: bool) -> LoadResult:
-        config_file, config_data = self._optional("config")
-        endpoints_file, endpoints_data = self._optional("endpoints")
+        config_file, config_data = self._config()
+        endpoints_file, endpoints_data = self._given_or_default(
+            "endpoints", self.paths.endpoints, yaml_file(self.root, "endpoints")
+        )
         if config_file and config_data is not None:
             config_data = substitute_env(config_data, config_file, self.issues)
         if endpoints_file and endpoints_data is not None:
@@ -169,17 +177,52 @@ class _Loader:
             response_kwargs=response_kwargs,
             files=tuple(self.files),
             fingerprint=self.hash.hexdigest(),
+            notes=tuple(self.notes),
         )
         return LoadResult(project, self.issues)
 
-    def _optional(self, stem: str) -> tuple[str | None, Any]:
-        for suffix in YAML_SUFFIXES:
-            path = self.root / f"{stem}{suffix}"
-            if path.is_file():
-                return self.read(path)
-        return None, None
+    def _config(self) -> tuple[str | None, Any]:
+        if self.paths.config is not None:
+            return self._given_or_default("config", self.paths.config, None)
+        path, note = find_config(self.root)
+        if note:
+            self.notes.append(note)
+        return self.read(path) if path is not None else (None, None)
+
+    def _given_or_default(
+        self, what: str, given: Path | None, default: Path | None
+    ) -> tuple[str | None, Any]:
+        """A file named on the command line must exist; the default may be missing."""
+        if given is None:
+            return self.read(default) if default is not None else (None, None)
+        if not given.is_file():
+            self.issues.error(
+                self.rel(given),
+                0,
+                "file-not-found",
+                f"the {what} file {given} does not exist",
+                f"check the path given to --{what}",
+            )
+            return None, None
+        if given.parent != self.root or given.stem != what:
+            self.notes.append(f"using {self.rel(given)} as the {what} file")
+        return self.read(given)
 
     def _domain_paths(self) -> list[Path]:
+        given = self.paths.domain
+        if given is not None:
+            if given.is_dir():
+                return _yaml_files(given)
+            if given.is_file():
+                return [given]
+            self.issues.error(
+                self.rel(given),
+                0,
+                "file-not-found",
+                f"the domain {given} does not exist",
+                "check the path given to --domain (a file or a folder)",
+            )
+            return []
         paths = [self.root / f"domain{s}" for s in YAML_SUFFIXES]
         found = [p for p in paths if p.is_file()]
         folder = self.root / "domain"
@@ -192,13 +235,26 @@ class _Loader:
         test_files = []
         conftest: dict = {}
         seen: set[Path] = set()
-        dirs = [self.root / d for d in DATA_DIRS]
+        dirs = list(self.paths.data) or [self.root / d for d in DATA_DIRS]
+        for given in self.paths.data:
+            if not given.exists():
+                self.issues.error(
+                    self.rel(given),
+                    0,
+                    "file-not-found",
+                    f"the data path {given} does not exist",
+                    "check the paths given to --data (files or folders)",
+                )
         if with_tests:
             dirs += [self.root / d for d in TEST_DIRS]
         for directory in dirs:
-            if not directory.is_dir():
+            if directory.is_file() and directory.suffix in YAML_SUFFIXES:
+                files = [directory]
+            elif directory.is_dir():
+                files = _yaml_files(directory)
+            else:
                 continue
-            for path in _yaml_files(directory):
+            for path in files:
                 if path in seen:
                     continue
                 seen.add(path)

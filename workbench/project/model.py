@@ -384,6 +384,8 @@ class Project:
     response_kwargs: frozenset[str] = frozenset()
     files: tuple[str, ...] = ()
     fingerprint: str = ""
+    # how the project was found, e.g. "using config/config.yml (no config.yml at the root)"
+    notes: tuple[str, ...] = ()
 
     def flow(self, flow_id: str) -> Flow | None:
         return self.flows.get(flow_id)

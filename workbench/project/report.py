@@ -43,11 +43,12 @@ def print_issues(issues: Sequence[Issue], console: Console, project_name: str) -
     console.print(summary, highlight=False, soft_wrap=True)
 
 
-def issues_json(issues: Sequence[Issue], project_root: str) -> str:
+def issues_json(issues: Sequence[Issue], project_root: str, notes: Sequence[str] = ()) -> str:
     ordered = sort_issues(issues)
     return json.dumps(
         {
             "project": project_root,
+            **({"notes": list(notes)} if notes else {}),
             "errors": sum(1 for i in ordered if i.is_error),
             "warnings": sum(1 for i in ordered if not i.is_error),
             "issues": [i.to_dict() for i in ordered],

@@ -97,7 +97,11 @@ VALUE_THEN_SLOT_RE = re.compile(r"(['\"])(.*?)\1" + _COMPARE + r"slots\.([\w-]+)
 
 def validate_path(root: str | Path) -> LoadResult:
     """Load and validate a project folder; all issues end up in the result."""
-    result = load_project(root)
+    return validate_loaded(load_project(root))
+
+
+def validate_loaded(result: LoadResult) -> LoadResult:
+    """Validate a loaded project; its issues are added to the load issues."""
     result.issues.extend(validate_project(result.project))
     return result
 

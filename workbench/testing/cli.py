@@ -8,6 +8,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..wiring import (
+    UsageError,
+    add_generator_options,
+    add_project_options,
+    load,
+    make_generator,
+    options_from_args,
+)
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
@@ -27,19 +36,8 @@ def test_parser() -> argparse.ArgumentParser:
         metavar="[PROJECT_DIR] [PATHS]",
         help="the project folder (default: the current folder), then what to run",
     )
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument(
-        "--cassette", metavar="FILE", help="replay recorded model output from this cassette"
-    )
-    source.add_argument(
-        "--record", metavar="FILE", help="record the model output of this run to a cassette"
-    )
-    parser.add_argument(
-        "--offline", action="store_true", help="use the offline generator, never a model"
-    )
-    parser.add_argument(
-        "--model", metavar="NAME", help="use this model instead of the configured one"
-    )
+    add_generator_options(parser)
+    add_project_options(parser)
     parser.add_argument("--junit", metavar="FILE", help="also write the results as JUnit XML")
     parser.add_argument(
         "--fail-fast", action="store_true", help="stop after the first failing test case"
@@ -49,7 +47,15 @@ def test_parser() -> argparse.ArgumentParser:
 
 
 def _looks_like_project(folder: Path) -> bool:
-    names = ("config.yml", "config.yaml", "domain.yml", "domain.yaml", "endpoints.yml", "domain")
+    names = (
+        "config.yml",
+        "config.yaml",
+        "config",
+        "domain.yml",
+        "domain.yaml",
+        "endpoints.yml",
+        "domain",
+    )
     return any((folder / name).exists() for name in names)
 
 
@@ -75,32 +81,6 @@ def _error(console: Any, message: str) -> int:
     return EXIT_USAGE
 
 
-def make_generator(args: argparse.Namespace, project: Any, notes: list[str]):
-    """(generator, label) for the run; raises ValueError on a bad cassette."""
-    from ..understanding.cassette import CassetteError, CassetteGenerator, RecordingGenerator
-    from ..understanding.choose import choose_generator
-
-    if args.cassette:
-        if args.offline or args.model:
-            notes.append("--offline/--model have no effect with --cassette (it is replayed)")
-        path = Path(args.cassette)
-        if not path.is_file() and not path.is_absolute() and (project.root / path).is_file():
-            path = project.root / path
-        try:
-            return CassetteGenerator(path), f"cassette {args.cassette}"
-        except CassetteError as exc:
-            raise ValueError(str(exc)) from exc
-    generator, label = choose_generator(project, offline=args.offline, model=args.model)
-    if label.startswith("direct commands only"):
-        notes.append(
-            "the offline generator is not available: only direct commands "
-            "(/start flow x, /SetSlots(...)) are understood"
-        )
-    if args.record:
-        return RecordingGenerator(generator, args.record), f"{label}, recording to {args.record}"
-    return generator, label
-
-
 def cmd_test(argv: Sequence[str]) -> int:
     args = test_parser().parse_args(list(argv))
     from rich.console import Console
@@ -111,11 +91,14 @@ def cmd_test(argv: Sequence[str]) -> int:
     root = Path(project_dir)
     if not root.is_dir():
         return _error(errors, f"'{project_dir}' is not a folder")
+    try:
+        options = options_from_args(args)
+    except UsageError as exc:
+        return _error(errors, str(exc))
 
-    from ..project.loader import load_project
     from ..project.report import print_issues
 
-    result = load_project(root)
+    result = load(root, options)
     if result.issues.errors:
         print_issues(result.issues.errors, errors, root.resolve().name)
         return _error(errors, "the project does not load; fix the errors above")
@@ -131,10 +114,10 @@ def cmd_test(argv: Sequence[str]) -> int:
         console.print(f"[yellow]no e2e test cases found in {root.resolve().name}[/]")
         return EXIT_OK
 
-    notes: list[str] = []
+    notes: list[str] = list(project.notes)
     try:
-        generator, label = make_generator(args, project, notes)
-    except ValueError as exc:
+        generator, label = make_generator(project, options, notes)
+    except UsageError as exc:
         return _error(errors, str(exc))
 
     import asyncio

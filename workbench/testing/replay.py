@@ -285,7 +285,7 @@ async def replay_session(
     names the first that differs. The sender id is fresh (unless given), so actions
     that keep state per conversation start from nothing, as the recording did."""
     if actions is _PROJECT_ACTIONS:
-        from ..understanding.choose import make_actions
+        from ..wiring import make_actions
 
         actions = make_actions(project)
     sender = sender_id or f"replay-{secrets.token_hex(4)}"

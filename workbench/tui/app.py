@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from argparse import Namespace
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from textual.screen import Screen
 
 from ..understanding.base import CommandGenerator
 from ..watch import ProjectWatcher, ReloadResult
+from ..wiring import Options, make_generator
 from .conversation import Conversation, LazyActions
 from .screens.main import MainScreen
 
@@ -114,6 +114,7 @@ class WorkbenchApp(App):
 def make_app(
     root: str | Path,
     *,
+    options: Options | None = None,
     offline: bool = False,
     model: str | None = None,
     cassette: str | Path | None = None,
@@ -125,21 +126,21 @@ def make_app(
     watch: bool = True,
     greet: bool = True,
 ) -> WorkbenchApp:
-    """The app on a project folder. The options are `calm-tui`'s; `generator` (tests)
-    replaces the one they would choose. Raises on a cassette that cannot be read."""
-    watcher = ProjectWatcher(root)
+    """The app on a project folder. `options` are `calm-tui`'s (the generator keywords
+    are a shorthand for tests); `generator` (tests) replaces the one they would choose.
+    Raises on a cassette that cannot be read."""
+    if options is None:
+        options = Options(
+            offline=offline,
+            model=model,
+            cassette=Path(cassette) if cassette else None,
+            record=Path(record) if record else None,
+        )
+    watcher = ProjectWatcher(root, options=options)
     initial = watcher.load()
     project = initial.project
     if generator is None:
-        from ..cli import _generator
-
-        options = Namespace(
-            offline=offline,
-            model=model,
-            cassette=str(cassette) if cassette else None,
-            record=str(record) if record else None,
-        )
-        generator, label = _generator(project, options)
+        generator, label = make_generator(project, options)
     else:
         label = str(getattr(generator, "name", type(generator).__name__))
     conversation = Conversation(
@@ -148,7 +149,7 @@ def make_app(
         label,
         root=watcher.root,
         store=store,
-        actions=LazyActions(project),
+        actions=LazyActions(project, options),
         seed=seed,
     )
     return WorkbenchApp(conversation, watcher, initial, clock=clock, watch=watch, greet=greet)

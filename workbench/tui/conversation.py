@@ -18,6 +18,7 @@ from ..project.model import Project
 from ..session import Session
 from ..trace import TurnTrace
 from ..understanding.base import CommandGenerator
+from ..wiring import Options
 
 SESSION_START = "/session_start"
 
@@ -33,17 +34,18 @@ class LazyActions:
     costs ~90 ms (the HTTP client for action servers), which start-up need not wait for.
     Forwards `run`, `refresh` and `load_error` (PythonActions reloads itself)."""
 
-    def __init__(self, project: Project) -> None:
+    def __init__(self, project: Project, options: Options | None = None) -> None:
         self.project = project
+        self.options = options
         self._runner: Any = None
         self._made = False
 
     @property
     def runner(self) -> Any:
         if not self._made:
-            from ..understanding.choose import make_actions
+            from ..wiring import make_actions
 
-            self._runner = make_actions(self.project)
+            self._runner = make_actions(self.project, self.options)
             self._made = True
         return self._runner
 

@@ -1,8 +1,8 @@
-"""Pick the command generator and the custom action runner for a project."""
+"""Pick the command generator for a project."""
 
 from __future__ import annotations
 
-from ..project.model import Project
+from ..project.model import NO_SOURCE, Project
 from .base import CommandGenerator, ScriptedGenerator
 from .models import (
     ModelConfigError,
@@ -30,13 +30,27 @@ def choose_generator(
     except ModelConfigError as error:
         return _offline(str(error))
     if spec is None:
-        return _offline("no command generator in config.yml")
+        return _offline(no_generator_reason(project))
     missing = missing_credentials(spec)
     if missing:
         return _offline(f"no {missing}")
     from .llm_generator import LLMCommandGenerator
 
     return LLMCommandGenerator(project, spec), spec.name
+
+
+def no_generator_reason(project: Project) -> str:
+    """Why the project configures no command generator, in the words a header has room for."""
+    config = project.config
+    file = config.source.file
+    if config.source == NO_SOURCE:
+        if any("several candidates" in note for note in project.notes):
+            return "no command generator: several config files, pass --config FILE"
+        return "no command generator: no config.yml in the project"
+    if not config.pipeline:
+        return f"no command generator: {file} has no pipeline"
+    names = ", ".join(str(c.get("name")).rsplit(".", 1)[-1] for c in config.pipeline)
+    return f"no command generator in {file}'s pipeline ({names})"
 
 
 def _model(project: Project, name: str | None) -> ModelSpec | None:
@@ -51,11 +65,3 @@ def _offline(reason: str) -> tuple[CommandGenerator, str]:
     except ImportError:
         return ScriptedGenerator([]), f"direct commands only ({reason})"
     return OfflineGenerator(), f"offline ({reason})"
-
-
-def make_actions(project: Project):
-    try:
-        from ..actions.runner import make_action_runner
-    except ImportError:
-        return None
-    return make_action_runner(project)

@@ -138,6 +138,8 @@ class MainScreen(Screen):
         self.reload = self.wb.initial_load
         self.reloaded_at = self.wb.clock()
         self._show_problems()
+        for note in self.project.notes:
+            self.notify(note, title="Project", timeout=8)
         self.update_header()
         self.panels.show(None, self.project)
         self.set_interval(1.0, self.update_header)

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The workbench inside a Rasa Pro environment, as Rasa users install it:
+#   1. a fresh venv with rasa-pro (3.21.* by default; about 1.3 GB, a few minutes),
+#   2. the workbench installed into it as the README says (`pip install -e .`),
+#   3. `pip check` must stay clean (no dependency of Rasa's replaced or broken),
+#   4. an e2e file whose custom action imports `rasa` passes,
+#   5. the workbench's model-client tests pass on the litellm Rasa pins.
+# Not part of .ci/run (too big and slow); run it before changing a dependency.
+#
+#   scripts/check-rasa-env.sh [VENV_DIR]      (default: .rasa-env-check, reused if present)
+#   RASA_SPEC='rasa-pro==3.21.*' PYTHON=python3.11 scripts/check-rasa-env.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+venv=${1:-.rasa-env-check}
+spec=${RASA_SPEC:-rasa-pro==3.21.*}
+python=${PYTHON:-python3}
+
+step() { printf '\n== %s\n' "$*"; }
+
+if [ ! -x "$venv/bin/rasa" ]; then
+    step "creating $venv with $spec"
+    "$python" -m venv "$venv"
+    "$venv/bin/pip" install --quiet --upgrade pip
+    "$venv/bin/pip" install --quiet "$spec"
+fi
+"$venv/bin/pip" --version
+"$venv/bin/python" -c 'import rasa, litellm, rasa_sdk; from importlib.metadata import version as v; print("rasa-pro", rasa.__version__, "| litellm", v("litellm"), "| rasa-sdk", v("rasa-sdk"))'
+
+step "pip check before the workbench"
+"$venv/bin/pip" check
+
+step "installing the workbench into it (README: pip install -e .)"
+"$venv/bin/pip" install --quiet -e "$repo"
+"$venv/bin/python" -c 'from importlib.metadata import version as v; print("litellm after:", v("litellm"))'
+
+step "pip check with the workbench"
+"$venv/bin/pip" check
+
+step "an e2e file whose action imports rasa"
+"$venv/bin/calm-tui" validate tests/fixtures/rasa_env
+"$venv/bin/calm-tui" test tests/fixtures/rasa_env --offline
+
+step "the model-client tests on this litellm"
+"$venv/bin/pip" install --quiet -e "$repo[test]"
+"$venv/bin/pip" check
+"$venv/bin/python" -m pytest -q -p no:cacheprovider \
+    tests/test_llm.py tests/test_llm_generator.py tests/test_llm_models.py tests/test_rasa_env_fixture.py
+
+step "all good: the workbench installs into $spec and its actions import rasa"
