@@ -16,6 +16,7 @@ venv=${1:-.rasa-env-check}
 spec=${RASA_SPEC:-rasa-pro==3.21.*}
 python=${PYTHON:-python3}
 
+export LITELLM_LOCAL_MODEL_COST_MAP=True LITELLM_LOG=ERROR
 step() { printf '\n== %s\n' "$*"; }
 
 if [ ! -x "$venv/bin/rasa" ]; then
