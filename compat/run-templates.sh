@@ -122,7 +122,8 @@ skipped = [c for c in cases if c.find("skipped") is not None]
 passed = len(cases) - len(failed) - len(skipped)
 text = f"{passed}/{len(cases)} passed"
 if failed:
-    text += "; failed: " + ", ".join(c.get("name", "?") for c in failed)
+    names = [f"{c.get('file', '').rsplit('/', 1)[-1]}::{c.get('name', '?')}" for c in failed]
+    text += "; failed: " + ", ".join(names)
 print(text)
 PY
 )"
