@@ -297,3 +297,130 @@ def test_e2e_run_replays_a_cassette_via_the_command_line(make_project, tmp_path,
     assert cmd_test([str(root), "--cassette", str(cassette)]) == 1
     out = capsys.readouterr().out.replace("\n", " ")
     assert "no cassette entry for the user message 'I am Ada'" in " ".join(out.split())
+
+
+# --- entries per test case (`test_case:`) --------------------------------------------------------
+
+
+def test_test_case_keys_round_trip_and_are_checked(tmp_path):
+    path = tmp_path / "c.yml"
+    entries = [
+        CassetteEntry("hi", "start flow greet", test_case="first"),
+        CassetteEntry("hi", "cancel flow"),
+        CassetteEntry("hi", "start flow greet", test_case="e2e_tests/b.yml::first"),
+    ]
+    save_cassette(path, entries)
+    text = path.read_text(encoding="utf-8")
+    assert "  - test_case: first\n    user: hi\n" in text
+    assert "  - user: hi\n    completion: cancel flow\n" in text  # no key: none written
+    assert load_cassette(path) == entries
+    path.write_text("entries:\n  - test_case: [a]\n    user: hi\n", encoding="utf-8")
+    with pytest.raises(CassetteError, match="`test_case` must be a test case name"):
+        load_cassette(path)
+
+
+def test_keyed_entries_are_used_only_by_their_test_case(project, tmp_path):
+    path = tmp_path / "c.yml"
+    save_cassette(
+        path,
+        [
+            CassetteEntry("go", "start flow greet", test_case="one"),
+            CassetteEntry("go", "cancel flow"),
+            CassetteEntry("go", "set slot name Bo", test_case="t/b.yml::two"),
+        ],
+    )
+    generator = CassetteGenerator(path)
+
+    def generate(message):
+        return asyncio.run(generator.generate(message, None, project)).raw_output
+
+    assert generate("go") == "cancel flow"  # no test case runs: only unkeyed entries
+    with pytest.raises(CassetteMiss):
+        generate("go")
+    generator.begin_test_case("two", "t/a.yml")  # same name, another file: not its entry
+    with pytest.raises(CassetteMiss, match="test case 'two'"):
+        generate("go")
+    generator.begin_test_case("two", "t/b.yml")
+    assert generate("go") == "set slot name Bo"
+    generator.begin_test_case("one", "t/a.yml")
+    assert generate("go") == "start flow greet"
+    generator.begin_test_case("one", "t/a.yml")  # begins again: its entries are fresh
+    assert generate("go") == "start flow greet"
+    generator.begin_test_case(None)
+    with pytest.raises(CassetteMiss):
+        generate("go")
+
+
+E2E_FILES = {
+    "e2e_tests/a.yml": """
+    test_cases:
+      - test_case: same name
+        steps:
+          - user: "hello there"
+          - utter: utter_ask_name
+          - user: "it is me"
+          - bot: "Hello Ada!"
+    """,
+    "e2e_tests/b.yml": """
+    test_cases:
+      - test_case: same name
+        steps:
+          - user: "hello there"
+          - utter: utter_ask_name
+          - user: "it is me"
+          - bot: "Hello Bob!"
+      - test_case: shared
+        steps:
+          - user: "hello there"
+          - utter: utter_ask_name
+    """,
+}
+
+
+def test_e2e_runs_with_keyed_entries_in_any_order_and_alone(make_project, tmp_path, capsys):
+    from workbench.testing.cli import cmd_test
+
+    root = make_project(E2E_FILES)
+    cassette = tmp_path / "run.yml"
+    save_cassette(
+        cassette,
+        [
+            # the same text needs different output in different test cases
+            CassetteEntry("it is me", "set slot name Bob", test_case="e2e_tests/b.yml::same name"),
+            CassetteEntry("hello there", "start flow greet", test_case="b.yml::same name"),
+            CassetteEntry("it is me", "set slot name Ada", test_case="e2e_tests/a.yml::same name"),
+            CassetteEntry("hello there", "start flow greet", test_case="a.yml::same name"),
+            CassetteEntry("hello there", "start flow greet"),  # shared, for "shared"
+        ],
+    )
+    runs = [
+        [],
+        ["e2e_tests/b.yml", "e2e_tests/a.yml"],
+        ["e2e_tests/b.yml::same name"],
+        ["e2e_tests/b.yml::shared", "e2e_tests/a.yml"],
+    ]
+    for paths in runs:
+        assert cmd_test([str(root), *paths, "--cassette", str(cassette)]) == 0, paths
+    capsys.readouterr()
+
+
+def test_the_runner_tells_the_generator_which_case_runs(make_project):
+    from workbench.testing.runner import run_tests, select_cases
+
+    project = load_project(make_project(E2E_FILES)).project
+    seen = []
+
+    class Watching(ScriptedGenerator):
+        def begin_test_case(self, name, file=None):
+            seen.append((name, file))
+
+    run = run_tests(
+        project, select_cases(project, ["e2e_tests/b.yml"]), Watching({"hello there": ""})
+    )
+    assert len(run.results) == 2
+    assert seen == [
+        ("same name", "e2e_tests/b.yml"),
+        (None, None),
+        ("shared", "e2e_tests/b.yml"),
+        (None, None),
+    ]

@@ -166,7 +166,8 @@ def _in_process_runner(project: Project) -> tuple[CustomActionRunner | None, str
 
 class E2ERunner:
     """Runs test cases of one project with one generator (e.g. one cassette for the run:
-    its entries are consumed in order across test cases)."""
+    its shared entries are consumed in order across test cases; entries keyed to a test
+    case, `test_case:`, only by that case)."""
 
     def __init__(
         self,
@@ -226,7 +227,11 @@ class E2ERunner:
     async def run_case(self, test_file: TestFile, case: TestCase) -> CaseResult:
         started = time.perf_counter()
         result = CaseResult(test_file.path, case.name, PASSED, source=case.source)
+        # a cassette keeps entries per test case (`test_case:`): say which case runs
+        begin = getattr(self.generator, "begin_test_case", None)
         try:
+            if callable(begin):
+                begin(case.name, test_file.path)
             await self._run_case(test_file, case, result)
         except Exception as exc:  # a bug in a runner part must not end the whole run
             import traceback
@@ -238,6 +243,9 @@ class E2ERunner:
                 case.source,
                 expected=traceback.format_exc(),
             )
+        finally:
+            if callable(begin):
+                begin(None)
         result.duration_s = time.perf_counter() - started
         return result
 

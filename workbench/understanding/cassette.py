@@ -16,6 +16,13 @@ needs two entries, consumed in order. The completion goes through `output_from_t
 the parser a real model's reply goes through; the engine then cleans the commands as
 usual. A message without an entry raises `CassetteMiss`, which names the message.
 
+An entry may name the e2e test case it belongs to (`test_case: <name>`, or
+`test_case: <file>::<name>` when two files have a case of that name). Such an entry is
+used only while that test case runs (the e2e runner calls `begin_test_case`); each time
+the case begins its entries become available again, so a single case, any order of
+cases and repeated runs replay the same. Within the running case, its own entries are
+tried first, then entries without `test_case` (today's shared, consumed-in-order pool).
+
 `RecordingGenerator` wraps any generator and appends `{user, completion}` for every
 message it understands, rewriting the file (atomically) after each turn.
 """
@@ -46,13 +53,22 @@ class CassetteError(ValueError):
 class CassetteMiss(LookupError):
     """No unused cassette entry for a user message."""
 
-    def __init__(self, message: str, path: Path | str, used: int = 0, total: int = 0) -> None:
+    def __init__(
+        self,
+        message: str,
+        path: Path | str,
+        used: int = 0,
+        total: int = 0,
+        test_case: str | None = None,
+    ) -> None:
         self.message = message
         self.path = str(path)
+        self.test_case = test_case
         detail = f"{used} of {total} entries already used" if total else "the cassette is empty"
+        where = f" (test case {test_case!r})" if test_case else ""
         super().__init__(
-            f"no cassette entry for the user message {message.strip()!r} in {self.path} "
-            f"({detail}); record the run again"
+            f"no cassette entry for the user message {message.strip()!r}{where} in "
+            f"{self.path} ({detail}); record the run again"
         )
 
     def __repr__(self) -> str:  # the session logs generator failures with repr()
@@ -63,6 +79,8 @@ class CassetteMiss(LookupError):
 class CassetteEntry:
     user: str
     completion: str
+    # the e2e test case this entry belongs to (`name` or `file::name`); None: any
+    test_case: str | None = None
 
 
 def project_syntax(project: Project | None) -> Syntax:
@@ -104,8 +122,17 @@ def load_cassette(path: Path | str) -> list[CassetteEntry]:
                 f"cassette {path}: entry {index + 1} must be a mapping with `user` and `completion`"
             )
         completion = item.get("completion")
+        test_case = item.get("test_case")
+        if test_case is not None and not isinstance(test_case, str):
+            raise CassetteError(
+                f"cassette {path}: entry {index + 1}: `test_case` must be a test case name"
+            )
         entries.append(
-            CassetteEntry(str(item["user"]), "" if completion is None else str(completion))
+            CassetteEntry(
+                str(item["user"]),
+                "" if completion is None else str(completion),
+                test_case.strip() if test_case else None,
+            )
         )
     return entries
 
@@ -129,11 +156,17 @@ def dump_cassette(entries: list[CassetteEntry]) -> str:
     yaml.dump(
         {
             "version": CASSETTE_VERSION,
-            "entries": [{"user": e.user, "completion": scalar(e.completion)} for e in entries],
+            "entries": [_entry_data(e, scalar(e.completion)) for e in entries],
         },
         stream,
     )
     return stream.getvalue()
+
+
+def _entry_data(entry: CassetteEntry, completion: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {"test_case": entry.test_case} if entry.test_case else {}
+    data.update(user=entry.user, completion=completion)
+    return data
 
 
 def save_cassette(path: Path | str, entries: list[CassetteEntry]) -> None:
@@ -157,7 +190,8 @@ def save_cassette(path: Path | str, entries: list[CassetteEntry]) -> None:
 
 
 class CassetteGenerator:
-    """Replays a cassette; one instance consumes its entries across sessions in order."""
+    """Replays a cassette; one instance consumes its entries across sessions in order.
+    Entries with a `test_case` are used only while that test case runs."""
 
     name = "cassette"
 
@@ -166,14 +200,40 @@ class CassetteGenerator:
         self.syntax = syntax
         self.entries = load_cassette(self.path)
         self.used = [False] * len(self.entries)
+        self.test_case: tuple[str, str | None] | None = None  # (name, file)
+
+    def begin_test_case(self, name: str | None, file: str | None = None) -> None:
+        """The e2e runner starts test case `name` of `file` (None: no test case). The
+        case's own entries become available again, so it replays the same each time."""
+        self.test_case = (name, file) if name is not None else None
+        for index, entry in enumerate(self.entries):
+            if entry.test_case is not None and self._belongs(entry):
+                self.used[index] = False
+
+    def _belongs(self, entry: CassetteEntry) -> bool:
+        if self.test_case is None or entry.test_case is None:
+            return False
+        name, file = self.test_case
+        if entry.test_case == name:
+            return True
+        entry_file, sep, entry_name = entry.test_case.rpartition("::")
+        return (
+            bool(sep) and file is not None and entry_name == name and _same_file(entry_file, file)
+        )
 
     async def generate(self, message: str, tracker: Tracker, project: Project) -> GeneratorOutput:
         key = message.strip()
-        for index, entry in enumerate(self.entries):
-            if not self.used[index] and entry.user.strip() == key:
-                self.used[index] = True
-                return output_from_text(entry.completion, self.syntax or project_syntax(project))
-        raise CassetteMiss(message, self.path, sum(self.used), len(self.entries))
+        # the running test case's own entries first, then the shared ones
+        for scoped in (True, False):
+            for index, entry in enumerate(self.entries):
+                if self.used[index] or entry.user.strip() != key:
+                    continue
+                if self._belongs(entry) if scoped else entry.test_case is None:
+                    self.used[index] = True
+                    syntax = self.syntax or project_syntax(project)
+                    return output_from_text(entry.completion, syntax)
+        case = self.test_case[0] if self.test_case else None
+        raise CassetteMiss(message, self.path, sum(self.used), len(self.entries), case)
 
     @property
     def unused(self) -> list[CassetteEntry]:
@@ -182,6 +242,14 @@ class CassetteGenerator:
     def rewind(self) -> None:
         """Make every entry available again."""
         self.used = [False] * len(self.entries)
+
+
+def _same_file(written: str, actual: str) -> bool:
+    """`written` (from a cassette) names the test file `actual` (relative to the project):
+    equal paths, or `actual` ends with it."""
+    written = written.strip().replace("\\", "/").removeprefix("./")
+    actual = actual.replace("\\", "/").removeprefix("./")
+    return actual == written or actual.endswith("/" + written)
 
 
 class RecordingGenerator:
