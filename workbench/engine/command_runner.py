@@ -35,10 +35,10 @@ from .commands import (
 from .slots import coerce
 from .stack import INTERRUPT, REGULAR, Frame
 from .stack_ops import (
+    end_open_correction,
     move_group_to_top,
     push_flow,
     push_pattern,
-    remove_frame,
     remove_pattern_on_top,
     user_flow_group_ids,
 )
@@ -72,8 +72,8 @@ class CommandRunner:
         skipped: list[DroppedCommand] = []
         # interruption and cancellation are decided against the stack before this turn
         pre_turn_top = tracker.stack.top_user_frame()
-        pre_turn_active = tracker.stack.top_user_frame(skip_calls=True)
-        had_user_flow = pre_turn_top is not None
+        pre_turn_active = tracker.stack.active_user_frame()
+        had_user_flow = pre_turn_active is not None
         pre_turn_ids = user_flow_group_ids(tracker)
         started = [c.flow for c in commands if isinstance(c, StartFlow)]
         validations: list[str] = []
@@ -242,10 +242,6 @@ class CommandRunner:
             for step in flow.steps
             if step.collect in corrected
         )
-        open_correction = tracker.stack.find_pattern("pattern_correction")
-        index = tracker.stack.index(open_correction) if open_correction else None
-        if open_correction is not None:
-            remove_frame(self.project, tracker, open_correction)
         push_pattern(
             self.project,
             tracker,
@@ -259,7 +255,7 @@ class CommandRunner:
                 "new_slot_values": list(corrected.values()),
                 "filled_by": command.filled_by,
             },
-            index=index,
+            index=end_open_correction(tracker),
         )
         return None
 

@@ -88,6 +88,31 @@ def end_frames(tracker: Tracker, frame_ids: list[str]) -> None:
             frame.step_id = NEXT_END
 
 
+def end_open_correction(tracker: Tracker) -> int | None:
+    """A correction that arrives while another one is still open (e.g. a project's
+    correction pattern asks for confirmation) winds that one up first: it and every flow
+    frame above it continue at END, and the new correction goes in below them, so it
+    starts as soon as they have ended. Returns where the new correction goes (None: on
+    top)."""
+    open_frame = next(
+        (
+            f
+            for f in reversed(tracker.stack.frames)
+            if f.is_flow_frame
+            and f.type != "pattern_collect_information"
+            and not (f.is_user_flow and f.frame_type == CALL)
+        ),
+        None,
+    )
+    if open_frame is None or open_frame.type != "pattern_correction":
+        return None
+    index = tracker.stack.index(open_frame)
+    for frame in tracker.stack.frames[index:]:
+        if frame.is_flow_frame:
+            frame.step_id = NEXT_END
+    return index
+
+
 def user_flow_group_ids(tracker: Tracker) -> list[str]:
     """Frame ids from the top down to the topmost user flow that is not a `call` frame."""
     ids: list[str] = []
@@ -111,6 +136,7 @@ __all__ = [
     "NEXT_END",
     "REGULAR",
     "end_frames",
+    "end_open_correction",
     "interrupted_flow_frames",
     "join_names",
     "move_group_to_top",
