@@ -12,14 +12,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ..engine.patterns import DEFAULT_PATTERNS_FILE, default_patterns_text
+from ..engine.patterns import DEFAULT_PATTERNS_FILE, PROFILE_FILES, pattern_file_text
 from .actions_scan import scan_actions
 from .config import build_config, build_endpoints, build_model_groups, substitute_env
 from .domain import DomainParts
 from .e2e import build_fixtures, build_test_file, is_test_file
 from .flows import FlowBuilder
 from .issues import IssueList
-from .model import Domain, Flow, Project
+from .model import DEFAULT_RASA_VERSION, RASA_VERSIONS, Domain, Flow, Project
+from .settings import SETTINGS_STEM, build_settings
 from .yaml_io import YamlCache, YamlSyntaxError, line_of, load_yaml_file, parse_yaml
 
 YAML_SUFFIXES = (".yml", ".yaml")
@@ -61,13 +62,23 @@ class LoadResult:
 
 
 def load_project(
-    root: str | Path, cache: YamlCache | None = None, with_tests: bool = True
+    root: str | Path,
+    cache: YamlCache | None = None,
+    with_tests: bool = True,
+    rasa_version: str | None = None,
 ) -> LoadResult:
-    """Load everything under `root`. Raises ProjectNotFound only if `root` is no folder."""
+    """Load everything under `root`. Raises ProjectNotFound only if `root` is no folder.
+
+    `rasa_version` picks the behaviour profile ("3.14" or "3.21"); None takes it from
+    workbench.yml, else the default."""
     root = Path(root).resolve()
     if not root.is_dir():
         raise ProjectNotFound(f"{root} is not a folder")
-    return _Loader(root, cache or YamlCache()).load(with_tests)
+    if rasa_version is not None and rasa_version not in RASA_VERSIONS:
+        raise ValueError(
+            f"rasa_version {rasa_version!r} is not supported; accepted: {', '.join(RASA_VERSIONS)}"
+        )
+    return _Loader(root, cache or YamlCache()).load(with_tests, rasa_version)
 
 
 class _Loader:
@@ -106,7 +117,9 @@ class _Loader:
             )
             return file, None
 
-    def load(self, with_tests: bool) -> LoadResult:
+    def load(self, with_tests: bool, rasa_version: str | None = None) -> LoadResult:
+        settings = build_settings(*self._optional(SETTINGS_STEM), self.issues)
+        rasa_version = rasa_version or settings.rasa_version or DEFAULT_RASA_VERSION
         config_file, config_data = self._optional("config")
         endpoints_file, endpoints_data = self._optional("endpoints")
         if config_file and config_data is not None:
@@ -143,7 +156,7 @@ class _Loader:
             )
         domain = domain_parts.build()
         if flows:
-            flows, domain = _with_default_patterns(flows, domain)
+            flows, domain = _with_default_patterns(flows, domain, rasa_version)
         custom_actions, response_kwargs = scan_actions(
             self.root, endpoints.actions_module, self.issues
         )
@@ -169,6 +182,7 @@ class _Loader:
             response_kwargs=response_kwargs,
             files=tuple(self.files),
             fingerprint=self.hash.hexdigest(),
+            rasa_version=rasa_version,
         )
         return LoadResult(project, self.issues)
 
@@ -248,18 +262,23 @@ def _yaml_files(directory: Path) -> list[Path]:
     return result
 
 
-@lru_cache(maxsize=1)
-def default_patterns() -> tuple[dict[str, Flow], Domain]:
-    """The shipped patterns, parsed once per process."""
+@lru_cache(maxsize=len(RASA_VERSIONS))
+def default_patterns(
+    rasa_version: str = DEFAULT_RASA_VERSION,
+) -> tuple[dict[str, Flow], Domain]:
+    """The shipped patterns of a version profile, parsed once per process."""
     issues = IssueList()
-    file = f"<default patterns>/{DEFAULT_PATTERNS_FILE}"
-    data = parse_yaml(default_patterns_text(), file)
-    flows = {
-        f.id: replace(f, is_default_pattern=True)
-        for f in FlowBuilder(file, issues).build_all(data["flows"], 1)
-    }
+    flows: dict[str, Flow] = {}
     parts = DomainParts(issues)
-    parts.add_file(file, {k: v for k, v in data.items() if k != "flows"})
+    names = [DEFAULT_PATTERNS_FILE]
+    if rasa_version in PROFILE_FILES:
+        names.append(PROFILE_FILES[rasa_version])
+    for name in names:
+        file = f"<default patterns>/{name}"
+        data = parse_yaml(pattern_file_text(name), file)
+        for flow in FlowBuilder(file, issues).build_all(data["flows"], 1):
+            flows[flow.id] = replace(flow, is_default_pattern=True)
+        parts.add_file(file, {k: v for k, v in data.items() if k != "flows"})
     domain = parts.build()
     if issues.errors:  # a packaging bug, not a user error
         raise RuntimeError("default patterns are invalid: " + "; ".join(map(str, issues)))
@@ -268,9 +287,11 @@ def default_patterns() -> tuple[dict[str, Flow], Domain]:
     return flows, replace(domain, slots=slots, responses=responses)
 
 
-def _with_default_patterns(flows: dict[str, Flow], domain: Domain) -> tuple[dict, Domain]:
+def _with_default_patterns(
+    flows: dict[str, Flow], domain: Domain, rasa_version: str = DEFAULT_RASA_VERSION
+) -> tuple[dict, Domain]:
     """Patterns are added only when the project has flows; project definitions win."""
-    pattern_flows, pattern_domain = default_patterns()
+    pattern_flows, pattern_domain = default_patterns(rasa_version)
     merged_flows = {**{k: v for k, v in pattern_flows.items() if k not in flows}, **flows}
     merged_domain = replace(
         domain,
@@ -278,3 +299,25 @@ def _with_default_patterns(flows: dict[str, Flow], domain: Domain) -> tuple[dict
         responses={**pattern_domain.responses, **domain.responses},
     )
     return merged_flows, merged_domain
+
+
+def with_rasa_version(project: Project, rasa_version: str) -> Project:
+    """The project as loading it under another version profile would give it: the shipped
+    patterns and responses of that profile in place of the current ones (the project's
+    own definitions stay), without reading the folder again."""
+    if rasa_version not in RASA_VERSIONS:
+        raise ValueError(f"rasa_version {rasa_version!r} is not supported")
+    if rasa_version == project.rasa_version:
+        return project
+    own_flows = {k: f for k, f in project.flows.items() if not f.is_default_pattern}
+    domain = project.domain
+    own_domain = replace(
+        domain,
+        slots={k: s for k, s in domain.slots.items() if not s.is_builtin},
+        responses={k: r for k, r in domain.responses.items() if not r.is_default},
+    )
+    if own_flows:
+        flows, domain = _with_default_patterns(own_flows, own_domain, rasa_version)
+    else:
+        flows = project.flows
+    return replace(project, flows=flows, domain=domain, rasa_version=rasa_version)
