@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+# project.model.RASA_VERSIONS, spelt out: importing `project` costs start-up time on --help
+RASA_VERSION_CHOICES = ("3.14", "3.21")
 
 
 def test_parser() -> argparse.ArgumentParser:
@@ -45,6 +47,12 @@ def test_parser() -> argparse.ArgumentParser:
         "--fail-fast", action="store_true", help="stop after the first failing test case"
     )
     parser.add_argument("--seed", type=int, default=0, help="seed for response variations")
+    parser.add_argument(
+        "--rasa-version",
+        choices=RASA_VERSION_CHOICES,
+        help="the Rasa Pro version whose behaviour to follow (default: rasa_version in "
+        "workbench.yml, else 3.21); a failing case is also tried under the other one",
+    )
     return parser
 
 
@@ -115,7 +123,7 @@ def cmd_test(argv: Sequence[str]) -> int:
     from ..project.loader import load_project
     from ..project.report import print_issues
 
-    result = load_project(root)
+    result = load_project(root, rasa_version=args.rasa_version)
     if result.issues.errors:
         print_issues(result.issues.errors, errors, root.resolve().name)
         return _error(errors, "the project does not load; fix the errors above")
@@ -171,7 +179,7 @@ async def _run_with_progress(
 
     console.print(
         f"running {len(selected)} test case(s) of [bold]{escape(runner.project.root.name)}[/] "
-        f"· generator: [cyan]{escape(label)}[/]"
+        f"· generator: [cyan]{escape(label)}[/] · Rasa {escape(runner.project.rasa_version)}"
     )
     progress = Progress(
         SpinnerColumn(),
