@@ -221,3 +221,25 @@ async def test_with_an_active_flow_commands_simply_run_in_reverse():
     assert [c["command"] for c in trace.commands] == ["skip question", "start flow"]
     assert trace.bot_texts == ["What is your name?"]
     assert user_frames(trace.stack_after) == [("book_table", "regular"), ("greet", "interrupt")]
+
+
+# --- a validated slot given as the answer to its own question -----------------------------
+
+
+async def test_answering_the_open_question_of_a_validated_slot_validates_on_top(
+    validated_form,
+):
+    """The validation frame goes on top of the open question; a rejected answer is asked
+    again with the validation's `refill_utter`, not the question's own response."""
+    chat = Chat(validated_form)
+    await chat.run([("/start flow form", ["First?"])])
+    trace = await chat.say("bad", "set slot first bad")
+    assert ("flow_started", "pattern_validate_slot") in flow_events(trace)
+    assert trace.bot_texts == ["Bad first.", "First, again?"]
+    assert stack_summary(trace.stack_after)[-2:] == [
+        ("pattern_collect_information", None),
+        ("pattern_validate_slot", None),
+    ]
+    trace = await chat.say("ok", "set slot first ok")
+    assert trace.bot_texts == ["Second?"]
+    assert chat.slots["first"] == "ok"

@@ -77,9 +77,8 @@ class BuiltinActions:
             if coerced != value or type(coerced) is not type(value):
                 tracker.set_slot(name, coerced, filled_by=tracker.filled_by.get(name))
                 value = coerced
+        # a question checks its step's rejections, a validation frame the domain's
         rejections = list(frame.context.get("rejections") or [])
-        if slot is not None and slot.validation:
-            rejections += list(slot.validation.get("rejections") or [])
         document = {"slots": {name: value}}
         for rejection in rejections:
             # rendered and evaluated with only this slot in view, as in Rasa

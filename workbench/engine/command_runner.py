@@ -11,7 +11,7 @@ from typing import Any
 
 from ..project.model import Project
 from . import events as ev
-from .command_cleaner import COLLECT_PATTERN, CONTINUE_PATTERN, asked_slot, visited_collects
+from .command_cleaner import CONTINUE_PATTERN, asked_slot, visited_collects
 from .commands import (
     CancelFlow,
     CannotHandle,
@@ -277,8 +277,8 @@ class CommandRunner:
         slot = self.project.slot(name)
         if slot is None or not slot.validation or tracker.slots.get(name) is None:
             return
-        if tracker.stack.top() and tracker.stack.top().type == COLLECT_PATTERN:
-            return  # the open question validates its own answer
+        # also on top of the slot's own open question: the validation re-asks with its
+        # refill response, then the question checks its step's rejections
         validation = slot.validation
         push_pattern(
             self.project,
