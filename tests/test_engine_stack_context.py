@@ -243,3 +243,20 @@ async def test_answering_the_open_question_of_a_validated_slot_validates_on_top(
     trace = await chat.say("ok", "set slot first ok")
     assert trace.bot_texts == ["Second?"]
     assert chat.slots["first"] == "ok"
+
+
+async def test_a_corrected_slot_is_validated_after_the_update_message(validated_form):
+    chat = Chat(validated_form)
+    await chat.run([("/start flow form", ["First?"]), ("/set slot first good", ["Second?"])])
+    trace = await chat.say("first is bad", "set slot first bad")
+    assert [c["command"] for c in trace.commands] == ["correct slot"]
+    assert trace.bot_texts == [
+        "Ok, I am updating first to bad.",
+        "Bad first.",
+        "First, again?",
+    ]
+    assert chat.slots["first"] is None
+    trace = await chat.say("fine", "set slot first fine")
+    assert trace.bot_texts == ["Second?"]
+    trace = await chat.say("ok", "set slot second ok")
+    assert trace.bot_texts == ["Done: fine ok.", ANYTHING_ELSE]

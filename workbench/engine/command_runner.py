@@ -39,6 +39,7 @@ from .stack_ops import (
     move_group_to_top,
     push_flow,
     push_pattern,
+    push_validation,
     remove_pattern_on_top,
     user_flow_group_ids,
 )
@@ -112,7 +113,7 @@ class CommandRunner:
             elif not isinstance(command, Noop):
                 skipped.append(DroppedCommand("the engine does not run this command", command))
         for name in dict.fromkeys(validations):
-            self._push_validation(tracker, name)
+            push_validation(self.project, tracker, name)
         tracker.flow_hashes = {fid: f.fingerprint for fid, f in self.project.flows.items()}
         return skipped
 
@@ -272,22 +273,3 @@ class CommandRunner:
     def _has_validation(self, name: str) -> bool:
         slot = self.project.slot(name)
         return bool(slot and slot.validation)
-
-    def _push_validation(self, tracker: Tracker, name: str) -> None:
-        slot = self.project.slot(name)
-        if slot is None or not slot.validation or tracker.slots.get(name) is None:
-            return
-        # also on top of the slot's own open question: the validation re-asks with its
-        # refill response, then the question checks its step's rejections
-        validation = slot.validation
-        push_pattern(
-            self.project,
-            tracker,
-            "pattern_validate_slot",
-            {
-                "validate": name,
-                "refill_utter": validation.get("refill_utter") or f"utter_ask_{name}",
-                "refill_action": f"action_ask_{name}",
-                "rejections": list(validation.get("rejections") or []),
-            },
-        )

@@ -42,6 +42,27 @@ def push_pattern(
     return frame
 
 
+def push_validation(project: Project, tracker: Tracker, name: str) -> Frame | None:
+    """Push `pattern_validate_slot` for a slot with domain `validation` that was just set
+    (also on top of the slot's own open question: the validation re-asks with its refill
+    response, then the question checks its step's rejections)."""
+    slot = project.slot(name)
+    if slot is None or not slot.validation or tracker.slots.get(name) is None:
+        return None
+    validation = slot.validation
+    return push_pattern(
+        project,
+        tracker,
+        "pattern_validate_slot",
+        {
+            "validate": name,
+            "refill_utter": validation.get("refill_utter") or f"utter_ask_{name}",
+            "refill_action": f"action_ask_{name}",
+            "rejections": list(validation.get("rejections") or []),
+        },
+    )
+
+
 def remove_frame(project: Project, tracker: Tracker, frame: Frame) -> None:
     """Drop a frame that is abandoned (e.g. a pending question), logging its completion."""
     tracker.stack.remove(frame)
@@ -142,6 +163,7 @@ __all__ = [
     "move_group_to_top",
     "push_flow",
     "push_pattern",
+    "push_validation",
     "remove_frame",
     "remove_pattern_on_top",
     "user_flow_group_ids",

@@ -42,6 +42,10 @@ class Tracker:
         # set while a message is handled: the session already started for it
         self.started_for_message = False
         self.latest_message: Event | None = None
+        # corrected slots with domain validation, validated once the action after the
+        # correction has run (`Engine.predict`), and whether that action was predicted
+        self.corrected_to_validate: list[str] = []
+        self.correction_followed = False
         self._logged_stack: list[dict] = []
 
     # -- events -------------------------------------------------------------------------
