@@ -77,28 +77,29 @@ async def test_each_stacked_validation_sees_only_its_own_slot(validated_form):
     trace = await chat.say(
         "bad and bad", "start flow form\nset slot first bad\nset slot second bad"
     )
-    assert trace.bot_texts == ["Bad first.", "First, again?"]
-    validations = [f for f in trace.stack_after if f["type"] == "pattern_validate_slot"]
-    assert [f["validate"] for f in validations] == ["second", "first"]
-    assert context_of(chat)["validate"] == "first"
-
-    trace = await chat.say("good", "set slot first good")
     assert trace.bot_texts == ["Bad second.", "Second, again?"]
+    validations = [f for f in trace.stack_after if f["type"] == "pattern_validate_slot"]
+    assert [f["validate"] for f in validations] == ["first", "second"]
     assert context_of(chat)["validate"] == "second"
 
     trace = await chat.say("fine", "set slot second fine")
+    assert trace.bot_texts == ["Bad first.", "First, again?"]
+    assert context_of(chat)["validate"] == "first"
+
+    trace = await chat.say("good", "set slot first good")
     assert trace.bot_texts == ["Done: good fine.", ANYTHING_ELSE]
 
 
-async def test_the_slot_the_model_lists_first_is_validated_first(validated_form):
-    """Commands run in reverse and each validate frame is pushed as its slot is set, so the
-    frame of the first listed slot ends on top and runs first."""
+async def test_the_slot_the_model_lists_last_is_validated_first(validated_form):
+    """Commands run in reverse, and Rasa's validate frames land in reverse push order (each
+    is a stack change against the stack before any of them): the slot listed last is set
+    first and validated first."""
     chat = Chat(validated_form)
     trace = await chat.say(
         "bad and bad", "start flow form\nset slot second bad\nset slot first bad"
     )
-    assert trace.bot_texts == ["Bad second.", "Second, again?"]
-    assert context_of(chat)["validate"] == "second"
+    assert trace.bot_texts == ["Bad first.", "First, again?"]
+    assert context_of(chat)["validate"] == "first"
 
 
 async def test_the_collect_question_still_sees_the_flow_below(validated_form):

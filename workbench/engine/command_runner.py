@@ -112,7 +112,10 @@ class CommandRunner:
                 push_pattern(self.project, tracker, SIMPLE_PATTERNS[type(command)])
             elif not isinstance(command, Noop):
                 skipped.append(DroppedCommand("the engine does not run this command", command))
-        for name in dict.fromkeys(validations):
+        # Rasa writes each validation frame as a stack change against the stack before
+        # any of them, so all land at the same position: the last one pushed ends up
+        # lowest, and the slot set first (the one listed last) is validated first
+        for name in reversed(dict.fromkeys(validations)):
             push_validation(self.project, tracker, name)
         tracker.flow_hashes = {fid: f.fingerprint for fid, f in self.project.flows.items()}
         return skipped
