@@ -250,7 +250,9 @@ class E2ERunner:
             other = await self._run_once(self._other_project, rerun(), test_file, case)
             if other.passed:
                 result.passes_under = version
-                result.notes.append(advice(version, self.project.rasa_version))
+                note = advice(version, self.project.rasa_version)
+                if note not in self.notes:
+                    self.notes.append(note)
         return result
 
     async def _run_once(
