@@ -414,8 +414,12 @@ def test_the_runner_tells_the_generator_which_case_runs(make_project):
         def begin_test_case(self, name, file=None):
             seen.append((name, file))
 
+    # one run per case: the re-run under the other Rasa version would announce it again
     run = run_tests(
-        project, select_cases(project, ["e2e_tests/b.yml"]), Watching({"hello there": ""})
+        project,
+        select_cases(project, ["e2e_tests/b.yml"]),
+        Watching({"hello there": ""}),
+        try_other_version=False,
     )
     assert len(run.results) == 2
     assert seen == [

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .project.model import RASA_VERSIONS
 from .project.paths import ProjectPaths
 
 ACTION_MODES = ("auto", "inprocess", "server", "off")
-RASA_VERSIONS = ("3.14", "3.21")
 
 
 @dataclass(frozen=True)
@@ -118,6 +118,7 @@ def load(root: Path, options: Options, *, with_tests: bool = True, cache: Any = 
         cache=cache,
         with_tests=with_tests,
         paths=options.paths.resolved(Path(root).resolve()),
+        rasa_version=options.rasa_version,
     )
 
 

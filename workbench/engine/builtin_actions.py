@@ -77,9 +77,8 @@ class BuiltinActions:
             if coerced != value or type(coerced) is not type(value):
                 tracker.set_slot(name, coerced, filled_by=tracker.filled_by.get(name))
                 value = coerced
+        # a question checks its step's rejections, a validation frame the domain's
         rejections = list(frame.context.get("rejections") or [])
-        if slot is not None and slot.validation:
-            rejections += list(slot.validation.get("rejections") or [])
         document = {"slots": {name: value}}
         for rejection in rejections:
             # rendered and evaluated with only this slot in view, as in Rasa
@@ -120,8 +119,13 @@ class BuiltinActions:
                         tracker.stack.remove(above)
                 target.step_id = NEXT_PREFIX + str(reset_step)
         filled_by = context.get("filled_by")
-        for name, value in dict(context.get("corrected_slots") or {}).items():
+        corrected = dict(context.get("corrected_slots") or {})
+        for name, value in corrected.items():
             tracker.set_slot(name, value, filled_by=filled_by)
+        tracker.corrected_to_validate = [
+            name for name in corrected if (slot := self.project.slot(name)) and slot.validation
+        ]
+        tracker.correction_followed = False
         return []
 
     def clarify_flows(self, tracker: Tracker) -> list[Effect]:
@@ -210,6 +214,7 @@ class BuiltinActions:
 
     def restart(self, tracker: Tracker) -> list[Effect]:
         tracker.stack.frames.clear()
+        tracker.corrected_to_validate = []
         for name, slot in self.project.domain.slots.items():
             tracker.slots[name] = slot.initial_value
         tracker.filled_by.clear()

@@ -338,9 +338,10 @@ class CommandCleaner:
 
     def _order(self, commands: list[Command], tracker: Tracker) -> list[Command]:
         """Reverse, so the first started flow ends on top; with no active user flow, run
-        one start flow first so that slot commands see the flow they belong to."""
+        one start flow first (the last one listed) so that the other commands find the
+        flow they belong to."""
         ordered = list(reversed(commands))
-        if tracker.stack.top_user_frame() is None:
+        if tracker.stack.active_user_frame() is None:
             starts = [c for c in ordered if isinstance(c, StartFlow)]
             if starts:
                 first = starts[0]

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..project.model import Project
 from . import events as ev
-from .command_cleaner import COLLECT_PATTERN, CONTINUE_PATTERN, asked_slot, visited_collects
+from .command_cleaner import CONTINUE_PATTERN, asked_slot, visited_collects
 from .commands import (
     CancelFlow,
     CannotHandle,
@@ -35,10 +35,11 @@ from .commands import (
 from .slots import coerce
 from .stack import INTERRUPT, REGULAR, Frame
 from .stack_ops import (
+    end_open_correction,
     move_group_to_top,
     push_flow,
     push_pattern,
-    remove_frame,
+    push_validation,
     remove_pattern_on_top,
     user_flow_group_ids,
 )
@@ -72,8 +73,8 @@ class CommandRunner:
         skipped: list[DroppedCommand] = []
         # interruption and cancellation are decided against the stack before this turn
         pre_turn_top = tracker.stack.top_user_frame()
-        pre_turn_active = tracker.stack.top_user_frame(skip_calls=True)
-        had_user_flow = pre_turn_top is not None
+        pre_turn_active = tracker.stack.active_user_frame()
+        had_user_flow = pre_turn_active is not None
         pre_turn_ids = user_flow_group_ids(tracker)
         started = [c.flow for c in commands if isinstance(c, StartFlow)]
         validations: list[str] = []
@@ -111,8 +112,11 @@ class CommandRunner:
                 push_pattern(self.project, tracker, SIMPLE_PATTERNS[type(command)])
             elif not isinstance(command, Noop):
                 skipped.append(DroppedCommand("the engine does not run this command", command))
-        for name in dict.fromkeys(validations):
-            self._push_validation(tracker, name)
+        # Rasa writes each validation frame as a stack change against the stack before
+        # any of them, so all land at the same position: the last one pushed ends up
+        # lowest, and the slot set first (the one listed last) is validated first
+        for name in reversed(dict.fromkeys(validations)):
+            push_validation(self.project, tracker, name)
         tracker.flow_hashes = {fid: f.fingerprint for fid, f in self.project.flows.items()}
         return skipped
 
@@ -242,10 +246,6 @@ class CommandRunner:
             for step in flow.steps
             if step.collect in corrected
         )
-        open_correction = tracker.stack.find_pattern("pattern_correction")
-        index = tracker.stack.index(open_correction) if open_correction else None
-        if open_correction is not None:
-            remove_frame(self.project, tracker, open_correction)
         push_pattern(
             self.project,
             tracker,
@@ -259,7 +259,7 @@ class CommandRunner:
                 "new_slot_values": list(corrected.values()),
                 "filled_by": command.filled_by,
             },
-            index=index,
+            index=end_open_correction(tracker),
         )
         return None
 
@@ -276,22 +276,3 @@ class CommandRunner:
     def _has_validation(self, name: str) -> bool:
         slot = self.project.slot(name)
         return bool(slot and slot.validation)
-
-    def _push_validation(self, tracker: Tracker, name: str) -> None:
-        slot = self.project.slot(name)
-        if slot is None or not slot.validation or tracker.slots.get(name) is None:
-            return
-        if tracker.stack.top() and tracker.stack.top().type == COLLECT_PATTERN:
-            return  # the open question validates its own answer
-        validation = slot.validation
-        push_pattern(
-            self.project,
-            tracker,
-            "pattern_validate_slot",
-            {
-                "validate": name,
-                "refill_utter": validation.get("refill_utter") or f"utter_ask_{name}",
-                "refill_action": f"action_ask_{name}",
-                "rejections": list(validation.get("rejections") or []),
-            },
-        )

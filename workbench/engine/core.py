@@ -16,6 +16,7 @@ from .command_cleaner import CleanResult, CommandCleaner
 from .command_runner import CommandRunner
 from .commands import Command, DroppedCommand
 from .policy import FlowExecutor, Prediction
+from .stack_ops import push_validation
 from .tracker import Tracker
 
 
@@ -49,9 +50,23 @@ class Engine:
         return skipped
 
     def predict(self, tracker: Tracker) -> Prediction:
+        self._validate_corrected_slots(tracker)
         prediction = self.executor.predict(tracker)
         tracker.log_stack()
         return prediction
+
+    def _validate_corrected_slots(self, tracker: Tracker) -> None:
+        """Rasa validates corrected slots only after the action that follows the
+        correction (e.g. "Ok, I am updating ...") has run; the frames go on top, the
+        first corrected slot's validation runs first."""
+        if not tracker.corrected_to_validate:
+            return
+        if not tracker.correction_followed:
+            tracker.correction_followed = True  # this prediction is that next action
+            return
+        for name in reversed(tracker.corrected_to_validate):
+            push_validation(self.project, tracker, name)
+        tracker.corrected_to_validate = []
 
     def action_kind(self, name: str) -> str:
         if name in self.project.domain.responses:

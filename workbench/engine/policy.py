@@ -14,6 +14,7 @@ from typing import Any
 from ..project.model import (
     END_STEP,
     NEXT_PREFIX,
+    RASA_3_14,
     START_STEP,
     ConditionalNext,
     Flow,
@@ -78,6 +79,9 @@ class FlowExecutor:
     def __init__(self, project: Project, known_actions: frozenset[str]) -> None:
         self.project = project
         self.known_actions = known_actions
+        # Rasa 3.14 simply re-asks the open question after a knowledge answer; later
+        # versions ask whether to continue the flow, as after an interrupting flow
+        self.search_interrupts = project.rasa_version != RASA_3_14
 
     def predict(self, tracker: Tracker) -> Prediction:
         prediction = self._advance(tracker)
@@ -248,7 +252,9 @@ class FlowExecutor:
                     {"previous_flow_name": flow.readable_name},
                 )
             return
-        ended_interrupt = frame.frame_type == INTERRUPT or frame.type == "pattern_search"
+        ended_interrupt = frame.frame_type == INTERRUPT or (
+            frame.type == "pattern_search" and self.search_interrupts
+        )
         waiting = interrupted_flow_frames(tracker)
         if ended_interrupt and waiting:
             self.push_continue_interrupted(tracker, waiting)

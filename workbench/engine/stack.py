@@ -119,6 +119,16 @@ class DialogueStack:
                 return frame
         return None
 
+    def active_user_frame(self) -> Frame | None:
+        """The topmost regular or interrupt flow: the user's current task. Called and
+        linked flows belong to the task that reached them; a linked flow left on its own
+        is no task in this sense (Rasa's `top_user_flow_frame`), which decides the order
+        of commands and whether a new flow interrupts one."""
+        for frame in reversed(self.frames):
+            if frame.is_user_flow and frame.frame_type in (REGULAR, INTERRUPT):
+                return frame
+        return None
+
     def top_flow_frame(self, skip_collect: bool = False) -> Frame | None:
         """The topmost frame the executor advances, optionally looking through the
         collect-information pattern that sits on top while a question is open."""

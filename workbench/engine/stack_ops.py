@@ -42,6 +42,27 @@ def push_pattern(
     return frame
 
 
+def push_validation(project: Project, tracker: Tracker, name: str) -> Frame | None:
+    """Push `pattern_validate_slot` for a slot with domain `validation` that was just set
+    (also on top of the slot's own open question: the validation re-asks with its refill
+    response, then the question checks its step's rejections)."""
+    slot = project.slot(name)
+    if slot is None or not slot.validation or tracker.slots.get(name) is None:
+        return None
+    validation = slot.validation
+    return push_pattern(
+        project,
+        tracker,
+        "pattern_validate_slot",
+        {
+            "validate": name,
+            "refill_utter": validation.get("refill_utter") or f"utter_ask_{name}",
+            "refill_action": f"action_ask_{name}",
+            "rejections": list(validation.get("rejections") or []),
+        },
+    )
+
+
 def remove_frame(project: Project, tracker: Tracker, frame: Frame) -> None:
     """Drop a frame that is abandoned (e.g. a pending question), logging its completion."""
     tracker.stack.remove(frame)
@@ -88,6 +109,31 @@ def end_frames(tracker: Tracker, frame_ids: list[str]) -> None:
             frame.step_id = NEXT_END
 
 
+def end_open_correction(tracker: Tracker) -> int | None:
+    """A correction that arrives while another one is still open (e.g. a project's
+    correction pattern asks for confirmation) winds that one up first: it and every flow
+    frame above it continue at END, and the new correction goes in below them, so it
+    starts as soon as they have ended. Returns where the new correction goes (None: on
+    top)."""
+    open_frame = next(
+        (
+            f
+            for f in reversed(tracker.stack.frames)
+            if f.is_flow_frame
+            and f.type != "pattern_collect_information"
+            and not (f.is_user_flow and f.frame_type == CALL)
+        ),
+        None,
+    )
+    if open_frame is None or open_frame.type != "pattern_correction":
+        return None
+    index = tracker.stack.index(open_frame)
+    for frame in tracker.stack.frames[index:]:
+        if frame.is_flow_frame:
+            frame.step_id = NEXT_END
+    return index
+
+
 def user_flow_group_ids(tracker: Tracker) -> list[str]:
     """Frame ids from the top down to the topmost user flow that is not a `call` frame."""
     ids: list[str] = []
@@ -111,11 +157,13 @@ __all__ = [
     "NEXT_END",
     "REGULAR",
     "end_frames",
+    "end_open_correction",
     "interrupted_flow_frames",
     "join_names",
     "move_group_to_top",
     "push_flow",
     "push_pattern",
+    "push_validation",
     "remove_frame",
     "remove_pattern_on_top",
     "user_flow_group_ids",

@@ -12,7 +12,7 @@ from . import events as ev
 from .events import Event
 from .stack import DialogueStack
 
-QUESTION_PATTERNS = ("pattern_collect_information", "pattern_validate_slot")
+COLLECT_PATTERN = "pattern_collect_information"
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,10 @@ class Tracker:
         # set while a message is handled: the session already started for it
         self.started_for_message = False
         self.latest_message: Event | None = None
+        # corrected slots with domain validation, validated once the action after the
+        # correction has run (`Engine.predict`), and whether that action was predicted
+        self.corrected_to_validate: list[str] = []
+        self.correction_followed = False
         self._logged_stack: list[dict] = []
 
     # -- events -------------------------------------------------------------------------
@@ -80,15 +84,16 @@ class Tracker:
     # -- views ----------------------------------------------------------------------------
 
     def context(self) -> dict[str, Any]:
-        """The top frame's dict. A question pattern asks on behalf of the frame below it,
-        so that frame's fields show through, and win where both have one (e.g. the
-        continue-interrupted question's `{{context.interrupted_flow_options}}`)."""
+        """The top frame's dict. Only the collect question shows the frame below it too
+        (that frame's fields win), since it asks on behalf of that flow; every other
+        frame, a validation included, sees just its own fields, so stacked validations
+        each keep their own `validate`."""
         frames = self.stack.frames
         if not frames:
             return {}
         context = frames[-1].as_dict()
         index = len(frames) - 1
-        while index > 0 and frames[index].type in QUESTION_PATTERNS:
+        while index > 0 and frames[index].type == COLLECT_PATTERN:
             index -= 1
             context = {**context, **frames[index].as_dict()}
         return context

@@ -12,15 +12,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ..engine.patterns import DEFAULT_PATTERNS_FILE, default_patterns_text
+from ..engine.patterns import DEFAULT_PATTERNS_FILE, PROFILE_FILES, pattern_file_text
 from .actions_scan import scan_actions
 from .config import build_config, build_endpoints, build_model_groups, substitute_env
 from .domain import DomainParts
 from .e2e import build_fixtures, build_test_file, is_test_file
 from .flows import FlowBuilder
 from .issues import IssueList
-from .model import Domain, Flow, Project
+from .model import DEFAULT_RASA_VERSION, RASA_VERSIONS, Domain, Flow, Project
 from .paths import YAML_SUFFIXES, ProjectPaths, find_config, yaml_file
+from .settings import SETTINGS_STEM, build_settings
 from .yaml_io import YamlCache, YamlSyntaxError, line_of, load_yaml_file, parse_yaml
 
 DATA_DIRS = ("data", "flows")
@@ -65,13 +66,22 @@ def load_project(
     cache: YamlCache | None = None,
     with_tests: bool = True,
     paths: ProjectPaths | None = None,
+    rasa_version: str | None = None,
 ) -> LoadResult:
     """Load everything under `root` (or the files `paths` names). Raises ProjectNotFound
-    only if `root` is no folder."""
+    only if `root` is no folder.
+
+    `rasa_version` picks the behaviour profile ("3.14" or "3.21"); None takes it from
+    workbench.yml, else the default."""
     root = Path(root).resolve()
     if not root.is_dir():
         raise ProjectNotFound(f"{root} is not a folder")
-    return _Loader(root, cache or YamlCache(), paths or ProjectPaths()).load(with_tests)
+    if rasa_version is not None and rasa_version not in RASA_VERSIONS:
+        raise ValueError(
+            f"rasa_version {rasa_version!r} is not supported; accepted: {', '.join(RASA_VERSIONS)}"
+        )
+    loader = _Loader(root, cache or YamlCache(), paths or ProjectPaths())
+    return loader.load(with_tests, rasa_version)
 
 
 class _Loader:
@@ -112,7 +122,12 @@ class _Loader:
             )
             return file, None
 
-    def load(self, with_tests: bool) -> LoadResult:
+    def load(self, with_tests: bool, rasa_version: str | None = None) -> LoadResult:
+        settings_file, settings_data = self._given_or_default(
+            "settings", None, yaml_file(self.root, SETTINGS_STEM)
+        )
+        settings = build_settings(settings_file, settings_data, self.issues)
+        rasa_version = rasa_version or settings.rasa_version or DEFAULT_RASA_VERSION
         config_file, config_data = self._config()
         endpoints_file, endpoints_data = self._given_or_default(
             "endpoints", self.paths.endpoints, yaml_file(self.root, "endpoints")
@@ -151,7 +166,7 @@ class _Loader:
             )
         domain = domain_parts.build()
         if flows:
-            flows, domain = _with_default_patterns(flows, domain)
+            flows, domain = _with_default_patterns(flows, domain, rasa_version)
         custom_actions, response_kwargs = scan_actions(
             self.root, endpoints.actions_module, self.issues
         )
@@ -178,6 +193,7 @@ class _Loader:
             files=tuple(self.files),
             fingerprint=self.hash.hexdigest(),
             notes=tuple(self.notes),
+            rasa_version=rasa_version,
         )
         return LoadResult(project, self.issues)
 
@@ -304,18 +320,23 @@ def _yaml_files(directory: Path) -> list[Path]:
     return result
 
 
-@lru_cache(maxsize=1)
-def default_patterns() -> tuple[dict[str, Flow], Domain]:
-    """The shipped patterns, parsed once per process."""
+@lru_cache(maxsize=len(RASA_VERSIONS))
+def default_patterns(
+    rasa_version: str = DEFAULT_RASA_VERSION,
+) -> tuple[dict[str, Flow], Domain]:
+    """The shipped patterns of a version profile, parsed once per process."""
     issues = IssueList()
-    file = f"<default patterns>/{DEFAULT_PATTERNS_FILE}"
-    data = parse_yaml(default_patterns_text(), file)
-    flows = {
-        f.id: replace(f, is_default_pattern=True)
-        for f in FlowBuilder(file, issues).build_all(data["flows"], 1)
-    }
+    flows: dict[str, Flow] = {}
     parts = DomainParts(issues)
-    parts.add_file(file, {k: v for k, v in data.items() if k != "flows"})
+    names = [DEFAULT_PATTERNS_FILE]
+    if rasa_version in PROFILE_FILES:
+        names.append(PROFILE_FILES[rasa_version])
+    for name in names:
+        file = f"<default patterns>/{name}"
+        data = parse_yaml(pattern_file_text(name), file)
+        for flow in FlowBuilder(file, issues).build_all(data["flows"], 1):
+            flows[flow.id] = replace(flow, is_default_pattern=True)
+        parts.add_file(file, {k: v for k, v in data.items() if k != "flows"})
     domain = parts.build()
     if issues.errors:  # a packaging bug, not a user error
         raise RuntimeError("default patterns are invalid: " + "; ".join(map(str, issues)))
@@ -324,9 +345,11 @@ def default_patterns() -> tuple[dict[str, Flow], Domain]:
     return flows, replace(domain, slots=slots, responses=responses)
 
 
-def _with_default_patterns(flows: dict[str, Flow], domain: Domain) -> tuple[dict, Domain]:
+def _with_default_patterns(
+    flows: dict[str, Flow], domain: Domain, rasa_version: str = DEFAULT_RASA_VERSION
+) -> tuple[dict, Domain]:
     """Patterns are added only when the project has flows; project definitions win."""
-    pattern_flows, pattern_domain = default_patterns()
+    pattern_flows, pattern_domain = default_patterns(rasa_version)
     merged_flows = {**{k: v for k, v in pattern_flows.items() if k not in flows}, **flows}
     merged_domain = replace(
         domain,
@@ -334,3 +357,25 @@ def _with_default_patterns(flows: dict[str, Flow], domain: Domain) -> tuple[dict
         responses={**pattern_domain.responses, **domain.responses},
     )
     return merged_flows, merged_domain
+
+
+def with_rasa_version(project: Project, rasa_version: str) -> Project:
+    """The project as loading it under another version profile would give it: the shipped
+    patterns and responses of that profile in place of the current ones (the project's
+    own definitions stay), without reading the folder again."""
+    if rasa_version not in RASA_VERSIONS:
+        raise ValueError(f"rasa_version {rasa_version!r} is not supported")
+    if rasa_version == project.rasa_version:
+        return project
+    own_flows = {k: f for k, f in project.flows.items() if not f.is_default_pattern}
+    domain = project.domain
+    own_domain = replace(
+        domain,
+        slots={k: s for k, s in domain.slots.items() if not s.is_builtin},
+        responses={k: r for k, r in domain.responses.items() if not r.is_default},
+    )
+    if own_flows:
+        flows, domain = _with_default_patterns(own_flows, own_domain, rasa_version)
+    else:
+        flows = project.flows
+    return replace(project, flows=flows, domain=domain, rasa_version=rasa_version)

@@ -371,6 +371,12 @@ class CustomActionInfo:
     class_name: str
 
 
+# Rasa Pro versions whose behaviour the engine can follow where it changed (reference i)
+RASA_3_14, RASA_3_21 = "3.14", "3.21"
+RASA_VERSIONS = (RASA_3_14, RASA_3_21)
+DEFAULT_RASA_VERSION = RASA_3_21
+
+
 @dataclass(frozen=True)
 class Project:
     root: Path
@@ -386,6 +392,7 @@ class Project:
     fingerprint: str = ""
     # how the project was found, e.g. "using config/config.yml (no config.yml at the root)"
     notes: tuple[str, ...] = ()
+    rasa_version: str = DEFAULT_RASA_VERSION
 
     def flow(self, flow_id: str) -> Flow | None:
         return self.flows.get(flow_id)

@@ -154,7 +154,7 @@ async def _run_with_progress(
 
     console.print(
         f"running {len(selected)} test case(s) of [bold]{escape(runner.project.root.name)}[/] "
-        f"· generator: [cyan]{escape(label)}[/]"
+        f"· generator: [cyan]{escape(label)}[/] · Rasa {escape(runner.project.rasa_version)}"
     )
     progress = Progress(
         SpinnerColumn(),

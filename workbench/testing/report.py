@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from .other_version import hint
 from .runner import FAILED, PASSED, SKIPPED, CaseResult, RunResult, TurnView
 
 STATUS_STYLE = {PASSED: "green", FAILED: "red", SKIPPED: "yellow"}
@@ -28,6 +29,8 @@ def failure_text(result: CaseResult) -> str:
         return ""
     where = f"{failure.location}: " if failure.location else ""
     lines.append(f"{where}{failure.message}")
+    if result.passes_under:
+        lines.append(hint(result.passes_under))
     if failure.expected:
         lines.append(f"expected: {failure.expected}")
     turn = failure.turn
@@ -95,10 +98,13 @@ def print_report(run: RunResult, console: Console) -> None:
         style = STATUS_STYLE.get(result.status, "")
         following = run.results[index + 1] if index + 1 < len(run.results) else None
         first_of_file = index == 0 or run.results[index - 1].file != result.file
+        status = f"[{style}]{result.status}[/]"
+        if result.passes_under:
+            status += f" [yellow](passes under {escape(result.passes_under)})[/]"
         table.add_row(
             escape(result.file) if first_of_file else "",
             escape(result.name),
-            f"[{style}]{result.status}[/]",
+            status,
             f"{result.duration_s * 1000:.0f} ms" if result.status != SKIPPED else "-",
             end_section=following is not None and following.file != result.file,
         )
@@ -121,6 +127,8 @@ def print_failure(result: CaseResult, console: Console) -> None:
         return
     where = f"[dim]{escape(failure.location)}[/] " if failure.location else ""
     console.print(f"{where}[red]{escape(failure.message)}[/]", highlight=False)
+    if result.passes_under:
+        console.print(f"  [yellow]{escape(hint(result.passes_under))}[/]", highlight=False)
     if failure.kind == "error" and failure.expected.startswith("Traceback"):
         console.print(escape(failure.expected), highlight=False)
     elif failure.expected:
@@ -145,8 +153,12 @@ def summary_line(run: RunResult) -> str:
     timing = f"in {run.duration_s:.2f} s"
     if run.duration_s > 0 and rate:
         timing += f" ({rate / run.duration_s:.1f} cases/s)"
+    other = [r.passes_under for r in run.failed if r.passes_under]
+    if other:
+        parts[-1] += f" ({len(other)} pass under Rasa {escape(other[0])})"
     generator = f", generator: {escape(run.generator)}" if run.generator else ""
-    return ", ".join(parts) + f" {timing}{generator}"
+    profile = f", Rasa {escape(run.rasa_version)} profile" if run.rasa_version else ""
+    return ", ".join(parts) + f" {timing}{generator}{profile}"
 
 
 # --- JUnit ---------------------------------------------------------------------------------
@@ -178,9 +190,14 @@ def junit_xml(run: RunResult, suite_name: str = "calm-tui e2e") -> ET.ElementTre
                 if result.source.line:
                     case.set("line", str(result.source.line))
             if result.status == FAILED and result.failure is not None:
-                failure = ET.SubElement(
-                    case, "failure", message=result.failure.message, type=result.failure.kind
-                )
+                message = result.failure.message
+                if result.passes_under:
+                    message += f" ({hint(result.passes_under)})"
+                    properties = ET.SubElement(case, "properties")
+                    ET.SubElement(
+                        properties, "property", name="passes_under_rasa", value=result.passes_under
+                    )
+                failure = ET.SubElement(case, "failure", message=message, type=result.failure.kind)
                 failure.text = failure_text(result)
             elif result.status == SKIPPED:
                 ET.SubElement(case, "skipped", message="; ".join(result.notes) or "not run")

@@ -10,7 +10,9 @@ Semantics follow Rasa Pro's e2e runner (reference section f):
   each bot/slot step after it must match some event of that turn; sending stops at the
   first failing step;
 * a test case with any `assertions` is judged only by its assertions, run after the
-  conversation on each asserting step's turn.
+  conversation on each asserting step's turn;
+* a case that fails is run again under the other Rasa version profile, and the result
+  says when it passes there (`other_version.py`).
 """
 
 from __future__ import annotations
@@ -25,11 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from ..engine.events import Event
+from ..project.loader import with_rasa_version
 from ..project.model import Project, Source, TestCase, TestFile, TestStep
 from ..session import CustomActionRunner, Session
 from ..trace import TurnTrace
 from ..understanding.base import CommandGenerator
 from .assertions import assertion_kind, check_step, run_assertion
+from .other_version import advice, other_rasa_version, rerun_generator
 
 GENERATOR_FAILED = "command generator failed: "
 ORDER_HINT = " (assertion_order_enabled: check the order in which the assertions are listed)"
@@ -105,6 +109,8 @@ class CaseResult:
     sender_id: str = ""
     notes: list[str] = field(default_factory=list)
     traces: list[TurnTrace] = field(default_factory=list)
+    # failed under the run's profile but passes under this Rasa version
+    passes_under: str | None = None
 
     @property
     def passed(self) -> bool:
@@ -122,6 +128,7 @@ class CaseResult:
             "duration_s": self.duration_s,
             "failure": self.failure.to_dict() if self.failure else None,
             "notes": self.notes,
+            "passes_under": self.passes_under,
         }
 
 
@@ -131,6 +138,7 @@ class RunResult:
     notes: list[str] = field(default_factory=list)
     generator: str = ""
     duration_s: float = 0.0
+    rasa_version: str = ""
 
     @property
     def passed(self) -> list[CaseResult]:
@@ -177,10 +185,18 @@ class E2ERunner:
         actions: CustomActionRunner | Callable[[Project], CustomActionRunner | None] | None = None,
         seed: int = DEFAULT_SEED,
         run_id: str | None = None,
+        rasa_version: str | None = None,
+        try_other_version: bool = True,
     ) -> None:
         """`actions`: the runner for custom actions that are not stubbed (default: the
-        in-process runner for the project's actions package, when available)."""
+        in-process runner for the project's actions package, when available).
+        `rasa_version`: the behaviour profile to run under (default: the project's);
+        `try_other_version`: run failing cases again under the other profile."""
+        if rasa_version is not None:
+            project = with_rasa_version(project, rasa_version)
         self.project = project
+        self.try_other_version = try_other_version
+        self._other_project: Project | None = None
         self.generator = generator
         self.seed = seed
         self.notes: list[str] = []
@@ -225,14 +241,32 @@ class E2ERunner:
         return f"{case.name}_{self.run_id}_{next(self._counter)}"
 
     async def run_case(self, test_file: TestFile, case: TestCase) -> CaseResult:
+        rerun = rerun_generator(self.generator) if self.try_other_version else None
+        result = await self._run_once(self.project, self.generator, test_file, case)
+        failure = result.failure
+        if rerun is not None and failure is not None and failure.kind != "error":
+            version = other_rasa_version(self.project.rasa_version)
+            if self._other_project is None:
+                self._other_project = with_rasa_version(self.project, version)
+            other = await self._run_once(self._other_project, rerun(), test_file, case)
+            if other.passed:
+                result.passes_under = version
+                note = advice(version, self.project.rasa_version)
+                if note not in self.notes:
+                    self.notes.append(note)
+        return result
+
+    async def _run_once(
+        self, project: Project, generator: CommandGenerator, test_file: TestFile, case: TestCase
+    ) -> CaseResult:
         started = time.perf_counter()
         result = CaseResult(test_file.path, case.name, PASSED, source=case.source)
         # a cassette keeps entries per test case (`test_case:`): say which case runs
-        begin = getattr(self.generator, "begin_test_case", None)
+        begin = getattr(generator, "begin_test_case", None)
         try:
             if callable(begin):
                 begin(case.name, test_file.path)
-            await self._run_case(test_file, case, result)
+            await self._run_case(project, generator, test_file, case, result)
         except Exception as exc:  # a bug in a runner part must not end the whole run
             import traceback
 
@@ -249,12 +283,19 @@ class E2ERunner:
         result.duration_s = time.perf_counter() - started
         return result
 
-    async def _run_case(self, test_file: TestFile, case: TestCase, result: CaseResult) -> None:
+    async def _run_case(
+        self,
+        project: Project,
+        generator: CommandGenerator,
+        test_file: TestFile,
+        case: TestCase,
+        result: CaseResult,
+    ) -> None:
         sender_id = self.sender_id(case)
         result.sender_id = sender_id
         session = Session(
-            self.project,
-            self.generator,
+            project,
+            generator,
             actions=self.actions_for(test_file, case),
             sender_id=sender_id,
             seed=self.seed,
@@ -394,6 +435,7 @@ class E2ERunner:
             notes=list(self.notes),
             generator=getattr(self.generator, "name", ""),
             duration_s=time.perf_counter() - started,
+            rasa_version=self.project.rasa_version,
         )
 
 
@@ -404,8 +446,9 @@ def run_tests(
     **options: Any,
 ) -> RunResult:
     """Synchronous convenience: build an E2ERunner and run the cases in a new event loop.
-    Options: actions, seed, run_id (for the runner), fail_fast, on_start, on_result."""
-    runner_keys = ("actions", "seed", "run_id")
+    Options: actions, seed, run_id, rasa_version, try_other_version (for the runner),
+    fail_fast, on_start, on_result."""
+    runner_keys = ("actions", "seed", "run_id", "rasa_version", "try_other_version")
     runner = E2ERunner(
         project, generator, **{k: options.pop(k) for k in runner_keys if k in options}
     )

@@ -1,0 +1,58 @@
+"""A failing e2e test case is run again under the other Rasa version profile: when it
+passes there, it was most likely written for that version (reference section i lists
+what changed), which is worth saying instead of leaving a puzzling failure.
+
+The second run must not change the first run's state: it gets the generator as it was
+before the case started (a cassette's unused entries, a script's queue), and a recording
+generator's model without the recording.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+
+from ..project.model import RASA_VERSIONS
+from ..understanding.base import CommandGenerator, ScriptedGenerator
+from ..understanding.cassette import CassetteGenerator, RecordingGenerator
+
+
+def other_rasa_version(version: str) -> str:
+    others = [v for v in RASA_VERSIONS if v != version]
+    return others[-1] if others else version
+
+
+def hint(version: str) -> str:
+    return f"passes under Rasa {version} — written for another version?"
+
+
+def advice(version: str, active: str) -> str:
+    return (
+        f'this run used the Rasa {active} profile; set `rasa_version: "{version}"` in '
+        f"workbench.yml or pass --rasa-version {version} if the tests are written for it"
+    )
+
+
+def rerun_generator(generator: CommandGenerator) -> Callable[[], CommandGenerator]:
+    """Taken before a case runs: makes the generator a second run of that case uses."""
+    if isinstance(generator, RecordingGenerator):
+        return rerun_generator(generator.inner)
+    if isinstance(generator, CassetteGenerator):
+        used = list(generator.used)
+
+        def rewound_cassette() -> CommandGenerator:
+            replay = copy.copy(generator)
+            replay.used = list(used)
+            return replay
+
+        return rewound_cassette
+    if isinstance(generator, ScriptedGenerator):
+        queue = list(generator.queue)
+
+        def rewound_script() -> CommandGenerator:
+            replay = copy.copy(generator)
+            replay.queue = list(queue)
+            return replay
+
+        return rewound_script
+    return lambda: generator  # the offline generator and models keep no state between calls
