@@ -10,7 +10,8 @@ import pytest
 from rich.console import Console
 
 from workbench.project.loader import load_project
-from workbench.testing.cli import cmd_test, test_parser
+from workbench.testing import cli as e2e_cli
+from workbench.testing.cli import cmd_test
 from workbench.testing.report import failure_text, junit_xml, print_report
 from workbench.testing.runner import FAILED, PASSED, run_tests, select_cases
 from workbench.understanding.base import ScriptedGenerator
@@ -193,5 +194,5 @@ def test_the_cli_reads_rasa_version_from_workbench_yml(root):
 def test_cli_choices_are_the_supported_versions():
     from workbench.project.model import RASA_VERSIONS
 
-    (option,) = [a for a in test_parser()._actions if a.dest == "rasa_version"]
+    (option,) = [a for a in e2e_cli.test_parser()._actions if a.dest == "rasa_version"]
     assert tuple(option.choices) == RASA_VERSIONS
