@@ -146,6 +146,7 @@ class Session:
         trace.slots_after = _copy(tracker.slots)
         trace.stack_after = tracker.stack.as_dicts()
         trace.errors.extend(e["message"] for e in trace.events if e.get("event") == "error")
+        trace.notices.extend(e["message"] for e in trace.events if e.get("event") == "notice")
         load_error = getattr(self.actions, "load_error", None)
         if load_error and trace.actions:
             trace.errors.append(

@@ -64,12 +64,16 @@ STEP_KEYS = {
         "force_slot_filling",
         "silence_timeout",
         "dtmf",
+        "collect-tool-binding",
     },
     "link": COMMON_STEP_KEYS - {"next"} | {"link"},
     "call": COMMON_STEP_KEYS | {"call", "mcp_server", "mapping", "exit_if"},
     "set_slots": COMMON_STEP_KEYS | {"set_slots"},
     "noop": COMMON_STEP_KEYS | {"noop"},
 }
+# Rasa's flow schema forbids extra keys only in action, collect and call steps; elsewhere
+# an unknown key is ignored, so it is worth a warning, not an error
+CLOSED_STEP_KINDS = frozenset({"action", "collect", "call"})
 RESERVED_STEP_IDS = (START_STEP, END_STEP)
 
 
@@ -315,22 +319,7 @@ class FlowBuilder:
                 )
             for key in item:
                 if key not in STEP_KEYS[kind] and key not in kinds[1:]:
-                    hint = (
-                        "a link step ends the flow; it cannot have `next`"
-                        if key == "next"
-                        else suggest(
-                            str(key),
-                            STEP_KEYS[kind],
-                            f"allowed in a {kind} step: " + ", ".join(sorted(STEP_KEYS[kind])),
-                        )
-                    )
-                    self.issues.error(
-                        self.file,
-                        item.line_of(key),
-                        "unknown-step-key",
-                        f"unknown key '{key}' in {kind} step of flow '{flow_id}'",
-                        hint,
-                    )
+                    self._unknown_step_key(flow_id, kind, item, key)
             draft = _Draft(data=item, kind=kind, idx=counter[0])
             counter[0] += 1
             draft.id, draft.explicit_id = self._step_id(flow_id, draft)
@@ -339,6 +328,38 @@ class FlowBuilder:
             if "next" in item and kind != "link":
                 self._parse_next(flow_id, draft, counter, drafts)
         return sequence
+
+    def _unknown_step_key(self, flow_id: str, kind: str, item: YamlMap, key: Any) -> None:
+        if key == "next":  # only link steps refuse `next`; Rasa rejects it too
+            self.issues.error(
+                self.file,
+                item.line_of(key),
+                "unknown-step-key",
+                f"a link step cannot have `next` (flow '{flow_id}')",
+                "a link step ends the flow; it cannot have `next`",
+            )
+            return
+        hint = suggest(
+            str(key),
+            STEP_KEYS[kind],
+            f"allowed in a {kind} step: " + ", ".join(sorted(STEP_KEYS[kind])),
+        )
+        if kind in CLOSED_STEP_KINDS:
+            self.issues.error(
+                self.file,
+                item.line_of(key),
+                "unknown-step-key",
+                f"unknown key '{key}' in {kind} step of flow '{flow_id}'",
+                hint,
+            )
+        else:
+            self.issues.warning(
+                self.file,
+                item.line_of(key),
+                "unknown-step-key",
+                f"unknown key '{key}' in {kind} step of flow '{flow_id}' is ignored",
+                hint,
+            )
 
     def _step_id(self, flow_id: str, draft: _Draft) -> tuple[str, bool]:
         explicit = draft.data.get("id")
@@ -513,13 +534,10 @@ class FlowBuilder:
             pairs = self._slot_values(flow_id, data)
             fields["slot_values"] = tuple((name, value) for name, value, _ in pairs)
             fields["slot_value_lines"] = tuple(line for _, _, line in pairs)
-        elif draft.kind == "noop" and value is not True:
-            self.issues.error(
-                self.file,
-                data.line_of("noop"),
-                "invalid-step-value",
-                f"`noop` in flow '{flow_id}' must be `true`",
-            )
+        elif draft.kind == "call":
+            fields.update(self._call_options(flow_id, data))
+        # `noop` takes any value (`- noop:` with nothing after it is common): only the key
+        # makes the step a noop, as in Rasa
         if draft.kind == "noop" and not draft.next_given:
             self.issues.error(
                 self.file,
@@ -601,6 +619,113 @@ class FlowBuilder:
                 )
             options["rejections"] = tuple(parsed)
         return options
+
+    def _call_options(self, flow_id: str, data: YamlMap) -> dict[str, Any]:
+        """`mcp_server` + `mapping` (an MCP tool) or `exit_if` (a sub-agent), in the shapes
+        Rasa's flow schema allows."""
+        options: dict[str, Any] = {}
+        server, mapping, exit_if = (data.get(k) for k in ("mcp_server", "mapping", "exit_if"))
+        if ("mcp_server" in data) != ("mapping" in data):
+            given, missing = (
+                ("mcp_server", "mapping")
+                if "mcp_server" in data
+                else (
+                    "mapping",
+                    "mcp_server",
+                )
+            )
+            self.issues.error(
+                self.file,
+                data.line_of(given),
+                "invalid-mcp-call",
+                f"call step in flow '{flow_id}' has `{given}` but no `{missing}`",
+                "an MCP tool call needs both `mcp_server` and `mapping: {input, output}`",
+            )
+        if "mcp_server" in data:
+            if isinstance(server, str) and server.strip():
+                options["mcp_server"] = server.strip()
+            else:
+                self.issues.error(
+                    self.file,
+                    data.line_of("mcp_server"),
+                    "invalid-mcp-call",
+                    f"`mcp_server` in flow '{flow_id}' must be a server name",
+                )
+        if "mapping" in data:
+            options.update(self._mcp_mapping(flow_id, mapping, data.line_of("mapping")))
+        if "exit_if" in data:
+            if isinstance(exit_if, list) and all(isinstance(c, str) for c in exit_if):
+                options["exit_if"] = tuple(exit_if)
+            else:
+                self.issues.error(
+                    self.file,
+                    data.line_of("exit_if"),
+                    "invalid-exit-if",
+                    f"`exit_if` in flow '{flow_id}' must be a list of conditions",
+                    'write `exit_if: ["slots.done"]`',
+                )
+            conflicting = [k for k in ("mcp_server", "mapping") if k in data]
+            if conflicting:
+                self.issues.error(
+                    self.file,
+                    data.line_of("exit_if"),
+                    "invalid-exit-if",
+                    f"a call step with `exit_if` cannot have {', '.join(conflicting)} "
+                    f"(flow '{flow_id}')",
+                    "`exit_if` belongs to sub-agent calls, `mcp_server`/`mapping` to tool calls",
+                )
+        return options
+
+    def _mcp_mapping(self, flow_id: str, mapping: Any, line: int) -> dict[str, Any]:
+        shapes = {"input": ("param", "slot"), "output": ("slot", "value")}
+        if not isinstance(mapping, dict):
+            self.issues.error(
+                self.file,
+                line,
+                "invalid-mcp-mapping",
+                f"`mapping` in flow '{flow_id}' must be a mapping with `input` and `output`",
+            )
+            return {}
+        result: dict[str, Any] = {}
+        for key in mapping:
+            if key not in shapes:
+                self.issues.error(
+                    self.file,
+                    line_of(mapping, key),
+                    "invalid-mcp-mapping",
+                    f"unknown key '{key}' in the `mapping` of flow '{flow_id}'",
+                    "a mapping holds only `input` and `output`",
+                )
+        for key, (first, second) in shapes.items():
+            items = mapping.get(key)
+            if not isinstance(items, list):
+                self.issues.error(
+                    self.file,
+                    line_of(mapping, key) if key in mapping else line,
+                    "invalid-mcp-mapping",
+                    f"the `mapping` of flow '{flow_id}' needs an `{key}` list "
+                    f"of {{{first}, {second}}}",
+                )
+                continue
+            pairs = []
+            for index, item in enumerate(items):
+                ok = (
+                    isinstance(item, dict)
+                    and set(item) == {first, second}
+                    and all(isinstance(item[k], str) for k in (first, second))
+                )
+                if not ok:
+                    self.issues.error(
+                        self.file,
+                        line_of(items, index),
+                        "invalid-mcp-mapping",
+                        f"each `{key}` entry of the mapping in flow '{flow_id}' is "
+                        f"`{{{first}: ..., {second}: ...}}`",
+                    )
+                    continue
+                pairs.append((item[first], item[second]))
+            result[f"mcp_{key}"] = tuple(pairs)
+        return result
 
     def _slot_values(self, flow_id: str, data: YamlMap) -> list[tuple[str, Any, int]]:
         value = data.get("set_slots")

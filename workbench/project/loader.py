@@ -14,6 +14,7 @@ from typing import Any
 
 from ..engine.patterns import DEFAULT_PATTERNS_FILE, default_patterns_text
 from .actions_scan import scan_actions
+from .agents import load_agents
 from .config import build_config, build_endpoints, build_model_groups, substitute_env
 from .domain import DomainParts
 from .e2e import build_fixtures, build_test_file, is_test_file
@@ -119,6 +120,7 @@ class _Loader:
             extra = build_model_groups(config_file, config_data["model_groups"], self.issues)
             endpoints = replace(endpoints, model_groups={**extra, **endpoints.model_groups})
 
+        agents = load_agents(self.root, self.read, endpoints, self.issues)
         domain_parts = DomainParts(self.issues)
         for path in self._domain_paths():
             file, data = self.read(path)
@@ -166,6 +168,7 @@ class _Loader:
             flows=flows,
             test_files=tuple(test_files),
             custom_actions=custom_actions,
+            agents=agents,
             response_kwargs=response_kwargs,
             files=tuple(self.files),
             fingerprint=self.hash.hexdigest(),

@@ -51,6 +51,9 @@ REJECTION_RESPONSES = (
 LINKABLE_PATTERNS = frozenset(
     {"pattern_human_handoff", "pattern_search", "pattern_customer_satisfaction"}
 )
+# a pattern (a flow whose id starts with pattern_, overrides included) may also link here
+LINKABLE_FROM_PATTERNS = LINKABLE_PATTERNS | {"pattern_chitchat"}
+SLOT_REFERENCE_RE = re.compile(r"\bslots\.\w+")
 # keys of stack frames, usable as `{name}` in responses and `context.<name>` in conditions
 CONTEXT_KEYS = frozenset(
     {
@@ -141,6 +144,7 @@ class _Validator:
             if not response.is_default:
                 self.check_response(response)
         self.check_domain_actions()
+        self.check_agents()
         self.check_model_references()
         self.check_tests()
         return self.issues
@@ -286,43 +290,142 @@ class _Validator:
     def check_flow_reference(self, flow: Flow, step: Step) -> None:
         file, line = step.source.file, step.source.line
         target = step.target or ""
+        if step.kind == "call":
+            self.check_call(flow, step)
+            return
         other = self.project.flows.get(target)
         if other is None:
             self.issues.error(
                 file,
                 line,
                 "unknown-flow",
-                f"`{step.kind}` to unknown flow '{target}'",
+                f"`link` to unknown flow '{target}'",
                 suggest(target, self.project.flows, "use the id of a flow defined in the project"),
             )
             return
-        if step.kind == "link" and other.is_pattern and target not in LINKABLE_PATTERNS:
+        linkable = LINKABLE_FROM_PATTERNS if flow.is_pattern else LINKABLE_PATTERNS
+        if other.is_pattern and target not in linkable:
             self.issues.error(
                 file,
                 line,
                 "invalid-link",
-                f"pattern '{target}' cannot be linked to",
-                "linkable patterns: " + ", ".join(sorted(LINKABLE_PATTERNS)),
+                f"pattern '{target}' cannot be linked to"
+                + (" from a pattern" if flow.is_pattern else ""),
+                "linkable patterns: " + ", ".join(sorted(linkable)),
             )
-        if step.kind == "call":
-            if other.is_pattern:
+        elif flow.id == "pattern_internal_error" and not other.is_pattern:
+            self.issues.error(
+                file,
+                line,
+                "invalid-link",
+                "pattern_internal_error cannot link to a user flow",
+                "link to pattern_human_handoff instead, or remove the link",
+            )
+
+    def check_call(self, flow: Flow, step: Step) -> None:
+        """A call runs a flow, a sub-agent or (with mcp_server + mapping) an MCP tool,
+        as Rasa's `validate_call_steps` and `validate_mcp_server_references` decide."""
+        file, line = step.source.file, step.source.line
+        target = step.call or ""
+        if flow.is_pattern:
+            self.issues.error(
+                file,
+                line,
+                "invalid-call",
+                f"pattern '{flow.id}' has a call step; patterns cannot call",
+                "patterns may only link (e.g. to pattern_human_handoff)",
+            )
+        if target.startswith("pattern_"):
+            self.issues.error(
+                file,
+                line,
+                "invalid-call",
+                f"pattern '{target}' cannot be called",
+                "call a user flow; patterns run on their own",
+            )
+            return
+        if step.calls_mcp_tool:
+            self.check_mcp_call(step)
+            return
+        other = self.project.flows.get(target)
+        is_agent = target in self.project.agents
+        if step.exit_if:
+            if is_agent or (other is None and not self.project.agents):
+                self.check_exit_if(flow, step)
+            else:
+                self.issues.error(
+                    file,
+                    _line(step.raw, "exit_if", line),
+                    "invalid-exit-if",
+                    f"`exit_if` on a call of '{target}', which is no sub-agent",
+                    "`exit_if` ends a sub-agent's loop; flows end on their own",
+                )
+        if is_agent:
+            return
+        if other is None:
+            # Rasa errors only when it has agent configs; without any it cannot tell a
+            # sub-agent defined elsewhere from a typo and warns
+            report = self.issues.error if self.project.agents else self.issues.warning
+            names = set(self.project.flows) | set(self.project.agents)
+            report(
+                file,
+                line,
+                "unknown-flow",
+                f"`call` to unknown flow or sub-agent '{target}'",
+                suggest(
+                    target,
+                    names,
+                    "use a flow id, or an agent name from sub_agents/<folder>/config.yml",
+                ),
+            )
+            return
+        if any(s.kind == "link" for s in other.steps):
+            self.issues.error(
+                file,
+                line,
+                "invalid-call",
+                f"flow '{target}' is called but contains a `link` step",
+                "called flows return to their caller; remove the link or use `link:` here",
+            )
+        if target == flow.id:
+            # Rasa resolves called flows recursively while loading and never returns
+            self.issues.error(file, line, "invalid-call", f"flow '{flow.id}' calls itself")
+
+    def check_mcp_call(self, step: Step) -> None:
+        file, line = step.source.file, step.source.line
+        server = step.mcp_server or ""
+        if server not in self.project.endpoints.mcp_servers:
+            self.issues.error(
+                file,
+                _line(step.raw, "mcp_server", line),
+                "unknown-mcp-server",
+                f"call of MCP tool '{step.call}' uses server '{server}', which endpoints.yml "
+                "does not define",
+                suggest(
+                    server,
+                    self.project.endpoints.mcp_servers,
+                    "add it under `mcp_servers:` in endpoints.yml with name, url and type",
+                ),
+            )
+        mapping_line = _line(step.raw, "mapping", line)
+        for name in [slot for _, slot in step.mcp_input] + [slot for slot, _ in step.mcp_output]:
+            if name not in self.slots:
+                self.unknown_slot(name, file, mapping_line, f"the mapping of tool '{step.call}'")
+
+    def check_exit_if(self, flow: Flow, step: Step) -> None:
+        file = step.source.file
+        line = _line(step.raw, "exit_if", step.source.line)
+        for condition in step.exit_if:
+            if not SLOT_REFERENCE_RE.search(condition):
                 self.issues.error(
                     file,
                     line,
-                    "invalid-call",
-                    f"pattern '{target}' cannot be called",
-                    "call a user flow; patterns run on their own",
+                    "invalid-exit-if",
+                    f"exit_if condition {condition!r} refers to no slot",
+                    "an exit condition tests slots, e.g. `slots.order_id is not null`",
                 )
-            elif any(s.kind == "link" for s in other.steps):
-                self.issues.error(
-                    file,
-                    line,
-                    "invalid-call",
-                    f"flow '{target}' is called but contains a `link` step",
-                    "called flows return to their caller; remove the link or use `link:` here",
-                )
-            if target == flow.id:
-                self.issues.error(file, line, "invalid-call", f"flow '{flow.id}' calls itself")
+                continue
+            self.check_condition(condition, file, line, flow)
 
     def check_reachable(self, flow: Flow) -> None:
         if not flow.steps:
@@ -495,6 +598,17 @@ class _Validator:
                     "action-not-implemented",
                     f"action '{name}' is listed in the domain but not defined in the actions code",
                     "add a class whose name() returns it, or remove it from the domain",
+                )
+
+    def check_agents(self) -> None:
+        for name, agent in self.project.agents.items():
+            if name in self.project.flows:
+                self.issues.error(
+                    agent.source.file,
+                    agent.source.line,
+                    "agent-flow-conflict",
+                    f"agent name '{name}' is also a flow id ({self.project.flows[name].source})",
+                    "rename the agent or the flow; a `call` could not tell them apart",
                 )
 
     def check_model_references(self) -> None:
