@@ -275,6 +275,9 @@ class CommandGeneratorConfig:
     user_input: dict[str, Any] = field(default_factory=dict)
     prompt_template: str | None = None
     source: Source = NO_SOURCE
+    # a project's own generator class (dotted name) that runs as the built-in `name`
+    custom_class: str | None = None
+    custom_note: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @property
