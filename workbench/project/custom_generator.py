@@ -29,8 +29,15 @@ from .model import Config
 from .yaml_io import line_of
 
 NLU_COMMAND_ADAPTER = "NLUCommandAdapter"
-# most specific first is not needed: the MRO is walked from the class upwards
-RASA_BASES = (*COMMAND_GENERATORS, NLU_COMMAND_ADAPTER)
+# Rasa's abstract generator classes: a class built on one of these directly is a command
+# generator, but which built-in it is like can only be read from its name
+ABSTRACT_BASES = (
+    "SingleStepBasedLLMCommandGenerator",
+    "LLMBasedCommandGenerator",
+    "CommandGenerator",
+)
+# no ordering needed: the MRO is walked from the class upwards, the nearest match wins
+RASA_BASES = (*COMMAND_GENERATORS, NLU_COMMAND_ADAPTER, *ABSTRACT_BASES)
 DEFAULT_BASE = "CompactLLMCommandGenerator"
 NAME_RULES = (
     ("SearchReady", "SearchReadyLLMCommandGenerator"),
@@ -63,6 +70,9 @@ def resolve_custom_generator(root: Path, config: Config, issues: IssueList) -> C
                 continue
             base = base_by_name(short)
             how = f"its module does not import here ({problem}), so its name decides"
+        elif base in ABSTRACT_BASES:
+            how = f"it derives from Rasa's {base}, so its name decides"
+            base = base_by_name(short)
         else:
             how = f"it derives from {base}"
         line = _line_of_component(items, component)
