@@ -145,6 +145,7 @@ class _Validator:
                 self.check_response(response)
         self.check_domain_actions()
         self.check_agents()
+        self.check_coexistence()
         self.check_model_references()
         self.check_tests()
         return self.issues
@@ -610,6 +611,33 @@ class _Validator:
                     f"agent name '{name}' is also a flow id ({self.project.flows[name].source})",
                     "rename the agent or the flow; a `call` could not tell them apart",
                 )
+
+    def check_coexistence(self) -> None:
+        """Rasa refuses to train a router without a bool `route_session_to_calm` slot, and
+        that slot without a router."""
+        from ..engine.coexistence import ROUTE_TO_CALM_SLOT, router_name
+
+        router = router_name(self.project)
+        slot = self.slots.get(ROUTE_TO_CALM_SLOT)
+        config = self.project.config.source
+        if router and (slot is None or slot.type != "bool"):
+            self.issues.error(
+                config.file,
+                config.line,
+                "coexistence-slot",
+                f"{router} is in the pipeline but the domain has no bool slot "
+                f"'{ROUTE_TO_CALM_SLOT}'",
+                f"add `{ROUTE_TO_CALM_SLOT}: {{type: bool}}` under `slots:` in the domain",
+            )
+        elif slot is not None and not router and not slot.is_builtin:
+            self.issues.error(
+                slot.source.file,
+                slot.source.line,
+                "coexistence-slot",
+                f"slot '{ROUTE_TO_CALM_SLOT}' is in the domain but no router "
+                "(LLMBasedRouter, IntentBasedRouter) is in config.yml's pipeline",
+                "add a router to the pipeline, or remove the slot",
+            )
 
     def check_model_references(self) -> None:
         generator = self.project.config.command_generator
