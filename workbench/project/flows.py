@@ -414,11 +414,12 @@ class FlowBuilder:
                 )
                 continue
             if has_else:
-                self.issues.error(
+                # Rasa accepts it and, like the engine, takes the `else` when it gets there
+                self.issues.warning(
                     self.file,
                     branch_line,
                     "else-not-last",
-                    f"`else` must be the last entry of `next` (flow '{flow_id}')",
+                    f"an entry after `else` in `next` is never used (flow '{flow_id}')",
                     "move the `- else:` entry to the end",
                 )
             if "else" in branch:
@@ -448,11 +449,15 @@ class FlowBuilder:
                     )
                     condition = "false"
             for key in extra:
-                self.issues.error(
+                # an entry with both `if` and `else` matches two schemas and Rasa refuses
+                # it; any other extra key Rasa ignores
+                mixed = key in ("if", "then", "else")
+                (self.issues.error if mixed else self.issues.warning)(
                     self.file,
                     line_of(branch, key),
                     "unknown-step-key",
-                    f"unknown key '{key}' in a `next` entry of flow '{flow_id}'",
+                    f"unknown key '{key}' in a `next` entry of flow '{flow_id}'"
+                    + ("" if mixed else " is ignored"),
                     "a `next` entry holds only `if` and `then`, or `else`",
                 )
             target = self._branch_target(flow_id, target_data, branch_line, counter, drafts)
@@ -740,7 +745,15 @@ class FlowBuilder:
             )
             return []
         for index, item in enumerate(items):
-            if not isinstance(item, dict) or not item:
+            if isinstance(item, dict) and not item:
+                self.issues.warning(  # Rasa reads `- {}` as setting nothing
+                    self.file,
+                    line_of(items, index),
+                    "invalid-set-slots",
+                    f"an empty `set_slots` entry in flow '{flow_id}' sets nothing",
+                )
+                continue
+            if not isinstance(item, dict):
                 self.issues.error(
                     self.file,
                     line_of(items, index),

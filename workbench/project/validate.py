@@ -124,13 +124,6 @@ class _Validator:
             for rejection in step.rejections
             if rejection.utter
         }
-        self.used_responses = {
-            name
-            for flow in project.flows.values()
-            for step in flow.steps
-            for name in (step.action, step.collect and step.ask_utter)
-            if name
-        } | self.rejection_responses
         for slot in self.slots.values():
             for rejection in (slot.validation or {}).get("rejections") or []:
                 if isinstance(rejection, dict) and rejection.get("utter"):
@@ -145,6 +138,7 @@ class _Validator:
                 self.check_response(response)
         self.check_domain_actions()
         self.check_agents()
+        self.check_nlu_triggers()
         self.check_coexistence()
         self.check_model_references()
         self.check_tests()
@@ -163,7 +157,13 @@ class _Validator:
                 "ids starting with 'pattern_' are reserved for conversation patterns",
             )
         if isinstance(flow.guard, str) and not flow.is_link_only:
-            self.check_condition(flow.guard, file, _line(flow.raw, "if", flow.source.line), flow)
+            self.check_condition(
+                flow.guard,
+                file,
+                _line(flow.raw, "if", flow.source.line),
+                flow,
+                slots_strict=False,
+            )
         for name in flow.persisted_slots:
             if name not in self.slots:
                 self.issues.error(
@@ -211,7 +211,7 @@ class _Validator:
                         "list slots are filled by custom actions",
                     )
                 else:
-                    self.check_categorical(name, value, file, pair_line)
+                    self.check_categorical(name, value, file, pair_line, strict=False)
         if isinstance(step.next, ConditionalNext):
             for branch in step.next.branches:
                 if branch.condition is not None:
@@ -257,7 +257,8 @@ class _Validator:
                 rejection.condition, file, rejection.source.line, flow, only_slot=name
             )
             if rejection.utter and rejection.utter not in self.responses:
-                self.issues.error(
+                # Rasa does not check it; the rejection then has nothing to say
+                self.issues.warning(
                     file,
                     rejection.source.line,
                     "unknown-response",
@@ -453,8 +454,19 @@ class _Validator:
     # -- conditions, slots, values ------------------------------------------------------
 
     def check_condition(
-        self, text: str, file: str, line: int, flow: Flow | None, only_slot: str | None = None
+        self,
+        text: str,
+        file: str,
+        line: int,
+        flow: Flow | None,
+        only_slot: str | None = None,
+        slots_strict: bool | str = True,
     ) -> None:
+        """Syntax errors are errors everywhere. `slots_strict`: an unknown slot is an error
+        (Rasa checks every name in `next` conditions and rejections); False: a warning
+        (flow guards, where it only makes the guard false); "compared": an error only where
+        the slot is compared with something (response conditions, where Rasa checks the
+        comparison and not a bare `slots.x`)."""
         plain = JINJA_EXPR_RE.sub(JINJA_STAND_IN, text)
         error = check_syntax(plain)
         if error is not None:
@@ -471,7 +483,10 @@ class _Validator:
             if JINJA_STAND_IN in name:
                 continue
             if name not in self.slots:
-                self.unknown_slot(name, file, line, f"condition {text!r}")
+                strict = (
+                    _is_compared(name, plain) if slots_strict == "compared" else bool(slots_strict)
+                )
+                self.unknown_slot(name, file, line, f"condition {text!r}", strict=strict)
             elif only_slot and name != only_slot:
                 self.issues.warning(
                     file,
@@ -486,13 +501,18 @@ class _Validator:
         for match in VALUE_THEN_SLOT_RE.finditer(plain):
             self.check_categorical(match.group(3), match.group(2), file, line)
 
-    def check_categorical(self, name: str, value: object, file: str, line: int) -> None:
+    def check_categorical(
+        self, name: str, value: object, file: str, line: int, strict: bool = True
+    ) -> None:
+        """`strict`: Rasa refuses the value (in conditions); otherwise (set_slots, button
+        payloads) Rasa accepts it and the slot gets a value outside its `values`."""
         slot = self.slots.get(name)
-        if slot is None or slot.type != "categorical" or value is None:
+        if slot is None or slot.type != "categorical" or value is None or not slot.values:
             return
         text = str(value).lower() if isinstance(value, bool) else str(value)
         if text.lower() not in {v.lower() for v in slot.values} | {"__other__"}:
-            self.issues.error(
+            report = self.issues.error if strict else self.issues.warning
+            report(
                 file,
                 line,
                 "invalid-categorical-value",
@@ -500,8 +520,12 @@ class _Validator:
                 "allowed: " + ", ".join(slot.values),
             )
 
-    def unknown_slot(self, name: str, file: str, line: int, where: str) -> None:
-        self.issues.error(
+    def unknown_slot(
+        self, name: str, file: str, line: int, where: str, strict: bool = True
+    ) -> None:
+        """`strict`: Rasa refuses the name; otherwise Rasa accepts it and it never matches
+        a slot (fixtures, old-style response conditions)."""
+        (self.issues.error if strict else self.issues.warning)(
             file,
             line,
             "unknown-slot",
@@ -519,13 +543,11 @@ class _Validator:
         for variation in response.variations:
             file, line = variation.source.file, variation.source.line
             texts = [variation.text or ""] + [b.title for b in variation.buttons]
-            # a response no flow sends may get its variables from a custom action's call
-            report = (
-                self.issues.error if response.name in self.used_responses else (self.issues.warning)
-            )
+            # Rasa does not check placeholders, and a custom action may pass the variable
+            # in its call: a warning, however likely the text goes out uninterpolated
             for name in self._template_names(texts, variation.uses_jinja):
                 if name not in variables:
-                    report(
+                    self.issues.warning(
                         file,
                         line,
                         "unknown-slot",
@@ -540,13 +562,19 @@ class _Validator:
                     )
             condition_line = _line(variation.raw, "condition", line)
             if isinstance(variation.condition, str):
-                self.check_condition(variation.condition, file, condition_line, None)
+                self.check_condition(
+                    variation.condition, file, condition_line, None, slots_strict="compared"
+                )
             elif isinstance(variation.condition, tuple):
                 for item in variation.condition:
                     name = str(item.get("name", ""))
                     if item.get("type", "slot") == "slot" and name not in self.slots:
                         self.unknown_slot(
-                            name, file, condition_line, f"condition of '{response.name}'"
+                            name,
+                            file,
+                            condition_line,
+                            f"condition of '{response.name}'",
+                            strict=False,
                         )
             for button in variation.buttons:
                 self.check_payload(
@@ -573,7 +601,7 @@ class _Validator:
             if name not in self.slots:
                 self.unknown_slot(name, file, line, where)
             else:
-                self.check_categorical(name, value.strip("'\""), file, line)
+                self.check_categorical(name, value.strip("'\""), file, line, strict=False)
 
     def check_domain_actions(self) -> None:
         for name, info in self.project.custom_actions.items():
@@ -600,6 +628,22 @@ class _Validator:
                     f"action '{name}' is listed in the domain but not defined in the actions code",
                     "add a class whose name() returns it, or remove it from the domain",
                 )
+
+    def check_nlu_triggers(self) -> None:
+        """An intent starts one flow at most (Rasa refuses the flows otherwise)."""
+        first: dict[str, Flow] = {}
+        for flow in self.project.flows.values():
+            for trigger in flow.nlu_triggers:
+                other = first.setdefault(trigger.intent, flow)
+                if other is not flow:
+                    self.issues.error(
+                        flow.source.file,
+                        _line(flow.raw, "nlu_trigger", flow.source.line),
+                        "duplicate-nlu-trigger",
+                        f"intent '{trigger.intent}' already starts flow '{other.id}' "
+                        f"({other.source})",
+                        "an intent may trigger one flow only",
+                    )
 
     def check_agents(self) -> None:
         for name, agent in self.project.agents.items():
@@ -695,7 +739,11 @@ class _Validator:
                 for (name, _), source in zip(fixture, sources, strict=False):
                     if name not in self.slots and source.file not in reported_fixtures:
                         self.unknown_slot(
-                            name, source.file, source.line, f"fixture '{fixture_name}'"
+                            name,
+                            source.file,
+                            source.line,
+                            f"fixture '{fixture_name}'",
+                            strict=False,
                         )
             reported_fixtures.update(
                 s.file
@@ -712,6 +760,15 @@ def _targets(step: Step) -> list[tuple[str, int]]:
     if isinstance(step.next, ConditionalNext):
         return [(b.target, b.source.line) for b in step.next.branches]
     return []
+
+
+def _is_compared(slot: str, condition: str) -> bool:
+    name = re.escape(slot)
+    operator = r"(?:==|=|!=|>=|<=|>|<|is\b|contains\b|matches\b)"
+    return bool(
+        re.search(rf"slots\.{name}\s*{operator}", condition)
+        or re.search(rf"{operator}\s*slots\.{name}\b", condition)
+    )
 
 
 def _line(raw: dict, key: str, default: int) -> int:
