@@ -367,3 +367,33 @@ def test_fixture_copy_with_a_typo_in_an_agent_call_is_an_error(tmp_path):
     result = validate_path(root)
     [issue] = [i for i in result.issues.errors if i.code == "unknown-flow"]
     assert "order_assistant" in issue.hint  # did you mean the agent?
+
+
+# --- where the notice shows ---------------------------------------------------------------
+
+
+def test_shell_and_tui_show_the_notice():
+    import io
+
+    from rich.console import Console
+
+    from workbench.shell import Shell
+    from workbench.tui.widgets.chat import _notes
+    from workbench.tui.widgets.format import event_line
+
+    project = load_project(COMPAT).project
+    out = io.StringIO()
+    shell = Shell(Session(project, OfflineGenerator()), Console(file=out, width=200), debug=True)
+    asyncio.run(shell.turn("I want to check my order"))
+    trace = asyncio.run(shell.turn("A1001"))
+    assert "i agent order_assistant is not run by this version" in out.getvalue()
+    assert "agent order_assistant is not run by this version" in _notes(trace)
+    [notice] = [e for e in trace.events if e["event"] == "notice"]
+    assert event_line(notice) == (
+        "notice",
+        "note: agent order_assistant is not run by this version",
+    )
+    # the trace keeps its notices through the store's round trip
+    from workbench.trace import TurnTrace
+
+    assert TurnTrace.from_dict(trace.to_dict()).notices == trace.notices
