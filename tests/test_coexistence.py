@@ -115,3 +115,30 @@ def test_a_router_needs_the_bool_routing_slot_and_the_slot_a_router(tmp_path):
     config.write_text(config.read_text().replace("- name: LLMBasedRouter", "- name: Other"))
     [issue] = validate_path(root).issues.errors
     assert (issue.code, issue.file, issue.line) == ("coexistence-slot", "domain.yml", 6)
+
+
+def test_action_reset_routing_ends_the_routing_session(tmp_path):
+    root = tmp_path / "coexistence"
+    shutil.copytree(COEXISTENCE, root)
+    domain = root / "domain.yml"
+    domain.write_text(
+        domain.read_text().replace(
+            "  recipient:\n    type: text\n",
+            "  recipient:\n    type: text\n    shared_for_coexistence: true\n",
+        )
+    )
+    flows = root / "data" / "flows.yml"
+    flows.write_text(
+        flows.read_text()
+        + "\n  leave_calm:\n    description: Go back to the old assistant.\n"
+        + "    steps:\n      - action: action_reset_routing\n"
+    )
+    assert validate_path(root).ok
+    s = session(root=root)
+    s.set_slots({ROUTE_TO_CALM_SLOT: True, "recipient": "John", "amount": 5.0})
+    trace = turn(s, "/start flow leave_calm")
+    assert {"event": "routing_session_ended"} in trace.events
+    assert trace.slots_after[ROUTE_TO_CALM_SLOT] is None
+    assert trace.slots_after["recipient"] == "John"  # shared with the NLU side
+    assert trace.slots_after["amount"] is None
+    assert trace.stack_after == []

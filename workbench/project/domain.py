@@ -265,6 +265,7 @@ class DomainParts:
             min_value=_number(spec.get("min_value")),
             max_value=_number(spec.get("max_value")),
             influence_conversation=spec.get("influence_conversation"),
+            shared_for_coexistence=spec.get("shared_for_coexistence") is True,
             description=str(spec["description"]) if spec.get("description") else None,
             validation=spec.get("validation") if isinstance(spec.get("validation"), dict) else None,
         )

@@ -201,6 +201,8 @@ class Slot:
     description: str | None = None
     validation: dict[str, Any] | None = field(default=None, compare=False, hash=False)
     is_builtin: bool = False
+    # coexistence: kept when the routing session ends (action_reset_routing)
+    shared_for_coexistence: bool = False
 
     @property
     def llm_fillable(self) -> bool:
