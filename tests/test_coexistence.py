@@ -142,3 +142,16 @@ def test_action_reset_routing_ends_the_routing_session(tmp_path):
     assert trace.slots_after["recipient"] == "John"  # shared with the NLU side
     assert trace.slots_after["amount"] is None
     assert trace.stack_after == []
+
+
+def test_a_failing_e2e_test_on_the_nlu_side_shows_the_notice(tmp_path, capsys):
+    root = tmp_path / "coexistence"
+    shutil.copytree(COEXISTENCE, root)
+    (root / "e2e_tests" / "nlu.yml").write_text(
+        "fixtures:\n  - old_assistant:\n      - route_session_to_calm: false\n"
+        "test_cases:\n  - test_case: greeting_on_the_nlu_side\n    fixtures: [old_assistant]\n"
+        "    steps:\n      - user: hi\n      - utter: utter_greet\n"
+    )
+    assert main(["test", str(root), "e2e_tests/nlu.yml"]) == 1
+    out = " ".join(capsys.readouterr().out.split())
+    assert "note: this turn is routed to the NLU side of the assistant" in out
