@@ -851,17 +851,23 @@ def test_tests_are_skipped_when_not_wanted(make_project):
 
 
 @pytest.mark.parametrize(
-    ("text", "code", "line"),
+    ("text", "code", "line", "severity"),
     [
-        ("test_cases:\n  - steps: [{user: hi}]\n", "invalid-test", 2),
-        ("test_cases:\n  - test_case: t\n    steps:\n      - shout: hi\n", "invalid-test-step", 4),
-        ("test_cases:\n  - test_case: t\n    steps: []\n", "invalid-test", 2),
+        ("test_cases:\n  - steps: [{user: hi}]\n", "invalid-test", 2, "error"),
+        (
+            "test_cases:\n  - test_case: t\n    steps:\n      - shout: hi\n",
+            "invalid-test-step",
+            4,
+            "error",
+        ),
+        # Rasa's schema allows a test case without steps; it checks nothing
+        ("test_cases:\n  - test_case: t\n    steps: []\n", "invalid-test", 2, "warning"),
     ],
 )
-def test_broken_test_cases_are_reported(make_project, text, code, line):
+def test_broken_test_cases_are_reported(make_project, text, code, line, severity):
     result = load(make_project({"e2e_tests/t.yml": text}))
     [issue] = issues_with(result, code)
-    assert (issue.file, issue.line, issue.severity) == ("e2e_tests/t.yml", line, "error")
+    assert (issue.file, issue.line, issue.severity) == ("e2e_tests/t.yml", line, severity)
 
 
 # --- custom actions ----------------------------------------------------------------------
