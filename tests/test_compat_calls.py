@@ -397,3 +397,16 @@ def test_shell_and_tui_show_the_notice():
     from workbench.trace import TurnTrace
 
     assert TurnTrace.from_dict(trace.to_dict()).notices == trace.notices
+
+
+def test_agent_model_group_must_be_in_endpoints(make_project):
+    config = AGENT + "  llm:\n    model_group: nowhere\n"
+    result = validate_path(
+        make_project({"sub_agents/helper/config.yml": config, "endpoints.yml": MCP_ENDPOINTS})
+    )
+    [issue] = result.issues.errors
+    assert (issue.code, issue.file, issue.line) == (
+        "unknown-model-group",
+        "sub_agents/helper/config.yml",
+        8,
+    )

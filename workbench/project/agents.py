@@ -158,6 +158,16 @@ def _agent(
         )
     configuration = data.get("configuration") if isinstance(data.get("configuration"), dict) else {}
     servers = _servers(file, data.get("connections"), endpoints, issues)
+    llm = configuration.get("llm")
+    group = llm.get("model_group") if isinstance(llm, dict) else None
+    if group and endpoints.source.file != "<builtin>" and group not in endpoints.model_groups:
+        issues.error(
+            file,
+            line_of(llm, "model_group"),
+            "unknown-model-group",
+            f"the agent's llm uses model group '{group}', which endpoints.yml does not define",
+            suggest(str(group), endpoints.model_groups, "add it under `model_groups:`"),
+        )
     if protocol == "rasa" and not servers:
         issues.error(
             file,
