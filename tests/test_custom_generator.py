@@ -107,10 +107,20 @@ def test_name_rule(name, base):
 
 def test_other_custom_components_are_not_generators(make_project):
     # a dotted name that does not import and is not called *CommandGenerator
-    root = make_project({"config.yml": _config("my_nlu.MyTokenizer")})
+    root = make_project(
+        {"config.yml": _config("my_nlu.MyTokenizer", "  - name: CompactLLMCommandGenerator\n")}
+    )
+    result = validate_path(root)
+    assert result.project.config.command_generator.custom_class is None
+    assert not [i for i in result.issues if i.code == "custom-generator"]
+
+
+def test_without_any_generator_an_unimportable_component_is_named(make_project):
+    root = make_project({"config.yml": _config("my_nlu.MyGen")})
     result = validate_path(root)
     assert result.project.config.command_generator is None
-    assert not [i for i in result.issues if i.code == "custom-generator"]
+    issue = _generator_warning(result)
+    assert "MyGen does not import here" in issue.message and issue.line == 4
 
 
 def test_an_importable_class_that_is_no_generator_is_skipped(make_project):

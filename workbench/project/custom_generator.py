@@ -55,6 +55,7 @@ def resolve_custom_generator(root: Path, config: Config, issues: IssueList) -> C
     (unless a built-in generator comes first)."""
     file = config.source.file
     items = config.raw.get("pipeline") if isinstance(config.raw, dict) else None
+    unresolved: list[tuple[dict, str, str]] = []
     for component in config.pipeline:
         name = str(component.get("name") or "")
         short = _short_name(name)
@@ -67,6 +68,7 @@ def resolve_custom_generator(root: Path, config: Config, issues: IssueList) -> C
             continue  # it imports and is no command generator: some other component
         if base is None:
             if not short.endswith("CommandGenerator"):
+                unresolved.append((component, short, problem or ""))
                 continue
             base = base_by_name(short)
             how = f"its module does not import here ({problem}), so its name decides"
@@ -101,6 +103,18 @@ def resolve_custom_generator(root: Path, config: Config, issues: IssueList) -> C
             custom_note=note,
         )
         return replace(config, command_generator=generator)
+    if config.command_generator is None:
+        # no generator at all: a component that may be one must not vanish unnoticed
+        for component, short, problem in unresolved:
+            issues.warning(
+                file,
+                _line_of_component(items, component),
+                "custom-generator",
+                f"custom component {short} does not import here ({problem}); if it is a "
+                "command generator, the workbench cannot tell which one and runs none",
+                "end its class name in CommandGenerator (e.g. ShopCommandGenerator) or make "
+                "its module importable",
+            )
     return config
 
 
