@@ -138,6 +138,8 @@ def base_of(root: Path, dotted: str) -> tuple[str | None, str | None]:
 def _import_base(root: Path, module_name: str, class_name: str) -> tuple[str | None, str | None]:
     before = set(sys.modules)
     sys.path.insert(0, str(root))
+    # looking at a class must leave nothing behind in the user's folder
+    write_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True
     try:
         module = importlib.import_module(module_name)
         cls = getattr(module, class_name)
@@ -145,6 +147,7 @@ def _import_base(root: Path, module_name: str, class_name: str) -> tuple[str | N
     except BaseException as exc:
         return None, f"{type(exc).__name__}: {exc}"
     finally:
+        sys.dont_write_bytecode = write_bytecode
         sys.path.remove(str(root))
         _forget_project_modules(root, before)
     for klass in mro:
