@@ -410,3 +410,27 @@ def test_agent_model_group_must_be_in_endpoints(make_project):
         "sub_agents/helper/config.yml",
         8,
     )
+
+
+def test_a_bool_condition_is_an_error_rasa_cannot_read(make_project):
+    # the flow schema allows `if: true`, but `rasa data validate` and `rasa train` fail on it
+    result = _validate(
+        make_project,
+        """\
+        flows:
+          greet:
+            description: Greet.
+            steps:
+              - collect: name
+                rejections:
+                  - if: false
+                    utter: utter_greet
+                next:
+                  - if: true
+                    then: END
+                  - else: END
+        """,
+    )
+    located = [(i.code, i.severity, i.line) for i in result.issues]
+    assert ("invalid-condition", "error", 7) in located
+    assert ("invalid-condition", "error", 10) in located

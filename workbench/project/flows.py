@@ -439,6 +439,7 @@ class FlowBuilder:
                     continue
                 condition, target_data = branch["if"], branch["then"]
                 if isinstance(condition, bool):
+                    self._bool_condition(flow_id, branch_line, condition)
                     condition = str(condition).lower()
                 elif not isinstance(condition, str):
                     self.issues.error(
@@ -615,6 +616,8 @@ class FlowBuilder:
                         "a rejection holds only `if` and `utter`",
                     )
                 utter_name = item.get("utter")
+                if isinstance(item["if"], bool):
+                    self._bool_condition(flow_id, item_line, item["if"])
                 parsed.append(
                     Rejection(
                         str(item["if"]),
@@ -624,6 +627,19 @@ class FlowBuilder:
                 )
             options["rejections"] = tuple(parsed)
         return options
+
+    def _bool_condition(self, flow_id: str, line: int, value: bool) -> None:
+        # the flow schema allows it, but Rasa's validator fails on a condition that is
+        # not text (a TypeError); the engine reads it as the constant
+        word = str(value).lower()
+        self.issues.error(
+            self.file,
+            line,
+            "invalid-condition",
+            f"condition `{word}` in flow '{flow_id}' is a YAML bool, which Rasa's validator "
+            "cannot read",
+            f'quote it: `if: "{word}"`',
+        )
 
     def _call_options(self, flow_id: str, data: YamlMap) -> dict[str, Any]:
         """`mcp_server` + `mapping` (an MCP tool) or `exit_if` (a sub-agent), in the shapes
