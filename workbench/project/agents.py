@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .issues import IssueList, suggest
-from .model import Endpoints, Source, SubAgent
+from .model import NO_SOURCE, Endpoints, Source, SubAgent
 from .yaml_io import line_of
 
 AGENTS_DIR = "sub_agents"
@@ -160,7 +160,7 @@ def _agent(
     servers = _servers(file, data.get("connections"), endpoints, issues)
     llm = configuration.get("llm")
     group = llm.get("model_group") if isinstance(llm, dict) else None
-    if group and endpoints.source.file != "<builtin>" and group not in endpoints.model_groups:
+    if group and _has_file(endpoints) and group not in endpoints.model_groups:
         issues.error(
             file,
             line_of(llm, "model_group"),
@@ -214,7 +214,7 @@ def _servers(file: str, connections: Any, endpoints: Endpoints, issues: IssueLis
             issues.error(file, line, "invalid-sub-agent", "each MCP server entry needs a `name`")
             continue
         names.append(name)
-        if endpoints.source.file != "<builtin>" and name not in endpoints.mcp_servers:
+        if _has_file(endpoints) and name not in endpoints.mcp_servers:
             issues.error(
                 file,
                 line,
@@ -225,3 +225,8 @@ def _servers(file: str, connections: Any, endpoints: Endpoints, issues: IssueLis
                 ),
             )
     return tuple(names)
+
+
+def _has_file(endpoints: Endpoints) -> bool:
+    """Rasa checks references into endpoints.yml only when it has read one."""
+    return endpoints.source != NO_SOURCE
