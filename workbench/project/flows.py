@@ -236,6 +236,16 @@ class FlowBuilder:
         items = value if isinstance(value, list) else [value]
         for item in items:
             intent = item.get("intent") if isinstance(item, dict) else None
+            if isinstance(item, dict) and "intent" not in item:
+                # Rasa's schema lets an entry without `intent` through; it triggers nothing
+                self.issues.warning(
+                    self.file,
+                    line_of(data, "nlu_trigger"),
+                    "invalid-nlu-trigger",
+                    f"an nlu_trigger entry of flow '{flow_id}' names no intent",
+                    "write `- intent: name`",
+                )
+                continue
             if isinstance(intent, str):
                 triggers.append(NluTrigger(intent))
             elif isinstance(intent, dict) and isinstance(intent.get("name"), str):
