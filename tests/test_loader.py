@@ -950,7 +950,8 @@ def test_actions_syntax_error_is_reported(make_project):
     root = make_project({"actions/broken.py": "class A:\n    def name(self)\n        return 'x'\n"})
     result = load(root)
     [issue] = issues_with(result, "action-syntax-error")
-    assert (issue.file, issue.line, issue.severity) == ("actions/broken.py", 2, "error")
+    # Rasa validates and trains the project; it fails only when it imports the actions
+    assert (issue.file, issue.line, issue.severity) == ("actions/broken.py", 2, "warning")
 
 
 def test_a_folder_without_flows_gets_a_warning(tmp_path):
