@@ -851,17 +851,23 @@ def test_tests_are_skipped_when_not_wanted(make_project):
 
 
 @pytest.mark.parametrize(
-    ("text", "code", "line"),
+    ("text", "code", "line", "severity"),
     [
-        ("test_cases:\n  - steps: [{user: hi}]\n", "invalid-test", 2),
-        ("test_cases:\n  - test_case: t\n    steps:\n      - shout: hi\n", "invalid-test-step", 4),
-        ("test_cases:\n  - test_case: t\n    steps: []\n", "invalid-test", 2),
+        ("test_cases:\n  - steps: [{user: hi}]\n", "invalid-test", 2, "error"),
+        (
+            "test_cases:\n  - test_case: t\n    steps:\n      - shout: hi\n",
+            "invalid-test-step",
+            4,
+            "error",
+        ),
+        # Rasa's schema allows a test case without steps; it checks nothing
+        ("test_cases:\n  - test_case: t\n    steps: []\n", "invalid-test", 2, "warning"),
     ],
 )
-def test_broken_test_cases_are_reported(make_project, text, code, line):
+def test_broken_test_cases_are_reported(make_project, text, code, line, severity):
     result = load(make_project({"e2e_tests/t.yml": text}))
     [issue] = issues_with(result, code)
-    assert (issue.file, issue.line, issue.severity) == ("e2e_tests/t.yml", line, "error")
+    assert (issue.file, issue.line, issue.severity) == ("e2e_tests/t.yml", line, severity)
 
 
 # --- custom actions ----------------------------------------------------------------------
@@ -944,7 +950,8 @@ def test_actions_syntax_error_is_reported(make_project):
     root = make_project({"actions/broken.py": "class A:\n    def name(self)\n        return 'x'\n"})
     result = load(root)
     [issue] = issues_with(result, "action-syntax-error")
-    assert (issue.file, issue.line, issue.severity) == ("actions/broken.py", 2, "error")
+    # Rasa validates and trains the project; it fails only when it imports the actions
+    assert (issue.file, issue.line, issue.severity) == ("actions/broken.py", 2, "warning")
 
 
 def test_a_folder_without_flows_gets_a_warning(tmp_path):

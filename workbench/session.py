@@ -14,6 +14,14 @@ from typing import Any, Protocol
 from .actions.responses import render_response
 from .engine import events as ev
 from .engine.builtin_actions import Utter
+from .engine.coexistence import (
+    NLU_SIDE,
+    ROUTE_TO_CALM_SLOT,
+    intent_route,
+    is_coexistence,
+    route_message,
+    routing_commands,
+)
 from .engine.command_parser import (
     IntentPayload,
     SetSlotsPayload,
@@ -133,6 +141,8 @@ class Session:
         trace.usage = output.usage
         trace.parsed_commands = [c.as_dict() for c in output.commands]
         tracker.add(ev.user(text, trace.parsed_commands, metadata))
+        for notice in output.notices:
+            tracker.add(ev.notice(notice))
         cleaned = self.engine.clean(output.commands, tracker, text)
         skipped = self.engine.apply(cleaned.commands, tracker)
         applied = time.perf_counter()
@@ -146,6 +156,7 @@ class Session:
         trace.slots_after = _copy(tracker.slots)
         trace.stack_after = tracker.stack.as_dicts()
         trace.errors.extend(e["message"] for e in trace.events if e.get("event") == "error")
+        trace.notices.extend(e["message"] for e in trace.events if e.get("event") == "notice")
         load_error = getattr(self.actions, "load_error", None)
         if load_error and trace.actions:
             trace.errors.append(
@@ -178,12 +189,20 @@ class Session:
                 GeneratorOutput([Error(ERROR_INPUT_TOO_LONG, {"max_characters": max_characters})]),
                 "user",
             )
+        route = route_message(self.project, self.tracker.slots)
+        notices = [route.notice] if route.notice else []
+        if not route.to_calm:
+            return GeneratorOutput([], notices=notices), "user"
         trace.generator = self.generator.name
         try:
-            return await self.generator.generate(text, self.tracker, self.project), "user"
+            output = await self.generator.generate(text, self.tracker, self.project)
         except Exception as exc:  # a broken generator must not end the conversation
             trace.errors.append(f"command generator failed: {exc!r}")
-            return GeneratorOutput([Error(ERROR_DEFAULT)]), "user"
+            output = GeneratorOutput([Error(ERROR_DEFAULT)])
+        # as Rasa's generators do after every prediction in a coexistence project
+        output.commands = [*output.commands, *routing_commands(self.project)]
+        output.notices = [*notices, *output.notices]
+        return output, "user"
 
     def _direct(self, text: str) -> tuple[GeneratorOutput, str] | None:
         """`/SetSlots(...)` buttons, `/intent` triggers and typed commands skip the model."""
@@ -203,8 +222,21 @@ class Session:
                 "direct"
             )
         if isinstance(payload, IntentPayload):
-            return GeneratorOutput(self._intent_commands(payload.intent)), "intent"
+            commands = self._intent_commands(payload.intent)
+            if is_coexistence(self.project):
+                return self._route_intent(payload.intent, commands), "intent"
+            return GeneratorOutput(commands), "intent"
         return None
+
+    def _route_intent(self, intent: str, commands: list[Command]) -> GeneratorOutput:
+        """`/intent` in a coexistence project: a domain intent that starts no flow gives
+        no command (the NLU side answers it), and Rasa's processor routes the session."""
+        if commands == [CannotHandle()] and intent in self.project.domain.intents:
+            commands = []
+        extra, notice = intent_route(self.project, self.tracker.slots, commands)
+        if notice is None and not commands and self.tracker.slots.get(ROUTE_TO_CALM_SLOT) is False:
+            notice = NLU_SIDE
+        return GeneratorOutput([*commands, *extra], notices=[notice] if notice else [])
 
     def _intent_commands(self, intent: str) -> list[Command]:
         if intent in SPECIAL_INTENTS:

@@ -85,6 +85,8 @@ class Shell:
             self.print_message(message)
         for error in trace.errors:
             self.console.print(f"[red]! {escape(error)}[/]", highlight=False)
+        for notice in trace.notices:
+            self.console.print(f"[yellow]i {escape(notice)}[/]", highlight=False)
         return trace
 
     def print_message(self, message: dict[str, Any]) -> None:

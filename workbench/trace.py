@@ -61,6 +61,8 @@ class TurnTrace:
     stack_after: list[dict[str, Any]] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    # what the user should know about this turn that is no error (e.g. a skipped step)
+    notices: list[str] = field(default_factory=list)
 
     @property
     def changed_slots(self) -> dict[str, tuple[Any, Any]]:

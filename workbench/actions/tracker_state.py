@@ -13,7 +13,7 @@ from typing import Any
 from ..engine.tracker import Tracker
 
 # events the workbench logs for its own panels; Rasa has no such event types
-WORKBENCH_EVENTS = frozenset({"error"})
+WORKBENCH_EVENTS = frozenset({"error", "notice"})
 
 
 def plain(value: Any) -> Any:

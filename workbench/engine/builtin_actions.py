@@ -46,6 +46,7 @@ class BuiltinActions:
             "action_clean_stack": self.clean_stack,
             "action_repeat_bot_messages": self.repeat_bot_messages,
             "action_restart": self.restart,
+            "action_reset_routing": self.reset_routing,
         }
 
     def __contains__(self, name: str) -> bool:
@@ -211,6 +212,21 @@ class BuiltinActions:
             {k: v for k, v in e.items() if k != "timestamp"}
             for e in tracker.bot_messages_since_last_user(skip_current=True)
         ]
+
+    def reset_routing(self, tracker: Tracker) -> list[Effect]:
+        """Coexistence: end the routing session. Like a restart, except that slots marked
+        `shared_for_coexistence` keep their values, and the routing slot becomes unset so
+        that the router decides again on the next message."""
+        from .coexistence import ROUTE_TO_CALM_SLOT
+
+        tracker.stack.frames.clear()
+        for name, slot in self.project.domain.slots.items():
+            if not slot.shared_for_coexistence:
+                tracker.slots[name] = slot.initial_value
+                tracker.filled_by.pop(name, None)
+        tracker.add({"event": "routing_session_ended"})
+        tracker.set_slot(ROUTE_TO_CALM_SLOT, None)
+        return []
 
     def restart(self, tracker: Tracker) -> list[Effect]:
         tracker.stack.frames.clear()

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..project.model import Flow, Project
+from .coexistence import is_coexistence, is_routing_command
 from .commands import (
     CANNOT_HANDLE_CHITCHAT,
     FROM_LLM,
@@ -225,7 +226,8 @@ class CommandCleaner:
                     )
                 )
                 continue
-            if command.filled_by == FROM_LLM and not slot.llm_fillable:
+            routing = is_routing_command(command)  # set by the generator, not the model
+            if command.filled_by == FROM_LLM and not slot.llm_fillable and not routing:
                 out.append(
                     result.rewrite(
                         command,
@@ -240,7 +242,12 @@ class CommandCleaner:
             if current is not None and value == current:
                 result.drop(command, f"slot '{command.slot}' already has the value {current!r}")
                 continue
-            if current is not None and command.slot != asked and command.slot in filled_so_far:
+            if (
+                current is not None
+                and command.slot != asked
+                and command.slot in filled_so_far
+                and not routing
+            ):
                 corrections.append((command.slot, command.value))
                 result.rewritten.append(
                     RewrittenCommand(
@@ -311,7 +318,11 @@ class CommandCleaner:
         commands = answers + rest
         clarifies = [c for c in commands if isinstance(c, Clarify)]
         if clarifies:
-            others = [c for c in commands if not isinstance(c, (Clarify, CannotHandle))]
+            others = [
+                c
+                for c in commands
+                if not isinstance(c, (Clarify, CannotHandle)) and not is_routing_command(c)
+            ]
             if others:
                 for command in clarifies:
                     result.drop(command, "clarification is dropped when other commands exist")
@@ -329,7 +340,10 @@ class CommandCleaner:
                     continue
                 seen.add(type(command))
             out.append(command)
-        if len(out) > 1 and any(isinstance(c, CannotHandle) for c in out):
+        # Rasa counts the routing slot's command in a coexistence project (whether or not it
+        # is still there), so there "others remain" means more than two commands
+        limit = 2 if is_coexistence(self.project) else 1
+        if len(out) > limit and any(isinstance(c, CannotHandle) for c in out):
             for command in out:
                 if isinstance(command, CannotHandle):
                     result.drop(command, "cannot handle is dropped when other commands remain")

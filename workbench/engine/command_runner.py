@@ -11,6 +11,7 @@ from typing import Any
 
 from ..project.model import Project
 from . import events as ev
+from .coexistence import ROUTE_TO_CALM_SLOT
 from .command_cleaner import CONTINUE_PATTERN, asked_slot, visited_collects
 from .commands import (
     CancelFlow,
@@ -186,7 +187,8 @@ class CommandRunner:
         slot = self.project.slot(name)
         if slot is None:
             return f"slot '{name}' is not in the domain"
-        if name not in self.fillable_slots(tracker, started):
+        # the coexistence routing slot is set whatever the flows collect (as in Rasa)
+        if name != ROUTE_TO_CALM_SLOT and name not in self.fillable_slots(tracker, started):
             return f"no active flow collects '{name}' now, so the value is not used"
         value, _ = coerce(slot, value)
         tracker.set_slot(name, value, filled_by=filled_by)

@@ -57,3 +57,9 @@ def stack(frames: list[dict]) -> Event:
 def error(message: str, **details: Any) -> Event:
     """Not a Rasa event: a problem the workbench wants visible in the trace."""
     return {"event": "error", "message": message, **details}
+
+
+def notice(message: str, **details: Any) -> Event:
+    """Not a Rasa event: something the user should know about this turn that is no error
+    (e.g. a step this version skips)."""
+    return {"event": "notice", "message": message, **details}

@@ -24,6 +24,7 @@ from ..project.model import (
 )
 from . import events as ev
 from .conditions import evaluate_condition
+from .external_calls import skipped_call_note
 from .stack import CALL, CHITCHAT, INTERRUPT, LINK, SEARCH, Frame
 from .stack_ops import interrupted_flow_frames, join_names, push_flow, push_pattern
 from .tracker import Tracker
@@ -189,6 +190,10 @@ class FlowExecutor:
             return None
         if step.kind == "call":
             target = step.call or ""
+            note = skipped_call_note(self.project, step)
+            if note is not None:
+                tracker.add(ev.notice(note, flow_id=flow.id, step_id=step.id))
+                return None
             if push_flow(self.project, tracker, target, CALL) is None:
                 tracker.add(ev.error(f"call of unknown flow '{target}' ignored"))
             return None

@@ -35,7 +35,9 @@ def scan_actions(
         try:
             tree = ast.parse(path.read_text(encoding="utf-8"), filename=file)
         except SyntaxError as exc:
-            issues.error(
+            # a warning: Rasa validates and trains such a project and fails only when it
+            # imports the actions; the actions runner reports that on its own
+            issues.warning(
                 file,
                 exc.lineno or 0,
                 "action-syntax-error",
@@ -45,7 +47,7 @@ def scan_actions(
             )
             continue
         except (OSError, UnicodeDecodeError, ValueError) as exc:
-            issues.error(file, 0, "action-unreadable", f"cannot read actions code: {exc}")
+            issues.warning(file, 0, "action-unreadable", f"cannot read actions code: {exc}")
             continue
         for node in ast.walk(tree):
             if isinstance(node, ast.ClassDef):

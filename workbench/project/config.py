@@ -12,6 +12,7 @@ from .model import (
     CommandGeneratorConfig,
     Config,
     Endpoints,
+    McpServer,
     ModelConfig,
     ModelGroup,
     Source,
@@ -188,10 +189,57 @@ def build_endpoints(file: str | None, data: Any, issues: IssueList) -> Endpoints
         action_endpoint_url=str(url) if url else None,
         actions_module=str(module) if module else None,
         model_groups=groups,
+        mcp_servers=build_mcp_servers(file, data, issues),
         nlg=nlg if isinstance(nlg, dict) else None,
         source=Source(file, 1),
         raw=data,
     )
+
+
+def build_mcp_servers(file: str, data: dict, issues: IssueList) -> dict[str, McpServer]:
+    """`mcp_servers:` as Rasa reads it: each entry needs a `name`, a `url` and a `type`
+    of http or https; other keys are the server's own settings."""
+    value = data.get("mcp_servers")
+    servers: dict[str, McpServer] = {}
+    if value is None:
+        return servers
+    if not isinstance(value, list):
+        issues.error(
+            file,
+            line_of(data, "mcp_servers"),
+            "invalid-mcp-servers",
+            "`mcp_servers` must be a list of {name, url, type}",
+        )
+        return servers
+    for index, item in enumerate(value):
+        line = line_of(value, index)
+        if not isinstance(item, dict) or not item.get("name") or not item.get("url"):
+            issues.error(
+                file,
+                line,
+                "invalid-mcp-servers",
+                "each MCP server needs a `name` and a `url`",
+                "write `- {name: my_server, url: http://localhost:8000/mcp, type: http}`",
+            )
+            continue
+        name = str(item["name"])
+        if str(item.get("type")) not in ("http", "https"):
+            issues.error(
+                file,
+                line,
+                "invalid-mcp-servers",
+                f"MCP server '{name}' needs `type: http` (or https)",
+            )
+        if name in servers:  # Rasa does not object; the first entry wins there too
+            issues.warning(
+                file,
+                line,
+                "duplicate-mcp-server",
+                f"MCP server '{name}' is defined twice; the first definition is used",
+            )
+            continue
+        servers[name] = McpServer(name, str(item["url"]), str(item.get("type")), Source(file, line))
+    return servers
 
 
 def build_model_groups(file: str, value: Any, issues: IssueList) -> dict[str, ModelGroup]:

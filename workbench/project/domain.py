@@ -245,7 +245,8 @@ class DomainParts:
         if slot_type == "categorical":
             raw_values = spec.get("values")
             if not isinstance(raw_values, list) or not raw_values:
-                self.issues.error(
+                # Rasa loads it; every value it is given is then invalid
+                self.issues.warning(
                     file,
                     line,
                     "invalid-slot",
@@ -264,6 +265,7 @@ class DomainParts:
             min_value=_number(spec.get("min_value")),
             max_value=_number(spec.get("max_value")),
             influence_conversation=spec.get("influence_conversation"),
+            shared_for_coexistence=spec.get("shared_for_coexistence") is True,
             description=str(spec["description"]) if spec.get("description") else None,
             validation=spec.get("validation") if isinstance(spec.get("validation"), dict) else None,
         )
@@ -358,17 +360,34 @@ class DomainParts:
         if not isinstance(raw_buttons, list):
             raw_buttons = []
         for index, button in enumerate(raw_buttons):
-            if not isinstance(button, dict) or "title" not in button:
+            button_line = line_of(raw_buttons, index)
+            if not isinstance(button, dict):
                 self.issues.error(
                     file,
-                    line_of(raw_buttons, index),
+                    button_line,
                     "invalid-response",
-                    f"a button of response '{name}' needs a `title` (and a `payload`)",
+                    f"a button of response '{name}' must be a mapping with `title` and `payload`",
                 )
                 continue
+            # Rasa refuses a button without a payload, and shows one without a title
+            if not str(button.get("payload") or "").strip():
+                self.issues.error(
+                    file,
+                    button_line,
+                    "invalid-response",
+                    f"a button of response '{name}' has no `payload`",
+                    "give it a payload such as `/SetSlots(slot=value)` or `/intent`",
+                )
+            if "title" not in button:
+                self.issues.warning(
+                    file,
+                    button_line,
+                    "invalid-response",
+                    f"a button of response '{name}' has no `title`",
+                )
             buttons.append(
                 Button(
-                    str(button["title"]),
+                    str(button.get("title", "")),
                     str(button.get("payload", "")),
                     line_of(raw_buttons, index),
                 )

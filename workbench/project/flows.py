@@ -64,12 +64,16 @@ STEP_KEYS = {
         "force_slot_filling",
         "silence_timeout",
         "dtmf",
+        "collect-tool-binding",
     },
     "link": COMMON_STEP_KEYS - {"next"} | {"link"},
     "call": COMMON_STEP_KEYS | {"call", "mcp_server", "mapping", "exit_if"},
     "set_slots": COMMON_STEP_KEYS | {"set_slots"},
     "noop": COMMON_STEP_KEYS | {"noop"},
 }
+# Rasa's flow schema forbids extra keys only in action, collect and call steps; elsewhere
+# an unknown key is ignored, so it is worth a warning, not an error
+CLOSED_STEP_KINDS = frozenset({"action", "collect", "call"})
 RESERVED_STEP_IDS = (START_STEP, END_STEP)
 
 
@@ -232,6 +236,16 @@ class FlowBuilder:
         items = value if isinstance(value, list) else [value]
         for item in items:
             intent = item.get("intent") if isinstance(item, dict) else None
+            if isinstance(item, dict) and "intent" not in item:
+                # Rasa's schema lets an entry without `intent` through; it triggers nothing
+                self.issues.warning(
+                    self.file,
+                    line_of(data, "nlu_trigger"),
+                    "invalid-nlu-trigger",
+                    f"an nlu_trigger entry of flow '{flow_id}' names no intent",
+                    "write `- intent: name`",
+                )
+                continue
             if isinstance(intent, str):
                 triggers.append(NluTrigger(intent))
             elif isinstance(intent, dict) and isinstance(intent.get("name"), str):
@@ -315,22 +329,7 @@ class FlowBuilder:
                 )
             for key in item:
                 if key not in STEP_KEYS[kind] and key not in kinds[1:]:
-                    hint = (
-                        "a link step ends the flow; it cannot have `next`"
-                        if key == "next"
-                        else suggest(
-                            str(key),
-                            STEP_KEYS[kind],
-                            f"allowed in a {kind} step: " + ", ".join(sorted(STEP_KEYS[kind])),
-                        )
-                    )
-                    self.issues.error(
-                        self.file,
-                        item.line_of(key),
-                        "unknown-step-key",
-                        f"unknown key '{key}' in {kind} step of flow '{flow_id}'",
-                        hint,
-                    )
+                    self._unknown_step_key(flow_id, kind, item, key)
             draft = _Draft(data=item, kind=kind, idx=counter[0])
             counter[0] += 1
             draft.id, draft.explicit_id = self._step_id(flow_id, draft)
@@ -339,6 +338,38 @@ class FlowBuilder:
             if "next" in item and kind != "link":
                 self._parse_next(flow_id, draft, counter, drafts)
         return sequence
+
+    def _unknown_step_key(self, flow_id: str, kind: str, item: YamlMap, key: Any) -> None:
+        if key == "next":  # only link steps refuse `next`; Rasa rejects it too
+            self.issues.error(
+                self.file,
+                item.line_of(key),
+                "unknown-step-key",
+                f"a link step cannot have `next` (flow '{flow_id}')",
+                "a link step ends the flow; it cannot have `next`",
+            )
+            return
+        hint = suggest(
+            str(key),
+            STEP_KEYS[kind],
+            f"allowed in a {kind} step: " + ", ".join(sorted(STEP_KEYS[kind])),
+        )
+        if kind in CLOSED_STEP_KINDS:
+            self.issues.error(
+                self.file,
+                item.line_of(key),
+                "unknown-step-key",
+                f"unknown key '{key}' in {kind} step of flow '{flow_id}'",
+                hint,
+            )
+        else:
+            self.issues.warning(
+                self.file,
+                item.line_of(key),
+                "unknown-step-key",
+                f"unknown key '{key}' in {kind} step of flow '{flow_id}' is ignored",
+                hint,
+            )
 
     def _step_id(self, flow_id: str, draft: _Draft) -> tuple[str, bool]:
         explicit = draft.data.get("id")
@@ -393,11 +424,12 @@ class FlowBuilder:
                 )
                 continue
             if has_else:
-                self.issues.error(
+                # Rasa accepts it and, like the engine, takes the `else` when it gets there
+                self.issues.warning(
                     self.file,
                     branch_line,
                     "else-not-last",
-                    f"`else` must be the last entry of `next` (flow '{flow_id}')",
+                    f"an entry after `else` in `next` is never used (flow '{flow_id}')",
                     "move the `- else:` entry to the end",
                 )
             if "else" in branch:
@@ -417,6 +449,7 @@ class FlowBuilder:
                     continue
                 condition, target_data = branch["if"], branch["then"]
                 if isinstance(condition, bool):
+                    self._bool_condition(flow_id, branch_line, condition)
                     condition = str(condition).lower()
                 elif not isinstance(condition, str):
                     self.issues.error(
@@ -427,11 +460,15 @@ class FlowBuilder:
                     )
                     condition = "false"
             for key in extra:
-                self.issues.error(
+                # an entry with both `if` and `else` matches two schemas and Rasa refuses
+                # it; any other extra key Rasa ignores
+                mixed = key in ("if", "then", "else")
+                (self.issues.error if mixed else self.issues.warning)(
                     self.file,
                     line_of(branch, key),
                     "unknown-step-key",
-                    f"unknown key '{key}' in a `next` entry of flow '{flow_id}'",
+                    f"unknown key '{key}' in a `next` entry of flow '{flow_id}'"
+                    + ("" if mixed else " is ignored"),
                     "a `next` entry holds only `if` and `then`, or `else`",
                 )
             target = self._branch_target(flow_id, target_data, branch_line, counter, drafts)
@@ -513,13 +550,10 @@ class FlowBuilder:
             pairs = self._slot_values(flow_id, data)
             fields["slot_values"] = tuple((name, value) for name, value, _ in pairs)
             fields["slot_value_lines"] = tuple(line for _, _, line in pairs)
-        elif draft.kind == "noop" and value is not True:
-            self.issues.error(
-                self.file,
-                data.line_of("noop"),
-                "invalid-step-value",
-                f"`noop` in flow '{flow_id}' must be `true`",
-            )
+        elif draft.kind == "call":
+            fields.update(self._call_options(flow_id, data))
+        # `noop` takes any value (`- noop:` with nothing after it is common): only the key
+        # makes the step a noop, as in Rasa
         if draft.kind == "noop" and not draft.next_given:
             self.issues.error(
                 self.file,
@@ -592,6 +626,8 @@ class FlowBuilder:
                         "a rejection holds only `if` and `utter`",
                     )
                 utter_name = item.get("utter")
+                if isinstance(item["if"], bool):
+                    self._bool_condition(flow_id, item_line, item["if"])
                 parsed.append(
                     Rejection(
                         str(item["if"]),
@@ -601,6 +637,126 @@ class FlowBuilder:
                 )
             options["rejections"] = tuple(parsed)
         return options
+
+    def _bool_condition(self, flow_id: str, line: int, value: bool) -> None:
+        # the flow schema allows it, but Rasa's validator fails on a condition that is
+        # not text (a TypeError); the engine reads it as the constant
+        word = str(value).lower()
+        self.issues.error(
+            self.file,
+            line,
+            "invalid-condition",
+            f"condition `{word}` in flow '{flow_id}' is a YAML bool, which Rasa's validator "
+            "cannot read",
+            f'quote it: `if: "{word}"`',
+        )
+
+    def _call_options(self, flow_id: str, data: YamlMap) -> dict[str, Any]:
+        """`mcp_server` + `mapping` (an MCP tool) or `exit_if` (a sub-agent), in the shapes
+        Rasa's flow schema allows."""
+        options: dict[str, Any] = {}
+        server, mapping, exit_if = (data.get(k) for k in ("mcp_server", "mapping", "exit_if"))
+        if ("mcp_server" in data) != ("mapping" in data):
+            given, missing = (
+                ("mcp_server", "mapping")
+                if "mcp_server" in data
+                else (
+                    "mapping",
+                    "mcp_server",
+                )
+            )
+            self.issues.error(
+                self.file,
+                data.line_of(given),
+                "invalid-mcp-call",
+                f"call step in flow '{flow_id}' has `{given}` but no `{missing}`",
+                "an MCP tool call needs both `mcp_server` and `mapping: {input, output}`",
+            )
+        if "mcp_server" in data:
+            if isinstance(server, str) and server.strip():
+                options["mcp_server"] = server.strip()
+            else:
+                self.issues.error(
+                    self.file,
+                    data.line_of("mcp_server"),
+                    "invalid-mcp-call",
+                    f"`mcp_server` in flow '{flow_id}' must be a server name",
+                )
+        if "mapping" in data:
+            options.update(self._mcp_mapping(flow_id, mapping, data.line_of("mapping")))
+        if "exit_if" in data:
+            if isinstance(exit_if, list) and all(isinstance(c, str) for c in exit_if):
+                options["exit_if"] = tuple(exit_if)
+            else:
+                self.issues.error(
+                    self.file,
+                    data.line_of("exit_if"),
+                    "invalid-exit-if",
+                    f"`exit_if` in flow '{flow_id}' must be a list of conditions",
+                    'write `exit_if: ["slots.done"]`',
+                )
+            conflicting = [k for k in ("mcp_server", "mapping") if k in data]
+            if conflicting:
+                self.issues.error(
+                    self.file,
+                    data.line_of("exit_if"),
+                    "invalid-exit-if",
+                    f"a call step with `exit_if` cannot have {', '.join(conflicting)} "
+                    f"(flow '{flow_id}')",
+                    "`exit_if` belongs to sub-agent calls, `mcp_server`/`mapping` to tool calls",
+                )
+        return options
+
+    def _mcp_mapping(self, flow_id: str, mapping: Any, line: int) -> dict[str, Any]:
+        shapes = {"input": ("param", "slot"), "output": ("slot", "value")}
+        if not isinstance(mapping, dict):
+            self.issues.error(
+                self.file,
+                line,
+                "invalid-mcp-mapping",
+                f"`mapping` in flow '{flow_id}' must be a mapping with `input` and `output`",
+            )
+            return {}
+        result: dict[str, Any] = {}
+        for key in mapping:
+            if key not in shapes:
+                self.issues.error(
+                    self.file,
+                    line_of(mapping, key),
+                    "invalid-mcp-mapping",
+                    f"unknown key '{key}' in the `mapping` of flow '{flow_id}'",
+                    "a mapping holds only `input` and `output`",
+                )
+        for key, (first, second) in shapes.items():
+            items = mapping.get(key)
+            if not isinstance(items, list):
+                self.issues.error(
+                    self.file,
+                    line_of(mapping, key) if key in mapping else line,
+                    "invalid-mcp-mapping",
+                    f"the `mapping` of flow '{flow_id}' needs an `{key}` list "
+                    f"of {{{first}, {second}}}",
+                )
+                continue
+            pairs = []
+            for index, item in enumerate(items):
+                ok = (
+                    isinstance(item, dict)
+                    and set(item) == {first, second}
+                    and all(isinstance(item[k], str) for k in (first, second))
+                )
+                if not ok:
+                    self.issues.error(
+                        self.file,
+                        line_of(items, index),
+                        "invalid-mcp-mapping",
+                        f"each `{key}` entry of the mapping in flow '{flow_id}' is "
+                        f"`{{{first}: ..., {second}: ...}}`",
+                    )
+                    continue
+                pairs.append((item[first], item[second]))
+            result[f"mcp_{key}"] = tuple(pairs)
+        return result
 
     def _slot_values(self, flow_id: str, data: YamlMap) -> list[tuple[str, Any, int]]:
         value = data.get("set_slots")
@@ -615,7 +771,15 @@ class FlowBuilder:
             )
             return []
         for index, item in enumerate(items):
-            if not isinstance(item, dict) or not item:
+            if isinstance(item, dict) and not item:
+                self.issues.warning(  # Rasa reads `- {}` as setting nothing
+                    self.file,
+                    line_of(items, index),
+                    "invalid-set-slots",
+                    f"an empty `set_slots` entry in flow '{flow_id}' sets nothing",
+                )
+                continue
+            if not isinstance(item, dict):
                 self.issues.error(
                     self.file,
                     line_of(items, index),

@@ -14,7 +14,9 @@ from typing import Any
 
 from ..engine.patterns import DEFAULT_PATTERNS_FILE, PROFILE_FILES, pattern_file_text
 from .actions_scan import scan_actions
+from .agents import load_agents
 from .config import build_config, build_endpoints, build_model_groups, substitute_env
+from .custom_generator import resolve_custom_generator
 from .domain import DomainParts
 from .e2e import build_fixtures, build_test_file, is_test_file
 from .flows import FlowBuilder
@@ -137,11 +139,13 @@ class _Loader:
         if endpoints_file and endpoints_data is not None:
             endpoints_data = substitute_env(endpoints_data, endpoints_file, self.issues)
         config = build_config(config_file, config_data, self.issues)
+        config = resolve_custom_generator(self.root, config, self.issues)
         endpoints = build_endpoints(endpoints_file, endpoints_data, self.issues)
         if isinstance(config_data, dict) and "model_groups" in config_data:
             extra = build_model_groups(config_file, config_data["model_groups"], self.issues)
             endpoints = replace(endpoints, model_groups={**extra, **endpoints.model_groups})
 
+        agents = load_agents(self.root, self.read, endpoints, self.issues)
         domain_parts = DomainParts(self.issues)
         for path in self._domain_paths():
             file, data = self.read(path)
@@ -189,6 +193,7 @@ class _Loader:
             flows=flows,
             test_files=tuple(test_files),
             custom_actions=custom_actions,
+            agents=agents,
             response_kwargs=response_kwargs,
             files=tuple(self.files),
             fingerprint=self.hash.hexdigest(),

@@ -98,6 +98,12 @@ class Step:
     # set_slots: ordered (slot, value) pairs and the line of each
     slot_values: tuple[tuple[str, Any], ...] = ()
     slot_value_lines: tuple[int, ...] = ()
+    # call of an MCP tool: the server, (param, slot) inputs and (slot, result path) outputs
+    mcp_server: str | None = None
+    mcp_input: tuple[tuple[str, str], ...] = ()
+    mcp_output: tuple[tuple[str, str], ...] = ()
+    # call of a sub-agent: slot predicates that end the agent's loop
+    exit_if: tuple[str, ...] = ()
     metadata: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
@@ -109,6 +115,11 @@ class Step:
     @property
     def ask_utter(self) -> str:
         return self.utter or f"utter_ask_{self.collect}"
+
+    @property
+    def calls_mcp_tool(self) -> bool:
+        """A `call` with `mcp_server` (Rasa also requires `mapping`): the target is a tool."""
+        return self.kind == "call" and self.mcp_server is not None
 
 
 @dataclass(frozen=True)
@@ -190,6 +201,8 @@ class Slot:
     description: str | None = None
     validation: dict[str, Any] | None = field(default=None, compare=False, hash=False)
     is_builtin: bool = False
+    # coexistence: kept when the routing session ends (action_reset_routing)
+    shared_for_coexistence: bool = False
 
     @property
     def llm_fillable(self) -> bool:
@@ -264,6 +277,9 @@ class CommandGeneratorConfig:
     user_input: dict[str, Any] = field(default_factory=dict)
     prompt_template: str | None = None
     source: Source = NO_SOURCE
+    # a project's own generator class (dotted name) that runs as the built-in `name`
+    custom_class: str | None = None
+    custom_note: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @property
@@ -304,13 +320,40 @@ class ModelGroup:
 
 
 @dataclass(frozen=True)
+class McpServer:
+    """An entry of endpoints.yml's `mcp_servers:`."""
+
+    name: str
+    url: str | None = None
+    type: str | None = None
+    source: Source = NO_SOURCE
+
+
+@dataclass(frozen=True)
 class Endpoints:
     action_endpoint_url: str | None = None
     actions_module: str | None = None
     model_groups: dict[str, ModelGroup] = field(default_factory=dict)
+    mcp_servers: dict[str, McpServer] = field(default_factory=dict)
     nlg: dict[str, Any] | None = None
     source: Source = NO_SOURCE
     raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+
+# --- sub-agents ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SubAgent:
+    """`sub_agents/<folder>/config.yml`: a flow calls it by `name`, not by the folder."""
+
+    name: str
+    description: str
+    source: Source
+    protocol: str = "rasa"  # rasa | a2a
+    folder: str = ""
+    configuration: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    mcp_servers: tuple[str, ...] = ()
 
 
 # --- e2e tests ---------------------------------------------------------------------------
@@ -386,6 +429,7 @@ class Project:
     flows: dict[str, Flow]
     test_files: tuple[TestFile, ...] = ()
     custom_actions: dict[str, CustomActionInfo] = field(default_factory=dict)
+    agents: dict[str, SubAgent] = field(default_factory=dict)
     # keyword names custom actions pass to dispatcher.utter_message(response=..., **kw)
     response_kwargs: frozenset[str] = frozenset()
     files: tuple[str, ...] = ()

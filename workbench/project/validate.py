@@ -51,6 +51,9 @@ REJECTION_RESPONSES = (
 LINKABLE_PATTERNS = frozenset(
     {"pattern_human_handoff", "pattern_search", "pattern_customer_satisfaction"}
 )
+# a pattern (a flow whose id starts with pattern_, overrides included) may also link here
+LINKABLE_FROM_PATTERNS = LINKABLE_PATTERNS | {"pattern_chitchat"}
+SLOT_REFERENCE_RE = re.compile(r"\bslots\.\w+")
 # keys of stack frames, usable as `{name}` in responses and `context.<name>` in conditions
 CONTEXT_KEYS = frozenset(
     {
@@ -125,13 +128,6 @@ class _Validator:
             for rejection in step.rejections
             if rejection.utter
         }
-        self.used_responses = {
-            name
-            for flow in project.flows.values()
-            for step in flow.steps
-            for name in (step.action, step.collect and step.ask_utter)
-            if name
-        } | self.rejection_responses
         for slot in self.slots.values():
             for rejection in (slot.validation or {}).get("rejections") or []:
                 if isinstance(rejection, dict) and rejection.get("utter"):
@@ -145,6 +141,9 @@ class _Validator:
             if not response.is_default:
                 self.check_response(response)
         self.check_domain_actions()
+        self.check_agents()
+        self.check_nlu_triggers()
+        self.check_coexistence()
         self.check_model_references()
         self.check_tests()
         return self.issues
@@ -162,7 +161,13 @@ class _Validator:
                 "ids starting with 'pattern_' are reserved for conversation patterns",
             )
         if isinstance(flow.guard, str) and not flow.is_link_only:
-            self.check_condition(flow.guard, file, _line(flow.raw, "if", flow.source.line), flow)
+            self.check_condition(
+                flow.guard,
+                file,
+                _line(flow.raw, "if", flow.source.line),
+                flow,
+                slots_strict=False,
+            )
         for name in flow.persisted_slots:
             if name not in self.slots:
                 self.issues.error(
@@ -210,11 +215,13 @@ class _Validator:
                         "list slots are filled by custom actions",
                     )
                 else:
-                    self.check_categorical(name, value, file, pair_line)
+                    self.check_categorical(name, value, file, pair_line, strict=False)
         if isinstance(step.next, ConditionalNext):
             for branch in step.next.branches:
                 if branch.condition is not None:
-                    self.check_condition(branch.condition, file, branch.source.line, flow)
+                    self.check_condition(
+                        branch.condition, file, branch.source.line, flow, values_strict=True
+                    )
 
     def check_collect(self, flow: Flow, step: Step) -> None:
         file, line = step.source.file, step.source.line
@@ -256,7 +263,8 @@ class _Validator:
                 rejection.condition, file, rejection.source.line, flow, only_slot=name
             )
             if rejection.utter and rejection.utter not in self.responses:
-                self.issues.error(
+                # Rasa does not check it; the rejection then has nothing to say
+                self.issues.warning(
                     file,
                     rejection.source.line,
                     "unknown-response",
@@ -290,43 +298,142 @@ class _Validator:
     def check_flow_reference(self, flow: Flow, step: Step) -> None:
         file, line = step.source.file, step.source.line
         target = step.target or ""
+        if step.kind == "call":
+            self.check_call(flow, step)
+            return
         other = self.project.flows.get(target)
         if other is None:
             self.issues.error(
                 file,
                 line,
                 "unknown-flow",
-                f"`{step.kind}` to unknown flow '{target}'",
+                f"`link` to unknown flow '{target}'",
                 suggest(target, self.project.flows, "use the id of a flow defined in the project"),
             )
             return
-        if step.kind == "link" and other.is_pattern and target not in LINKABLE_PATTERNS:
+        linkable = LINKABLE_FROM_PATTERNS if flow.is_pattern else LINKABLE_PATTERNS
+        if other.is_pattern and target not in linkable:
             self.issues.error(
                 file,
                 line,
                 "invalid-link",
-                f"pattern '{target}' cannot be linked to",
-                "linkable patterns: " + ", ".join(sorted(LINKABLE_PATTERNS)),
+                f"pattern '{target}' cannot be linked to"
+                + (" from a pattern" if flow.is_pattern else ""),
+                "linkable patterns: " + ", ".join(sorted(linkable)),
             )
-        if step.kind == "call":
-            if other.is_pattern:
+        elif flow.id == "pattern_internal_error" and not other.is_pattern:
+            self.issues.error(
+                file,
+                line,
+                "invalid-link",
+                "pattern_internal_error cannot link to a user flow",
+                "link to pattern_human_handoff instead, or remove the link",
+            )
+
+    def check_call(self, flow: Flow, step: Step) -> None:
+        """A call runs a flow, a sub-agent or (with mcp_server + mapping) an MCP tool,
+        as Rasa's `validate_call_steps` and `validate_mcp_server_references` decide."""
+        file, line = step.source.file, step.source.line
+        target = step.call or ""
+        if flow.is_pattern:
+            self.issues.error(
+                file,
+                line,
+                "invalid-call",
+                f"pattern '{flow.id}' has a call step; patterns cannot call",
+                "patterns may only link (e.g. to pattern_human_handoff)",
+            )
+        if target.startswith("pattern_"):
+            self.issues.error(
+                file,
+                line,
+                "invalid-call",
+                f"pattern '{target}' cannot be called",
+                "call a user flow; patterns run on their own",
+            )
+            return
+        if step.calls_mcp_tool:
+            self.check_mcp_call(step)
+            return
+        other = self.project.flows.get(target)
+        is_agent = target in self.project.agents
+        if step.exit_if:
+            if is_agent or (other is None and not self.project.agents):
+                self.check_exit_if(flow, step)
+            else:
+                self.issues.error(
+                    file,
+                    _line(step.raw, "exit_if", line),
+                    "invalid-exit-if",
+                    f"`exit_if` on a call of '{target}', which is no sub-agent",
+                    "`exit_if` ends a sub-agent's loop; flows end on their own",
+                )
+        if is_agent:
+            return
+        if other is None:
+            # Rasa errors only when it has agent configs; without any it cannot tell a
+            # sub-agent defined elsewhere from a typo and warns
+            report = self.issues.error if self.project.agents else self.issues.warning
+            names = set(self.project.flows) | set(self.project.agents)
+            report(
+                file,
+                line,
+                "unknown-flow",
+                f"`call` to unknown flow or sub-agent '{target}'",
+                suggest(
+                    target,
+                    names,
+                    "use a flow id, or an agent name from sub_agents/<folder>/config.yml",
+                ),
+            )
+            return
+        if any(s.kind == "link" for s in other.steps):
+            self.issues.error(
+                file,
+                line,
+                "invalid-call",
+                f"flow '{target}' is called but contains a `link` step",
+                "called flows return to their caller; remove the link or use `link:` here",
+            )
+        if target == flow.id:
+            # Rasa resolves called flows recursively while loading and never returns
+            self.issues.error(file, line, "invalid-call", f"flow '{flow.id}' calls itself")
+
+    def check_mcp_call(self, step: Step) -> None:
+        file, line = step.source.file, step.source.line
+        server = step.mcp_server or ""
+        if server not in self.project.endpoints.mcp_servers:
+            self.issues.error(
+                file,
+                _line(step.raw, "mcp_server", line),
+                "unknown-mcp-server",
+                f"call of MCP tool '{step.call}' uses server '{server}', which endpoints.yml "
+                "does not define",
+                suggest(
+                    server,
+                    self.project.endpoints.mcp_servers,
+                    "add it under `mcp_servers:` in endpoints.yml with name, url and type",
+                ),
+            )
+        mapping_line = _line(step.raw, "mapping", line)
+        for name in [slot for _, slot in step.mcp_input] + [slot for slot, _ in step.mcp_output]:
+            if name not in self.slots:
+                self.unknown_slot(name, file, mapping_line, f"the mapping of tool '{step.call}'")
+
+    def check_exit_if(self, flow: Flow, step: Step) -> None:
+        file = step.source.file
+        line = _line(step.raw, "exit_if", step.source.line)
+        for condition in step.exit_if:
+            if not SLOT_REFERENCE_RE.search(condition):
                 self.issues.error(
                     file,
                     line,
-                    "invalid-call",
-                    f"pattern '{target}' cannot be called",
-                    "call a user flow; patterns run on their own",
+                    "invalid-exit-if",
+                    f"exit_if condition {condition!r} refers to no slot",
+                    "an exit condition tests slots, e.g. `slots.order_id is not null`",
                 )
-            elif any(s.kind == "link" for s in other.steps):
-                self.issues.error(
-                    file,
-                    line,
-                    "invalid-call",
-                    f"flow '{target}' is called but contains a `link` step",
-                    "called flows return to their caller; remove the link or use `link:` here",
-                )
-            if target == flow.id:
-                self.issues.error(file, line, "invalid-call", f"flow '{flow.id}' calls itself")
+                continue
+            self.check_condition(condition, file, line, flow)
 
     def check_reachable(self, flow: Flow) -> None:
         if not flow.steps:
@@ -353,8 +460,21 @@ class _Validator:
     # -- conditions, slots, values ------------------------------------------------------
 
     def check_condition(
-        self, text: str, file: str, line: int, flow: Flow | None, only_slot: str | None = None
+        self,
+        text: str,
+        file: str,
+        line: int,
+        flow: Flow | None,
+        only_slot: str | None = None,
+        slots_strict: bool | str = True,
+        values_strict: bool = False,
     ) -> None:
+        """Syntax errors are errors everywhere. `slots_strict`: an unknown slot is an error
+        (Rasa checks every name in `next` conditions and rejections); False: a warning
+        (flow guards, where it only makes the guard false); "compared": an error only where
+        the slot is compared with something (response conditions, where Rasa checks the
+        comparison and not a bare `slots.x`). `values_strict`: a categorical value outside
+        the slot's values is an error (Rasa checks them in `next` conditions only)."""
         plain = JINJA_EXPR_RE.sub(JINJA_STAND_IN, text)
         error = check_syntax(plain)
         if error is not None:
@@ -371,7 +491,10 @@ class _Validator:
             if JINJA_STAND_IN in name:
                 continue
             if name not in self.slots:
-                self.unknown_slot(name, file, line, f"condition {text!r}")
+                strict = (
+                    _is_compared(name, plain) if slots_strict == "compared" else bool(slots_strict)
+                )
+                self.unknown_slot(name, file, line, f"condition {text!r}", strict=strict)
             elif only_slot and name != only_slot:
                 self.issues.warning(
                     file,
@@ -382,17 +505,22 @@ class _Validator:
                     f"refer to slots.{only_slot} only",
                 )
         for match in SLOT_THEN_VALUE_RE.finditer(plain):
-            self.check_categorical(match.group(1), match.group(3), file, line)
+            self.check_categorical(match.group(1), match.group(3), file, line, values_strict)
         for match in VALUE_THEN_SLOT_RE.finditer(plain):
-            self.check_categorical(match.group(3), match.group(2), file, line)
+            self.check_categorical(match.group(3), match.group(2), file, line, values_strict)
 
-    def check_categorical(self, name: str, value: object, file: str, line: int) -> None:
+    def check_categorical(
+        self, name: str, value: object, file: str, line: int, strict: bool = True
+    ) -> None:
+        """`strict`: Rasa refuses the value (in conditions); otherwise (set_slots, button
+        payloads) Rasa accepts it and the slot gets a value outside its `values`."""
         slot = self.slots.get(name)
-        if slot is None or slot.type != "categorical" or value is None:
+        if slot is None or slot.type != "categorical" or value is None or not slot.values:
             return
         text = str(value).lower() if isinstance(value, bool) else str(value)
         if text.lower() not in {v.lower() for v in slot.values} | {"__other__"}:
-            self.issues.error(
+            report = self.issues.error if strict else self.issues.warning
+            report(
                 file,
                 line,
                 "invalid-categorical-value",
@@ -400,8 +528,12 @@ class _Validator:
                 "allowed: " + ", ".join(slot.values),
             )
 
-    def unknown_slot(self, name: str, file: str, line: int, where: str) -> None:
-        self.issues.error(
+    def unknown_slot(
+        self, name: str, file: str, line: int, where: str, strict: bool = True
+    ) -> None:
+        """`strict`: Rasa refuses the name; otherwise Rasa accepts it and it never matches
+        a slot (fixtures, old-style response conditions)."""
+        (self.issues.error if strict else self.issues.warning)(
             file,
             line,
             "unknown-slot",
@@ -419,13 +551,11 @@ class _Validator:
         for variation in response.variations:
             file, line = variation.source.file, variation.source.line
             texts = [variation.text or ""] + [b.title for b in variation.buttons]
-            # a response no flow sends may get its variables from a custom action's call
-            report = (
-                self.issues.error if response.name in self.used_responses else (self.issues.warning)
-            )
+            # Rasa does not check placeholders, and a custom action may pass the variable
+            # in its call: a warning, however likely the text goes out uninterpolated
             for name in self._template_names(texts, variation.uses_jinja):
                 if name not in variables:
-                    report(
+                    self.issues.warning(
                         file,
                         line,
                         "unknown-slot",
@@ -440,13 +570,19 @@ class _Validator:
                     )
             condition_line = _line(variation.raw, "condition", line)
             if isinstance(variation.condition, str):
-                self.check_condition(variation.condition, file, condition_line, None)
+                self.check_condition(
+                    variation.condition, file, condition_line, None, slots_strict="compared"
+                )
             elif isinstance(variation.condition, tuple):
                 for item in variation.condition:
                     name = str(item.get("name", ""))
                     if item.get("type", "slot") == "slot" and name not in self.slots:
                         self.unknown_slot(
-                            name, file, condition_line, f"condition of '{response.name}'"
+                            name,
+                            file,
+                            condition_line,
+                            f"condition of '{response.name}'",
+                            strict=False,
                         )
             for button in variation.buttons:
                 self.check_payload(
@@ -473,7 +609,7 @@ class _Validator:
             if name not in self.slots:
                 self.unknown_slot(name, file, line, where)
             else:
-                self.check_categorical(name, value.strip("'\""), file, line)
+                self.check_categorical(name, value.strip("'\""), file, line, strict=False)
 
     def check_domain_actions(self) -> None:
         for name, info in self.project.custom_actions.items():
@@ -500,6 +636,60 @@ class _Validator:
                     f"action '{name}' is listed in the domain but not defined in the actions code",
                     "add a class whose name() returns it, or remove it from the domain",
                 )
+
+    def check_nlu_triggers(self) -> None:
+        """An intent starts one flow at most (Rasa refuses the flows otherwise)."""
+        first: dict[str, Flow] = {}
+        for flow in self.project.flows.values():
+            for trigger in flow.nlu_triggers:
+                other = first.setdefault(trigger.intent, flow)
+                if other is not flow:
+                    self.issues.error(
+                        flow.source.file,
+                        _line(flow.raw, "nlu_trigger", flow.source.line),
+                        "duplicate-nlu-trigger",
+                        f"intent '{trigger.intent}' already starts flow '{other.id}' "
+                        f"({other.source})",
+                        "an intent may trigger one flow only",
+                    )
+
+    def check_agents(self) -> None:
+        for name, agent in self.project.agents.items():
+            if name in self.project.flows:
+                self.issues.error(
+                    agent.source.file,
+                    agent.source.line,
+                    "agent-flow-conflict",
+                    f"agent name '{name}' is also a flow id ({self.project.flows[name].source})",
+                    "rename the agent or the flow; a `call` could not tell them apart",
+                )
+
+    def check_coexistence(self) -> None:
+        """Rasa refuses to train a router without a bool `route_session_to_calm` slot, and
+        that slot without a router."""
+        from ..engine.coexistence import ROUTE_TO_CALM_SLOT, router_name
+
+        router = router_name(self.project)
+        slot = self.slots.get(ROUTE_TO_CALM_SLOT)
+        config = self.project.config.source
+        if router and (slot is None or slot.type != "bool"):
+            self.issues.error(
+                config.file,
+                config.line,
+                "coexistence-slot",
+                f"{router} is in the pipeline but the domain has no bool slot "
+                f"'{ROUTE_TO_CALM_SLOT}'",
+                f"add `{ROUTE_TO_CALM_SLOT}: {{type: bool}}` under `slots:` in the domain",
+            )
+        elif slot is not None and not router and not slot.is_builtin:
+            self.issues.error(
+                slot.source.file,
+                slot.source.line,
+                "coexistence-slot",
+                f"slot '{ROUTE_TO_CALM_SLOT}' is in the domain but no router "
+                "(LLMBasedRouter, IntentBasedRouter) is in config.yml's pipeline",
+                "add a router to the pipeline, or remove the slot",
+            )
 
     def check_model_references(self) -> None:
         generator = self.project.config.command_generator
@@ -545,7 +735,8 @@ class _Validator:
                         )
                 for step in case.steps:
                     if step.kind == "utter" and step.value not in self.responses:
-                        self.issues.error(
+                        # Rasa does not check it; the test case fails when it runs
+                        self.issues.warning(
                             test_file.path,
                             step.source.line,
                             "unknown-response",
@@ -557,7 +748,11 @@ class _Validator:
                 for (name, _), source in zip(fixture, sources, strict=False):
                     if name not in self.slots and source.file not in reported_fixtures:
                         self.unknown_slot(
-                            name, source.file, source.line, f"fixture '{fixture_name}'"
+                            name,
+                            source.file,
+                            source.line,
+                            f"fixture '{fixture_name}'",
+                            strict=False,
                         )
             reported_fixtures.update(
                 s.file
@@ -574,6 +769,15 @@ def _targets(step: Step) -> list[tuple[str, int]]:
     if isinstance(step.next, ConditionalNext):
         return [(b.target, b.source.line) for b in step.next.branches]
     return []
+
+
+def _is_compared(slot: str, condition: str) -> bool:
+    name = re.escape(slot)
+    operator = r"(?:==|=|!=|>=|<=|>|<|is\b|contains\b|matches\b)"
+    return bool(
+        re.search(rf"slots\.{name}\s*{operator}", condition)
+        or re.search(rf"{operator}\s*slots\.{name}\b", condition)
+    )
 
 
 def _line(raw: dict, key: str, default: int) -> int:

@@ -79,6 +79,8 @@ def turn_lines(turn: TurnView) -> list[str]:
         lines.append("dropped: " + " | ".join(turn.dropped))
     for error in turn.errors:
         lines.append(f"error: {error}")
+    for notice in turn.notices:
+        lines.append(f"note: {notice}")
     return lines
 
 

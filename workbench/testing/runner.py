@@ -58,6 +58,7 @@ class TurnView:
     commands: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -69,6 +70,7 @@ class TurnView:
             "commands": self.commands,
             "dropped": self.dropped,
             "errors": self.errors,
+            "notices": self.notices,
         }
 
 
@@ -566,6 +568,8 @@ def turn_view(events: Sequence[Event], trace: TurnTrace | None, user_text: str |
             view.flows.append(f"{verb} {event.get('flow_id')} at {event.get('step_id')}")
         elif kind == "error":
             view.errors.append(str(event.get("message")))
+        elif kind == "notice":  # e.g. a step this version skips: explains a divergence
+            view.notices.append(str(event.get("message")))
     if trace is not None:
         view.commands = [command_text(c) for c in trace.commands]
         view.dropped = [_dropped_text(d) for d in trace.dropped]

@@ -22,6 +22,8 @@ class GeneratorOutput:
     prompt_tokens: int | None = None
     retrieved_flows: list[RetrievedFlow] = field(default_factory=list)
     usage: ModelUsage | None = None
+    # things the user should know about how this message was understood (not errors)
+    notices: list[str] = field(default_factory=list)
 
 
 class CommandGenerator(Protocol):

@@ -23,6 +23,17 @@ def choose_generator(
     (a model with an api_base on this machine needs none). `model` (`--model NAME`: a
     litellm model string such as `openai/gpt-4o-mini` or `ollama/llama3`, or a model group
     id) replaces the configured model."""
+    generator, label = _choose(project, offline=offline, model=model)
+    config = project.config.command_generator
+    if config is not None and config.custom_note:
+        # a project's own generator class is never dropped silently: say what runs instead
+        label = f"{label} · {config.custom_note}"
+    return generator, label
+
+
+def _choose(
+    project: Project, *, offline: bool = False, model: str | None = None
+) -> tuple[CommandGenerator, str]:
     if offline:
         return _offline("--offline")
     try:

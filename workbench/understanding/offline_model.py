@@ -43,7 +43,7 @@ def called_flows(project: Project, flow_id: str, seen: set[str] | None = None) -
     seen.add(flow_id)
     flows = [flow]
     for step in flow.steps:
-        if step.kind == "call" and step.call:
+        if step.kind == "call" and step.call and not step.calls_mcp_tool:
             flows.extend(called_flows(project, step.call, seen))
     return flows
 

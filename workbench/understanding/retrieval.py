@@ -91,7 +91,12 @@ def collect_steps(project: Project, flow: Flow) -> list[Step]:
             if step.kind == "collect" and step.collect and step.collect not in seen_slots:
                 seen_slots.add(step.collect)
                 steps.append(step)
-            elif step.kind == "call" and step.call and step.call not in path:
+            elif (
+                step.kind == "call"
+                and step.call
+                and step.call not in path
+                and not step.calls_mcp_tool  # a tool's name is no flow id
+            ):
                 called = project.flow(step.call)
                 if called is not None:
                     visit(called, (*path, called.id))

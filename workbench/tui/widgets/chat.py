@@ -125,6 +125,10 @@ def _notes(trace: TurnTrace) -> str:
         first = escape(trace.errors[0])
         more = f" (+{len(trace.errors) - 1})" if len(trace.errors) > 1 else ""
         parts.append(f"[$text-error]⚠ {first}{more}[/]")
+    if trace.notices:
+        first = escape(trace.notices[0])
+        more = f" (+{len(trace.notices) - 1})" if len(trace.notices) > 1 else ""
+        parts.append(f"[$text-warning]ℹ {first}{more}[/]")
     if trace.dropped:
         count = len(trace.dropped)
         parts.append(f"[$text-warning]{count} command{'s' if count > 1 else ''} dropped[/]")

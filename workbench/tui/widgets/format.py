@@ -181,6 +181,8 @@ def event_line(event: dict[str, Any], text_limit: int = 40) -> tuple[str, str]:
         return kind, f"action {event.get('name')}"
     if kind.startswith("flow_"):
         return kind, f"{kind} {event.get('flow_id')}"
+    if kind == "notice":
+        return kind, f"note: {truncate(str(event.get('message', '')), 0)}"
     if kind == "error":
         action = event.get("action")
         where = f" ({action})" if action else ""

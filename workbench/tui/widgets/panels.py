@@ -471,6 +471,7 @@ _EVENT_STYLES = {
     "bot": "$success",
     "slot": "$secondary",
     "error": "bold $error",
+    "notice": "$warning",
     "flow_started": "bold",
     "flow_completed": "bold",
     "flow_cancelled": "bold $warning",
