@@ -56,6 +56,7 @@ class ActionResult:
     kind: str = "python"
     error: str | None = None
     traceback: str | None = None
+    log_lines: list[str] = field(default_factory=list)  # the action server's output
 
 
 class CustomActionRunner(Protocol):
@@ -263,6 +264,7 @@ class Session:
                     error=f"action '{name}' failed: {exc!r}", traceback=traceback.format_exc()
                 )
         run.kind = result.kind
+        run.log_lines = list(getattr(result, "log_lines", None) or [])
         run.warnings = list(getattr(self.actions, "warnings", None) or [])
         followups: list[str] = []
         problem = result.error
