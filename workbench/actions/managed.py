@@ -97,7 +97,9 @@ class ManagedServerActions:
         result = await self.client.run(name, tracker, project)
         self.process.drain()
         if result.error and not self.process.running():
-            result.error += "; the action server ended during the call, the next call starts it again"
+            result.error += (
+                "; the action server ended during the call, the next call starts it again"
+            )
         result.log_lines = [*notes, *self.log.since(mark)]
         return result
 
@@ -139,9 +141,9 @@ class ManagedServerActions:
         # from the watcher thread: restart now, so the next call finds it up already;
         # never under a running call (that call would break off)
         with self._lock:
-            if not self._closed and self._calls == 0:
-                if fingerprint(self.location) != self._fingerprint:
-                    self.restart("the actions changed")
+            idle = not self._closed and self._calls == 0
+            if idle and fingerprint(self.location) != self._fingerprint:
+                self.restart("the actions changed")
 
 
 class _Watcher:

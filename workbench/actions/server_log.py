@@ -59,7 +59,7 @@ class PipeReader:
         self._partial = b""
         self._eof = False
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._loop, name="calm-action-server-log", daemon=True)
+        self._thread = threading.Thread(target=self._loop, name="calm-actions-log", daemon=True)
         self._thread.start()
 
     def drain(self) -> None:

@@ -25,7 +25,7 @@ VENV_FOLDERS = (".venv", "venv")
 PROBE_TIMEOUT = 20.0
 _BIN = ("Scripts", "python.exe") if os.name == "nt" else ("bin", "python")
 # pip names where they differ from the module's
-PIP_NAMES = {"rasa": "rasa-pro", "rasa_sdk": "rasa-sdk", "yaml": "pyyaml", "sklearn": "scikit-learn"}
+PIP_NAMES = {"rasa": "rasa-pro", "rasa_sdk": "rasa-sdk", "yaml": "pyyaml", "PIL": "pillow"}
 
 _PROBE = """
 import importlib.util, json, sys
@@ -129,7 +129,8 @@ def probe(python: str, names: tuple[str, ...] = ()) -> dict:
         info = json.loads(done.stdout.strip().splitlines()[-1])
         assert isinstance(info, dict) and isinstance(info.get("found"), dict)
     except (ValueError, IndexError, AssertionError):
-        said = " ".join((done.stderr or done.stdout).split())[:300] or f"exit code {done.returncode}"
+        output = " ".join((done.stderr or done.stdout).split())[:300]
+        said = output or f"exit code {done.returncode}"
         raise ActionsPythonError(
             f"{python} is not a Python interpreter that can run the actions ({said}); pass "
             "the path of a Python 3, e.g. /path/to/venv/bin/python"
