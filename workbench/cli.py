@@ -48,6 +48,11 @@ def _validate_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--strict", action="store_true", help="exit 1 on warnings as well as errors"
     )
+    parser.add_argument(
+        "--actions-python",
+        metavar="PATH",
+        help="the Python the custom actions run on (default: the project's .venv, else this one)",
+    )
     return parser
 
 
@@ -69,7 +74,7 @@ def cmd_validate(argv: Sequence[str]) -> int:
     from .project.report import issues_json, print_issues
     from .project.validate import validate_path
 
-    result = validate_path(root)
+    result = validate_path(root, actions_python=args.actions_python)
     issues = result.issues
     if args.format == "json":
         print(issues_json(issues, str(result.project.root)))
@@ -118,12 +123,29 @@ def _shell_parser() -> argparse.ArgumentParser:
         "--no-greet", action="store_true", help="do not send /session_start at the start"
     )
     _generator_args(parser)
+    _actions_args(parser)
     parser.add_argument(
         "--no-store",
         action="store_true",
         help="do not save the conversation in PROJECT_DIR/.calm/sessions.db",
     )
     return parser
+
+
+def _actions_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("custom actions")
+    group.add_argument(
+        "--actions",
+        choices=("auto", "inprocess", "server", "off"),
+        default="auto",
+        help="where custom actions run (default: as endpoints.yml declares them)",
+    )
+    group.add_argument(
+        "--actions-python",
+        metavar="PATH",
+        help="the Python the actions run on, on an action server (default: the project's "
+        ".venv or venv, else this one)",
+    )
 
 
 def _generator_args(parser: argparse.ArgumentParser) -> None:
@@ -180,9 +202,9 @@ def cmd_shell(argv: Sequence[str]) -> int:
     project = _load_or_report(root)
     if project is None:
         return EXIT_PROBLEMS
+    from .actions.runner import make_action_runner
     from .session import Session
     from .shell import run_shell
-    from .understanding.choose import make_actions
 
     if not _generator_args_ok(args, "calm-tui shell"):
         return EXIT_USAGE
@@ -191,7 +213,8 @@ def cmd_shell(argv: Sequence[str]) -> int:
     except Exception as exc:  # e.g. an unreadable cassette: say so, no traceback
         print(f"calm-tui shell: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    session = Session(project, generator, actions=make_actions(project), seed=args.seed)
+    actions = make_action_runner(project, mode=args.actions, python=args.actions_python)
+    session = Session(project, generator, actions=actions, seed=args.seed)
     recorder = None
     if not args.no_store:
         from .store.recorder import SessionRecorder
@@ -208,6 +231,7 @@ def cmd_shell(argv: Sequence[str]) -> int:
             session, label, debug=args.debug, greet=not args.no_greet, on_turn=recorder
         )
     finally:
+        actions.close()  # stops an action server the workbench started
         if recorder is not None:
             recorder.close()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -165,13 +166,15 @@ class ActionServerProcess:
 
     def _exited(self, code: int) -> str:
         lines = self.log.since(self._log_start)
-        message = f"the action server exited while starting (exit code {code})"
-        text = "\n".join(lines)
-        if "No module named rasa_sdk" in text or "No module named 'rasa_sdk'" in text:
+        if any("No module named rasa_sdk" in line for line in lines):
             return (
                 f"{self.python} has no rasa_sdk, which runs the action server: install it "
                 f"with `{self.python} -m pip install rasa-sdk`"
             )
+        message = f"the action server exited while starting (exit code {code})"
+        cause = crash_cause(lines, self.root)
+        if cause:
+            message += f": {cause}"
         return message + self._tail()
 
     def _tail(self) -> str:
@@ -183,3 +186,35 @@ class ActionServerProcess:
 
 class _PortTaken(Exception):
     pass
+
+
+_FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)')
+_EXCEPTION = re.compile(r"^(?P<type>[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b.*)$")
+_NO_MODULE = re.compile(r"No module named '(?P<name>[\w.]+)'")
+
+
+def crash_cause(lines: list[str], root: Path) -> str:
+    """From a traceback in the server's output: `file:line: Error: message` for the
+    innermost frame in the project, and what to do about it."""
+    place = ""
+    error = ""
+    for line in lines:
+        frame = _FRAME.match(line)
+        if frame:
+            try:
+                rel = Path(frame["file"]).resolve().relative_to(root.resolve())
+            except (ValueError, OSError):
+                continue
+            place = f"{rel.as_posix()}:{frame['line']}"
+        elif _EXCEPTION.match(line.strip()):
+            error = line.strip()
+    if not error:
+        return ""
+    missing = _NO_MODULE.search(error)
+    if missing:
+        from ..project.actions_python import install_hint
+
+        fix = install_hint(missing["name"].split(".")[0])
+    else:
+        fix = "fix the actions code; saving it starts the server again"
+    return f"{place + ': ' if place else ''}{error} ({fix})"

@@ -190,6 +190,7 @@ class E2ERunner:
         self._actions_arg = actions
         self._fallback: CustomActionRunner | None = None
         self._fallback_ready = False
+        self._made_fallback = False  # made here, so closed here (a started server)
 
     # -- actions -------------------------------------------------------------------------
 
@@ -197,8 +198,10 @@ class E2ERunner:
         if not self._fallback_ready:
             self._fallback_ready = True
             arg = self._actions_arg
+            self._made_fallback = arg is None or (callable(arg) and not hasattr(arg, "run"))
             if arg is None:
                 self._fallback, problem = _in_process_runner(self.project)
+                self.notes.extend(getattr(self._fallback, "problems", None) or [])
                 needs_actions = self.project.custom_actions or (
                     self.project.endpoints.action_endpoint_url
                 )
@@ -209,6 +212,15 @@ class E2ERunner:
             else:
                 self._fallback = arg  # type: ignore[assignment]
         return self._fallback
+
+    async def aclose(self) -> None:
+        """Stop what the runner started itself (an action server); a runner passed in
+        as `actions` belongs to the caller."""
+        runner, self._fallback = self._fallback, None
+        self._fallback_ready = False
+        close = getattr(runner, "aclose", None) if self._made_fallback else None
+        if callable(close):
+            await close()
 
     def actions_for(self, test_file: TestFile, case: TestCase) -> CustomActionRunner | None:
         fallback = self._fallback_runner()
@@ -365,6 +377,18 @@ class E2ERunner:
         fail_fast: bool = False,
         on_start: Callable[[TestFile, TestCase], None] | None = None,
         on_result: Callable[[CaseResult], None] | None = None,
+    ) -> RunResult:
+        try:
+            return await self._run(selected, fail_fast, on_start, on_result)
+        finally:
+            await self.aclose()
+
+    async def _run(
+        self,
+        selected: Sequence[tuple[TestFile, TestCase]],
+        fail_fast: bool,
+        on_start: Callable[[TestFile, TestCase], None] | None,
+        on_result: Callable[[CaseResult], None] | None,
     ) -> RunResult:
         started = time.perf_counter()
         results: list[CaseResult] = []
