@@ -95,8 +95,8 @@ def make_action_runner(
         problems = []
         if not chosen.is_current:
             problems.append(
-                f"--actions inprocess runs the actions on the workbench's Python; "
-                f"{describe(chosen)} is not used"
+                f"--actions inprocess runs the actions on the workbench's Python, not on "
+                f"{describe(chosen)}"
             )
             chosen = current_python()  # the modules they lack are this Python's
         return in_process(problems)

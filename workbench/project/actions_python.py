@@ -160,7 +160,7 @@ def describe(python: ActionsPython) -> str:
         ".venv": "the project's .venv",
         "venv": "the project's venv",
     }[python.origin]
-    return f"{python.path}, {origin}"
+    return f"{python.path} ({origin})"
 
 
 def has_rasa_sdk(python: ActionsPython) -> bool:
@@ -201,8 +201,8 @@ def missing_module_problems(
             (
                 first,
                 module,
-                f"{first}: the actions import '{module}'{others}, which the actions Python "
-                f"({describe(python)}) cannot import",
+                f"{first}: the actions import '{module}'{others}, which the actions Python, "
+                f"{describe(python)}, cannot import",
             )
         )
     return problems
