@@ -7,6 +7,7 @@ every bad input is one clear message and the conversation goes on."""
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
@@ -17,6 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from workbench.actions.managed import ManagedServerActions
 from workbench.actions.process import ActionServerProcess, free_port
@@ -28,6 +30,7 @@ from workbench.cli import main
 from workbench.project.loader import load_project
 from workbench.project.model import Project
 from workbench.session import Session
+from workbench.shell import print_trace
 from workbench.understanding.base import ScriptedGenerator
 
 pytest.importorskip("rasa_sdk", reason="rasa_sdk is not installed (pip install rasa-sdk)")
@@ -120,6 +123,9 @@ async def test_started_server_runs_restarts_on_save_and_stops(served):
         # the server's output during the call is on the call's trace
         assert "action_hello runs for ada" in run.log_lines
         assert any("greeting with 'hello from the action server'" in x for x in run.log_lines)
+        console = Console(file=io.StringIO(), width=200)
+        print_trace(trace, console)  # `calm-tui shell --debug`
+        assert "log action_hello  action_hello runs for ada" in console.file.getvalue()
         first = runner.process.pid
 
         hello = served / HELLO

@@ -148,7 +148,10 @@ class Session:
         trace.stack_after = tracker.stack.as_dicts()
         trace.errors.extend(e["message"] for e in trace.events if e.get("event") == "error")
         load_error = getattr(self.actions, "load_error", None)
-        if load_error and trace.actions:
+        # a call that could not run says it already
+        errors = " ".join(run.error or "" for run in trace.actions)
+        already_said = bool(load_error) and load_error in errors
+        if load_error and trace.actions and not already_said:
             trace.errors.append(
                 f"actions do not load: {load_error} (the last good actions are in use)"
             )

@@ -200,7 +200,7 @@ def crash_cause(lines: list[str], root: Path) -> str:
     error = ""
     for line in lines:
         frame = _FRAME.match(line)
-        if frame:
+        if frame and Path(frame["file"]).is_absolute():  # not "<frozen runpy>"
             try:
                 rel = Path(frame["file"]).resolve().relative_to(root.resolve())
             except (ValueError, OSError):
