@@ -127,6 +127,7 @@ async def test_started_server_runs_restarts_on_save_and_stops(served):
         print_trace(trace, console)  # `calm-tui shell --debug`
         assert "log action_hello  action_hello runs for ada" in console.file.getvalue()
         first = runner.process.pid
+        assert servers_for(served)  # what the e2e test below relies on
 
         hello = served / HELLO
         hello.write_text(hello.read_text().replace("from the action server", "again, edited"))
@@ -400,3 +401,55 @@ def _has_rasa() -> bool:
 def test_group_alive_reads_proc():
     # the checks above would pass vacuously if /proc could not be read
     assert group_alive(os.getpgid(0))
+
+
+# --- the TUI ------------------------------------------------------------------------------------
+
+
+async def test_the_tui_stops_its_server_on_exit(served):
+    from tui_helpers import send, start
+
+    from workbench.tui.app import make_app
+
+    app = make_app(served, offline=True, store=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await start(pilot)
+        await send(pilot, "/start flow greet")
+        (run,) = [a for a in app.conversation.traces[-1].actions if a.name == "action_hello"]
+        assert run.kind == "server" and "action_hello runs for" in run.log_lines[0], run.error
+        server = app.conversation.actions.runner.process.pid
+        assert group_alive(server)
+    assert wait_until(lambda: not group_alive(server))
+
+
+def test_calm_tui_test_stops_the_server_it_started(served, capsys):
+    (served / "e2e_tests").mkdir()
+    (served / "e2e_tests" / "greet.yml").write_text(
+        textwrap.dedent(
+            """
+            test_cases:
+              - test_case: greeted_by_the_action_server
+                steps:
+                  - user: "/start flow greet"
+                  - bot: "hello from the action server"
+            """
+        )
+    )
+    assert main(["test", str(served), "--offline"]) == 0, capsys.readouterr().out
+    assert wait_until(lambda: not servers_for(served))
+
+
+def servers_for(root: Path) -> list[int]:
+    """Running rasa_sdk processes started from `root`."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if "rasa_sdk" in (proc / "cmdline").read_text() and (
+                Path(os.readlink(proc / "cwd")) == root
+            ):
+                stat = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+                if stat[0] != "Z":
+                    found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
