@@ -453,3 +453,16 @@ def servers_for(root: Path) -> list[int]:
         except OSError:
             continue
     return found
+
+
+def test_a_project_venv_without_rasa_sdk_falls_back_to_the_workbench_python(tmp_path):
+    root = tmp_path / "needs_venv"
+    shutil.copytree(FIXTURES / "needs_venv", root)
+    venv_python = make_venv(root / ".venv")
+    runner = make_action_runner(load(root))
+    assert isinstance(runner, PythonActions)
+    assert runner.problems[0] == (
+        f"{venv_python} (the project's .venv) has no rasa_sdk, so the actions run on the "
+        f"workbench's Python; install it there (`{venv_python} -m pip install rasa-sdk`) to "
+        "use it"
+    )

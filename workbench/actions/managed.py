@@ -126,7 +126,11 @@ class ManagedServerActions:
         self._fingerprint = fingerprint(self.location)
         self._ready = False
         self._start_error = None
-        self.process.start()
+        try:
+            self.process.start()
+        except OSError as exc:  # e.g. the interpreter vanished since it was checked
+            self._start_error = f"the action server could not be started: {exc}"
+            return
         self.client.url = f"{self.process.base_url}/webhook"
 
     def _refresh(self) -> None:

@@ -84,10 +84,18 @@ def make_action_runner(
         chosen = find_actions_python(project.root, python)
     except ActionsPythonError as exc:
         return NoActions("actions not running (bad --actions-python)", str(exc), [str(exc)])
+    notes: list[str] = []
+    if chosen.origin != "--actions-python" and not chosen.is_current and not has_rasa_sdk(chosen):
+        # a virtualenv made for something else: not a reason to run no actions at all
+        notes.append(
+            f"{describe(chosen)} has no rasa_sdk, so the actions run on the workbench's "
+            f"Python; install it there (`{chosen.path} -m pip install rasa-sdk`) to use it"
+        )
+        chosen = current_python()
 
     def in_process(problems: list[str]) -> PythonActions:
         runner = PythonActions(use_rasa_sdk=use_rasa_sdk)
-        runner.problems = problems + _missing(project, chosen)
+        runner.problems = notes + problems + _missing(project, chosen)
         return runner
 
     url = endpoints.action_endpoint_url
@@ -104,7 +112,9 @@ def make_action_runner(
         if chosen.is_current:
             return in_process([])
         # another interpreter can only run them in a process of its own
-        return _started(project, location, chosen, server_timeout, start_timeout, watch)
+        runner = _started(project, location, chosen, server_timeout, start_timeout, watch)
+        runner.problems[:0] = notes
+        return runner
     if mode == "auto" and not url:
         return NoActions(
             "no custom actions",
@@ -114,7 +124,9 @@ def make_action_runner(
         return ActionServerClient(
             url, timeout=server_timeout, label=f"actions on server {url} (already running)"
         )
-    return _started(project, location, chosen, server_timeout, start_timeout, watch, url)
+    runner = _started(project, location, chosen, server_timeout, start_timeout, watch, url)
+    runner.problems[:0] = notes
+    return runner
 
 
 def _started(
