@@ -23,9 +23,9 @@ from ..engine.tracker import Tracker
 from ..project.actions_python import (
     ActionsPython,
     ActionsPythonError,
+    choose_actions_python,
     current_python,
     describe,
-    find_actions_python,
     has_rasa_sdk,
     install_hint,
     missing_module_problems,
@@ -81,17 +81,9 @@ def make_action_runner(
     endpoints = project.endpoints
     location = locate(project.root, endpoints.actions_module)
     try:
-        chosen = find_actions_python(project.root, python)
+        chosen, notes = choose_actions_python(project.root, python)
     except ActionsPythonError as exc:
         return NoActions("actions not running (bad --actions-python)", str(exc), [str(exc)])
-    notes: list[str] = []
-    if chosen.origin != "--actions-python" and not chosen.is_current and not has_rasa_sdk(chosen):
-        # a virtualenv made for something else: not a reason to run no actions at all
-        notes.append(
-            f"{describe(chosen)} has no rasa_sdk, so the actions run on the workbench's "
-            f"Python; install it there (`{chosen.path} -m pip install rasa-sdk`) to use it"
-        )
-        chosen = current_python()
 
     def in_process(problems: list[str]) -> PythonActions:
         runner = PythonActions(use_rasa_sdk=use_rasa_sdk)

@@ -74,6 +74,22 @@ def find_actions_python(root: Path, explicit: str | Path | None = None) -> Actio
     return current_python()
 
 
+def choose_actions_python(
+    root: Path, explicit: str | Path | None = None
+) -> tuple[ActionsPython, list[str]]:
+    """`find_actions_python`, except that a project virtualenv without rasa_sdk (made
+    for something else) is passed over for the current Python, with a note saying so.
+    Raises ActionsPythonError for a bad explicit path."""
+    chosen = find_actions_python(root, explicit)
+    if chosen.origin in VENV_FOLDERS and not has_rasa_sdk(chosen):
+        note = (
+            f"{describe(chosen)} has no rasa_sdk, so the actions run on the workbench's "
+            f"Python; install it there (`{chosen.path} -m pip install rasa-sdk`) to use it"
+        )
+        return current_python(), [note]
+    return chosen, []
+
+
 def _explicit(path: Path) -> ActionsPython:
     flag = "--actions-python"
     if path.is_dir():  # a virtualenv folder: its interpreter
@@ -216,7 +232,7 @@ def action_import_issues(project: Project, actions_python: str | Path | None = N
     if not actions_paths(project.root, project.endpoints.actions_module):
         return issues
     try:
-        python = find_actions_python(project.root, actions_python)
+        python, _notes = choose_actions_python(project.root, actions_python)
     except ActionsPythonError as exc:
         issues.error(".", 0, "actions-python", str(exc))
         return issues
