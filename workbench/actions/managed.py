@@ -84,6 +84,8 @@ class ManagedServerActions:
             try:
                 await self.process.ready(self.client.http())
                 self._ready = True
+                # on another port if the first one was taken meanwhile
+                self.client.url = f"{self.process.base_url}/webhook"
             except StartError as exc:
                 self._start_error = str(exc)
                 self.process.stop()
