@@ -236,11 +236,11 @@ def action_import_issues(project: Project, actions_python: str | Path | None = N
     except ActionsPythonError as exc:
         issues.error(".", 0, "actions-python", str(exc))
         return issues
-    # with only a URL the server may run elsewhere, with what it needs
-    elsewhere = bool(project.endpoints.action_endpoint_url) and not project.endpoints.actions_module
-    add = issues.warning if elsewhere else issues.error
+    # a warning: it is this environment that lacks something, not the project's files
+    # (an error would also keep the TUI from taking in edits to the flows), and with a
+    # URL the server may well run elsewhere, with what it needs
     for source, module, message in missing_module_problems(project, python):
-        add(
+        issues.warning(
             source.file,
             source.line,
             "actions-missing-module",
