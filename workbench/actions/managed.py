@@ -23,6 +23,9 @@ from .server import DEFAULT_TIMEOUT, KIND, ActionServerClient
 from .server_log import ServerLog
 
 NOTE = "[workbench] "
+# lines kept on one action run: traces are stored per turn, a chatty server must not
+# fill the store (the server's own ring keeps more)
+MAX_RUN_LINES = 200
 
 
 class ManagedServerActions:
@@ -102,7 +105,7 @@ class ManagedServerActions:
             result.error += (
                 "; the action server ended during the call, the next call starts it again"
             )
-        result.log_lines = [*notes, *self.log.since(mark)]
+        result.log_lines = [*notes, *_capped(self.log.since(mark))]
         return result
 
     def restart(self, reason: str) -> None:
@@ -150,6 +153,13 @@ class ManagedServerActions:
             idle = not self._closed and self._calls == 0
             if idle and fingerprint(self.location) != self._fingerprint:
                 self.restart("the actions changed")
+
+
+def _capped(lines: list[str]) -> list[str]:
+    if len(lines) <= MAX_RUN_LINES:
+        return lines
+    dropped = len(lines) - MAX_RUN_LINES
+    return [f"{NOTE}{dropped} earlier lines left out", *lines[-MAX_RUN_LINES:]]
 
 
 class _Watcher:
