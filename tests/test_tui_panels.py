@@ -501,6 +501,25 @@ async def test_events_are_listed_in_order(project):
         assert lines[0].startswith(" 1 ")
 
 
+async def test_an_action_servers_log_lines_follow_their_action(project):
+    session = Session(project, OfflineGenerator(), actions=make_action_runner(project))
+    await session.handle("where is my order")
+    trace = await session.handle("A1001")
+    (run,) = [a for a in trace.actions if a.name == "action_check_order"]
+    run.log_lines = ["looking up A1001", "found it"]  # as a started action server's are
+    panel = EventsPanel()
+    async with PanelApp(panel).run_test(size=(120, 40)) as pilot:
+        panel.show_trace(trace, project)
+        await pilot.pause()
+        lines = text_of(panel).splitlines()
+        at = next(i for i, line in enumerate(lines) if "action action_check_order" in line)
+        assert [line.strip() for line in lines[at + 1 : at + 3]] == [
+            "│ looking up A1001",
+            "│ found it",
+        ]
+        assert "slot order_status" in lines[at + 3]
+
+
 class FailingGenerator:
     name = "broken"
 

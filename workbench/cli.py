@@ -93,7 +93,7 @@ def cmd_validate(argv: Sequence[str]) -> int:
     from .project.report import issues_json, print_issues
     from .project.validate import validate_loaded
 
-    result = validate_loaded(load(root, options))
+    result = validate_loaded(load(root, options), actions_python=options.actions_python)
     issues = result.issues
     if args.format == "json":
         print(issues_json(issues, str(result.project.root), result.project.notes))
@@ -175,7 +175,8 @@ def cmd_shell(argv: Sequence[str]) -> int:
     except UsageError as exc:  # e.g. an unreadable cassette: say so, no traceback
         print(f"calm-tui shell: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    session = Session(project, generator, actions=make_actions(project, options), seed=args.seed)
+    actions = make_actions(project, options)
+    session = Session(project, generator, actions=actions, seed=args.seed)
     recorder = None
     if not args.no_store:
         from .store.recorder import SessionRecorder
@@ -192,6 +193,7 @@ def cmd_shell(argv: Sequence[str]) -> int:
             session, label, debug=args.debug, greet=not args.no_greet, on_turn=recorder
         )
     finally:
+        actions.close()  # stops an action server the workbench started
         if recorder is not None:
             recorder.close()
 

@@ -64,6 +64,7 @@ class ActionResult:
     kind: str = "python"
     error: str | None = None
     traceback: str | None = None
+    log_lines: list[str] = field(default_factory=list)  # the action server's output
 
 
 class CustomActionRunner(Protocol):
@@ -158,7 +159,10 @@ class Session:
         trace.errors.extend(e["message"] for e in trace.events if e.get("event") == "error")
         trace.notices.extend(e["message"] for e in trace.events if e.get("event") == "notice")
         load_error = getattr(self.actions, "load_error", None)
-        if load_error and trace.actions:
+        # a call that could not run says it already
+        errors = " ".join(run.error or "" for run in trace.actions)
+        already_said = bool(load_error) and load_error in errors
+        if load_error and trace.actions and not already_said:
             trace.errors.append(
                 f"actions do not load: {load_error} (the last good actions are in use)"
             )
@@ -295,6 +299,7 @@ class Session:
                     error=f"action '{name}' failed: {exc!r}", traceback=traceback.format_exc()
                 )
         run.kind = result.kind
+        run.log_lines = list(getattr(result, "log_lines", None) or [])
         run.warnings = list(getattr(self.actions, "warnings", None) or [])
         followups: list[str] = []
         problem = result.error

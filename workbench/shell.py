@@ -53,6 +53,12 @@ class Shell:
         )
         for note in project.notes:
             self.console.print(f"[dim]note: {escape(note)}[/]", highlight=False)
+        actions = self.session.actions
+        label = getattr(actions, "label", None)
+        if label:
+            self.console.print(f"[dim]{escape(label)}[/]", highlight=False)
+        for problem in getattr(actions, "problems", None) or []:
+            self.console.print(f"[yellow]! {escape(problem)}[/]", highlight=False)
         self.console.print("[dim]/help for commands, /exit to leave[/]", highlight=False)
 
     async def run(self, greet: bool = True) -> int:
@@ -176,6 +182,9 @@ def print_trace(trace: TurnTrace, console: Console) -> None:
     actions = [a.name for a in trace.actions]
     if actions:
         table.add_row("actions", escape(", ".join(actions)))
+    for run in trace.actions:
+        for line in run.log_lines:  # what the action server printed during the call
+            table.add_row(f"[dim]log {escape(run.name)}[/]", escape(line))
     console.print(table)
 
 

@@ -25,6 +25,8 @@ class ActionRun:
     error: str | None = None
     traceback: str | None = None
     warnings: list[str] = field(default_factory=list)
+    # what the action server printed or logged while it ran this action
+    log_lines: list[str] = field(default_factory=list)
 
 
 @dataclass

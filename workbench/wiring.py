@@ -152,9 +152,10 @@ def make_generator(project: Any, options: Options, notes: list[str] | None = Non
 
 
 def make_actions(project: Any, options: Options | None = None) -> Any:
-    """The custom action runner the project declares, as the options adjust it."""
-    try:
-        from .actions.runner import make_action_runner
-    except ImportError:
-        return None
-    return make_action_runner(project)
+    """The custom action runner the project declares, as `--actions` and
+    `--actions-python` adjust it. It has a `label` for headers; `close()` stops an
+    action server it started."""
+    from .actions.runner import make_action_runner
+
+    options = options or Options()
+    return make_action_runner(project, mode=options.actions, python=options.actions_python)

@@ -112,7 +112,13 @@ def where(exc: BaseException, location: PackageLocation) -> str | None:
 def _describe(exc: BaseException, location: PackageLocation) -> str:
     message = exc.msg if isinstance(exc, SyntaxError) else str(exc)
     place = where(exc, location) or location.rel(location.path)
-    return f"{place}: {type(exc).__name__}: {message}"
+    text = f"{place}: {type(exc).__name__}: {message}"
+    missing = exc.name if isinstance(exc, ModuleNotFoundError) else None
+    if missing and not location.contains(location.root / missing.split(".")[0]):
+        from ..project.actions_python import install_hint
+
+        text += f" ({install_hint(missing.split('.')[0])})"
+    return text
 
 
 # --- finding actions ---------------------------------------------------------------------

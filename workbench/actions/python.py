@@ -44,8 +44,11 @@ class PythonActions:
     `use_rasa_sdk`: None hands actions real ``rasa_sdk`` Tracker and CollectingDispatcher
     objects when rasa_sdk imports, else workbench.sdk's; True/False forces the choice."""
 
+    label = "actions in-process"
+
     def __init__(self, *, use_rasa_sdk: bool | None = None) -> None:
         self.use_rasa_sdk = use_rasa_sdk
+        self.problems: list[str] = []  # for the header: e.g. modules the actions lack
         # `file:line: Error: message` while the package on disk does not import
         self.load_error: str | None = None
         self.load_traceback: str | None = None
@@ -89,6 +92,9 @@ class PythonActions:
             forget(self._loaded.name)
             self._loaded = None
         self._attempt = None
+
+    async def aclose(self) -> None:
+        self.close()
 
     async def run(self, name: str, tracker: Tracker, project: Project) -> ActionResult:
         try:

@@ -36,9 +36,11 @@ BODY_PREVIEW = 300
 class ActionServerClient:
     """A `CustomActionRunner` posting to an action server's webhook URL."""
 
-    def __init__(self, url: str, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(self, url: str, *, timeout: float = DEFAULT_TIMEOUT, label: str = "") -> None:
         self.url = url
         self.timeout = timeout
+        self.label = label or f"actions on server {url}"
+        self.problems: list[str] = []
         self._http: httpx.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._domain: tuple[Project, dict[str, Any], str] | None = None
@@ -56,6 +58,14 @@ class ActionServerClient:
         if self._http is not None:
             await self._http.aclose()
             self._http = None
+
+    def close(self) -> None:
+        # its connections belong to an event loop that may be gone; they close with it
+        self._http = None
+
+    def http(self) -> httpx.AsyncClient:
+        """The HTTP client of the running event loop (also for /health checks)."""
+        return self._client()
 
     async def _run(self, name: str, tracker: Tracker, project: Project) -> ActionResult:
         scheme = urlsplit(self.url).scheme.lower()

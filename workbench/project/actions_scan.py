@@ -7,6 +7,7 @@ take every class whose `name()` returns a string literal."""
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 from .issues import IssueList
@@ -77,3 +78,71 @@ def _action_name(node: ast.ClassDef) -> str | None:
 def _is_utter_message(node: ast.Call) -> bool:
     func = node.func
     return isinstance(func, ast.Attribute) and func.attr == "utter_message"
+
+
+# --- what the actions import ---------------------------------------------------------------
+
+_TRY = tuple(kind for kind in (ast.Try, getattr(ast, "TryStar", None)) if kind is not None)
+_IMPORT_ERRORS = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}
+
+
+def imported_modules(root: Path, actions_module: str | None) -> dict[str, list[Source]]:
+    """Top-level modules the actions code imports, each with where: absolute imports
+    only, without the standard library, the project's own modules (rasa_sdk runs from
+    the project folder, so `import actions.db` is local) and imports guarded by
+    ``try: ... except ImportError`` or ``if TYPE_CHECKING:`` (they do not fail)."""
+    found: dict[str, list[Source]] = {}
+    for path in actions_paths(root, actions_module):
+        file = path.relative_to(root).as_posix()
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"), filename=file)
+        except (SyntaxError, OSError, UnicodeDecodeError, ValueError):
+            continue  # scan_actions reports these
+        for node, guarded in _imports(tree.body, False):
+            if guarded:
+                continue
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top in sys.stdlib_module_names or top == "__future__" or _local(root, top):
+                    continue
+                found.setdefault(top, []).append(Source(file, node.lineno))
+    return found
+
+
+def _imports(body: list[ast.stmt], guarded: bool):
+    for node in body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            yield node, guarded
+        elif isinstance(node, _TRY):
+            catches = any(_catches_import_error(h.type) for h in node.handlers)
+            yield from _imports(node.body, guarded or catches)
+            for handler in node.handlers:  # a fallback for what the try could not import
+                yield from _imports(handler.body, guarded or _catches_import_error(handler.type))
+            for part in (node.orelse, node.finalbody):
+                yield from _imports(part, guarded)
+        elif isinstance(node, ast.If):
+            checking = "TYPE_CHECKING" in ast.unparse(node.test)
+            yield from _imports(node.body, guarded or checking)
+            yield from _imports(node.orelse, guarded)
+        else:
+            for field_name in ("body", "orelse", "finalbody"):
+                inner = getattr(node, field_name, None)
+                if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
+                    yield from _imports(inner, guarded)
+
+
+def _catches_import_error(kind: ast.expr | None) -> bool:
+    if kind is None:
+        return True
+    names = kind.elts if isinstance(kind, ast.Tuple) else [kind]
+    return any(ast.unparse(name).split(".")[-1] in _IMPORT_ERRORS for name in names)
+
+
+def _local(root: Path, name: str) -> bool:
+    return (root / name).is_dir() or (root / f"{name}.py").is_file()

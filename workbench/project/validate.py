@@ -98,19 +98,25 @@ SLOT_THEN_VALUE_RE = re.compile(r"slots\.([\w-]+)" + _COMPARE + r"(['\"])(.*?)\2
 VALUE_THEN_SLOT_RE = re.compile(r"(['\"])(.*?)\1" + _COMPARE + r"slots\.([\w-]+)", re.I)
 
 
-def validate_path(root: str | Path) -> LoadResult:
-    """Load and validate a project folder; all issues end up in the result."""
-    return validate_loaded(load_project(root))
+def validate_path(root: str | Path, *, actions_python: str | Path | None = None) -> LoadResult:
+    """Load and validate a project folder; all issues end up in the result.
+    `actions_python`: the interpreter the actions run on (`--actions-python`)."""
+    return validate_loaded(load_project(root), actions_python=actions_python)
 
 
-def validate_loaded(result: LoadResult) -> LoadResult:
+def validate_loaded(result: LoadResult, *, actions_python: str | Path | None = None) -> LoadResult:
     """Validate a loaded project; its issues are added to the load issues."""
-    result.issues.extend(validate_project(result.project))
+    result.issues.extend(validate_project(result.project, actions_python=actions_python))
     return result
 
 
-def validate_project(project: Project) -> IssueList:
-    return _Validator(project).run()
+def validate_project(project: Project, *, actions_python: str | Path | None = None) -> IssueList:
+    from .actions_python import action_import_issues
+
+    issues = _Validator(project).run()
+    # modules the actions import that their Python lacks (`import rasa` without Rasa)
+    issues.extend(action_import_issues(project, actions_python))
+    return issues
 
 
 class _Validator:

@@ -13,6 +13,7 @@ from ..wiring import (
     add_generator_options,
     add_project_options,
     load,
+    make_actions,
     make_generator,
     options_from_args,
 )
@@ -122,7 +123,9 @@ def cmd_test(argv: Sequence[str]) -> int:
 
     import asyncio
 
-    runner = E2ERunner(project, generator, seed=args.seed)
+    runner = E2ERunner(
+        project, generator, seed=args.seed, actions=lambda p: make_actions(p, options)
+    )
     run = asyncio.run(_run_with_progress(runner, selected, args.fail_fast, console, label))
     run.notes[:0] = notes
     run.generator = label

@@ -284,7 +284,8 @@ async def replay_session(
     that response variations are chosen alike. Every turn is replayed; the report
     names the first that differs. The sender id is fresh (unless given), so actions
     that keep state per conversation start from nothing, as the recording did."""
-    if actions is _PROJECT_ACTIONS:
+    made = actions is _PROJECT_ACTIONS
+    if made:
         from ..wiring import make_actions
 
         actions = make_actions(project)
@@ -292,7 +293,12 @@ async def replay_session(
     session = Session(
         project, RecordedGenerator(traces), actions=actions, sender_id=sender, seed=seed
     )
-    replayed = await replay_turns(session, traces)
+    try:
+        replayed = await replay_turns(session, traces)
+    finally:
+        close = getattr(actions, "aclose", None) if made else None
+        if callable(close):
+            await close()  # stops an action server it started
     turns = [compare_turn(before, after) for before, after in zip(traces, replayed, strict=True)]
     return ReplayReport(turns, replayed, seed=seed, sender_id=sender)
 

@@ -162,11 +162,14 @@ class RunResult:
 # --- custom actions --------------------------------------------------------------------------
 
 
-def _in_process_runner(project: Project) -> tuple[CustomActionRunner | None, str | None]:
+def _project_runner(
+    project: Project, factory: Callable[[Project], CustomActionRunner | None] | None
+) -> tuple[CustomActionRunner | None, str | None]:
+    """The runner the project declares (or `factory` makes, e.g. with `--actions`)."""
     from ..actions.runner import make_action_runner
 
     try:
-        return make_action_runner(project), None
+        return (factory or make_action_runner)(project), None
     except Exception as exc:  # a broken actions package must not stop the whole run
         return None, f"custom actions cannot run: {exc!r}"
 
@@ -209,6 +212,7 @@ class E2ERunner:
         self._actions_arg = actions
         self._fallback: CustomActionRunner | None = None
         self._fallback_ready = False
+        self._made_fallback = False  # made here, so closed here (a started server)
 
     # -- actions -------------------------------------------------------------------------
 
@@ -216,18 +220,27 @@ class E2ERunner:
         if not self._fallback_ready:
             self._fallback_ready = True
             arg = self._actions_arg
-            if arg is None:
-                self._fallback, problem = _in_process_runner(self.project)
+            self._made_fallback = arg is None or (callable(arg) and not hasattr(arg, "run"))
+            if arg is None or self._made_fallback:
+                self._fallback, problem = _project_runner(self.project, arg)  # type: ignore[arg-type]
+                self.notes.extend(getattr(self._fallback, "problems", None) or [])
                 needs_actions = self.project.custom_actions or (
                     self.project.endpoints.action_endpoint_url
                 )
                 if problem and needs_actions:
                     self.notes.append(problem)
-            elif callable(arg) and not hasattr(arg, "run"):
-                self._fallback = arg(self.project)
             else:
                 self._fallback = arg  # type: ignore[assignment]
         return self._fallback
+
+    async def aclose(self) -> None:
+        """Stop what the runner started itself (an action server); a runner passed in
+        as `actions` belongs to the caller."""
+        runner, self._fallback = self._fallback, None
+        self._fallback_ready = False
+        close = getattr(runner, "aclose", None) if self._made_fallback else None
+        if callable(close):
+            await close()
 
     def actions_for(self, test_file: TestFile, case: TestCase) -> CustomActionRunner | None:
         fallback = self._fallback_runner()
@@ -416,6 +429,18 @@ class E2ERunner:
         fail_fast: bool = False,
         on_start: Callable[[TestFile, TestCase], None] | None = None,
         on_result: Callable[[CaseResult], None] | None = None,
+    ) -> RunResult:
+        try:
+            return await self._run(selected, fail_fast, on_start, on_result)
+        finally:
+            await self.aclose()
+
+    async def _run(
+        self,
+        selected: Sequence[tuple[TestFile, TestCase]],
+        fail_fast: bool,
+        on_start: Callable[[TestFile, TestCase], None] | None,
+        on_result: Callable[[CaseResult], None] | None,
     ) -> RunResult:
         started = time.perf_counter()
         results: list[CaseResult] = []

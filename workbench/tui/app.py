@@ -60,6 +60,7 @@ class WorkbenchApp(App):
 
     def on_unmount(self) -> None:
         self.conversation.close()
+        self.conversation.close_actions()
 
     async def wait_for_turns(self, timeout: float = 30.0) -> None:
         """Wait until no turn or replay is running (the watcher never ends)."""

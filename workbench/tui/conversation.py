@@ -32,7 +32,8 @@ def new_sender_id() -> str:
 class LazyActions:
     """The project's custom action runner, made at its first use: importing the runners
     costs ~90 ms (the HTTP client for action servers), which start-up need not wait for.
-    Forwards `run`, `refresh` and `load_error` (PythonActions reloads itself)."""
+    Forwards `run`, `refresh`, `load_error`, `warnings`, `label` and `problems`;
+    `close()` stops an action server the runner started."""
 
     def __init__(self, project: Project, options: Options | None = None) -> None:
         self.project = project
@@ -48,6 +49,23 @@ class LazyActions:
             self._runner = make_actions(self.project, self.options)
             self._made = True
         return self._runner
+
+    @property
+    def label(self) -> str:
+        return str(getattr(self.runner, "label", "") or "")
+
+    @property
+    def problems(self) -> list[str]:
+        return list(getattr(self.runner, "problems", None) or [])
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(getattr(self._runner, "warnings", None) or []) if self._made else []
+
+    def close(self) -> None:
+        close = getattr(self._runner, "close", None)
+        if callable(close):
+            close()
 
     @property
     def load_error(self) -> str | None:
@@ -183,6 +201,12 @@ class Conversation:
             else:
                 self.recorder.session_id = continue_store_session
         return ReplayOutcome(list(session.traces), diverged_at)
+
+    def close_actions(self) -> None:
+        """Stop an action server the workbench started (on exit; restarts keep it)."""
+        close = getattr(self.actions, "close", None)
+        if callable(close):
+            close()
 
     def close(self) -> None:
         """End the store session (a clean end) and close the store."""

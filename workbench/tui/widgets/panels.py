@@ -516,6 +516,11 @@ class EventsPanel(TextPanel):
                     e.get("event") == "error" and e.get("action") == run.name for e in trace.events
                 ):
                     parts.append((f"  {run.error}", "$error"))
+                lines.append(Content.assemble(*parts))
+                # what the action server printed during the call, under its action
+                pad = " " * (width + 3)
+                lines.extend(Content.styled(f"{pad}│ {line}", MUTED) for line in run.log_lines)
+                continue
             lines.append(Content.assemble(*parts))
         event_errors = {str(e.get("message")) for e in trace.events if e.get("event") == "error"}
         for error in trace.errors:
