@@ -332,9 +332,11 @@ def run_replay(args: argparse.Namespace, console: Console) -> int:
     project = _load_or_report(Path(args.project_dir), options)
     if project is None:
         raise Failure("the project does not load; fix the errors above", EXIT_PROBLEMS)
-    report = asyncio.run(
-        replay_session(project, turns, actions=make_actions(project, options), seed=summary.seed)
-    )
+    actions = make_actions(project, options)
+    try:
+        report = asyncio.run(replay_session(project, turns, actions=actions, seed=summary.seed))
+    finally:
+        actions.close()  # stops an action server the replay started
     if args.format == "json":
         print(json.dumps({"session": summary.id, **report.to_dict()}, indent=2, default=str))
         return EXIT_OK if report.same else EXIT_PROBLEMS
