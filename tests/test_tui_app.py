@@ -557,3 +557,47 @@ async def test_a_bug_while_showing_a_turn_is_a_notification(project, monkeypatch
         await wait_until(pilot, lambda: any("cannot draw" in m for m in notifications(app)))
         assert app.is_running
         assert len(app.conversation.traces) == 2  # the turn itself happened (and was saved)
+
+
+async def test_the_header_names_how_custom_actions_run(project):
+    from workbench.tui.screens.main import ActionsReady
+
+    ready: list[ActionsReady] = []
+    app = app_on(project)
+
+    def hook(message) -> None:
+        if isinstance(message, ActionsReady) and message not in ready:
+            ready.append(message)
+
+    async with app.run_test(size=(160, 45), message_hook=hook) as pilot:
+        await start(pilot)
+        assert [m.label for m in ready] == ["actions in-process"]
+        assert ready[0].problems == []
+        assert "actions in-process" in text_of(app.query_one(WorkbenchHeader))
+
+
+async def test_actions_off_and_a_missing_module_are_said_at_start(project):
+    from workbench.wiring import Options
+
+    (project / "actions" / "needs_lib.py").write_text("import not_installed_anywhere_lib\n")
+    app = make_app(project, options=Options(offline=True, actions="off"), store=False)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await start(pilot)
+        assert "actions off" in text_of(app.query_one(WorkbenchHeader))
+    app = make_app(project, options=Options(offline=True), store=False)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await start(pilot)
+        await wait_until(
+            pilot, lambda: any("not_installed_anywhere_lib" in m for m in notifications(app))
+        )
+        warning = next(m for m in notifications(app) if "not_installed_anywhere_lib" in m)
+        assert "actions/needs_lib.py:1" in warning
+
+
+async def test_a_nested_config_is_noted_at_start(project):
+    (project / "config").mkdir()
+    (project / "config.yml").rename(project / "config" / "config.yml")
+    app = app_on(project, store=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot)
+        assert "using config/config.yml (no config.yml at the project root)" in notifications(app)

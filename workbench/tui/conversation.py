@@ -9,6 +9,7 @@ through the same pipeline.
 from __future__ import annotations
 
 import secrets
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,14 +41,17 @@ class LazyActions:
         self.options = options
         self._runner: Any = None
         self._made = False
+        # the screen makes the runner in a thread while a first turn may need it too
+        self._making = threading.Lock()
 
     @property
     def runner(self) -> Any:
-        if not self._made:
-            from ..wiring import make_actions
+        with self._making:
+            if not self._made:
+                from ..wiring import make_actions
 
-            self._runner = make_actions(self.project, self.options)
-            self._made = True
+                self._runner = make_actions(self.project, self.options)
+                self._made = True
         return self._runner
 
     @property

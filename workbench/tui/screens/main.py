@@ -64,6 +64,14 @@ class WatchStopped(Message):
     error: str
 
 
+@dataclass
+class ActionsReady(Message):
+    """The custom action runner is made (an action server may be starting)."""
+
+    label: str
+    problems: list[str]
+
+
 def guarded(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Run a handler so that a bug in it becomes an error notification, never a
     traceback that ends the app."""
@@ -103,6 +111,7 @@ class MainScreen(Screen):
         self.reload: ReloadResult | None = None
         self.reloaded_at: float = 0.0
         self.actions_error: str | None = None
+        self.actions_label = ""
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -143,6 +152,7 @@ class MainScreen(Screen):
         self.update_header()
         self.panels.show(None, self.project)
         self.set_interval(1.0, self.update_header)
+        self.prepare_actions()
         if self.wb.watch_enabled:
             self.watch_project()
         self.chat.focus_input()
@@ -170,8 +180,11 @@ class MainScreen(Screen):
                 status = f"reloaded {what} in {result.elapsed_ms:.0f} ms · {when}"
             else:
                 status = f"loaded {when}"
+        generator = self.conversation.label
+        if self.actions_label:
+            generator = f"{generator} · {self.actions_label}"
         self.query_one(WorkbenchHeader).show(
-            self.project.root.name, self.conversation.label, status, problem=problem
+            self.project.root.name, generator, status, problem=problem
         )
 
     def _show_problems(self) -> None:
@@ -179,6 +192,25 @@ class MainScreen(Screen):
         self.query_one(ErrorBanner).show_problems(
             errors, self.actions_error, have_good=self.wb.watcher.last_good is not None
         )
+
+    @work(thread=True, exclusive=True, group="actions", exit_on_error=False)
+    def prepare_actions(self) -> None:
+        """Make the action runner off the event loop: it may probe an action server's
+        URL, check another Python, or start a server."""
+        actions = self.conversation.actions
+        self.post_message(
+            ActionsReady(
+                str(getattr(actions, "label", "") or ""),
+                list(getattr(actions, "problems", None) or []),
+            )
+        )
+
+    @on(ActionsReady)
+    def _actions_ready(self, message: ActionsReady) -> None:
+        self.actions_label = message.label
+        self.update_header()
+        for problem in message.problems:
+            self.notify(problem, title="Custom actions", severity="warning", timeout=15)
 
     def _check_actions(self) -> None:
         error = getattr(self.conversation.actions, "load_error", None)
