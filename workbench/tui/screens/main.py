@@ -152,7 +152,8 @@ class MainScreen(Screen):
         self.update_header()
         self.panels.show(None, self.project)
         self.set_interval(1.0, self.update_header)
-        self.prepare_actions()
+        # after the first paint: making it (imports, probes) would delay the screen
+        self.call_after_refresh(self.prepare_actions)
         if self.wb.watch_enabled:
             self.watch_project()
         self.chat.focus_input()
