@@ -1107,3 +1107,15 @@ def test_sample_project_passes_with_good_model_output():
     failures = [failure_text(r) for r in result.failed]
     assert failures == []
     assert len(result.passed) == len(project.test_cases)
+
+
+def test_the_run_says_how_custom_actions_ran(capsys):
+    from workbench.cli import main as cli_main
+
+    sample = Path(__file__).parent.parent / "sample_project"
+    assert cli_main(["test", str(sample), "e2e_tests/happy_paths.yml", "--offline"]) == 0
+    assert "note: custom actions: actions in-process" in capsys.readouterr().out
+    assert cli_main(["test", str(sample), "e2e_tests/happy_paths.yml", "--actions", "off"]) == 1
+    out = " ".join(capsys.readouterr().out.split())
+    assert "note: custom actions: actions off" in out
+    assert "custom actions are off (--actions off)" in out

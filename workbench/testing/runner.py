@@ -223,10 +223,13 @@ class E2ERunner:
             self._made_fallback = arg is None or (callable(arg) and not hasattr(arg, "run"))
             if arg is None or self._made_fallback:
                 self._fallback, problem = _project_runner(self.project, arg)  # type: ignore[arg-type]
-                self.notes.extend(getattr(self._fallback, "problems", None) or [])
                 needs_actions = self.project.custom_actions or (
                     self.project.endpoints.action_endpoint_url
                 )
+                label = getattr(self._fallback, "label", None)
+                if label and needs_actions:
+                    self.notes.append(f"custom actions: {label}")
+                self.notes.extend(getattr(self._fallback, "problems", None) or [])
                 if problem and needs_actions:
                     self.notes.append(problem)
             else:
