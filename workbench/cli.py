@@ -172,7 +172,7 @@ def cmd_shell(argv: Sequence[str]) -> int:
 
     try:
         generator, label = make_generator(project, options)
-    except UsageError as exc:  # e.g. an unreadable cassette: say so, no traceback
+    except Exception as exc:  # e.g. an unreadable cassette: say so, no traceback
         print(f"calm-tui shell: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     actions = make_actions(project, options)

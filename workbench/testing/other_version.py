@@ -38,21 +38,20 @@ def rerun_generator(generator: CommandGenerator) -> Callable[[], CommandGenerato
     if isinstance(generator, RecordingGenerator):
         return rerun_generator(generator.inner)
     if isinstance(generator, CassetteGenerator):
-        used = list(generator.used)
-
-        def rewound_cassette() -> CommandGenerator:
-            replay = copy.copy(generator)
-            replay.used = list(used)
-            return replay
-
-        return rewound_cassette
+        return _rewound(generator, "used")
     if isinstance(generator, ScriptedGenerator):
-        queue = list(generator.queue)
-
-        def rewound_script() -> CommandGenerator:
-            replay = copy.copy(generator)
-            replay.queue = list(queue)
-            return replay
-
-        return rewound_script
+        return _rewound(generator, "queue")
     return lambda: generator  # the offline generator and models keep no state between calls
+
+
+def _rewound(generator: CommandGenerator, state: str) -> Callable[[], CommandGenerator]:
+    """Copies of `generator` whose list `state` (a cassette's used entries, a script's
+    queue) is as it is now; the rest is shared, it does not change while replaying."""
+    saved = list(getattr(generator, state))
+
+    def rewound() -> CommandGenerator:
+        replay = copy.copy(generator)
+        setattr(replay, state, list(saved))
+        return replay
+
+    return rewound
