@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rich.markup import escape
 
-from .wiring import (
+from workbench.wiring import (
     Options,
     UsageError,
     add_generator_options,
@@ -90,8 +90,8 @@ def cmd_validate(argv: Sequence[str]) -> int:
         return EXIT_USAGE
     from rich.console import Console
 
-    from .project.report import issues_json, print_issues
-    from .project.validate import validate_loaded
+    from workbench.project.report import issues_json, print_issues
+    from workbench.project.validate import validate_loaded
 
     result = validate_loaded(load(root, options), actions_python=options.actions_python)
     issues = result.issues
@@ -112,7 +112,7 @@ def cmd_tui(argv: Sequence[str]) -> int:
     options = _options(args, "calm-tui")
     if root is None or options is None:
         return EXIT_USAGE
-    from .tui.app import make_app
+    from workbench.tui.app import make_app
 
     try:
         app = make_app(root, options=options, store=not args.no_store, seed=args.seed)
@@ -149,7 +149,7 @@ def _load_or_report(root: Path, options: Options):
     """Load a project for chatting; on errors print them and return None."""
     from rich.console import Console
 
-    from .project.report import print_issues
+    from workbench.project.report import print_issues
 
     result = load(root, options)
     if result.issues.errors:
@@ -167,8 +167,8 @@ def cmd_shell(argv: Sequence[str]) -> int:
     project = _load_or_report(root, options)
     if project is None:
         return EXIT_PROBLEMS
-    from .session import Session
-    from .shell import run_shell
+    from workbench.session import Session
+    from workbench.shell import run_shell
 
     try:
         generator, label = make_generator(project, options)
@@ -179,7 +179,7 @@ def cmd_shell(argv: Sequence[str]) -> int:
     session = Session(project, generator, actions=actions, seed=args.seed)
     recorder = None
     if not args.no_store:
-        from .store.recorder import SessionRecorder
+        from workbench.store.recorder import SessionRecorder
 
         recorder = SessionRecorder(
             root,
@@ -199,13 +199,13 @@ def cmd_shell(argv: Sequence[str]) -> int:
 
 
 def cmd_test(argv: Sequence[str]) -> int:
-    from .testing.cli import cmd_test as run
+    from workbench.testing.cli import cmd_test as run
 
     return run(argv)
 
 
 def cmd_sessions(argv: Sequence[str]) -> int:
-    from .cli_sessions import run
+    from workbench.cli_sessions import run
 
     return run(argv)
 

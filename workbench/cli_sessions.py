@@ -22,11 +22,11 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from .cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, _check_dir, _project_arg
-from .store.migrations import SchemaTooNewError
-from .store.sessions import AmbiguousIdError, SessionStore, SessionSummary, store_path
-from .trace import TurnTrace
-from .wiring import (
+from workbench.cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, _check_dir, _project_arg
+from workbench.store.migrations import SchemaTooNewError
+from workbench.store.sessions import AmbiguousIdError, SessionStore, SessionSummary, store_path
+from workbench.trace import TurnTrace
+from workbench.wiring import (
     Options,
     UsageError,
     add_project_options,
@@ -145,7 +145,7 @@ def _print_turn(trace: TurnTrace, console: Console, verbose: bool) -> None:
                 f"[dim]{escape(str(button.get('payload')))}[/]"
             )
     if verbose:
-        from .shell import print_trace
+        from workbench.shell import print_trace
 
         print_trace(trace, console)
         return
@@ -241,7 +241,7 @@ def _session_turns(args: argparse.Namespace):
 
 
 def run_export(args: argparse.Namespace, console: Console) -> int:
-    from .testing.export import NothingToExport, slug, write_export
+    from workbench.testing.export import NothingToExport, slug, write_export
 
     summary, turns = _session_turns(args)
     # the export reads slot and flow definitions; a project with errors still has them
@@ -324,8 +324,8 @@ def _replay_arguments(parser: argparse.ArgumentParser) -> None:
 def run_replay(args: argparse.Namespace, console: Console) -> int:
     import asyncio
 
-    from .cli import _load_or_report
-    from .testing.replay import difference_lines, replay_session
+    from workbench.cli import _load_or_report
+    from workbench.testing.replay import difference_lines, replay_session
 
     summary, turns = _session_turns(args)
     options = _options(args)

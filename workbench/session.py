@@ -11,10 +11,10 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .actions.responses import render_response
-from .engine import events as ev
-from .engine.builtin_actions import Utter
-from .engine.coexistence import (
+from workbench.actions.responses import render_response
+from workbench.engine import events as ev
+from workbench.engine.builtin_actions import Utter
+from workbench.engine.coexistence import (
     NLU_SIDE,
     ROUTE_TO_CALM_SLOT,
     intent_route,
@@ -22,13 +22,13 @@ from .engine.coexistence import (
     route_message,
     routing_commands,
 )
-from .engine.command_parser import (
+from workbench.engine.command_parser import (
     IntentPayload,
     SetSlotsPayload,
     parse_button_payload,
     parse_commands,
 )
-from .engine.commands import (
+from workbench.engine.commands import (
     ERROR_DEFAULT,
     ERROR_INPUT_EMPTY,
     ERROR_INPUT_TOO_LONG,
@@ -42,12 +42,12 @@ from .engine.commands import (
     SessionStart,
     StartFlow,
 )
-from .engine.core import ActionKind, Engine
-from .engine.policy import ACTION_LISTEN
-from .engine.tracker import Tracker
-from .project.model import Project
-from .trace import ActionRun, TurnTrace
-from .understanding.base import CommandGenerator, GeneratorOutput
+from workbench.engine.core import ActionKind, Engine
+from workbench.engine.policy import ACTION_LISTEN
+from workbench.engine.tracker import Tracker
+from workbench.project.model import Project
+from workbench.trace import ActionRun, TurnTrace
+from workbench.understanding.base import CommandGenerator, GeneratorOutput
 
 MAX_ACTIONS_PER_TURN = 100
 INTERNAL_ERROR = "utter_internal_error_rasa"

@@ -16,8 +16,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .session import Session
-from .trace import TurnTrace
+from workbench.session import Session
+from workbench.trace import TurnTrace
 
 EXIT_WORDS = ("/exit", "/quit", "/bye")
 HELP = """\

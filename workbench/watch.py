@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .project.issues import Issue
-from .project.loader import TEST_DIRS
-from .project.model import Project
-from .project.validate import validate_project
-from .project.yaml_io import YamlCache
-from .wiring import Options, load
+from workbench.project.issues import Issue
+from workbench.project.loader import TEST_DIRS
+from workbench.project.model import Project
+from workbench.project.validate import validate_project
+from workbench.project.yaml_io import YamlCache
+from workbench.wiring import Options, load
 
 # Fast enough to feel instant, slow enough to take an editor's write+rename as one change:
 # changes are collected until 10 ms pass without a new one (at most 50 ms).

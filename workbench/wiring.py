@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .project.model import RASA_VERSIONS
-from .project.paths import ProjectPaths
+from workbench.project.model import RASA_VERSIONS
+from workbench.project.paths import ProjectPaths
 
 ACTION_MODES = ("auto", "inprocess", "server", "off")
 
@@ -111,7 +111,7 @@ def _path(value: str | None) -> Path | None:
 
 def load(root: Path, options: Options, *, with_tests: bool = True, cache: Any = None) -> Any:
     """The project as the options describe it (a `LoadResult`)."""
-    from .project.loader import load_project
+    from workbench.project.loader import load_project
 
     return load_project(
         root,
@@ -125,8 +125,12 @@ def load(root: Path, options: Options, *, with_tests: bool = True, cache: Any = 
 def make_generator(project: Any, options: Options, notes: list[str] | None = None):
     """(generator, label): a cassette replayed, else the configured model or the offline
     generator (wrapped to record when asked). Raises UsageError on a bad cassette."""
-    from .understanding.cassette import CassetteError, CassetteGenerator, RecordingGenerator
-    from .understanding.choose import choose_generator
+    from workbench.understanding.cassette import (
+        CassetteError,
+        CassetteGenerator,
+        RecordingGenerator,
+    )
+    from workbench.understanding.choose import choose_generator
 
     notes = notes if notes is not None else []
     if options.cassette is not None:
@@ -155,7 +159,7 @@ def make_actions(project: Any, options: Options | None = None) -> Any:
     """The custom action runner the project declares, as `--actions` and
     `--actions-python` adjust it. It has a `label` for headers; `close()` stops an
     action server it started."""
-    from .actions.runner import make_action_runner
+    from workbench.actions.runner import make_action_runner
 
     options = options or Options()
     return make_action_runner(project, mode=options.actions, python=options.actions_python)

@@ -7,8 +7,8 @@ import hashlib
 import json
 from typing import Any
 
-from ..project.model import Project, Response, Slot
-from .tracker_state import plain
+from workbench.actions.tracker_state import plain
+from workbench.project.model import Project, Response, Slot
 
 DOMAIN_VERSION = "3.1"
 # Rasa's session defaults, for keys the project does not set

@@ -15,7 +15,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from .importer import import_package
+from workbench.actions.importer import import_package
 
 PREFIX = "_calm_actions_"
 Fingerprint = tuple[tuple[str, int, int], ...]
@@ -115,7 +115,7 @@ def _describe(exc: BaseException, location: PackageLocation) -> str:
     text = f"{place}: {type(exc).__name__}: {message}"
     missing = exc.name if isinstance(exc, ModuleNotFoundError) else None
     if missing and not location.contains(location.root / missing.split(".")[0]):
-        from ..project.actions_python import install_hint
+        from workbench.project.actions_python import install_hint
 
         text += f" ({install_hint(missing.split('.')[0])})"
     return text

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import httpx
 
-from .server_log import PipeReader, ServerLog
-from .spawn import spawn_supervised
+from workbench.actions.server_log import PipeReader, ServerLog
+from workbench.actions.spawn import spawn_supervised
 
 START_TIMEOUT = 20.0
 TAIL_LINES = 15
@@ -212,7 +212,7 @@ def crash_cause(lines: list[str], root: Path) -> str:
         return ""
     missing = _NO_MODULE.search(error)
     if missing:
-        from ..project.actions_python import install_hint
+        from workbench.project.actions_python import install_hint
 
         fix = install_hint(missing["name"].split(".")[0])
     else:

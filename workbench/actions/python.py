@@ -16,12 +16,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..engine.tracker import Tracker
-from ..project.model import Project
-from ..session import ActionResult
-from .domain_dict import domain_dict
-from .importer import forget
-from .package import (
+from workbench.actions.domain_dict import domain_dict
+from workbench.actions.importer import forget
+from workbench.actions.package import (
     Fingerprint,
     LoadedPackage,
     PackageLoadError,
@@ -31,8 +28,11 @@ from .package import (
     locate,
     where,
 )
-from .results import action_events, is_rejection, rejected_event
-from .tracker_state import active_flow, plain, tracker_state
+from workbench.actions.results import action_events, is_rejection, rejected_event
+from workbench.actions.tracker_state import active_flow, plain, tracker_state
+from workbench.engine.tracker import Tracker
+from workbench.project.model import Project
+from workbench.session import ActionResult
 
 KIND = "python"
 
@@ -164,7 +164,7 @@ class PythonActions:
             if self._sdk is None:
                 if self.use_rasa_sdk:
                     raise RuntimeError("use_rasa_sdk=True, but rasa_sdk does not import")
-                from ..sdk import CollectingDispatcher, Tracker
+                from workbench.sdk import CollectingDispatcher, Tracker
 
                 self._sdk = (Tracker, CollectingDispatcher)
         return self._sdk

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .tracker_state import plain
+from workbench.actions.tracker_state import plain
 
 REJECTED = "action_execution_rejected"
 

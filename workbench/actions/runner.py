@@ -19,8 +19,13 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ..engine.tracker import Tracker
-from ..project.actions_python import (
+from workbench.actions.managed import ManagedServerActions
+from workbench.actions.package import PackageLocation, locate
+from workbench.actions.process import START_TIMEOUT
+from workbench.actions.python import PythonActions
+from workbench.actions.server import DEFAULT_TIMEOUT, ActionServerClient
+from workbench.engine.tracker import Tracker
+from workbench.project.actions_python import (
     ActionsPython,
     ActionsPythonError,
     choose_actions_python,
@@ -30,13 +35,8 @@ from ..project.actions_python import (
     install_hint,
     missing_module_problems,
 )
-from ..project.model import Project
-from ..session import ActionResult
-from .managed import ManagedServerActions
-from .package import PackageLocation, locate
-from .process import START_TIMEOUT
-from .python import PythonActions
-from .server import DEFAULT_TIMEOUT, ActionServerClient
+from workbench.project.model import Project
+from workbench.session import ActionResult
 
 MODES = ("auto", "inprocess", "server", "off")
 HEALTH_TIMEOUT = 1.0

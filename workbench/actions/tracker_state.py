@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..engine.tracker import Tracker
+from workbench.engine.tracker import Tracker
 
 # events the workbench logs for its own panels; Rasa has no such event types
 WORKBENCH_EVENTS = frozenset({"error", "notice"})

@@ -7,13 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..project.model import NEXT_PREFIX, Project
-from . import events as ev
-from .conditions import ConditionSyntaxError, parse_condition
-from .policy import render_template
-from .slots import coerce
-from .stack_ops import end_frames, join_names, move_group_to_top, push_pattern
-from .tracker import Tracker
+from workbench.engine import events as ev
+from workbench.engine.conditions import ConditionSyntaxError, parse_condition
+from workbench.engine.policy import render_template
+from workbench.engine.slots import coerce
+from workbench.engine.stack_ops import end_frames, join_names, move_group_to_top, push_pattern
+from workbench.engine.tracker import Tracker
+from workbench.project.model import NEXT_PREFIX, Project
 
 REJECTION_RESPONSES = {
     "bool": "utter_boolean_slot_rejection",
@@ -217,7 +217,7 @@ class BuiltinActions:
         """Coexistence: end the routing session. Like a restart, except that slots marked
         `shared_for_coexistence` keep their values, and the routing slot becomes unset so
         that the router decides again on the next message."""
-        from .coexistence import ROUTE_TO_CALM_SLOT
+        from workbench.engine.coexistence import ROUTE_TO_CALM_SLOT
 
         tracker.stack.frames.clear()
         for name, slot in self.project.domain.slots.items():

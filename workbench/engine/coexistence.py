@@ -22,8 +22,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..project.model import Project
-from .commands import Command, Restart, SessionEnd, SessionStart, SetSlot
+from workbench.engine.commands import Command, Restart, SessionEnd, SessionStart, SetSlot
+from workbench.project.model import Project
 
 ROUTE_TO_CALM_SLOT = "route_session_to_calm"
 ROUTERS = ("LLMBasedRouter", "IntentBasedRouter")

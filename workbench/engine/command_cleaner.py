@@ -11,9 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..project.model import Flow, Project
-from .coexistence import is_coexistence, is_routing_command
-from .commands import (
+from workbench.engine.coexistence import is_coexistence, is_routing_command
+from workbench.engine.commands import (
     CANNOT_HANDLE_CHITCHAT,
     FROM_LLM,
     FROM_NLU,
@@ -33,9 +32,10 @@ from .commands import (
     SetSlot,
     StartFlow,
 )
-from .conditions import evaluate_condition
-from .slots import coerce
-from .tracker import StepVisit, Tracker
+from workbench.engine.conditions import evaluate_condition
+from workbench.engine.slots import coerce
+from workbench.engine.tracker import StepVisit, Tracker
+from workbench.project.model import Flow, Project
 
 COLLECT_PATTERN = "pattern_collect_information"
 CONTINUE_PATTERN = "pattern_continue_interrupted"

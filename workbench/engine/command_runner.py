@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..project.model import Project
-from . import events as ev
-from .coexistence import ROUTE_TO_CALM_SLOT
-from .command_cleaner import CONTINUE_PATTERN, asked_slot, visited_collects
-from .commands import (
+from workbench.engine import events as ev
+from workbench.engine.coexistence import ROUTE_TO_CALM_SLOT
+from workbench.engine.command_cleaner import CONTINUE_PATTERN, asked_slot, visited_collects
+from workbench.engine.commands import (
     CancelFlow,
     CannotHandle,
     ChitChatAnswer,
@@ -33,9 +32,9 @@ from .commands import (
     SkipQuestion,
     StartFlow,
 )
-from .slots import coerce
-from .stack import INTERRUPT, REGULAR, Frame
-from .stack_ops import (
+from workbench.engine.slots import coerce
+from workbench.engine.stack import INTERRUPT, REGULAR, Frame
+from workbench.engine.stack_ops import (
     end_open_correction,
     move_group_to_top,
     push_flow,
@@ -44,7 +43,8 @@ from .stack_ops import (
     remove_pattern_on_top,
     user_flow_group_ids,
 )
-from .tracker import Tracker
+from workbench.engine.tracker import Tracker
+from workbench.project.model import Project
 
 SIMPLE_PATTERNS: dict[type, str] = {
     ChitChatAnswer: "pattern_chitchat",

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..project.model import Project
-from ..project.validate import BUILTIN_ACTIONS
-from .builtin_actions import BuiltinActions, Effect
-from .command_cleaner import CleanResult, CommandCleaner
-from .command_runner import CommandRunner
-from .commands import Command, DroppedCommand
-from .policy import FlowExecutor, Prediction
-from .stack_ops import push_validation
-from .tracker import Tracker
+from workbench.engine.builtin_actions import BuiltinActions, Effect
+from workbench.engine.command_cleaner import CleanResult, CommandCleaner
+from workbench.engine.command_runner import CommandRunner
+from workbench.engine.commands import Command, DroppedCommand
+from workbench.engine.policy import FlowExecutor, Prediction
+from workbench.engine.stack_ops import push_validation
+from workbench.engine.tracker import Tracker
+from workbench.project.model import Project
+from workbench.project.validate import BUILTIN_ACTIONS
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ with the step's `next`, so the rest of the conversation can still be tried.
 
 from __future__ import annotations
 
-from ..project.model import Project, Step
+from workbench.project.model import Project, Step
 
 
 def skipped_call_note(project: Project, step: Step) -> str | None:

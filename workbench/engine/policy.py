@@ -11,7 +11,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from ..project.model import (
+from workbench.engine import events as ev
+from workbench.engine.conditions import evaluate_condition
+from workbench.engine.external_calls import skipped_call_note
+from workbench.engine.stack import CALL, CHITCHAT, INTERRUPT, LINK, SEARCH, Frame
+from workbench.engine.stack_ops import interrupted_flow_frames, join_names, push_flow, push_pattern
+from workbench.engine.tracker import Tracker
+from workbench.project.model import (
     END_STEP,
     NEXT_PREFIX,
     RASA_3_14,
@@ -22,12 +28,6 @@ from ..project.model import (
     StaticNext,
     Step,
 )
-from . import events as ev
-from .conditions import evaluate_condition
-from .external_calls import skipped_call_note
-from .stack import CALL, CHITCHAT, INTERRUPT, LINK, SEARCH, Frame
-from .stack_ops import interrupted_flow_frames, join_names, push_flow, push_pattern
-from .tracker import Tracker
 
 ACTION_LISTEN = "action_listen"
 MAX_STEPS = 250
@@ -311,7 +311,7 @@ class FlowExecutor:
 
     def cancel_for_error(self, tracker: Tracker) -> None:
         """A step that cannot run: cancel the flow and tell the user something went wrong."""
-        from .stack_ops import user_flow_group_ids
+        from workbench.engine.stack_ops import user_flow_group_ids
 
         top = tracker.stack.top_user_frame() or tracker.stack.top()
         name = top.flow_id if top else None
@@ -325,7 +325,7 @@ class FlowExecutor:
 
     def _circuit_breaker(self, tracker: Tracker) -> None:
         """A flow that loops without ever waiting for the user is ended with an error."""
-        from .stack_ops import user_flow_group_ids
+        from workbench.engine.stack_ops import user_flow_group_ids
 
         tracker.add(
             ev.error(f"more than {MAX_STEPS} flow steps without waiting for the user; stopped")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..project.model import Slot
+from workbench.project.model import Slot
 
 OTHER = "__other__"
 

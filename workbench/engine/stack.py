@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..project.model import START_STEP
+from workbench.project.model import START_STEP
 
 FLOW = "flow"
 REGULAR, INTERRUPT, LINK, CALL = "regular", "interrupt", "link", "call"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..project.model import END_STEP, NEXT_PREFIX, Project
-from . import events as ev
-from .stack import CALL, FLOW, INTERRUPT, LINK, REGULAR, Frame, new_frame_id
-from .tracker import Tracker
+from workbench.engine import events as ev
+from workbench.engine.stack import CALL, FLOW, INTERRUPT, LINK, REGULAR, Frame, new_frame_id
+from workbench.engine.tracker import Tracker
+from workbench.project.model import END_STEP, NEXT_PREFIX, Project
 
 NEXT_END = NEXT_PREFIX + END_STEP
 

@@ -7,10 +7,10 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from ..project.model import Project
-from . import events as ev
-from .events import Event
-from .stack import DialogueStack
+from workbench.engine import events as ev
+from workbench.engine.events import Event
+from workbench.engine.stack import DialogueStack
+from workbench.project.model import Project
 
 COLLECT_PATTERN = "pattern_collect_information"
 

@@ -1,8 +1,8 @@
 """Loading and validating CALM project folders."""
 
-from .issues import Issue, IssueList
-from .loader import LoadResult, ProjectNotFound, load_project
-from .model import Flow, Project, Step
+from workbench.project.issues import Issue, IssueList
+from workbench.project.loader import LoadResult, ProjectNotFound, load_project
+from workbench.project.model import Flow, Project, Step
 
 __all__ = [
     "Flow",

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from .issues import IssueList
-from .model import Project, Source
+from workbench.project.issues import IssueList
+from workbench.project.model import Project, Source
 
 VENV_FOLDERS = (".venv", "venv")
 PROBE_TIMEOUT = 20.0
@@ -206,7 +206,7 @@ def missing_module_problems(
 ) -> list[tuple[Source, str, str]]:
     """(where, module, message) for each module the actions import that `python` lacks,
     at its first import; an empty list when everything is there."""
-    from .actions_scan import imported_modules
+    from workbench.project.actions_scan import imported_modules
 
     imports = imported_modules(project.root, project.endpoints.actions_module)
     problems = []
@@ -227,7 +227,7 @@ def missing_module_problems(
 def action_import_issues(project: Project, actions_python: str | Path | None = None) -> IssueList:
     """`actions-missing-module` issues (and `actions-python` for a bad --actions-python)."""
     issues = IssueList()
-    from .actions_scan import actions_paths
+    from workbench.project.actions_scan import actions_paths
 
     if not actions_paths(project.root, project.endpoints.actions_module):
         return issues

@@ -10,8 +10,8 @@ import ast
 import sys
 from pathlib import Path
 
-from .issues import IssueList
-from .model import CustomActionInfo, Source
+from workbench.project.issues import IssueList
+from workbench.project.model import CustomActionInfo, Source
 
 
 def actions_paths(root: Path, actions_module: str | None) -> list[Path]:

@@ -13,9 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .issues import IssueList, suggest
-from .model import NO_SOURCE, Endpoints, Source, SubAgent
-from .yaml_io import line_of
+from workbench.project.issues import IssueList, suggest
+from workbench.project.model import NO_SOURCE, Endpoints, Source, SubAgent
+from workbench.project.yaml_io import line_of
 
 AGENTS_DIR = "sub_agents"
 PROTOCOLS = ("rasa", "a2a")

@@ -7,8 +7,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .issues import IssueList
-from .model import (
+from workbench.project.issues import IssueList
+from workbench.project.model import (
     CommandGeneratorConfig,
     Config,
     Endpoints,
@@ -17,7 +17,7 @@ from .model import (
     ModelGroup,
     Source,
 )
-from .yaml_io import line_of
+from workbench.project.yaml_io import line_of
 
 COMMAND_GENERATORS = (
     "CompactLLMCommandGenerator",

@@ -23,10 +23,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .config import COMMAND_GENERATORS, _command_generator, _short_name
-from .issues import IssueList
-from .model import Config
-from .yaml_io import line_of
+from workbench.project.config import COMMAND_GENERATORS, _command_generator, _short_name
+from workbench.project.issues import IssueList
+from workbench.project.model import Config
+from workbench.project.yaml_io import line_of
 
 NLU_COMMAND_ADAPTER = "NLUCommandAdapter"
 # Rasa's abstract generator classes: a class built on one of these directly is a command

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .issues import IssueList
-from .model import (
+from workbench.project.issues import IssueList
+from workbench.project.model import (
     SLOT_TYPES,
     Button,
     Domain,
@@ -16,7 +16,7 @@ from .model import (
     SlotMapping,
     Source,
 )
-from .yaml_io import YamlMap, line_of
+from workbench.project.yaml_io import YamlMap, line_of
 
 DOMAIN_KEYS = frozenset(
     {

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .issues import IssueList
-from .model import Source, TestCase, TestFile, TestStep
-from .yaml_io import line_of
+from workbench.project.issues import IssueList
+from workbench.project.model import Source, TestCase, TestFile, TestStep
+from workbench.project.yaml_io import line_of
 
 STEP_KINDS = ("user", "bot", "utter", "slot_was_set", "slot_was_not_set")
 USER_STEP_KEYS = frozenset({"user", "metadata", "assertions", "assertion_order_enabled"})

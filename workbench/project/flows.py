@@ -15,8 +15,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .issues import IssueList, suggest
-from .model import (
+from workbench.project.issues import IssueList, suggest
+from workbench.project.model import (
     END_STEP,
     NEXT_PREFIX,
     START_STEP,
@@ -30,7 +30,7 @@ from .model import (
     StaticNext,
     Step,
 )
-from .yaml_io import YamlMap, line_of
+from workbench.project.yaml_io import YamlMap, line_of
 
 FLOW_ID_RE = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9_-]*$")
 

@@ -12,19 +12,30 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ..engine.patterns import DEFAULT_PATTERNS_FILE, PROFILE_FILES, pattern_file_text
-from .actions_scan import scan_actions
-from .agents import load_agents
-from .config import build_config, build_endpoints, build_model_groups, substitute_env
-from .custom_generator import resolve_custom_generator
-from .domain import DomainParts
-from .e2e import build_fixtures, build_test_file, is_test_file
-from .flows import FlowBuilder
-from .issues import IssueList
-from .model import DEFAULT_RASA_VERSION, RASA_VERSIONS, Domain, Flow, Project
-from .paths import YAML_SUFFIXES, ProjectPaths, find_config, yaml_file
-from .settings import SETTINGS_STEM, build_settings
-from .yaml_io import YamlCache, YamlSyntaxError, line_of, load_yaml_file, parse_yaml
+from workbench.engine.patterns import DEFAULT_PATTERNS_FILE, PROFILE_FILES, pattern_file_text
+from workbench.project.actions_scan import scan_actions
+from workbench.project.agents import load_agents
+from workbench.project.config import (
+    build_config,
+    build_endpoints,
+    build_model_groups,
+    substitute_env,
+)
+from workbench.project.custom_generator import resolve_custom_generator
+from workbench.project.domain import DomainParts
+from workbench.project.e2e import build_fixtures, build_test_file, is_test_file
+from workbench.project.flows import FlowBuilder
+from workbench.project.issues import IssueList
+from workbench.project.model import DEFAULT_RASA_VERSION, RASA_VERSIONS, Domain, Flow, Project
+from workbench.project.paths import YAML_SUFFIXES, ProjectPaths, find_config, yaml_file
+from workbench.project.settings import SETTINGS_STEM, build_settings
+from workbench.project.yaml_io import (
+    YamlCache,
+    YamlSyntaxError,
+    line_of,
+    load_yaml_file,
+    parse_yaml,
+)
 
 DATA_DIRS = ("data", "flows")
 TEST_DIRS = ("e2e_tests", "tests")

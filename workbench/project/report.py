@@ -9,7 +9,7 @@ from itertools import groupby
 from rich.console import Console
 from rich.markup import escape
 
-from .issues import Issue
+from workbench.project.issues import Issue
 
 
 def sort_issues(issues: Sequence[Issue]) -> list[Issue]:

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .issues import IssueList, suggest
-from .model import RASA_VERSIONS
-from .yaml_io import line_of
+from workbench.project.issues import IssueList, suggest
+from workbench.project.model import RASA_VERSIONS
+from workbench.project.yaml_io import line_of
 
 SETTINGS_STEM = "workbench"
 KNOWN_KEYS = ("rasa_version",)

@@ -7,10 +7,18 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..engine.conditions import check_syntax, parse_condition
-from .issues import IssueList, suggest
-from .loader import LoadResult, load_project
-from .model import END_STEP, ConditionalNext, Flow, Project, Response, StaticNext, Step
+from workbench.engine.conditions import check_syntax, parse_condition
+from workbench.project.issues import IssueList, suggest
+from workbench.project.loader import LoadResult, load_project
+from workbench.project.model import (
+    END_STEP,
+    ConditionalNext,
+    Flow,
+    Project,
+    Response,
+    StaticNext,
+    Step,
+)
 
 BUILTIN_ACTIONS = frozenset(
     {
@@ -111,7 +119,7 @@ def validate_loaded(result: LoadResult, *, actions_python: str | Path | None = N
 
 
 def validate_project(project: Project, *, actions_python: str | Path | None = None) -> IssueList:
-    from .actions_python import action_import_issues
+    from workbench.project.actions_python import action_import_issues
 
     issues = _Validator(project).run()
     # modules the actions import that their Python lacks (`import rasa` without Rasa)
@@ -673,7 +681,7 @@ class _Validator:
     def check_coexistence(self) -> None:
         """Rasa refuses to train a router without a bool `route_session_to_calm` slot, and
         that slot without a router."""
-        from ..engine.coexistence import ROUTE_TO_CALM_SLOT, router_name
+        from workbench.engine.coexistence import ROUTE_TO_CALM_SLOT, router_name
 
         router = router_name(self.project)
         slot = self.slots.get(ROUTE_TO_CALM_SLOT)
@@ -820,12 +828,12 @@ def _jinja_names(text: str) -> set[str]:
 
 
 def _default_pattern_ids() -> frozenset[str]:
-    from .loader import default_patterns
+    from workbench.project.loader import default_patterns
 
     return frozenset(default_patterns()[0])
 
 
 def _actions_dir_exists(project: Project) -> bool:
-    from .actions_scan import actions_paths
+    from workbench.project.actions_scan import actions_paths
 
     return bool(actions_paths(project.root, project.endpoints.actions_module))

@@ -10,10 +10,10 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .migrations import SCHEMA_VERSION, SchemaTooNewError
-    from .recorder import SessionRecorder
-    from .redact import scrub
-    from .sessions import (
+    from workbench.store.migrations import SCHEMA_VERSION, SchemaTooNewError
+    from workbench.store.recorder import SessionRecorder
+    from workbench.store.redact import scrub
+    from workbench.store.sessions import (
         AmbiguousIdError,
         SessionStore,
         SessionSummary,

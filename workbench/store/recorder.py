@@ -15,11 +15,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..trace import TurnTrace
-from .text import is_session_start
+from workbench.store.text import is_session_start
+from workbench.trace import TurnTrace
 
 if TYPE_CHECKING:
-    from .sessions import SessionStore
+    from workbench.store.sessions import SessionStore
 
 
 def _warn(message: str) -> None:
@@ -60,7 +60,9 @@ class SessionRecorder:
 
     def _flush(self) -> None:
         if self.store is None:
-            from .sessions import SessionStore  # sqlite-utils loads on the first save
+            from workbench.store.sessions import (
+                SessionStore,  # sqlite-utils loads on the first save
+            )
 
             self.store = SessionStore(self.project_root)
         if self.session_id is None:

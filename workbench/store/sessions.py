@@ -21,10 +21,10 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from ..trace import TurnTrace
-from .migrations import migrate
-from .redact import scrub
-from .text import bot_text_of, is_session_start, title_of
+from workbench.store.migrations import migrate
+from workbench.store.redact import scrub
+from workbench.store.text import bot_text_of, is_session_start, title_of
+from workbench.trace import TurnTrace
 
 STORE_DIR = ".calm"
 STORE_FILE = "sessions.db"

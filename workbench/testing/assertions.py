@@ -18,8 +18,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from ..engine.events import Event
-from ..project.model import TestStep
+from workbench.engine.events import Event
+from workbench.project.model import TestStep
 
 CLARIFICATION_PATTERN = "pattern_clarification"
 LLM_JUDGE_ASSERTIONS = frozenset(

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..wiring import (
+from workbench.wiring import (
     UsageError,
     add_generator_options,
     add_project_options,
@@ -97,7 +97,7 @@ def cmd_test(argv: Sequence[str]) -> int:
     except UsageError as exc:
         return _error(errors, str(exc))
 
-    from ..project.report import print_issues
+    from workbench.project.report import print_issues
 
     result = load(root, options)
     if result.issues.errors:
@@ -105,7 +105,7 @@ def cmd_test(argv: Sequence[str]) -> int:
         return _error(errors, "the project does not load; fix the errors above")
     project = result.project
 
-    from .runner import E2ERunner, SelectionError, select_cases
+    from workbench.testing.runner import E2ERunner, SelectionError, select_cases
 
     try:
         selected = select_cases(project, paths)
@@ -130,7 +130,7 @@ def cmd_test(argv: Sequence[str]) -> int:
     run.notes[:0] = notes
     run.generator = label
 
-    from .report import print_report, write_junit
+    from workbench.testing.report import print_report, write_junit
 
     print_report(run, console)
     if args.junit:

@@ -34,12 +34,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..project.model import Project
-from ..store.redact import MASK
-from ..store.text import is_session_start
-from ..trace import TurnTrace
-from ..understanding.cassette import CassetteEntry, save_cassette
-from .replay import model_message
+from workbench.project.model import Project
+from workbench.store.redact import MASK
+from workbench.store.text import is_session_start
+from workbench.testing.replay import model_message
+from workbench.trace import TurnTrace
+from workbench.understanding.cassette import CassetteEntry, save_cassette
 
 TEST_DIR = "e2e_tests"
 CASSETTE_SUFFIX = ".cassette.yml"

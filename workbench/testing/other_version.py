@@ -12,9 +12,9 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 
-from ..project.model import RASA_VERSIONS
-from ..understanding.base import CommandGenerator, ScriptedGenerator
-from ..understanding.cassette import CassetteGenerator, RecordingGenerator
+from workbench.project.model import RASA_VERSIONS
+from workbench.understanding.base import CommandGenerator, ScriptedGenerator
+from workbench.understanding.cassette import CassetteGenerator, RecordingGenerator
 
 
 def other_rasa_version(version: str) -> str:

@@ -23,17 +23,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..engine.command_parser import Syntax
-from ..engine.tracker import Tracker
-from ..project.model import Project
-from ..session import CustomActionRunner, Session
-from ..store.redact import MASK
-from ..store.text import is_session_start
-from ..trace import TurnTrace
-from ..understanding.base import CommandGenerator, GeneratorOutput, output_from_text
-from ..understanding.cassette import project_syntax
-from .report import bot_message_lines
-from .runner import GENERATOR_FAILED, command_text
+from workbench.engine.command_parser import Syntax
+from workbench.engine.tracker import Tracker
+from workbench.project.model import Project
+from workbench.session import CustomActionRunner, Session
+from workbench.store.redact import MASK
+from workbench.store.text import is_session_start
+from workbench.testing.report import bot_message_lines
+from workbench.testing.runner import GENERATOR_FAILED, command_text
+from workbench.trace import TurnTrace
+from workbench.understanding.base import CommandGenerator, GeneratorOutput, output_from_text
+from workbench.understanding.cassette import project_syntax
 
 FLOW_EVENTS = {
     "flow_started": "started",
@@ -286,7 +286,7 @@ async def replay_session(
     that keep state per conversation start from nothing, as the recording did."""
     made = actions is _PROJECT_ACTIONS
     if made:
-        from ..wiring import make_actions
+        from workbench.wiring import make_actions
 
         actions = make_actions(project)
     sender = sender_id or f"replay-{secrets.token_hex(4)}"

@@ -12,8 +12,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .other_version import hint
-from .runner import FAILED, PASSED, SKIPPED, CaseResult, RunResult, TurnView
+from workbench.testing.other_version import hint
+from workbench.testing.runner import FAILED, PASSED, SKIPPED, CaseResult, RunResult, TurnView
 
 STATUS_STYLE = {PASSED: "green", FAILED: "red", SKIPPED: "yellow"}
 

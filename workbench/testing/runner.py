@@ -26,14 +26,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..engine.events import Event
-from ..project.loader import with_rasa_version
-from ..project.model import Project, Source, TestCase, TestFile, TestStep
-from ..session import CustomActionRunner, Session
-from ..trace import TurnTrace
-from ..understanding.base import CommandGenerator
-from .assertions import assertion_kind, check_step, run_assertion
-from .other_version import advice, other_rasa_version, rerun_generator
+from workbench.engine.events import Event
+from workbench.project.loader import with_rasa_version
+from workbench.project.model import Project, Source, TestCase, TestFile, TestStep
+from workbench.session import CustomActionRunner, Session
+from workbench.testing.assertions import assertion_kind, check_step, run_assertion
+from workbench.testing.other_version import advice, other_rasa_version, rerun_generator
+from workbench.trace import TurnTrace
+from workbench.understanding.base import CommandGenerator
 
 GENERATOR_FAILED = "command generator failed: "
 ORDER_HINT = " (assertion_order_enabled: check the order in which the assertions are listed)"
@@ -166,7 +166,7 @@ def _project_runner(
     project: Project, factory: Callable[[Project], CustomActionRunner | None] | None
 ) -> tuple[CustomActionRunner | None, str | None]:
     """The runner the project declares (or `factory` makes, e.g. with `--actions`)."""
-    from ..actions.runner import make_action_runner
+    from workbench.actions.runner import make_action_runner
 
     try:
         return (factory or make_action_runner)(project), None
@@ -249,7 +249,7 @@ class E2ERunner:
         fallback = self._fallback_runner()
         if not test_file.stub_custom_actions:
             return fallback
-        from ..actions.stubs import StubbedActions
+        from workbench.actions.stubs import StubbedActions
 
         return StubbedActions(test_file.stub_custom_actions, stub_case_name(case.name), fallback)
 
@@ -635,7 +635,7 @@ def _dropped_text(dropped: dict[str, Any]) -> str:
 def describe_step(step: TestStep) -> str:
     if step.kind in ("bot", "utter", "user"):
         return f"{step.kind}: {step.value}"
-    from .assertions import describe_slot, slot_entries
+    from workbench.testing.assertions import describe_slot, slot_entries
 
     entries = ", ".join(describe_slot(n, v) for n, v in slot_entries(step.value))
     return f"{step.kind}: [{entries}]"
@@ -766,9 +766,9 @@ def _read_test_file(
     are merged in, the file's own fixtures winning."""
     from dataclasses import replace
 
-    from ..project.e2e import build_fixtures, build_test_file, is_test_file
-    from ..project.issues import IssueList
-    from ..project.yaml_io import YamlSyntaxError, parse_yaml
+    from workbench.project.e2e import build_fixtures, build_test_file, is_test_file
+    from workbench.project.issues import IssueList
+    from workbench.project.yaml_io import YamlSyntaxError, parse_yaml
 
     try:
         rel = path.relative_to(root).as_posix()

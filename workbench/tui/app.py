@@ -15,11 +15,11 @@ from typing import Any
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
-from ..understanding.base import CommandGenerator
-from ..watch import ProjectWatcher, ReloadResult
-from ..wiring import Options, make_generator
-from .conversation import Conversation, LazyActions
-from .screens.main import MainScreen
+from workbench.tui.conversation import Conversation, LazyActions
+from workbench.tui.screens.main import MainScreen
+from workbench.understanding.base import CommandGenerator
+from workbench.watch import ProjectWatcher, ReloadResult
+from workbench.wiring import Options, make_generator
 
 
 class WorkbenchApp(App):

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..project.model import Project
-from ..session import Session
-from ..trace import TurnTrace
-from ..understanding.base import CommandGenerator
-from ..wiring import Options
+from workbench.project.model import Project
+from workbench.session import Session
+from workbench.trace import TurnTrace
+from workbench.understanding.base import CommandGenerator
+from workbench.wiring import Options
 
 SESSION_START = "/session_start"
 
@@ -48,7 +48,7 @@ class LazyActions:
     def runner(self) -> Any:
         with self._making:
             if not self._made:
-                from ..wiring import make_actions
+                from workbench.wiring import make_actions
 
                 self._runner = make_actions(self.project, self.options)
                 self._made = True
@@ -82,7 +82,7 @@ class LazyActions:
     async def run(self, name: str, tracker: Any, project: Project) -> Any:
         runner = self.runner
         if runner is None:
-            from ..session import ActionResult
+            from workbench.session import ActionResult
 
             return ActionResult(kind="none", error=f"no custom action runner for '{name}'")
         return await runner.run(name, tracker, project)
@@ -178,7 +178,7 @@ class Conversation:
         Without `continue_store_session` the rebuilt turns are saved as a new store
         session (rewind); with it, they are already stored and new turns are appended
         to that session (resume)."""
-        from ..testing.replay import RecordedGenerator, compare_turn, replay_turns
+        from workbench.testing.replay import RecordedGenerator, compare_turn, replay_turns
 
         recorded = list(traces)
         self.close()
@@ -226,7 +226,7 @@ class Conversation:
     def export(self, project: Project, *, assertions: bool = False) -> Any:
         """Write the conversation as an e2e test case with its cassette beside it (never
         overwriting a file); returns the `ExportResult` (test_path, cassette_path)."""
-        from ..testing.export import write_export
+        from workbench.testing.export import write_export
 
         traces = list(self.traces)
         title = _title(traces) or "conversation"
@@ -245,7 +245,7 @@ class Conversation:
     def _recorder(self, session: Session) -> Any:
         if not self.store:
             return None
-        from ..store.recorder import SessionRecorder
+        from workbench.store.recorder import SessionRecorder
 
         return SessionRecorder(
             self.root,

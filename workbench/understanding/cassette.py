@@ -37,11 +37,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..engine.command_parser import SYNTAX_BY_GENERATOR, Syntax
-from ..engine.tracker import Tracker
-from ..project.model import Project
-from ..project.yaml_io import YamlSyntaxError, parse_yaml
-from .base import CommandGenerator, GeneratorOutput, output_from_text
+from workbench.engine.command_parser import SYNTAX_BY_GENERATOR, Syntax
+from workbench.engine.tracker import Tracker
+from workbench.project.model import Project
+from workbench.project.yaml_io import YamlSyntaxError, parse_yaml
+from workbench.understanding.base import CommandGenerator, GeneratorOutput, output_from_text
 
 CASSETTE_VERSION = 1
 

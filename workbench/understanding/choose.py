@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..project.model import NO_SOURCE, Project
-from .base import CommandGenerator, ScriptedGenerator
-from .models import (
+from workbench.project.model import NO_SOURCE, Project
+from workbench.understanding.base import CommandGenerator, ScriptedGenerator
+from workbench.understanding.models import (
     ModelConfigError,
     ModelSpec,
     command_generator_model,
@@ -45,7 +45,7 @@ def _choose(
     missing = missing_credentials(spec)
     if missing:
         return _offline(f"no {missing}")
-    from .llm_generator import LLMCommandGenerator
+    from workbench.understanding.llm_generator import LLMCommandGenerator
 
     return LLMCommandGenerator(project, spec), spec.name
 
@@ -72,7 +72,7 @@ def _model(project: Project, name: str | None) -> ModelSpec | None:
 
 def _offline(reason: str) -> tuple[CommandGenerator, str]:
     try:
-        from .offline import OfflineGenerator
+        from workbench.understanding.offline import OfflineGenerator
     except ImportError:
         return ScriptedGenerator([]), f"direct commands only ({reason})"
     return OfflineGenerator(), f"offline ({reason})"

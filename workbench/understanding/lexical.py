@@ -12,8 +12,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from ..project.model import Flow, Project
-from .offline_text import bm25_idf, terms
+from workbench.project.model import Flow, Project
+from workbench.understanding.offline_text import bm25_idf, terms
 
 
 @dataclass(frozen=True)

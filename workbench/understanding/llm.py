@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal, TypeVar
 
-from .models import ModelSpec, missing_credentials
+from workbench.understanding.models import ModelSpec, missing_credentials
 
 ErrorKind = Literal["timeout", "auth", "rate_limit", "server", "bad_request", "connection"]
 RETRYABLE: frozenset[str] = frozenset({"rate_limit", "server"})

@@ -11,17 +11,17 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from ..engine.command_parser import Syntax
-from ..engine.commands import Error
-from ..engine.tracker import Tracker
-from ..project.model import Project
-from ..trace import ModelUsage
-from . import llm
-from .base import GeneratorOutput, output_from_text
-from .llm import Completion, LLMError
-from .models import ModelSpec
-from .prompt import PromptTemplateError, render_prompt, syntax_for
-from .retrieval import FlowRetriever
+from workbench.engine.command_parser import Syntax
+from workbench.engine.commands import Error
+from workbench.engine.tracker import Tracker
+from workbench.project.model import Project
+from workbench.trace import ModelUsage
+from workbench.understanding import llm
+from workbench.understanding.base import GeneratorOutput, output_from_text
+from workbench.understanding.llm import Completion, LLMError
+from workbench.understanding.models import ModelSpec
+from workbench.understanding.prompt import PromptTemplateError, render_prompt, syntax_for
+from workbench.understanding.retrieval import FlowRetriever
 
 Completer = Callable[[ModelSpec, str], Awaitable[Completion]]
 TokenCounter = Callable[[str, str], int]

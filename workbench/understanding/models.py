@@ -18,8 +18,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlparse
 
-from ..project.config import model_config
-from ..project.model import ModelConfig, Project
+from workbench.project.config import model_config
+from workbench.project.model import ModelConfig, Project
 
 DEFAULT_TIMEOUT_S = 7.0
 DEFAULT_TEMPERATURE = 0.0

@@ -45,13 +45,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..engine.stack import Frame
-from ..engine.tracker import Tracker
-from ..project.model import Project
-from ..trace import RetrievedFlow
-from .base import GeneratorOutput, output_from_text
-from .offline_model import Model, SlotInfo, build_model, called_flows, response_texts
-from .offline_phrases import (
+from workbench.engine.stack import Frame
+from workbench.engine.tracker import Tracker
+from workbench.project.model import Project
+from workbench.trace import RetrievedFlow
+from workbench.understanding.base import GeneratorOutput, output_from_text
+from workbench.understanding.offline_model import (
+    Model,
+    SlotInfo,
+    build_model,
+    called_flows,
+    response_texts,
+)
+from workbench.understanding.offline_phrases import (
     CANCEL_CLAUSE,
     CANCEL_WITH_OBJECT,
     CORRECTION_MARKERS,
@@ -73,8 +79,8 @@ from .offline_phrases import (
     WH_START,
     all_clauses,
 )
-from .offline_text import normalize, terms, words
-from .offline_values import (
+from workbench.understanding.offline_text import normalize, terms, words
+from workbench.understanding.offline_values import (
     CategoricalMatch,
     clean_free_text,
     format_number,

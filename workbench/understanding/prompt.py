@@ -38,11 +38,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..engine.command_parser import SYNTAX_BY_GENERATOR, Syntax
-from ..engine.stack import CALL, Frame
-from ..engine.tracker import Tracker
-from ..project.model import Flow, Project, Step
-from .retrieval import allowed_values, collect_steps
+from workbench.engine.command_parser import SYNTAX_BY_GENERATOR, Syntax
+from workbench.engine.stack import CALL, Frame
+from workbench.engine.tracker import Tracker
+from workbench.project.model import Flow, Project, Step
+from workbench.understanding.retrieval import allowed_values, collect_steps
 
 MAX_HISTORY_LINES = 20
 COLLECT_PATTERN = "pattern_collect_information"

@@ -38,14 +38,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..engine.conditions import evaluate_condition
-from ..engine.tracker import Tracker
-from ..project.model import Flow, Project, Step
-from ..trace import RetrievedFlow
-from .lexical import BM25Index, flow_text
-from .local_embeddings import LocalEmbedder, LocalEmbeddingsError
-from .local_embeddings import installed as local_embeddings_installed
-from .models import ModelConfigError, ModelSpec, embeddings_model, missing_credentials
+from workbench.engine.conditions import evaluate_condition
+from workbench.engine.tracker import Tracker
+from workbench.project.model import Flow, Project, Step
+from workbench.trace import RetrievedFlow
+from workbench.understanding.lexical import BM25Index, flow_text
+from workbench.understanding.local_embeddings import LocalEmbedder, LocalEmbeddingsError
+from workbench.understanding.local_embeddings import installed as local_embeddings_installed
+from workbench.understanding.models import (
+    ModelConfigError,
+    ModelSpec,
+    embeddings_model,
+    missing_credentials,
+)
 
 DEFAULT_NUM_FLOWS = 20
 DEFAULT_TURNS_TO_EMBED = 1
@@ -400,7 +405,7 @@ class FlowRetriever:
 
 
 async def _default_embedder(model: ModelSpec, texts: Sequence[str]) -> list[list[float]]:
-    from .llm import embed
+    from workbench.understanding.llm import embed
 
     return await embed(model, texts)
 

@@ -21,15 +21,15 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from ...trace import TurnTrace
-from ...watch import ReloadResult
-from ..conversation import SESSION_START, Conversation, ReplayOutcome
-from ..widgets.chat import ChatPane
-from ..widgets.panel_area import WIDE_AT, PanelArea, PanelBox, PanelTabs
-from ..widgets.status import ErrorBanner, WorkbenchHeader, ago
+from workbench.trace import TurnTrace
+from workbench.tui.conversation import SESSION_START, Conversation, ReplayOutcome
+from workbench.tui.widgets.chat import ChatPane
+from workbench.tui.widgets.panel_area import WIDE_AT, PanelArea, PanelBox, PanelTabs
+from workbench.tui.widgets.status import ErrorBanner, WorkbenchHeader, ago
+from workbench.watch import ReloadResult
 
 if TYPE_CHECKING:
-    from ..app import WorkbenchApp
+    from workbench.tui.app import WorkbenchApp
 
 
 # -- messages from the workers ----------------------------------------------------------------
@@ -428,7 +428,7 @@ class MainScreen(Screen):
         self.rewind_to(self.viewing)
 
     def action_export(self) -> None:
-        from ...testing.export import NothingToExport
+        from workbench.testing.export import NothingToExport
 
         try:
             result = self.conversation.export(self.project)
@@ -444,7 +444,7 @@ class MainScreen(Screen):
         self.wb.last_export = result
 
     def action_sessions(self) -> None:
-        from .sessions import SessionsScreen
+        from workbench.tui.screens.sessions import SessionsScreen
 
         self.app.push_screen(
             SessionsScreen(

@@ -16,10 +16,10 @@ from textual.content import Content
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Label, Static
 
-from ...trace import TurnTrace
-from ..widgets.chat import ChatPane
-from ..widgets.panel_area import WIDE_AT, PanelArea
-from ..widgets.status import ago
+from workbench.trace import TurnTrace
+from workbench.tui.widgets.chat import ChatPane
+from workbench.tui.widgets.panel_area import WIDE_AT, PanelArea
+from workbench.tui.widgets.status import ago
 
 # what the browser hands back to the main screen to resume: (session id, turns, seed)
 Resume = tuple[str, list[TurnTrace], int]
@@ -119,7 +119,7 @@ class SessionsScreen(Screen[Resume | None]):
 
     def _open_store(self) -> Any:
         if self.store is None:
-            from ...store.sessions import SessionStore, store_path
+            from workbench.store.sessions import SessionStore, store_path
 
             if not store_path(self.root).exists():
                 return None
@@ -302,6 +302,6 @@ class TranscriptScreen(Screen[Resume | None]):
         self.dismiss((self.summary.id, self.traces, self.summary.seed))
 
     def action_maximize_panel(self) -> None:
-        from .main import toggle_maximize
+        from workbench.tui.screens.main import toggle_maximize
 
         toggle_maximize(self)

@@ -7,10 +7,10 @@ for panel_class in PANELS:
     panel.show_trace(trace, project)  # trace None: the "No turn yet" state
 """
 
-from .base import NO_TURN, FlowChosen, TextPanel, TracePanel
-from .flow_graph import OutlineNode, flow_outline
-from .flow_panel import FlowPanel
-from .panels import (
+from workbench.tui.widgets.base import NO_TURN, FlowChosen, TextPanel, TracePanel
+from workbench.tui.widgets.flow_graph import OutlineNode, flow_outline
+from workbench.tui.widgets.flow_panel import FlowPanel
+from workbench.tui.widgets.panels import (
     PANELS,
     CommandsPanel,
     EventsPanel,

@@ -13,8 +13,8 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Static
 
-from ...project.model import Project
-from ...trace import TurnTrace
+from workbench.project.model import Project
+from workbench.trace import TurnTrace
 
 NO_TURN = "No turn yet"
 

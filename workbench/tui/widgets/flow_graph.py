@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ...project.model import END_STEP, ConditionalNext, Flow, StaticNext, Step
-from .format import truncate
+from workbench.project.model import END_STEP, ConditionalNext, Flow, StaticNext, Step
+from workbench.tui.widgets.format import truncate
 
 ARROW = "→"
 

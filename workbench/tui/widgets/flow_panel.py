@@ -10,11 +10,11 @@ from textual import on
 from textual.widgets import Select, Static, Tree
 from textual.widgets.tree import TreeNode
 
-from ...project.model import END_STEP, Flow, Project
-from ...trace import TurnTrace
-from .base import NO_TURN, TracePanel
-from .flow_graph import ARROW, OutlineNode, flow_outline
-from .format import short_step
+from workbench.project.model import END_STEP, Flow, Project
+from workbench.trace import TurnTrace
+from workbench.tui.widgets.base import NO_TURN, TracePanel
+from workbench.tui.widgets.flow_graph import ARROW, OutlineNode, flow_outline
+from workbench.tui.widgets.format import short_step
 
 ACTIVE = "\0active"  # the select option that follows the active flow
 ACTIVE_LABEL = "active flow"

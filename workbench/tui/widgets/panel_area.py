@@ -9,9 +9,9 @@ from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 from textual.widgets import TabbedContent, TabPane
 
-from ...project.model import Project
-from ...trace import TurnTrace
-from .panels import PANELS
+from workbench.project.model import Project
+from workbench.trace import TurnTrace
+from workbench.tui.widgets.panels import PANELS
 
 WIDE_AT = 150  # terminal columns from which slots and stack are pinned beside the tabs
 PINNED = ("SlotsPanel", "StackPanel")

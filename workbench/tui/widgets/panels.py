@@ -16,11 +16,11 @@ from textual.containers import Horizontal
 from textual.content import Content
 from textual.widgets import Checkbox, DataTable, Input, Static
 
-from ...project.model import Project
-from ...trace import TurnTrace
-from .base import NO_TURN, FlowChosen, TextPanel, TracePanel
-from .flow_panel import FlowPanel
-from .format import (
+from workbench.project.model import Project
+from workbench.trace import TurnTrace
+from workbench.tui.widgets.base import NO_TURN, FlowChosen, TextPanel, TracePanel
+from workbench.tui.widgets.flow_panel import FlowPanel
+from workbench.tui.widgets.format import (
     command_text,
     dropped_text,
     event_line,

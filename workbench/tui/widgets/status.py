@@ -10,7 +10,7 @@ from textual.content import Content
 from textual.markup import escape
 from textual.widgets import Label, Static
 
-from ...watch import format_issue
+from workbench.watch import format_issue
 
 
 def ago(seconds: float) -> str:
