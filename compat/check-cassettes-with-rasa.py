@@ -27,8 +27,8 @@ from rasa.dialogue_understanding.generator.command_parser import parse_commands
 from rasa.shared.importers.utils import flows_from_paths
 from ruamel.yaml import YAML
 
-from workbench.engine.command_parser import parse_commands as our_parse
 from workbench.understanding.cassette import load_cassette
+from workbench.understanding.dsl.parser import parse_commands as our_parse
 
 HERE = Path(__file__).resolve().parent / "rasa-templates"
 SYNTAX = {"default": "v2", "basic": "v3", "finance": "v3", "telco": "v3"}

@@ -17,7 +17,7 @@ from typing import Any
 from workbench.project.loader import load_project
 from workbench.project.model import Project
 from workbench.session import Session
-from workbench.trace import TurnTrace
+from workbench.trace.turn import TurnTrace
 from workbench.understanding.base import ScriptedGenerator
 
 ENGINE_FIXTURES = Path(__file__).parent / "fixtures" / "engine"

@@ -14,9 +14,9 @@ from workbench.project.loader import load_project
 from workbench.project.model import Project
 from workbench.session import Session
 from workbench.store import SessionStore
-from workbench.trace import TurnTrace
+from workbench.trace.turn import TurnTrace
 from workbench.understanding.base import CommandGenerator
-from workbench.understanding.offline import OfflineGenerator
+from workbench.understanding.offline.generator import OfflineGenerator
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_project"
 

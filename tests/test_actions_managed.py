@@ -26,7 +26,7 @@ from workbench.actions.python import PythonActions
 from workbench.actions.runner import NoActions, make_action_runner
 from workbench.actions.server import ActionServerClient
 from workbench.actions.server_log import ServerLog
-from workbench.cli import main
+from workbench.cli.main import main
 from workbench.project.loader import load_project
 from workbench.project.model import Project
 from workbench.session import Session

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from workbench.engine.commands import SetSlot, StartFlow
+from workbench.calm.commands import SetSlot, StartFlow
 from workbench.project.loader import load_project
 from workbench.session import Session
 from workbench.understanding.base import GeneratorOutput, ScriptedGenerator
@@ -268,7 +268,7 @@ def test_completion_for_prefers_the_raw_output():
 
 
 def test_e2e_run_replays_a_cassette_via_the_command_line(make_project, tmp_path, capsys):
-    from workbench.testing.cli import cmd_test
+    from workbench.cli.test import cmd_test
 
     root = make_project(
         {
@@ -378,7 +378,7 @@ E2E_FILES = {
 
 
 def test_e2e_runs_with_keyed_entries_in_any_order_and_alone(make_project, tmp_path, capsys):
-    from workbench.testing.cli import cmd_test
+    from workbench.cli.test import cmd_test
 
     root = make_project(E2E_FILES)
     cassette = tmp_path / "run.yml"

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from workbench.cli import main
+from workbench.cli.main import main
 from workbench.store import SessionStore
 from workbench.store import sessions as sessions_module
-from workbench.trace import TurnTrace
+from workbench.trace.turn import TurnTrace
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_project"
 FIRST, SECOND = "20261124-0601-a3f9", "20261124-0602-b001"

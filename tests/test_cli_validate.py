@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from workbench.cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, main
+from workbench.cli.main import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, main
 
 BROKEN = Path(__file__).parent / "fixtures" / "broken"
 

@@ -8,13 +8,13 @@ import asyncio
 import shutil
 from pathlib import Path
 
-from workbench.cli import main
+from workbench.cli.main import main
 from workbench.engine.coexistence import NLU_SIDE, NOT_CONSULTED, ROUTE_TO_CALM_SLOT
 from workbench.project.loader import load_project
 from workbench.project.validate import validate_path
 from workbench.session import Session
 from workbench.understanding.base import ScriptedGenerator
-from workbench.understanding.offline import OfflineGenerator
+from workbench.understanding.offline.generator import OfflineGenerator
 
 COEXISTENCE = Path(__file__).parent / "fixtures" / "coexistence"
 ROUTE_TRUE = {"command": "set slot", "slot": ROUTE_TO_CALM_SLOT, "value": True}

@@ -6,16 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workbench.engine.command_parser import (
-    SYNTAX_BY_GENERATOR,
-    SYNTAXES,
-    IntentPayload,
-    ParseResult,
-    SetSlotsPayload,
-    parse_button_payload,
-    parse_commands,
-)
-from workbench.engine.commands import (
+from workbench.calm.commands import (
     FROM_BUTTON,
     FROM_LLM,
     CancelFlow,
@@ -29,6 +20,15 @@ from workbench.engine.commands import (
     SetSlot,
     SkipQuestion,
     StartFlow,
+)
+from workbench.understanding.dsl.parser import (
+    SYNTAX_BY_GENERATOR,
+    SYNTAXES,
+    IntentPayload,
+    ParseResult,
+    SetSlotsPayload,
+    parse_button_payload,
+    parse_commands,
 )
 
 DSL = ("v2", "v3", "any")

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from workbench.calm.commands import SetSlot, StartFlow
 from workbench.engine import events as ev
-from workbench.engine.commands import SetSlot, StartFlow
 from workbench.engine.core import Engine
 from workbench.engine.tracker import Tracker
 from workbench.project.loader import load_project
 from workbench.project.validate import BUILTIN_ACTIONS, validate_path
 from workbench.session import Session
-from workbench.understanding.offline import OfflineGenerator
+from workbench.understanding.offline.generator import OfflineGenerator
 
 COMPAT = Path(__file__).parent / "fixtures" / "compat"
 FLOWS = "data/flows.yml"
@@ -394,7 +394,7 @@ def test_shell_and_tui_show_the_notice():
         "note: agent order_assistant is not run by this version",
     )
     # the trace keeps its notices through the store's round trip
-    from workbench.trace import TurnTrace
+    from workbench.trace.turn import TurnTrace
 
     assert TurnTrace.from_dict(trace.to_dict()).notices == trace.notices
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from workbench.engine.command_parser import SYNTAX_BY_GENERATOR, parse_commands
-from workbench.engine.commands import CannotHandle
+from workbench.calm.commands import CannotHandle
 from workbench.understanding.cassette import load_cassette
+from workbench.understanding.dsl.parser import SYNTAX_BY_GENERATOR, parse_commands
 
 COMPAT = Path(__file__).resolve().parent.parent / "compat" / "rasa-templates"
 

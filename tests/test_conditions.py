@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workbench.engine.conditions import (
+from workbench.calm.conditions import (
     Condition,
     ConditionSyntaxError,
     check_syntax,

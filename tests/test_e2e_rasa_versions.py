@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from workbench.cli import test as e2e_cli
+from workbench.cli.test import cmd_test
 from workbench.project.loader import load_project
-from workbench.testing import cli as e2e_cli
-from workbench.testing.cli import cmd_test
 from workbench.testing.report import failure_text, junit_xml, print_report
 from workbench.testing.runner import FAILED, PASSED, run_tests, select_cases
 from workbench.understanding.base import ScriptedGenerator

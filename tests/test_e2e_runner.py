@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from workbench.cli.test import cmd_test, split_targets
 from workbench.project.loader import load_project
 from workbench.session import ActionResult
-from workbench.testing.cli import cmd_test, split_targets
 from workbench.testing.report import failure_text, junit_xml, print_report
 from workbench.testing.runner import (
     FAILED,
@@ -1110,7 +1110,7 @@ def test_sample_project_passes_with_good_model_output():
 
 
 def test_the_run_says_how_custom_actions_ran(capsys):
-    from workbench.cli import main as cli_main
+    from workbench.cli.main import main as cli_main
 
     sample = Path(__file__).parent.parent / "sample_project"
     assert cli_main(["test", str(sample), "e2e_tests/happy_paths.yml", "--offline"]) == 0

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from workbench.project.loader import load_project
 from workbench.project.model import END_STEP, NEXT_PREFIX, START_STEP, Project
 from workbench.session import MAX_ACTIONS_PER_TURN, ActionResult, Session
-from workbench.trace import TurnTrace
+from workbench.trace.turn import TurnTrace
 from workbench.understanding.base import ScriptedGenerator
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_project"

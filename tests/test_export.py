@@ -18,7 +18,7 @@ from session_helpers import (
     stored_turns,
 )
 
-from workbench.cli import main
+from workbench.cli.main import main
 from workbench.store import SessionStore
 from workbench.testing.export import (
     NothingToExport,
@@ -31,10 +31,10 @@ from workbench.testing.export import (
     write_export,
 )
 from workbench.testing.runner import run_tests, select_cases
-from workbench.trace import ActionRun, TurnTrace
+from workbench.trace.turn import ActionRun, TurnTrace
 from workbench.understanding.base import ScriptedGenerator
 from workbench.understanding.cassette import CassetteGenerator, load_cassette
-from workbench.understanding.offline import OfflineGenerator
+from workbench.understanding.offline.generator import OfflineGenerator
 
 STEPS_YAML = """\
 test_cases:

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workbench.engine.commands import (
+from workbench.calm.commands import (
     CancelFlow,
     CannotHandle,
     ChitChatAnswer,
@@ -31,9 +31,9 @@ from workbench.engine.tracker import Tracker
 from workbench.project.loader import load_project
 from workbench.project.model import Project
 from workbench.session import ActionResult, Session
-from workbench.understanding.offline import OfflineGenerator
-from workbench.understanding.offline_text import FieldIndex, stem, terms
-from workbench.understanding.offline_values import (
+from workbench.understanding.offline.generator import OfflineGenerator
+from workbench.understanding.offline.text import FieldIndex, stem, terms
+from workbench.understanding.offline.values import (
     clean_free_text,
     find_emails,
     format_number,
@@ -1155,7 +1155,7 @@ def test_a_message_that_is_a_flow_name_starts_it_even_when_it_is_a_greeting(make
 
 
 def test_a_handle_is_taken_from_the_message_when_the_slot_says_what_it_starts_with():
-    from workbench.understanding.offline_values import slot_shape
+    from workbench.understanding.offline.values import slot_shape
 
     shape = slot_shape("add_contact_handle", ["a contact handle starting with @"])
     assert shape.extractable
@@ -1166,7 +1166,7 @@ def test_a_handle_is_taken_from_the_message_when_the_slot_says_what_it_starts_wi
 
 
 def test_a_name_answer_drops_its_introduction_but_other_text_keeps_it():
-    from workbench.understanding.offline_values import clean_free_text
+    from workbench.understanding.offline.values import clean_free_text
 
     assert clean_free_text("It's Jane Bar", ("add contact name", "name")) == "Jane Bar"
     assert clean_free_text("that is Barbar", ("contact name", "name")) == "Barbar"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from session_helpers import copy_sample
 
-from workbench.cli import main as cli_main
+from workbench.cli.main import main as cli_main
 from workbench.project.loader import load_project
 from workbench.project.paths import ProjectPaths, find_config
 from workbench.understanding.choose import choose_generator
@@ -129,7 +129,7 @@ def test_no_generator_reasons_name_the_real_cause(tmp_path: Path):
 
 
 def test_options_from_the_command_line(tmp_path: Path):
-    from workbench.cli import _shell_parser
+    from workbench.cli.main import _shell_parser
 
     args = _shell_parser().parse_args(
         [

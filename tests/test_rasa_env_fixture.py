@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from workbench.cli import main as cli_main
+from workbench.cli.main import main as cli_main
 
 FIXTURE = Path(__file__).parent / "fixtures" / "rasa_env"
 RASA_INSTALLED = importlib.util.find_spec("rasa") is not None

@@ -20,7 +20,7 @@ from session_helpers import (
 )
 
 from workbench.actions.runner import make_action_runner
-from workbench.cli import main
+from workbench.cli.main import main
 from workbench.session import Session
 from workbench.testing.replay import (
     RecordedFailure,
@@ -30,9 +30,9 @@ from workbench.testing.replay import (
     replay_session,
     replay_turns,
 )
-from workbench.trace import TurnTrace
+from workbench.trace.turn import TurnTrace
 from workbench.understanding.base import ScriptedGenerator
-from workbench.understanding.offline import OfflineGenerator
+from workbench.understanding.offline.generator import OfflineGenerator
 
 
 @pytest.fixture

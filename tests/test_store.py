@@ -21,7 +21,7 @@ from workbench.store import (
     store_path,
 )
 from workbench.store import sessions as sessions_module
-from workbench.trace import ModelUsage, TurnTrace
+from workbench.trace.turn import ModelUsage, TurnTrace
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_project"
 

@@ -20,7 +20,7 @@ from tui_helpers import (
     wait_until,
 )
 
-from workbench.cli import main as cli_main
+from workbench.cli.main import main as cli_main
 from workbench.store.sessions import SessionStore
 from workbench.tui.app import make_app
 from workbench.tui.screens.main import MainScreen
@@ -498,7 +498,7 @@ def test_cli_reports_a_missing_cassette(project, capsys):
 
 
 def test_cli_tui_options(project):
-    from workbench.cli import _tui_parser
+    from workbench.cli.main import _tui_parser
 
     args = _tui_parser().parse_args([str(project), "--offline", "--no-store", "--seed", "3"])
     assert args.offline and args.no_store and args.seed == 3

@@ -27,7 +27,7 @@ from workbench.project.model import (
     Step,
 )
 from workbench.session import Session
-from workbench.trace import ModelUsage, RetrievedFlow, TurnTrace
+from workbench.trace.turn import ModelUsage, RetrievedFlow, TurnTrace
 from workbench.tui.widgets import (
     NO_TURN,
     PANELS,
@@ -45,7 +45,7 @@ from workbench.tui.widgets import (
 )
 from workbench.tui.widgets.format import command_text, event_line, frame_context, value_text
 from workbench.understanding.base import GeneratorOutput, ScriptedGenerator
-from workbench.understanding.offline import OfflineGenerator
+from workbench.understanding.offline.generator import OfflineGenerator
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_project"
 

@@ -16,7 +16,7 @@ from textual.pilot import Pilot
 from tui_helpers import copy_sample, freeze_times, send, start, wait_until
 
 from workbench.store.sessions import SessionStore
-from workbench.trace import TurnTrace
+from workbench.trace.turn import TurnTrace
 from workbench.tui.app import make_app
 from workbench.tui.screens.sessions import SessionsScreen
 from workbench.tui.widgets.status import ErrorBanner

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from workbench.engine.patterns import default_patterns_text
+from workbench.calm.patterns import default_patterns_text
 from workbench.project.flows import FlowBuilder
 from workbench.project.issues import IssueList
 from workbench.project.loader import LoadResult

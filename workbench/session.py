@@ -12,23 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from workbench.actions.responses import render_response
-from workbench.engine import events as ev
-from workbench.engine.builtin_actions import Utter
-from workbench.engine.coexistence import (
-    NLU_SIDE,
-    ROUTE_TO_CALM_SLOT,
-    intent_route,
-    is_coexistence,
-    route_message,
-    routing_commands,
-)
-from workbench.engine.command_parser import (
-    IntentPayload,
-    SetSlotsPayload,
-    parse_button_payload,
-    parse_commands,
-)
-from workbench.engine.commands import (
+from workbench.calm.commands import (
     ERROR_DEFAULT,
     ERROR_INPUT_EMPTY,
     ERROR_INPUT_TOO_LONG,
@@ -42,12 +26,28 @@ from workbench.engine.commands import (
     SessionStart,
     StartFlow,
 )
+from workbench.engine import events as ev
+from workbench.engine.builtin_actions import Utter
+from workbench.engine.coexistence import (
+    NLU_SIDE,
+    ROUTE_TO_CALM_SLOT,
+    intent_route,
+    is_coexistence,
+    route_message,
+    routing_commands,
+)
 from workbench.engine.core import ActionKind, Engine
 from workbench.engine.policy import ACTION_LISTEN
 from workbench.engine.tracker import Tracker
 from workbench.project.model import Project
-from workbench.trace import ActionRun, TurnTrace
+from workbench.trace.turn import ActionRun, TurnTrace
 from workbench.understanding.base import CommandGenerator, GeneratorOutput
+from workbench.understanding.dsl.parser import (
+    IntentPayload,
+    SetSlotsPayload,
+    parse_button_payload,
+    parse_commands,
+)
 
 MAX_ACTIONS_PER_TURN = 100
 INTERNAL_ERROR = "utter_internal_error_rasa"

@@ -17,7 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from workbench.session import Session
-from workbench.trace import TurnTrace
+from workbench.trace.turn import TurnTrace
 
 EXIT_WORDS = ("/exit", "/quit", "/bye")
 HELP = """\

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
-from workbench.engine.conditions import evaluate_condition
+from workbench.calm.conditions import evaluate_condition
 
 if TYPE_CHECKING:
     import random

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from workbench.calm.conditions import ConditionSyntaxError, parse_condition
 from workbench.engine import events as ev
-from workbench.engine.conditions import ConditionSyntaxError, parse_condition
 from workbench.engine.policy import render_template
 from workbench.engine.slots import coerce
 from workbench.engine.stack_ops import end_frames, join_names, move_group_to_top, push_pattern

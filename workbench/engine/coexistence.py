@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from workbench.engine.commands import Command, Restart, SessionEnd, SessionStart, SetSlot
+from workbench.calm.commands import Command, Restart, SessionEnd, SessionStart, SetSlot
 from workbench.project.model import Project
 
 ROUTE_TO_CALM_SLOT = "route_session_to_calm"

@@ -11,8 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.engine.coexistence import is_coexistence, is_routing_command
-from workbench.engine.commands import (
+from workbench.calm.commands import (
     CANNOT_HANDLE_CHITCHAT,
     FROM_LLM,
     FROM_NLU,
@@ -32,7 +31,8 @@ from workbench.engine.commands import (
     SetSlot,
     StartFlow,
 )
-from workbench.engine.conditions import evaluate_condition
+from workbench.calm.conditions import evaluate_condition
+from workbench.engine.coexistence import is_coexistence, is_routing_command
 from workbench.engine.slots import coerce
 from workbench.engine.tracker import StepVisit, Tracker
 from workbench.project.model import Flow, Project

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from workbench.engine import events as ev
-from workbench.engine.coexistence import ROUTE_TO_CALM_SLOT
-from workbench.engine.command_cleaner import CONTINUE_PATTERN, asked_slot, visited_collects
-from workbench.engine.commands import (
+from workbench.calm.commands import (
     CancelFlow,
     CannotHandle,
     ChitChatAnswer,
@@ -32,6 +29,9 @@ from workbench.engine.commands import (
     SkipQuestion,
     StartFlow,
 )
+from workbench.engine import events as ev
+from workbench.engine.coexistence import ROUTE_TO_CALM_SLOT
+from workbench.engine.command_cleaner import CONTINUE_PATTERN, asked_slot, visited_collects
 from workbench.engine.slots import coerce
 from workbench.engine.stack import INTERRUPT, REGULAR, Frame
 from workbench.engine.stack_ops import (

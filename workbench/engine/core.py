@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from workbench.calm.commands import Command, DroppedCommand
 from workbench.engine.builtin_actions import BuiltinActions, Effect
 from workbench.engine.command_cleaner import CleanResult, CommandCleaner
 from workbench.engine.command_runner import CommandRunner
-from workbench.engine.commands import Command, DroppedCommand
 from workbench.engine.policy import FlowExecutor, Prediction
 from workbench.engine.stack_ops import push_validation
 from workbench.engine.tracker import Tracker

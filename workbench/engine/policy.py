@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from workbench.calm.conditions import evaluate_condition
 from workbench.engine import events as ev
-from workbench.engine.conditions import evaluate_condition
 from workbench.engine.external_calls import skipped_call_note
 from workbench.engine.stack import CALL, CHITCHAT, INTERRUPT, LINK, SEARCH, Frame
 from workbench.engine.stack_ops import interrupted_flow_frames, join_names, push_flow, push_pattern

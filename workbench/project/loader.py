@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from workbench.engine.patterns import DEFAULT_PATTERNS_FILE, PROFILE_FILES, pattern_file_text
+from workbench.calm.patterns import DEFAULT_PATTERNS_FILE, PROFILE_FILES, pattern_file_text
 from workbench.project.actions_scan import scan_actions
 from workbench.project.agents import load_agents
 from workbench.project.config import (

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from workbench.engine.conditions import check_syntax, parse_condition
+from workbench.calm.conditions import check_syntax, parse_condition
 from workbench.project.issues import IssueList, suggest
 from workbench.project.loader import LoadResult, load_project
 from workbench.project.model import (

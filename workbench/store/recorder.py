@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from workbench.store.text import is_session_start
-from workbench.trace import TurnTrace
+from workbench.trace.turn import TurnTrace
 
 if TYPE_CHECKING:
     from workbench.store.sessions import SessionStore

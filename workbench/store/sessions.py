@@ -24,7 +24,7 @@ from sqlite_utils import Database
 from workbench.store.migrations import migrate
 from workbench.store.redact import scrub
 from workbench.store.text import bot_text_of, is_session_start, title_of
-from workbench.trace import TurnTrace
+from workbench.trace.turn import TurnTrace
 
 STORE_DIR = ".calm"
 STORE_FILE = "sessions.db"

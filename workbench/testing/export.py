@@ -38,7 +38,7 @@ from workbench.project.model import Project
 from workbench.store.redact import MASK
 from workbench.store.text import is_session_start
 from workbench.testing.replay import model_message
-from workbench.trace import TurnTrace
+from workbench.trace.turn import TurnTrace
 from workbench.understanding.cassette import CassetteEntry, save_cassette
 
 TEST_DIR = "e2e_tests"

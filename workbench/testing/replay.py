@@ -23,7 +23,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.engine.command_parser import Syntax
 from workbench.engine.tracker import Tracker
 from workbench.project.model import Project
 from workbench.session import CustomActionRunner, Session
@@ -31,9 +30,10 @@ from workbench.store.redact import MASK
 from workbench.store.text import is_session_start
 from workbench.testing.report import bot_message_lines
 from workbench.testing.runner import GENERATOR_FAILED, command_text
-from workbench.trace import TurnTrace
+from workbench.trace.turn import TurnTrace
 from workbench.understanding.base import CommandGenerator, GeneratorOutput, output_from_text
 from workbench.understanding.cassette import project_syntax
+from workbench.understanding.dsl.parser import Syntax
 
 FLOW_EVENTS = {
     "flow_started": "started",

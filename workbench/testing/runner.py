@@ -32,7 +32,7 @@ from workbench.project.model import Project, Source, TestCase, TestFile, TestSte
 from workbench.session import CustomActionRunner, Session
 from workbench.testing.assertions import assertion_kind, check_step, run_assertion
 from workbench.testing.other_version import advice, other_rasa_version, rerun_generator
-from workbench.trace import TurnTrace
+from workbench.trace.turn import TurnTrace
 from workbench.understanding.base import CommandGenerator
 
 GENERATOR_FAILED = "command generator failed: "

@@ -6,11 +6,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from workbench.engine.command_parser import Syntax, parse_commands
-from workbench.engine.commands import Command, DroppedCommand
+from workbench.calm.commands import Command, DroppedCommand
 from workbench.engine.tracker import Tracker
 from workbench.project.model import Project
-from workbench.trace import ModelUsage, RetrievedFlow
+from workbench.trace.turn import ModelUsage, RetrievedFlow
+from workbench.understanding.dsl.parser import Syntax, parse_commands
 
 
 @dataclass

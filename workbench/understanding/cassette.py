@@ -37,11 +37,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workbench.engine.command_parser import SYNTAX_BY_GENERATOR, Syntax
 from workbench.engine.tracker import Tracker
 from workbench.project.model import Project
 from workbench.project.yaml_io import YamlSyntaxError, parse_yaml
 from workbench.understanding.base import CommandGenerator, GeneratorOutput, output_from_text
+from workbench.understanding.dsl.parser import SYNTAX_BY_GENERATOR, Syntax
 
 CASSETTE_VERSION = 1
 

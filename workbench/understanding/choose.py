@@ -72,7 +72,7 @@ def _model(project: Project, name: str | None) -> ModelSpec | None:
 
 def _offline(reason: str) -> tuple[CommandGenerator, str]:
     try:
-        from workbench.understanding.offline import OfflineGenerator
+        from workbench.understanding.offline.generator import OfflineGenerator
     except ImportError:
         return ScriptedGenerator([]), f"direct commands only ({reason})"
     return OfflineGenerator(), f"offline ({reason})"

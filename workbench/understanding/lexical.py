@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from workbench.project.model import Flow, Project
-from workbench.understanding.offline_text import bm25_idf, terms
+from workbench.understanding.offline.text import bm25_idf, terms
 
 
 @dataclass(frozen=True)

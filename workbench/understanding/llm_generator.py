@@ -11,13 +11,13 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from workbench.engine.command_parser import Syntax
-from workbench.engine.commands import Error
+from workbench.calm.commands import Error
 from workbench.engine.tracker import Tracker
 from workbench.project.model import Project
-from workbench.trace import ModelUsage
+from workbench.trace.turn import ModelUsage
 from workbench.understanding import llm
 from workbench.understanding.base import GeneratorOutput, output_from_text
+from workbench.understanding.dsl.parser import Syntax
 from workbench.understanding.llm import Completion, LLMError
 from workbench.understanding.models import ModelSpec
 from workbench.understanding.prompt import PromptTemplateError, render_prompt, syntax_for

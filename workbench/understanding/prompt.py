@@ -38,10 +38,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from workbench.engine.command_parser import SYNTAX_BY_GENERATOR, Syntax
 from workbench.engine.stack import CALL, Frame
 from workbench.engine.tracker import Tracker
 from workbench.project.model import Flow, Project, Step
+from workbench.understanding.dsl.parser import SYNTAX_BY_GENERATOR, Syntax
 from workbench.understanding.retrieval import allowed_values, collect_steps
 
 MAX_HISTORY_LINES = 20

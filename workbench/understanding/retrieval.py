@@ -38,10 +38,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workbench.engine.conditions import evaluate_condition
+from workbench.calm.conditions import evaluate_condition
 from workbench.engine.tracker import Tracker
 from workbench.project.model import Flow, Project, Step
-from workbench.trace import RetrievedFlow
+from workbench.trace.turn import RetrievedFlow
 from workbench.understanding.lexical import BM25Index, flow_text
 from workbench.understanding.local_embeddings import LocalEmbedder, LocalEmbeddingsError
 from workbench.understanding.local_embeddings import installed as local_embeddings_installed

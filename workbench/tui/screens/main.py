@@ -21,7 +21,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from workbench.trace import TurnTrace
+from workbench.trace.turn import TurnTrace
 from workbench.tui.conversation import SESSION_START, Conversation, ReplayOutcome
 from workbench.tui.widgets.chat import ChatPane
 from workbench.tui.widgets.panel_area import WIDE_AT, PanelArea, PanelBox, PanelTabs

@@ -14,7 +14,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from workbench.project.model import Project
-from workbench.trace import TurnTrace
+from workbench.trace.turn import TurnTrace
 
 NO_TURN = "No turn yet"
 

@@ -20,7 +20,7 @@ from textual.markup import escape
 from textual.message import Message
 from textual.widgets import Button, Input, Label, ListItem, ListView, LoadingIndicator, Static
 
-from workbench.trace import TurnTrace
+from workbench.trace.turn import TurnTrace
 
 SESSION_START = "/session_start"
 HISTORY_LIMIT = 200

@@ -11,7 +11,7 @@ from textual.widgets import Select, Static, Tree
 from textual.widgets.tree import TreeNode
 
 from workbench.project.model import END_STEP, Flow, Project
-from workbench.trace import TurnTrace
+from workbench.trace.turn import TurnTrace
 from workbench.tui.widgets.base import NO_TURN, TracePanel
 from workbench.tui.widgets.flow_graph import ARROW, OutlineNode, flow_outline
 from workbench.tui.widgets.format import short_step

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from workbench.engine.commands import FROM_LLM
+from workbench.calm.commands import FROM_LLM
 
 ELLIPSIS = "…"
 

@@ -10,7 +10,7 @@ from textual.widget import Widget
 from textual.widgets import TabbedContent, TabPane
 
 from workbench.project.model import Project
-from workbench.trace import TurnTrace
+from workbench.trace.turn import TurnTrace
 from workbench.tui.widgets.panels import PANELS
 
 WIDE_AT = 150  # terminal columns from which slots and stack are pinned beside the tabs

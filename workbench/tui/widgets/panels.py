@@ -17,7 +17,7 @@ from textual.content import Content
 from textual.widgets import Checkbox, DataTable, Input, Static
 
 from workbench.project.model import Project
-from workbench.trace import TurnTrace
+from workbench.trace.turn import TurnTrace
 from workbench.tui.widgets.base import NO_TURN, FlowChosen, TextPanel, TracePanel
 from workbench.tui.widgets.flow_panel import FlowPanel
 from workbench.tui.widgets.format import (

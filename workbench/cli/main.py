@@ -199,13 +199,13 @@ def cmd_shell(argv: Sequence[str]) -> int:
 
 
 def cmd_test(argv: Sequence[str]) -> int:
-    from workbench.testing.cli import cmd_test as run
+    from workbench.cli.test import cmd_test as run
 
     return run(argv)
 
 
 def cmd_sessions(argv: Sequence[str]) -> int:
-    from workbench.cli_sessions import run
+    from workbench.cli.sessions import run
 
     return run(argv)
 

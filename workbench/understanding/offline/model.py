@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from workbench.engine.command_parser import SetSlotsPayload, parse_button_payload
 from workbench.project.model import Flow, Project, Slot
-from workbench.understanding.offline_text import STOP_WORDS, FieldIndex, stem, terms, words
-from workbench.understanding.offline_values import SlotShape, slot_shape
+from workbench.understanding.dsl.parser import SetSlotsPayload, parse_button_payload
+from workbench.understanding.offline.text import STOP_WORDS, FieldIndex, stem, terms, words
+from workbench.understanding.offline.values import SlotShape, slot_shape
 
 # how much each field of a flow counts when ranking flows for a message
 FIELD_WEIGHTS = {"name": 1.0, "id": 0.6, "description": 0.7, "collect": 0.5}

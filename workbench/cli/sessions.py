@@ -22,10 +22,10 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from workbench.cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, _check_dir, _project_arg
+from workbench.cli.main import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, _check_dir, _project_arg
 from workbench.store.migrations import SchemaTooNewError
 from workbench.store.sessions import AmbiguousIdError, SessionStore, SessionSummary, store_path
-from workbench.trace import TurnTrace
+from workbench.trace.turn import TurnTrace
 from workbench.wiring import (
     Options,
     UsageError,
@@ -324,7 +324,7 @@ def _replay_arguments(parser: argparse.ArgumentParser) -> None:
 def run_replay(args: argparse.Namespace, console: Console) -> int:
     import asyncio
 
-    from workbench.cli import _load_or_report
+    from workbench.cli.main import _load_or_report
     from workbench.testing.replay import difference_lines, replay_session
 
     summary, turns = _session_turns(args)

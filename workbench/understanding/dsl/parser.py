@@ -35,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from workbench.engine.commands import (
+from workbench.calm.commands import (
     FROM_BUTTON,
     CancelFlow,
     CannotHandle,

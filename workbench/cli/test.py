@@ -182,7 +182,7 @@ async def _run_with_progress(
         )
 
 
-def main() -> int:  # `python -m workbench.testing.cli`
+def main() -> int:  # `python -m workbench.cli.test`
     return cmd_test(sys.argv[1:])
 
 

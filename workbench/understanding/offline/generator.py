@@ -48,16 +48,16 @@ from dataclasses import dataclass, field
 from workbench.engine.stack import Frame
 from workbench.engine.tracker import Tracker
 from workbench.project.model import Project
-from workbench.trace import RetrievedFlow
+from workbench.trace.turn import RetrievedFlow
 from workbench.understanding.base import GeneratorOutput, output_from_text
-from workbench.understanding.offline_model import (
+from workbench.understanding.offline.model import (
     Model,
     SlotInfo,
     build_model,
     called_flows,
     response_texts,
 )
-from workbench.understanding.offline_phrases import (
+from workbench.understanding.offline.phrases import (
     CANCEL_CLAUSE,
     CANCEL_WITH_OBJECT,
     CORRECTION_MARKERS,
@@ -79,8 +79,8 @@ from workbench.understanding.offline_phrases import (
     WH_START,
     all_clauses,
 )
-from workbench.understanding.offline_text import normalize, terms, words
-from workbench.understanding.offline_values import (
+from workbench.understanding.offline.text import normalize, terms, words
+from workbench.understanding.offline.values import (
     CategoricalMatch,
     clean_free_text,
     format_number,

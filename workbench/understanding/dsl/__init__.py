@@ -1,0 +1,1 @@
+"""The command DSL a model writes: text → `Command` records, in both syntax versions."""
