@@ -24,6 +24,9 @@ class GeneratorOutput:
     usage: ModelUsage | None = None
     # things the user should know about how this message was understood (not errors)
     notices: list[str] = field(default_factory=list)
+    # why each command was made ("why this command"), aligned with `commands`; "" = no reason
+    # known (a model's output carries none; the offline generator names the rule that won)
+    why: list[str] = field(default_factory=list)
 
 
 class CommandGenerator(Protocol):
