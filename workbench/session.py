@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import time
 import traceback
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
+from workbench.actions.protocol import ActionResult, CustomActionRunner
 from workbench.actions.responses import render_response
 from workbench.calm.commands import (
     ERROR_DEFAULT,
@@ -53,22 +53,6 @@ MAX_ACTIONS_PER_TURN = 100
 INTERNAL_ERROR = "utter_internal_error_rasa"
 MESSAGE_KEYS = ("text", "buttons", "image", "attachment", "custom", "elements", "quick_replies")
 SPECIAL_INTENTS = {"session_start": SessionStart, "session_end": SessionEnd, "restart": Restart}
-
-
-@dataclass
-class ActionResult:
-    """What a custom action did: Rasa event dicts and dispatcher messages."""
-
-    events: list[dict[str, Any]] = field(default_factory=list)
-    messages: list[dict[str, Any]] = field(default_factory=list)
-    kind: str = "python"
-    error: str | None = None
-    traceback: str | None = None
-    log_lines: list[str] = field(default_factory=list)  # the action server's output
-
-
-class CustomActionRunner(Protocol):
-    async def run(self, name: str, tracker: Tracker, project: Project) -> ActionResult: ...
 
 
 class Session:

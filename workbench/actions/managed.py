@@ -15,12 +15,12 @@ from pathlib import Path
 
 from workbench.actions.package import Fingerprint, PackageLocation, fingerprint
 from workbench.actions.process import START_TIMEOUT, ActionServerProcess, StartError
+from workbench.actions.protocol import ActionResult
 from workbench.actions.server import DEFAULT_TIMEOUT, KIND, ActionServerClient
 from workbench.actions.server_log import ServerLog
 from workbench.engine.tracker import Tracker
 from workbench.project.actions_python import ActionsPython
 from workbench.project.model import Project
-from workbench.session import ActionResult
 
 NOTE = "[workbench] "
 # lines kept on one action run: traces are stored per turn, a chatty server must not

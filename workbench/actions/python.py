@@ -28,11 +28,11 @@ from workbench.actions.package import (
     locate,
     where,
 )
+from workbench.actions.protocol import ActionResult
 from workbench.actions.results import action_events, is_rejection, rejected_event
 from workbench.actions.tracker_state import active_flow, plain, tracker_state
 from workbench.engine.tracker import Tracker
 from workbench.project.model import Project
-from workbench.session import ActionResult
 
 KIND = "python"
 

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from workbench.actions.managed import ManagedServerActions
 from workbench.actions.package import PackageLocation, locate
 from workbench.actions.process import START_TIMEOUT
+from workbench.actions.protocol import ActionResult
 from workbench.actions.python import PythonActions
 from workbench.actions.server import DEFAULT_TIMEOUT, ActionServerClient
 from workbench.engine.tracker import Tracker
@@ -36,7 +37,6 @@ from workbench.project.actions_python import (
     missing_module_problems,
 )
 from workbench.project.model import Project
-from workbench.session import ActionResult
 
 MODES = ("auto", "inprocess", "server", "off")
 HEALTH_TIMEOUT = 1.0

@@ -19,11 +19,11 @@ from urllib.parse import urlsplit
 import httpx
 
 from workbench.actions.domain_dict import domain_dict, domain_digest
+from workbench.actions.protocol import ActionResult
 from workbench.actions.results import rejected_event, response_shape_problem
 from workbench.actions.tracker_state import plain, tracker_state
 from workbench.engine.tracker import Tracker
 from workbench.project.model import Project
-from workbench.session import ActionResult
 
 KIND = "server"
 # Rasa waits 300 s; a workbench user waiting at a prompt wants to hear sooner

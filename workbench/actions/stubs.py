@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from workbench.actions.protocol import ActionResult, CustomActionRunner
 from workbench.actions.tracker_state import plain
 from workbench.engine.tracker import Tracker
 from workbench.project.model import Project, TestCase, TestFile
-from workbench.session import ActionResult, CustomActionRunner
 
 KIND = "stub"
 SEPARATOR = "::"

@@ -1,0 +1,29 @@
+"""What a custom action runner promises the session: run an action, return its result.
+
+The session depends on this protocol, the runners (in-process, action server, stubs)
+implement it; keeping it here means `actions/` never imports the session.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from workbench.engine.tracker import Tracker
+from workbench.project.model import Project
+
+
+@dataclass
+class ActionResult:
+    """What a custom action did: Rasa event dicts and dispatcher messages."""
+
+    events: list[dict[str, Any]] = field(default_factory=list)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    kind: str = "python"
+    error: str | None = None
+    traceback: str | None = None
+    log_lines: list[str] = field(default_factory=list)  # the action server's output
+
+
+class CustomActionRunner(Protocol):
+    async def run(self, name: str, tracker: Tracker, project: Project) -> ActionResult: ...
