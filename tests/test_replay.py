@@ -23,7 +23,6 @@ from workbench.actions.runner import make_action_runner
 from workbench.cli.main import main
 from workbench.session import Session
 from workbench.testing.replay import (
-    RecordedFailure,
     RecordedGenerator,
     compare_turn,
     model_message,
@@ -33,6 +32,7 @@ from workbench.testing.replay import (
 from workbench.trace.turn import TurnTrace
 from workbench.understanding.base import ScriptedGenerator
 from workbench.understanding.offline.generator import OfflineGenerator
+from workbench.understanding.recorded import RecordedFailure
 
 
 @pytest.fixture

@@ -20,6 +20,8 @@ import copy
 from collections.abc import Iterator
 from typing import Any
 
+from workbench.calm.names import ACTION_EXECUTION_REJECTED, ACTION_LISTEN
+
 EventType = dict[str, Any]
 
 
@@ -60,7 +62,7 @@ def ActionExecutionRejected(
     action_name: str, policy: str | None = None, confidence: float | None = None
 ) -> EventType:
     return {
-        "event": "action_execution_rejected",
+        "event": ACTION_EXECUTION_REJECTED,
         "name": action_name,
         "policy": policy,
         "confidence": confidence,
@@ -237,7 +239,7 @@ class Tracker:
         return next(found, None)
 
     def last_executed_action_has(self, name: str, skip: int = 0) -> bool:
-        last = self.get_last_event_for("action", exclude=["action_listen"], skip=skip)
+        last = self.get_last_event_for("action", exclude=[ACTION_LISTEN], skip=skip)
         return last is not None and last.get("name") == name
 
     def copy(self) -> Tracker:

@@ -26,6 +26,12 @@ from workbench.calm.commands import (
     SessionStart,
     StartFlow,
 )
+from workbench.calm.names import (
+    ACTION_RESTART,
+    ACTION_SESSION_START,
+    UTTER_ACTION_KEY,
+    UTTER_INTERNAL_ERROR,
+)
 from workbench.engine import events as ev
 from workbench.engine.builtin_actions import Utter
 from workbench.engine.coexistence import (
@@ -41,7 +47,7 @@ from workbench.engine.policy import ACTION_LISTEN
 from workbench.engine.tracker import Tracker
 from workbench.project.model import Project
 from workbench.trace.turn import ActionRun, TurnTrace
-from workbench.understanding.base import CommandGenerator, GeneratorOutput
+from workbench.understanding.base import CommandGenerator, GeneratorFailure, GeneratorOutput
 from workbench.understanding.dsl.parser import (
     IntentPayload,
     SetSlotsPayload,
@@ -50,7 +56,7 @@ from workbench.understanding.dsl.parser import (
 )
 
 MAX_ACTIONS_PER_TURN = 100
-INTERNAL_ERROR = "utter_internal_error_rasa"
+INTERNAL_ERROR = UTTER_INTERNAL_ERROR
 MESSAGE_KEYS = ("text", "buttons", "image", "attachment", "custom", "elements", "quick_replies")
 SPECIAL_INTENTS = {"session_start": SessionStart, "session_end": SessionEnd, "restart": Restart}
 
@@ -81,7 +87,7 @@ class Session:
         if self.tracker.session_started:
             return []
         first = len(self.tracker.events)
-        self.tracker.add(ev.action("action_session_start"))
+        self.tracker.add(ev.action(ACTION_SESSION_START))
         self.tracker.add(ev.session_started())
         self.tracker.add(ev.action(ACTION_LISTEN))
         return self.tracker.events[first:]
@@ -185,8 +191,9 @@ class Session:
         try:
             output = await self.generator.generate(text, self.tracker, self.project)
         except Exception as exc:  # a broken generator must not end the conversation
-            trace.errors.append(f"command generator failed: {exc!r}")
-            output = GeneratorOutput([Error(ERROR_DEFAULT)])
+            failure = GeneratorFailure.of(exc)
+            trace.errors.append(failure.text)
+            output = GeneratorOutput([Error(ERROR_DEFAULT)], failure=failure)
         # as Rasa's generators do after every prediction in a coexistence project
         output.commands = [*output.commands, *routing_commands(self.project)]
         output.notices = [*notices, *output.notices]
@@ -318,7 +325,7 @@ class Session:
                 for slot_name, slot in self.project.domain.slots.items():
                     self.tracker.set_slot(slot_name, slot.initial_value)
             elif kind == "restart":
-                self.engine.run_builtin("action_restart", self.tracker)
+                self.engine.run_builtin(ACTION_RESTART, self.tracker)
             elif kind == "bot":
                 self.tracker.add(
                     ev.bot(event.get("text"), event.get("data"), event.get("metadata"))
@@ -377,7 +384,7 @@ def _message(event: dict[str, Any]) -> dict[str, Any]:
     data = event.get("data") or {}
     return {
         "text": event.get("text"),
-        "response": (event.get("metadata") or {}).get("utter_action"),
+        "response": (event.get("metadata") or {}).get(UTTER_ACTION_KEY),
         "buttons": list(data.get("buttons") or []),
         **({"custom": data["custom"]} if data.get("custom") else {}),
         **({"image": data["image"]} if data.get("image") else {}),

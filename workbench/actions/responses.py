@@ -26,6 +26,7 @@ from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
 from workbench.calm.conditions import evaluate_condition
+from workbench.calm.names import UTTER_ACTION_KEY
 
 if TYPE_CHECKING:
     import random
@@ -58,7 +59,7 @@ class BotMessage:
     custom: dict | None = None
     quick_replies: tuple = ()
     elements: tuple = ()
-    # the variation's metadata (e.g. rephrase, template) plus "utter_action": <response name>
+    # the variation's metadata (e.g. rephrase, template) plus UTTER_ACTION_KEY: <response name>
     metadata: dict = field(default_factory=dict)
 
     def as_event(self) -> dict[str, Any]:
@@ -81,8 +82,8 @@ class BotMessage:
             if not _is_empty(value):
                 data[key] = _plain(value)
         metadata = _plain(self.metadata)
-        if self.response is not None and "utter_action" not in metadata:
-            metadata["utter_action"] = self.response
+        if self.response is not None and UTTER_ACTION_KEY not in metadata:
+            metadata[UTTER_ACTION_KEY] = self.response
         return {"event": "bot", "text": self.text, "data": data, "metadata": metadata}
 
 
@@ -153,7 +154,7 @@ def render_response(
         custom=_fill(raw.get("custom"), render),
         quick_replies=_as_tuple(_fill(quick_replies, render)),
         elements=_as_tuple(_plain(elements)),
-        metadata={**_plain(dict(variation.metadata)), "utter_action": response.name},
+        metadata={**_plain(dict(variation.metadata)), UTTER_ACTION_KEY: response.name},
     )
 
 

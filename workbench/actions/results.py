@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from workbench.actions.tracker_state import plain
+from workbench.calm.names import ACTION_EXECUTION_REJECTED
 
-REJECTED = "action_execution_rejected"
+REJECTED = ACTION_EXECUTION_REJECTED
 
 
 def rejected_event(action_name: str, message: str | None = None) -> dict[str, Any]:

@@ -8,6 +8,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.calm.conditions import ConditionSyntaxError, parse_condition
+from workbench.calm.names import (
+    ACTION_CANCEL_FLOW,
+    ACTION_CANCEL_INTERRUPTED_FLOWS,
+    ACTION_CLARIFY_FLOWS,
+    ACTION_CLEAN_STACK,
+    ACTION_CONTINUE_INTERRUPTED_FLOW,
+    ACTION_CORRECT_FLOW_SLOT,
+    ACTION_REPEAT_BOT_MESSAGES,
+    ACTION_RESET_ROUTING,
+    ACTION_RESTART,
+    ACTION_RUN_SLOT_REJECTIONS,
+    PATTERN_CANCEL_FLOW,
+    PATTERN_CORRECTION,
+    UTTER_BOOLEAN_SLOT_REJECTION,
+    UTTER_CATEGORICAL_SLOT_REJECTION,
+    UTTER_FLOAT_SLOT_REJECTION,
+    UTTER_INTERNAL_ERROR,
+)
 from workbench.engine import events as ev
 from workbench.engine.policy import render_template
 from workbench.engine.slots import coerce
@@ -16,9 +34,9 @@ from workbench.engine.tracker import Tracker
 from workbench.project.model import NEXT_PREFIX, Project
 
 REJECTION_RESPONSES = {
-    "bool": "utter_boolean_slot_rejection",
-    "float": "utter_float_slot_rejection",
-    "categorical": "utter_categorical_slot_rejection",
+    "bool": UTTER_BOOLEAN_SLOT_REJECTION,
+    "float": UTTER_FLOAT_SLOT_REJECTION,
+    "categorical": UTTER_CATEGORICAL_SLOT_REJECTION,
 }
 
 
@@ -37,16 +55,16 @@ class BuiltinActions:
     def __init__(self, project: Project) -> None:
         self.project = project
         self.handlers: dict[str, Callable[[Tracker], list[Effect]]] = {
-            "action_run_slot_rejections": self.run_slot_rejections,
-            "action_cancel_flow": self.cancel_flow,
-            "action_correct_flow_slot": self.correct_flow_slot,
-            "action_clarify_flows": self.clarify_flows,
-            "action_continue_interrupted_flow": self.continue_interrupted_flow,
-            "action_cancel_interrupted_flows": self.cancel_interrupted_flows,
-            "action_clean_stack": self.clean_stack,
-            "action_repeat_bot_messages": self.repeat_bot_messages,
-            "action_restart": self.restart,
-            "action_reset_routing": self.reset_routing,
+            ACTION_RUN_SLOT_REJECTIONS: self.run_slot_rejections,
+            ACTION_CANCEL_FLOW: self.cancel_flow,
+            ACTION_CORRECT_FLOW_SLOT: self.correct_flow_slot,
+            ACTION_CLARIFY_FLOWS: self.clarify_flows,
+            ACTION_CONTINUE_INTERRUPTED_FLOW: self.continue_interrupted_flow,
+            ACTION_CANCEL_INTERRUPTED_FLOWS: self.cancel_interrupted_flows,
+            ACTION_CLEAN_STACK: self.clean_stack,
+            ACTION_REPEAT_BOT_MESSAGES: self.repeat_bot_messages,
+            ACTION_RESTART: self.restart,
+            ACTION_RESET_ROUTING: self.reset_routing,
         }
 
     def __contains__(self, name: str) -> bool:
@@ -73,7 +91,7 @@ class BuiltinActions:
             coerced, valid = coerce(slot, value)
             if not valid:
                 tracker.set_slot(name, None)
-                response = REJECTION_RESPONSES.get(slot.type, "utter_internal_error_rasa")
+                response = REJECTION_RESPONSES.get(slot.type, UTTER_INTERNAL_ERROR)
                 return [Utter(response, {"value": value})]
             if coerced != value or type(coerced) is not type(value):
                 tracker.set_slot(name, coerced, filled_by=tracker.filled_by.get(name))
@@ -88,7 +106,7 @@ class BuiltinActions:
                 holds = parse_condition(condition).evaluate(document)
             except ConditionSyntaxError:
                 tracker.set_slot(name, None)
-                return [Utter("utter_internal_error_rasa")]
+                return [Utter(UTTER_INTERNAL_ERROR)]
             if holds:
                 tracker.set_slot(name, None)
                 utter = rejection.get("utter")
@@ -105,7 +123,7 @@ class BuiltinActions:
 
     def correct_flow_slot(self, tracker: Tracker) -> list[Effect]:
         frame = tracker.stack.top()
-        if frame is None or frame.type != "pattern_correction":
+        if frame is None or frame.type != PATTERN_CORRECTION:
             return []
         context = frame.context
         reset_frame_id = context.get("reset_frame_id")
@@ -189,7 +207,7 @@ class BuiltinActions:
             push_pattern(
                 self.project,
                 tracker,
-                "pattern_cancel_flow",
+                PATTERN_CANCEL_FLOW,
                 {"canceled_name": flow_id, "canceled_frames": [f.frame_id for f in group]},
             )
         self._clear_continue_slots(tracker)

@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from workbench.calm.commands import Command, Restart, SessionEnd, SessionStart, SetSlot
+from workbench.calm.names import ROUTE_SESSION_TO_CALM
 from workbench.project.model import Project
 
-ROUTE_TO_CALM_SLOT = "route_session_to_calm"
+ROUTE_TO_CALM_SLOT = ROUTE_SESSION_TO_CALM
 ROUTERS = ("LLMBasedRouter", "IntentBasedRouter")
 NLU_SIDE = (
     "this turn is routed to the NLU side of the assistant (route_session_to_calm is False); "

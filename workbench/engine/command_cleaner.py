@@ -32,13 +32,20 @@ from workbench.calm.commands import (
     StartFlow,
 )
 from workbench.calm.conditions import evaluate_condition
+from workbench.calm.names import (
+    ACTION_TRIGGER_CHITCHAT,
+    PATTERN_CHITCHAT,
+    PATTERN_COLLECT_INFORMATION,
+    PATTERN_CONTINUE_INTERRUPTED,
+    PATTERN_VALIDATE_SLOT,
+)
 from workbench.engine.coexistence import is_coexistence, is_routing_command
 from workbench.engine.slots import coerce
 from workbench.engine.tracker import StepVisit, Tracker
 from workbench.project.model import Flow, Project
 
-COLLECT_PATTERN = "pattern_collect_information"
-CONTINUE_PATTERN = "pattern_continue_interrupted"
+COLLECT_PATTERN = PATTERN_COLLECT_INFORMATION
+CONTINUE_PATTERN = PATTERN_CONTINUE_INTERRUPTED
 
 
 @dataclass
@@ -74,7 +81,7 @@ def asked_slot(tracker: Tracker) -> str | None:
         return None
     if top.type == COLLECT_PATTERN:
         return top.context.get("collect")
-    if top.type == "pattern_validate_slot":
+    if top.type == PATTERN_VALIDATE_SLOT:
         return top.context.get("validate")
     return None
 
@@ -302,9 +309,9 @@ class CommandCleaner:
         return out
 
     def _chitchat_unsupported(self) -> bool:
-        flow = self.project.flow("pattern_chitchat")
+        flow = self.project.flow(PATTERN_CHITCHAT)
         uses_trigger = flow is not None and any(
-            s.action == "action_trigger_chitchat" for s in flow.steps
+            s.action == ACTION_TRIGGER_CHITCHAT for s in flow.steps
         )
         has_policy = any(
             str(p.get("name", "")).endswith("IntentlessPolicy")

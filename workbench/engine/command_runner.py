@@ -29,6 +29,22 @@ from workbench.calm.commands import (
     SkipQuestion,
     StartFlow,
 )
+from workbench.calm.names import (
+    PATTERN_CANCEL_FLOW,
+    PATTERN_CANNOT_HANDLE,
+    PATTERN_CHITCHAT,
+    PATTERN_CLARIFICATION,
+    PATTERN_CODE_CHANGE,
+    PATTERN_COMPLETED,
+    PATTERN_CORRECTION,
+    PATTERN_INTERNAL_ERROR,
+    PATTERN_REPEAT_BOT_MESSAGES,
+    PATTERN_RESTART,
+    PATTERN_SEARCH,
+    PATTERN_SESSION_END,
+    PATTERN_SESSION_START,
+    PATTERN_SKIP_QUESTION,
+)
 from workbench.engine import events as ev
 from workbench.engine.coexistence import ROUTE_TO_CALM_SLOT
 from workbench.engine.command_cleaner import CONTINUE_PATTERN, asked_slot, visited_collects
@@ -47,14 +63,14 @@ from workbench.engine.tracker import Tracker
 from workbench.project.model import Project
 
 SIMPLE_PATTERNS: dict[type, str] = {
-    ChitChatAnswer: "pattern_chitchat",
-    KnowledgeAnswer: "pattern_search",
-    RepeatBotMessages: "pattern_repeat_bot_messages",
-    SkipQuestion: "pattern_skip_question",
-    HandleCodeChange: "pattern_code_change",
-    SessionStart: "pattern_session_start",
-    SessionEnd: "pattern_session_end",
-    Restart: "pattern_restart",
+    ChitChatAnswer: PATTERN_CHITCHAT,
+    KnowledgeAnswer: PATTERN_SEARCH,
+    RepeatBotMessages: PATTERN_REPEAT_BOT_MESSAGES,
+    SkipQuestion: PATTERN_SKIP_QUESTION,
+    HandleCodeChange: PATTERN_CODE_CHANGE,
+    SessionStart: PATTERN_SESSION_START,
+    SessionEnd: PATTERN_SESSION_END,
+    Restart: PATTERN_RESTART,
 }
 
 
@@ -100,13 +116,13 @@ class CommandRunner:
                 self.clarify(tracker, command)
             elif isinstance(command, CannotHandle):
                 push_pattern(
-                    self.project, tracker, "pattern_cannot_handle", {"reason": command.reason}
+                    self.project, tracker, PATTERN_CANNOT_HANDLE, {"reason": command.reason}
                 )
             elif isinstance(command, Error):
                 push_pattern(
                     self.project,
                     tracker,
-                    "pattern_internal_error",
+                    PATTERN_INTERNAL_ERROR,
                     {"error_type": command.error_type, "info": dict(command.info)},
                 )
             elif type(command) in SIMPLE_PATTERNS:
@@ -138,7 +154,7 @@ class CommandRunner:
             move_group_to_top(tracker, base)
             tracker.add(ev.flow_event("flow_resumed", flow_id, existing.step_id))
             return
-        remove_pattern_on_top(self.project, tracker, "pattern_completed")
+        remove_pattern_on_top(self.project, tracker, PATTERN_COMPLETED)
         if remove_pattern_on_top(self.project, tracker, CONTINUE_PATTERN):
             had_user_flow = True
         frame_type = INTERRUPT if had_user_flow else REGULAR
@@ -155,7 +171,7 @@ class CommandRunner:
         push_pattern(
             self.project,
             tracker,
-            "pattern_cancel_flow",
+            PATTERN_CANCEL_FLOW,
             {
                 "canceled_name": flow.readable_name if flow else top.flow_id,
                 "canceled_frames": ids,
@@ -163,7 +179,7 @@ class CommandRunner:
         )
 
     def clarify(self, tracker: Tracker, command: Clarify) -> None:
-        remove_pattern_on_top(self.project, tracker, "pattern_completed")
+        remove_pattern_on_top(self.project, tracker, PATTERN_COMPLETED)
         names = []
         for flow_id in command.options:
             flow = self.project.flow(flow_id)
@@ -171,7 +187,7 @@ class CommandRunner:
         push_pattern(
             self.project,
             tracker,
-            "pattern_clarification",
+            PATTERN_CLARIFICATION,
             {
                 "names": names,
                 "clarification_options": "",
@@ -251,7 +267,7 @@ class CommandRunner:
         push_pattern(
             self.project,
             tracker,
-            "pattern_correction",
+            PATTERN_CORRECTION,
             {
                 "is_reset_only": reset_only,
                 "corrected_slots": corrected,

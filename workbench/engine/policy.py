@@ -12,6 +12,17 @@ from functools import lru_cache
 from typing import Any
 
 from workbench.calm.conditions import evaluate_condition
+from workbench.calm.names import (
+    ACTION_LISTEN,
+    ACTION_SESSION_START,
+    PATTERN_CANCEL_FLOW,
+    PATTERN_COLLECT_INFORMATION,
+    PATTERN_COMPLETED,
+    PATTERN_CONTINUE_INTERRUPTED,
+    PATTERN_INTERNAL_ERROR,
+    PATTERN_SEARCH,
+    action_ask,
+)
 from workbench.engine import events as ev
 from workbench.engine.external_calls import skipped_call_note
 from workbench.engine.stack import CALL, CHITCHAT, INTERRUPT, LINK, SEARCH, Frame
@@ -29,7 +40,6 @@ from workbench.project.model import (
     Step,
 )
 
-ACTION_LISTEN = "action_listen"
 MAX_STEPS = 250
 _JINJA_RE = re.compile(r"\{\{|\{%")
 _CONTEXT_VAR_RE = re.compile(r"\{\{\s*context\.(\w+)\s*\}\}")
@@ -173,7 +183,7 @@ class FlowExecutor:
             name = render_template(step.action or "", frame.as_dict(), tracker.slots)
             if name not in self.known_actions:
                 return None  # an action the domain does not know is skipped
-            if name == "action_session_start" and tracker.session_started:
+            if name == ACTION_SESSION_START and tracker.session_started:
                 return None
             return Prediction(name, flow.id, step.id)
         if step.kind == "collect":
@@ -205,7 +215,7 @@ class FlowExecutor:
             tracker.set_slot(slot_name, None)
         tracker.record_visit(frame.frame_id, flow.id, step.id)
         utter = step.ask_utter
-        ask_action = f"action_ask_{slot_name}"
+        ask_action = action_ask(slot_name)
         slot = self.project.slot(slot_name)
         askable = (
             utter in self.known_actions
@@ -224,7 +234,7 @@ class FlowExecutor:
         push_pattern(
             self.project,
             tracker,
-            "pattern_collect_information",
+            PATTERN_COLLECT_INFORMATION,
             {
                 "collect": slot_name,
                 "utter": utter,
@@ -244,7 +254,7 @@ class FlowExecutor:
                 initial = slot.initial_value if slot else None
                 tracker.set_slot(name, initial, reset=True)
         tracker.add(ev.flow_event("flow_completed", flow.id, frame.step_id))
-        if not (frame.is_user_flow or frame.type == "pattern_search"):
+        if not (frame.is_user_flow or frame.type == PATTERN_SEARCH):
             return
         if frame.is_user_flow and frame.frame_type == CALL:
             return
@@ -253,12 +263,12 @@ class FlowExecutor:
                 push_pattern(
                     self.project,
                     tracker,
-                    "pattern_completed",
+                    PATTERN_COMPLETED,
                     {"previous_flow_name": flow.readable_name},
                 )
             return
         ended_interrupt = frame.frame_type == INTERRUPT or (
-            frame.type == "pattern_search" and self.search_interrupts
+            frame.type == PATTERN_SEARCH and self.search_interrupts
         )
         waiting = interrupted_flow_frames(tracker)
         if ended_interrupt and waiting:
@@ -274,7 +284,7 @@ class FlowExecutor:
         push_pattern(
             self.project,
             tracker,
-            "pattern_continue_interrupted",
+            PATTERN_CONTINUE_INTERRUPTED,
             {
                 "interrupted_flow_names": names,
                 "interrupted_flow_ids": ids,
@@ -318,10 +328,10 @@ class FlowExecutor:
         push_pattern(
             self.project,
             tracker,
-            "pattern_cancel_flow",
+            PATTERN_CANCEL_FLOW,
             {"canceled_name": name, "canceled_frames": user_flow_group_ids(tracker)},
         )
-        push_pattern(self.project, tracker, "pattern_internal_error", {"error_type": "default"})
+        push_pattern(self.project, tracker, PATTERN_INTERNAL_ERROR, {"error_type": "default"})
 
     def _circuit_breaker(self, tracker: Tracker) -> None:
         """A flow that loops without ever waiting for the user is ended with an error."""
@@ -336,4 +346,4 @@ class FlowExecutor:
                 tracker.stack.remove(frame)
                 if frame.flow_id:
                     tracker.add(ev.flow_event("flow_completed", frame.flow_id, frame.step_id))
-        push_pattern(self.project, tracker, "pattern_internal_error", {"error_type": "default"})
+        push_pattern(self.project, tracker, PATTERN_INTERNAL_ERROR, {"error_type": "default"})

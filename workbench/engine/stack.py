@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from workbench.calm.names import PATTERN_COLLECT_INFORMATION, is_pattern
 from workbench.project.model import START_STEP
 
 FLOW = "flow"
@@ -45,7 +46,7 @@ class Frame:
 
     @property
     def is_pattern(self) -> bool:
-        return self.type.startswith("pattern_")
+        return is_pattern(self.type)
 
     @property
     def is_flow_frame(self) -> bool:
@@ -135,7 +136,7 @@ class DialogueStack:
         for frame in reversed(self.frames):
             if not frame.is_flow_frame:
                 continue
-            if skip_collect and frame.type == "pattern_collect_information":
+            if skip_collect and frame.type == PATTERN_COLLECT_INFORMATION:
                 continue
             return frame
         return None

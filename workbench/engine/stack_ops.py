@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from workbench.calm.names import (
+    PATTERN_COLLECT_INFORMATION,
+    PATTERN_CORRECTION,
+    PATTERN_VALIDATE_SLOT,
+    action_ask,
+    utter_ask,
+)
 from workbench.engine import events as ev
 from workbench.engine.stack import CALL, FLOW, INTERRUPT, LINK, REGULAR, Frame, new_frame_id
 from workbench.engine.tracker import Tracker
@@ -53,11 +60,11 @@ def push_validation(project: Project, tracker: Tracker, name: str) -> Frame | No
     return push_pattern(
         project,
         tracker,
-        "pattern_validate_slot",
+        PATTERN_VALIDATE_SLOT,
         {
             "validate": name,
-            "refill_utter": validation.get("refill_utter") or f"utter_ask_{name}",
-            "refill_action": f"action_ask_{name}",
+            "refill_utter": validation.get("refill_utter") or utter_ask(name),
+            "refill_action": action_ask(name),
             "rejections": list(validation.get("rejections") or []),
         },
     )
@@ -120,12 +127,12 @@ def end_open_correction(tracker: Tracker) -> int | None:
             f
             for f in reversed(tracker.stack.frames)
             if f.is_flow_frame
-            and f.type != "pattern_collect_information"
+            and f.type != PATTERN_COLLECT_INFORMATION
             and not (f.is_user_flow and f.frame_type == CALL)
         ),
         None,
     )
-    if open_frame is None or open_frame.type != "pattern_correction":
+    if open_frame is None or open_frame.type != PATTERN_CORRECTION:
         return None
     index = tracker.stack.index(open_frame)
     for frame in tracker.stack.frames[index:]:

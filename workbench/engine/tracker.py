@@ -7,12 +7,13 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+from workbench.calm.names import PATTERN_COLLECT_INFORMATION
 from workbench.engine import events as ev
 from workbench.engine.events import Event
 from workbench.engine.stack import DialogueStack
 from workbench.project.model import Project
 
-COLLECT_PATTERN = "pattern_collect_information"
+COLLECT_PATTERN = PATTERN_COLLECT_INFORMATION
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Union
 
+from workbench.calm.names import is_pattern, utter_ask
+
 END_STEP = "END"
 START_STEP = "START"
 NEXT_PREFIX = "NEXT:"
@@ -114,7 +116,7 @@ class Step:
 
     @property
     def ask_utter(self) -> str:
-        return self.utter or f"utter_ask_{self.collect}"
+        return self.utter or utter_ask(self.collect)
 
     @property
     def calls_mcp_tool(self) -> bool:
@@ -150,7 +152,7 @@ class Flow:
 
     @property
     def is_pattern(self) -> bool:
-        return self.id.startswith("pattern_")
+        return is_pattern(self.id)
 
     @property
     def is_link_only(self) -> bool:

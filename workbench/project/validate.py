@@ -8,6 +8,48 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from workbench.calm.conditions import check_syntax, parse_condition
+from workbench.calm.names import (
+    ACTION_BACK,
+    ACTION_CANCEL_FLOW,
+    ACTION_CANCEL_INTERRUPTED_FLOWS,
+    ACTION_CLARIFY_FLOWS,
+    ACTION_CLEAN_STACK,
+    ACTION_CONTINUE_INTERRUPTED_FLOW,
+    ACTION_CORRECT_FLOW_SLOT,
+    ACTION_DEACTIVATE_LOOP,
+    ACTION_DEFAULT_ASK_AFFIRMATION,
+    ACTION_DEFAULT_ASK_REPHRASE,
+    ACTION_DEFAULT_FALLBACK,
+    ACTION_EXTRACT_SLOTS,
+    ACTION_HANDOFF_METRIC,
+    ACTION_HANGUP,
+    ACTION_LISTEN,
+    ACTION_REPEAT_BOT_MESSAGES,
+    ACTION_RESET_ROUTING,
+    ACTION_RESTART,
+    ACTION_REVERT_FALLBACK_EVENTS,
+    ACTION_RUN_SLOT_REJECTIONS,
+    ACTION_SEND_TEXT,
+    ACTION_SESSION_START,
+    ACTION_TRIGGER_CHITCHAT,
+    ACTION_TRIGGER_SEARCH,
+    ACTION_TWO_STAGE_FALLBACK,
+    ACTION_UNLIKELY_INTENT,
+    ACTION_VALIDATE_SLOT_MAPPINGS,
+    PATTERN_CHITCHAT,
+    PATTERN_CUSTOMER_SATISFACTION,
+    PATTERN_HUMAN_HANDOFF,
+    PATTERN_INTERNAL_ERROR,
+    PATTERN_SEARCH,
+    ROUTE_SESSION_TO_CALM,
+    UTTER_BOOLEAN_SLOT_REJECTION,
+    UTTER_CATEGORICAL_SLOT_REJECTION,
+    UTTER_FLOAT_SLOT_REJECTION,
+    UTTER_PREFIX,
+    action_ask,
+    is_pattern,
+    utter_ask,
+)
 from workbench.project.issues import IssueList, suggest
 from workbench.project.loader import LoadResult, load_project
 from workbench.project.model import (
@@ -22,45 +64,45 @@ from workbench.project.model import (
 
 BUILTIN_ACTIONS = frozenset(
     {
-        "action_listen",
-        "action_restart",
-        "action_session_start",
-        "action_default_fallback",
-        "action_deactivate_loop",
-        "action_revert_fallback_events",
-        "action_default_ask_affirmation",
-        "action_default_ask_rephrase",
-        "action_two_stage_fallback",
-        "action_unlikely_intent",
-        "action_back",
-        "action_send_text",
-        "action_extract_slots",
-        "action_validate_slot_mappings",
-        "action_cancel_flow",
-        "action_correct_flow_slot",
-        "action_clarify_flows",
-        "action_continue_interrupted_flow",
-        "action_cancel_interrupted_flows",
-        "action_run_slot_rejections",
-        "action_trigger_search",
-        "action_trigger_chitchat",
-        "action_clean_stack",
-        "action_repeat_bot_messages",
-        "action_handoff_metric",
-        "action_hangup",
-        "action_reset_routing",
+        ACTION_LISTEN,
+        ACTION_RESTART,
+        ACTION_SESSION_START,
+        ACTION_DEFAULT_FALLBACK,
+        ACTION_DEACTIVATE_LOOP,
+        ACTION_REVERT_FALLBACK_EVENTS,
+        ACTION_DEFAULT_ASK_AFFIRMATION,
+        ACTION_DEFAULT_ASK_REPHRASE,
+        ACTION_TWO_STAGE_FALLBACK,
+        ACTION_UNLIKELY_INTENT,
+        ACTION_BACK,
+        ACTION_SEND_TEXT,
+        ACTION_EXTRACT_SLOTS,
+        ACTION_VALIDATE_SLOT_MAPPINGS,
+        ACTION_CANCEL_FLOW,
+        ACTION_CORRECT_FLOW_SLOT,
+        ACTION_CLARIFY_FLOWS,
+        ACTION_CONTINUE_INTERRUPTED_FLOW,
+        ACTION_CANCEL_INTERRUPTED_FLOWS,
+        ACTION_RUN_SLOT_REJECTIONS,
+        ACTION_TRIGGER_SEARCH,
+        ACTION_TRIGGER_CHITCHAT,
+        ACTION_CLEAN_STACK,
+        ACTION_REPEAT_BOT_MESSAGES,
+        ACTION_HANDOFF_METRIC,
+        ACTION_HANGUP,
+        ACTION_RESET_ROUTING,
     }
 )
 REJECTION_RESPONSES = (
-    "utter_boolean_slot_rejection",
-    "utter_float_slot_rejection",
-    "utter_categorical_slot_rejection",
+    UTTER_BOOLEAN_SLOT_REJECTION,
+    UTTER_FLOAT_SLOT_REJECTION,
+    UTTER_CATEGORICAL_SLOT_REJECTION,
 )
 LINKABLE_PATTERNS = frozenset(
-    {"pattern_human_handoff", "pattern_search", "pattern_customer_satisfaction"}
+    {PATTERN_HUMAN_HANDOFF, PATTERN_SEARCH, PATTERN_CUSTOMER_SATISFACTION}
 )
 # a pattern (a flow whose id starts with pattern_, overrides included) may also link here
-LINKABLE_FROM_PATTERNS = LINKABLE_PATTERNS | {"pattern_chitchat"}
+LINKABLE_FROM_PATTERNS = LINKABLE_PATTERNS | {PATTERN_CHITCHAT}
 SLOT_REFERENCE_RE = re.compile(r"\bslots\.\w+")
 # keys of stack frames, usable as `{name}` in responses and `context.<name>` in conditions
 CONTEXT_KEYS = frozenset(
@@ -261,8 +303,8 @@ class _Validator:
             )
         elif (
             not step.utter
-            and f"utter_ask_{name}" not in self.responses
-            and f"action_ask_{name}" not in self.known_actions
+            and utter_ask(name) not in self.responses
+            and action_ask(name) not in self.known_actions
             and not (slot and slot.initial_value is not None)
         ):
             self.issues.warning(
@@ -289,7 +331,7 @@ class _Validator:
     def check_action(self, name: str, file: str, line: int, where: str) -> None:
         if "{{" in name or name in self.responses or name in self.known_actions:
             return
-        if name.startswith("utter_"):
+        if name.startswith(UTTER_PREFIX):
             hint = suggest(name, self.responses, f"add a response '{name}' to the domain")
             self.issues.error(
                 file, line, "unknown-action", f"{where} runs '{name}', which is no response", hint
@@ -335,7 +377,7 @@ class _Validator:
                 + (" from a pattern" if flow.is_pattern else ""),
                 "linkable patterns: " + ", ".join(sorted(linkable)),
             )
-        elif flow.id == "pattern_internal_error" and not other.is_pattern:
+        elif flow.id == PATTERN_INTERNAL_ERROR and not other.is_pattern:
             self.issues.error(
                 file,
                 line,
@@ -357,7 +399,7 @@ class _Validator:
                 f"pattern '{flow.id}' has a call step; patterns cannot call",
                 "patterns may only link (e.g. to pattern_human_handoff)",
             )
-        if target.startswith("pattern_"):
+        if is_pattern(target):
             self.issues.error(
                 file,
                 line,
@@ -639,7 +681,7 @@ class _Validator:
             return  # the actions live elsewhere; nothing to compare with
         for name, source in self.project.domain.actions.items():
             if (
-                not name.startswith("utter_")
+                not name.startswith(UTTER_PREFIX)
                 and name not in self.project.custom_actions
                 and name not in BUILTIN_ACTIONS
             ):
@@ -681,10 +723,10 @@ class _Validator:
     def check_coexistence(self) -> None:
         """Rasa refuses to train a router without a bool `route_session_to_calm` slot, and
         that slot without a router."""
-        from workbench.engine.coexistence import ROUTE_TO_CALM_SLOT, router_name
+        from workbench.engine.coexistence import router_name
 
         router = router_name(self.project)
-        slot = self.slots.get(ROUTE_TO_CALM_SLOT)
+        slot = self.slots.get(ROUTE_SESSION_TO_CALM)
         config = self.project.config.source
         if router and (slot is None or slot.type != "bool"):
             self.issues.error(
@@ -692,15 +734,15 @@ class _Validator:
                 config.line,
                 "coexistence-slot",
                 f"{router} is in the pipeline but the domain has no bool slot "
-                f"'{ROUTE_TO_CALM_SLOT}'",
-                f"add `{ROUTE_TO_CALM_SLOT}: {{type: bool}}` under `slots:` in the domain",
+                f"'{ROUTE_SESSION_TO_CALM}'",
+                f"add `{ROUTE_SESSION_TO_CALM}: {{type: bool}}` under `slots:` in the domain",
             )
         elif slot is not None and not router and not slot.is_builtin:
             self.issues.error(
                 slot.source.file,
                 slot.source.line,
                 "coexistence-slot",
-                f"slot '{ROUTE_TO_CALM_SLOT}' is in the domain but no router "
+                f"slot '{ROUTE_SESSION_TO_CALM}' is in the domain but no router "
                 "(LLMBasedRouter, IntentBasedRouter) is in config.yml's pipeline",
                 "add a router to the pipeline, or remove the slot",
             )

@@ -18,10 +18,11 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from workbench.calm.names import PATTERN_CLARIFICATION, UTTER_ACTION_KEY
 from workbench.engine.events import Event
 from workbench.project.model import TestStep
 
-CLARIFICATION_PATTERN = "pattern_clarification"
+CLARIFICATION_PATTERN = PATTERN_CLARIFICATION
 LLM_JUDGE_ASSERTIONS = frozenset(
     {"generative_response_is_relevant", "generative_response_is_grounded"}
 )
@@ -118,7 +119,7 @@ def _slot_matches(event: Event, name: str, value: Any) -> bool:
 
 
 def _utter_name(event: Event) -> Any:
-    return (event.get("metadata") or {}).get("utter_action")
+    return (event.get("metadata") or {}).get(UTTER_ACTION_KEY)
 
 
 # --- assertion style ------------------------------------------------------------------------

@@ -34,6 +34,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from workbench.calm.names import (
+    DIALOGUE_STACK,
+    FLOW_HASHES,
+    PATTERN_COLLECT_INFORMATION,
+    REQUESTED_SLOT,
+    RETURN_VALUE,
+    SESSION_STARTED_METADATA,
+    UTTER_ACTION_KEY,
+    is_pattern,
+)
 from workbench.project.model import Project
 from workbench.store.redact import MASK
 from workbench.store.text import is_session_start
@@ -44,10 +54,10 @@ from workbench.understanding.cassette import CassetteEntry, save_cassette
 TEST_DIR = "e2e_tests"
 CASSETTE_SUFFIX = ".cassette.yml"
 SLUG_LENGTH = 50
-COLLECT_PATTERN = "pattern_collect_information"
+COLLECT_PATTERN = PATTERN_COLLECT_INFORMATION
 # tracker state that is no domain slot a test should pin down
 INTERNAL_SLOTS = frozenset(
-    {"flow_hashes", "requested_slot", "dialogue_stack", "return_value", "session_started_metadata"}
+    {FLOW_HASHES, REQUESTED_SLOT, DIALOGUE_STACK, RETURN_VALUE, SESSION_STARTED_METADATA}
 )
 NOT_CUSTOM = ("response", "builtin")
 _REGEX_SPECIAL = re.compile(r"([\\.^$*+?{}\[\]|()])")
@@ -211,7 +221,7 @@ def _assertions(trace: TurnTrace, project: Project | None) -> list[dict[str, Any
                 }
             )
         elif kind == "bot":
-            response = (event.get("metadata") or {}).get("utter_action")
+            response = (event.get("metadata") or {}).get(UTTER_ACTION_KEY)
             text = event.get("text")
             if response:
                 add({"bot_uttered": {"utter_name": str(response)}})
@@ -222,7 +232,7 @@ def _assertions(trace: TurnTrace, project: Project | None) -> list[dict[str, Any
 
 def _is_pattern(flow_id: str, project: Project | None) -> bool:
     flow = project.flow(flow_id) if project is not None else None
-    return flow.is_pattern if flow is not None else flow_id.startswith("pattern_")
+    return flow.is_pattern if flow is not None else is_pattern(flow_id)
 
 
 def _masked(value: Any) -> bool:

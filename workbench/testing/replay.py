@@ -23,17 +23,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.engine.tracker import Tracker
 from workbench.project.model import Project
 from workbench.session import CustomActionRunner, Session
 from workbench.store.redact import MASK
 from workbench.store.text import is_session_start
 from workbench.testing.report import bot_message_lines
-from workbench.testing.runner import GENERATOR_FAILED, command_text
+from workbench.testing.runner import command_text
 from workbench.trace.turn import TurnTrace
-from workbench.understanding.base import CommandGenerator, GeneratorOutput, output_from_text
-from workbench.understanding.cassette import project_syntax
+from workbench.understanding.base import CommandGenerator
+from workbench.understanding.base import generator_failure as failure_in
 from workbench.understanding.dsl.parser import Syntax
+from workbench.understanding.recorded import (
+    RecordedOutputGenerator,
+    Recording,
+)
 
 FLOW_EVENTS = {
     "flow_started": "started",
@@ -59,10 +62,8 @@ def model_message(trace: TurnTrace) -> str | None:
 
 def generator_failure(trace: TurnTrace) -> str | None:
     """The error the command generator raised in this turn, if it raised."""
-    for error in trace.errors:
-        if error.startswith(GENERATOR_FAILED):
-            return error[len(GENERATOR_FAILED) :]
-    return None
+    failure = failure_in(trace.errors)
+    return failure.error if failure is not None else None
 
 
 # --- the generator ----------------------------------------------------------------------------
@@ -82,21 +83,24 @@ class RecordedMiss(LookupError):
         return f"RecordedMiss: {self}"
 
 
-class RecordedFailure(RuntimeError):
-    """Replays a turn in which the command generator failed when it was recorded."""
-
-    def __repr__(self) -> str:
-        return f"RecordedFailure: the recorded command generator failed: {self}"
+def _recorded_miss(message: str, used: int, total: int, test_case: str | None) -> Exception:
+    return RecordedMiss(message, used, total)
 
 
-@dataclass
-class _Recorded:
-    message: str
-    trace: TurnTrace
-    used: bool = False
+def recording(trace: TurnTrace, message: str) -> Recording:
+    """A saved turn as the replayer's recording, with what the panels showed for it."""
+    return Recording(
+        message,
+        trace.raw_output,
+        failure=generator_failure(trace),
+        prompt=trace.prompt,
+        prompt_tokens=trace.prompt_tokens,
+        retrieved_flows=tuple(trace.retrieved_flows),
+        origin=trace,
+    )
 
 
-class RecordedGenerator:
+class RecordedGenerator(RecordedOutputGenerator):
     """Answers each model-handled message with the raw output recorded for it.
 
     Entries are the traces' model-handled turns, matched by the message text (both
@@ -114,43 +118,16 @@ class RecordedGenerator:
         fallback: CommandGenerator | None = None,
         syntax: Syntax | None = None,
     ) -> None:
-        self.entries = [
-            _Recorded(message, trace)
+        recordings = [
+            recording(trace, message)
             for trace in traces
             if (message := model_message(trace)) is not None
         ]
-        self.fallback = fallback
-        self.syntax = syntax
-
-    async def generate(self, message: str, tracker: Tracker, project: Project) -> GeneratorOutput:
-        key = message.strip()
-        for entry in self.entries:
-            if not entry.used and entry.message == key:
-                entry.used = True
-                return self._output(entry.trace, project)
-        if self.fallback is not None:
-            return await self.fallback.generate(message, tracker, project)
-        raise RecordedMiss(message, sum(e.used for e in self.entries), len(self.entries))
-
-    def _output(self, trace: TurnTrace, project: Project) -> GeneratorOutput:
-        failure = generator_failure(trace)
-        if trace.raw_output is None and failure is not None:
-            raise RecordedFailure(failure)
-        output = output_from_text(trace.raw_output or "", self.syntax or project_syntax(project))
-        # what the panels showed for this turn when it was recorded
-        output.prompt = trace.prompt
-        output.prompt_tokens = trace.prompt_tokens
-        output.retrieved_flows = list(trace.retrieved_flows)
-        return output
+        super().__init__(recordings, miss=_recorded_miss, fallback=fallback, syntax=syntax)
 
     @property
     def unused(self) -> list[TurnTrace]:
-        return [e.trace for e in self.entries if not e.used]
-
-    def rewind(self) -> None:
-        """Make every recorded output available again."""
-        for entry in self.entries:
-            entry.used = False
+        return [r.origin for r in self.unused_recordings]
 
 
 # --- replaying --------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workbench.calm.names import ACTION_LISTEN, UTTER_ACTION_KEY
 from workbench.engine.events import Event
 from workbench.project.loader import with_rasa_version
 from workbench.project.model import Project, Source, TestCase, TestFile, TestStep
@@ -34,8 +35,8 @@ from workbench.testing.assertions import assertion_kind, check_step, run_asserti
 from workbench.testing.other_version import advice, other_rasa_version, rerun_generator
 from workbench.trace.turn import TurnTrace
 from workbench.understanding.base import CommandGenerator
+from workbench.understanding.base import generator_failure as failure_in
 
-GENERATOR_FAILED = "command generator failed: "
 ORDER_HINT = " (assertion_order_enabled: check the order in which the assertions are listed)"
 DEFAULT_SEED = 0
 
@@ -554,10 +555,8 @@ def split_turn(
 
 def generator_failure(trace: TurnTrace) -> str | None:
     """Why the command generator failed on this turn (e.g. a cassette miss), if it did."""
-    for error in trace.errors:
-        if error.startswith(GENERATOR_FAILED):
-            return error
-    return None
+    failure = failure_in(trace.errors)
+    return failure.text if failure is not None else None
 
 
 def _trace_for(traces: Sequence[TurnTrace], user_event: Event) -> TurnTrace | None:
@@ -581,13 +580,13 @@ def turn_view(events: Sequence[Event], trace: TurnTrace | None, user_text: str |
             view.bot.append(
                 {
                     "text": event.get("text"),
-                    "utter_action": (event.get("metadata") or {}).get("utter_action"),
+                    UTTER_ACTION_KEY: (event.get("metadata") or {}).get(UTTER_ACTION_KEY),
                     "buttons": list(data.get("buttons") or []),
                 }
             )
         elif kind == "slot":
             view.slots.append((str(event.get("name")), event.get("value")))
-        elif kind == "action" and event.get("name") not in ("action_listen",):
+        elif kind == "action" and event.get("name") not in (ACTION_LISTEN,):
             view.actions.append(str(event.get("name")))
         elif kind == "flow_started":
             view.flows.append(f"started {event.get('flow_id')}")

@@ -12,6 +12,42 @@ from workbench.project.model import Project
 from workbench.trace.turn import ModelUsage, RetrievedFlow
 from workbench.understanding.dsl.parser import Syntax, parse_commands
 
+# how a generator failure reads in a turn's errors (and so in stored sessions)
+GENERATOR_FAILED = "command generator failed: "
+
+
+@dataclass(frozen=True)
+class GeneratorFailure:
+    """The command generator raised instead of replying; the turn goes on as
+    `pattern_internal_error`. `error` is what it raised, as `repr` shows it (e.g.
+    `CassetteMiss: no cassette entry for ...`)."""
+
+    error: str
+
+    @classmethod
+    def of(cls, exc: BaseException) -> GeneratorFailure:
+        return cls(repr(exc))
+
+    @property
+    def text(self) -> str:
+        """The line the turn's errors show."""
+        return GENERATOR_FAILED + self.error
+
+    @classmethod
+    def from_text(cls, text: str) -> GeneratorFailure | None:
+        """The failure an error line reports, if it reports one (stored turns keep only
+        the line)."""
+        return cls(text[len(GENERATOR_FAILED) :]) if text.startswith(GENERATOR_FAILED) else None
+
+
+def generator_failure(errors: Iterable[str]) -> GeneratorFailure | None:
+    """The generator failure among a turn's error lines, if there is one."""
+    for text in errors:
+        failure = GeneratorFailure.from_text(text)
+        if failure is not None:
+            return failure
+    return None
+
 
 @dataclass
 class GeneratorOutput:
@@ -27,6 +63,8 @@ class GeneratorOutput:
     # why each command was made ("why this command"), aligned with `commands`; "" = no reason
     # known (a model's output carries none; the offline generator names the rule that won)
     why: list[str] = field(default_factory=list)
+    # set when the generator raised: the commands are then the fallback `Error`
+    failure: GeneratorFailure | None = None
 
 
 class CommandGenerator(Protocol):

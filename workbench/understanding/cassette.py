@@ -10,11 +10,12 @@ A cassette is a YAML file::
           start flow cancel_order
           set slot order_id A1002
 
-`CassetteGenerator` replays it: for each user message it takes the first entry not used
-yet whose `user` equals the message (both whitespace-trimmed), so a message sent twice
-needs two entries, consumed in order. The completion goes through `output_from_text`,
-the parser a real model's reply goes through; the engine then cleans the commands as
-usual. A message without an entry raises `CassetteMiss`, which names the message.
+`CassetteGenerator` replays it with the one replayer (`recorded.py`): for each user
+message it takes the first entry not used yet whose `user` equals the message (both
+whitespace-trimmed), so a message sent twice needs two entries, consumed in order. The
+completion goes through `output_from_text`, the parser a real model's reply goes
+through; the engine then cleans the commands as usual. A message without an entry
+raises `CassetteMiss`, which names the message.
 
 An entry may name the e2e test case it belongs to (`test_case: <name>`, or
 `test_case: <file>::<name>` when two files have a case of that name). Such an entry is
@@ -41,7 +42,8 @@ from workbench.engine.tracker import Tracker
 from workbench.project.model import Project
 from workbench.project.yaml_io import YamlSyntaxError, parse_yaml
 from workbench.understanding.base import CommandGenerator, GeneratorOutput, output_from_text
-from workbench.understanding.dsl.parser import SYNTAX_BY_GENERATOR, Syntax
+from workbench.understanding.dsl.parser import Syntax
+from workbench.understanding.recorded import RecordedOutputGenerator, Recording, project_syntax
 
 CASSETTE_VERSION = 1
 
@@ -81,14 +83,6 @@ class CassetteEntry:
     completion: str
     # the e2e test case this entry belongs to (`name` or `file::name`); None: any
     test_case: str | None = None
-
-
-def project_syntax(project: Project | None) -> Syntax:
-    """The DSL the project's configured command generator's model replies in."""
-    generator = project.config.command_generator if project is not None else None
-    if generator is None:
-        return "v2"
-    return SYNTAX_BY_GENERATOR.get(generator.name, "v2")
 
 
 def load_cassette(path: Path | str) -> list[CassetteEntry]:
@@ -189,7 +183,7 @@ def save_cassette(path: Path | str, entries: list[CassetteEntry]) -> None:
         raise
 
 
-class CassetteGenerator:
+class CassetteGenerator(RecordedOutputGenerator):
     """Replays a cassette; one instance consumes its entries across sessions in order.
     Entries with a `test_case` are used only while that test case runs."""
 
@@ -197,59 +191,16 @@ class CassetteGenerator:
 
     def __init__(self, path: Path | str, syntax: Syntax | None = None) -> None:
         self.path = Path(path)
-        self.syntax = syntax
         self.entries = load_cassette(self.path)
-        self.used = [False] * len(self.entries)
-        self.test_case: tuple[str, str | None] | None = None  # (name, file)
+        recordings = [Recording(e.user, e.completion, e.test_case, origin=e) for e in self.entries]
+        super().__init__(recordings, miss=self._miss, syntax=syntax)
 
-    def begin_test_case(self, name: str | None, file: str | None = None) -> None:
-        """The e2e runner starts test case `name` of `file` (None: no test case). The
-        case's own entries become available again, so it replays the same each time."""
-        self.test_case = (name, file) if name is not None else None
-        for index, entry in enumerate(self.entries):
-            if entry.test_case is not None and self._belongs(entry):
-                self.used[index] = False
-
-    def _belongs(self, entry: CassetteEntry) -> bool:
-        if self.test_case is None or entry.test_case is None:
-            return False
-        name, file = self.test_case
-        if entry.test_case == name:
-            return True
-        entry_file, sep, entry_name = entry.test_case.rpartition("::")
-        return (
-            bool(sep) and file is not None and entry_name == name and _same_file(entry_file, file)
-        )
-
-    async def generate(self, message: str, tracker: Tracker, project: Project) -> GeneratorOutput:
-        key = message.strip()
-        # the running test case's own entries first, then the shared ones
-        for scoped in (True, False):
-            for index, entry in enumerate(self.entries):
-                if self.used[index] or entry.user.strip() != key:
-                    continue
-                if self._belongs(entry) if scoped else entry.test_case is None:
-                    self.used[index] = True
-                    syntax = self.syntax or project_syntax(project)
-                    return output_from_text(entry.completion, syntax)
-        case = self.test_case[0] if self.test_case else None
-        raise CassetteMiss(message, self.path, sum(self.used), len(self.entries), case)
+    def _miss(self, message: str, used: int, total: int, test_case: str | None) -> Exception:
+        return CassetteMiss(message, self.path, used, total, test_case)
 
     @property
     def unused(self) -> list[CassetteEntry]:
-        return [e for e, used in zip(self.entries, self.used, strict=True) if not used]
-
-    def rewind(self) -> None:
-        """Make every entry available again."""
-        self.used = [False] * len(self.entries)
-
-
-def _same_file(written: str, actual: str) -> bool:
-    """`written` (from a cassette) names the test file `actual` (relative to the project):
-    equal paths, or `actual` ends with it."""
-    written = written.strip().replace("\\", "/").removeprefix("./")
-    actual = actual.replace("\\", "/").removeprefix("./")
-    return actual == written or actual.endswith("/" + written)
+        return [r.origin for r in self.unused_recordings]
 
 
 class RecordingGenerator:

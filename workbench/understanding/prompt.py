@@ -38,6 +38,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from workbench.calm.names import PATTERN_COLLECT_INFORMATION
 from workbench.engine.stack import CALL, Frame
 from workbench.engine.tracker import Tracker
 from workbench.project.model import Flow, Project, Step
@@ -45,7 +46,7 @@ from workbench.understanding.dsl.parser import SYNTAX_BY_GENERATOR, Syntax
 from workbench.understanding.retrieval import allowed_values, collect_steps
 
 MAX_HISTORY_LINES = 20
-COLLECT_PATTERN = "pattern_collect_information"
+COLLECT_PATTERN = PATTERN_COLLECT_INFORMATION
 DEFAULT_TEMPLATE = "command_prompt.jinja2"
 ERROR_PLACEHOLDERS = {
     "rasa_internal_error_user_input_too_long": "[User sent really long message]",

@@ -45,6 +45,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from workbench.calm.names import (
+    PATTERN_COLLECT_INFORMATION,
+    PATTERN_CONTINUE_INTERRUPTED,
+    PATTERN_VALIDATE_SLOT,
+    UTTER_ACTION_KEY,
+    UTTER_CLARIFICATION_OPTIONS,
+    utter_ask,
+)
 from workbench.engine.stack import Frame
 from workbench.engine.tracker import Tracker
 from workbench.project.model import Project
@@ -92,10 +100,10 @@ from workbench.understanding.offline.values import (
 
 __all__ = ["OfflineDecision", "OfflineGenerator"]
 
-COLLECT_PATTERN = "pattern_collect_information"
-VALIDATE_PATTERN = "pattern_validate_slot"
-CONTINUE_PATTERN = "pattern_continue_interrupted"
-CLARIFY_RESPONSE = "utter_clarification_options_rasa"
+COLLECT_PATTERN = PATTERN_COLLECT_INFORMATION
+VALIDATE_PATTERN = PATTERN_VALIDATE_SLOT
+CONTINUE_PATTERN = PATTERN_CONTINUE_INTERRUPTED
+CLARIFY_RESPONSE = UTTER_CLARIFICATION_OPTIONS
 
 # Flow scores are in "unique words": 1.0 is one word that only this flow's name has.
 START_THRESHOLD = 0.8  # start a flow when nothing else is going on
@@ -205,7 +213,7 @@ class _Turn:
         return self.asking_frame is not None and self.asking_frame.is_pattern
 
     def question_texts(self) -> list[str]:
-        names = [self.utter, f"utter_ask_{self.asked}"] if self.asked else []
+        names = [self.utter, utter_ask(self.asked)] if self.asked else []
         return [t for name in dict.fromkeys(n for n in names if n) for t in self._texts(name)]
 
     def _texts(self, name: str) -> list[str]:
@@ -431,7 +439,7 @@ class _Turn:
                     options = [str(o) for o in command.get("options") or []]
             asked = any(
                 e.get("event") == "bot"
-                and (e.get("metadata") or {}).get("utter_action") == CLARIFY_RESPONSE
+                and (e.get("metadata") or {}).get(UTTER_ACTION_KEY) == CLARIFY_RESPONSE
                 for e in events[index + 1 :]
             )
             return [o for o in options if o in self.model.startable] if asked else []

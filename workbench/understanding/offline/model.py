@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from workbench.calm.names import utter_ask
 from workbench.project.model import Flow, Project, Slot
 from workbench.understanding.dsl.parser import SetSlotsPayload, parse_button_payload
 from workbench.understanding.offline.text import STOP_WORDS, FieldIndex, stem, terms, words
@@ -92,7 +93,7 @@ def build_model(project: Project) -> Model:
                 slot = project.slot(step.collect)
                 if slot is not None and slot.type == "categorical":
                     collect_texts.extend(v.replace("_", " ") for v in slot.values)
-                    for utter in (step.ask_utter, f"utter_ask_{step.collect}"):
+                    for utter in (step.ask_utter, utter_ask(step.collect)):
                         pairs = button_values(question_buttons(project, utter), step.collect)
                         collect_texts.extend(title for _, title in pairs)
         index.add(
@@ -116,7 +117,7 @@ def build_model(project: Project) -> Model:
                 utters.setdefault(step.collect, []).append(step.ask_utter)
     slots: dict[str, SlotInfo] = {}
     for name, slot in project.domain.slots.items():
-        asks = list(dict.fromkeys([f"utter_ask_{name}", *utters.get(name, [])]))
+        asks = list(dict.fromkeys([utter_ask(name), *utters.get(name, [])]))
         questions = [t for utter in asks for t in response_texts(project, utter)]
         hints = tuple(
             h for h in [slot.description or "", *step_descriptions.get(name, []), *questions] if h
