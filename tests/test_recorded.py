@@ -48,7 +48,10 @@ def test_recordings_answer_in_order_then_miss(project):
 
 def test_test_case_recordings_come_first_and_only_in_their_case(project):
     generator = RecordedOutputGenerator(
-        [Recording("hi", "start flow second"), Recording("hi", "start flow greet", test_case="f.yml::one")],
+        [
+            Recording("hi", "start flow second"),
+            Recording("hi", "start flow greet", test_case="f.yml::one"),
+        ],
         miss=miss,
     )
     generator.begin_test_case("one", "tests/f.yml")
