@@ -31,8 +31,8 @@ from workbench.engine.tracker import Tracker
 from workbench.project.loader import load_project
 from workbench.project.model import Project
 from workbench.session import ActionResult, Session
+from workbench.understanding.lexical import FieldIndex
 from workbench.understanding.offline.generator import OfflineGenerator
-from workbench.understanding.offline.text import FieldIndex, stem, terms
 from workbench.understanding.offline.values import (
     clean_free_text,
     find_emails,
@@ -44,6 +44,7 @@ from workbench.understanding.offline.values import (
     shape_from_example,
     slot_shape,
 )
+from workbench.understanding.words import stem, terms
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_project"
 

@@ -18,6 +18,7 @@ from workbench.session import Session
 from workbench.understanding.base import ScriptedGenerator
 from workbench.understanding.lexical import BM25Index
 from workbench.understanding.models import ModelSpec
+from workbench.understanding.offline import OfflineGenerator
 from workbench.understanding.retrieval import (
     REASON_ACTIVE,
     REASON_ALL,
@@ -247,3 +248,24 @@ async def test_an_explicit_embeddings_model_overrides_the_config(project_copy, s
     model = ModelSpec("openai/fake-embed", api_base=server.url)
     result = await FlowRetriever(model).retrieve(project, Tracker(project), "cancel my order")
     assert result.method == "embeddings"
+
+
+# --- one ranker for every generator --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["please cancel my order", "where is my order A1001", "I want to rate the store", "asdf"],
+)
+async def test_the_offline_generator_shows_the_flows_retrieval_ranks(sample, message):
+    project = with_retrieval(sample)
+    session = await session_after(project)
+    expected = await FlowRetriever(use_local_embeddings=False).retrieve(
+        project, session.tracker, message
+    )
+    output = await OfflineGenerator().generate(message, session.tracker, project)
+    shown = [(r.flow_id, r.score, r.active) for r in output.retrieved_flows]
+    assert shown == [(r.flow_id, r.score, r.active) for r in expected.retrieved]
+    # the same reasons, the offline generator adding the words a flow has in common
+    for shown_flow, retrieved in zip(output.retrieved_flows, expected.retrieved, strict=True):
+        assert shown_flow.reason.startswith(retrieved.reason)

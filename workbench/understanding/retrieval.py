@@ -125,6 +125,15 @@ def flow_document(project: Project, flow: Flow, with_slots: bool = True) -> str:
     return "\n".join(lines)
 
 
+def keyword_documents(project: Project) -> dict[str, str]:
+    """What each flow is about, for keyword ranking (link-only flows never start)."""
+    return {
+        f.id: flow_text(f, project, [s.collect or "" for s in collect_steps(project, f)])
+        for f in project.user_flows
+        if not f.is_link_only
+    }
+
+
 def allowed_values(project: Project, slot_name: str) -> list[Any] | None:
     slot = project.slot(slot_name)
     if slot is None:
@@ -199,7 +208,11 @@ class FlowRetriever:
         self._index: BM25Index | None = None
         self._vectors: dict[str, dict[str, list[float]]] = {}  # cache file -> hash -> vector
 
-    async def retrieve(self, project: Project, tracker: Tracker, message: str) -> Retrieval:
+    async def retrieve(
+        self, project: Project, tracker: Tracker, message: str, *, always_rank: bool = False
+    ) -> Retrieval:
+        """`always_rank`: rank every startable flow even when retrieval is off (the offline
+        generator has no prompt to fill, but its panel still shows how flows rank)."""
         settings = _settings(project)
         document = tracker.condition_document()
         active = [fid for fid in active_flow_ids(tracker) if project.flow(fid) is not None]
@@ -217,7 +230,7 @@ class FlowRetriever:
 
         scores: dict[str, float] = {}
         note: str | None = None
-        if not settings["active"]:
+        if not settings["active"] and not always_rank:
             method = "all"
             for flow in startable:
                 reasons.setdefault(flow.id, REASON_ALL)
@@ -231,7 +244,8 @@ class FlowRetriever:
             ranked = sorted(
                 (f for f in startable), key=lambda f: (-scores.get(f.id, 0.0), order[f.id])
             )
-            for flow in ranked[: settings["num_flows"]]:
+            limit = settings["num_flows"] if settings["active"] else len(ranked)
+            for flow in ranked[:limit]:
                 reasons.setdefault(flow.id, reason)
 
         chosen = [f for f in project.user_flows if f.id in reasons]
@@ -298,17 +312,16 @@ class FlowRetriever:
             return None, f"no {missing} for embeddings"
         return model, None
 
-    def _keyword_scores(self, project: Project, query: str) -> dict[str, float]:
+    def keyword_index(self, project: Project) -> BM25Index:
+        """The BM25 index of the project's flows (built once per project version)."""
         key = (id(project), project.fingerprint)
         if self._index is None or self._index_key != key:
-            documents = {
-                f.id: flow_text(f, project, [s.collect or "" for s in collect_steps(project, f)])
-                for f in project.user_flows
-                if not f.is_link_only
-            }
-            self._index = BM25Index.build(documents)
+            self._index = BM25Index.build(keyword_documents(project))
             self._index_key = key
-        return self._index.scores(query)
+        return self._index
+
+    def _keyword_scores(self, project: Project, query: str) -> dict[str, float]:
+        return self.keyword_index(project).scores(query)
 
     async def _embedding_scores(
         self, project: Project, model: ModelSpec, query: str, settings: dict[str, Any]

@@ -35,7 +35,7 @@ The rules, in order (the first that applies wins):
    ``provide info``.
 5. Otherwise no commands (the parser turns that into cannot-handle: "please rephrase").
 
-Flows are ranked by `offline_text.FieldIndex` (field-weighted TF-IDF with BM25 idf) over
+Flows are ranked by `lexical.FieldIndex` (field-weighted TF-IDF with BM25 idf) over
 each startable user flow's name, id, description and collect steps; a flow whose slots
 the message fills (a categorical value, an id shaped like the examples) gets a bonus.
 """
@@ -43,7 +43,7 @@ the message fills (a categorical value, an id shaped like the examples) gets a b
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from workbench.calm.names import (
     PATTERN_COLLECT_INFORMATION,
@@ -87,7 +87,6 @@ from workbench.understanding.offline.phrases import (
     WH_START,
     all_clauses,
 )
-from workbench.understanding.offline.text import normalize, terms, words
 from workbench.understanding.offline.values import (
     CategoricalMatch,
     clean_free_text,
@@ -97,6 +96,8 @@ from workbench.understanding.offline.values import (
     parse_number,
     parse_ordinal,
 )
+from workbench.understanding.retrieval import FlowRetriever
+from workbench.understanding.words import normalize, terms, words
 
 __all__ = ["OfflineDecision", "OfflineGenerator"]
 
@@ -151,13 +152,31 @@ class OfflineGenerator:
     def __init__(self) -> None:
         self._project: Project | None = None
         self._model: Model | None = None
+        # the flows the panel shows are ranked as flow retrieval ranks them without an
+        # embeddings model, so they read the same whichever generator runs
+        self._retriever = FlowRetriever(use_project_embeddings=False, use_local_embeddings=False)
 
     async def generate(self, message: str, tracker: Tracker, project: Project) -> GeneratorOutput:
         decision = self.decide(message, tracker, project)
         output = output_from_text(decision.text)
         output.raw_output = decision.text
-        output.retrieved_flows = decision.retrieved
+        output.retrieved_flows = await self.retrieved_flows(message, tracker, project)
         return output
+
+    async def retrieved_flows(
+        self, message: str, tracker: Tracker, project: Project
+    ) -> list[RetrievedFlow]:
+        """The flows retrieval would give a model for this message, with the words that
+        each ranked flow has in common with it."""
+        retrieval = await self._retriever.retrieve(project, tracker, message, always_rank=True)
+        index = self._retriever.keyword_index(project)
+        out = []
+        for flow in retrieval.retrieved:
+            matched = index.matched(message, flow.flow_id) if flow.flow_id in index.keys else []
+            if matched:
+                flow = replace(flow, reason=f"{flow.reason}; matched {', '.join(matched)}")
+            out.append(flow)
+        return out
 
     def decide(self, message: str, tracker: Tracker, project: Project) -> OfflineDecision:
         return _Turn(self._model_for(project), message, tracker).decide()

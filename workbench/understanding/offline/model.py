@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from workbench.calm.names import utter_ask
 from workbench.project.model import Flow, Project, Slot
 from workbench.understanding.dsl.parser import SetSlotsPayload, parse_button_payload
-from workbench.understanding.offline.text import STOP_WORDS, FieldIndex, stem, terms, words
+from workbench.understanding.lexical import FieldIndex
 from workbench.understanding.offline.values import SlotShape, slot_shape
+from workbench.understanding.words import STOP_WORDS, stem, terms, words
 
 # how much each field of a flow counts when ranking flows for a message
 FIELD_WEIGHTS = {"name": 1.0, "id": 0.6, "description": 0.7, "collect": 0.5}

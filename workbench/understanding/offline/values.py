@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from workbench.understanding.offline.text import STOP_WORDS, normalize, stem, words
+from workbench.understanding.words import STOP_WORDS, normalize, stem, words
 
 __all__ = [
     "CategoricalMatch",
