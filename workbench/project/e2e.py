@@ -1,12 +1,22 @@
-"""E2E test files (Rasa's format: `test_cases`, `fixtures`, `metadata`, `stub_custom_actions`)."""
+"""E2E test files (Rasa's format: `test_cases`, `fixtures`, `metadata`, `stub_custom_actions`).
+
+The one reader of test files: the project loader builds those under the test folders
+with it, the test runner those it is pointed at elsewhere, and both share fixtures the
+same way: a test file gets the fixtures of every `conftest.yml` in its own folder and
+the folders above it (up to the project folder), a nearer conftest winning over a
+farther one and the file's own fixtures winning over all.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from workbench.project.issues import IssueList
 from workbench.project.model import Source, TestCase, TestFile, TestStep
-from workbench.project.yaml_io import line_of
+from workbench.project.yaml_io import YamlSyntaxError, line_of, parse_yaml
 
 STEP_KINDS = ("user", "bot", "utter", "slot_was_set", "slot_was_not_set")
 USER_STEP_KEYS = frozenset({"user", "metadata", "assertions", "assertion_order_enabled"})
@@ -14,8 +24,78 @@ TEST_FILE_KEYS = frozenset({"test_cases", "fixtures", "metadata", "stub_custom_a
 TEST_CASE_KEYS = frozenset({"test_case", "steps", "fixtures", "metadata"})
 
 
+CONFTEST_NAMES = ("conftest.yml", "conftest.yaml")
+
+Fixtures = dict[str, tuple[tuple[str, Any], ...]]
+FixtureSources = dict[str, tuple[Source, ...]]
+# a conftest's fixtures by the folder it is in (relative to the project, "." = the project)
+Conftests = Mapping[str, tuple[Fixtures, FixtureSources]]
+
+
 def is_test_file(data: Any) -> bool:
     return isinstance(data, dict) and "test_cases" in data
+
+
+def is_conftest(path: Path, data: Any) -> bool:
+    return path.stem == "conftest" and isinstance(data, dict) and "fixtures" in data
+
+
+def conftest_folder(file: str) -> str:
+    """The key `with_conftests` files a conftest (given as its project path) under."""
+    return PurePosixPath(file).parent.as_posix()
+
+
+def with_conftests(test_file: TestFile, conftests: Conftests) -> TestFile:
+    """The test file with the fixtures of the conftests in its folder and above."""
+    folder = PurePosixPath(test_file.path).parent
+    shared: Fixtures = {}
+    sources: FixtureSources = {}
+    for above in reversed([folder, *folder.parents]):  # the farthest first: nearer wins
+        fixtures, where = conftests.get(above.as_posix(), ({}, {}))
+        shared.update(fixtures)
+        sources.update(where)
+    if not shared:
+        return test_file
+    return replace(
+        test_file,
+        fixtures={**shared, **test_file.fixtures},
+        fixture_sources={**sources, **test_file.fixture_sources},
+    )
+
+
+def read_test_file(root: Path, path: Path, issues: IssueList) -> TestFile | None:
+    """One test file read on its own (the runner's, outside the test folders the loader
+    reads), with its conftests; None if the file holds no `test_cases`. Raises OSError,
+    UnicodeDecodeError or YamlSyntaxError when the file cannot be read."""
+    rel = _project_path(root, path)
+    data = parse_yaml(path.read_text(encoding="utf-8"), rel)
+    if not is_test_file(data):
+        return None
+    test_file = build_test_file(rel, data, issues)
+    conftests: dict[str, tuple[Fixtures, FixtureSources]] = {}
+    for folder in [path.parent, *path.parent.parents]:
+        if folder != root and root not in folder.parents:
+            continue
+        for name in CONFTEST_NAMES:
+            conftest = folder / name
+            if not conftest.is_file():
+                continue
+            file = _project_path(root, conftest)
+            try:
+                conf = parse_yaml(conftest.read_text(encoding="utf-8"), file)
+            except (OSError, UnicodeDecodeError, YamlSyntaxError):
+                continue  # the conftest's own problem, not this file's
+            if is_conftest(conftest, conf):
+                fixtures = build_fixtures(file, conf["fixtures"], issues)
+                conftests.setdefault(conftest_folder(file), fixtures)
+    return with_conftests(test_file, conftests)
+
+
+def _project_path(root: Path, path: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
 
 
 def build_test_file(file: str, data: dict, issues: IssueList) -> TestFile:

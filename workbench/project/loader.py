@@ -23,7 +23,14 @@ from workbench.project.config import (
 )
 from workbench.project.custom_generator import resolve_custom_generator
 from workbench.project.domain import DomainParts
-from workbench.project.e2e import build_fixtures, build_test_file, is_test_file
+from workbench.project.e2e import (
+    build_fixtures,
+    build_test_file,
+    conftest_folder,
+    is_conftest,
+    is_test_file,
+    with_conftests,
+)
 from workbench.project.flows import FlowBuilder
 from workbench.project.issues import IssueList
 from workbench.project.model import DEFAULT_RASA_VERSION, RASA_VERSIONS, Domain, Flow, Project
@@ -185,17 +192,7 @@ class _Loader:
         custom_actions, response_kwargs = scan_actions(
             self.root, endpoints.actions_module, self.issues
         )
-        if conftest_fixtures:
-            shared = {name: pairs for name, (pairs, _) in conftest_fixtures.items()}
-            shared_sources = {name: src for name, (_, src) in conftest_fixtures.items()}
-            test_files = [
-                replace(
-                    tf,
-                    fixtures={**shared, **tf.fixtures},
-                    fixture_sources={**shared_sources, **tf.fixture_sources},
-                )
-                for tf in test_files
-            ]
+        test_files = [with_conftests(tf, conftest_fixtures) for tf in test_files]
         project = Project(
             root=self.root,
             config=config,
@@ -306,9 +303,9 @@ class _Loader:
                     )
                 if with_tests and is_test_file(data):
                     test_files.append(build_test_file(file, data, self.issues))
-                elif with_tests and path.stem == "conftest" and "fixtures" in data:
-                    fixtures, sources = build_fixtures(file, data["fixtures"], self.issues)
-                    conftest.update({name: (fixtures[name], sources[name]) for name in fixtures})
+                elif with_tests and is_conftest(path, data):
+                    fixtures = build_fixtures(file, data["fixtures"], self.issues)
+                    conftest.setdefault(conftest_folder(file), fixtures)
         return flows, test_files, conftest
 
     def _add_flows(self, file: str, data: dict, flows: dict[str, Flow]) -> None:

@@ -22,142 +22,62 @@ import itertools
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from workbench.calm.names import ACTION_LISTEN, UTTER_ACTION_KEY
 from workbench.engine.events import Event
 from workbench.project.loader import with_rasa_version
-from workbench.project.model import Project, Source, TestCase, TestFile, TestStep
+from workbench.project.model import Project, TestCase, TestFile
 from workbench.session import CustomActionRunner, Session
-from workbench.testing.assertions import assertion_kind, check_step, run_assertion
+from workbench.testing.assertions import check_step, run_assertion
+from workbench.testing.case_data import (
+    fixture_slots,
+    merge_metadata,
+    named_metadata,
+    stub_case_name,
+)
 from workbench.testing.other_version import advice, other_rasa_version, rerun_generator
+from workbench.testing.results import (
+    FAILED,
+    PASSED,
+    SKIPPED,
+    CaseResult,
+    Failure,
+    RunResult,
+    TurnView,
+)
+from workbench.testing.selection import SelectionError, select_cases
+from workbench.testing.turn_view import (
+    assertion_source,
+    command_text,
+    describe_assertion,
+    describe_step,
+    generator_failure,
+    split_turn,
+    trace_for,
+    turn_view,
+)
 from workbench.trace.turn import TurnTrace
 from workbench.understanding.base import CommandGenerator
-from workbench.understanding.base import generator_failure as failure_in
+
+# what other modules have always imported from here
+__all__ = [
+    "FAILED",
+    "PASSED",
+    "SKIPPED",
+    "CaseResult",
+    "E2ERunner",
+    "Failure",
+    "RunResult",
+    "SelectionError",
+    "TurnView",
+    "command_text",
+    "run_tests",
+    "select_cases",
+    "split_turn",
+]
 
 ORDER_HINT = " (assertion_order_enabled: check the order in which the assertions are listed)"
 DEFAULT_SEED = 0
-
-PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
-
-
-# --- results ------------------------------------------------------------------------------
-
-
-@dataclass
-class TurnView:
-    """What one turn did, for a failure report: the user message (None: session start
-    and fixtures), bot messages, slot events and the commands the message became."""
-
-    user_text: str | None
-    bot: list[dict[str, Any]] = field(default_factory=list)  # {text, utter_action, buttons}
-    slots: list[tuple[str, Any]] = field(default_factory=list)
-    flows: list[str] = field(default_factory=list)  # "started x", "completed y at z"
-    actions: list[str] = field(default_factory=list)
-    commands: list[str] = field(default_factory=list)
-    dropped: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    notices: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "user_text": self.user_text,
-            "bot": self.bot,
-            "slots": [[name, value] for name, value in self.slots],
-            "flows": self.flows,
-            "actions": self.actions,
-            "commands": self.commands,
-            "dropped": self.dropped,
-            "errors": self.errors,
-            "notices": self.notices,
-        }
-
-
-@dataclass
-class Failure:
-    """The first thing that diverged."""
-
-    kind: str  # "step", "assertion", "error"
-    message: str
-    source: Source | None = None  # where the failing step / assertion is written
-    expected: str = ""  # the failing step or assertion as written
-    step_index: int | None = None
-    turn: TurnView | None = None
-
-    @property
-    def location(self) -> str:
-        return str(self.source) if self.source else ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "message": self.message,
-            "location": self.location,
-            "expected": self.expected,
-            "step_index": self.step_index,
-            "turn": self.turn.to_dict() if self.turn else None,
-        }
-
-
-@dataclass
-class CaseResult:
-    file: str
-    name: str
-    status: str  # passed / failed / skipped
-    duration_s: float = 0.0
-    failure: Failure | None = None
-    source: Source | None = None
-    sender_id: str = ""
-    notes: list[str] = field(default_factory=list)
-    traces: list[TurnTrace] = field(default_factory=list)
-    # failed under the run's profile but passes under this Rasa version
-    passes_under: str | None = None
-
-    @property
-    def passed(self) -> bool:
-        return self.status == PASSED
-
-    @property
-    def id(self) -> str:
-        return f"{self.file}::{self.name}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "file": self.file,
-            "name": self.name,
-            "status": self.status,
-            "duration_s": self.duration_s,
-            "failure": self.failure.to_dict() if self.failure else None,
-            "notes": self.notes,
-            "passes_under": self.passes_under,
-        }
-
-
-@dataclass
-class RunResult:
-    results: list[CaseResult]
-    notes: list[str] = field(default_factory=list)
-    generator: str = ""
-    duration_s: float = 0.0
-    rasa_version: str = ""
-
-    @property
-    def passed(self) -> list[CaseResult]:
-        return [r for r in self.results if r.status == PASSED]
-
-    @property
-    def failed(self) -> list[CaseResult]:
-        return [r for r in self.results if r.status == FAILED]
-
-    @property
-    def skipped(self) -> list[CaseResult]:
-        return [r for r in self.results if r.status == SKIPPED]
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed
 
 
 # --- custom actions --------------------------------------------------------------------------
@@ -325,7 +245,7 @@ class E2ERunner:
         # turn −1: session start and fixture slot events
         turn_events: list[Event] = list(session.tracker.events)
         turn_trace: TurnTrace | None = None
-        case_metadata = _named_metadata(test_file, case.metadata, result.notes)
+        case_metadata = named_metadata(test_file, case.metadata, result.notes)
         step_failure: Failure | None = None
         for index, step in enumerate(case.steps):
             if step.kind == "user":
@@ -333,8 +253,8 @@ class E2ERunner:
                 if not text:
                     result.notes.append(f"{step.source}: a user step without text is skipped")
                     continue
-                metadata = _merge_metadata(
-                    case_metadata, _named_metadata(test_file, step.metadata, result.notes)
+                metadata = merge_metadata(
+                    case_metadata, named_metadata(test_file, step.metadata, result.notes)
                 )
                 turn_trace = await session.handle(text, metadata)
                 result.traces.append(turn_trace)
@@ -391,8 +311,8 @@ class E2ERunner:
             text = str(step.value)
             wanted_metadata = None
             if step.metadata:
-                wanted_metadata = _merge_metadata(
-                    case_metadata, _named_metadata(test_file, step.metadata, [])
+                wanted_metadata = merge_metadata(
+                    case_metadata, named_metadata(test_file, step.metadata, [])
                 )
             turn, prior = split_turn(events, text, wanted_metadata)
             if not turn:
@@ -403,7 +323,7 @@ class E2ERunner:
                     expected=f"user: {text}",
                     step_index=index,
                 )
-            trace = _trace_for(session.traces, turn[0])
+            trace = trace_for(session.traces, turn[0])
             for assertion in step.assertions:
                 reason, match = run_assertion(assertion, turn, prior, first_step=index == 0)
                 if reason is not None:
@@ -412,7 +332,7 @@ class E2ERunner:
                     return Failure(
                         "assertion",
                         reason,
-                        _assertion_source(step, assertion),
+                        assertion_source(step, assertion),
                         expected=describe_assertion(assertion),
                         step_index=index,
                         turn=turn_view(turn, trace, text),
@@ -486,319 +406,5 @@ def run_tests(
     return asyncio.run(runner.run(selected, **options))
 
 
-# --- helpers -------------------------------------------------------------------------------------
-
-
-def stub_case_name(name: str) -> str:
-    """The test case part of a per-test stub key (`<name>::<action>`)."""
-    return name.replace(" ", "_")
-
-
-def fixture_slots(
-    test_file: TestFile, case: TestCase, notes: list[str] | None = None
-) -> list[tuple[str, Any]]:
-    """(slot, value) pairs of the case's fixtures, in the order the file defines the
-    fixtures (as Rasa applies them)."""
-    wanted = set(case.fixtures)
-    for name in case.fixtures:
-        if name not in test_file.fixtures and notes is not None:
-            notes.append(f"{case.source}: fixture '{name}' is not defined; ignored")
-    pairs: list[tuple[str, Any]] = []
-    for name, slots in test_file.fixtures.items():
-        if name in wanted:
-            pairs.extend(slots)
-    return pairs
-
-
-def _named_metadata(
-    test_file: TestFile, name: str | None, notes: list[str] | None
-) -> dict[str, Any]:
-    if not name:
-        return {}
-    if name not in test_file.metadata:
-        if notes is not None:
-            message = f"{test_file.path}: metadata '{name}' is not defined; none is sent"
-            if message not in notes:
-                notes.append(message)
-        return {}
-    return dict(test_file.metadata[name])
-
-
-def _merge_metadata(case: dict[str, Any], step: dict[str, Any]) -> dict[str, Any]:
-    """The step's metadata wins over the test case's."""
-    return {**case, **step}
-
-
-def split_turn(
-    events: Sequence[Event], text: str, metadata: dict[str, Any] | None = None
-) -> tuple[list[Event], list[Event]]:
-    """(turn events, prior events) for a user message, as Rasa's assertion runner slices:
-    from the first `user` event with that text (and metadata, when given) up to the next
-    `user` event with a different text. Repeated texts resolve to the first occurrence."""
-    start = None
-    for index, event in enumerate(events):
-        if event.get("event") != "user" or event.get("text") != text:
-            continue
-        if metadata is not None and (event.get("metadata") or {}) != metadata:
-            continue
-        start = index
-        break
-    if start is None:
-        return [], []
-    turn = [events[start]]
-    for event in events[start + 1 :]:
-        if event.get("event") == "user" and event.get("text") != text:
-            break
-        turn.append(event)
-    return turn, list(events[:start])
-
-
-def generator_failure(trace: TurnTrace) -> str | None:
-    """Why the command generator failed on this turn (e.g. a cassette miss), if it did."""
-    failure = failure_in(trace.errors)
-    return failure.text if failure is not None else None
-
-
-def _trace_for(traces: Sequence[TurnTrace], user_event: Event) -> TurnTrace | None:
-    for trace in traces:
-        if any(e is user_event for e in trace.events[:3]):
-            return trace
-    return None
-
-
-def _assertion_source(step: TestStep, assertion: dict[str, Any]) -> Source:
-    line = getattr(assertion, "line", 0)
-    return Source(step.source.file, line) if line else step.source
-
-
-def turn_view(events: Sequence[Event], trace: TurnTrace | None, user_text: str | None) -> TurnView:
-    view = TurnView(user_text)
-    for event in events:
-        kind = event.get("event")
-        if kind == "bot":
-            data = event.get("data") or {}
-            view.bot.append(
-                {
-                    "text": event.get("text"),
-                    UTTER_ACTION_KEY: (event.get("metadata") or {}).get(UTTER_ACTION_KEY),
-                    "buttons": list(data.get("buttons") or []),
-                }
-            )
-        elif kind == "slot":
-            view.slots.append((str(event.get("name")), event.get("value")))
-        elif kind == "action" and event.get("name") not in (ACTION_LISTEN,):
-            view.actions.append(str(event.get("name")))
-        elif kind == "flow_started":
-            view.flows.append(f"started {event.get('flow_id')}")
-        elif kind in ("flow_completed", "flow_cancelled", "flow_interrupted", "flow_resumed"):
-            verb = kind.split("_", 1)[1]
-            view.flows.append(f"{verb} {event.get('flow_id')} at {event.get('step_id')}")
-        elif kind == "error":
-            view.errors.append(str(event.get("message")))
-        elif kind == "notice":  # e.g. a step this version skips: explains a divergence
-            view.notices.append(str(event.get("message")))
-    if trace is not None:
-        view.commands = [command_text(c) for c in trace.commands]
-        view.dropped = [_dropped_text(d) for d in trace.dropped]
-        view.errors.extend(e for e in trace.errors if e not in view.errors)
-    return view
-
-
-def command_text(command: dict[str, Any]) -> str:
-    """A trace command dict as one line: `set slot order_id A1002`."""
-    parts = [str(command.get("command", "?"))]
-    for key, value in command.items():
-        if key in ("command", "filled_by") or value in (None, "", [], {}, ()):
-            continue
-        if isinstance(value, (list, tuple)):
-            parts.append(" ".join(_plain(v) for v in value))
-        elif isinstance(value, dict):
-            parts.append(", ".join(f"{k}={_plain(v)}" for k, v in value.items()))
-        else:
-            parts.append(_plain(value))
-    return " ".join(parts)
-
-
-def _plain(value: Any) -> str:
-    if isinstance(value, (list, tuple)):
-        return "=".join(_plain(v) for v in value)
-    return str(value)
-
-
-def _dropped_text(dropped: dict[str, Any]) -> str:
-    command = dropped.get("command")
-    what = command_text(command) if isinstance(command, dict) else (dropped.get("line") or "")
-    return f"{what} ({dropped.get('reason')})" if what else str(dropped.get("reason"))
-
-
-def describe_step(step: TestStep) -> str:
-    if step.kind in ("bot", "utter", "user"):
-        return f"{step.kind}: {step.value}"
-    from workbench.testing.assertions import describe_slot, slot_entries
-
-    entries = ", ".join(describe_slot(n, v) for n, v in slot_entries(step.value))
-    return f"{step.kind}: [{entries}]"
-
-
-def describe_assertion(assertion: dict[str, Any]) -> str:
-    kind = assertion_kind(assertion)
-    value = assertion.get(kind) if isinstance(assertion, dict) else None
-    return f"{kind}: {_compact(value)}"
-
-
-def _compact(value: Any) -> str:
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {_compact(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(_compact(v) for v in value) + "]"
-    return repr(value) if isinstance(value, str) and not value.isidentifier() else str(value)
-
-
 def _run_id() -> str:
     return time.strftime("%Y%m%d%H%M%S") + os.urandom(2).hex()
-
-
-# --- selecting test cases ------------------------------------------------------------------------
-
-
-class SelectionError(ValueError):
-    """A path or test case name that selects nothing (a usage error)."""
-
-
-def select_cases(
-    project: Project, paths: Sequence[str], cwd: Path | None = None
-) -> list[tuple[TestFile, TestCase]]:
-    """The test cases that PATHS select: a folder (every test file under it), a file, or
-    `file.yml::test case name`. Paths are relative to the project (or absolute, or
-    relative to `cwd` as a fallback). No paths: every test case of the project."""
-    if not paths:
-        return list(project.test_cases)
-    root = project.root.resolve()
-    selected: list[tuple[TestFile, TestCase]] = []
-    seen: set[tuple[str, str, int]] = set()
-    for raw in paths:
-        path_text, _, case_name = raw.partition("::")
-        path = _resolve(root, path_text, cwd)
-        if path is None:
-            raise SelectionError(f"'{path_text}': no such file or folder in {root}")
-        if path.is_dir():
-            if case_name:
-                raise SelectionError(f"'{raw}': '::test case' needs a file, not a folder")
-            files = [tf for tf in _all_test_files(project, root) if _is_under(root, tf.path, path)]
-            files += [
-                tf
-                for tf in _extra_test_files(project, root, path)
-                if tf.path not in {f.path for f in files}
-            ]
-            if not files:
-                raise SelectionError(f"'{path_text}': no e2e test files in this folder")
-        else:
-            test_file = _test_file_for(project, root, path)
-            if test_file is None:
-                raise SelectionError(f"'{path_text}' is not an e2e test file (no `test_cases:`)")
-            files = [test_file]
-        for test_file in files:
-            cases = list(test_file.test_cases)
-            if case_name:
-                cases = [c for c in cases if c.name == case_name]
-                if not cases:
-                    known = ", ".join(c.name for c in test_file.test_cases) or "none"
-                    raise SelectionError(
-                        f"'{raw}': no test case '{case_name}' in {test_file.path} "
-                        f"(test cases: {known})"
-                    )
-            for case in cases:
-                key = (test_file.path, case.name, case.source.line)
-                if key not in seen:
-                    seen.add(key)
-                    selected.append((test_file, case))
-    return selected
-
-
-def _resolve(root: Path, text: str, cwd: Path | None) -> Path | None:
-    candidate = Path(text).expanduser()
-    options = [candidate] if candidate.is_absolute() else [root / candidate]
-    if not candidate.is_absolute():
-        options.append((cwd or Path.cwd()) / candidate)
-    for option in options:
-        if option.exists():
-            return option.resolve()
-    return None
-
-
-def _all_test_files(project: Project, root: Path) -> list[TestFile]:
-    return list(project.test_files)
-
-
-def _is_under(root: Path, rel: str, folder: Path) -> bool:
-    path = (root / rel).resolve()
-    return path == folder or folder in path.parents
-
-
-def _test_file_for(project: Project, root: Path, path: Path) -> TestFile | None:
-    for test_file in project.test_files:
-        if (root / test_file.path).resolve() == path:
-            return test_file
-    return _read_test_file(project, root, path)
-
-
-def _extra_test_files(project: Project, root: Path, folder: Path) -> list[TestFile]:
-    """Test files under a folder the loader does not read (outside e2e_tests/, tests/)."""
-    known = {(root / tf.path).resolve() for tf in project.test_files}
-    found = []
-    for path in sorted(folder.rglob("*")):
-        if path.suffix not in (".yml", ".yaml") or path.resolve() in known:
-            continue
-        if any(part.startswith(".") for part in path.relative_to(folder).parts):
-            continue
-        test_file = _read_test_file(project, root, path, quiet=True)
-        if test_file is not None:
-            found.append(test_file)
-    return found
-
-
-def _read_test_file(
-    project: Project, root: Path, path: Path, quiet: bool = False
-) -> TestFile | None:
-    """Load a test file the project loader did not (it lies outside the test folders);
-    conftest.yml fixtures from its folder and the folders above it (up to the project)
-    are merged in, the file's own fixtures winning."""
-    from dataclasses import replace
-
-    from workbench.project.e2e import build_fixtures, build_test_file, is_test_file
-    from workbench.project.issues import IssueList
-    from workbench.project.yaml_io import YamlSyntaxError, parse_yaml
-
-    try:
-        rel = path.relative_to(root).as_posix()
-    except ValueError:
-        rel = path.as_posix()
-    try:
-        data = parse_yaml(path.read_text(encoding="utf-8"), rel)
-    except (OSError, UnicodeDecodeError, YamlSyntaxError) as exc:
-        if quiet:
-            return None
-        raise SelectionError(f"{rel}: cannot read the test file: {exc}") from exc
-    if not is_test_file(data):
-        return None
-    issues = IssueList()
-    test_file = build_test_file(rel, data, issues)
-    if issues.errors:
-        raise SelectionError("\n".join(str(issue) for issue in issues.errors))
-    shared: dict[str, Any] = {}
-    for folder in reversed([path.parent, *path.parent.parents]):
-        if folder != root and root not in folder.parents:
-            continue
-        for name in ("conftest.yml", "conftest.yaml"):
-            conftest = folder / name
-            if conftest.is_file():
-                try:
-                    conf = parse_yaml(conftest.read_text(encoding="utf-8"), str(conftest))
-                except (OSError, UnicodeDecodeError, YamlSyntaxError):
-                    continue
-                if isinstance(conf, dict):
-                    fixtures, _ = build_fixtures(str(conftest), conf.get("fixtures"), issues)
-                    shared.update(fixtures)
-    if shared:
-        test_file = replace(test_file, fixtures={**shared, **test_file.fixtures})
-    return test_file

@@ -1,0 +1,126 @@
+"""What an e2e run found: per test case its status, the first thing that diverged and
+the turn it diverged in, and the run's totals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from workbench.project.model import Source
+from workbench.trace.turn import TurnTrace
+
+PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
+
+
+@dataclass
+class TurnView:
+    """What one turn did, for a failure report: the user message (None: session start
+    and fixtures), bot messages, slot events and the commands the message became."""
+
+    user_text: str | None
+    bot: list[dict[str, Any]] = field(default_factory=list)  # {text, utter_action, buttons}
+    slots: list[tuple[str, Any]] = field(default_factory=list)
+    flows: list[str] = field(default_factory=list)  # "started x", "completed y at z"
+    actions: list[str] = field(default_factory=list)
+    commands: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "user_text": self.user_text,
+            "bot": self.bot,
+            "slots": [[name, value] for name, value in self.slots],
+            "flows": self.flows,
+            "actions": self.actions,
+            "commands": self.commands,
+            "dropped": self.dropped,
+            "errors": self.errors,
+            "notices": self.notices,
+        }
+
+
+@dataclass
+class Failure:
+    """The first thing that diverged."""
+
+    kind: str  # "step", "assertion", "error"
+    message: str
+    source: Source | None = None  # where the failing step / assertion is written
+    expected: str = ""  # the failing step or assertion as written
+    step_index: int | None = None
+    turn: TurnView | None = None
+
+    @property
+    def location(self) -> str:
+        return str(self.source) if self.source else ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "message": self.message,
+            "location": self.location,
+            "expected": self.expected,
+            "step_index": self.step_index,
+            "turn": self.turn.to_dict() if self.turn else None,
+        }
+
+
+@dataclass
+class CaseResult:
+    file: str
+    name: str
+    status: str  # passed / failed / skipped
+    duration_s: float = 0.0
+    failure: Failure | None = None
+    source: Source | None = None
+    sender_id: str = ""
+    notes: list[str] = field(default_factory=list)
+    traces: list[TurnTrace] = field(default_factory=list)
+    # failed under the run's profile but passes under this Rasa version
+    passes_under: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.status == PASSED
+
+    @property
+    def id(self) -> str:
+        return f"{self.file}::{self.name}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "name": self.name,
+            "status": self.status,
+            "duration_s": self.duration_s,
+            "failure": self.failure.to_dict() if self.failure else None,
+            "notes": self.notes,
+            "passes_under": self.passes_under,
+        }
+
+
+@dataclass
+class RunResult:
+    results: list[CaseResult]
+    notes: list[str] = field(default_factory=list)
+    generator: str = ""
+    duration_s: float = 0.0
+    rasa_version: str = ""
+
+    @property
+    def passed(self) -> list[CaseResult]:
+        return [r for r in self.results if r.status == PASSED]
+
+    @property
+    def failed(self) -> list[CaseResult]:
+        return [r for r in self.results if r.status == FAILED]
+
+    @property
+    def skipped(self) -> list[CaseResult]:
+        return [r for r in self.results if r.status == SKIPPED]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
