@@ -1,0 +1,156 @@
+"""Which flow a message asks for: flows ranked by `lexical.FieldIndex` over each
+startable user flow's name, id, description and collect steps, a bonus for a flow whose
+slots the message fills, and the thresholds that turn a ranking into `start flow`,
+`disambiguate flows` or nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from workbench.understanding.offline.slots import categorical, extract_slots
+from workbench.understanding.offline.turn import OfflineDecision, Turn
+from workbench.understanding.words import words
+
+# Flow scores are in "unique words": 1.0 is one word that only this flow's name has.
+START_THRESHOLD = 0.8  # start a flow when nothing else is going on
+INTERRUPT_THRESHOLD = 1.0  # start a flow instead of answering an open question
+CLARIFY_MIN = 0.25  # a flow must score at least this to be offered in a clarification
+CLOSE_RATIO = 0.8  # a runner-up within 80% of the best makes the choice ambiguous
+CLARIFY_COVERAGE = 0.5  # ... if it also explains half of the message's words
+MIN_COVERAGE = 0.25  # a flow explaining less of the message starts only if it scores ...
+STRONG_SCORE = 1.5  # ... at least this much
+MAX_CLARIFY_OPTIONS = 3
+VALUE_BONUS = 0.6  # the message names a categorical value of a slot the flow collects
+TOKEN_BONUS = 0.2  # the message holds an id/email shaped like a slot the flow collects
+
+
+@dataclass(frozen=True)
+class Ranked:
+    flow_id: str
+    score: float
+    coverage: float
+    matched: tuple[str, ...]
+    bonus: str = ""
+
+    def evidence(self, turn: Turn) -> str:
+        """What made the score, for a reason: "'order', 'where' match 2 words of flow x"."""
+        said = ", ".join(f"'{_written(turn, m)}'" for m in self.matched)
+        count = len(self.matched)
+        text = (
+            f"{said} match{'es' if count == 1 else ''} {count} word{'s' * (count != 1)} "
+            f"of flow {self.flow_id}"
+            if self.matched
+            else f"flow {self.flow_id}"
+        )
+        return f"{text}, value {self.bonus}" if self.bonus else text
+
+
+def _written(turn: Turn, matched: str) -> str:
+    """A matched term as the user wrote it (a typo match reads "shiping~ship")."""
+    term, _, close = matched.partition("~")
+    word = turn.written.get(term, term)
+    return f"{word}~{close}" if close else word
+
+
+def ranking(turn: Turn) -> list[Ranked]:
+    """Every startable flow with its score, best first (computed once per turn)."""
+    if turn.ranked is None:
+        matches = {m.doc_id: m for m in turn.model.index.rank(turn.terms)}
+        ranked = []
+        for flow_id in turn.model.startable:
+            match = matches[flow_id]
+            score, bonus = match.score, ""
+            extra, why = _value_bonus(turn, flow_id)
+            if (extra and score > 0) or extra >= VALUE_BONUS:
+                score += extra
+                bonus = why
+            ranked.append(Ranked(flow_id, round(score, 4), match.coverage, match.matched, bonus))
+        ranked.sort(key=lambda r: (-r.score, r.flow_id))
+        turn.ranked = ranked
+    return turn.ranked
+
+
+def _value_bonus(turn: Turn, flow_id: str) -> tuple[float, str]:
+    best, why = 0.0, ""
+    for name in turn.model.fillable.get(flow_id, ()):
+        info = turn.model.slots.get(name)
+        if info is None:
+            continue
+        if info.slot.type == "categorical":
+            found = categorical(turn, info, strict=True)
+            if found is not None and found.via != "value words" and best < VALUE_BONUS:
+                best, why = VALUE_BONUS, f"{name}={found.value}"
+        elif info.slot.type in ("text", "any") and info.shape.extractable:
+            found_token = info.shape.extract(turn.text, strict=True)
+            if found_token is not None and best < TOKEN_BONUS:
+                best, why = TOKEN_BONUS, f"{name}={found_token[0]}"
+    return best, why
+
+
+def best_other_flow(turn: Turn) -> Ranked | None:
+    """The best-ranked flow other than the active one."""
+    for ranked in ranking(turn):
+        if ranked.flow_id != turn.active_flow:
+            return ranked
+    return None
+
+
+def named_flow(turn: Turn) -> str | None:
+    """A message that is exactly a flow's name or id ("hello", "check balance") starts
+    it, even when its words are common ones such as greetings."""
+    if not turn.flat:
+        return None
+    for flow_id in turn.model.startable:
+        flow = turn.project.flow(flow_id)
+        if flow is None or flow_id == turn.active_flow:
+            continue
+        names = {" ".join(words(flow.readable_name)), " ".join(words(flow_id))}
+        if turn.flat in names:
+            return flow_id
+    return None
+
+
+def choose_flow(
+    turn: Turn, threshold: float, allow_clarify: bool, rule: str = ""
+) -> OfflineDecision | None:
+    """`start flow` for a flow that matches clearly, `disambiguate flows` (when allowed)
+    for several that match about equally well, else None."""
+    candidates = [r for r in ranking(turn) if r.flow_id != turn.active_flow and r.score > 0]
+    if not candidates:
+        return None
+    best = candidates[0]
+    close = [
+        r
+        for r in candidates
+        if r.score >= best.score * CLOSE_RATIO
+        and r.score >= CLARIFY_MIN
+        and (r.coverage >= CLARIFY_COVERAGE or r is best)
+    ]
+    if len(close) >= 2:
+        if allow_clarify:
+            offered = close[:MAX_CLARIFY_OPTIONS]
+            options = " ".join(r.flow_id for r in offered)
+            scores = ", ".join(f"{r.flow_id} {r.score:.3g}" for r in offered)
+            return turn.decision(
+                [f"disambiguate flows {options}"],
+                f"disambiguate flows: several flows match about equally well ({scores}; "
+                f"within {CLOSE_RATIO:.0%} of the best)",
+            )
+        return None
+    if best.score >= threshold and (best.coverage >= MIN_COVERAGE or best.score >= STRONG_SCORE):
+        return start(
+            turn,
+            best.flow_id,
+            f"start flow: {best.evidence(turn)} (score {best.score:.3g} ≥ {threshold:g})"
+            + (f"; {rule}" if rule else ""),
+        )
+    return None
+
+
+def start(turn: Turn, flow_id: str, rule: str) -> OfflineDecision:
+    """`start flow` plus the values the message gives the slots the flow collects."""
+    lines = [
+        f"start flow {flow_id}",
+        *extract_slots(turn, turn.model.fillable.get(flow_id, ()), ()),
+    ]
+    return turn.decision(lines, rule)

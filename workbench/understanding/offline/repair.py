@@ -1,0 +1,62 @@
+"""Conversation repair: the messages that are about the conversation rather than a flow's
+business. Instructions to the model, "say that again", "skip", "stop", small talk and
+questions no flow answers."""
+
+from __future__ import annotations
+
+from workbench.understanding.offline.ranking import (
+    INTERRUPT_THRESHOLD,
+    START_THRESHOLD,
+    best_other_flow,
+)
+from workbench.understanding.offline.turn import OfflineDecision, Turn
+
+
+def injection(turn: Turn) -> OfflineDecision | None:
+    """A message that tries to instruct the model gets no commands (cannot handle)."""
+    if not turn.is_injection():
+        return None
+    return turn.decision(
+        [], "cannot handle: the message tries to instruct the assistant; no commands"
+    )
+
+
+def repeat(turn: Turn) -> OfflineDecision | None:
+    if not turn.is_repeat():
+        return None
+    return turn.decision(["repeat message"], "repeat message: the message asks to repeat")
+
+
+def skip(turn: Turn) -> OfflineDecision | None:
+    if not turn.is_skip():
+        return None
+    return turn.decision(
+        ["skip question"],
+        f"skip question: the message asks to skip the question for '{turn.asked}'",
+    )
+
+
+def cancel(turn: Turn) -> OfflineDecision | None:
+    """`cancel flow` when a flow is running (the caller has seen a request to stop)."""
+    if turn.user_frame is None:
+        return None
+    return turn.decision(
+        ["cancel flow"], f"cancel flow: the message asks to stop flow {turn.active_flow}"
+    )
+
+
+def fallback(turn: Turn) -> OfflineDecision:
+    """Small talk, a question no flow answers, or nothing (cannot handle)."""
+    if turn.is_small_talk():
+        return turn.decision(["offtopic reply"], "offtopic reply: small talk")
+    if turn.is_question() and turn.terms:
+        best = best_other_flow(turn)
+        enough = INTERRUPT_THRESHOLD if turn.asked else START_THRESHOLD
+        if best is None or best.score < enough:
+            matched = (
+                f"; best flow {best.flow_id} scores {best.score:.3g} < {enough:g}" if best else ""
+            )
+            return turn.decision(
+                ["provide info"], f"provide info: a question no flow matches{matched}"
+            )
+    return turn.decision([], "cannot handle: no rule matched")
