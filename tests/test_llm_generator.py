@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from fake_llm import FakeLLM
 
+from workbench.engine.tracker import Tracker
 from workbench.project.loader import load_project
 from workbench.project.model import ModelConfig, ModelGroup, Project
 from workbench.session import Session
@@ -253,3 +254,11 @@ async def test_the_chosen_local_generator_talks_to_the_server(sample, server, mo
 
 def test_scripted_generator_is_untouched():
     assert ScriptedGenerator(["x"]).name == "scripted"
+
+
+async def test_a_model_failure_is_a_typed_failure_on_the_output(sample, server):
+    server.queue(status=401)
+    output = await generator(sample, server).generate("hi", Tracker(sample), sample)
+    assert output.failure is not None
+    assert output.failure.error == output.usage.error
+    assert output.failure.error.startswith("auth")

@@ -18,9 +18,9 @@ GENERATOR_FAILED = "command generator failed: "
 
 @dataclass(frozen=True)
 class GeneratorFailure:
-    """The command generator raised instead of replying; the turn goes on as
-    `pattern_internal_error`. `error` is what it raised, as `repr` shows it (e.g.
-    `CassetteMiss: no cassette entry for ...`)."""
+    """The command generator could not reply: it raised (`error` is the exception as
+    `repr` shows it, e.g. `CassetteMiss: no cassette entry for ...`) or its model failed
+    (`error` says how). The turn goes on as `pattern_internal_error`."""
 
     error: str
 
@@ -63,7 +63,7 @@ class GeneratorOutput:
     # why each command was made ("why this command"), aligned with `commands`; "" = no reason
     # known (a model's output carries none; the offline generator names the rule that won)
     why: list[str] = field(default_factory=list)
-    # set when the generator raised: the commands are then the fallback `Error`
+    # set when the generator could not reply: the commands are then the fallback `Error`
     failure: GeneratorFailure | None = None
 
 

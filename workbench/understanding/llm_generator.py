@@ -16,7 +16,7 @@ from workbench.engine.tracker import Tracker
 from workbench.project.model import Project
 from workbench.trace.turn import ModelUsage
 from workbench.understanding import llm
-from workbench.understanding.base import GeneratorOutput, output_from_text
+from workbench.understanding.base import GeneratorFailure, GeneratorOutput, output_from_text
 from workbench.understanding.dsl.parser import Syntax
 from workbench.understanding.llm import Completion, LLMError
 from workbench.understanding.models import ModelSpec
@@ -61,10 +61,12 @@ class LLMCommandGenerator:
                 project, tracker, message, retrieval.flows, syntax=syntax, now=now
             )
         except PromptTemplateError as error:
+            reason = f"prompt template: {error}"
             return GeneratorOutput(
                 [Error()],
                 retrieved_flows=retrieved,
-                usage=ModelUsage(model=self.name, error=f"prompt template: {error}"),
+                usage=ModelUsage(model=self.name, error=reason),
+                failure=GeneratorFailure(reason),
             )
         prompt_tokens = await self._tokens(prompt)
         started = time.perf_counter()
@@ -84,6 +86,7 @@ class LLMCommandGenerator:
                     latency_ms=(time.perf_counter() - started) * 1000,
                     error=reason,
                 ),
+                failure=GeneratorFailure(reason),
             )
         output = output_from_text(completion.text, syntax)
         output.prompt = prompt
