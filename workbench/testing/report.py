@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from workbench.calm.names import UTTER_ACTION_KEY
 from workbench.testing.other_version import hint
 from workbench.testing.runner import FAILED, PASSED, SKIPPED, CaseResult, RunResult, TurnView
 
@@ -43,7 +44,7 @@ def failure_text(result: CaseResult) -> str:
 
 
 def bot_message_lines(
-    messages: list[dict[str, Any]], indent: str = "  ", name_key: str = "utter_action"
+    messages: list[dict[str, Any]], indent: str = "  ", name_key: str = UTTER_ACTION_KEY
 ) -> list[str]:
     """Bot messages as `[response] 'text'` lines, buttons on a line below."""
     lines = []

@@ -10,6 +10,7 @@ from textual import on
 from textual.widgets import Select, Static, Tree
 from textual.widgets.tree import TreeNode
 
+from workbench.calm.names import is_pattern
 from workbench.project.model import END_STEP, Flow, Project
 from workbench.trace.turn import TurnTrace
 from workbench.tui.widgets.base import NO_TURN, TracePanel
@@ -30,7 +31,7 @@ def active_flow(trace: TurnTrace) -> tuple[str | None, str | None, str]:
             return str(frame["flow_id"]), frame.get("step_id"), f"active · {kind}"
     for event in reversed(trace.events):
         flow_id = event.get("flow_id")
-        if event.get("event") in FLOW_EVENTS and flow_id and not flow_id.startswith("pattern_"):
+        if event.get("event") in FLOW_EVENTS and flow_id and not is_pattern(flow_id):
             verb = str(event["event"]).removeprefix("flow_")
             return str(flow_id), None, f"{verb} this turn"
     return None, None, ""

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from workbench.calm.commands import FROM_LLM
+from workbench.calm.names import UTTER_ACTION_KEY, is_pattern
 
 ELLIPSIS = "…"
 
@@ -123,7 +124,7 @@ def frame_kind(frame: dict[str, Any]) -> str:
     frame_type = frame.get("type", "")
     if frame_type == "flow":
         return str(frame.get("frame_type") or "regular")
-    if str(frame_type).startswith("pattern_"):
+    if is_pattern(str(frame_type)):
         return "pattern"
     return str(frame_type)
 
@@ -157,7 +158,7 @@ def event_line(event: dict[str, Any], text_limit: int = 40) -> tuple[str, str]:
         text = event.get("text")
         shown = f'"{truncate(str(text), text_limit)}"' if text else "(no text)"
         metadata = event.get("metadata") or {}
-        utter = metadata.get("utter_action") if isinstance(metadata, dict) else None
+        utter = metadata.get(UTTER_ACTION_KEY) if isinstance(metadata, dict) else None
         data = event.get("data") or {}
         extras = []
         if isinstance(data, dict):

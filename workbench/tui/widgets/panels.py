@@ -16,6 +16,7 @@ from textual.containers import Horizontal
 from textual.content import Content
 from textual.widgets import Checkbox, DataTable, Input, Static
 
+from workbench.calm.names import ACTION_LISTEN, is_pattern
 from workbench.project.model import Project
 from workbench.trace.turn import TurnTrace
 from workbench.tui.widgets.base import NO_TURN, FlowChosen, TextPanel, TracePanel
@@ -503,9 +504,9 @@ class EventsPanel(TextPanel):
         for number, event in enumerate(trace.events, 1):
             kind, text = event_line(event)
             style = _EVENT_STYLES.get(kind, "")
-            if kind == "action" and event.get("name") == "action_listen":
+            if kind == "action" and event.get("name") == ACTION_LISTEN:
                 style = MUTED
-            if kind.startswith("flow_") and str(event.get("flow_id", "")).startswith("pattern_"):
+            if kind.startswith("flow_") and is_pattern(str(event.get("flow_id", ""))):
                 style = MUTED
             parts: list[Any] = [(f"{number:>{width}} ", MUTED), (text, style) if style else text]
             if kind == "action" and runs and runs[0].name == event.get("name"):
