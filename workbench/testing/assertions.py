@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from workbench.engine.events import Event
+from workbench.errors import WorkbenchError
 from workbench.project.model import TestStep
 
 CLARIFICATION_PATTERN = "pattern_clarification"
@@ -50,7 +51,7 @@ SEES_PRIOR_ON_FIRST_STEP = frozenset(
 _UNDEFINED = object()  # an asserted slot without `value`
 
 
-class AssertionSpecError(ValueError):
+class AssertionSpecError(WorkbenchError, ValueError):
     """An assertion whose value does not have the documented shape."""
 
 

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from workbench.errors import WorkbenchError
 from workbench.project.model import Project
 from workbench.store.redact import MASK
 from workbench.store.text import is_session_start
@@ -53,7 +54,7 @@ NOT_CUSTOM = ("response", "builtin")
 _REGEX_SPECIAL = re.compile(r"([\\.^$*+?{}\[\]|()])")
 
 
-class NothingToExport(ValueError):
+class NothingToExport(WorkbenchError, ValueError):
     """The session has no message from the user (only the greeting, or nothing)."""
 
 

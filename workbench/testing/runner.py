@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.engine.events import Event
+from workbench.errors import UsageError
 from workbench.project.loader import with_rasa_version
 from workbench.project.model import Project, Source, TestCase, TestFile, TestStep
 from workbench.session import CustomActionRunner, Session
@@ -34,6 +35,7 @@ from workbench.testing.assertions import assertion_kind, check_step, run_asserti
 from workbench.testing.other_version import advice, other_rasa_version, rerun_generator
 from workbench.trace.turn import TurnTrace
 from workbench.understanding.base import CommandGenerator
+from workbench.wiring import make_actions, new_session
 
 GENERATOR_FAILED = "command generator failed: "
 ORDER_HINT = " (assertion_order_enabled: check the order in which the assertions are listed)"
@@ -166,10 +168,8 @@ def _project_runner(
     project: Project, factory: Callable[[Project], CustomActionRunner | None] | None
 ) -> tuple[CustomActionRunner | None, str | None]:
     """The runner the project declares (or `factory` makes, e.g. with `--actions`)."""
-    from workbench.actions.runner import make_action_runner
-
     try:
-        return (factory or make_action_runner)(project), None
+        return (factory or make_actions)(project), None
     except Exception as exc:  # a broken actions package must not stop the whole run
         return None, f"custom actions cannot run: {exc!r}"
 
@@ -311,7 +311,7 @@ class E2ERunner:
     ) -> None:
         sender_id = self.sender_id(case)
         result.sender_id = sender_id
-        session = Session(
+        session = new_session(
             project,
             generator,
             actions=self.actions_for(test_file, case),
@@ -662,7 +662,7 @@ def _run_id() -> str:
 # --- selecting test cases ------------------------------------------------------------------------
 
 
-class SelectionError(ValueError):
+class SelectionError(UsageError):
     """A path or test case name that selects nothing (a usage error)."""
 
 

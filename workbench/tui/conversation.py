@@ -8,26 +8,24 @@ through the same pipeline.
 
 from __future__ import annotations
 
-import secrets
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from workbench import wiring
 from workbench.project.model import Project
 from workbench.session import Session
 from workbench.trace.turn import TurnTrace
 from workbench.understanding.base import CommandGenerator
-from workbench.wiring import Options
+from workbench.wiring import Options, Parts
 
 SESSION_START = "/session_start"
 
 
 def new_sender_id() -> str:
-    """A fresh conversation id: custom actions keep per-conversation state by sender
-    (the sample's orders database does), so a restart or a replay starts clean."""
-    return f"tui-{secrets.token_hex(4)}"
+    return wiring.new_sender_id("tui")
 
 
 class LazyActions:
@@ -98,24 +96,23 @@ class Conversation:
     def __init__(
         self,
         project: Project,
-        generator: CommandGenerator,
-        label: str,
+        parts: Parts,
         *,
         root: Path,
         store: bool = True,
-        actions: Any = None,
         seed: int = 0,
         warn: Callable[[str], None] = lambda message: None,
     ) -> None:
-        self.generator = generator
-        self.label = label
+        self.parts = parts
+        self.generator = parts.generator
+        self.label = parts.label
         self.root = root
         self.store = store
-        self.actions = actions  # one runner for every conversation: it reloads itself
+        self.actions = parts.actions  # one runner for every conversation: it reloads itself
         self.seed = seed
         self.warn = warn
         self.recorder: Any = None
-        self.session = self._session(project, generator)
+        self.session = self._session(project, self.generator)
 
     # -- state ----------------------------------------------------------------------------
 
@@ -208,9 +205,7 @@ class Conversation:
 
     def close_actions(self) -> None:
         """Stop an action server the workbench started (on exit; restarts keep it)."""
-        close = getattr(self.actions, "close", None)
-        if callable(close):
-            close()
+        self.parts.close()
 
     def close(self) -> None:
         """End the store session (a clean end) and close the store."""
@@ -235,7 +230,7 @@ class Conversation:
     # -- helpers --------------------------------------------------------------------------
 
     def _session(self, project: Project, generator: CommandGenerator, record: bool = True):
-        session = Session(
+        session = wiring.new_session(
             project, generator, actions=self.actions, sender_id=new_sender_id(), seed=self.seed
         )
         if record:
@@ -245,15 +240,9 @@ class Conversation:
     def _recorder(self, session: Session) -> Any:
         if not self.store:
             return None
-        from workbench.store.recorder import SessionRecorder
-
-        return SessionRecorder(
-            self.root,
-            generator=self.label,
-            sender_id=session.tracker.sender_id,
-            seed=session.tracker.seed,
-            project_fingerprint=session.project.fingerprint,
-            warn=lambda message: self.warn(message),  # looked up when it is needed
+        # `self.warn` is looked up when a warning comes: the app sets it after this
+        return wiring.new_recorder(
+            self.root, session, self.label, warn=lambda message: self.warn(message)
         )
 
 
