@@ -174,6 +174,16 @@ def test_buttons_are_numbered_across_a_turns_messages():
     assert turn_buttons(messages) == BUTTONS
 
 
+def test_typed_records_are_read_as_dicts_are():
+    from types import SimpleNamespace as Record
+
+    small, large = Record(title="small", payload=None), Record(title="large", payload="/l")
+    messages = [Record(buttons=[small]), Record(buttons=None), Record(buttons=[large])]
+    assert turn_buttons(messages) == [small, large]
+    assert typed_choice("1", turn_buttons(messages)) == "small"
+    assert typed_choice("2", turn_buttons(messages)) == "/l"
+
+
 async def test_the_shell_sends_what_the_tui_sends_for_a_number(make_project):
     from workbench.shell import Shell
 
