@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import secrets
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -179,6 +180,62 @@ def make_actions(project: Project, options: Options | None = None) -> Any:
     return make_action_runner(project, mode=options.actions, python=options.actions_python)
 
 
+class LazyActions:
+    """The project's custom action runner, made at its first use: importing the runners
+    costs ~90 ms (the HTTP client for action servers), which start-up need not wait for.
+    Forwards `run`, `refresh`, `load_error`, `warnings`, `label` and `problems`;
+    `close()` stops an action server the runner started."""
+
+    def __init__(self, project: Project, options: Options | None = None) -> None:
+        self.project = project
+        self.options = options
+        self._runner: Any = None
+        self._made = False
+        # a front end may make it in a thread (the TUI does) while a first turn needs it
+        self._making = threading.Lock()
+
+    @property
+    def runner(self) -> Any:
+        with self._making:
+            if not self._made:
+                self._runner = make_actions(self.project, self.options)
+                self._made = True
+        return self._runner
+
+    @property
+    def label(self) -> str:
+        return str(getattr(self.runner, "label", "") or "")
+
+    @property
+    def problems(self) -> list[str]:
+        return list(getattr(self.runner, "problems", None) or [])
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(getattr(self._runner, "warnings", None) or []) if self._made else []
+
+    def close(self) -> None:
+        close = getattr(self._runner, "close", None)
+        if callable(close):
+            close()
+
+    @property
+    def load_error(self) -> str | None:
+        return getattr(self._runner, "load_error", None) if self._made else None
+
+    def refresh(self, project: Project) -> bool:
+        refresh = getattr(self.runner, "refresh", None)
+        return bool(refresh(project)) if callable(refresh) else False
+
+    async def run(self, name: str, tracker: Any, project: Project) -> Any:
+        runner = self.runner
+        if runner is None:
+            from workbench.session import ActionResult
+
+            return ActionResult(kind="none", error=f"no custom action runner for '{name}'")
+        return await runner.run(name, tracker, project)
+
+
 # --- a running conversation ----------------------------------------------------------------
 
 
@@ -205,17 +262,16 @@ def make_parts(
     options: Options,
     *,
     generator: CommandGenerator | None = None,
-    actions: Any = None,
+    lazy_actions: bool = False,
 ) -> Parts:
     """The generator as `options` choose it (or `generator`, e.g. a test's script) and
-    the project's action runner (or `actions`, e.g. one made at its first use)."""
+    the project's action runner (`lazy_actions`: made at its first use)."""
     notes: list[str] = []
     if generator is None:
         generator, label = make_generator(project, options, notes)
     else:
         label = str(getattr(generator, "name", None) or type(generator).__name__)
-    if actions is None:
-        actions = make_actions(project, options)
+    actions = LazyActions(project, options) if lazy_actions else make_actions(project, options)
     return Parts(generator, label, actions, notes)
 
 

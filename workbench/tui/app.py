@@ -16,7 +16,7 @@ from typing import Any
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
-from workbench.tui.conversation import Conversation, LazyActions
+from workbench.tui.conversation import Conversation
 from workbench.tui.screens.main import MainScreen
 from workbench.understanding.base import CommandGenerator
 from workbench.watch import ProjectWatcher, ReloadResult
@@ -141,6 +141,7 @@ def make_app(
     watcher = ProjectWatcher(root, options=options)
     initial = watcher.load()
     project = initial.project
-    parts = make_parts(project, options, generator=generator, actions=LazyActions(project, options))
+    # the action runner is made at its first use: start-up need not wait for it
+    parts = make_parts(project, options, generator=generator, lazy_actions=True)
     conversation = Conversation(project, parts, root=watcher.root, store=store, seed=seed)
     return WorkbenchApp(conversation, watcher, initial, clock=clock, watch=watch, greet=greet)

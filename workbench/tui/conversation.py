@@ -3,12 +3,12 @@ and the ways to start over (restart, rewind to a turn, resume a stored session).
 
 No Textual here, and no dialogue logic: text goes to `Session.handle`, every trace goes
 to the store before the caller shows it, and replays feed recorded model output back
-through the same pipeline.
+through the same pipeline. Sessions and recorders are made by `wiring`, as the shell's,
+the e2e runner's and replay's are.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,71 +19,13 @@ from workbench.project.model import Project
 from workbench.session import Session
 from workbench.trace.turn import TurnTrace
 from workbench.understanding.base import CommandGenerator
-from workbench.wiring import Options, Parts
+from workbench.wiring import Parts
 
 SESSION_START = "/session_start"
 
 
 def new_sender_id() -> str:
     return wiring.new_sender_id("tui")
-
-
-class LazyActions:
-    """The project's custom action runner, made at its first use: importing the runners
-    costs ~90 ms (the HTTP client for action servers), which start-up need not wait for.
-    Forwards `run`, `refresh`, `load_error`, `warnings`, `label` and `problems`;
-    `close()` stops an action server the runner started."""
-
-    def __init__(self, project: Project, options: Options | None = None) -> None:
-        self.project = project
-        self.options = options
-        self._runner: Any = None
-        self._made = False
-        # the screen makes the runner in a thread while a first turn may need it too
-        self._making = threading.Lock()
-
-    @property
-    def runner(self) -> Any:
-        with self._making:
-            if not self._made:
-                from workbench.wiring import make_actions
-
-                self._runner = make_actions(self.project, self.options)
-                self._made = True
-        return self._runner
-
-    @property
-    def label(self) -> str:
-        return str(getattr(self.runner, "label", "") or "")
-
-    @property
-    def problems(self) -> list[str]:
-        return list(getattr(self.runner, "problems", None) or [])
-
-    @property
-    def warnings(self) -> list[str]:
-        return list(getattr(self._runner, "warnings", None) or []) if self._made else []
-
-    def close(self) -> None:
-        close = getattr(self._runner, "close", None)
-        if callable(close):
-            close()
-
-    @property
-    def load_error(self) -> str | None:
-        return getattr(self._runner, "load_error", None) if self._made else None
-
-    def refresh(self, project: Project) -> bool:
-        refresh = getattr(self.runner, "refresh", None)
-        return bool(refresh(project)) if callable(refresh) else False
-
-    async def run(self, name: str, tracker: Any, project: Project) -> Any:
-        runner = self.runner
-        if runner is None:
-            from workbench.session import ActionResult
-
-            return ActionResult(kind="none", error=f"no custom action runner for '{name}'")
-        return await runner.run(name, tracker, project)
 
 
 @dataclass(frozen=True)
