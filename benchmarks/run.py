@@ -244,7 +244,7 @@ def reload_latency(repeat: int) -> list[float]:
         samples: list[float] = []
         async with app.run_test(size=(100, 30)) as pilot:
             await pilot.pause()
-            await asyncio.sleep(0.2)  # the watcher thread starts
+            await asyncio.wait_for(app.watcher.ready.wait(), 10)  # saves are seen from now
             for index in range(repeat + 2):
                 before = app.reload_count
                 text = original.replace("Happy to help!", f"Happy to help ({index})!")

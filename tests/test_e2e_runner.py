@@ -1006,10 +1006,11 @@ def test_cli_exit_codes(project_dir, capsys):
     assert "does not exist" in out.err
 
 
-def test_cli_reports_load_errors_with_exit_2(project_dir, capsys):
+def test_cli_reports_load_errors_with_exit_1(project_dir, capsys):
+    # a project that does not load is a problem found (1), not a usage error (2)
     root = project_dir(MIXED)
     (root / "data" / "flows.yml").write_text("flows:\n  greet: [\n", encoding="utf-8")
-    assert cmd_test(["--offline", str(root)]) == 2
+    assert cmd_test(["--offline", str(root)]) == 1
     err = capsys.readouterr().err
     assert "data/flows.yml" in err
 

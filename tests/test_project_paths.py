@@ -129,7 +129,7 @@ def test_no_generator_reasons_name_the_real_cause(tmp_path: Path):
 
 
 def test_options_from_the_command_line(tmp_path: Path):
-    from workbench.cli.main import _shell_parser
+    from workbench.cli.shell import parser as _shell_parser
 
     args = _shell_parser().parse_args(
         [

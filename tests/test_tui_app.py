@@ -498,7 +498,7 @@ def test_cli_reports_a_missing_cassette(project, capsys):
 
 
 def test_cli_tui_options(project):
-    from workbench.cli.main import _tui_parser
+    from workbench.cli.tui import parser as _tui_parser
 
     args = _tui_parser().parse_args([str(project), "--offline", "--no-store", "--seed", "3"])
     assert args.offline and args.no_store and args.seed == 3

@@ -102,8 +102,7 @@ async def test_watch_reloads_after_a_save_and_ignores_noise(make_project):
     stop = asyncio.Event()
     results = watcher.watch(stop)
     first = asyncio.ensure_future(results.__anext__())
-    for _ in range(3):  # let the watcher start: its inotify watches exist from then on
-        await asyncio.sleep(0)
+    await asyncio.wait_for(watcher.ready.wait(), timeout=10)  # files saved now are seen
     (root / ".calm").mkdir()
     (root / ".calm" / "sessions.db").write_bytes(b"noise")
     (root / "data" / "flows.yml~").write_text("backup")
@@ -120,3 +119,33 @@ async def test_watch_reloads_after_a_save_and_ignores_noise(make_project):
     assert watcher.last_good is result.project
     with pytest.raises(StopAsyncIteration):
         await asyncio.wait_for(results.__anext__(), timeout=10)
+    assert not watcher.ready.is_set()
+
+
+async def test_ready_is_set_only_while_watching(make_project):
+    root = make_project()
+    watcher = ProjectWatcher(root)
+    assert not watcher.ready.is_set()
+    stop = asyncio.Event()
+    changes = watcher.changes(stop)
+    batch = asyncio.ensure_future(changes.__anext__())
+    await asyncio.wait_for(watcher.ready.wait(), timeout=10)
+    # a save right after `ready` is never missed
+    (root / "domain.yml").write_text((root / "domain.yml").read_text() + "\n")
+    try:
+        assert await asyncio.wait_for(batch, timeout=10) == ("domain.yml",)
+    finally:
+        stop.set()
+    with pytest.raises(StopAsyncIteration):
+        await asyncio.wait_for(changes.__anext__(), timeout=10)
+    assert not watcher.ready.is_set()
+
+
+async def test_ready_is_cleared_when_the_watch_is_cancelled(make_project):
+    watcher = ProjectWatcher(make_project())
+    task = asyncio.ensure_future(watcher.watch().__anext__())
+    await asyncio.wait_for(watcher.ready.wait(), timeout=10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, timeout=10)
+    assert not watcher.ready.is_set()

@@ -52,9 +52,11 @@ async def settle(pilot: Pilot) -> None:
 
 
 async def start(pilot: Pilot) -> None:
-    """Wait for the greeting turn that the app sends at start, and for the custom action
-    runner (made in a thread; the header names it)."""
+    """Wait for the greeting turn that the app sends at start, for the custom action
+    runner (made in a thread; the header names it) and for the project watcher."""
     app: WorkbenchApp = pilot.app  # type: ignore[assignment]
+    if app.watch_enabled:  # a file saved from now on reloads the project
+        await asyncio.wait_for(app.watcher.ready.wait(), timeout=10)
     await wait_until(pilot, lambda: turn_items(app), what="the greeting")
     await wait_until(pilot, lambda: app.main.actions_label, what="the action runner")
     await settle(pilot)

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from workbench.buttons import typed_choice
 from workbench.session import Session
 from workbench.trace.turn import TurnTrace
 
@@ -76,8 +77,7 @@ class Shell:
             if text == "/help":
                 self.console.print(HELP, highlight=False, markup=False)
                 continue
-            if text.isdigit() and 0 < int(text) <= len(self.buttons):
-                text = self.buttons[int(text) - 1].get("payload") or text
+            text = typed_choice(text, self.buttons)  # a number picks a button
             await self.turn(text)
 
     async def turn(self, text: str, echo: bool = True) -> TurnTrace:

@@ -127,6 +127,8 @@ class ProjectWatcher:
         self.cache = YamlCache()
         self.last_good: Project | None = None
         self.last: ReloadResult | None = None
+        # set while `changes()` is watching: a file saved from then on is reported
+        self.ready = asyncio.Event()
 
     def load(self, changed: Iterable[str] = ()) -> ReloadResult:
         """Load and validate the folder; a result without errors becomes `last_good`."""
@@ -151,22 +153,59 @@ class ProjectWatcher:
     async def changes(
         self, stop_event: asyncio.Event | None = None
     ) -> AsyncIterator[tuple[str, ...]]:
-        """Each batch of relevant changes, as sorted project-relative paths."""
+        """Each batch of relevant changes, as sorted project-relative paths. `ready` is
+        set once the folder is watched, and cleared when this ends."""
         from watchfiles import awatch
 
-        async for batch in awatch(
-            self.root,
-            watch_filter=self.relevant,
-            debounce=self.debounce,
-            step=self.step,
-            stop_event=stop_event,
-        ):
-            yield tuple(sorted({Path(path).relative_to(self.root).as_posix() for _, path in batch}))
+        self.ready.clear()
+        stop = _ReadyOnFirstCheck(stop_event, self.ready, asyncio.get_running_loop())
+        try:
+            async for batch in awatch(
+                self.root,
+                watch_filter=self.relevant,
+                debounce=self.debounce,
+                step=self.step,
+                stop_event=stop,
+            ):
+                paths = {Path(path).relative_to(self.root).as_posix() for _, path in batch}
+                yield tuple(sorted(paths))
+        finally:
+            self.ready.clear()
 
     async def watch(self, stop_event: asyncio.Event | None = None) -> AsyncIterator[ReloadResult]:
         """Reload after every batch of changes (off the event loop) and yield the result."""
         async for changed in self.changes(stop_event):
             yield await asyncio.to_thread(self.load, changed)
+
+
+class _ReadyOnFirstCheck:
+    """The stop event handed to `awatch`, which tells when watching has begun: watchfiles
+    sets up its OS watches before its loop first asks whether to stop, and offers no
+    other sign. That first question (from watchfiles' thread) sets `ready` on the loop."""
+
+    def __init__(
+        self,
+        stop_event: asyncio.Event | None,
+        ready: asyncio.Event,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        self.stop_event = stop_event
+        self.stopped = False  # awatch sets this when it is cancelled
+        self.ready = ready
+        self.loop = loop
+        self.asked = False
+
+    def is_set(self) -> bool:
+        if not self.asked:
+            self.asked = True
+            try:
+                self.loop.call_soon_threadsafe(self.ready.set)
+            except RuntimeError:  # the loop closed meanwhile: nobody is waiting
+                pass
+        return self.stopped or (self.stop_event is not None and self.stop_event.is_set())
+
+    def set(self) -> None:
+        self.stopped = True
 
 
 def format_issue(issue: Issue) -> str:

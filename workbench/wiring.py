@@ -1,19 +1,34 @@
-"""The one place that turns command-line options into a running conversation's parts.
+"""The one place that turns a project and command-line options into a running
+conversation: the command generator (a cassette replayed, a recording, the configured
+model or the offline one), the custom action runner, the `Session`, and the recorder that
+saves its turns to the session store.
 
-Every verb (the TUI, `shell`, `test`, `sessions replay/export`, `validate`) takes the
-same project options through `add_project_options` and builds its project, command
-generator and custom-action runner here, so they cannot drift apart.
+Every front end builds here: the TUI (`tui/app.py`, `tui/conversation.py`), `calm-tui
+shell`, the e2e runner (`testing/runner.py`) and replay (`testing/replay.py`, `calm-tui
+sessions replay`); so do the verbs that only load the project (`validate`, `sessions
+export`). Every verb takes the same options through `add_project_options` and
+`add_generator_options`, so the front ends cannot drift apart.
 """
 
 from __future__ import annotations
 
 import argparse
+import secrets
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from workbench.errors import UsageError
 from workbench.project.model import RASA_VERSIONS
-from workbench.project.paths import ProjectPaths
+from workbench.project.paths import ProjectPaths, resolve_option_path
+
+if TYPE_CHECKING:
+    from workbench.project.model import Project
+    from workbench.session import CustomActionRunner, Session
+    from workbench.store.recorder import SessionRecorder
+    from workbench.understanding.base import CommandGenerator
 
 ACTION_MODES = ("auto", "inprocess", "server", "off")
 
@@ -79,10 +94,6 @@ def add_generator_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--record", metavar="FILE", help="record the model output to FILE")
 
 
-class UsageError(ValueError):
-    """Options that contradict each other or name something that is not there."""
-
-
 def options_from_args(args: argparse.Namespace) -> Options:
     get = lambda name: getattr(args, name, None)  # noqa: E731 - verbs take subsets
     if get("cassette") and get("record"):
@@ -122,27 +133,31 @@ def load(root: Path, options: Options, *, with_tests: bool = True, cache: Any = 
     )
 
 
-def make_generator(project: Any, options: Options, notes: list[str] | None = None):
+def option_path(path: Path, root: Path) -> Path:
+    """A file named by `--cassette` or `--record`, resolved as `--config` and `--data`
+    are (`ProjectPaths.resolved`): from the current folder when it is there, else from
+    the project root, so `calm-tui test shop e2e_tests/x.yml --cassette
+    e2e_tests/x.cassette.yml` finds the cassette from inside and outside the project."""
+    return resolve_option_path(path, Path(root).resolve())
+
+
+def make_generator(
+    project: Project, options: Options, notes: list[str] | None = None
+) -> tuple[CommandGenerator, str]:
     """(generator, label): a cassette replayed, else the configured model or the offline
-    generator (wrapped to record when asked). Raises UsageError on a bad cassette."""
-    from workbench.understanding.cassette import (
-        CassetteError,
-        CassetteGenerator,
-        RecordingGenerator,
-    )
+    generator (wrapped to record when asked). A cassette that is not there is a
+    `UsageError`; one that cannot be read raises `CassetteError` (both `WorkbenchError`s)."""
+    from workbench.understanding.cassette import CassetteGenerator, RecordingGenerator
     from workbench.understanding.choose import choose_generator
 
     notes = notes if notes is not None else []
     if options.cassette is not None:
         if options.offline or options.model:
             notes.append("--offline/--model have no effect with --cassette (it is replayed)")
-        path = options.cassette
-        if not path.is_file() and not path.is_absolute() and (project.root / path).is_file():
-            path = project.root / path
-        try:
-            return CassetteGenerator(path), f"cassette {options.cassette}"
-        except CassetteError as exc:
-            raise UsageError(str(exc)) from exc
+        path = option_path(options.cassette, project.root)
+        if not path.is_file():
+            raise UsageError(f"--cassette {options.cassette}: the file does not exist")
+        return CassetteGenerator(path), f"cassette {options.cassette}"
     generator, label = choose_generator(project, offline=options.offline, model=options.model)
     if label.startswith("direct commands only"):
         notes.append(
@@ -150,12 +165,12 @@ def make_generator(project: Any, options: Options, notes: list[str] | None = Non
             "(/start flow x, /SetSlots(...)) are understood"
         )
     if options.record is not None:
-        generator = RecordingGenerator(generator, options.record)
+        generator = RecordingGenerator(generator, option_path(options.record, project.root))
         label = f"{label}, recording to {options.record.name}"
     return generator, label
 
 
-def make_actions(project: Any, options: Options | None = None) -> Any:
+def make_actions(project: Project, options: Options | None = None) -> Any:
     """The custom action runner the project declares, as `--actions` and
     `--actions-python` adjust it. It has a `label` for headers; `close()` stops an
     action server it started."""
@@ -163,3 +178,183 @@ def make_actions(project: Any, options: Options | None = None) -> Any:
 
     options = options or Options()
     return make_action_runner(project, mode=options.actions, python=options.actions_python)
+
+
+class LazyActions:
+    """The project's custom action runner, made at its first use: importing the runners
+    costs ~90 ms (the HTTP client for action servers), which start-up need not wait for.
+    Forwards `run`, `refresh`, `load_error`, `warnings`, `label` and `problems`;
+    `close()` stops an action server the runner started."""
+
+    def __init__(self, project: Project, options: Options | None = None) -> None:
+        self.project = project
+        self.options = options
+        self._runner: Any = None
+        self._made = False
+        # a front end may make it in a thread (the TUI does) while a first turn needs it
+        self._making = threading.Lock()
+
+    @property
+    def runner(self) -> Any:
+        with self._making:
+            if not self._made:
+                self._runner = make_actions(self.project, self.options)
+                self._made = True
+        return self._runner
+
+    @property
+    def label(self) -> str:
+        return str(getattr(self.runner, "label", "") or "")
+
+    @property
+    def problems(self) -> list[str]:
+        return list(getattr(self.runner, "problems", None) or [])
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(getattr(self._runner, "warnings", None) or []) if self._made else []
+
+    def close(self) -> None:
+        close = getattr(self._runner, "close", None)
+        if callable(close):
+            close()
+
+    @property
+    def load_error(self) -> str | None:
+        return getattr(self._runner, "load_error", None) if self._made else None
+
+    def refresh(self, project: Project) -> bool:
+        refresh = getattr(self.runner, "refresh", None)
+        return bool(refresh(project)) if callable(refresh) else False
+
+    async def run(self, name: str, tracker: Any, project: Project) -> Any:
+        runner = self.runner
+        if runner is None:
+            from workbench.session import ActionResult
+
+            return ActionResult(kind="none", error=f"no custom action runner for '{name}'")
+        return await runner.run(name, tracker, project)
+
+
+# --- a running conversation ----------------------------------------------------------------
+
+
+@dataclass
+class Parts:
+    """What every conversation of one front end shares: the command generator, its label
+    for headers and the store, and the custom action runner (which reloads itself when
+    the project changes, so restarts keep it)."""
+
+    generator: CommandGenerator
+    label: str
+    actions: Any
+    notes: list[str] = field(default_factory=list)
+
+    def close(self) -> None:
+        """Stop an action server the runner started."""
+        close = getattr(self.actions, "close", None)
+        if callable(close):
+            close()
+
+
+def make_parts(
+    project: Project,
+    options: Options,
+    *,
+    generator: CommandGenerator | None = None,
+    lazy_actions: bool = False,
+) -> Parts:
+    """The generator as `options` choose it (or `generator`, e.g. a test's script) and
+    the project's action runner (`lazy_actions`: made at its first use)."""
+    notes: list[str] = []
+    if generator is None:
+        generator, label = make_generator(project, options, notes)
+    else:
+        label = str(getattr(generator, "name", None) or type(generator).__name__)
+    actions = LazyActions(project, options) if lazy_actions else make_actions(project, options)
+    return Parts(generator, label, actions, notes)
+
+
+def new_sender_id(prefix: str) -> str:
+    """A fresh conversation id: custom actions keep per-conversation state by sender
+    (the sample's orders database does), so a restart or a replay starts clean."""
+    return f"{prefix}-{secrets.token_hex(4)}"
+
+
+def new_session(
+    project: Project,
+    generator: CommandGenerator,
+    *,
+    actions: CustomActionRunner | None = None,
+    sender_id: str = "default",
+    seed: int = 0,
+) -> Session:
+    """The one way a front end starts a `Session`."""
+    from workbench.session import Session
+
+    return Session(project, generator, actions=actions, sender_id=sender_id, seed=seed)
+
+
+def new_recorder(
+    root: Path,
+    session: Session,
+    label: str,
+    warn: Callable[[str], None] | None = None,
+) -> SessionRecorder:
+    """Saves `session`'s turns to `<root>/.calm/sessions.db` as they happen (call it
+    with each trace; `close()` ends the stored session)."""
+    from workbench.store.recorder import SessionRecorder
+
+    return SessionRecorder(
+        root,
+        generator=label,
+        sender_id=session.tracker.sender_id,
+        seed=session.tracker.seed,
+        project_fingerprint=session.project.fingerprint,
+        **({"warn": warn} if warn is not None else {}),
+    )
+
+
+@dataclass
+class RunningConversation:
+    """A session on a project, its parts, and the recorder that saves its turns (None:
+    not stored). `close()` ends the stored session and stops what the parts started."""
+
+    session: Session
+    parts: Parts
+    recorder: SessionRecorder | None = None
+
+    @property
+    def label(self) -> str:
+        return self.parts.label
+
+    def close(self) -> None:
+        try:
+            if self.recorder is not None:
+                self.recorder.close()
+        finally:
+            self.parts.close()
+
+
+def build_conversation(
+    project: Project,
+    options: Options,
+    *,
+    root: Path | None = None,
+    store: bool = True,
+    sender_id: str | None = None,
+    seed: int = 0,
+    generator: CommandGenerator | None = None,
+) -> RunningConversation:
+    """A conversation on `project` as `options` say, saved to the store of `root` (the
+    project folder by default) unless `store` is false."""
+    parts = make_parts(project, options, generator=generator)
+    session = new_session(
+        project,
+        parts.generator,
+        actions=parts.actions,
+        sender_id=sender_id or "default",
+        seed=seed,
+    )
+    recorder = new_recorder(root or project.root, session, parts.label) if store else None
+    return RunningConversation(session, parts, recorder)

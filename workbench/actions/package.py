@@ -16,6 +16,7 @@ from types import ModuleType
 from typing import Any
 
 from workbench.actions.importer import import_package
+from workbench.errors import WorkbenchError
 
 PREFIX = "_calm_actions_"
 Fingerprint = tuple[tuple[str, int, int], ...]
@@ -78,7 +79,7 @@ class LoadedPackage:
     notes: list[str] = field(default_factory=list)  # classes skipped, duplicate names
 
 
-class PackageLoadError(Exception):
+class PackageLoadError(WorkbenchError):
     """Importing failed; `message` starts with `file:line` where the cause is."""
 
     def __init__(self, message: str, details: str) -> None:

@@ -20,13 +20,14 @@ import httpx
 
 from workbench.actions.server_log import PipeReader, ServerLog
 from workbench.actions.spawn import spawn_supervised
+from workbench.errors import WorkbenchError
 
 START_TIMEOUT = 20.0
 TAIL_LINES = 15
 PORT_TAKEN = "Address already in use"
 
 
-class StartError(Exception):
+class StartError(WorkbenchError):
     """The server did not come up; the message says why and what to do."""
 
 

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from workbench.errors import WorkbenchError
+
 __all__ = [
     "Condition",
     "ConditionSyntaxError",
@@ -36,7 +38,7 @@ __all__ = [
 ]
 
 
-class ConditionSyntaxError(ValueError):
+class ConditionSyntaxError(WorkbenchError, ValueError):
     """A condition that cannot be parsed; `position` is the 0-based offset in the text."""
 
     def __init__(self, message: str, position: int) -> None:

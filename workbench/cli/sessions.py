@@ -22,28 +22,15 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from workbench.cli.main import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, _check_dir, _project_arg
+from workbench.cli.common import load_or_report, project_arg, project_folder, run_verb
+from workbench.cli.exits import EXIT_OK, EXIT_PROBLEMS
+from workbench.errors import UsageError, WorkbenchError
 from workbench.store.migrations import SchemaTooNewError
 from workbench.store.sessions import AmbiguousIdError, SessionStore, SessionSummary, store_path
 from workbench.trace.turn import TurnTrace
-from workbench.wiring import (
-    Options,
-    UsageError,
-    add_project_options,
-    load,
-    make_actions,
-    options_from_args,
-)
+from workbench.wiring import add_project_options, load, make_actions, options_from_args
 
-EXIT_NOT_FOUND = EXIT_PROBLEMS
-
-
-class Failure(Exception):
-    """Ends a verb with a message on stderr and an exit code."""
-
-    def __init__(self, message: str, code: int) -> None:
-        super().__init__(message)
-        self.code = code
+PROG = "calm-tui sessions"
 
 
 @dataclass(frozen=True)
@@ -57,7 +44,7 @@ class SubVerb:
 
 
 def _list_arguments(parser: argparse.ArgumentParser) -> None:
-    _project_arg(parser)
+    project_arg(parser)
     parser.add_argument("--search", metavar="TEXT", help="only sessions that mention TEXT")
     parser.add_argument("--limit", type=_positive, default=50, metavar="N", help="default 50")
     parser.add_argument("--format", choices=("text", "json"), default="text")
@@ -98,7 +85,7 @@ def run_list(args: argparse.Namespace, console: Console) -> int:
 
 def _show_arguments(parser: argparse.ArgumentParser) -> None:
     _id_arg(parser)
-    _project_arg(parser)
+    project_arg(parser)
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument("-v", "--verbose", action="store_true", help="print each turn's full trace")
 
@@ -173,7 +160,7 @@ def _commands(commands: list[dict[str, Any]]) -> str:
 
 def _delete_arguments(parser: argparse.ArgumentParser) -> None:
     _id_arg(parser)
-    _project_arg(parser)
+    project_arg(parser)
     parser.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
 
 
@@ -195,7 +182,7 @@ def run_delete(args: argparse.Namespace, console: Console) -> int:
 def _confirm(question: str) -> bool:
     # a script piping into us cannot answer; deleting on its behalf would be a guess
     if not sys.stdin.isatty():
-        raise Failure("stdin is not a terminal: pass --yes to delete without asking", EXIT_USAGE)
+        raise UsageError("stdin is not a terminal: pass --yes to delete without asking")
     try:
         return input(question).strip().lower() in ("y", "yes")
     except EOFError:
@@ -207,7 +194,7 @@ def _confirm(question: str) -> bool:
 
 def _export_arguments(parser: argparse.ArgumentParser) -> None:
     _id_arg(parser)
-    _project_arg(parser)
+    project_arg(parser)
     parser.add_argument(
         "--assertions",
         action="store_true",
@@ -245,7 +232,7 @@ def run_export(args: argparse.Namespace, console: Console) -> int:
 
     summary, turns = _session_turns(args)
     # the export reads slot and flow definitions; a project with errors still has them
-    project = load(Path(args.project_dir), _options(args), with_tests=False).project
+    project = load(Path(args.project_dir), options_from_args(args), with_tests=False).project
     name = args.name or slug(summary.title, fallback=f"session_{slug(summary.id)}")
     comment = (
         f"Exported by calm-tui from session {summary.id} (generator: "
@@ -263,11 +250,11 @@ def run_export(args: argparse.Namespace, console: Console) -> int:
             comment=comment,
         )
     except NothingToExport as exc:
-        raise Failure(f"session {summary.id}: {exc}", EXIT_PROBLEMS) from exc
+        raise WorkbenchError(f"session {summary.id}: {exc}") from exc
     except FileExistsError as exc:
-        raise Failure(f"{exc}: choose another --out", EXIT_USAGE) from exc
+        raise UsageError(f"{exc}: choose another --out") from exc
     except OSError as exc:
-        raise Failure(f"cannot write the test: {exc}", EXIT_PROBLEMS) from exc
+        raise WorkbenchError(f"cannot write the test: {exc}") from exc
     print(_shown(result.test_path))
     if result.cassette_path is not None:
         print(_shown(result.cassette_path))
@@ -310,7 +297,7 @@ def _in_project(path: Path, root: Path) -> str:
 
 def _replay_arguments(parser: argparse.ArgumentParser) -> None:
     _id_arg(parser)
-    _project_arg(parser)
+    project_arg(parser)
     parser.add_argument("--format", choices=("text", "json"), default="text")
     add_project_options(parser)
     parser.epilog = (
@@ -324,14 +311,11 @@ def _replay_arguments(parser: argparse.ArgumentParser) -> None:
 def run_replay(args: argparse.Namespace, console: Console) -> int:
     import asyncio
 
-    from workbench.cli.main import _load_or_report
     from workbench.testing.replay import difference_lines, replay_session
 
     summary, turns = _session_turns(args)
-    options = _options(args)
-    project = _load_or_report(Path(args.project_dir), options)
-    if project is None:
-        raise Failure("the project does not load; fix the errors above", EXIT_PROBLEMS)
+    options = options_from_args(args)
+    project = load_or_report(Path(args.project_dir), options)
     actions = make_actions(project, options)
     try:
         report = asyncio.run(replay_session(project, turns, actions=actions, seed=summary.seed))
@@ -370,7 +354,7 @@ SUBVERBS: dict[str, SubVerb] = {
 
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(
-        prog="calm-tui sessions",
+        prog=PROG,
         description="The conversations saved in PROJECT_DIR/.calm/sessions.db. "
         "A session ID may be shortened to any unique prefix.",
     )
@@ -380,16 +364,14 @@ def parser() -> argparse.ArgumentParser:
     return main
 
 
-def run(argv: Sequence[str]) -> int:
-    args = parser().parse_args(argv)
-    if _check_dir(args.project_dir) is None:
-        return EXIT_USAGE
+def run(args: argparse.Namespace) -> int:
+    project_folder(args.project_dir)
     console = Console(highlight=False, soft_wrap=True)
-    try:
-        return SUBVERBS[args.verb].run(args, console)
-    except Failure as failure:
-        print(f"calm-tui: error: {failure}", file=sys.stderr)
-        return failure.code
+    return SUBVERBS[args.verb].run(args, console)
+
+
+def cmd_sessions(argv: Sequence[str]) -> int:
+    return run_verb(PROG, parser(), run, argv)
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -397,13 +379,6 @@ def run(argv: Sequence[str]) -> int:
 
 def _id_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("id", metavar="ID", help="a session id or a unique prefix of one")
-
-
-def _options(args: argparse.Namespace) -> Options:
-    try:
-        return options_from_args(args)
-    except UsageError as exc:
-        raise Failure(str(exc), EXIT_USAGE) from exc
 
 
 def _positive(text: str) -> int:
@@ -420,15 +395,15 @@ def _open(project_dir: str) -> SessionStore | None:
     try:
         return SessionStore(path)
     except (SchemaTooNewError, OSError) as exc:
-        raise Failure(str(exc), EXIT_PROBLEMS) from exc
+        raise WorkbenchError(str(exc)) from exc
     except sqlite3.DatabaseError as exc:  # not a database, or a damaged one
-        raise Failure(f"cannot open {path}: {exc}", EXIT_PROBLEMS) from exc
+        raise WorkbenchError(f"cannot open {path}: {exc}") from exc
 
 
 def _open_existing(project_dir: str, session_id: str) -> SessionStore:
     store = _open(project_dir)
     if store is None:
-        raise Failure(f"no session '{session_id}': {project_dir} has no sessions", EXIT_NOT_FOUND)
+        raise WorkbenchError(f"no session '{session_id}': {project_dir} has no sessions")
     return store
 
 
@@ -436,9 +411,9 @@ def _find(store: SessionStore, session_id: str, project_dir: str) -> SessionSumm
     try:
         summary = store.get_session(session_id)
     except AmbiguousIdError as exc:
-        raise Failure(str(exc), EXIT_USAGE) from exc
+        raise UsageError(str(exc)) from exc
     if summary is None:
-        raise Failure(f"no session '{session_id}' in {project_dir}", EXIT_NOT_FOUND)
+        raise WorkbenchError(f"no session '{session_id}' in {project_dir}")
     return summary
 
 

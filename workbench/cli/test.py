@@ -8,28 +8,31 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from workbench.cli.common import load_or_report, project_folder, run_verb
+from workbench.cli.exits import EXIT_OK, EXIT_PROBLEMS
+from workbench.errors import WorkbenchError
 from workbench.wiring import (
-    UsageError,
     add_generator_options,
     add_project_options,
-    load,
     make_actions,
     make_generator,
     options_from_args,
 )
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_FAILED = EXIT_PROBLEMS
+PROG = "calm-tui test"
 
 
 def test_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="calm-tui test",
+        prog=PROG,
         description="Run e2e test cases (Rasa's e2e format) headless on the workbench engine.",
         epilog="PATHS are relative to the project (or absolute): a folder, a test file, or "
         "'file.yml::test case name'. Without PATHS every test file of the project runs. "
         "The first argument is taken as PROJECT_DIR when it is a project folder "
         "(config.yml, domain or endpoints.yml inside). "
-        "Exit codes: 0 all passed, 1 some failed, 2 usage error.",
+        "Exit codes: 0 all passed, 1 some failed (or the project does not load), "
+        "2 usage error.",
     )
     parser.add_argument(
         "targets",
@@ -73,56 +76,29 @@ def split_targets(targets: Sequence[str]) -> tuple[str, list[str]]:
     return ".", list(targets)
 
 
-def _error(console: Any, message: str) -> int:
-    from rich.markup import escape
-
-    console.print(
-        f"[red]calm-tui test: error:[/] {escape(message)}", highlight=False, soft_wrap=True
-    )
-    return EXIT_USAGE
-
-
-def cmd_test(argv: Sequence[str]) -> int:
-    args = test_parser().parse_args(list(argv))
+def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     console = Console(highlight=False)
-    errors = Console(stderr=True, highlight=False)
     project_dir, paths = split_targets(args.targets)
-    root = Path(project_dir)
-    if not root.is_dir():
-        return _error(errors, f"'{project_dir}' is not a folder")
-    try:
-        options = options_from_args(args)
-    except UsageError as exc:
-        return _error(errors, str(exc))
+    args.project_dir = project_dir  # where a crash report goes
+    root = project_folder(project_dir)
+    options = options_from_args(args)
+    project = load_or_report(root, options)
 
-    from workbench.project.report import print_issues
+    from workbench.testing.runner import E2ERunner, select_cases
 
-    result = load(root, options)
-    if result.issues.errors:
-        print_issues(result.issues.errors, errors, root.resolve().name)
-        return _error(errors, "the project does not load; fix the errors above")
-    project = result.project
-
-    from workbench.testing.runner import E2ERunner, SelectionError, select_cases
-
-    try:
-        selected = select_cases(project, paths)
-    except SelectionError as exc:
-        return _error(errors, str(exc))
+    selected = select_cases(project, paths)  # a SelectionError is a usage error
     if not selected:
         console.print(f"[yellow]no e2e test cases found in {root.resolve().name}[/]")
         return EXIT_OK
 
     notes: list[str] = list(project.notes)
-    try:
-        generator, label = make_generator(project, options, notes)
-    except UsageError as exc:
-        return _error(errors, str(exc))
+    generator, label = make_generator(project, options, notes)
 
     import asyncio
 
+    # the runner makes the action runner when a case first needs one, and stops it
     runner = E2ERunner(
         project, generator, seed=args.seed, actions=lambda p: make_actions(p, options)
     )
@@ -137,9 +113,13 @@ def cmd_test(argv: Sequence[str]) -> int:
         try:
             write_junit(run, args.junit)
         except OSError as exc:
-            return _error(errors, f"cannot write {args.junit}: {exc}")
+            raise WorkbenchError(f"cannot write {args.junit}: {exc}") from exc
         console.print(f"JUnit XML written to {args.junit}", highlight=False)
     return EXIT_OK if run.ok else EXIT_FAILED
+
+
+def cmd_test(argv: Sequence[str]) -> int:
+    return run_verb(PROG, test_parser(), run, argv)
 
 
 async def _run_with_progress(

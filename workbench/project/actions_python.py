@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from workbench.errors import WorkbenchError
 from workbench.project.issues import IssueList
 from workbench.project.model import Project, Source
 
@@ -40,7 +41,7 @@ print(json.dumps({"executable": sys.executable, "prefix": sys.prefix,
 """
 
 
-class ActionsPythonError(Exception):
+class ActionsPythonError(WorkbenchError):
     """A Python given for the actions that cannot run them; the message says the fix."""
 
 

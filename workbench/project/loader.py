@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.calm.patterns import DEFAULT_PATTERNS_FILE, PROFILE_FILES, pattern_file_text
+from workbench.errors import WorkbenchError
 from workbench.project.actions_scan import scan_actions
 from workbench.project.agents import load_agents
 from workbench.project.config import (
@@ -67,7 +68,7 @@ KNOWN_DATA_KEYS = frozenset(
 SKIP_DIRS = frozenset({".calm", ".git", "__pycache__", ".venv", "venv", "node_modules", "models"})
 
 
-class ProjectNotFound(Exception):
+class ProjectNotFound(WorkbenchError):
     pass
 
 

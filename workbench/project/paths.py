@@ -27,13 +27,7 @@ class ProjectPaths:
         is there (`rasa train` is run from the project), else from the project root."""
 
         def one(path: Path | None) -> Path | None:
-            if path is None:
-                return None
-            path = Path(path).expanduser()
-            if path.is_absolute():
-                return path
-            here = (base or Path.cwd()) / path
-            return here.resolve() if here.exists() else (root / path).resolve()
+            return None if path is None else resolve_option_path(path, root, base)
 
         return ProjectPaths(
             config=one(self.config),
@@ -41,6 +35,17 @@ class ProjectPaths:
             endpoints=one(self.endpoints),
             data=tuple(p for p in map(one, self.data) if p is not None),
         )
+
+
+def resolve_option_path(path: Path, root: Path, base: Path | None = None) -> Path:
+    """A relative path named on the command line, as a Rasa user means it: from the
+    current folder (`base`) when it is there, else from the project root. The one rule
+    for every file option (`--config`, `--data`, `--cassette`, `--record`, ...)."""
+    path = Path(path).expanduser()
+    if path.is_absolute():
+        return path
+    here = (base or Path.cwd()) / path
+    return here.resolve() if here.exists() else (root / path).resolve()
 
 
 def yaml_file(root: Path, stem: str) -> Path | None:

@@ -18,6 +18,8 @@ from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.error import MantissaNoDotYAML1_1Warning, MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from workbench.errors import WorkbenchError
+
 try:
     from ruamel.yaml.cyaml import CSafeLoader as _Loader
 except ImportError:  # no libyaml: same result, slower
@@ -69,7 +71,7 @@ def line_of(container: Any, key: Any = None) -> int:
 
 
 @dataclass(frozen=True)
-class YamlSyntaxError(Exception):
+class YamlSyntaxError(WorkbenchError):
     """A file that is not valid YAML, with the 1-based position of the problem."""
 
     file: str

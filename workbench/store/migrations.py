@@ -11,8 +11,10 @@ import json
 import sqlite3
 from collections.abc import Callable
 
+from workbench.errors import WorkbenchError
 
-class SchemaTooNewError(RuntimeError):
+
+class SchemaTooNewError(WorkbenchError, RuntimeError):
     """The database was written by a newer calm-tui than this one."""
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from workbench.errors import WorkbenchError
 from workbench.store.migrations import migrate
 from workbench.store.redact import scrub
 from workbench.store.text import bot_text_of, is_session_start, title_of
@@ -32,7 +33,7 @@ BUSY_TIMEOUT_S = 5.0  # a TUI and a shell may write to one project's store at on
 STATUS_ACTIVE, STATUS_ENDED = "active", "ended"
 
 
-class AmbiguousIdError(ValueError):
+class AmbiguousIdError(WorkbenchError, ValueError):
     """An id prefix matches more than one session."""
 
     def __init__(self, prefix: str, matches: list[str]) -> None:
@@ -45,7 +46,7 @@ class AmbiguousIdError(ValueError):
         )
 
 
-class UnknownSessionError(LookupError):
+class UnknownSessionError(WorkbenchError, LookupError):
     """A turn was added to a session that does not exist."""
 
 

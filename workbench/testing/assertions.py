@@ -20,6 +20,7 @@ from typing import Any
 
 from workbench.calm.names import PATTERN_CLARIFICATION, UTTER_ACTION_KEY
 from workbench.engine.events import Event
+from workbench.errors import WorkbenchError
 from workbench.project.model import TestStep
 
 CLARIFICATION_PATTERN = PATTERN_CLARIFICATION
@@ -51,7 +52,7 @@ SEES_PRIOR_ON_FIRST_STEP = frozenset(
 _UNDEFINED = object()  # an asserted slot without `value`
 
 
-class AssertionSpecError(ValueError):
+class AssertionSpecError(WorkbenchError, ValueError):
     """An assertion whose value does not have the documented shape."""
 
 

@@ -44,6 +44,7 @@ from workbench.calm.names import (
     UTTER_ACTION_KEY,
     is_pattern,
 )
+from workbench.errors import WorkbenchError
 from workbench.project.model import Project
 from workbench.store.redact import MASK
 from workbench.store.text import is_session_start
@@ -63,7 +64,7 @@ NOT_CUSTOM = ("response", "builtin")
 _REGEX_SPECIAL = re.compile(r"([\\.^$*+?{}\[\]|()])")
 
 
-class NothingToExport(ValueError):
+class NothingToExport(WorkbenchError, ValueError):
     """The session has no message from the user (only the greeting, or nothing)."""
 
 

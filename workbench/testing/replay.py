@@ -18,11 +18,11 @@ then `replay_turns(session, traces[:k])`.
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from workbench.errors import WorkbenchError
 from workbench.project.model import Project
 from workbench.session import CustomActionRunner, Session
 from workbench.store.redact import MASK
@@ -37,6 +37,7 @@ from workbench.understanding.recorded import (
     RecordedOutputGenerator,
     Recording,
 )
+from workbench.wiring import make_actions, new_sender_id, new_session
 
 FLOW_EVENTS = {
     "flow_started": "started",
@@ -69,7 +70,7 @@ def generator_failure(trace: TurnTrace) -> str | None:
 # --- the generator ----------------------------------------------------------------------------
 
 
-class RecordedMiss(LookupError):
+class RecordedMiss(WorkbenchError, LookupError):
     """A model-handled message that the recorded session has no (unused) turn for."""
 
     def __init__(self, message: str, used: int, total: int) -> None:
@@ -263,11 +264,9 @@ async def replay_session(
     that keep state per conversation start from nothing, as the recording did."""
     made = actions is _PROJECT_ACTIONS
     if made:
-        from workbench.wiring import make_actions
-
         actions = make_actions(project)
-    sender = sender_id or f"replay-{secrets.token_hex(4)}"
-    session = Session(
+    sender = sender_id or new_sender_id("replay")
+    session = new_session(
         project, RecordedGenerator(traces), actions=actions, sender_id=sender, seed=seed
     )
     try:

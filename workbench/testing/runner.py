@@ -58,6 +58,7 @@ from workbench.testing.turn_view import (
 )
 from workbench.trace.turn import TurnTrace
 from workbench.understanding.base import CommandGenerator
+from workbench.wiring import make_actions, new_session
 
 # what other modules have always imported from here
 __all__ = [
@@ -87,10 +88,8 @@ def _project_runner(
     project: Project, factory: Callable[[Project], CustomActionRunner | None] | None
 ) -> tuple[CustomActionRunner | None, str | None]:
     """The runner the project declares (or `factory` makes, e.g. with `--actions`)."""
-    from workbench.actions.runner import make_action_runner
-
     try:
-        return (factory or make_action_runner)(project), None
+        return (factory or make_actions)(project), None
     except Exception as exc:  # a broken actions package must not stop the whole run
         return None, f"custom actions cannot run: {exc!r}"
 
@@ -232,7 +231,7 @@ class E2ERunner:
     ) -> None:
         sender_id = self.sender_id(case)
         result.sender_id = sender_id
-        session = Session(
+        session = new_session(
             project,
             generator,
             actions=self.actions_for(test_file, case),

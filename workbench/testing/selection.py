@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from workbench.errors import UsageError
 from workbench.project.e2e import read_test_file
 from workbench.project.issues import IssueList
 from workbench.project.model import Project, TestCase, TestFile
 from workbench.project.yaml_io import YamlSyntaxError
 
 
-class SelectionError(ValueError):
+class SelectionError(UsageError):
     """A path or test case name that selects nothing (a usage error)."""
 
 

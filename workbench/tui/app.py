@@ -1,7 +1,8 @@
 """The workbench app and its factory, `make_app`, shared by `calm-tui` and the tests.
 
-The app is thin: it loads the project, picks the command generator, and hands both to
-the main screen (screens/main.py), which owns the conversation and the watcher.
+The app is thin: it loads the project, has `wiring.make_parts` pick the command generator
+and the action runner, and hands them to the main screen (screens/main.py), which owns
+the conversation and the watcher.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from typing import Any
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
-from workbench.tui.conversation import Conversation, LazyActions
+from workbench.tui.conversation import Conversation
 from workbench.tui.screens.main import MainScreen
 from workbench.understanding.base import CommandGenerator
 from workbench.watch import ProjectWatcher, ReloadResult
-from workbench.wiring import Options, make_generator
+from workbench.wiring import Options, make_parts
 
 
 class WorkbenchApp(App):
@@ -140,17 +141,7 @@ def make_app(
     watcher = ProjectWatcher(root, options=options)
     initial = watcher.load()
     project = initial.project
-    if generator is None:
-        generator, label = make_generator(project, options)
-    else:
-        label = str(getattr(generator, "name", type(generator).__name__))
-    conversation = Conversation(
-        project,
-        generator,
-        label,
-        root=watcher.root,
-        store=store,
-        actions=LazyActions(project, options),
-        seed=seed,
-    )
+    # the action runner is made at its first use: start-up need not wait for it
+    parts = make_parts(project, options, generator=generator, lazy_actions=True)
+    conversation = Conversation(project, parts, root=watcher.root, store=store, seed=seed)
     return WorkbenchApp(conversation, watcher, initial, clock=clock, watch=watch, greet=greet)

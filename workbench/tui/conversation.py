@@ -3,89 +3,29 @@ and the ways to start over (restart, rewind to a turn, resume a stored session).
 
 No Textual here, and no dialogue logic: text goes to `Session.handle`, every trace goes
 to the store before the caller shows it, and replays feed recorded model output back
-through the same pipeline.
+through the same pipeline. Sessions and recorders are made by `wiring`, as the shell's,
+the e2e runner's and replay's are.
 """
 
 from __future__ import annotations
 
-import secrets
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from workbench import wiring
 from workbench.project.model import Project
 from workbench.session import Session
 from workbench.trace.turn import TurnTrace
 from workbench.understanding.base import CommandGenerator
-from workbench.wiring import Options
+from workbench.wiring import Parts
 
 SESSION_START = "/session_start"
 
 
 def new_sender_id() -> str:
-    """A fresh conversation id: custom actions keep per-conversation state by sender
-    (the sample's orders database does), so a restart or a replay starts clean."""
-    return f"tui-{secrets.token_hex(4)}"
-
-
-class LazyActions:
-    """The project's custom action runner, made at its first use: importing the runners
-    costs ~90 ms (the HTTP client for action servers), which start-up need not wait for.
-    Forwards `run`, `refresh`, `load_error`, `warnings`, `label` and `problems`;
-    `close()` stops an action server the runner started."""
-
-    def __init__(self, project: Project, options: Options | None = None) -> None:
-        self.project = project
-        self.options = options
-        self._runner: Any = None
-        self._made = False
-        # the screen makes the runner in a thread while a first turn may need it too
-        self._making = threading.Lock()
-
-    @property
-    def runner(self) -> Any:
-        with self._making:
-            if not self._made:
-                from workbench.wiring import make_actions
-
-                self._runner = make_actions(self.project, self.options)
-                self._made = True
-        return self._runner
-
-    @property
-    def label(self) -> str:
-        return str(getattr(self.runner, "label", "") or "")
-
-    @property
-    def problems(self) -> list[str]:
-        return list(getattr(self.runner, "problems", None) or [])
-
-    @property
-    def warnings(self) -> list[str]:
-        return list(getattr(self._runner, "warnings", None) or []) if self._made else []
-
-    def close(self) -> None:
-        close = getattr(self._runner, "close", None)
-        if callable(close):
-            close()
-
-    @property
-    def load_error(self) -> str | None:
-        return getattr(self._runner, "load_error", None) if self._made else None
-
-    def refresh(self, project: Project) -> bool:
-        refresh = getattr(self.runner, "refresh", None)
-        return bool(refresh(project)) if callable(refresh) else False
-
-    async def run(self, name: str, tracker: Any, project: Project) -> Any:
-        runner = self.runner
-        if runner is None:
-            from workbench.session import ActionResult
-
-            return ActionResult(kind="none", error=f"no custom action runner for '{name}'")
-        return await runner.run(name, tracker, project)
+    return wiring.new_sender_id("tui")
 
 
 @dataclass(frozen=True)
@@ -98,24 +38,23 @@ class Conversation:
     def __init__(
         self,
         project: Project,
-        generator: CommandGenerator,
-        label: str,
+        parts: Parts,
         *,
         root: Path,
         store: bool = True,
-        actions: Any = None,
         seed: int = 0,
         warn: Callable[[str], None] = lambda message: None,
     ) -> None:
-        self.generator = generator
-        self.label = label
+        self.parts = parts
+        self.generator = parts.generator
+        self.label = parts.label
         self.root = root
         self.store = store
-        self.actions = actions  # one runner for every conversation: it reloads itself
+        self.actions = parts.actions  # one runner for every conversation: it reloads itself
         self.seed = seed
         self.warn = warn
         self.recorder: Any = None
-        self.session = self._session(project, generator)
+        self.session = self._session(project, self.generator)
 
     # -- state ----------------------------------------------------------------------------
 
@@ -208,9 +147,7 @@ class Conversation:
 
     def close_actions(self) -> None:
         """Stop an action server the workbench started (on exit; restarts keep it)."""
-        close = getattr(self.actions, "close", None)
-        if callable(close):
-            close()
+        self.parts.close()
 
     def close(self) -> None:
         """End the store session (a clean end) and close the store."""
@@ -235,7 +172,7 @@ class Conversation:
     # -- helpers --------------------------------------------------------------------------
 
     def _session(self, project: Project, generator: CommandGenerator, record: bool = True):
-        session = Session(
+        session = wiring.new_session(
             project, generator, actions=self.actions, sender_id=new_sender_id(), seed=self.seed
         )
         if record:
@@ -245,15 +182,9 @@ class Conversation:
     def _recorder(self, session: Session) -> Any:
         if not self.store:
             return None
-        from workbench.store.recorder import SessionRecorder
-
-        return SessionRecorder(
-            self.root,
-            generator=self.label,
-            sender_id=session.tracker.sender_id,
-            seed=session.tracker.seed,
-            project_fingerprint=session.project.fingerprint,
-            warn=lambda message: self.warn(message),  # looked up when it is needed
+        # `self.warn` is looked up when a warning comes: the app sets it after this
+        return wiring.new_recorder(
+            self.root, session, self.label, warn=lambda message: self.warn(message)
         )
 
 

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.engine.tracker import Tracker
+from workbench.errors import WorkbenchError
 from workbench.project.model import Project
 from workbench.project.yaml_io import YamlSyntaxError, parse_yaml
 from workbench.understanding.base import CommandGenerator, GeneratorOutput, output_from_text
@@ -48,11 +49,11 @@ from workbench.understanding.recorded import RecordedOutputGenerator, Recording,
 CASSETTE_VERSION = 1
 
 
-class CassetteError(ValueError):
+class CassetteError(WorkbenchError, ValueError):
     """A cassette file that cannot be read (missing, not YAML, wrong shape)."""
 
 
-class CassetteMiss(LookupError):
+class CassetteMiss(WorkbenchError, LookupError):
     """No unused cassette entry for a user message."""
 
     def __init__(

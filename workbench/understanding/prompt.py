@@ -41,6 +41,7 @@ from typing import Any
 from workbench.calm.names import PATTERN_COLLECT_INFORMATION
 from workbench.engine.stack import CALL, Frame
 from workbench.engine.tracker import Tracker
+from workbench.errors import WorkbenchError
 from workbench.project.model import Flow, Project, Step
 from workbench.understanding.dsl.parser import SYNTAX_BY_GENERATOR, Syntax
 from workbench.understanding.retrieval import allowed_values, collect_steps
@@ -55,7 +56,7 @@ ERROR_PLACEHOLDERS = {
 ERROR_PLACEHOLDER_DEFAULT = "[User input triggered an error]"
 
 
-class PromptTemplateError(Exception):
+class PromptTemplateError(WorkbenchError):
     """A prompt template that cannot be read, parsed or rendered."""
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workbench.engine.tracker import Tracker
+from workbench.errors import WorkbenchError
 from workbench.project.model import Project
 from workbench.trace.turn import RetrievedFlow
 from workbench.understanding.base import CommandGenerator, GeneratorOutput, output_from_text
@@ -46,7 +47,7 @@ class Recording:
     origin: Any = None
 
 
-class RecordedFailure(RuntimeError):
+class RecordedFailure(WorkbenchError, RuntimeError):
     """Replays a turn in which the command generator failed when it was recorded."""
 
     def __repr__(self) -> str:

@@ -23,8 +23,9 @@ from textual.widgets import Footer
 
 from workbench.trace.turn import TurnTrace
 from workbench.tui.conversation import SESSION_START, Conversation, ReplayOutcome
+from workbench.tui.screens.maximize import toggle_maximize
 from workbench.tui.widgets.chat import ChatPane
-from workbench.tui.widgets.panel_area import WIDE_AT, PanelArea, PanelBox, PanelTabs
+from workbench.tui.widgets.panel_area import WIDE_AT, PanelArea
 from workbench.tui.widgets.status import ErrorBanner, WorkbenchHeader, ago
 from workbench.watch import ReloadResult
 
@@ -476,17 +477,6 @@ class MainScreen(Screen):
             self.chat.chat_log.focus()
         else:
             self.chat.focus_input()
-
-
-def toggle_maximize(screen: Screen) -> None:
-    """Maximize the pane that has focus (the chat, the tabs, a pinned panel), or restore."""
-    if screen.maximized is not None:
-        screen.minimize()
-        return
-    focused = screen.focused
-    chain = [focused, *focused.ancestors] if focused is not None else []
-    target = next((n for n in chain if isinstance(n, (PanelTabs, PanelBox, ChatPane))), None)
-    screen.maximize(target or screen.query_one(PanelTabs), container=False)
 
 
 def _relative(path, root) -> str:

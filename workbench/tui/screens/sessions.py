@@ -302,6 +302,6 @@ class TranscriptScreen(Screen[Resume | None]):
         self.dismiss((self.summary.id, self.traces, self.summary.seed))
 
     def action_maximize_panel(self) -> None:
-        from workbench.tui.screens.main import toggle_maximize
+        from workbench.tui.screens.maximize import toggle_maximize
 
         toggle_maximize(self)

@@ -20,6 +20,7 @@ from textual.markup import escape
 from textual.message import Message
 from textual.widgets import Button, Input, Label, ListItem, ListView, LoadingIndicator, Static
 
+from workbench.buttons import button_text, turn_buttons, typed_choice
 from workbench.trace.turn import TurnTrace
 
 SESSION_START = "/session_start"
@@ -33,7 +34,7 @@ class ChatButton(Button):
         title = str(button.get("title") or button.get("payload") or "?")
         label = Content.assemble((f"{number}", "bold $text-accent"), "  ", title)
         super().__init__(label, compact=True, disabled=disabled, classes="chat-button")
-        self.payload = str(button.get("payload") or title)
+        self.payload = button_text(button) or title
         self.tooltip = self.payload
 
 
@@ -94,7 +95,7 @@ class TurnItem(ListItem):
 
     @property
     def buttons(self) -> list[dict[str, Any]]:
-        return [b for m in self.trace.bot_messages for b in (m.get("buttons") or [])]
+        return turn_buttons(self.trace.bot_messages)
 
 
 def _pressed(text: str, offered: list[dict[str, Any]]) -> str | None:
@@ -341,11 +342,7 @@ class ChatPane(Vertical):
             return
         self.input.remember(text)
         self.input.value = ""
-        buttons = self.current_buttons()
-        if text.isdigit() and 0 < int(text) <= len(buttons):
-            button = buttons[int(text) - 1]
-            text = str(button.get("payload") or button.get("title") or text)
-        self.post_message(self.Send(text))
+        self.post_message(self.Send(typed_choice(text, self.current_buttons())))
 
     @on(Button.Pressed, ".chat-button")
     def _button(self, event: Button.Pressed) -> None:

@@ -1,0 +1,61 @@
+"""What several verbs share: the PROJECT_DIR argument, running a verb with its arguments
+parsed and its errors turned into exit codes, and loading the project to chat with."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from workbench.cli.exits import guarded
+from workbench.errors import UsageError, WorkbenchError
+from workbench.wiring import Options, load
+
+
+def project_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "project_dir",
+        nargs="?",
+        default=".",
+        metavar="PROJECT_DIR",
+        help="the CALM project folder (default: the current folder)",
+    )
+
+
+def project_folder(path: str) -> Path:
+    root = Path(path)
+    if not root.is_dir():
+        raise UsageError(f"'{path}' is not a folder")
+    return root
+
+
+def run_verb(
+    prog: str,
+    parser: argparse.ArgumentParser,
+    run: Callable[[argparse.Namespace], int],
+    argv: Sequence[str],
+) -> int:
+    """Parse `argv` (argparse exits 2 on its own errors) and run the verb; errors end it
+    as `exits.guarded` says. A crash report goes to the project the verb was given."""
+    args = parser.parse_args(list(argv))
+    return guarded(prog, lambda: run(args), lambda: getattr(args, "project_dir", None))
+
+
+class ProjectDoesNotLoad(WorkbenchError):
+    def __init__(self) -> None:
+        super().__init__("the project does not load; fix the errors above")
+
+
+def load_or_report(root: Path, options: Options) -> Any:
+    """The project to chat with or test; its load errors are printed (file:line) and
+    end the verb with exit code 1."""
+    from rich.console import Console
+
+    from workbench.project.report import print_issues
+
+    result = load(root, options)
+    if result.issues.errors:
+        print_issues(result.issues.errors, Console(stderr=True), root.resolve().name)
+        raise ProjectDoesNotLoad()
+    return result.project
