@@ -26,7 +26,6 @@ from workbench.calm.commands import Command, Restart, SessionEnd, SessionStart, 
 from workbench.project.model import Project
 
 ROUTE_TO_CALM_SLOT = "route_session_to_calm"
-ROUTERS = ("LLMBasedRouter", "IntentBasedRouter")
 NLU_SIDE = (
     "this turn is routed to the NLU side of the assistant (route_session_to_calm is False); "
     "it needs a trained NLU model, which the workbench does not run"
@@ -57,11 +56,7 @@ def is_coexistence(project: Project) -> bool:
 
 
 def router_name(project: Project) -> str | None:
-    for component in project.config.pipeline:
-        name = str(component.get("name") or "").rsplit(".", 1)[-1]
-        if name in ROUTERS:
-            return name
-    return None
+    return project.config.router
 
 
 def route_message(project: Project, slots: Mapping[str, Any]) -> Route:

@@ -303,6 +303,19 @@ class Config:
     source: Source = NO_SOURCE
     raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
+    @property
+    def router(self) -> str | None:
+        """The coexistence router in the pipeline (its class name), if there is one."""
+        for component in self.pipeline:
+            name = str(component.get("name") or "").rsplit(".", 1)[-1]
+            if name in ROUTERS:
+                return name
+        return None
+
+
+# the pipeline components that split a coexistence assistant between NLU and CALM
+ROUTERS = ("LLMBasedRouter", "IntentBasedRouter")
+
 
 @dataclass(frozen=True)
 class ModelConfig:

@@ -681,9 +681,9 @@ class _Validator:
     def check_coexistence(self) -> None:
         """Rasa refuses to train a router without a bool `route_session_to_calm` slot, and
         that slot without a router."""
-        from workbench.engine.coexistence import ROUTE_TO_CALM_SLOT, router_name
+        from workbench.engine.coexistence import ROUTE_TO_CALM_SLOT
 
-        router = router_name(self.project)
+        router = self.project.config.router
         slot = self.slots.get(ROUTE_TO_CALM_SLOT)
         config = self.project.config.source
         if router and (slot is None or slot.type != "bool"):
