@@ -26,6 +26,7 @@ from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
 from workbench.calm.conditions import evaluate_condition
+from workbench.calm.values import JSONValue
 
 if TYPE_CHECKING:
     import random
@@ -414,7 +415,7 @@ def _jinja_template(text: str) -> Template | None:
         return None
 
 
-def render_jinja(text: str, variables: Mapping[str, Any]) -> str:
+def render_jinja(text: JSONValue, variables: Mapping[str, Any]) -> str:
     """Render `text` as a sandboxed Jinja2 template; any error leaves it as written."""
     if not isinstance(text, str):
         return text

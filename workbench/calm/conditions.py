@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sized
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -84,9 +84,9 @@ class _Empty:
     def __eq__(self, other: object) -> bool:
         if isinstance(other, (_Empty, _Undefined)):
             return True
-        if not hasattr(other, "__len__"):
+        if not isinstance(other, Sized):
             return False
-        return len(other) == 0  # type: ignore[arg-type]
+        return len(other) == 0
 
     def __hash__(self) -> int:
         return hash(None)
@@ -598,7 +598,7 @@ def parse_condition(text: str) -> Condition:
     return result
 
 
-def check_syntax(text: str) -> ConditionSyntaxError | None:
+def check_syntax(text: object) -> ConditionSyntaxError | None:
     """The syntax error in `text`, or None if it parses."""
     if not isinstance(text, str):
         return ConditionSyntaxError(f"condition must be a string, not {type(text).__name__}", 0)
@@ -606,7 +606,7 @@ def check_syntax(text: str) -> ConditionSyntaxError | None:
     return result if isinstance(result, ConditionSyntaxError) else None
 
 
-def evaluate_condition(condition: str | bool | None, document: Mapping[str, Any]) -> bool:
+def evaluate_condition(condition: object, document: Mapping[str, Any]) -> bool:
     """Evaluate a guard as written in YAML: no condition is true, a bool is itself, a string
     is parsed (cached) and evaluated; a syntax or evaluation error is false."""
     if condition is None:

@@ -193,7 +193,9 @@ class CommandCleaner:
             for command in commands:
                 result.drop(command, f"'{slot_name}' is force-filled with the whole message")
             return [SetSlot(slot_name, message, filled_by=FROM_NLU)]
-        kept = [c for c in commands if isinstance(c, SetSlot) and c.slot == slot_name]
+        kept: list[Command] = [
+            c for c in commands if isinstance(c, SetSlot) and c.slot == slot_name
+        ]
         for command in commands:
             if command not in kept:
                 result.drop(command, f"the question for '{slot_name}' forces slot filling")
@@ -324,12 +326,12 @@ class CommandCleaner:
                 if not isinstance(c, (Clarify, CannotHandle)) and not is_routing_command(c)
             ]
             if others:
-                for command in clarifies:
-                    result.drop(command, "clarification is dropped when other commands exist")
+                for clarify in clarifies:
+                    result.drop(clarify, "clarification is dropped when other commands exist")
                 commands = [c for c in commands if not isinstance(c, Clarify)]
             else:
-                for command in clarifies[1:]:
-                    result.drop(command, "only the first clarification is kept")
+                for clarify in clarifies[1:]:
+                    result.drop(clarify, "only the first clarification is kept")
                 commands = [c for c in commands if c is clarifies[0] or not isinstance(c, Clarify)]
         out: list[Command] = []
         seen: set[type] = set()

@@ -177,7 +177,8 @@ class FlowExecutor:
                 return None
             return Prediction(name, flow.id, step.id)
         if step.kind == "collect":
-            return self._collect(tracker, frame, flow, step)
+            self._collect(tracker, frame, flow, step)
+            return None
         if step.kind == "set_slots":
             for name, value in step.slot_values:
                 tracker.set_slot(name, value)

@@ -57,7 +57,7 @@ def _to_float(slot: Slot, value: Any) -> tuple[Any, bool]:
         return value, False
     if number != number:  # NaN
         return value, False
-    bounded = slot.min_value is not None and slot.max_value is not None
-    if bounded and not slot.min_value <= number <= slot.max_value:
+    low, high = slot.min_value, slot.max_value
+    if low is not None and high is not None and not low <= number <= high:
         return number, False
     return number, True

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import random
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from workbench.engine import events as ev
 from workbench.engine.events import Event
@@ -54,7 +54,8 @@ class Tracker:
         self.events.append(event)
         kind = event.get("event")
         if kind == "slot":
-            name = event.get("name")
+            # slot events always name their slot (`events.slot`, an action's SlotSet)
+            name = cast(str, event.get("name"))
             self.slots[name] = event.get("value")
             if event.get("filled_by"):
                 self.filled_by[name] = event["filled_by"]

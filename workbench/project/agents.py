@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from workbench.calm.values import JSONObject
 from workbench.project.issues import IssueList, suggest
 from workbench.project.model import NO_SOURCE, Endpoints, Source, SubAgent
 from workbench.project.yaml_io import line_of
@@ -156,7 +157,8 @@ def _agent(
             f"unknown agent protocol '{info.get('protocol')}'",
             "use `protocol: rasa` or `protocol: a2a`",
         )
-    configuration = data.get("configuration") if isinstance(data.get("configuration"), dict) else {}
+    given = data.get("configuration")
+    configuration: JSONObject = given if isinstance(given, dict) else {}
     servers = _servers(file, data.get("connections"), endpoints, issues)
     llm = configuration.get("llm")
     group = llm.get("model_group") if isinstance(llm, dict) else None

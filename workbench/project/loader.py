@@ -152,7 +152,7 @@ class _Loader:
         config = build_config(config_file, config_data, self.issues)
         config = resolve_custom_generator(self.root, config, self.issues)
         endpoints = build_endpoints(endpoints_file, endpoints_data, self.issues)
-        if isinstance(config_data, dict) and "model_groups" in config_data:
+        if config_file and isinstance(config_data, dict) and "model_groups" in config_data:
             extra = build_model_groups(config_file, config_data["model_groups"], self.issues)
             endpoints = replace(endpoints, model_groups={**extra, **endpoints.model_groups})
 

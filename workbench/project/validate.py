@@ -801,7 +801,9 @@ def _line(raw: dict, key: str, default: int) -> int:
 
 def _split_assignments(text: str) -> list[str]:
     """Split `a=1, b=[x, y]` on commas outside brackets."""
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in text:
         if char in "[(":
             depth += 1

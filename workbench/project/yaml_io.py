@@ -18,6 +18,7 @@ from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.error import MantissaNoDotYAML1_1Warning, MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+_Loader: type | None
 try:
     from ruamel.yaml.cyaml import CSafeLoader as _Loader
 except ImportError:  # no libyaml: same result, slower
