@@ -41,18 +41,19 @@ class MessageLog:
     """The app's messages of the given kinds, in the order they were handled.
 
     Pass it as `app.run_test(message_hook=log)`. A message that bubbles is handled by
-    every node on its way up and the hook sees it each time; it is logged once. The log
-    keeps the messages, so their ids stay unique while it lives.
+    every node on its way up and the hook sees it each time; it is logged once.
     """
 
     def __init__(self, *kinds: type[Message]) -> None:
         self.kinds = kinds or WORKBENCH_MESSAGES
         self.messages: list[Message] = []
-        self._ids: set[int] = set()
+        # every message ever logged stays referenced, so that no later message can get
+        # the id of one that was cleared and be taken for it
+        self._seen: dict[int, Message] = {}
 
     def __call__(self, message: Message) -> None:
-        if isinstance(message, self.kinds) and id(message) not in self._ids:
-            self._ids.add(id(message))
+        if isinstance(message, self.kinds) and id(message) not in self._seen:
+            self._seen[id(message)] = message
             self.messages.append(message)
 
     def names(self) -> list[str]:

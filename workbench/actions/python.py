@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from workbench.actions.domain_dict import domain_dict
 from workbench.actions.importer import forget
@@ -30,6 +30,7 @@ from workbench.actions.package import (
 )
 from workbench.actions.results import action_events, is_rejection, rejected_event
 from workbench.actions.tracker_state import active_flow, plain, tracker_state
+from workbench.calm.values import JSONObject, JSONValue
 from workbench.engine.tracker import Tracker
 from workbench.project.model import Project
 from workbench.session import ActionResult
@@ -64,7 +65,7 @@ class PythonActions:
         self.warnings: list[str] = []
         self._loaded: LoadedPackage | None = None
         self._attempt: tuple[PackageLocation | None, Fingerprint] | None = None
-        self._domain: tuple[Project, dict[str, Any]] | None = None
+        self._domain: tuple[Project, JSONObject] | None = None
         self._sdk: _SdkClasses | None = None
 
     @property
@@ -159,7 +160,7 @@ class PythonActions:
 
     # -- helpers ------------------------------------------------------------------------
 
-    def _view(self, state: dict[str, Any]) -> tuple[Any, Any]:
+    def _view(self, state: JSONObject) -> tuple[JSONValue, JSONValue]:
         tracker_class, dispatcher_class = self._sdk_classes()
         view = tracker_class.from_dict(state)
         if tracker_class.__module__.startswith("rasa_sdk"):
@@ -178,7 +179,7 @@ class PythonActions:
                 self._sdk = (Tracker, CollectingDispatcher)
         return self._sdk
 
-    def _domain_dict(self, project: Project) -> dict[str, Any]:
+    def _domain_dict(self, project: Project) -> JSONObject:
         if self._domain is None or self._domain[0] is not project:
             self._domain = (project, domain_dict(project))
         return self._domain[1]

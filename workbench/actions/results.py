@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from workbench.actions.tracker_state import plain
+from workbench.calm.values import JSONObject, JSONValue
 
 REJECTED = "action_execution_rejected"
 
 
-def rejected_event(action_name: str, message: str | None = None) -> dict[str, Any]:
+def rejected_event(action_name: str, message: str | None = None) -> JSONObject:
     """Rasa's ``ActionExecutionRejected``: the action declined to run (not a failure)."""
-    event: dict[str, Any] = {
+    event: JSONObject = {
         "event": REJECTED,
         "name": action_name,
         "policy": None,
@@ -28,7 +27,7 @@ def is_rejection(exc: BaseException) -> bool:
     return any(cls.__name__ == "ActionExecutionRejection" for cls in type(exc).__mro__)
 
 
-def action_events(returned: Any, action_name: str) -> tuple[list[dict[str, Any]], list[str]]:
+def action_events(returned: JSONValue, action_name: str) -> tuple[list[JSONObject], list[str]]:
     """The events of an action's ``run()`` result and notes on the items dropped.
 
     Like rasa_sdk: None means no events, and items that are not event dicts are
@@ -51,7 +50,7 @@ def action_events(returned: Any, action_name: str) -> tuple[list[dict[str, Any]]
     return events, notes
 
 
-def response_shape_problem(body: Any) -> str | None:
+def response_shape_problem(body: JSONValue) -> str | None:
     """Why an action server's JSON reply is not ``{"events": [...], "responses": [...]}``."""
     if not isinstance(body, dict):
         return f"expected a JSON object, got {type(body).__name__}"

@@ -25,7 +25,8 @@ import re
 from collections.abc import Callable, Mapping, Sized
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+
+from workbench.calm.values import JSONObject, JSONValue
 
 __all__ = [
     "Condition",
@@ -95,8 +96,8 @@ class _Empty:
         return "empty"
 
 
-_UNDEFINED: Any = _Undefined()
-_EMPTY: Any = _Empty()
+_UNDEFINED: JSONValue = _Undefined()
+_EMPTY: JSONValue = _Empty()
 
 
 class _EvalError(Exception):
@@ -116,7 +117,7 @@ _END = "end"
 _KEYWORDS = frozenset(
     {"and", "or", "not", "is", "contains", "matches", "true", "false", "null", "undefined", "empty"}
 )
-_CONSTANTS: dict[str, Any] = {
+_CONSTANTS: JSONObject = {
     "true": True,
     "false": False,
     "null": None,
@@ -180,7 +181,7 @@ def _tokenize(text: str) -> list[_Token]:
 class _Node:
     __slots__ = ()
 
-    def eval(self, document: Mapping[str, Any]) -> Any:
+    def eval(self, document: Mapping[str, JSONValue]) -> JSONValue:
         raise NotImplementedError
 
     def children(self) -> tuple[_Node, ...]:
@@ -191,9 +192,9 @@ class _Node:
 class _Literal(_Node):
     """A string, number, `true`/`false`/`null`, or the `undefined`/`empty` constant."""
 
-    value: Any
+    value: JSONValue
 
-    def eval(self, document: Mapping[str, Any]) -> Any:
+    def eval(self, document: Mapping[str, JSONValue]) -> JSONValue:
         return self.value
 
     @property
@@ -206,7 +207,7 @@ class _Name(_Node):
     name: str
     parts: tuple[str, ...]
 
-    def eval(self, document: Mapping[str, Any]) -> Any:
+    def eval(self, document: Mapping[str, JSONValue]) -> JSONValue:
         # pypred tries the whole name as a key first, then walks the dotted parts. The walk
         # uses `in` and `[]` on whatever it meets, so stepping into a non-mapping (None, a
         # string, a list) raises, which makes the whole condition false.
@@ -214,7 +215,7 @@ class _Name(_Node):
             return document[self.name]
         if len(self.parts) < 2:
             return _UNDEFINED
-        node: Any = document
+        node: JSONValue = document
         for part in self.parts:
             if part not in node:
                 return _UNDEFINED
@@ -226,7 +227,7 @@ class _Name(_Node):
 class _Set(_Node):
     items: tuple[_Node, ...]
 
-    def eval(self, document: Mapping[str, Any]) -> Any:
+    def eval(self, document: Mapping[str, JSONValue]) -> JSONValue:
         values = []
         for item in self.items:
             # pypred takes the raw value of each item, which only names and plain literals
@@ -241,15 +242,15 @@ class _Set(_Node):
         return self.items
 
 
-def _equal(left: Any, right: Any) -> Any:
+def _equal(left: JSONValue, right: JSONValue) -> JSONValue:
     return left == right
 
 
-def _not_equal(left: Any, right: Any) -> Any:
+def _not_equal(left: JSONValue, right: JSONValue) -> JSONValue:
     return left != right
 
 
-_COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
+_COMPARISONS: dict[str, Callable[[JSONValue, JSONValue], JSONValue]] = {
     "=": _equal,
     "!=": _not_equal,
     ">": operator.gt,
@@ -264,10 +265,10 @@ class _Compare(_Node):
     op: str
     left: _Node
     right: _Node
-    function: Callable[[Any, Any], Any] = field(repr=False, compare=False)
+    function: Callable[[JSONValue, JSONValue], JSONValue] = field(repr=False, compare=False)
     ordering: bool = field(repr=False, compare=False)
 
-    def eval(self, document: Mapping[str, Any]) -> Any:
+    def eval(self, document: Mapping[str, JSONValue]) -> JSONValue:
         left = self.left.eval(document)
         right = self.right.eval(document)
         if self.ordering and (
@@ -285,7 +286,7 @@ class _Contains(_Node):
     left: _Node
     right: _Node
 
-    def eval(self, document: Mapping[str, Any]) -> Any:
+    def eval(self, document: Mapping[str, JSONValue]) -> JSONValue:
         container = self.left.eval(document)
         if not hasattr(container, "__contains__"):
             return False
@@ -300,7 +301,7 @@ class _Matches(_Node):
     left: _Node
     pattern: re.Pattern[str]
 
-    def eval(self, document: Mapping[str, Any]) -> Any:
+    def eval(self, document: Mapping[str, JSONValue]) -> JSONValue:
         value = self.left.eval(document)
         if not isinstance(value, str):
             return False
@@ -314,7 +315,7 @@ class _Matches(_Node):
 class _Not(_Node):
     operand: _Node
 
-    def eval(self, document: Mapping[str, Any]) -> Any:
+    def eval(self, document: Mapping[str, JSONValue]) -> JSONValue:
         return not self.operand.eval(document)
 
     def children(self) -> tuple[_Node, ...]:
@@ -332,7 +333,7 @@ class _Logic(_Node):
     operands: tuple[_Node, ...]
     is_and: tuple[bool, ...]  # one per operator; False means `or`
 
-    def eval(self, document: Mapping[str, Any]) -> Any:
+    def eval(self, document: Mapping[str, JSONValue]) -> JSONValue:
         # One operand more than operators: the last one is evaluated after the loop.
         for operand, is_and in zip(self.operands, self.is_and, strict=False):
             if operand.eval(document):
@@ -556,7 +557,7 @@ class Condition:
     _root: _Node = field(repr=False, compare=False)
     _names: frozenset[str] = field(repr=False, compare=False)
 
-    def evaluate(self, document: Mapping[str, Any]) -> bool:
+    def evaluate(self, document: Mapping[str, JSONValue]) -> bool:
         """Evaluate against e.g. ``{"slots": {...}, "context": {...}}``; errors give False."""
         try:
             return bool(self._root.eval(document))
@@ -606,7 +607,7 @@ def check_syntax(text: object) -> ConditionSyntaxError | None:
     return result if isinstance(result, ConditionSyntaxError) else None
 
 
-def evaluate_condition(condition: object, document: Mapping[str, Any]) -> bool:
+def evaluate_condition(condition: object, document: Mapping[str, JSONValue]) -> bool:
     """Evaluate a guard as written in YAML: no condition is true, a bool is itself, a string
     is parsed (cached) and evaluated; a syntax or evaluation error is false."""
     if condition is None:

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from workbench.calm.commands import Command, Restart, SessionEnd, SessionStart, SetSlot
+from workbench.calm.values import SlotValue
 from workbench.project.model import Project
 
 ROUTE_TO_CALM_SLOT = "route_session_to_calm"
@@ -59,7 +59,7 @@ def router_name(project: Project) -> str | None:
     return project.config.router
 
 
-def route_message(project: Project, slots: Mapping[str, Any]) -> Route:
+def route_message(project: Project, slots: Mapping[str, SlotValue]) -> Route:
     """Where a message that goes through the understanding step is answered."""
     if not is_coexistence(project):
         return Route(True)
@@ -78,7 +78,7 @@ def routing_commands(project: Project) -> list[Command]:
 
 
 def intent_route(
-    project: Project, slots: Mapping[str, Any], commands: Sequence[Command]
+    project: Project, slots: Mapping[str, SlotValue], commands: Sequence[Command]
 ) -> tuple[list[Command], str | None]:
     """The routing command (and notice) for an `/intent` message while the slot is unset."""
     if not is_coexistence(project) or slots.get(ROUTE_TO_CALM_SLOT) is not None:

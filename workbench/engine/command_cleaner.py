@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 from workbench.calm.commands import (
     CANNOT_HANDLE_CHITCHAT,
@@ -32,6 +31,7 @@ from workbench.calm.commands import (
     StartFlow,
 )
 from workbench.calm.conditions import evaluate_condition
+from workbench.calm.values import JSONValue
 from workbench.engine.coexistence import is_coexistence, is_routing_command
 from workbench.engine.slots import coerce
 from workbench.engine.tracker import StepVisit, Tracker
@@ -213,7 +213,7 @@ class CommandCleaner:
 
     def _slots(self, commands, tracker, result) -> list[Command]:
         out: list[Command] = []
-        corrections: list[tuple[str, Any]] = []
+        corrections: list[tuple[str, JSONValue]] = []
         asked = asked_slot(tracker)
         filled_so_far = filled_by_active_flow(self.project, tracker)
         for command in commands:

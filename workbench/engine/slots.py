@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from workbench.calm.values import SlotValue
 from workbench.project.model import Slot
 
 OTHER = "__other__"
 
 
-def coerce(slot: Slot, value: Any) -> tuple[Any, bool]:
+def coerce(slot: Slot, value: SlotValue) -> tuple[SlotValue, bool]:
     """The value to store and whether it is valid for the slot. Invalid values are kept
     raw so that collecting can reject them with a message naming what the user said."""
     if value is None:
@@ -30,7 +29,7 @@ def coerce(slot: Slot, value: Any) -> tuple[Any, bool]:
     return value, True
 
 
-def _to_bool(value: Any) -> tuple[Any, bool]:
+def _to_bool(value: SlotValue) -> tuple[SlotValue, bool]:
     if isinstance(value, bool):
         return value, True
     if isinstance(value, (int, float)):
@@ -48,7 +47,7 @@ def _to_bool(value: Any) -> tuple[Any, bool]:
     return value, False
 
 
-def _to_float(slot: Slot, value: Any) -> tuple[Any, bool]:
+def _to_float(slot: Slot, value: SlotValue) -> tuple[SlotValue, bool]:
     if isinstance(value, bool):
         return value, False
     try:

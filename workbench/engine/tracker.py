@@ -5,8 +5,9 @@ from __future__ import annotations
 import copy
 import random
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import cast
 
+from workbench.calm.values import JSONObject, SlotValue
 from workbench.engine import events as ev
 from workbench.engine.events import Event
 from workbench.engine.stack import DialogueStack
@@ -30,7 +31,7 @@ class Tracker:
         self.seed = seed
         self.rng = random.Random(seed)
         self.language = project.config.language
-        self.slots: dict[str, Any] = {
+        self.slots: dict[str, SlotValue] = {
             name: copy.deepcopy(slot.initial_value) for name, slot in project.domain.slots.items()
         }
         self.filled_by: dict[str, str] = {}
@@ -68,7 +69,7 @@ class Tracker:
         return event
 
     def set_slot(
-        self, name: str, value: Any, filled_by: str | None = None, reset: bool = False
+        self, name: str, value: SlotValue, filled_by: str | None = None, reset: bool = False
     ) -> Event:
         return self.add(ev.slot(name, value, filled_by=filled_by, reset=reset))
 
@@ -79,12 +80,12 @@ class Tracker:
             self._logged_stack = frames
             self.add(ev.stack(frames))
 
-    def get_slot(self, name: str) -> Any:
+    def get_slot(self, name: str) -> SlotValue:
         return self.slots.get(name)
 
     # -- views ----------------------------------------------------------------------------
 
-    def context(self) -> dict[str, Any]:
+    def context(self) -> JSONObject:
         """The top frame's dict. Only the collect question shows the frame below it too
         (that frame's fields win), since it asks on behalf of that flow; every other
         frame, a validation included, sees just its own fields, so stacked validations
@@ -99,7 +100,7 @@ class Tracker:
             context = {**context, **frames[index].as_dict()}
         return context
 
-    def condition_document(self) -> dict[str, Any]:
+    def condition_document(self) -> JSONObject:
         return {"slots": self.slots, "context": self.context()}
 
     def bot_messages_since_last_user(self, skip_current: bool = False) -> list[Event]:

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from workbench.calm.values import JSONObject
+from workbench.calm.values import JSONObject, JSONValue
 from workbench.project.issues import IssueList, suggest
 from workbench.project.model import NO_SOURCE, Endpoints, Source, SubAgent
 from workbench.project.yaml_io import line_of
@@ -44,7 +43,7 @@ ALLOWED_KEYS = {
     "connections": frozenset({"mcp_servers"}),
 }
 
-Reader = Callable[[Path], tuple[str, Any]]
+Reader = Callable[[Path], tuple[str, JSONValue]]
 
 
 def load_agents(
@@ -99,7 +98,7 @@ def load_agents(
 
 
 def _agent(
-    file: str, folder: str, data: Any, endpoints: Endpoints, issues: IssueList
+    file: str, folder: str, data: JSONValue, endpoints: Endpoints, issues: IssueList
 ) -> SubAgent | None:
     if not isinstance(data, dict):
         issues.error(file, line_of(data), "invalid-sub-agent", "an agent config must be a mapping")
@@ -196,7 +195,7 @@ def _agent(
     )
 
 
-def _servers(file: str, connections: Any, endpoints: Endpoints, issues: IssueList) -> tuple:
+def _servers(file: str, connections: JSONValue, endpoints: Endpoints, issues: IssueList) -> tuple:
     if not isinstance(connections, dict) or connections.get("mcp_servers") is None:
         return ()
     servers = connections["mcp_servers"]

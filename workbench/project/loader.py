@@ -10,9 +10,9 @@ import hashlib
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 from workbench.calm.patterns import DEFAULT_PATTERNS_FILE, PROFILE_FILES, pattern_file_text
+from workbench.calm.values import JSONValue
 from workbench.project.actions_scan import scan_actions
 from workbench.project.agents import load_agents
 from workbench.project.config import (
@@ -113,7 +113,7 @@ class _Loader:
         except ValueError:
             return path.as_posix()
 
-    def read(self, path: Path) -> tuple[str, Any]:
+    def read(self, path: Path) -> tuple[str, JSONValue]:
         """Parse a YAML file; a syntax error becomes an issue and returns None."""
         file = self.rel(path)
         self.files.append(file)
@@ -213,7 +213,7 @@ class _Loader:
         )
         return LoadResult(project, self.issues)
 
-    def _config(self) -> tuple[str | None, Any]:
+    def _config(self) -> tuple[str | None, JSONValue]:
         if self.paths.config is not None:
             return self._given_or_default("config", self.paths.config, None)
         path, note = find_config(self.root)
@@ -223,7 +223,7 @@ class _Loader:
 
     def _given_or_default(
         self, what: str, given: Path | None, default: Path | None
-    ) -> tuple[str | None, Any]:
+    ) -> tuple[str | None, JSONValue]:
         """A file named on the command line must exist; the default may be missing."""
         if given is None:
             return self.read(default) if default is not None else (None, None)
