@@ -19,7 +19,6 @@ from workbench.project.model import START_STEP
 
 FLOW = "flow"
 REGULAR, INTERRUPT, LINK, CALL = "regular", "interrupt", "link", "call"
-USER_FLOW_TYPES = (REGULAR, INTERRUPT, LINK, CALL)
 SEARCH, CHITCHAT = "search", "chitchat"
 
 _ID_CHARS = string.ascii_uppercase + string.ascii_lowercase + string.digits

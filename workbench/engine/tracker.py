@@ -40,8 +40,6 @@ class Tracker:
         self.flow_hashes: dict[str, str] = {}
         self.visits: list[StepVisit] = []
         self.session_started = False
-        # set while a message is handled: the session already started for it
-        self.started_for_message = False
         self.latest_message: Event | None = None
         # corrected slots with domain validation, validated once the action after the
         # correction has run (`Engine.predict`), and whether that action was predicted

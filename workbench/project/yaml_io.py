@@ -30,21 +30,17 @@ except ImportError:  # no libyaml: same result, slower
 
 
 class YamlMap(dict):
-    """A dict with the 1-based line of the mapping and of each key and value."""
+    """A dict with the 1-based line of the mapping and of each key."""
 
-    __slots__ = ("key_lines", "line", "value_lines")
+    __slots__ = ("key_lines", "line")
 
     def __init__(self, line: int = 0) -> None:
         super().__init__()
         self.line = line
         self.key_lines: dict[JSONValue, int] = {}
-        self.value_lines: dict[JSONValue, int] = {}
 
     def line_of(self, key: JSONValue) -> int:
         return self.key_lines.get(key, self.line)
-
-    def value_line(self, key: JSONValue) -> int:
-        return self.value_lines.get(key, self.line_of(key))
 
 
 class YamlList(list):
@@ -142,7 +138,6 @@ class _Builder:
                 )
             result[key] = self.build(value_node)
             result.key_lines[key] = key_node.start_mark.line + 1
-            result.value_lines[key] = value_node.start_mark.line + 1
         return result
 
     def _pairs(self, node: MappingNode) -> list[tuple[Node, Node]]:
