@@ -369,6 +369,18 @@ async def test_session_browser_opens_resumes_and_deletes(project):
         assert store.get_session(kept).turn_count == 4
 
 
+async def test_the_session_browser_buttons_run_their_actions(project):
+    app = app_on(project)
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot)
+        await send(pilot, ORDER)
+        app.main.chat.chat_log.focus()
+        await pilot.press("s")
+        await wait_until(pilot, lambda: isinstance(app.screen, SessionsScreen))
+        await pilot.click("#close")
+        await wait_until(pilot, lambda: isinstance(app.screen, MainScreen), what="Back")
+
+
 async def test_the_current_session_cannot_be_deleted(project):
     app = app_on(project)
     async with app.run_test(size=SIZE) as pilot:

@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 from workbench.understanding.models import ModelSpec, missing_credentials
 
@@ -210,7 +210,8 @@ async def _with_policy(model: ModelSpec, call: Callable[[ModelSpec], Awaitable[T
                 last = classify(error, spec)
             else:
                 if isinstance(result, Completion) and attempts > 1:
-                    result = _with_attempts(result, attempts)
+                    # T is Completion here: the isinstance check above says so
+                    result = cast(T, _with_attempts(result, attempts))
                 return result
             if last.kind in RETRYABLE and attempt < spec.max_retries:
                 await asyncio.sleep(backoff(attempt))

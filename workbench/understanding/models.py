@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, overload
 from urllib.parse import urlparse
 
 from workbench.project.config import model_config
@@ -326,6 +326,10 @@ def _str(value: Any) -> str | None:
     return str(value)
 
 
+@overload
+def _float(value: Any, default: float) -> float: ...
+@overload
+def _float(value: Any, default: None) -> float | None: ...
 def _float(value: Any, default: float | None) -> float | None:
     if value is None or value == "":
         return default

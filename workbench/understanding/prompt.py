@@ -220,7 +220,9 @@ def _user_text(event: dict[str, Any]) -> str:
     for command in commands:
         if isinstance(command, dict) and command.get("command") == "error":
             kind = command.get("error_type")
-            return ERROR_PLACEHOLDERS.get(kind, ERROR_PLACEHOLDER_DEFAULT)
+            if isinstance(kind, str):
+                return ERROR_PLACEHOLDERS.get(kind, ERROR_PLACEHOLDER_DEFAULT)
+            return ERROR_PLACEHOLDER_DEFAULT
     return sanitize(event.get("text"))
 
 
@@ -429,7 +431,7 @@ def load_template(project: Project) -> tuple[Any, str]:
 
 @lru_cache(maxsize=1)
 def _default_template() -> Any:
-    source = resources.files(__package__).joinpath("templates", DEFAULT_TEMPLATE).read_text("utf-8")
+    source = (resources.files(__package__) / "templates" / DEFAULT_TEMPLATE).read_text("utf-8")
     env = _environment(own=True)
     return env.from_string(source)
 

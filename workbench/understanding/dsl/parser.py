@@ -483,7 +483,7 @@ def _parse_line(line: str, syntax: str) -> tuple[list[Command], str]:
     return [], reason or _dsl_reason(line, body, syntax)
 
 
-def parse_commands(text: str, syntax: Syntax = "v2") -> ParseResult:
+def parse_commands(text: object, syntax: Syntax = "v2") -> ParseResult:
     """Parse a command generator's reply (or typed commands) in the given syntax.
 
     Raises ValueError only for an unknown `syntax`; never for any text.
@@ -518,7 +518,7 @@ _LIST_ITEM = re.compile(r"""\s*("[^"]*"|'[^']*'|[^,]*?)\s*(,|\Z)""")
 _INTENT = re.compile(r"/(?P<intent>\w[\w.-]*)(?:@[0-9.]+)?(?P<entities>\{.*\})?", re.DOTALL)
 
 
-def parse_button_payload(text: str) -> SetSlotsPayload | IntentPayload | None:
+def parse_button_payload(text: object) -> SetSlotsPayload | IntentPayload | None:
     """Read a ``/SetSlots(...)`` or ``/intent{...}`` payload; None for any other text.
 
     A malformed ``/SetSlots`` payload is returned with its `error` set (and no slots).
