@@ -17,8 +17,10 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal, TypeVar, cast
+from types import ModuleType
+from typing import Literal, TypeVar, cast
 
+from workbench.calm.values import JSONValue
 from workbench.understanding.models import ModelSpec, missing_credentials
 
 ErrorKind = Literal["timeout", "auth", "rate_limit", "server", "bad_request", "connection"]
@@ -31,7 +33,7 @@ HARD_TIMEOUT_MARGIN_S = 0.5
 
 T = TypeVar("T")
 
-_litellm_module: Any = None
+_litellm_module: ModuleType | None = None
 _import_lock = threading.Lock()
 
 
@@ -63,7 +65,7 @@ class Completion:
 # --- litellm, lazily -------------------------------------------------------------------------
 
 
-def get_litellm() -> Any:
+def get_litellm() -> ModuleType:
     """Import litellm once, quietly. Safe to call from several threads."""
     global _litellm_module
     if _litellm_module is not None:
@@ -132,7 +134,7 @@ async def _complete_once(spec: ModelSpec, prompt: str) -> Completion:
     )
 
 
-def _cost(litellm: Any, response: Any) -> float | None:
+def _cost(litellm: ModuleType, response: object) -> float | None:
     """USD cost when litellm knows the model's price, else None (local/unknown models)."""
     try:
         cost = litellm.completion_cost(completion_response=response)
@@ -172,7 +174,7 @@ async def _embed_once(spec: ModelSpec, texts: list[str]) -> list[list[float]]:
     return vectors
 
 
-def _field(item: Any, name: str) -> Any:
+def _field(item: object, name: str) -> JSONValue:
     return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
 
 
@@ -298,7 +300,7 @@ def classify(error: BaseException, spec: ModelSpec) -> LLMError:
     return LLMError(kind, message, spec.model)
 
 
-def _kind_from_status(status: Any) -> ErrorKind:
+def _kind_from_status(status: JSONValue) -> ErrorKind:
     if not isinstance(status, int):
         return "server"
     if status in (401, 403):
