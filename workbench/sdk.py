@@ -30,7 +30,7 @@ class Action:
     def name(self) -> str:
         raise NotImplementedError("an action must define name()")
 
-    def run(self, dispatcher: JSONValue, tracker: JSONValue, domain: JSONObject) -> list[EventType]:
+    def run(self, dispatcher: object, tracker: object, domain: JSONObject) -> list[EventType]:
         raise NotImplementedError("an action must define run()")
 
     def __str__(self) -> str:

@@ -88,7 +88,7 @@ class BotMessage:
         return {"event": "bot", "text": self.text, "data": data, "metadata": metadata}
 
 
-def _is_empty(value: JSONValue) -> bool:
+def _is_empty(value: object) -> bool:
     return value is None or (isinstance(value, (str, list, tuple, dict)) and not value)
 
 
@@ -276,7 +276,7 @@ def _buttons(variation: ResponseVariation, translate_to: str | None) -> list[dic
     return buttons
 
 
-def _text_or_empty(value: JSONValue) -> str:
+def _text_or_empty(value: object) -> str:
     return "" if value is None else str(value)
 
 
@@ -287,7 +287,7 @@ def _text_or_empty(value: JSONValue) -> str:
 _JINJA_MARKERS = ("{{", "{%", "{#")
 
 
-def _condition_holds(condition: JSONValue, slots: Mapping[str, SlotValue]) -> bool:
+def _condition_holds(condition: object, slots: Mapping[str, SlotValue]) -> bool:
     if isinstance(condition, str):
         text = condition
         if any(marker in text for marker in _JINJA_MARKERS):
@@ -304,7 +304,7 @@ def _condition_holds(condition: JSONValue, slots: Mapping[str, SlotValue]) -> bo
     return False
 
 
-def _constraint_holds(constraint: JSONValue, slots: Mapping[str, SlotValue]) -> bool:
+def _constraint_holds(constraint: object, slots: Mapping[str, SlotValue]) -> bool:
     """The deprecated `[{type: slot, name, value}]` form: the slot must equal the value,
     strings compared case-insensitively. (`type` is not looked at, as in Rasa.)"""
     if not isinstance(constraint, Mapping) or "name" not in constraint:
@@ -432,7 +432,7 @@ def render_jinja(text: JSONValue, variables: Mapping[str, JSONValue]) -> str:
 # --- helpers -----------------------------------------------------------------------------
 
 
-def _fill(value: JSONValue, render: Callable[[str], str]) -> JSONValue:
+def _fill(value: object, render: Callable[[str], str]) -> JSONValue:
     """Render every string in `value` (at any depth); mappings and lists are copied, keys
     and other scalars kept. Rasa's `interpolate` does the same."""
     if isinstance(value, str):
@@ -444,7 +444,7 @@ def _fill(value: JSONValue, render: Callable[[str], str]) -> JSONValue:
     return value
 
 
-def _plain(value: JSONValue) -> JSONValue:
+def _plain(value: object) -> JSONValue:
     """A copy made of plain dicts and lists (no YAML node types, nothing shared)."""
     if isinstance(value, Mapping):
         return {key: _plain(item) for key, item in value.items()}
@@ -453,7 +453,7 @@ def _plain(value: JSONValue) -> JSONValue:
     return value
 
 
-def _as_tuple(value: JSONValue) -> tuple:
+def _as_tuple(value: object) -> tuple:
     if value is None:
         return ()
     if isinstance(value, Sequence) and not isinstance(value, str):

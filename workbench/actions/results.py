@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from workbench.actions.tracker_state import plain
-from workbench.calm.values import JSONObject, JSONValue
+from workbench.calm.values import JSONObject
 
 REJECTED = "action_execution_rejected"
 
@@ -27,7 +27,7 @@ def is_rejection(exc: BaseException) -> bool:
     return any(cls.__name__ == "ActionExecutionRejection" for cls in type(exc).__mro__)
 
 
-def action_events(returned: JSONValue, action_name: str) -> tuple[list[JSONObject], list[str]]:
+def action_events(returned: object, action_name: str) -> tuple[list[JSONObject], list[str]]:
     """The events of an action's ``run()`` result and notes on the items dropped.
 
     Like rasa_sdk: None means no events, and items that are not event dicts are
@@ -50,7 +50,7 @@ def action_events(returned: JSONValue, action_name: str) -> tuple[list[JSONObjec
     return events, notes
 
 
-def response_shape_problem(body: JSONValue) -> str | None:
+def response_shape_problem(body: object) -> str | None:
     """Why an action server's JSON reply is not ``{"events": [...], "responses": [...]}``."""
     if not isinstance(body, dict):
         return f"expected a JSON object, got {type(body).__name__}"

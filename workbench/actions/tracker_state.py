@@ -16,7 +16,7 @@ from workbench.engine.tracker import Tracker
 WORKBENCH_EVENTS = frozenset({"error", "notice"})
 
 
-def plain(value: JSONValue) -> JSONValue:
+def plain(value: object) -> JSONValue:
     """A deep copy made of built-in types only.
 
     Project data comes from ruamel.yaml (CommentedMap, ScalarFloat, ...); actions and the

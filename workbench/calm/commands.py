@@ -203,7 +203,7 @@ class RewrittenCommand:
         }
 
 
-def _plain(value: JSONValue) -> JSONValue:
+def _plain(value: object) -> JSONValue:
     if isinstance(value, tuple):
         return [_plain(v) for v in value]
     return value

@@ -242,11 +242,11 @@ class _Set(_Node):
         return self.items
 
 
-def _equal(left: JSONValue, right: JSONValue) -> JSONValue:
+def _equal(left: object, right: object) -> JSONValue:
     return left == right
 
 
-def _not_equal(left: JSONValue, right: JSONValue) -> JSONValue:
+def _not_equal(left: object, right: object) -> JSONValue:
     return left != right
 
 

@@ -6,7 +6,7 @@ protocol, the SQLite store, e2e assertions and exports all speak this format.
 
 from __future__ import annotations
 
-from workbench.calm.values import JSONObject, JSONValue, SlotValue
+from workbench.calm.values import JSONObject, SlotValue
 
 Event = JSONObject
 
@@ -33,7 +33,7 @@ def slot(name: str, value: SlotValue, filled_by: str | None = None, reset: bool 
     return event
 
 
-def action(name: str, **extra: JSONValue) -> Event:
+def action(name: str, **extra: object) -> Event:
     return {"event": "action", "name": name, **extra}
 
 
@@ -54,12 +54,12 @@ def stack(frames: list[dict]) -> Event:
     return {"event": "stack", "frames": frames}
 
 
-def error(message: str, **details: JSONValue) -> Event:
+def error(message: str, **details: object) -> Event:
     """Not a Rasa event: a problem the workbench wants visible in the trace."""
     return {"event": "error", "message": message, **details}
 
 
-def notice(message: str, **details: JSONValue) -> Event:
+def notice(message: str, **details: object) -> Event:
     """Not a Rasa event: something the user should know about this turn that is no error
     (e.g. a step this version skips)."""
     return {"event": "notice", "message": message, **details}

@@ -40,7 +40,7 @@ def substitute_env(
     the reference becomes null; inside a longer string it becomes empty."""
     env = os.environ if env is None else env
 
-    def replace(value: JSONValue, line: int) -> JSONValue:
+    def replace(value: object, line: int) -> JSONValue:
         if isinstance(value, str) and "${" in value:
             missing: list[str] = []
 
@@ -76,7 +76,7 @@ def substitute_env(
     return replace(data, line_of(data))
 
 
-def build_config(file: str | None, data: JSONValue, issues: IssueList) -> Config:
+def build_config(file: str | None, data: object, issues: IssueList) -> Config:
     if file is None or data is None:
         return Config()
     if not isinstance(data, dict):
@@ -134,7 +134,7 @@ def _components(file: str, data: dict, key: str, issues: IssueList) -> tuple[dic
     return tuple(components)
 
 
-def _short_name(name: JSONValue) -> str:
+def _short_name(name: object) -> str:
     return str(name or "").rsplit(".", 1)[-1]
 
 
@@ -155,7 +155,7 @@ def _command_generator(file: str, data: dict, line: int) -> CommandGeneratorConf
     )
 
 
-def build_endpoints(file: str | None, data: JSONValue, issues: IssueList) -> Endpoints:
+def build_endpoints(file: str | None, data: object, issues: IssueList) -> Endpoints:
     if file is None or data is None:
         return Endpoints()
     if not isinstance(data, dict):
@@ -242,7 +242,7 @@ def build_mcp_servers(file: str, data: dict, issues: IssueList) -> dict[str, Mcp
     return servers
 
 
-def build_model_groups(file: str, value: JSONValue, issues: IssueList) -> dict[str, ModelGroup]:
+def build_model_groups(file: str, value: object, issues: IssueList) -> dict[str, ModelGroup]:
     groups: dict[str, ModelGroup] = {}
     if value is None:
         return groups

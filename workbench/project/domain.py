@@ -79,7 +79,7 @@ class DomainParts:
     files: list[str] = field(default_factory=list)
     raw: JSONObject = field(default_factory=dict)
 
-    def add_file(self, file: str, data: JSONValue) -> None:
+    def add_file(self, file: str, data: object) -> None:
         self.files.append(file)
         if data is None:
             return
@@ -194,7 +194,7 @@ class DomainParts:
                 )
             self.slots[slot.name] = slot
 
-    def _slot(self, file: str, name: str, spec: JSONValue, line: int) -> Slot | None:
+    def _slot(self, file: str, name: str, spec: object, line: int) -> Slot | None:
         if not isinstance(spec, dict):
             self.issues.error(
                 file,
@@ -421,7 +421,7 @@ def _number(value: JSONValue) -> float | None:
         return None
 
 
-def _categorical_text(value: JSONValue) -> str:
+def _categorical_text(value: object) -> str:
     # YAML 1.2 reads `true`, `1` as bool/int; Rasa keeps categorical values as strings
     if isinstance(value, bool):
         return str(value).lower()

@@ -81,7 +81,7 @@ def default_flow_name(flow_id: str) -> str:
     return flow_id.replace("_", " ").replace("-", " ")
 
 
-def fingerprint(data: JSONValue) -> str:
+def fingerprint(data: object) -> str:
     """A short stable hash of a flow's YAML content (detects edits of live flows)."""
     encoded = json.dumps(_canonical(data), sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.blake2b(encoded.encode(), digest_size=8).hexdigest()
@@ -109,7 +109,7 @@ class FlowBuilder:
 
     # -- flows ------------------------------------------------------------------------
 
-    def build_all(self, flows: JSONValue, line: int) -> list[Flow]:
+    def build_all(self, flows: object, line: int) -> list[Flow]:
         if not isinstance(flows, dict):
             self.issues.error(
                 self.file,
@@ -126,7 +126,7 @@ class FlowBuilder:
                 result.append(flow)
         return result
 
-    def build(self, flow_id: str, data: JSONValue, line: int) -> Flow | None:
+    def build(self, flow_id: str, data: object, line: int) -> Flow | None:
         src = Source(self.file, line)
         if not FLOW_ID_RE.match(flow_id):
             self.issues.error(
@@ -339,7 +339,7 @@ class FlowBuilder:
                 self._parse_next(flow_id, draft, counter, drafts)
         return sequence
 
-    def _unknown_step_key(self, flow_id: str, kind: str, item: YamlMap, key: JSONValue) -> None:
+    def _unknown_step_key(self, flow_id: str, kind: str, item: YamlMap, key: object) -> None:
         if key == "next":  # only link steps refuse `next`; Rasa rejects it too
             self.issues.error(
                 self.file,
@@ -707,7 +707,7 @@ class FlowBuilder:
                 )
         return options
 
-    def _mcp_mapping(self, flow_id: str, mapping: JSONValue, line: int) -> JSONObject:
+    def _mcp_mapping(self, flow_id: str, mapping: object, line: int) -> JSONObject:
         shapes = {"input": ("param", "slot"), "output": ("slot", "value")}
         if not isinstance(mapping, dict):
             self.issues.error(
@@ -791,7 +791,7 @@ class FlowBuilder:
         return pairs
 
 
-def _canonical(data: JSONValue) -> JSONValue:
+def _canonical(data: object) -> JSONValue:
     """Keys as text, so that YAML keys such as `1:` or `true:` can be sorted."""
     if isinstance(data, dict):
         return {str(k): _canonical(v) for k, v in data.items()}
@@ -806,7 +806,7 @@ def _as_map(data: dict, line: int) -> YamlMap:
     return result
 
 
-def _kind_of(value: JSONValue) -> str:
+def _kind_of(value: object) -> str:
     if value is None:
         return "nothing"
     if isinstance(value, dict):

@@ -39,7 +39,7 @@ class YamlMap(dict):
         self.line = line
         self.key_lines: dict[JSONValue, int] = {}
 
-    def line_of(self, key: JSONValue) -> int:
+    def line_of(self, key: object) -> int:
         return self.key_lines.get(key, self.line)
 
 

@@ -57,7 +57,7 @@ class AssertionSpecError(ValueError):
 # --- step style ---------------------------------------------------------------------------
 
 
-def slot_entries(value: JSONValue) -> list[tuple[str, JSONValue]]:
+def slot_entries(value: object) -> list[tuple[str, JSONValue]]:
     """`slot_was_set` / `slot_was_not_set` step entries: `name` or `{name: value}`, as
     (name, value or _UNDEFINED) pairs."""
     items = value if isinstance(value, list) else [value]
@@ -70,11 +70,11 @@ def slot_entries(value: JSONValue) -> list[tuple[str, JSONValue]]:
     return entries
 
 
-def describe_slot(name: str, value: JSONValue) -> str:
+def describe_slot(name: str, value: object) -> str:
     return name if value is _UNDEFINED else f"{name}: {value!r}"
 
 
-def is_undefined(value: JSONValue) -> bool:
+def is_undefined(value: object) -> bool:
     return value is _UNDEFINED
 
 
@@ -111,7 +111,7 @@ def check_step(step: TestStep, events: Sequence[Event]) -> str | None:
     return f"unknown step kind '{step.kind}'"
 
 
-def _slot_matches(event: Event, name: str, value: JSONValue) -> bool:
+def _slot_matches(event: Event, name: str, value: object) -> bool:
     if event.get("name") != name:
         return False
     return value is _UNDEFINED or event.get("value") == value
@@ -157,7 +157,7 @@ def _of(events: Sequence[Event], kind: str) -> list[Event]:
     return [e for e in events if e.get("event") == kind]
 
 
-def _flow_started(value: JSONValue, events: list[Event]) -> tuple[str | None, Event | None]:
+def _flow_started(value: object, events: list[Event]) -> tuple[str | None, Event | None]:
     started = _of(events, "flow_started")
     if isinstance(value, str):
         ids = [value]
@@ -183,7 +183,7 @@ def _flow_started(value: JSONValue, events: list[Event]) -> tuple[str | None, Ev
 
 
 def _flow_ended(kind: str, verb: str):
-    def check(value: JSONValue, events: list[Event]) -> tuple[str | None, Event | None]:
+    def check(value: object, events: list[Event]) -> tuple[str | None, Event | None]:
         if not isinstance(value, dict) or not value.get("flow_id"):
             raise AssertionSpecError("expected {flow_id, flow_step_id?}")
         flow_id = str(value["flow_id"])
@@ -201,7 +201,7 @@ def _flow_ended(kind: str, verb: str):
     return check
 
 
-def _clarification(value: JSONValue, events: list[Event]) -> tuple[str | None, Event | None]:
+def _clarification(value: object, events: list[Event]) -> tuple[str | None, Event | None]:
     if isinstance(value, dict):
         operator = str(value.get("operator") or "").lower()
         if operator not in ("any", "all"):
@@ -241,7 +241,7 @@ def _clarification(value: JSONValue, events: list[Event]) -> tuple[str | None, E
     return None, match
 
 
-def _action_executed(value: JSONValue, events: list[Event]) -> tuple[str | None, Event | None]:
+def _action_executed(value: object, events: list[Event]) -> tuple[str | None, Event | None]:
     if not isinstance(value, str) or not value:
         raise AssertionSpecError("expected an action name")
     match = next((e for e in _of(events, "action") if e.get("name") == value), None)
@@ -250,7 +250,7 @@ def _action_executed(value: JSONValue, events: list[Event]) -> tuple[str | None,
     return None, match
 
 
-def _asserted_slots(value: JSONValue) -> list[tuple[str, JSONValue]]:
+def _asserted_slots(value: object) -> list[tuple[str, JSONValue]]:
     if not isinstance(value, list):
         raise AssertionSpecError("expected a list of {name, value?}")
     slots = []
@@ -261,7 +261,7 @@ def _asserted_slots(value: JSONValue) -> list[tuple[str, JSONValue]]:
     return slots
 
 
-def _slot_was_set(value: JSONValue, events: list[Event]) -> tuple[str | None, Event | None]:
+def _slot_was_set(value: object, events: list[Event]) -> tuple[str | None, Event | None]:
     match = None
     slot_events = _of(events, "slot")
     for name, expected in _asserted_slots(value):
@@ -280,7 +280,7 @@ def _slot_was_set(value: JSONValue, events: list[Event]) -> tuple[str | None, Ev
     return None, match
 
 
-def _slot_was_not_set(value: JSONValue, events: list[Event]) -> tuple[str | None, Event | None]:
+def _slot_was_not_set(value: object, events: list[Event]) -> tuple[str | None, Event | None]:
     match = None
     slot_events = _of(events, "slot")
     for name, expected in _asserted_slots(value):
@@ -296,7 +296,7 @@ def _slot_was_not_set(value: JSONValue, events: list[Event]) -> tuple[str | None
     return None, match
 
 
-def _bot_spec(value: JSONValue) -> tuple[str | None, str | None, list[tuple[JSONValue, JSONValue]]]:
+def _bot_spec(value: object) -> tuple[str | None, str | None, list[tuple[JSONValue, JSONValue]]]:
     if not isinstance(value, dict):
         raise AssertionSpecError("expected {utter_name?, text_matches?, buttons?}")
     buttons = []
@@ -330,7 +330,7 @@ def _buttons_match(event: Event, expected: list[tuple[JSONValue, JSONValue]]) ->
     )
 
 
-def _bot_uttered(value: JSONValue, events: list[Event]) -> tuple[str | None, Event | None]:
+def _bot_uttered(value: object, events: list[Event]) -> tuple[str | None, Event | None]:
     utter_name, text_matches, buttons = _bot_spec(value)
     bots = _of(events, "bot")
     match = None
@@ -356,7 +356,7 @@ def _bot_uttered(value: JSONValue, events: list[Event]) -> tuple[str | None, Eve
     return None, match
 
 
-def _bot_did_not_utter(value: JSONValue, events: list[Event]) -> tuple[str | None, Event | None]:
+def _bot_did_not_utter(value: object, events: list[Event]) -> tuple[str | None, Event | None]:
     utter_name, text_matches, buttons = _bot_spec(value)
     pattern = re.compile(text_matches) if text_matches is not None else None
     for event in _of(events, "bot"):
@@ -372,7 +372,7 @@ def _bot_did_not_utter(value: JSONValue, events: list[Event]) -> tuple[str | Non
     return None, None
 
 
-def _as_list(value: JSONValue) -> list[JSONValue]:
+def _as_list(value: object) -> list[JSONValue]:
     if value is None:
         return []
     return list(value) if isinstance(value, (list, tuple, set)) else [value]

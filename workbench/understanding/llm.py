@@ -300,7 +300,7 @@ def classify(error: BaseException, spec: ModelSpec) -> LLMError:
     return LLMError(kind, message, spec.model)
 
 
-def _kind_from_status(status: JSONValue) -> ErrorKind:
+def _kind_from_status(status: object) -> ErrorKind:
     if not isinstance(status, int):
         return "server"
     if status in (401, 403):

@@ -276,7 +276,7 @@ def litellm_model_string(
     return f"{prefix}/{model}"
 
 
-def _fallback(item: JSONValue, project: Project | None) -> ModelSpec:
+def _fallback(item: object, project: Project | None) -> ModelSpec:
     if isinstance(item, Mapping):
         if item.get("model_group") and project is not None:
             return resolve_model(project, item)
@@ -323,7 +323,7 @@ def _env_has(name: str) -> bool:
     return bool(os.environ.get(name))
 
 
-def _str(value: JSONValue) -> str | None:
+def _str(value: object) -> str | None:
     if value is None or value == "":
         return None
     return str(value)
@@ -342,7 +342,7 @@ def _float(value: JSONValue, default: float | None) -> float | None:
         return default
 
 
-def _retries(value: JSONValue) -> int:
+def _retries(value: object) -> int:
     number = _int(value)
     return DEFAULT_MAX_RETRIES if number is None else max(0, number)
 

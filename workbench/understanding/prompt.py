@@ -384,7 +384,7 @@ def _state_lines(
     return lines
 
 
-def _dsl_value(value: JSONValue) -> JSONValue:
+def _dsl_value(value: object) -> JSONValue:
     return str(value) if isinstance(value, bool) else value
 
 
@@ -392,11 +392,11 @@ def _rasa_values(values: list[JSONValue] | None) -> str | None:
     return str(values) if values is not None else None
 
 
-def _json_line(data: JSONValue) -> str:
+def _json_line(data: object) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
-def _zone(name: JSONValue) -> tuple[str, tzinfo]:
+def _zone(name: object) -> tuple[str, tzinfo]:
     if not name or str(name).upper() == "UTC":
         return "UTC", timezone.utc
     try:
@@ -410,7 +410,7 @@ def _zone(name: JSONValue) -> tuple[str, tzinfo]:
 # --- templates -------------------------------------------------------------------------------
 
 
-def to_json_escaped_string(value: JSONValue) -> str:
+def to_json_escaped_string(value: object) -> str:
     """Rasa's filter: a string JSON-encoded (quotes included), newlines escaped."""
     return json.dumps(value, ensure_ascii=False)
 
