@@ -74,10 +74,6 @@ def describe_slot(name: str, value: object) -> str:
     return name if value is _UNDEFINED else f"{name}: {value!r}"
 
 
-def is_undefined(value: object) -> bool:
-    return value is _UNDEFINED
-
-
 def check_step(step: TestStep, events: Sequence[Event]) -> str | None:
     """Check one bot/utter/slot step against a turn's events; the reason it failed."""
     bots = [e for e in events if e.get("event") == "bot"]
