@@ -435,7 +435,6 @@ def test_custom_actions_run_through_the_given_runner(project_dir):
 
 
 def test_stub_custom_actions_replace_the_action(project_dir):
-    pytest.importorskip("workbench.actions.stubs")
     root = project_dir(
         """
         stub_custom_actions:
@@ -1102,7 +1101,6 @@ def test_sample_project_cases_all_run_without_a_model():
 def test_sample_project_passes_with_good_model_output():
     """With what a good model would reply (a hand-written cassette), every sample test
     case passes: steps, assertions, fixtures, stubs and in-process actions together."""
-    pytest.importorskip("workbench.actions.stubs")
     project = load(SAMPLE)
     result = run_tests(project, select_cases(project, []), CassetteGenerator(SAMPLE_CASSETTE))
     failures = [failure_text(r) for r in result.failed]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from tui_helpers import (
+    MessageLog,
     copy_sample,
     send,
     settle,
@@ -23,7 +24,13 @@ from tui_helpers import (
 from workbench.cli.main import main as cli_main
 from workbench.store.sessions import SessionStore
 from workbench.tui.app import make_app
-from workbench.tui.screens.main import MainScreen
+from workbench.tui.screens.main import (
+    ConversationRebuilt,
+    MainScreen,
+    ProjectReloaded,
+    TurnDone,
+    TurnFailed,
+)
 from workbench.tui.screens.sessions import ConfirmScreen, SessionsScreen, TranscriptScreen
 from workbench.tui.widgets.chat import ChatPane, TurnItem
 from workbench.tui.widgets.panel_area import PanelArea, PanelTabs
@@ -110,12 +117,17 @@ async def test_dropped_commands_are_shown(project):
 
 async def test_buttons_are_chosen_by_number_and_by_click(project):
     app = app_on(project)
-    async with app.run_test(size=SIZE) as pilot:
+    log = MessageLog()
+    async with app.run_test(size=SIZE, message_hook=log) as pilot:
         await start(pilot)
         await send(pilot, CANCEL)
         buttons = app.main.chat.current_buttons()
         assert [b["title"] for b in buttons] == ["Yes, cancel it", "No, keep it"]
+        log.clear()
         await send(pilot, "2")  # the number of the second button
+        # the digit is submitted; the pane sends the button's payload in its place
+        assert log.names() == ["Submitted", "Send", "TurnDone"]
+        assert log.of(ChatPane.Send)[0].text == buttons[1]["payload"]
         assert app.conversation.traces[-1].user_text == buttons[1]["payload"]
         assert "▸ No, keep it" in text_of(turn_items(app)[-1])
         # the old turn's buttons are inactive now; a fresh question has live ones
@@ -124,9 +136,12 @@ async def test_buttons_are_chosen_by_number_and_by_click(project):
         assert old and all(b.disabled for b in old)
         live = turn_items(app)[-1].query("ChatButton").first()
         before = len(app.conversation.traces)
+        log.clear()
         await pilot.click(live)
         await wait_until(pilot, lambda: len(app.conversation.traces) > before)
         await settle(pilot)
+        assert log.names() == ["Pressed", "Send", "TurnDone"]
+        assert log.of(ChatPane.Send)[0].text == buttons[0]["payload"]
         assert app.conversation.traces[-1].user_text == buttons[0]["payload"]
 
 
@@ -178,7 +193,8 @@ async def test_selecting_an_older_turn_shows_its_trace(project):
 
 async def test_rewind_restarts_from_the_selected_turn(project):
     app = app_on(project)
-    async with app.run_test(size=SIZE) as pilot:
+    log = MessageLog()
+    async with app.run_test(size=SIZE, message_hook=log) as pilot:
         await start(pilot)
         await send(pilot, ORDER)
         await send(pilot, CANCEL)
@@ -187,9 +203,15 @@ async def test_rewind_restarts_from_the_selected_turn(project):
         app.main.chat.chat_log.focus()
         app.main.chat.select(1)
         await wait_until(pilot, lambda: app.main.viewing == 1)
+        log.clear()
         await pilot.press("w")
         await wait_until(pilot, lambda: len(app.conversation.traces) == 2, what="the replay")
         await settle(pilot)
+        # the replay is one message: no turn is sent, none is done one by one
+        assert log.names() == ["ConversationRebuilt"]
+        rebuilt = log.of(ConversationRebuilt)[0]
+        assert rebuilt.what == "Rewound to turn 1"
+        assert [t.user_text for t in rebuilt.outcome.traces] == ["/session_start", ORDER]
         traces = app.conversation.traces
         assert [t.user_text for t in traces] == ["/session_start", ORDER]
         assert traces[1].bot_texts[0].startswith("Good news! Order A1001")
@@ -207,13 +229,33 @@ async def test_rewind_restarts_from_the_selected_turn(project):
         assert store.get_session(first_store_session).turn_count == 3
 
 
+async def test_the_rewind_button_asks_the_screen_to_rewind(project):
+    app = app_on(project)
+    log = MessageLog()
+    async with app.run_test(size=SIZE, message_hook=log) as pilot:
+        await start(pilot)
+        await send(pilot, ORDER)
+        await send(pilot, CANCEL)
+        app.main.chat.select(1)
+        await wait_until(pilot, lambda: app.main.viewing == 1)
+        log.clear()
+        await pilot.click("#rewind")
+        await wait_until(pilot, lambda: len(app.conversation.traces) == 2, what="the replay")
+        await settle(pilot)
+        assert log.names() == ["Pressed", "RewindRequested", "ConversationRebuilt"]
+        assert log.of(ChatPane.RewindRequested)[0].index == 1
+        assert log.of(ConversationRebuilt)[0].what == "Rewound to turn 1"
+
+
 async def test_rewind_needs_a_selected_turn(project):
     app = app_on(project)
-    async with app.run_test(size=SIZE) as pilot:
+    log = MessageLog()
+    async with app.run_test(size=SIZE, message_hook=log) as pilot:
         await start(pilot)
         app.main.action_rewind()
         await pilot.pause()
         assert any("Select an earlier turn" in m for m in notifications(app))
+        assert not log.of(ConversationRebuilt)
 
 
 # -- export, restart ---------------------------------------------------------------------------
@@ -247,13 +289,18 @@ def test_export_writes_a_test_that_passes(project, capsys):
 
 async def test_restart_starts_a_new_conversation(project):
     app = app_on(project)
-    async with app.run_test(size=SIZE) as pilot:
+    log = MessageLog()
+    async with app.run_test(size=SIZE, message_hook=log) as pilot:
         await start(pilot)
         await send(pilot, ORDER)
         first = app.conversation.store_session_id
+        log.clear()
         await pilot.press("ctrl+r")  # works while typing
         await wait_until(pilot, lambda: len(turn_items(app)) == 1, what="the new greeting")
         await settle(pilot)
+        # the greeting is a turn of its own: done without a message sent
+        assert log.names() == ["TurnDone"]
+        assert log.of(TurnDone)[0].trace.user_text == "/session_start"
         assert [t.user_text for t in app.conversation.traces] == ["/session_start"]
         assert app.conversation.store_session_id is None  # created at the first message
         await send(pilot, CANCEL)
@@ -322,6 +369,18 @@ async def test_session_browser_opens_resumes_and_deletes(project):
         assert store.get_session(kept).turn_count == 4
 
 
+async def test_the_session_browser_buttons_run_their_actions(project):
+    app = app_on(project)
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot)
+        await send(pilot, ORDER)
+        app.main.chat.chat_log.focus()
+        await pilot.press("s")
+        await wait_until(pilot, lambda: isinstance(app.screen, SessionsScreen))
+        await pilot.click("#close")
+        await wait_until(pilot, lambda: isinstance(app.screen, MainScreen), what="Back")
+
+
 async def test_the_current_session_cannot_be_deleted(project):
     app = app_on(project)
     async with app.run_test(size=SIZE) as pilot:
@@ -358,8 +417,10 @@ async def test_a_store_that_fails_is_a_notification(project):
 
 async def test_a_failing_turn_is_a_notification(project, monkeypatch):
     app = app_on(project)
-    async with app.run_test(size=SIZE) as pilot:
+    log = MessageLog()
+    async with app.run_test(size=SIZE, message_hook=log) as pilot:
         await start(pilot)
+        log.clear()
 
         async def broken(text):
             raise RuntimeError("boom")
@@ -370,6 +431,8 @@ async def test_a_failing_turn_is_a_notification(project, monkeypatch):
         await wait_until(pilot, lambda: any("boom" in m for m in notifications(app)))
         assert not app.main.chat.busy
         assert app.is_running
+        assert log.names() == ["Submitted", "Send", "TurnFailed"]
+        assert log.of(TurnFailed)[0].error == "RuntimeError: boom"
 
 
 # -- hot reload --------------------------------------------------------------------------------
@@ -378,14 +441,21 @@ async def test_a_failing_turn_is_a_notification(project, monkeypatch):
 async def test_an_edit_on_disk_changes_the_next_turn(project):
     app = app_on(project)
     responses = project / "domain" / "responses" / "orders.yml"
-    async with app.run_test(size=SIZE) as pilot:
+    log = MessageLog()
+    async with app.run_test(size=SIZE, message_hook=log) as pilot:
         await start(pilot)
+        log.clear()
         text = responses.read_text()
         assert "Good news! Order {order_id}" in text
         responses.write_text(text.replace("Good news! Order {order_id}", "Great news! {order_id}"))
         await wait_until(pilot, lambda: app.reload_count >= 1, what="the reload")
         assert any("Reloaded domain/responses/orders.yml" in m for m in notifications(app))
+        # a save is a reload message, not a turn (a save may arrive as more than one change)
+        assert set(log.names()) == {"ProjectReloaded"}
+        assert all(m.result.ok for m in log.of(ProjectReloaded))
+        log.clear()
         await send(pilot, ORDER)
+        assert log.names() == ["Submitted", "Send", "TurnDone"]
         assert "Great news! A1001" in text_of(turn_items(app)[-1])
         assert "reloaded" in text_of(app.query_one(WorkbenchHeader))
 
@@ -394,13 +464,15 @@ async def test_a_broken_edit_shows_the_banner_and_keeps_the_old_flows(project):
     app = app_on(project)
     flows = project / "data" / "flows" / "orders.yml"
     good = flows.read_text()
-    async with app.run_test(size=SIZE) as pilot:
+    log = MessageLog(ProjectReloaded)
+    async with app.run_test(size=SIZE, message_hook=log) as pilot:
         await start(pilot)
         old_project = app.conversation.project
         banner = app.query_one(ErrorBanner)
         assert not banner.display
         flows.write_text(good + "\n  broken_flow:\n    steps: [unclosed\n")
         await wait_until(pilot, lambda: banner.display, what="the error banner")
+        assert log.of(ProjectReloaded) and not log.of(ProjectReloaded)[-1].result.ok
         shown = text_of(banner)
         assert "data/flows/orders.yml:" in shown
         assert "last good version is in use" in shown
@@ -411,6 +483,7 @@ async def test_a_broken_edit_shows_the_banner_and_keeps_the_old_flows(project):
 
         flows.write_text(good)
         await wait_until(pilot, lambda: not banner.display, what="the banner to clear")
+        assert log.of(ProjectReloaded)[-1].result.ok
         assert app.conversation.project is not old_project
 
 
@@ -525,22 +598,35 @@ async def test_a_project_broken_at_start_opens_with_the_banner(project):
 
 
 async def test_a_turn_is_a_send_then_a_turn_done_message(project):
-    from workbench.tui.screens.main import TurnDone
-
-    seen: list[str] = []
-    ids: set[int] = set()
+    log = MessageLog(ChatPane.Send, TurnDone)
     app = app_on(project)
-
-    def hook(message) -> None:  # called where the message is handled, bubbling included
-        if isinstance(message, (ChatPane.Send, TurnDone)) and id(message) not in ids:
-            ids.add(id(message))
-            seen.append(type(message).__name__)
-
-    async with app.run_test(size=SIZE, message_hook=hook) as pilot:
+    async with app.run_test(size=SIZE, message_hook=log) as pilot:
         await start(pilot)
-        seen.clear()
+        log.clear()
         await send(pilot, ORDER)
-        assert seen == ["Send", "TurnDone"]
+        assert log.names() == ["Send", "TurnDone"]
+        assert log.of(ChatPane.Send)[0].text == ORDER
+        assert log.of(TurnDone)[0].trace is app.conversation.traces[-1]
+
+
+async def test_typed_text_is_submitted_sent_and_done_in_that_order(project):
+    log = MessageLog()
+    app = app_on(project)
+    async with app.run_test(size=SIZE, message_hook=log) as pilot:
+        await start(pilot)
+        log.clear()
+        await send(pilot, ORDER)
+        assert log.names() == ["Submitted", "Send", "TurnDone"]
+        assert log.of(TurnDone)[0].trace.user_text == ORDER
+        # while a turn runs, another submit is refused before it becomes a Send
+        log.clear()
+        app.main.chat.set_busy(True, ORDER)
+        app.main.chat.input.value = CANCEL
+        await pilot.press("enter")
+        await pilot.pause()
+        app.main.chat.set_busy(False)
+        assert log.names() == ["Submitted"]
+        assert any("Still answering" in m for m in notifications(app))
 
 
 async def test_a_bug_while_showing_a_turn_is_a_notification(project, monkeypatch):

@@ -8,15 +8,62 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from textual.message import Message
 from textual.pilot import Pilot
 from textual.widget import Widget
-from textual.widgets import DataTable, Static
+from textual.widgets import Button, DataTable, Input, Static
 
 from workbench.tui.app import WorkbenchApp
-from workbench.tui.widgets.chat import TurnItem
+from workbench.tui.screens import main as main_screen
+from workbench.tui.widgets.chat import ChatPane, TurnItem
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_project"
 IGNORE = shutil.ignore_patterns(".calm", "__pycache__")
+
+
+# What the user does and what the app answers with: the input and buttons, the chat
+# pane's requests, and the screen's own messages (turns, replays, reloads, the actions).
+WORKBENCH_MESSAGES: tuple[type[Message], ...] = (
+    Input.Submitted,
+    Button.Pressed,
+    ChatPane.Send,
+    ChatPane.RewindRequested,
+    main_screen.TurnDone,
+    main_screen.TurnFailed,
+    main_screen.ConversationRebuilt,
+    main_screen.ProjectReloaded,
+    main_screen.WatchStopped,
+    main_screen.ActionsReady,
+)
+
+
+class MessageLog:
+    """The app's messages of the given kinds, in the order they were handled.
+
+    Pass it as `app.run_test(message_hook=log)`. A message that bubbles is handled by
+    every node on its way up and the hook sees it each time; it is logged once.
+    """
+
+    def __init__(self, *kinds: type[Message]) -> None:
+        self.kinds = kinds or WORKBENCH_MESSAGES
+        self.messages: list[Message] = []
+        # every message ever logged stays referenced, so that no later message can get
+        # the id of one that was cleared and be taken for it
+        self._seen: dict[int, Message] = {}
+
+    def __call__(self, message: Message) -> None:
+        if isinstance(message, self.kinds) and id(message) not in self._seen:
+            self._seen[id(message)] = message
+            self.messages.append(message)
+
+    def names(self) -> list[str]:
+        return [type(message).__name__ for message in self.messages]
+
+    def of(self, kind: type[Message]) -> list[Message]:
+        return [message for message in self.messages if isinstance(message, kind)]
+
+    def clear(self) -> None:
+        self.messages.clear()
 
 
 def copy_sample(tmp_path: Path, name: str = "sample_project") -> Path:

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
-from typing import Any
 
 from workbench.calm.names import ACTION_EXECUTION_REJECTED, ACTION_LISTEN
+from workbench.calm.values import JSONObject, JSONValue, SlotValue
 
-EventType = dict[str, Any]
+EventType = JSONObject
 
 
 class Action:
@@ -31,14 +31,14 @@ class Action:
     def name(self) -> str:
         raise NotImplementedError("an action must define name()")
 
-    def run(self, dispatcher: Any, tracker: Any, domain: dict[str, Any]) -> list[EventType]:
+    def run(self, dispatcher: object, tracker: object, domain: JSONObject) -> list[EventType]:
         raise NotImplementedError("an action must define run()")
 
     def __str__(self) -> str:
         return f"Action('{self.name()}')"
 
 
-def SlotSet(key: str, value: Any = None) -> EventType:
+def SlotSet(key: str, value: SlotValue = None) -> EventType:
     return {"event": "slot", "name": key, "value": value}
 
 
@@ -85,19 +85,19 @@ class CollectingDispatcher:
     """Collects the messages an action sends, in the shape ``rasa_sdk`` produces."""
 
     def __init__(self) -> None:
-        self.messages: list[dict[str, Any]] = []
+        self.messages: list[JSONObject] = []
 
     def utter_message(
         self,
         text: str | None = None,
         image: str | None = None,
-        json_message: dict[str, Any] | None = None,
+        json_message: JSONObject | None = None,
         response: str | None = None,
         attachment: str | None = None,
-        buttons: list[dict[str, Any]] | None = None,
-        elements: list[dict[str, Any]] | None = None,
+        buttons: list[JSONObject] | None = None,
+        elements: list[JSONObject] | None = None,
         template: str | None = None,
-        **kwargs: Any,
+        **kwargs: JSONValue,
     ) -> None:
         response = response or template  # `template` is rasa_sdk's old name for it
         message = {
@@ -118,7 +118,7 @@ class Tracker:
     """The conversation as an action sees it; the same API as ``rasa_sdk.Tracker``."""
 
     @classmethod
-    def from_dict(cls, state: dict[str, Any]) -> Tracker:
+    def from_dict(cls, state: JSONObject) -> Tracker:
         return cls(
             state["sender_id"],
             state.get("slots", {}),
@@ -135,14 +135,14 @@ class Tracker:
     def __init__(
         self,
         sender_id: str,
-        slots: dict[str, Any],
-        latest_message: dict[str, Any] | None,
-        events: list[dict[str, Any]],
+        slots: dict[str, SlotValue],
+        latest_message: JSONObject | None,
+        events: list[JSONObject],
         paused: bool,
         followup_action: str | None,
-        active_loop: dict[str, Any],
+        active_loop: JSONObject,
         latest_action_name: str | None,
-        stack: list[dict[str, Any]] | None = None,
+        stack: list[JSONObject] | None = None,
         user_id: str | None = None,
     ) -> None:
         self.sender_id = sender_id
@@ -169,7 +169,7 @@ class Tracker:
         name = self.active_loop.get("name")
         return None if name == "should_not_be_set" else name
 
-    def current_state(self) -> dict[str, Any]:
+    def current_state(self) -> JSONObject:
         return {
             "sender_id": self.sender_id,
             "slots": self.slots,
@@ -184,15 +184,15 @@ class Tracker:
             "user_id": self.user_id,
         }
 
-    def current_slot_values(self) -> dict[str, Any]:
+    def current_slot_values(self) -> JSONObject:
         return self.slots
 
-    def get_slot(self, key: str) -> Any:
+    def get_slot(self, key: str) -> SlotValue:
         return self.slots.get(key)
 
     def get_latest_entity_values(
         self, entity_type: str, entity_role: str | None = None, entity_group: str | None = None
-    ) -> Iterator[Any]:
+    ) -> Iterator[JSONValue]:
         return (
             entity.get("value")
             for entity in self.latest_message.get("entities", [])
@@ -217,7 +217,7 @@ class Tracker:
     def is_paused(self) -> bool:
         return self._paused
 
-    def events_after_latest_restart(self) -> list[dict[str, Any]]:
+    def events_after_latest_restart(self) -> list[JSONObject]:
         start = 0
         for index, event in enumerate(self.events):
             if event.get("event") == "restart":
@@ -226,7 +226,7 @@ class Tracker:
 
     def get_last_event_for(
         self, event_type: str, exclude: list[str] | None = None, skip: int = 0
-    ) -> dict[str, Any] | None:
+    ) -> JSONObject | None:
         excluded = set(exclude or [])
         found = (
             event

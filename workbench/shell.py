@@ -64,7 +64,7 @@ class Shell:
 
     async def run(self, greet: bool = True) -> int:
         if greet:
-            await self.turn("/session_start", echo=False)
+            await self.turn("/session_start")
         while True:
             try:
                 line = self.read("you> ")
@@ -80,7 +80,7 @@ class Shell:
             text = typed_choice(text, self.buttons)  # a number picks a button
             await self.turn(text)
 
-    async def turn(self, text: str, echo: bool = True) -> TurnTrace:
+    async def turn(self, text: str) -> TurnTrace:
         trace = await self.session.handle(text)
         if self.on_turn is not None:
             self.on_turn(trace)

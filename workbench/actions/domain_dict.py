@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
 
 from workbench.actions.tracker_state import plain
+from workbench.calm.values import JSONObject
 from workbench.project.model import Project, Response, Slot
 
 DOMAIN_VERSION = "3.1"
@@ -15,7 +15,7 @@ DOMAIN_VERSION = "3.1"
 SESSION_DEFAULTS = {"session_expiration_time": 60, "carry_over_slots_to_new_session": True}
 
 
-def domain_dict(project: Project) -> dict[str, Any]:
+def domain_dict(project: Project) -> JSONObject:
     domain = project.domain
     return {
         "version": DOMAIN_VERSION,
@@ -31,14 +31,14 @@ def domain_dict(project: Project) -> dict[str, Any]:
     }
 
 
-def domain_digest(domain: dict[str, Any]) -> str:
+def domain_digest(domain: JSONObject) -> str:
     """Stable across runs: changes exactly when the domain dict does."""
     text = json.dumps(domain, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _slot(slot: Slot) -> dict[str, Any]:
-    data: dict[str, Any] = {
+def _slot(slot: Slot) -> JSONObject:
+    data: JSONObject = {
         "type": slot.type,
         "initial_value": plain(slot.initial_value),
         "mappings": [plain(m.raw) if m.raw else {"type": m.type} for m in slot.mappings],
@@ -54,13 +54,13 @@ def _slot(slot: Slot) -> dict[str, Any]:
     return data
 
 
-def _variations(response: Response) -> list[dict[str, Any]]:
+def _variations(response: Response) -> list[JSONObject]:
     variations = []
     for variation in response.variations:
         if variation.raw:
             variations.append(plain(variation.raw))
             continue
-        item: dict[str, Any] = {"text": variation.text}
+        item: JSONObject = {"text": variation.text}
         if variation.buttons:
             item["buttons"] = [{"title": b.title, "payload": b.payload} for b in variation.buttons]
         variations.append(item)

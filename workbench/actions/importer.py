@@ -17,11 +17,10 @@ import importlib.util
 import pkgutil
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from types import ModuleType
-from typing import Any
+from types import CodeType, ModuleType
 
 _lock = threading.RLock()
 
@@ -92,7 +91,7 @@ def _alias(configured: str, private: str) -> Iterator[None]:
 class _FreshLoader(importlib.machinery.SourceFileLoader):
     """Compiles from source every time: no bytecode cache read or written."""
 
-    def get_code(self, fullname: str) -> Any:
+    def get_code(self, fullname: str) -> CodeType:
         return self.source_to_code(self.get_data(self.path), self.path)
 
 
@@ -129,7 +128,10 @@ class _Finder(importlib.abc.MetaPathFinder):
         self.aliases: dict[str, str] = {}  # configured name -> private name
 
     def find_spec(
-        self, fullname: str, path: Any = None, target: Any = None
+        self,
+        fullname: str,
+        path: Sequence[str] | None = None,
+        target: ModuleType | None = None,
     ) -> importlib.machinery.ModuleSpec | None:
         head, dot, rest = fullname.partition(".")
         base = self.packages.get(head)

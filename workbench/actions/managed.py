@@ -185,7 +185,7 @@ class _Watcher:
         path = self.location.path
         folder = path if path.is_dir() else path.parent
 
-        def python_files(change: object, file: str) -> bool:
+        def python_files(_change: object, file: str) -> bool:
             return file.endswith(".py") and "__pycache__" not in Path(file).parts
 
         try:

@@ -13,7 +13,7 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Protocol, TypeGuard
 
 from workbench.actions.importer import import_package
 from workbench.errors import WorkbenchError
@@ -75,7 +75,7 @@ def fingerprint(location: PackageLocation) -> Fingerprint:
 class LoadedPackage:
     name: str  # the private module name
     location: PackageLocation
-    actions: dict[str, Any]  # action name -> the one instance of its class
+    actions: dict[str, CustomAction]  # action name -> the one instance of its class
     notes: list[str] = field(default_factory=list)  # classes skipped, duplicate names
 
 
@@ -125,10 +125,21 @@ def _describe(exc: BaseException, location: PackageLocation) -> str:
 # --- finding actions ---------------------------------------------------------------------
 
 
+class CustomAction(Protocol):
+    """A project's action: rasa_sdk's ``Action`` interface, however the class is based.
+
+    ``run`` may be sync or async; the runner awaits what it returns when it is awaitable.
+    """
+
+    def name(self) -> str: ...
+
+    def run(self, dispatcher: object, tracker: object, domain: object) -> object: ...
+
+
 def _find_actions(
     modules: list[ModuleType], location: PackageLocation
-) -> tuple[dict[str, Any], list[str]]:
-    actions: dict[str, Any] = {}
+) -> tuple[dict[str, CustomAction], list[str]]:
+    actions: dict[str, CustomAction] = {}
     notes: list[str] = []
     for module in modules:
         file = location.rel(getattr(module, "__file__", None) or location.path)
@@ -158,7 +169,7 @@ def _find_actions(
     return actions, notes
 
 
-def _looks_like_action(cls: type) -> bool:
+def _looks_like_action(cls: type) -> TypeGuard[type[CustomAction]]:
     """Has ``name()`` and ``run(dispatcher, tracker, domain)``, sync or async."""
     if inspect.isabstract(cls):
         return False

@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from workbench.actions.domain_dict import domain_dict
 from workbench.actions.importer import forget
@@ -31,8 +31,17 @@ from workbench.actions.package import (
 from workbench.actions.protocol import ActionResult
 from workbench.actions.results import action_events, is_rejection, rejected_event
 from workbench.actions.tracker_state import active_flow, plain, tracker_state
+from workbench.calm.values import JSONObject, JSONValue
 from workbench.engine.tracker import Tracker
 from workbench.project.model import Project
+
+if TYPE_CHECKING:
+    from workbench.sdk import CollectingDispatcher as _SdkDispatcher
+    from workbench.sdk import Tracker as _SdkTracker
+
+    # the Tracker and CollectingDispatcher classes an action is handed: rasa_sdk's when it
+    # imports, else workbench.sdk's (the same interface)
+    _SdkClasses = tuple[type[_SdkTracker], type[_SdkDispatcher]]
 
 KIND = "python"
 
@@ -56,8 +65,8 @@ class PythonActions:
         self.warnings: list[str] = []
         self._loaded: LoadedPackage | None = None
         self._attempt: tuple[PackageLocation | None, Fingerprint] | None = None
-        self._domain: tuple[Project, dict[str, Any]] | None = None
-        self._sdk: tuple[type, type] | None = None
+        self._domain: tuple[Project, JSONObject] | None = None
+        self._sdk: _SdkClasses | None = None
 
     @property
     def action_names(self) -> list[str]:
@@ -151,14 +160,15 @@ class PythonActions:
 
     # -- helpers ------------------------------------------------------------------------
 
-    def _view(self, state: dict[str, Any]) -> tuple[Any, Any]:
+    def _view(self, state: JSONObject) -> tuple[JSONValue, JSONValue]:
         tracker_class, dispatcher_class = self._sdk_classes()
         view = tracker_class.from_dict(state)
         if tracker_class.__module__.startswith("rasa_sdk"):
-            view.active_flow = active_flow(state["stack"])  # ours is a property
+            # rasa_sdk's is a plain attribute; ours is a property
+            view.active_flow = active_flow(state["stack"])  # type: ignore[misc]
         return view, dispatcher_class()
 
-    def _sdk_classes(self) -> tuple[type, type]:
+    def _sdk_classes(self) -> _SdkClasses:
         if self._sdk is None:
             self._sdk = _rasa_sdk_classes() if self.use_rasa_sdk is not False else None
             if self._sdk is None:
@@ -169,13 +179,13 @@ class PythonActions:
                 self._sdk = (Tracker, CollectingDispatcher)
         return self._sdk
 
-    def _domain_dict(self, project: Project) -> dict[str, Any]:
+    def _domain_dict(self, project: Project) -> JSONObject:
         if self._domain is None or self._domain[0] is not project:
             self._domain = (project, domain_dict(project))
         return self._domain[1]
 
 
-def _rasa_sdk_classes() -> tuple[type, type] | None:
+def _rasa_sdk_classes() -> _SdkClasses | None:
     try:
         from rasa_sdk import Tracker
         from rasa_sdk.executor import CollectingDispatcher

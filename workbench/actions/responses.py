@@ -23,15 +23,17 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from workbench.calm.conditions import evaluate_condition
 from workbench.calm.names import UTTER_ACTION_KEY
+from workbench.calm.values import JSONObject, JSONValue, SlotValue
 
 if TYPE_CHECKING:
     import random
 
     from jinja2 import Template
+    from jinja2.sandbox import SandboxedEnvironment
 
     from workbench.project.model import Response, ResponseVariation
 
@@ -55,22 +57,22 @@ class BotMessage:
     response: str | None  # the response name (utter_x) it came from; None for literal text
     buttons: tuple[dict[str, str], ...] = ()  # {"title", "payload"} after templating
     image: str | None = None
-    attachment: Any = None
+    attachment: JSONValue = None
     custom: dict | None = None
     quick_replies: tuple = ()
     elements: tuple = ()
     # the variation's metadata (e.g. rephrase, template) plus UTTER_ACTION_KEY: <response name>
     metadata: dict = field(default_factory=dict)
 
-    def as_event(self) -> dict[str, Any]:
+    def as_event(self) -> JSONObject:
         """A Rasa `bot` event: ``{"event": "bot", "text", "data", "metadata"}``.
 
         Empty `data` keys are left out. As in Rasa's `create_bot_utterance`, `attachment`
         falls back to `image` (a legacy channel convention). Everything is copied, so the
         event can be changed without touching the message.
         """
-        data: dict[str, Any] = {}
-        candidates: tuple[tuple[str, Any], ...] = (
+        data: JSONObject = {}
+        candidates: tuple[tuple[str, JSONValue], ...] = (
             ("buttons", [dict(button) for button in self.buttons]),
             ("image", self.image),
             ("attachment", self.attachment or self.image),
@@ -87,7 +89,7 @@ class BotMessage:
         return {"event": "bot", "text": self.text, "data": data, "metadata": metadata}
 
 
-def _is_empty(value: Any) -> bool:
+def _is_empty(value: object) -> bool:
     return value is None or (isinstance(value, (str, list, tuple, dict)) and not value)
 
 
@@ -97,9 +99,9 @@ def _is_empty(value: Any) -> bool:
 def render_response(
     response: Response,
     *,
-    slots: Mapping[str, Any],
-    context: Mapping[str, Any] | None = None,
-    kwargs: Mapping[str, Any] | None = None,
+    slots: Mapping[str, SlotValue],
+    context: Mapping[str, JSONValue] | None = None,
+    kwargs: Mapping[str, JSONValue] | None = None,
     rng: random.Random,
     channel: str | None = None,
     language: str | None = None,
@@ -122,7 +124,7 @@ def render_response(
     variation = rng.choice(candidates)
     translate_to = _translation_language(language, default_language)
 
-    variables: dict[str, Any] = {"context": context if context is not None else {}}
+    variables: JSONObject = {"context": context if context is not None else {}}
     variables.update(slots)
     if kwargs:
         variables.update(kwargs)
@@ -161,7 +163,7 @@ def render_response(
 def eligible_variations(
     response: Response,
     *,
-    slots: Mapping[str, Any],
+    slots: Mapping[str, SlotValue],
     channel: str | None = None,
     language: str | None = None,
     default_language: str | None = None,
@@ -207,7 +209,7 @@ def _translation_language(language: str | None, default_language: str | None) ->
     return language if language and language != default_language else None
 
 
-def _translation(variation: ResponseVariation, language: str) -> Any:
+def _translation(variation: ResponseVariation, language: str) -> JSONValue:
     raw = variation.raw if isinstance(variation.raw, Mapping) else {}
     translations = raw.get("translation")
     if not isinstance(translations, Mapping):
@@ -231,7 +233,7 @@ def _prefer_language(
     return preferred or group
 
 
-def _translated_text(variation: ResponseVariation, translate_to: str | None) -> Any:
+def _translated_text(variation: ResponseVariation, translate_to: str | None) -> JSONValue:
     if translate_to is None:
         return variation.text
     entry = _translation(variation, translate_to)
@@ -275,7 +277,7 @@ def _buttons(variation: ResponseVariation, translate_to: str | None) -> list[dic
     return buttons
 
 
-def _text_or_empty(value: Any) -> str:
+def _text_or_empty(value: object) -> str:
     return "" if value is None else str(value)
 
 
@@ -286,7 +288,7 @@ def _text_or_empty(value: Any) -> str:
 _JINJA_MARKERS = ("{{", "{%", "{#")
 
 
-def _condition_holds(condition: Any, slots: Mapping[str, Any]) -> bool:
+def _condition_holds(condition: object, slots: Mapping[str, SlotValue]) -> bool:
     if isinstance(condition, str):
         text = condition
         if any(marker in text for marker in _JINJA_MARKERS):
@@ -303,7 +305,7 @@ def _condition_holds(condition: Any, slots: Mapping[str, Any]) -> bool:
     return False
 
 
-def _constraint_holds(constraint: Any, slots: Mapping[str, Any]) -> bool:
+def _constraint_holds(constraint: object, slots: Mapping[str, SlotValue]) -> bool:
     """The deprecated `[{type: slot, name, value}]` form: the slot must equal the value,
     strings compared case-insensitively. (`type` is not looked at, as in Rasa.)"""
     if not isinstance(constraint, Mapping) or "name" not in constraint:
@@ -344,7 +346,7 @@ class _Unfillable(Exception):
     """The string cannot be filled; interpolate returns it as written."""
 
 
-def interpolate(text: str, variables: Mapping[str, Any]) -> str:
+def interpolate(text: str, variables: Mapping[str, JSONValue]) -> str:
     """Fill `{name}` placeholders the way Rasa's default ("format") engine does; never raises."""
     if not isinstance(text, str) or ("{" not in text and "}" not in text):
         return text
@@ -357,7 +359,7 @@ def interpolate(text: str, variables: Mapping[str, Any]) -> str:
     return result
 
 
-def _format(template: str, variables: Mapping[str, Any] | None) -> str:
+def _format(template: str, variables: Mapping[str, JSONValue] | None) -> str:
     """`template.format(variables)` for templates whose fields are `{0[name]}`; any other
     field, a lone brace or (with `variables` None) any field at all raises _Unfillable."""
     parts: list[str] = []
@@ -399,7 +401,7 @@ def _format(template: str, variables: Mapping[str, Any] | None) -> str:
 
 
 @cache
-def _jinja_environment() -> Any:
+def _jinja_environment() -> SandboxedEnvironment:
     from jinja2.sandbox import SandboxedEnvironment
 
     # Same defaults as the `jinja2.Template` Rasa uses (no autoescape, undefined names
@@ -415,7 +417,7 @@ def _jinja_template(text: str) -> Template | None:
         return None
 
 
-def render_jinja(text: str, variables: Mapping[str, Any]) -> str:
+def render_jinja(text: JSONValue, variables: Mapping[str, JSONValue]) -> str:
     """Render `text` as a sandboxed Jinja2 template; any error leaves it as written."""
     if not isinstance(text, str):
         return text
@@ -431,7 +433,7 @@ def render_jinja(text: str, variables: Mapping[str, Any]) -> str:
 # --- helpers -----------------------------------------------------------------------------
 
 
-def _fill(value: Any, render: Callable[[str], str]) -> Any:
+def _fill(value: object, render: Callable[[str], str]) -> JSONValue:
     """Render every string in `value` (at any depth); mappings and lists are copied, keys
     and other scalars kept. Rasa's `interpolate` does the same."""
     if isinstance(value, str):
@@ -443,7 +445,7 @@ def _fill(value: Any, render: Callable[[str], str]) -> Any:
     return value
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: object) -> JSONValue:
     """A copy made of plain dicts and lists (no YAML node types, nothing shared)."""
     if isinstance(value, Mapping):
         return {key: _plain(item) for key, item in value.items()}
@@ -452,7 +454,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _as_tuple(value: Any) -> tuple:
+def _as_tuple(value: object) -> tuple:
     if value is None:
         return ()
     if isinstance(value, Sequence) and not isinstance(value, str):

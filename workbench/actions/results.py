@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from workbench.actions.tracker_state import plain
 from workbench.calm.names import ACTION_EXECUTION_REJECTED
+from workbench.calm.values import JSONObject
 
 REJECTED = ACTION_EXECUTION_REJECTED
 
 
-def rejected_event(action_name: str, message: str | None = None) -> dict[str, Any]:
+def rejected_event(action_name: str, message: str | None = None) -> JSONObject:
     """Rasa's ``ActionExecutionRejected``: the action declined to run (not a failure)."""
-    event: dict[str, Any] = {
+    event: JSONObject = {
         "event": REJECTED,
         "name": action_name,
         "policy": None,
@@ -29,7 +28,7 @@ def is_rejection(exc: BaseException) -> bool:
     return any(cls.__name__ == "ActionExecutionRejection" for cls in type(exc).__mro__)
 
 
-def action_events(returned: Any, action_name: str) -> tuple[list[dict[str, Any]], list[str]]:
+def action_events(returned: object, action_name: str) -> tuple[list[JSONObject], list[str]]:
     """The events of an action's ``run()`` result and notes on the items dropped.
 
     Like rasa_sdk: None means no events, and items that are not event dicts are
@@ -52,7 +51,7 @@ def action_events(returned: Any, action_name: str) -> tuple[list[dict[str, Any]]
     return events, notes
 
 
-def response_shape_problem(body: Any) -> str | None:
+def response_shape_problem(body: object) -> str | None:
     """Why an action server's JSON reply is not ``{"events": [...], "responses": [...]}``."""
     if not isinstance(body, dict):
         return f"expected a JSON object, got {type(body).__name__}"

@@ -13,7 +13,6 @@ import asyncio
 import json
 import socket
 import traceback
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -22,6 +21,7 @@ from workbench.actions.domain_dict import domain_dict, domain_digest
 from workbench.actions.protocol import ActionResult
 from workbench.actions.results import rejected_event, response_shape_problem
 from workbench.actions.tracker_state import plain, tracker_state
+from workbench.calm.values import JSONObject
 from workbench.engine.tracker import Tracker
 from workbench.project.model import Project
 
@@ -43,7 +43,7 @@ class ActionServerClient:
         self.problems: list[str] = []
         self._http: httpx.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._domain: tuple[Project, dict[str, Any], str] | None = None
+        self._domain: tuple[Project, JSONObject, str] | None = None
 
     async def run(self, name: str, tracker: Tracker, project: Project) -> ActionResult:
         try:
@@ -75,7 +75,7 @@ class ActionServerClient:
                 f"{scheme or 'a URL without a scheme'}"
             )
         domain, digest = self._domain_for(project)
-        payload: dict[str, Any] = {
+        payload: JSONObject = {
             "next_action": name,
             "sender_id": tracker.sender_id,
             "tracker": tracker_state(tracker, running=name),
@@ -96,7 +96,7 @@ class ActionServerClient:
             )
         return self._result(name, response)
 
-    async def _post(self, name: str, payload: dict[str, Any]) -> httpx.Response:
+    async def _post(self, name: str, payload: JSONObject) -> httpx.Response:
         # default=str: slot values may hold things JSON has no type for (dates, sets)
         body = json.dumps(payload, default=str)
         try:
@@ -174,7 +174,7 @@ class ActionServerClient:
             self._loop = loop
         return self._http
 
-    def _domain_for(self, project: Project) -> tuple[dict[str, Any], str]:
+    def _domain_for(self, project: Project) -> tuple[JSONObject, str]:
         if self._domain is None or self._domain[0] is not project:
             domain = domain_dict(project)
             self._domain = (project, domain, domain_digest(domain))

@@ -15,30 +15,35 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
+
+T = TypeVar("T")
 
 BOOTSTRAP = Path(__file__).with_name("bootstrap.py")
 
 
 class _Launcher:
     def __init__(self) -> None:
-        self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], Future]] = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         thread = threading.Thread(target=self._serve, name="calm-action-server-launcher")
         thread.daemon = True
         thread.start()
 
-    def call(self, job: Callable[[], Any]) -> Any:
-        future: Future = Future()
-        self._jobs.put((job, future))
-        return future.result()
+    def call(self, job: Callable[[], T]) -> T:
+        future: Future[T] = Future()
 
-    def _serve(self) -> None:
-        while True:
-            job, future = self._jobs.get()
+        def run() -> None:
             try:
                 future.set_result(job())
             except BaseException as exc:  # handed to the caller
                 future.set_exception(exc)
+
+        self._jobs.put(run)
+        return future.result()
+
+    def _serve(self) -> None:
+        while True:
+            self._jobs.get()()
 
 
 _launcher: _Launcher | None = None

@@ -9,10 +9,10 @@ fallback runner when there is one.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from workbench.actions.protocol import ActionResult, CustomActionRunner
 from workbench.actions.tracker_state import plain
+from workbench.calm.values import JSONValue
 from workbench.engine.tracker import Tracker
 from workbench.project.model import Project, TestCase, TestFile
 
@@ -29,7 +29,7 @@ class StubbedActions:
 
     def __init__(
         self,
-        stubs: Mapping[str, Any],
+        stubs: Mapping[str, JSONValue],
         test_case: str | None = None,
         fallback: CustomActionRunner | None = None,
     ) -> None:
@@ -47,7 +47,7 @@ class StubbedActions:
         name = test_case.name if isinstance(test_case, TestCase) else test_case
         return cls(test_file.stub_custom_actions, name, fallback)
 
-    def stub_for(self, action: str) -> tuple[str, Any] | None:
+    def stub_for(self, action: str) -> tuple[str, JSONValue] | None:
         """(the key that matched, its stub) or None."""
         keys = [stub_key(self.test_case, action)] if self.test_case else []
         keys.append(action)

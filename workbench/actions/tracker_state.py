@@ -8,15 +8,15 @@ either way.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
+from workbench.calm.values import JSONObject, JSONValue
 from workbench.engine.tracker import Tracker
 
 # events the workbench logs for its own panels; Rasa has no such event types
 WORKBENCH_EVENTS = frozenset({"error", "notice"})
 
 
-def plain(value: Any) -> Any:
+def plain(value: object) -> JSONValue:
     """A deep copy made of built-in types only.
 
     Project data comes from ruamel.yaml (CommentedMap, ScalarFloat, ...); actions and the
@@ -37,7 +37,7 @@ def plain(value: Any) -> Any:
     return value
 
 
-def latest_message(tracker: Tracker) -> dict[str, Any]:
+def latest_message(tracker: Tracker) -> JSONObject:
     """The latest user message as Rasa's parse data (text, intent, entities, commands)."""
     event = tracker.latest_message
     if not event:
@@ -55,7 +55,7 @@ def latest_message(tracker: Tracker) -> dict[str, Any]:
     return message
 
 
-def tracker_state(tracker: Tracker, running: str | None = None) -> dict[str, Any]:
+def tracker_state(tracker: Tracker, running: str | None = None) -> JSONObject:
     """Rasa's ``tracker.current_state(EventVerbosity.ALL)`` for this conversation.
 
     The session logs an action's ``action`` event before running it, while Rasa logs it
@@ -89,7 +89,7 @@ def tracker_state(tracker: Tracker, running: str | None = None) -> dict[str, Any
     }
 
 
-def active_flow(stack: list[dict[str, Any]]) -> str | None:
+def active_flow(stack: list[JSONObject]) -> str | None:
     """The topmost user flow's id (patterns such as collect sit above it)."""
     for frame in reversed(stack):
         if frame.get("type") == "flow":

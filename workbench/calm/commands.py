@@ -8,7 +8,9 @@ in traces and e2e exports; `to_dsl()` gives the line a model would have written.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import ClassVar
+
+from workbench.calm.values import JSONObject, JSONValue, SlotValue
 
 # what set a slot, recorded on the slot event (`filled_by`), with Rasa's names
 FROM_LLM = "LLM"
@@ -24,7 +26,7 @@ class Command:
     def to_dsl(self) -> str:
         return self.name
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> JSONObject:
         data = {"command": self.name}
         data.update({k: _plain(v) for k, v in self.__dict__.items()})
         return data
@@ -43,7 +45,7 @@ class StartFlow(Command):
 class SetSlot(Command):
     name: ClassVar[str] = "set slot"
     slot: str
-    value: Any
+    value: SlotValue
     filled_by: str = FROM_LLM
 
     def to_dsl(self) -> str:
@@ -131,13 +133,13 @@ class CannotHandle(Command):
 class Error(Command):
     name: ClassVar[str] = "error"
     error_type: str = ERROR_DEFAULT
-    info: dict[str, Any] = field(default_factory=dict, hash=False)
+    info: JSONObject = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
 class CorrectSlots(Command):
     name: ClassVar[str] = "correct slot"
-    slots: tuple[tuple[str, Any], ...] = ()
+    slots: tuple[tuple[str, JSONValue], ...] = ()
     filled_by: str = FROM_LLM
 
     def to_dsl(self) -> str:
@@ -177,7 +179,7 @@ class DroppedCommand:
     command: Command | None = None
     line: str | None = None
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> JSONObject:
         return {
             "reason": self.reason,
             "command": self.command.as_dict() if self.command else None,
@@ -193,7 +195,7 @@ class RewrittenCommand:
     replacement: Command
     reason: str
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> JSONObject:
         return {
             "original": self.original.as_dict(),
             "replacement": self.replacement.as_dict(),
@@ -201,7 +203,7 @@ class RewrittenCommand:
         }
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: object) -> JSONValue:
     if isinstance(value, tuple):
         return [_plain(v) for v in value]
     return value

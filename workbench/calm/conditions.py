@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sized
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
 
+from workbench.calm.values import JSONObject, JSONValue
 from workbench.errors import WorkbenchError
 
 __all__ = [
@@ -86,9 +86,9 @@ class _Empty:
     def __eq__(self, other: object) -> bool:
         if isinstance(other, (_Empty, _Undefined)):
             return True
-        if not hasattr(other, "__len__"):
+        if not isinstance(other, Sized):
             return False
-        return len(other) == 0  # type: ignore[arg-type]
+        return len(other) == 0
 
     def __hash__(self) -> int:
         return hash(None)
@@ -97,8 +97,8 @@ class _Empty:
         return "empty"
 
 
-_UNDEFINED: Any = _Undefined()
-_EMPTY: Any = _Empty()
+_UNDEFINED: JSONValue = _Undefined()
+_EMPTY: JSONValue = _Empty()
 
 
 class _EvalError(Exception):
@@ -118,7 +118,7 @@ _END = "end"
 _KEYWORDS = frozenset(
     {"and", "or", "not", "is", "contains", "matches", "true", "false", "null", "undefined", "empty"}
 )
-_CONSTANTS: dict[str, Any] = {
+_CONSTANTS: JSONObject = {
     "true": True,
     "false": False,
     "null": None,
@@ -182,7 +182,7 @@ def _tokenize(text: str) -> list[_Token]:
 class _Node:
     __slots__ = ()
 
-    def eval(self, document: Mapping[str, Any]) -> Any:
+    def eval(self, document: Mapping[str, JSONValue]) -> JSONValue:
         raise NotImplementedError
 
     def children(self) -> tuple[_Node, ...]:
@@ -193,9 +193,9 @@ class _Node:
 class _Literal(_Node):
     """A string, number, `true`/`false`/`null`, or the `undefined`/`empty` constant."""
 
-    value: Any
+    value: JSONValue
 
-    def eval(self, document: Mapping[str, Any]) -> Any:
+    def eval(self, document: Mapping[str, JSONValue]) -> JSONValue:
         return self.value
 
     @property
@@ -208,7 +208,7 @@ class _Name(_Node):
     name: str
     parts: tuple[str, ...]
 
-    def eval(self, document: Mapping[str, Any]) -> Any:
+    def eval(self, document: Mapping[str, JSONValue]) -> JSONValue:
         # pypred tries the whole name as a key first, then walks the dotted parts. The walk
         # uses `in` and `[]` on whatever it meets, so stepping into a non-mapping (None, a
         # string, a list) raises, which makes the whole condition false.
@@ -216,7 +216,7 @@ class _Name(_Node):
             return document[self.name]
         if len(self.parts) < 2:
             return _UNDEFINED
-        node: Any = document
+        node: JSONValue = document
         for part in self.parts:
             if part not in node:
                 return _UNDEFINED
@@ -228,7 +228,7 @@ class _Name(_Node):
 class _Set(_Node):
     items: tuple[_Node, ...]
 
-    def eval(self, document: Mapping[str, Any]) -> Any:
+    def eval(self, document: Mapping[str, JSONValue]) -> JSONValue:
         values = []
         for item in self.items:
             # pypred takes the raw value of each item, which only names and plain literals
@@ -243,15 +243,15 @@ class _Set(_Node):
         return self.items
 
 
-def _equal(left: Any, right: Any) -> Any:
+def _equal(left: object, right: object) -> JSONValue:
     return left == right
 
 
-def _not_equal(left: Any, right: Any) -> Any:
+def _not_equal(left: object, right: object) -> JSONValue:
     return left != right
 
 
-_COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
+_COMPARISONS: dict[str, Callable[[JSONValue, JSONValue], JSONValue]] = {
     "=": _equal,
     "!=": _not_equal,
     ">": operator.gt,
@@ -266,10 +266,10 @@ class _Compare(_Node):
     op: str
     left: _Node
     right: _Node
-    function: Callable[[Any, Any], Any] = field(repr=False, compare=False)
+    function: Callable[[JSONValue, JSONValue], JSONValue] = field(repr=False, compare=False)
     ordering: bool = field(repr=False, compare=False)
 
-    def eval(self, document: Mapping[str, Any]) -> Any:
+    def eval(self, document: Mapping[str, JSONValue]) -> JSONValue:
         left = self.left.eval(document)
         right = self.right.eval(document)
         if self.ordering and (
@@ -287,7 +287,7 @@ class _Contains(_Node):
     left: _Node
     right: _Node
 
-    def eval(self, document: Mapping[str, Any]) -> Any:
+    def eval(self, document: Mapping[str, JSONValue]) -> JSONValue:
         container = self.left.eval(document)
         if not hasattr(container, "__contains__"):
             return False
@@ -302,7 +302,7 @@ class _Matches(_Node):
     left: _Node
     pattern: re.Pattern[str]
 
-    def eval(self, document: Mapping[str, Any]) -> Any:
+    def eval(self, document: Mapping[str, JSONValue]) -> JSONValue:
         value = self.left.eval(document)
         if not isinstance(value, str):
             return False
@@ -316,7 +316,7 @@ class _Matches(_Node):
 class _Not(_Node):
     operand: _Node
 
-    def eval(self, document: Mapping[str, Any]) -> Any:
+    def eval(self, document: Mapping[str, JSONValue]) -> JSONValue:
         return not self.operand.eval(document)
 
     def children(self) -> tuple[_Node, ...]:
@@ -334,7 +334,7 @@ class _Logic(_Node):
     operands: tuple[_Node, ...]
     is_and: tuple[bool, ...]  # one per operator; False means `or`
 
-    def eval(self, document: Mapping[str, Any]) -> Any:
+    def eval(self, document: Mapping[str, JSONValue]) -> JSONValue:
         # One operand more than operators: the last one is evaluated after the loop.
         for operand, is_and in zip(self.operands, self.is_and, strict=False):
             if operand.eval(document):
@@ -558,7 +558,7 @@ class Condition:
     _root: _Node = field(repr=False, compare=False)
     _names: frozenset[str] = field(repr=False, compare=False)
 
-    def evaluate(self, document: Mapping[str, Any]) -> bool:
+    def evaluate(self, document: Mapping[str, JSONValue]) -> bool:
         """Evaluate against e.g. ``{"slots": {...}, "context": {...}}``; errors give False."""
         try:
             return bool(self._root.eval(document))
@@ -600,7 +600,7 @@ def parse_condition(text: str) -> Condition:
     return result
 
 
-def check_syntax(text: str) -> ConditionSyntaxError | None:
+def check_syntax(text: object) -> ConditionSyntaxError | None:
     """The syntax error in `text`, or None if it parses."""
     if not isinstance(text, str):
         return ConditionSyntaxError(f"condition must be a string, not {type(text).__name__}", 0)
@@ -608,7 +608,7 @@ def check_syntax(text: str) -> ConditionSyntaxError | None:
     return result if isinstance(result, ConditionSyntaxError) else None
 
 
-def evaluate_condition(condition: str | bool | None, document: Mapping[str, Any]) -> bool:
+def evaluate_condition(condition: object, document: Mapping[str, JSONValue]) -> bool:
     """Evaluate a guard as written in YAML: no condition is true, a bool is itself, a string
     is parsed (cached) and evaluated; a syntax or evaluation error is false."""
     if condition is None:

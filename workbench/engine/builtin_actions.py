@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from workbench.calm.conditions import ConditionSyntaxError, parse_condition
 from workbench.calm.names import (
@@ -26,6 +25,7 @@ from workbench.calm.names import (
     UTTER_FLOAT_SLOT_REJECTION,
     UTTER_INTERNAL_ERROR,
 )
+from workbench.calm.values import JSONObject
 from workbench.engine import events as ev
 from workbench.engine.policy import render_template
 from workbench.engine.slots import coerce
@@ -45,7 +45,7 @@ class Utter:
     """A response the action wants sent, with template variables."""
 
     response: str
-    kwargs: dict[str, Any] = field(default_factory=dict)
+    kwargs: JSONObject = field(default_factory=dict)
 
 
 Effect = Utter | dict

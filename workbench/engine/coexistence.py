@@ -20,14 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from workbench.calm.commands import Command, Restart, SessionEnd, SessionStart, SetSlot
 from workbench.calm.names import ROUTE_SESSION_TO_CALM
+from workbench.calm.values import SlotValue
 from workbench.project.model import Project
 
 ROUTE_TO_CALM_SLOT = ROUTE_SESSION_TO_CALM
-ROUTERS = ("LLMBasedRouter", "IntentBasedRouter")
 NLU_SIDE = (
     "this turn is routed to the NLU side of the assistant (route_session_to_calm is False); "
     "it needs a trained NLU model, which the workbench does not run"
@@ -58,14 +57,10 @@ def is_coexistence(project: Project) -> bool:
 
 
 def router_name(project: Project) -> str | None:
-    for component in project.config.pipeline:
-        name = str(component.get("name") or "").rsplit(".", 1)[-1]
-        if name in ROUTERS:
-            return name
-    return None
+    return project.config.router
 
 
-def route_message(project: Project, slots: Mapping[str, Any]) -> Route:
+def route_message(project: Project, slots: Mapping[str, SlotValue]) -> Route:
     """Where a message that goes through the understanding step is answered."""
     if not is_coexistence(project):
         return Route(True)
@@ -84,7 +79,7 @@ def routing_commands(project: Project) -> list[Command]:
 
 
 def intent_route(
-    project: Project, slots: Mapping[str, Any], commands: Sequence[Command]
+    project: Project, slots: Mapping[str, SlotValue], commands: Sequence[Command]
 ) -> tuple[list[Command], str | None]:
     """The routing command (and notice) for an `/intent` message while the slot is unset."""
     if not is_coexistence(project) or slots.get(ROUTE_TO_CALM_SLOT) is not None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 from workbench.calm.commands import (
     CANNOT_HANDLE_CHITCHAT,
@@ -39,6 +38,7 @@ from workbench.calm.names import (
     PATTERN_CONTINUE_INTERRUPTED,
     PATTERN_VALIDATE_SLOT,
 )
+from workbench.calm.values import JSONValue
 from workbench.engine.coexistence import is_coexistence, is_routing_command
 from workbench.engine.slots import coerce
 from workbench.engine.tracker import StepVisit, Tracker
@@ -200,7 +200,9 @@ class CommandCleaner:
             for command in commands:
                 result.drop(command, f"'{slot_name}' is force-filled with the whole message")
             return [SetSlot(slot_name, message, filled_by=FROM_NLU)]
-        kept = [c for c in commands if isinstance(c, SetSlot) and c.slot == slot_name]
+        kept: list[Command] = [
+            c for c in commands if isinstance(c, SetSlot) and c.slot == slot_name
+        ]
         for command in commands:
             if command not in kept:
                 result.drop(command, f"the question for '{slot_name}' forces slot filling")
@@ -218,7 +220,7 @@ class CommandCleaner:
 
     def _slots(self, commands, tracker, result) -> list[Command]:
         out: list[Command] = []
-        corrections: list[tuple[str, Any]] = []
+        corrections: list[tuple[str, JSONValue]] = []
         asked = asked_slot(tracker)
         filled_so_far = filled_by_active_flow(self.project, tracker)
         for command in commands:
@@ -331,12 +333,12 @@ class CommandCleaner:
                 if not isinstance(c, (Clarify, CannotHandle)) and not is_routing_command(c)
             ]
             if others:
-                for command in clarifies:
-                    result.drop(command, "clarification is dropped when other commands exist")
+                for clarify in clarifies:
+                    result.drop(clarify, "clarification is dropped when other commands exist")
                 commands = [c for c in commands if not isinstance(c, Clarify)]
             else:
-                for command in clarifies[1:]:
-                    result.drop(command, "only the first clarification is kept")
+                for clarify in clarifies[1:]:
+                    result.drop(clarify, "only the first clarification is kept")
                 commands = [c for c in commands if c is clarifies[0] or not isinstance(c, Clarify)]
         out: list[Command] = []
         seen: set[type] = set()

@@ -7,8 +7,6 @@ commands skipped that way are reported back with the reason.
 
 from __future__ import annotations
 
-from typing import Any
-
 from workbench.calm.commands import (
     CancelFlow,
     CannotHandle,
@@ -45,6 +43,7 @@ from workbench.calm.names import (
     PATTERN_SESSION_START,
     PATTERN_SKIP_QUESTION,
 )
+from workbench.calm.values import SlotValue
 from workbench.engine import events as ev
 from workbench.engine.coexistence import ROUTE_TO_CALM_SLOT
 from workbench.engine.command_cleaner import CONTINUE_PATTERN, asked_slot, visited_collects
@@ -198,7 +197,7 @@ class CommandRunner:
     # -- slots ------------------------------------------------------------------------------
 
     def set_slot(
-        self, tracker: Tracker, name: str, value: Any, filled_by: str, started: list[str]
+        self, tracker: Tracker, name: str, value: SlotValue, filled_by: str, started: list[str]
     ) -> str | None:
         slot = self.project.slot(name)
         if slot is None:

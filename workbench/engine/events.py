@@ -6,9 +6,9 @@ protocol, the SQLite store, e2e assertions and exports all speak this format.
 
 from __future__ import annotations
 
-from typing import Any
+from workbench.calm.values import JSONObject, SlotValue
 
-Event = dict[str, Any]
+Event = JSONObject
 
 
 def user(text: str, commands: list[dict] | None = None, metadata: dict | None = None) -> Event:
@@ -24,7 +24,7 @@ def bot(text: str | None, data: dict | None = None, metadata: dict | None = None
     return {"event": "bot", "text": text, "data": data or {}, "metadata": metadata or {}}
 
 
-def slot(name: str, value: Any, filled_by: str | None = None, reset: bool = False) -> Event:
+def slot(name: str, value: SlotValue, filled_by: str | None = None, reset: bool = False) -> Event:
     event: Event = {"event": "slot", "name": name, "value": value}
     if filled_by:
         event["filled_by"] = filled_by
@@ -33,7 +33,7 @@ def slot(name: str, value: Any, filled_by: str | None = None, reset: bool = Fals
     return event
 
 
-def action(name: str, **extra: Any) -> Event:
+def action(name: str, **extra: object) -> Event:
     return {"event": "action", "name": name, **extra}
 
 
@@ -54,12 +54,12 @@ def stack(frames: list[dict]) -> Event:
     return {"event": "stack", "frames": frames}
 
 
-def error(message: str, **details: Any) -> Event:
+def error(message: str, **details: object) -> Event:
     """Not a Rasa event: a problem the workbench wants visible in the trace."""
     return {"event": "error", "message": message, **details}
 
 
-def notice(message: str, **details: Any) -> Event:
+def notice(message: str, **details: object) -> Event:
     """Not a Rasa event: something the user should know about this turn that is no error
     (e.g. a step this version skips)."""
     return {"event": "notice", "message": message, **details}

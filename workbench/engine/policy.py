@@ -7,9 +7,9 @@ action to execute; the caller runs it and asks again, until `action_listen`.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
 from workbench.calm.conditions import evaluate_condition
 from workbench.calm.names import (
@@ -23,6 +23,7 @@ from workbench.calm.names import (
     PATTERN_SEARCH,
     action_ask,
 )
+from workbench.calm.values import JSONObject, SlotValue
 from workbench.engine import events as ev
 from workbench.engine.external_calls import skipped_call_note
 from workbench.engine.stack import CALL, CHITCHAT, INTERRUPT, LINK, SEARCH, Frame
@@ -54,7 +55,7 @@ class Prediction:
     error: str | None = None
 
 
-def render_template(text: str, context: dict[str, Any], slots: dict[str, Any]) -> str:
+def render_template(text: str, context: JSONObject, slots: Mapping[str, SlotValue]) -> str:
     """Jinja-render a step's action name or condition with `context` (as Rasa does)."""
     if not _JINJA_RE.search(text):
         return text
@@ -160,7 +161,7 @@ class FlowExecutor:
                     return branch.target
         return END_STEP
 
-    def _start_metadata(self, tracker: Tracker, frame: Frame) -> dict[str, Any]:
+    def _start_metadata(self, tracker: Tracker, frame: Frame) -> JSONObject:
         metadata = frame.as_dict()
         if frame.frame_type in (LINK, CALL):
             stack = tracker.stack.frames
@@ -187,7 +188,8 @@ class FlowExecutor:
                 return None
             return Prediction(name, flow.id, step.id)
         if step.kind == "collect":
-            return self._collect(tracker, frame, flow, step)
+            self._collect(tracker, frame, flow, step)
+            return None
         if step.kind == "set_slots":
             for name, value in step.slot_values:
                 tracker.set_slot(name, value)

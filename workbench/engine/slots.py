@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from workbench.calm.values import SlotValue
 from workbench.project.model import Slot
 
 OTHER = "__other__"
 
 
-def coerce(slot: Slot, value: Any) -> tuple[Any, bool]:
+def coerce(slot: Slot, value: SlotValue) -> tuple[SlotValue, bool]:
     """The value to store and whether it is valid for the slot. Invalid values are kept
     raw so that collecting can reject them with a message naming what the user said."""
     if value is None:
@@ -30,7 +29,7 @@ def coerce(slot: Slot, value: Any) -> tuple[Any, bool]:
     return value, True
 
 
-def _to_bool(value: Any) -> tuple[Any, bool]:
+def _to_bool(value: SlotValue) -> tuple[SlotValue, bool]:
     if isinstance(value, bool):
         return value, True
     if isinstance(value, (int, float)):
@@ -48,7 +47,7 @@ def _to_bool(value: Any) -> tuple[Any, bool]:
     return value, False
 
 
-def _to_float(slot: Slot, value: Any) -> tuple[Any, bool]:
+def _to_float(slot: Slot, value: SlotValue) -> tuple[SlotValue, bool]:
     if isinstance(value, bool):
         return value, False
     try:
@@ -57,7 +56,7 @@ def _to_float(slot: Slot, value: Any) -> tuple[Any, bool]:
         return value, False
     if number != number:  # NaN
         return value, False
-    bounded = slot.min_value is not None and slot.max_value is not None
-    if bounded and not slot.min_value <= number <= slot.max_value:
+    low, high = slot.min_value, slot.max_value
+    if low is not None and high is not None and not low <= number <= high:
         return number, False
     return number, True

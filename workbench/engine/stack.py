@@ -13,14 +13,13 @@ import random
 import string
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 from workbench.calm.names import PATTERN_COLLECT_INFORMATION, is_pattern
+from workbench.calm.values import JSONObject
 from workbench.project.model import START_STEP
 
 FLOW = "flow"
 REGULAR, INTERRUPT, LINK, CALL = "regular", "interrupt", "link", "call"
-USER_FLOW_TYPES = (REGULAR, INTERRUPT, LINK, CALL)
 SEARCH, CHITCHAT = "search", "chitchat"
 
 _ID_CHARS = string.ascii_uppercase + string.ascii_lowercase + string.digits
@@ -38,7 +37,7 @@ class Frame:
     step_id: str = START_STEP
     frame_type: str | None = None
     # pattern context (collect, utter, canceled_name, ...), kept in insertion order
-    context: dict[str, Any] = field(default_factory=dict)
+    context: JSONObject = field(default_factory=dict)
 
     @property
     def is_user_flow(self) -> bool:
@@ -53,8 +52,8 @@ class Frame:
         """Frames the flow executor advances (user flows and patterns)."""
         return self.flow_id is not None
 
-    def as_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"frame_id": self.frame_id, "type": self.type}
+    def as_dict(self) -> JSONObject:
+        data: JSONObject = {"frame_id": self.frame_id, "type": self.type}
         if self.flow_id is not None:
             data["flow_id"] = self.flow_id
             data["step_id"] = self.step_id
@@ -64,7 +63,7 @@ class Frame:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Frame:
+    def from_dict(cls, data: JSONObject) -> Frame:
         known = {"frame_id", "type", "flow_id", "step_id", "frame_type"}
         return cls(
             frame_id=str(data.get("frame_id", "")),
@@ -174,9 +173,9 @@ class DialogueStack:
             group.append(above)
         return group
 
-    def as_dicts(self) -> list[dict[str, Any]]:
+    def as_dicts(self) -> list[JSONObject]:
         return [frame.as_dict() for frame in self.frames]
 
     @classmethod
-    def from_dicts(cls, data: list[dict[str, Any]]) -> DialogueStack:
+    def from_dicts(cls, data: list[JSONObject]) -> DialogueStack:
         return cls([Frame.from_dict(item) for item in data])

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from workbench.calm.names import (
     PATTERN_COLLECT_INFORMATION,
     PATTERN_CORRECTION,
@@ -11,6 +9,7 @@ from workbench.calm.names import (
     action_ask,
     utter_ask,
 )
+from workbench.calm.values import JSONObject
 from workbench.engine import events as ev
 from workbench.engine.stack import CALL, FLOW, INTERRUPT, LINK, REGULAR, Frame, new_frame_id
 from workbench.engine.tracker import Tracker
@@ -38,7 +37,7 @@ def push_pattern(
     project: Project,
     tracker: Tracker,
     pattern_id: str,
-    context: dict[str, Any] | None = None,
+    context: JSONObject | None = None,
     index: int | None = None,
 ) -> Frame | None:
     """Push a pattern frame; a project without that pattern (no flows at all) skips it."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 import copy
 import random
 from dataclasses import dataclass
-from typing import Any
+from typing import cast
 
 from workbench.calm.names import PATTERN_COLLECT_INFORMATION
+from workbench.calm.values import JSONObject, SlotValue
 from workbench.engine import events as ev
 from workbench.engine.events import Event
 from workbench.engine.stack import DialogueStack
@@ -31,7 +32,7 @@ class Tracker:
         self.seed = seed
         self.rng = random.Random(seed)
         self.language = project.config.language
-        self.slots: dict[str, Any] = {
+        self.slots: dict[str, SlotValue] = {
             name: copy.deepcopy(slot.initial_value) for name, slot in project.domain.slots.items()
         }
         self.filled_by: dict[str, str] = {}
@@ -40,8 +41,6 @@ class Tracker:
         self.flow_hashes: dict[str, str] = {}
         self.visits: list[StepVisit] = []
         self.session_started = False
-        # set while a message is handled: the session already started for it
-        self.started_for_message = False
         self.latest_message: Event | None = None
         # corrected slots with domain validation, validated once the action after the
         # correction has run (`Engine.predict`), and whether that action was predicted
@@ -55,7 +54,8 @@ class Tracker:
         self.events.append(event)
         kind = event.get("event")
         if kind == "slot":
-            name = event.get("name")
+            # slot events always name their slot (`events.slot`, an action's SlotSet)
+            name = cast(str, event.get("name"))
             self.slots[name] = event.get("value")
             if event.get("filled_by"):
                 self.filled_by[name] = event["filled_by"]
@@ -68,7 +68,7 @@ class Tracker:
         return event
 
     def set_slot(
-        self, name: str, value: Any, filled_by: str | None = None, reset: bool = False
+        self, name: str, value: SlotValue, filled_by: str | None = None, reset: bool = False
     ) -> Event:
         return self.add(ev.slot(name, value, filled_by=filled_by, reset=reset))
 
@@ -79,12 +79,12 @@ class Tracker:
             self._logged_stack = frames
             self.add(ev.stack(frames))
 
-    def get_slot(self, name: str) -> Any:
+    def get_slot(self, name: str) -> SlotValue:
         return self.slots.get(name)
 
     # -- views ----------------------------------------------------------------------------
 
-    def context(self) -> dict[str, Any]:
+    def context(self) -> JSONObject:
         """The top frame's dict. Only the collect question shows the frame below it too
         (that frame's fields win), since it asks on behalf of that flow; every other
         frame, a validation included, sees just its own fields, so stacked validations
@@ -99,7 +99,7 @@ class Tracker:
             context = {**context, **frames[index].as_dict()}
         return context
 
-    def condition_document(self) -> dict[str, Any]:
+    def condition_document(self) -> JSONObject:
         return {"slots": self.slots, "context": self.context()}
 
     def bot_messages_since_last_user(self, skip_current: bool = False) -> list[Event]:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
+from workbench.calm.values import JSONObject, JSONValue
 from workbench.project.issues import IssueList, suggest
 from workbench.project.model import NO_SOURCE, Endpoints, Source, SubAgent
 from workbench.project.yaml_io import line_of
@@ -43,7 +43,7 @@ ALLOWED_KEYS = {
     "connections": frozenset({"mcp_servers"}),
 }
 
-Reader = Callable[[Path], tuple[str, Any]]
+Reader = Callable[[Path], tuple[str, JSONValue]]
 
 
 def load_agents(
@@ -98,7 +98,7 @@ def load_agents(
 
 
 def _agent(
-    file: str, folder: str, data: Any, endpoints: Endpoints, issues: IssueList
+    file: str, folder: str, data: JSONValue, endpoints: Endpoints, issues: IssueList
 ) -> SubAgent | None:
     if not isinstance(data, dict):
         issues.error(file, line_of(data), "invalid-sub-agent", "an agent config must be a mapping")
@@ -156,7 +156,8 @@ def _agent(
             f"unknown agent protocol '{info.get('protocol')}'",
             "use `protocol: rasa` or `protocol: a2a`",
         )
-    configuration = data.get("configuration") if isinstance(data.get("configuration"), dict) else {}
+    given = data.get("configuration")
+    configuration: JSONObject = given if isinstance(given, dict) else {}
     servers = _servers(file, data.get("connections"), endpoints, issues)
     llm = configuration.get("llm")
     group = llm.get("model_group") if isinstance(llm, dict) else None
@@ -194,7 +195,7 @@ def _agent(
     )
 
 
-def _servers(file: str, connections: Any, endpoints: Endpoints, issues: IssueList) -> tuple:
+def _servers(file: str, connections: object, endpoints: Endpoints, issues: IssueList) -> tuple:
     if not isinstance(connections, dict) or connections.get("mcp_servers") is None:
         return ()
     servers = connections["mcp_servers"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from typing import Any
 
+from workbench.calm.values import JSONValue
 from workbench.project.issues import IssueList
 from workbench.project.model import (
     CommandGeneratorConfig,
@@ -31,8 +31,8 @@ MODEL_KEYS_OUTSIDE_SETTINGS = ("provider", "model", "model_name")
 
 
 def substitute_env(
-    data: Any, file: str, issues: IssueList, env: Mapping[str, str] | None = None
-) -> Any:
+    data: JSONValue, file: str, issues: IssueList, env: Mapping[str, str] | None = None
+) -> JSONValue:
     """Replace `${NAME}` (or `${NAME:-default}`) in every string value.
 
     An unset variable is a warning, not an error: projects routinely name API keys that
@@ -40,7 +40,7 @@ def substitute_env(
     the reference becomes null; inside a longer string it becomes empty."""
     env = os.environ if env is None else env
 
-    def replace(value: Any, line: int) -> Any:
+    def replace(value: object, line: int) -> JSONValue:
         if isinstance(value, str) and "${" in value:
             missing: list[str] = []
 
@@ -76,7 +76,7 @@ def substitute_env(
     return replace(data, line_of(data))
 
 
-def build_config(file: str | None, data: Any, issues: IssueList) -> Config:
+def build_config(file: str | None, data: object, issues: IssueList) -> Config:
     if file is None or data is None:
         return Config()
     if not isinstance(data, dict):
@@ -134,7 +134,7 @@ def _components(file: str, data: dict, key: str, issues: IssueList) -> tuple[dic
     return tuple(components)
 
 
-def _short_name(name: Any) -> str:
+def _short_name(name: object) -> str:
     return str(name or "").rsplit(".", 1)[-1]
 
 
@@ -155,7 +155,7 @@ def _command_generator(file: str, data: dict, line: int) -> CommandGeneratorConf
     )
 
 
-def build_endpoints(file: str | None, data: Any, issues: IssueList) -> Endpoints:
+def build_endpoints(file: str | None, data: object, issues: IssueList) -> Endpoints:
     if file is None or data is None:
         return Endpoints()
     if not isinstance(data, dict):
@@ -242,7 +242,7 @@ def build_mcp_servers(file: str, data: dict, issues: IssueList) -> dict[str, Mcp
     return servers
 
 
-def build_model_groups(file: str, value: Any, issues: IssueList) -> dict[str, ModelGroup]:
+def build_model_groups(file: str, value: object, issues: IssueList) -> dict[str, ModelGroup]:
     groups: dict[str, ModelGroup] = {}
     if value is None:
         return groups
@@ -285,7 +285,7 @@ def build_model_groups(file: str, value: Any, issues: IssueList) -> dict[str, Mo
     return groups
 
 
-def model_config(data: Mapping[str, Any]) -> ModelConfig:
+def model_config(data: Mapping[str, JSONValue]) -> ModelConfig:
     model = data.get("model") or data.get("model_name")
     settings = {str(k): v for k, v in data.items() if k not in MODEL_KEYS_OUTSIDE_SETTINGS}
     return ModelConfig(

@@ -21,7 +21,6 @@ import importlib
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from workbench.project.config import COMMAND_GENERATORS, _command_generator, _short_name
 from workbench.project.issues import IssueList
@@ -180,7 +179,7 @@ def _mtimes(root: Path, module_name: str) -> tuple:
     return tuple(stamps)
 
 
-def _line_of_component(items: Any, component: dict) -> int:
+def _line_of_component(items: object, component: dict) -> int:
     if isinstance(items, list):
         for index, item in enumerate(items):
             if item is component:

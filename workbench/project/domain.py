@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
+from workbench.calm.values import JSONObject, JSONValue
 from workbench.project.issues import IssueList
 from workbench.project.model import (
     SLOT_TYPES,
@@ -75,11 +75,11 @@ class DomainParts:
     actions: dict[str, Source] = field(default_factory=dict)
     intents: dict[str, None] = field(default_factory=dict)
     entities: dict[str, None] = field(default_factory=dict)
-    session_config: dict[str, Any] = field(default_factory=dict)
+    session_config: JSONObject = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
-    raw: dict[str, Any] = field(default_factory=dict)
+    raw: JSONObject = field(default_factory=dict)
 
-    def add_file(self, file: str, data: Any) -> None:
+    def add_file(self, file: str, data: object) -> None:
         self.files.append(file)
         if data is None:
             return
@@ -194,7 +194,7 @@ class DomainParts:
                 )
             self.slots[slot.name] = slot
 
-    def _slot(self, file: str, name: str, spec: Any, line: int) -> Slot | None:
+    def _slot(self, file: str, name: str, spec: object, line: int) -> Slot | None:
         if not isinstance(spec, dict):
             self.issues.error(
                 file,
@@ -337,7 +337,9 @@ class DomainParts:
                 )
             self.responses[str(name)] = Response(str(name), tuple(parsed), Source(file, line))
 
-    def _variation(self, file: str, name: str, item: Any, line: int) -> ResponseVariation | None:
+    def _variation(
+        self, file: str, name: str, item: JSONValue, line: int
+    ) -> ResponseVariation | None:
         if not isinstance(item, dict):
             self.issues.error(
                 file,
@@ -410,7 +412,7 @@ class DomainParts:
         )
 
 
-def _number(value: Any) -> float | None:
+def _number(value: JSONValue) -> float | None:
     if value is None or isinstance(value, bool):
         return None
     try:
@@ -419,7 +421,7 @@ def _number(value: Any) -> float | None:
         return None
 
 
-def _categorical_text(value: Any) -> str:
+def _categorical_text(value: object) -> str:
     # YAML 1.2 reads `true`, `1` as bool/int; Rasa keeps categorical values as strings
     if isinstance(value, bool):
         return str(value).lower()

@@ -13,8 +13,8 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
+from workbench.calm.values import JSONObject, JSONValue
 from workbench.project.issues import IssueList, suggest
 from workbench.project.model import (
     END_STEP,
@@ -81,7 +81,7 @@ def default_flow_name(flow_id: str) -> str:
     return flow_id.replace("_", " ").replace("-", " ")
 
 
-def fingerprint(data: Any) -> str:
+def fingerprint(data: object) -> str:
     """A short stable hash of a flow's YAML content (detects edits of live flows)."""
     encoded = json.dumps(_canonical(data), sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.blake2b(encoded.encode(), digest_size=8).hexdigest()
@@ -97,7 +97,7 @@ class _Draft:
     id: str = ""
     explicit_id: bool = False
     # (condition or None for else / static, target id, or nested drafts, line)
-    links: list[tuple[str | None, Any, int]] = field(default_factory=list)
+    links: list[tuple[str | None, JSONValue, int]] = field(default_factory=list)
     conditional: bool = False
     next_given: bool = False
 
@@ -109,7 +109,7 @@ class FlowBuilder:
 
     # -- flows ------------------------------------------------------------------------
 
-    def build_all(self, flows: Any, line: int) -> list[Flow]:
+    def build_all(self, flows: object, line: int) -> list[Flow]:
         if not isinstance(flows, dict):
             self.issues.error(
                 self.file,
@@ -126,7 +126,7 @@ class FlowBuilder:
                 result.append(flow)
         return result
 
-    def build(self, flow_id: str, data: Any, line: int) -> Flow | None:
+    def build(self, flow_id: str, data: object, line: int) -> Flow | None:
         src = Source(self.file, line)
         if not FLOW_ID_RE.match(flow_id):
             self.issues.error(
@@ -339,7 +339,7 @@ class FlowBuilder:
                 self._parse_next(flow_id, draft, counter, drafts)
         return sequence
 
-    def _unknown_step_key(self, flow_id: str, kind: str, item: YamlMap, key: Any) -> None:
+    def _unknown_step_key(self, flow_id: str, kind: str, item: YamlMap, key: object) -> None:
         if key == "next":  # only link steps refuse `next`; Rasa rejects it too
             self.issues.error(
                 self.file,
@@ -483,7 +483,7 @@ class FlowBuilder:
                 "add a final `- else: <step id or END>`",
             )
 
-    def _branch_target(self, flow_id, data, line, counter, drafts) -> Any:
+    def _branch_target(self, flow_id, data, line, counter, drafts) -> JSONValue:
         if isinstance(data, str):
             return data.strip()
         if isinstance(data, list) and data:
@@ -533,7 +533,7 @@ class FlowBuilder:
         elif targets:
             nxt = StaticNext(targets[0][1], Source(self.file, targets[0][2]))
         value = data.get(draft.kind)
-        fields: dict[str, Any] = {}
+        fields: JSONObject = {}
         if draft.kind in ("action", "collect", "link", "call"):
             if not isinstance(value, str) or not value.strip():
                 self.issues.error(
@@ -576,8 +576,8 @@ class FlowBuilder:
             **fields,
         )
 
-    def _collect_options(self, flow_id: str, data: YamlMap) -> dict[str, Any]:
-        options: dict[str, Any] = {}
+    def _collect_options(self, flow_id: str, data: YamlMap) -> JSONObject:
+        options: JSONObject = {}
         for key, default in (
             ("ask_before_filling", False),
             ("reset_after_flow_ends", True),
@@ -651,10 +651,10 @@ class FlowBuilder:
             f'quote it: `if: "{word}"`',
         )
 
-    def _call_options(self, flow_id: str, data: YamlMap) -> dict[str, Any]:
+    def _call_options(self, flow_id: str, data: YamlMap) -> JSONObject:
         """`mcp_server` + `mapping` (an MCP tool) or `exit_if` (a sub-agent), in the shapes
         Rasa's flow schema allows."""
-        options: dict[str, Any] = {}
+        options: JSONObject = {}
         server, mapping, exit_if = (data.get(k) for k in ("mcp_server", "mapping", "exit_if"))
         if ("mcp_server" in data) != ("mapping" in data):
             given, missing = (
@@ -707,7 +707,7 @@ class FlowBuilder:
                 )
         return options
 
-    def _mcp_mapping(self, flow_id: str, mapping: Any, line: int) -> dict[str, Any]:
+    def _mcp_mapping(self, flow_id: str, mapping: object, line: int) -> JSONObject:
         shapes = {"input": ("param", "slot"), "output": ("slot", "value")}
         if not isinstance(mapping, dict):
             self.issues.error(
@@ -717,7 +717,7 @@ class FlowBuilder:
                 f"`mapping` in flow '{flow_id}' must be a mapping with `input` and `output`",
             )
             return {}
-        result: dict[str, Any] = {}
+        result: JSONObject = {}
         for key in mapping:
             if key not in shapes:
                 self.issues.error(
@@ -758,9 +758,9 @@ class FlowBuilder:
             result[f"mcp_{key}"] = tuple(pairs)
         return result
 
-    def _slot_values(self, flow_id: str, data: YamlMap) -> list[tuple[str, Any, int]]:
+    def _slot_values(self, flow_id: str, data: YamlMap) -> list[tuple[str, JSONValue, int]]:
         value = data.get("set_slots")
-        pairs: list[tuple[str, Any, int]] = []
+        pairs: list[tuple[str, JSONValue, int]] = []
         items = value if isinstance(value, list) else None
         if items is None:
             self.issues.error(
@@ -791,7 +791,7 @@ class FlowBuilder:
         return pairs
 
 
-def _canonical(data: Any) -> Any:
+def _canonical(data: object) -> JSONValue:
     """Keys as text, so that YAML keys such as `1:` or `true:` can be sorted."""
     if isinstance(data, dict):
         return {str(k): _canonical(v) for k, v in data.items()}
@@ -806,7 +806,7 @@ def _as_map(data: dict, line: int) -> YamlMap:
     return result
 
 
-def _kind_of(value: Any) -> str:
+def _kind_of(value: object) -> str:
     if value is None:
         return "nothing"
     if isinstance(value, dict):

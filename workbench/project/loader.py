@@ -10,9 +10,9 @@ import hashlib
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 from workbench.calm.patterns import DEFAULT_PATTERNS_FILE, PROFILE_FILES, pattern_file_text
+from workbench.calm.values import JSONValue
 from workbench.errors import WorkbenchError
 from workbench.project.actions_scan import scan_actions
 from workbench.project.agents import load_agents
@@ -121,7 +121,7 @@ class _Loader:
         except ValueError:
             return path.as_posix()
 
-    def read(self, path: Path) -> tuple[str, Any]:
+    def read(self, path: Path) -> tuple[str, JSONValue]:
         """Parse a YAML file; a syntax error becomes an issue and returns None."""
         file = self.rel(path)
         self.files.append(file)
@@ -160,7 +160,7 @@ class _Loader:
         config = build_config(config_file, config_data, self.issues)
         config = resolve_custom_generator(self.root, config, self.issues)
         endpoints = build_endpoints(endpoints_file, endpoints_data, self.issues)
-        if isinstance(config_data, dict) and "model_groups" in config_data:
+        if config_file and isinstance(config_data, dict) and "model_groups" in config_data:
             extra = build_model_groups(config_file, config_data["model_groups"], self.issues)
             endpoints = replace(endpoints, model_groups={**extra, **endpoints.model_groups})
 
@@ -211,7 +211,7 @@ class _Loader:
         )
         return LoadResult(project, self.issues)
 
-    def _config(self) -> tuple[str | None, Any]:
+    def _config(self) -> tuple[str | None, JSONValue]:
         if self.paths.config is not None:
             return self._given_or_default("config", self.paths.config, None)
         path, note = find_config(self.root)
@@ -221,7 +221,7 @@ class _Loader:
 
     def _given_or_default(
         self, what: str, given: Path | None, default: Path | None
-    ) -> tuple[str | None, Any]:
+    ) -> tuple[str | None, JSONValue]:
         """A file named on the command line must exist; the default may be missing."""
         if given is None:
             return self.read(default) if default is not None else (None, None)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Literal, Union
 
 from workbench.calm.names import is_pattern, utter_ask
+from workbench.calm.values import JSONObject, JSONValue, SlotValue
 
 END_STEP = "END"
 START_STEP = "START"
@@ -98,7 +99,7 @@ class Step:
     force_slot_filling: bool = False
     rejections: tuple[Rejection, ...] = ()
     # set_slots: ordered (slot, value) pairs and the line of each
-    slot_values: tuple[tuple[str, Any], ...] = ()
+    slot_values: tuple[tuple[str, SlotValue], ...] = ()
     slot_value_lines: tuple[int, ...] = ()
     # call of an MCP tool: the server, (param, slot) inputs and (slot, result path) outputs
     mcp_server: str | None = None
@@ -106,8 +107,8 @@ class Step:
     mcp_output: tuple[tuple[str, str], ...] = ()
     # call of a sub-agent: slot predicates that end the agent's loop
     exit_if: tuple[str, ...] = ()
-    metadata: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
-    raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    metadata: JSONObject = field(default_factory=dict, compare=False, hash=False)
+    raw: JSONObject = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @property
     def target(self) -> str | None:
@@ -116,7 +117,7 @@ class Step:
 
     @property
     def ask_utter(self) -> str:
-        return self.utter or utter_ask(self.collect)
+        return self.utter or utter_ask(self.collect or "")
 
     @property
     def calls_mcp_tool(self) -> bool:
@@ -144,7 +145,7 @@ class Flow:
     run_pattern_completed: bool = True
     is_default_pattern: bool = False
     fingerprint: str = ""
-    raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    raw: JSONObject = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @property
     def readable_name(self) -> str:
@@ -184,9 +185,9 @@ SLOT_TYPES = ("text", "bool", "float", "categorical", "list", "any")
 @dataclass(frozen=True)
 class SlotMapping:
     type: str  # from_llm, controlled, from_entity, from_intent, from_text, ...
-    conditions: tuple[dict[str, Any], ...] = ()
+    conditions: tuple[JSONObject, ...] = ()
     allow_nlu_correction: bool = False
-    raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    raw: JSONObject = field(default_factory=dict, compare=False, hash=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -195,13 +196,13 @@ class Slot:
     type: str
     source: Source
     mappings: tuple[SlotMapping, ...] = (SlotMapping("from_llm"),)
-    initial_value: Any = None
+    initial_value: SlotValue = None
     values: tuple[str, ...] = ()
     min_value: float | None = None
     max_value: float | None = None
     influence_conversation: bool | None = None
     description: str | None = None
-    validation: dict[str, Any] | None = field(default=None, compare=False, hash=False)
+    validation: JSONObject | None = field(default=None, compare=False, hash=False)
     is_builtin: bool = False
     # coexistence: kept when the routing session ends (action_reset_routing)
     shared_for_coexistence: bool = False
@@ -231,10 +232,10 @@ class ResponseVariation:
     text: str | None
     source: Source
     buttons: tuple[Button, ...] = ()
-    condition: str | tuple[dict[str, Any], ...] | None = None
+    condition: str | tuple[JSONObject, ...] | None = None
     channel: str | None = None
-    metadata: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
-    raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    metadata: JSONObject = field(default_factory=dict, compare=False, hash=False)
+    raw: JSONObject = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @property
     def uses_jinja(self) -> bool:
@@ -261,9 +262,9 @@ class Domain:
     actions: dict[str, Source] = field(default_factory=dict)
     intents: tuple[str, ...] = ()
     entities: tuple[str, ...] = ()
-    session_config: dict[str, Any] = field(default_factory=dict)
+    session_config: JSONObject = field(default_factory=dict)
     files: tuple[str, ...] = ()
-    raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    raw: JSONObject = field(default_factory=dict, compare=False, hash=False, repr=False)
 
 
 # --- config / endpoints ----------------------------------------------------------------
@@ -274,15 +275,15 @@ class CommandGeneratorConfig:
     """The command generator entry of config.yml's pipeline, with Rasa's defaults."""
 
     name: str = "CompactLLMCommandGenerator"
-    llm: dict[str, Any] = field(default_factory=dict)
-    flow_retrieval: dict[str, Any] = field(default_factory=dict)
-    user_input: dict[str, Any] = field(default_factory=dict)
+    llm: JSONObject = field(default_factory=dict)
+    flow_retrieval: JSONObject = field(default_factory=dict)
+    user_input: JSONObject = field(default_factory=dict)
     prompt_template: str | None = None
     source: Source = NO_SOURCE
     # a project's own generator class (dotted name) that runs as the built-in `name`
     custom_class: str | None = None
     custom_note: str | None = None
-    raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    raw: JSONObject = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @property
     def max_characters(self) -> int:
@@ -299,18 +300,31 @@ class Config:
     additional_languages: tuple[str, ...] = ()
     assistant_id: str | None = None
     recipe: str | None = None
-    pipeline: tuple[dict[str, Any], ...] = ()
-    policies: tuple[dict[str, Any], ...] = ()
+    pipeline: tuple[JSONObject, ...] = ()
+    policies: tuple[JSONObject, ...] = ()
     command_generator: CommandGeneratorConfig | None = None
     source: Source = NO_SOURCE
-    raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    raw: JSONObject = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+    @property
+    def router(self) -> str | None:
+        """The coexistence router in the pipeline (its class name), if there is one."""
+        for component in self.pipeline:
+            name = str(component.get("name") or "").rsplit(".", 1)[-1]
+            if name in ROUTERS:
+                return name
+        return None
+
+
+# the pipeline components that split a coexistence assistant between NLU and CALM
+ROUTERS = ("LLMBasedRouter", "IntentBasedRouter")
 
 
 @dataclass(frozen=True)
 class ModelConfig:
     provider: str | None
     model: str | None
-    settings: dict[str, Any] = field(default_factory=dict)
+    settings: JSONObject = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -318,7 +332,7 @@ class ModelGroup:
     id: str
     models: tuple[ModelConfig, ...]
     source: Source = NO_SOURCE
-    router: dict[str, Any] | None = None
+    router: JSONObject | None = None
 
 
 @dataclass(frozen=True)
@@ -337,9 +351,9 @@ class Endpoints:
     actions_module: str | None = None
     model_groups: dict[str, ModelGroup] = field(default_factory=dict)
     mcp_servers: dict[str, McpServer] = field(default_factory=dict)
-    nlg: dict[str, Any] | None = None
+    nlg: JSONObject | None = None
     source: Source = NO_SOURCE
-    raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    raw: JSONObject = field(default_factory=dict, compare=False, hash=False, repr=False)
 
 
 # --- sub-agents ----------------------------------------------------------------------------
@@ -354,7 +368,7 @@ class SubAgent:
     source: Source
     protocol: str = "rasa"  # rasa | a2a
     folder: str = ""
-    configuration: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    configuration: JSONObject = field(default_factory=dict, compare=False, hash=False)
     mcp_servers: tuple[str, ...] = ()
 
 
@@ -369,10 +383,10 @@ class TestStep:
     __test__ = False  # not a pytest class
 
     kind: str
-    value: Any
+    value: JSONValue
     source: Source
     metadata: str | None = None
-    assertions: tuple[dict[str, Any], ...] = ()
+    assertions: tuple[JSONObject, ...] = ()
     assertion_order_enabled: bool = False
 
 
@@ -397,11 +411,11 @@ class TestFile:
 
     path: str
     test_cases: tuple[TestCase, ...]
-    fixtures: dict[str, tuple[tuple[str, Any], ...]] = field(default_factory=dict)
+    fixtures: dict[str, tuple[tuple[str, JSONValue], ...]] = field(default_factory=dict)
     # where each (slot, value) pair of each fixture is written
     fixture_sources: dict[str, tuple[Source, ...]] = field(default_factory=dict)
-    metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
-    stub_custom_actions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    metadata: dict[str, JSONObject] = field(default_factory=dict)
+    stub_custom_actions: dict[str, JSONObject] = field(default_factory=dict)
 
 
 # --- the project -------------------------------------------------------------------------

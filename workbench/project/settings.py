@@ -7,7 +7,6 @@ its schemas, so a project stays loadable by Rasa. The file is optional; so is ev
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from workbench.project.issues import IssueList, suggest
 from workbench.project.model import RASA_VERSIONS
@@ -22,7 +21,7 @@ class WorkbenchSettings:
     rasa_version: str | None = None  # None: the default profile
 
 
-def build_settings(file: str | None, data: Any, issues: IssueList) -> WorkbenchSettings:
+def build_settings(file: str | None, data: object, issues: IssueList) -> WorkbenchSettings:
     if file is None or data is None:
         return WorkbenchSettings()
     if not isinstance(data, dict):
@@ -58,7 +57,7 @@ def build_settings(file: str | None, data: Any, issues: IssueList) -> WorkbenchS
     return WorkbenchSettings(rasa_version=version)
 
 
-def rasa_version_value(value: Any) -> str | None:
+def rasa_version_value(value: object) -> str | None:
     """A supported profile for `value` ("3.14", 3.21 as YAML reads it, "3.21.0"), else None."""
     if isinstance(value, bool) or not isinstance(value, (str, float, int)):
         return None

@@ -723,9 +723,7 @@ class _Validator:
     def check_coexistence(self) -> None:
         """Rasa refuses to train a router without a bool `route_session_to_calm` slot, and
         that slot without a router."""
-        from workbench.engine.coexistence import router_name
-
-        router = router_name(self.project)
+        router = self.project.config.router
         slot = self.slots.get(ROUTE_SESSION_TO_CALM)
         config = self.project.config.source
         if router and (slot is None or slot.type != "bool"):
@@ -843,7 +841,9 @@ def _line(raw: dict, key: str, default: int) -> int:
 
 def _split_assignments(text: str) -> list[str]:
     """Split `a=1, b=[x, y]` on commas outside brackets."""
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in text:
         if char in "[(":
             depth += 1

@@ -12,14 +12,15 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.error import MantissaNoDotYAML1_1Warning, MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from workbench.calm.values import JSONValue
 from workbench.errors import WorkbenchError
 
+_Loader: type | None
 try:
     from ruamel.yaml.cyaml import CSafeLoader as _Loader
 except ImportError:  # no libyaml: same result, slower
@@ -30,21 +31,17 @@ except ImportError:  # no libyaml: same result, slower
 
 
 class YamlMap(dict):
-    """A dict with the 1-based line of the mapping and of each key and value."""
+    """A dict with the 1-based line of the mapping and of each key."""
 
-    __slots__ = ("key_lines", "line", "value_lines")
+    __slots__ = ("key_lines", "line")
 
     def __init__(self, line: int = 0) -> None:
         super().__init__()
         self.line = line
-        self.key_lines: dict[Any, int] = {}
-        self.value_lines: dict[Any, int] = {}
+        self.key_lines: dict[JSONValue, int] = {}
 
-    def line_of(self, key: Any) -> int:
+    def line_of(self, key: object) -> int:
         return self.key_lines.get(key, self.line)
-
-    def value_line(self, key: Any) -> int:
-        return self.value_lines.get(key, self.line_of(key))
 
 
 class YamlList(list):
@@ -63,7 +60,7 @@ class YamlList(list):
         return self.line
 
 
-def line_of(container: Any, key: Any = None) -> int:
+def line_of(container: JSONValue, key: JSONValue = None) -> int:
     """Best known line for `container[key]` (or the container itself); 0 when unknown."""
     if key is not None and isinstance(container, (YamlMap, YamlList)):
         return container.line_of(key)
@@ -95,7 +92,7 @@ class _Builder:
         self.sizes: dict[int, int] = {}
         self.expanded = 0
 
-    def build(self, node: Node) -> Any:
+    def build(self, node: Node) -> JSONValue:
         key = id(node)
         if key in self.building:
             raise self._error(node, "an alias refers to the node that contains it")
@@ -113,7 +110,7 @@ class _Builder:
         self.sizes[key] = self.expanded - before
         return value
 
-    def _build(self, node: Node) -> Any:
+    def _build(self, node: Node) -> JSONValue:
         if isinstance(node, MappingNode):
             return self._mapping(node)
         if isinstance(node, SequenceNode):
@@ -142,7 +139,6 @@ class _Builder:
                 )
             result[key] = self.build(value_node)
             result.key_lines[key] = key_node.start_mark.line + 1
-            result.value_lines[key] = value_node.start_mark.line + 1
         return result
 
     def _pairs(self, node: MappingNode) -> list[tuple[Node, Node]]:
@@ -166,7 +162,7 @@ class _Builder:
         return YamlSyntaxError(self.file, mark.line + 1, mark.column + 1, message)
 
 
-def parse_yaml(text: str, file: str = "<string>") -> Any:
+def parse_yaml(text: str, file: str = "<string>") -> JSONValue:
     """Parse one YAML document; raises YamlSyntaxError with line and column."""
     loader = _Loader(text) if _Loader is not None else None
     try:
@@ -218,15 +214,15 @@ class YamlCache:
     re-reads a whole project after each save; usually only one file changed)."""
 
     def __init__(self) -> None:
-        self._entries: dict[Path, tuple[tuple[int, int], Any]] = {}
+        self._entries: dict[Path, tuple[tuple[int, int], JSONValue]] = {}
 
-    def load(self, path: Path, file: str) -> Any:
+    def load(self, path: Path, file: str) -> JSONValue:
         stat = path.stat()
         stamp = (stat.st_mtime_ns, stat.st_size)
         cached = self._entries.get(path)
         if cached is not None and cached[0] == stamp:
             return cached[1]
-        result: Any
+        result: JSONValue
         try:
             result = parse_yaml(read_text(path), file)
         except YamlSyntaxError as exc:
@@ -240,7 +236,7 @@ def read_text(path: Path) -> str:
         return handle.read()
 
 
-def load_yaml_file(path: Path, file: str, cache: YamlCache | None = None) -> Any:
+def load_yaml_file(path: Path, file: str, cache: YamlCache | None = None) -> JSONValue:
     """Load one file; raises YamlSyntaxError (also for unreadable or non-UTF-8 files)."""
     try:
         result = cache.load(path, file) if cache else parse_yaml(read_text(path), file)

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
 
 from workbench.calm.names import PATTERN_CLARIFICATION, UTTER_ACTION_KEY
+from workbench.calm.values import JSONObject, JSONValue
 from workbench.engine.events import Event
 from workbench.errors import WorkbenchError
 from workbench.project.model import TestStep
@@ -59,11 +59,11 @@ class AssertionSpecError(WorkbenchError, ValueError):
 # --- step style ---------------------------------------------------------------------------
 
 
-def slot_entries(value: Any) -> list[tuple[str, Any]]:
+def slot_entries(value: object) -> list[tuple[str, JSONValue]]:
     """`slot_was_set` / `slot_was_not_set` step entries: `name` or `{name: value}`, as
     (name, value or _UNDEFINED) pairs."""
     items = value if isinstance(value, list) else [value]
-    entries: list[tuple[str, Any]] = []
+    entries: list[tuple[str, JSONValue]] = []
     for item in items:
         if isinstance(item, dict):
             entries.extend((str(name), slot_value) for name, slot_value in item.items())
@@ -72,12 +72,8 @@ def slot_entries(value: Any) -> list[tuple[str, Any]]:
     return entries
 
 
-def describe_slot(name: str, value: Any) -> str:
+def describe_slot(name: str, value: object) -> str:
     return name if value is _UNDEFINED else f"{name}: {value!r}"
-
-
-def is_undefined(value: Any) -> bool:
-    return value is _UNDEFINED
 
 
 def check_step(step: TestStep, events: Sequence[Event]) -> str | None:
@@ -113,25 +109,25 @@ def check_step(step: TestStep, events: Sequence[Event]) -> str | None:
     return f"unknown step kind '{step.kind}'"
 
 
-def _slot_matches(event: Event, name: str, value: Any) -> bool:
+def _slot_matches(event: Event, name: str, value: object) -> bool:
     if event.get("name") != name:
         return False
     return value is _UNDEFINED or event.get("value") == value
 
 
-def _utter_name(event: Event) -> Any:
+def _utter_name(event: Event) -> JSONValue:
     return (event.get("metadata") or {}).get(UTTER_ACTION_KEY)
 
 
 # --- assertion style ------------------------------------------------------------------------
 
 
-def assertion_kind(assertion: dict[str, Any]) -> str:
+def assertion_kind(assertion: JSONObject) -> str:
     return str(next(iter(assertion), "")) if isinstance(assertion, dict) else ""
 
 
 def run_assertion(
-    assertion: dict[str, Any],
+    assertion: JSONObject,
     turn_events: list[Event],
     prior_events: list[Event],
     *,
@@ -159,7 +155,7 @@ def _of(events: Sequence[Event], kind: str) -> list[Event]:
     return [e for e in events if e.get("event") == kind]
 
 
-def _flow_started(value: Any, events: list[Event]) -> tuple[str | None, Event | None]:
+def _flow_started(value: object, events: list[Event]) -> tuple[str | None, Event | None]:
     started = _of(events, "flow_started")
     if isinstance(value, str):
         ids = [value]
@@ -185,7 +181,7 @@ def _flow_started(value: Any, events: list[Event]) -> tuple[str | None, Event | 
 
 
 def _flow_ended(kind: str, verb: str):
-    def check(value: Any, events: list[Event]) -> tuple[str | None, Event | None]:
+    def check(value: object, events: list[Event]) -> tuple[str | None, Event | None]:
         if not isinstance(value, dict) or not value.get("flow_id"):
             raise AssertionSpecError("expected {flow_id, flow_step_id?}")
         flow_id = str(value["flow_id"])
@@ -203,7 +199,7 @@ def _flow_ended(kind: str, verb: str):
     return check
 
 
-def _clarification(value: Any, events: list[Event]) -> tuple[str | None, Event | None]:
+def _clarification(value: object, events: list[Event]) -> tuple[str | None, Event | None]:
     if isinstance(value, dict):
         operator = str(value.get("operator") or "").lower()
         if operator not in ("any", "all"):
@@ -243,7 +239,7 @@ def _clarification(value: Any, events: list[Event]) -> tuple[str | None, Event |
     return None, match
 
 
-def _action_executed(value: Any, events: list[Event]) -> tuple[str | None, Event | None]:
+def _action_executed(value: object, events: list[Event]) -> tuple[str | None, Event | None]:
     if not isinstance(value, str) or not value:
         raise AssertionSpecError("expected an action name")
     match = next((e for e in _of(events, "action") if e.get("name") == value), None)
@@ -252,7 +248,7 @@ def _action_executed(value: Any, events: list[Event]) -> tuple[str | None, Event
     return None, match
 
 
-def _asserted_slots(value: Any) -> list[tuple[str, Any]]:
+def _asserted_slots(value: object) -> list[tuple[str, JSONValue]]:
     if not isinstance(value, list):
         raise AssertionSpecError("expected a list of {name, value?}")
     slots = []
@@ -263,7 +259,7 @@ def _asserted_slots(value: Any) -> list[tuple[str, Any]]:
     return slots
 
 
-def _slot_was_set(value: Any, events: list[Event]) -> tuple[str | None, Event | None]:
+def _slot_was_set(value: object, events: list[Event]) -> tuple[str | None, Event | None]:
     match = None
     slot_events = _of(events, "slot")
     for name, expected in _asserted_slots(value):
@@ -282,7 +278,7 @@ def _slot_was_set(value: Any, events: list[Event]) -> tuple[str | None, Event | 
     return None, match
 
 
-def _slot_was_not_set(value: Any, events: list[Event]) -> tuple[str | None, Event | None]:
+def _slot_was_not_set(value: object, events: list[Event]) -> tuple[str | None, Event | None]:
     match = None
     slot_events = _of(events, "slot")
     for name, expected in _asserted_slots(value):
@@ -298,7 +294,7 @@ def _slot_was_not_set(value: Any, events: list[Event]) -> tuple[str | None, Even
     return None, match
 
 
-def _bot_spec(value: Any) -> tuple[str | None, str | None, list[tuple[Any, Any]]]:
+def _bot_spec(value: object) -> tuple[str | None, str | None, list[tuple[JSONValue, JSONValue]]]:
     if not isinstance(value, dict):
         raise AssertionSpecError("expected {utter_name?, text_matches?, buttons?}")
     buttons = []
@@ -317,11 +313,11 @@ def _bot_spec(value: Any) -> tuple[str | None, str | None, list[tuple[Any, Any]]
     )
 
 
-def _buttons(event: Event) -> list[dict[str, Any]]:
+def _buttons(event: Event) -> list[JSONObject]:
     return list((event.get("data") or {}).get("buttons") or [])
 
 
-def _buttons_match(event: Event, expected: list[tuple[Any, Any]]) -> bool:
+def _buttons_match(event: Event, expected: list[tuple[JSONValue, JSONValue]]) -> bool:
     """Pairwise in order; buttons beyond the shorter list are ignored."""
     actual = _buttons(event)
     if not actual:
@@ -332,7 +328,7 @@ def _buttons_match(event: Event, expected: list[tuple[Any, Any]]) -> bool:
     )
 
 
-def _bot_uttered(value: Any, events: list[Event]) -> tuple[str | None, Event | None]:
+def _bot_uttered(value: object, events: list[Event]) -> tuple[str | None, Event | None]:
     utter_name, text_matches, buttons = _bot_spec(value)
     bots = _of(events, "bot")
     match = None
@@ -358,7 +354,7 @@ def _bot_uttered(value: Any, events: list[Event]) -> tuple[str | None, Event | N
     return None, match
 
 
-def _bot_did_not_utter(value: Any, events: list[Event]) -> tuple[str | None, Event | None]:
+def _bot_did_not_utter(value: object, events: list[Event]) -> tuple[str | None, Event | None]:
     utter_name, text_matches, buttons = _bot_spec(value)
     pattern = re.compile(text_matches) if text_matches is not None else None
     for event in _of(events, "bot"):
@@ -374,7 +370,7 @@ def _bot_did_not_utter(value: Any, events: list[Event]) -> tuple[str | None, Eve
     return None, None
 
 
-def _as_list(value: Any) -> list[Any]:
+def _as_list(value: object) -> list[JSONValue]:
     if value is None:
         return []
     return list(value) if isinstance(value, (list, tuple, set)) else [value]

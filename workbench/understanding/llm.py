@@ -17,8 +17,10 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal, TypeVar
+from types import ModuleType
+from typing import Literal, TypeVar, cast
 
+from workbench.calm.values import JSONValue
 from workbench.errors import WorkbenchError
 from workbench.understanding.models import ModelSpec, missing_credentials
 
@@ -32,7 +34,7 @@ HARD_TIMEOUT_MARGIN_S = 0.5
 
 T = TypeVar("T")
 
-_litellm_module: Any = None
+_litellm_module: ModuleType | None = None
 _import_lock = threading.Lock()
 
 
@@ -64,7 +66,7 @@ class Completion:
 # --- litellm, lazily -------------------------------------------------------------------------
 
 
-def get_litellm() -> Any:
+def get_litellm() -> ModuleType:
     """Import litellm once, quietly. Safe to call from several threads."""
     global _litellm_module
     if _litellm_module is not None:
@@ -133,7 +135,7 @@ async def _complete_once(spec: ModelSpec, prompt: str) -> Completion:
     )
 
 
-def _cost(litellm: Any, response: Any) -> float | None:
+def _cost(litellm: ModuleType, response: object) -> float | None:
     """USD cost when litellm knows the model's price, else None (local/unknown models)."""
     try:
         cost = litellm.completion_cost(completion_response=response)
@@ -173,7 +175,7 @@ async def _embed_once(spec: ModelSpec, texts: list[str]) -> list[list[float]]:
     return vectors
 
 
-def _field(item: Any, name: str) -> Any:
+def _field(item: object, name: str) -> JSONValue:
     return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
 
 
@@ -211,7 +213,8 @@ async def _with_policy(model: ModelSpec, call: Callable[[ModelSpec], Awaitable[T
                 last = classify(error, spec)
             else:
                 if isinstance(result, Completion) and attempts > 1:
-                    result = _with_attempts(result, attempts)
+                    # T is Completion here: the isinstance check above says so
+                    result = cast(T, _with_attempts(result, attempts))
                 return result
             if last.kind in RETRYABLE and attempt < spec.max_retries:
                 await asyncio.sleep(backoff(attempt))
@@ -298,7 +301,7 @@ def classify(error: BaseException, spec: ModelSpec) -> LLMError:
     return LLMError(kind, message, spec.model)
 
 
-def _kind_from_status(status: Any) -> ErrorKind:
+def _kind_from_status(status: object) -> ErrorKind:
     if not isinstance(status, int):
         return "server"
     if status in (401, 403):

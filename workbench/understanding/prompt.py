@@ -36,15 +36,20 @@ from datetime import datetime, timezone, tzinfo
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from workbench.calm.names import PATTERN_COLLECT_INFORMATION
+from workbench.calm.values import JSONObject, JSONValue
 from workbench.engine.stack import CALL, Frame
 from workbench.engine.tracker import Tracker
 from workbench.errors import WorkbenchError
 from workbench.project.model import Flow, Project, Step
 from workbench.understanding.dsl.parser import SYNTAX_BY_GENERATOR, Syntax
 from workbench.understanding.retrieval import allowed_values, collect_steps
+
+if TYPE_CHECKING:
+    from jinja2 import Template
+    from jinja2.sandbox import SandboxedEnvironment
 
 MAX_HISTORY_LINES = 20
 COLLECT_PATTERN = PATTERN_COLLECT_INFORMATION
@@ -147,7 +152,7 @@ def prompt_variables(
     *,
     syntax: Syntax | None = None,
     now: datetime | None = None,
-) -> dict[str, Any]:
+) -> JSONObject:
     syntax = syntax or syntax_for(project)
     user_message = sanitize(message)
     history = transcript(tracker)
@@ -217,12 +222,14 @@ def transcript(tracker: Tracker, max_lines: int = MAX_HISTORY_LINES) -> list[str
     return lines[-max_lines:] if max_lines else lines
 
 
-def _user_text(event: dict[str, Any]) -> str:
+def _user_text(event: JSONObject) -> str:
     commands = (event.get("parse_data") or {}).get("commands") or []
     for command in commands:
         if isinstance(command, dict) and command.get("command") == "error":
             kind = command.get("error_type")
-            return ERROR_PLACEHOLDERS.get(kind, ERROR_PLACEHOLDER_DEFAULT)
+            if isinstance(kind, str):
+                return ERROR_PLACEHOLDERS.get(kind, ERROR_PLACEHOLDER_DEFAULT)
+            return ERROR_PLACEHOLDER_DEFAULT
     return sanitize(event.get("text"))
 
 
@@ -237,7 +244,7 @@ class _State:
     slot: str | None = None
     slot_description: str | None = None
     slot_type: str | None = None
-    flow_slots: tuple[dict[str, Any], ...] = ()
+    flow_slots: tuple[JSONObject, ...] = ()
 
     @classmethod
     def of(cls, project: Project, tracker: Tracker) -> _State:
@@ -270,7 +277,7 @@ class _State:
             description = (step.description if step and step.collect == slot else None) or (
                 definition.description if definition else None
             )
-        flow_slots: list[dict[str, Any]] = []
+        flow_slots: list[JSONObject] = []
         if flow is not None:
             for collect in collect_steps(project, flow):
                 name = collect.collect or ""
@@ -308,7 +315,7 @@ def _extractable(step: Step, tracker: Tracker, asked: str | None = None) -> bool
     )
 
 
-def _flow_for_template(project: Project, tracker: Tracker, flow: Flow) -> dict[str, Any]:
+def _flow_for_template(project: Project, tracker: Tracker, flow: Flow) -> JSONObject:
     slots = []
     for step in collect_steps(project, flow):
         name = step.collect or ""
@@ -328,11 +335,11 @@ def _flow_for_template(project: Project, tracker: Tracker, flow: Flow) -> dict[s
     return {"name": flow.id, "id": flow.id, "description": flow.description, "slots": slots}
 
 
-def _flow_line(flow: dict[str, Any]) -> dict[str, Any]:
-    line: dict[str, Any] = {"id": flow["id"], "description": flow["description"] or ""}
+def _flow_line(flow: JSONObject) -> JSONObject:
+    line: JSONObject = {"id": flow["id"], "description": flow["description"] or ""}
     slots = []
     for slot in flow["slots"]:
-        entry: dict[str, Any] = {"name": slot["name"], "type": slot["type"]}
+        entry: JSONObject = {"name": slot["name"], "type": slot["type"]}
         if slot["description"]:
             entry["description"] = slot["description"]
         if slot["values"] is not None:
@@ -345,7 +352,7 @@ def _flow_line(flow: dict[str, Any]) -> dict[str, Any]:
 
 def _state_lines(
     state: _State,
-    values: list[Any] | None,
+    values: list[JSONValue] | None,
     now: datetime | None,
     zone_name: str,
 ) -> list[str]:
@@ -379,19 +386,19 @@ def _state_lines(
     return lines
 
 
-def _dsl_value(value: Any) -> Any:
+def _dsl_value(value: object) -> JSONValue:
     return str(value) if isinstance(value, bool) else value
 
 
-def _rasa_values(values: list[Any] | None) -> str | None:
+def _rasa_values(values: list[JSONValue] | None) -> str | None:
     return str(values) if values is not None else None
 
 
-def _json_line(data: Any) -> str:
+def _json_line(data: object) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
-def _zone(name: Any) -> tuple[str, tzinfo]:
+def _zone(name: object) -> tuple[str, tzinfo]:
     if not name or str(name).upper() == "UTC":
         return "UTC", timezone.utc
     try:
@@ -405,12 +412,12 @@ def _zone(name: Any) -> tuple[str, tzinfo]:
 # --- templates -------------------------------------------------------------------------------
 
 
-def to_json_escaped_string(value: Any) -> str:
+def to_json_escaped_string(value: object) -> str:
     """Rasa's filter: a string JSON-encoded (quotes included), newlines escaped."""
     return json.dumps(value, ensure_ascii=False)
 
 
-def load_template(project: Project) -> tuple[Any, str]:
+def load_template(project: Project) -> tuple[Template, str]:
     """The compiled template for the project and its name (for error messages)."""
     generator = project.config.command_generator
     configured = generator.prompt_template if generator is not None else None
@@ -430,14 +437,14 @@ def load_template(project: Project) -> tuple[Any, str]:
 
 
 @lru_cache(maxsize=1)
-def _default_template() -> Any:
-    source = resources.files(__package__).joinpath("templates", DEFAULT_TEMPLATE).read_text("utf-8")
+def _default_template() -> Template:
+    source = (resources.files(__package__) / "templates" / DEFAULT_TEMPLATE).read_text("utf-8")
     env = _environment(own=True)
     return env.from_string(source)
 
 
 @lru_cache(maxsize=16)
-def _project_template(path: str, mtime_ns: int, size: int, name: str) -> Any:
+def _project_template(path: str, mtime_ns: int, size: int, name: str) -> Template:
     from jinja2 import TemplateSyntaxError
 
     try:
@@ -450,7 +457,7 @@ def _project_template(path: str, mtime_ns: int, size: int, name: str) -> Any:
         raise PromptTemplateError(f"{name}:{error.lineno}: {error.message}") from None
 
 
-def _environment(own: bool) -> Any:
+def _environment(own: bool) -> SandboxedEnvironment:
     from jinja2 import StrictUndefined, Undefined
     from jinja2.sandbox import SandboxedEnvironment
 

@@ -36,9 +36,9 @@ import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from workbench.calm.conditions import evaluate_condition
+from workbench.calm.values import JSONObject, JSONValue
 from workbench.engine.tracker import Tracker
 from workbench.project.model import Flow, Project, Step
 from workbench.trace.turn import RetrievedFlow
@@ -134,7 +134,7 @@ def keyword_documents(project: Project) -> dict[str, str]:
     }
 
 
-def allowed_values(project: Project, slot_name: str) -> list[Any] | None:
+def allowed_values(project: Project, slot_name: str) -> list[JSONValue] | None:
     slot = project.slot(slot_name)
     if slot is None:
         return None
@@ -268,7 +268,7 @@ class FlowRetriever:
     # -- ranking -----------------------------------------------------------------------------
 
     async def _rank(
-        self, project: Project, query: str, settings: dict[str, Any]
+        self, project: Project, query: str, settings: JSONObject
     ) -> tuple[str, dict[str, float], str | None]:
         model, note = self._embeddings_model(project)
         if model is not None:
@@ -324,7 +324,7 @@ class FlowRetriever:
         return self.keyword_index(project).scores(query)
 
     async def _embedding_scores(
-        self, project: Project, model: ModelSpec, query: str, settings: dict[str, Any]
+        self, project: Project, model: ModelSpec, query: str, settings: JSONObject
     ) -> dict[str, float]:
         embed = self._embedder or _default_embedder
 
@@ -340,7 +340,7 @@ class FlowRetriever:
         )
 
     async def _local_embedding_scores(
-        self, project: Project, query: str, settings: dict[str, Any]
+        self, project: Project, query: str, settings: JSONObject
     ) -> dict[str, float]:
         local = self._local
         assert local is not None
@@ -359,7 +359,7 @@ class FlowRetriever:
         model: str,
         revision: str,
         query: str,
-        settings: dict[str, Any],
+        settings: JSONObject,
         embed_documents: Callable[[list[str]], Awaitable[list[list[float]]]],
         embed_query: Callable[[str], Awaitable[list[float]]],
     ) -> dict[str, float]:
@@ -423,7 +423,7 @@ async def _default_embedder(model: ModelSpec, texts: Sequence[str]) -> list[list
     return await embed(model, texts)
 
 
-def _settings(project: Project) -> dict[str, Any]:
+def _settings(project: Project) -> JSONObject:
     generator = project.config.command_generator
     raw = generator.flow_retrieval if generator is not None else {}
     return {
@@ -434,7 +434,7 @@ def _settings(project: Project) -> dict[str, Any]:
     }
 
 
-def _positive(value: Any, default: int) -> int:
+def _positive(value: JSONValue, default: int) -> int:
     try:
         number = int(value)
     except (TypeError, ValueError):

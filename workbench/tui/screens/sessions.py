@@ -179,9 +179,9 @@ class SessionsScreen(Screen[Resume | None]):
         self.action_open()
 
     @on(Button.Pressed, "#sessions-buttons Button")
-    def _button(self, event: Button.Pressed) -> None:
+    async def _button(self, event: Button.Pressed) -> None:
         event.stop()
-        self.run_action(str(event.button.id))
+        await self.run_action(str(event.button.id))
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -33,7 +33,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from workbench.calm.commands import (
     FROM_BUTTON,
@@ -51,6 +51,7 @@ from workbench.calm.commands import (
     SkipQuestion,
     StartFlow,
 )
+from workbench.calm.values import JSONObject, JSONValue
 
 __all__ = [
     "MAX_PAYLOAD_ASSIGNMENTS",
@@ -108,7 +109,7 @@ class SetSlotsPayload:
     `slots` are empty and it yields no commands.
     """
 
-    slots: tuple[tuple[str, Any], ...]
+    slots: tuple[tuple[str, JSONValue], ...]
     error: str | None = None
 
     def commands(self) -> tuple[SetSlot, ...]:
@@ -124,7 +125,7 @@ class IntentPayload:
     """A ``/intent_name`` or ``/intent_name{"entity": "value"}`` payload."""
 
     intent: str
-    entities: dict[str, Any] = field(default_factory=dict, hash=False)
+    entities: JSONObject = field(default_factory=dict, hash=False)
 
 
 # --- lines -----------------------------------------------------------------------------------
@@ -483,7 +484,7 @@ def _parse_line(line: str, syntax: str) -> tuple[list[Command], str]:
     return [], reason or _dsl_reason(line, body, syntax)
 
 
-def parse_commands(text: str, syntax: Syntax = "v2") -> ParseResult:
+def parse_commands(text: object, syntax: Syntax = "v2") -> ParseResult:
     """Parse a command generator's reply (or typed commands) in the given syntax.
 
     Raises ValueError only for an unknown `syntax`; never for any text.
@@ -518,7 +519,7 @@ _LIST_ITEM = re.compile(r"""\s*("[^"]*"|'[^']*'|[^,]*?)\s*(,|\Z)""")
 _INTENT = re.compile(r"/(?P<intent>\w[\w.-]*)(?:@[0-9.]+)?(?P<entities>\{.*\})?", re.DOTALL)
 
 
-def parse_button_payload(text: str) -> SetSlotsPayload | IntentPayload | None:
+def parse_button_payload(text: object) -> SetSlotsPayload | IntentPayload | None:
     """Read a ``/SetSlots(...)`` or ``/intent{...}`` payload; None for any other text.
 
     A malformed ``/SetSlots`` payload is returned with its `error` set (and no slots).
@@ -538,7 +539,7 @@ def parse_button_payload(text: str) -> SetSlotsPayload | IntentPayload | None:
     return IntentPayload(intent=match.group("intent"), entities=_entities(match.group("entities")))
 
 
-def _entities(text: str | None) -> dict[str, Any]:
+def _entities(text: str | None) -> JSONObject:
     if not text:
         return {}
     try:
@@ -566,7 +567,7 @@ def _parse_set_slots(payload: str) -> SetSlotsPayload:
     body = rest[1:-1]
     if not body.strip():
         return _void(f"no slot assignments; {usage}")
-    slots: list[tuple[str, Any]] = []
+    slots: list[tuple[str, JSONValue]] = []
     position = 0
     while position < len(body):
         match = _ASSIGNMENT.match(body, position)
@@ -592,7 +593,7 @@ def _unquote(text: str) -> str:
     return text
 
 
-def _payload_value(raw: str) -> tuple[Any, str | None]:
+def _payload_value(raw: str) -> tuple[JSONValue, str | None]:
     """(value, error): a quoted string is taken literally; `[a, b]` is a list of strings."""
     if not raw:
         return None, "no value (write slot=null to clear it)"
@@ -609,7 +610,7 @@ def _payload_value(raw: str) -> tuple[Any, str | None]:
     return (None if raw.lower() in PAYLOAD_NULL_VALUES else raw), None
 
 
-def _payload_list(inner: str) -> tuple[Any, str | None]:
+def _payload_list(inner: str) -> tuple[JSONValue, str | None]:
     items: list[str] = []
     position = 0
     while True:
