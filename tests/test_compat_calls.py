@@ -379,7 +379,7 @@ def test_shell_and_tui_show_the_notice():
 
     from workbench.shell import Shell
     from workbench.tui.widgets.chat import _notes
-    from workbench.tui.widgets.format import event_line
+    from workbench.trace.text import event_line
 
     project = load_project(COMPAT).project
     out = io.StringIO()
@@ -388,7 +388,7 @@ def test_shell_and_tui_show_the_notice():
     trace = asyncio.run(shell.turn("A1001"))
     assert "i agent order_assistant is not run by this version" in out.getvalue()
     assert "agent order_assistant is not run by this version" in _notes(trace)
-    [notice] = [e for e in trace.events if e["event"] == "notice"]
+    [notice] = [e for e in trace.events if e.type == "notice"]
     assert event_line(notice) == (
         "notice",
         "note: agent order_assistant is not run by this version",

@@ -43,7 +43,8 @@ from workbench.tui.widgets import (
     TracePanel,
     flow_outline,
 )
-from workbench.tui.widgets.format import command_text, event_line, frame_context, value_text
+from workbench.trace.records import CommandRecord, Event, StackFrame
+from workbench.trace.text import command_text, event_line, frame_context, value_text
 from workbench.understanding.base import GeneratorOutput, ScriptedGenerator
 from workbench.understanding.offline.generator import OfflineGenerator
 
@@ -224,21 +225,25 @@ def test_flow_outline_of_a_flow_without_raw_yaml_shows_every_link():
 
 
 def test_text_helpers():
-    assert command_text({"command": "set slot", "slot": "a", "value": 3, "filled_by": "LLM"}) == (
+    assert command_text(
+        CommandRecord.from_dict({"command": "set slot", "slot": "a", "value": 3, "filled_by": "LLM"})
+    ) == (
         "set slot a 3"
     )
-    assert command_text({"command": "correct slot", "slots": [["a", "B"]]}) == "correct slot a=B"
+    assert command_text(CommandRecord.from_dict({"command": "correct slot", "slots": [["a", "B"]]})) == "correct slot a=B"
     assert value_text(None) == "null" and value_text("A1") == "'A1'"
     assert value_text("x" * 100, 10) == "'xxxxxxxx…"
-    assert event_line({"event": "slot", "name": "order_id", "value": "A1001"})[1] == (
+    assert event_line(Event.from_dict({"event": "slot", "name": "order_id", "value": "A1001"}))[1] == (
         "slot order_id = 'A1001'"
     )
     assert event_line(
-        {"event": "bot", "text": "Hello there", "metadata": {"utter_action": "utter_greet"}}
+        Event.from_dict(
+            {"event": "bot", "text": "Hello there", "metadata": {"utter_action": "utter_greet"}}
+        )
     )[1] == ('bot "Hello there" (utter_greet)')
-    assert event_line({"event": "flow_started", "flow_id": "x"})[1] == "flow_started x"
+    assert event_line(Event.from_dict({"event": "flow_started", "flow_id": "x"}))[1] == "flow_started x"
     frame = {"frame_id": "1", "type": "pattern_collect_information", "collect": "order_id"}
-    assert frame_context({**frame, "utter": "utter_ask_order_id"}) == "collect order_id"
+    assert frame_context(StackFrame.from_dict({**frame, "utter": "utter_ask_order_id"})) == "collect order_id"
 
 
 # --- the contract ---------------------------------------------------------------------

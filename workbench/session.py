@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -40,7 +41,16 @@ from workbench.engine.core import ActionKind, Engine
 from workbench.engine.policy import ACTION_LISTEN
 from workbench.engine.tracker import Tracker
 from workbench.project.model import Project
-from workbench.trace.turn import ActionRun, TurnTrace
+from workbench.trace.records import (
+    ActionRun,
+    BotMessage,
+    CommandRecord,
+    DroppedRecord,
+    Event,
+    RewrittenRecord,
+    StackFrame,
+)
+from workbench.trace.turn import TurnTrace
 from workbench.understanding.base import CommandGenerator, GeneratorOutput
 from workbench.understanding.dsl.parser import (
     IntentPayload,
@@ -81,8 +91,10 @@ class Session:
         sender_id: str = "default",
         seed: int = 0,
         channel: str | None = None,
+        clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.project = project
+        self.clock = clock  # seconds; tests pass a fake one for timings they can assert
         self.generator = generator
         self.actions = actions
         self.channel = channel
@@ -122,42 +134,50 @@ class Session:
     # -- one turn ------------------------------------------------------------------------------
 
     async def handle(self, text: str, metadata: dict[str, Any] | None = None) -> TurnTrace:
-        started = time.perf_counter()
+        clock = self.clock
+        started = clock()
         self.start()
         tracker = self.tracker
         trace = TurnTrace(
             index=len(self.traces),
             user_text=text,
             slots_before=_copy(tracker.slots),
-            stack_before=tracker.stack.as_dicts(),
+            stack_before=_frames(tracker.stack.as_dicts()),
+            project_fingerprint=self.project.fingerprint,
+            event_offset=len(tracker.events),
         )
         first_event = len(tracker.events)
         output, source = await self._understand(text, trace)
-        understood = time.perf_counter()
+        understood = clock()
         trace.source = source
         trace.raw_output = output.raw_output
         trace.prompt = output.prompt
         trace.prompt_tokens = output.prompt_tokens
         trace.retrieved_flows = output.retrieved_flows
         trace.usage = output.usage
-        trace.parsed_commands = [c.as_dict() for c in output.commands]
-        tracker.add(ev.user(text, trace.parsed_commands, metadata))
+        why = [*output.why, *[""] * (len(output.commands) - len(output.why))]
+        trace.parsed_commands = [
+            CommandRecord.of(c, w) for c, w in zip(output.commands, why, strict=False)
+        ]
+        tracker.add(ev.user(text, [c.as_dict() for c in output.commands], metadata))
         for notice in output.notices:
             tracker.add(ev.notice(notice))
         cleaned = self.engine.clean(output.commands, tracker, text)
         skipped = self.engine.apply(cleaned.commands, tracker)
-        applied = time.perf_counter()
+        applied = clock()
         await self._run_actions(trace)
-        finished = time.perf_counter()
-        trace.commands = [c.as_dict() for c in cleaned.commands]
-        trace.dropped = [d.as_dict() for d in [*output.dropped, *cleaned.dropped, *skipped]]
-        trace.rewritten = [r.as_dict() for r in cleaned.rewritten]
-        trace.events = tracker.events[first_event:]
-        trace.bot_messages = [_message(e) for e in trace.events if e.get("event") == "bot"]
+        finished = clock()
+        trace.commands = [
+            CommandRecord.of(c, _why(c, output.commands, why)) for c in cleaned.commands
+        ]
+        trace.dropped = [DroppedRecord.of(d) for d in [*output.dropped, *cleaned.dropped, *skipped]]
+        trace.rewritten = [RewrittenRecord.of(r) for r in cleaned.rewritten]
+        trace.events = [Event.from_dict(e) for e in tracker.events[first_event:]]
+        trace.bot_messages = [BotMessage.of_event(e) for e in trace.events if e.type == "bot"]
         trace.slots_after = _copy(tracker.slots)
-        trace.stack_after = tracker.stack.as_dicts()
-        trace.errors.extend(e["message"] for e in trace.events if e.get("event") == "error")
-        trace.notices.extend(e["message"] for e in trace.events if e.get("event") == "notice")
+        trace.stack_after = _frames(tracker.stack.as_dicts())
+        trace.errors.extend(e.message for e in trace.events if e.type == "error")
+        trace.notices.extend(e.message for e in trace.events if e.type == "notice")
         load_error = getattr(self.actions, "load_error", None)
         # a call that could not run says it already
         errors = " ".join(run.error or "" for run in trace.actions)
@@ -266,11 +286,11 @@ class Session:
     async def _run_action(self, name: str, trace: TurnTrace) -> list[str]:
         tracker = self.tracker
         kind = self.engine.action_kind(name)
-        started = time.perf_counter()
+        started = self.clock()
         first = len(tracker.events)
         tracker.add(ev.action(name))
-        run = ActionRun(name=name, kind=kind)
         followups: list[str] = []
+        custom = _CustomRun()
         if kind == ActionKind.RESPONSE:
             self.utter(name)
         elif kind == ActionKind.BUILTIN:
@@ -280,14 +300,25 @@ class Session:
                 else:
                     tracker.add(effect)
         else:
-            followups = await self._run_custom(name, run)
-        run.duration_ms = (time.perf_counter() - started) * 1000
-        run.events = tracker.events[first + 1 :]
-        run.messages = [_message(e) for e in run.events if e.get("event") == "bot"]
-        trace.actions.append(run)
+            followups = await self._run_custom(name, custom)
+            kind = custom.kind
+        events = tuple(Event.from_dict(e) for e in tracker.events[first + 1 :])
+        trace.actions.append(
+            ActionRun(
+                name=name,
+                kind=kind,
+                duration_ms=(self.clock() - started) * 1000,
+                events=events,
+                messages=tuple(BotMessage.of_event(e) for e in events if e.type == "bot"),
+                error=custom.error,
+                traceback=custom.traceback,
+                warnings=tuple(custom.warnings),
+                log_lines=tuple(custom.log_lines),
+            )
+        )
         return followups
 
-    async def _run_custom(self, name: str, run: ActionRun) -> list[str]:
+    async def _run_custom(self, name: str, run: _CustomRun) -> list[str]:
         tracker = self.tracker
         if self.actions is None:
             result = ActionResult(kind="none", error=f"no custom action runner for '{name}'")
@@ -389,12 +420,24 @@ def _copy(slots: dict[str, Any]) -> dict[str, Any]:
     return copy.deepcopy(slots)
 
 
-def _message(event: dict[str, Any]) -> dict[str, Any]:
-    data = event.get("data") or {}
-    return {
-        "text": event.get("text"),
-        "response": (event.get("metadata") or {}).get("utter_action"),
-        "buttons": list(data.get("buttons") or []),
-        **({"custom": data["custom"]} if data.get("custom") else {}),
-        **({"image": data["image"]} if data.get("image") else {}),
-    }
+@dataclass
+class _CustomRun:
+    """What a custom action call reported, gathered while it runs."""
+
+    kind: str = "python"
+    error: str | None = None
+    traceback: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    log_lines: list[str] = field(default_factory=list)
+
+
+def _frames(frames: list[dict[str, Any]]) -> list[StackFrame]:
+    return [StackFrame.from_dict(f) for f in frames]
+
+
+def _why(command: Command, parsed: list[Command], why: list[str]) -> str:
+    """The reason recorded for the parsed command the cleaner kept as `command`."""
+    for candidate, reason in zip(parsed, why, strict=False):
+        if candidate == command:
+            return reason
+    return ""

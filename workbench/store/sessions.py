@@ -24,6 +24,7 @@ from sqlite_utils import Database
 from workbench.store.migrations import migrate
 from workbench.store.redact import scrub
 from workbench.store.text import bot_text_of, is_session_start, title_of
+from workbench.trace.records import BotMessage
 from workbench.trace.turn import TurnTrace
 
 STORE_DIR = ".calm"
@@ -283,7 +284,7 @@ def _turn(idx: int, user_text: str, bot_text: str, trace_json: str) -> TurnTrace
         return TurnTrace(
             index=idx,
             user_text=user_text,
-            bot_messages=[{"text": line} for line in bot_text.splitlines()],
+            bot_messages=[BotMessage(text=line) for line in bot_text.splitlines()],
             errors=[f"the stored trace of this turn is unreadable: {exc}"],
         )
 

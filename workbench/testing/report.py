@@ -14,6 +14,7 @@ from rich.table import Table
 
 from workbench.testing.other_version import hint
 from workbench.testing.runner import FAILED, PASSED, SKIPPED, CaseResult, RunResult, TurnView
+from workbench.trace.text import bot_message_lines
 
 STATUS_STYLE = {PASSED: "green", FAILED: "red", SKIPPED: "yellow"}
 
@@ -40,22 +41,6 @@ def failure_text(result: CaseResult) -> str:
         lines.extend("  " + line for line in turn_lines(turn))
     lines.extend(f"note: {note}" for note in result.notes)
     return "\n".join(lines)
-
-
-def bot_message_lines(
-    messages: list[dict[str, Any]], indent: str = "  ", name_key: str = "utter_action"
-) -> list[str]:
-    """Bot messages as `[response] 'text'` lines, buttons on a line below."""
-    lines = []
-    for message in messages:
-        name = message.get(name_key) or "-"
-        text = message.get("text")
-        lines.append(f"{indent}[{name}] {text!r}" if text is not None else f"{indent}[{name}]")
-        buttons = message.get("buttons") or []
-        if buttons:
-            shown = ", ".join(f"{b.get('title')} → {b.get('payload')}" for b in buttons)
-            lines.append(f"{indent}    buttons: {shown}")
-    return lines
 
 
 def turn_lines(turn: TurnView) -> list[str]:

@@ -32,6 +32,9 @@ from workbench.project.model import Project, Source, TestCase, TestFile, TestSte
 from workbench.session import CustomActionRunner, Session
 from workbench.testing.assertions import assertion_kind, check_step, run_assertion
 from workbench.testing.other_version import advice, other_rasa_version, rerun_generator
+from workbench.trace.records import BotMessage
+from workbench.trace.records import Event as TraceEvent
+from workbench.trace.text import command_text, dropped_text, flow_change
 from workbench.trace.turn import TurnTrace
 from workbench.understanding.base import CommandGenerator
 
@@ -51,7 +54,7 @@ class TurnView:
     and fixtures), bot messages, slot events and the commands the message became."""
 
     user_text: str | None
-    bot: list[dict[str, Any]] = field(default_factory=list)  # {text, utter_action, buttons}
+    bot: list[BotMessage] = field(default_factory=list)
     slots: list[tuple[str, Any]] = field(default_factory=list)
     flows: list[str] = field(default_factory=list)  # "started x", "completed y at z"
     actions: list[str] = field(default_factory=list)
@@ -63,7 +66,14 @@ class TurnView:
     def to_dict(self) -> dict[str, Any]:
         return {
             "user_text": self.user_text,
-            "bot": self.bot,
+            "bot": [
+                {
+                    "text": m.text,
+                    "utter_action": m.response,
+                    "buttons": [b.as_dict() for b in m.buttons],
+                }
+                for m in self.bot
+            ],
             "slots": [[name, value] for name, value in self.slots],
             "flows": self.flows,
             "actions": self.actions,
@@ -337,11 +347,11 @@ class E2ERunner:
                 )
                 turn_trace = await session.handle(text, metadata)
                 result.traces.append(turn_trace)
-                turn_events = turn_trace.events
+                turn_events = session.tracker.events[turn_trace.event_offset :]
                 problem = generator_failure(turn_trace)
                 if problem is not None:
                     result.status = FAILED
-                    view = turn_view(turn_trace.events, turn_trace, text)
+                    view = turn_view(turn_events, turn_trace, text)
                     view.errors = [e for e in view.errors if e != problem]
                     result.failure = Failure(
                         "error", problem, step.source, step_index=index, turn=view
@@ -402,7 +412,7 @@ class E2ERunner:
                     expected=f"user: {text}",
                     step_index=index,
                 )
-            trace = _trace_for(session.traces, turn[0])
+            trace = _trace_for(session, turn[0])
             for assertion in step.assertions:
                 reason, match = run_assertion(assertion, turn, prior, first_step=index == 0)
                 if reason is not None:
@@ -560,9 +570,11 @@ def generator_failure(trace: TurnTrace) -> str | None:
     return None
 
 
-def _trace_for(traces: Sequence[TurnTrace], user_event: Event) -> TurnTrace | None:
-    for trace in traces:
-        if any(e is user_event for e in trace.events[:3]):
+def _trace_for(session: Session, user_event: Event) -> TurnTrace | None:
+    events = session.tracker.events
+    for trace in session.traces:
+        start = trace.event_offset
+        if any(e is user_event for e in events[start : start + 3]):
             return trace
     return None
 
@@ -577,59 +589,22 @@ def turn_view(events: Sequence[Event], trace: TurnTrace | None, user_text: str |
     for event in events:
         kind = event.get("event")
         if kind == "bot":
-            data = event.get("data") or {}
-            view.bot.append(
-                {
-                    "text": event.get("text"),
-                    "utter_action": (event.get("metadata") or {}).get("utter_action"),
-                    "buttons": list(data.get("buttons") or []),
-                }
-            )
+            view.bot.append(BotMessage.of_event(TraceEvent.from_dict(event)))
         elif kind == "slot":
             view.slots.append((str(event.get("name")), event.get("value")))
         elif kind == "action" and event.get("name") not in ("action_listen",):
             view.actions.append(str(event.get("name")))
-        elif kind == "flow_started":
-            view.flows.append(f"started {event.get('flow_id')}")
-        elif kind in ("flow_completed", "flow_cancelled", "flow_interrupted", "flow_resumed"):
-            verb = kind.split("_", 1)[1]
-            view.flows.append(f"{verb} {event.get('flow_id')} at {event.get('step_id')}")
+        elif (change := flow_change(TraceEvent.from_dict(event))) is not None:
+            view.flows.append(change)
         elif kind == "error":
             view.errors.append(str(event.get("message")))
         elif kind == "notice":  # e.g. a step this version skips: explains a divergence
             view.notices.append(str(event.get("message")))
     if trace is not None:
         view.commands = [command_text(c) for c in trace.commands]
-        view.dropped = [_dropped_text(d) for d in trace.dropped]
+        view.dropped = [dropped_text(d) for d in trace.dropped]
         view.errors.extend(e for e in trace.errors if e not in view.errors)
     return view
-
-
-def command_text(command: dict[str, Any]) -> str:
-    """A trace command dict as one line: `set slot order_id A1002`."""
-    parts = [str(command.get("command", "?"))]
-    for key, value in command.items():
-        if key in ("command", "filled_by") or value in (None, "", [], {}, ()):
-            continue
-        if isinstance(value, (list, tuple)):
-            parts.append(" ".join(_plain(v) for v in value))
-        elif isinstance(value, dict):
-            parts.append(", ".join(f"{k}={_plain(v)}" for k, v in value.items()))
-        else:
-            parts.append(_plain(value))
-    return " ".join(parts)
-
-
-def _plain(value: Any) -> str:
-    if isinstance(value, (list, tuple)):
-        return "=".join(_plain(v) for v in value)
-    return str(value)
-
-
-def _dropped_text(dropped: dict[str, Any]) -> str:
-    command = dropped.get("command")
-    what = command_text(command) if isinstance(command, dict) else (dropped.get("line") or "")
-    return f"{what} ({dropped.get('reason')})" if what else str(dropped.get("reason"))
 
 
 def describe_step(step: TestStep) -> str:
