@@ -113,7 +113,7 @@ def test_pattern_links_to_pattern_chitchat():
     session = Session(project, OfflineGenerator())
     trace = asyncio.run(session.handle("blorp fizz"))
     assert trace.bot_texts[0] == "I did not get that, but happy to chat."
-    assert any(e.get("flow_id") == "pattern_chitchat" for e in trace.events)
+    assert any(e.flow_id == "pattern_chitchat" for e in trace.events)
 
 
 # --- what stays an error, and what is only a warning -----------------------------------
@@ -378,8 +378,8 @@ def test_shell_and_tui_show_the_notice():
     from rich.console import Console
 
     from workbench.shell import Shell
-    from workbench.tui.widgets.chat import _notes
     from workbench.trace.text import event_line
+    from workbench.tui.widgets.chat import _notes
 
     project = load_project(COMPAT).project
     out = io.StringIO()

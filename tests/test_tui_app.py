@@ -114,9 +114,9 @@ async def test_buttons_are_chosen_by_number_and_by_click(project):
         await start(pilot)
         await send(pilot, CANCEL)
         buttons = app.main.chat.current_buttons()
-        assert [b["title"] for b in buttons] == ["Yes, cancel it", "No, keep it"]
+        assert [b.title for b in buttons] == ["Yes, cancel it", "No, keep it"]
         await send(pilot, "2")  # the number of the second button
-        assert app.conversation.traces[-1].user_text == buttons[1]["payload"]
+        assert app.conversation.traces[-1].user_text == buttons[1].payload
         assert "▸ No, keep it" in text_of(turn_items(app)[-1])
         # the old turn's buttons are inactive now; a fresh question has live ones
         await send(pilot, CANCEL)
@@ -127,7 +127,7 @@ async def test_buttons_are_chosen_by_number_and_by_click(project):
         await pilot.click(live)
         await wait_until(pilot, lambda: len(app.conversation.traces) > before)
         await settle(pilot)
-        assert app.conversation.traces[-1].user_text == buttons[0]["payload"]
+        assert app.conversation.traces[-1].user_text == buttons[0].payload
 
 
 async def test_input_keeps_history(project):

@@ -4,6 +4,7 @@ traces from a `Session` on a copy of sample_project (its actions write a SQLite 
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,8 @@ from workbench.project.model import (
     Step,
 )
 from workbench.session import Session
+from workbench.trace.records import CommandRecord, Event, StackFrame
+from workbench.trace.text import command_text, event_line, frame_context, value_text
 from workbench.trace.turn import ModelUsage, RetrievedFlow, TurnTrace
 from workbench.tui.widgets import (
     NO_TURN,
@@ -43,8 +46,6 @@ from workbench.tui.widgets import (
     TracePanel,
     flow_outline,
 )
-from workbench.trace.records import CommandRecord, Event, StackFrame
-from workbench.trace.text import command_text, event_line, frame_context, value_text
 from workbench.understanding.base import GeneratorOutput, ScriptedGenerator
 from workbench.understanding.offline.generator import OfflineGenerator
 
@@ -226,24 +227,33 @@ def test_flow_outline_of_a_flow_without_raw_yaml_shows_every_link():
 
 def test_text_helpers():
     assert command_text(
-        CommandRecord.from_dict({"command": "set slot", "slot": "a", "value": 3, "filled_by": "LLM"})
-    ) == (
-        "set slot a 3"
+        CommandRecord.from_dict(
+            {"command": "set slot", "slot": "a", "value": 3, "filled_by": "LLM"}
+        )
+    ) == ("set slot a 3")
+    assert (
+        command_text(CommandRecord.from_dict({"command": "correct slot", "slots": [["a", "B"]]}))
+        == "correct slot a=B"
     )
-    assert command_text(CommandRecord.from_dict({"command": "correct slot", "slots": [["a", "B"]]})) == "correct slot a=B"
     assert value_text(None) == "null" and value_text("A1") == "'A1'"
     assert value_text("x" * 100, 10) == "'xxxxxxxx…"
-    assert event_line(Event.from_dict({"event": "slot", "name": "order_id", "value": "A1001"}))[1] == (
-        "slot order_id = 'A1001'"
-    )
+    assert event_line(Event.from_dict({"event": "slot", "name": "order_id", "value": "A1001"}))[
+        1
+    ] == ("slot order_id = 'A1001'")
     assert event_line(
         Event.from_dict(
             {"event": "bot", "text": "Hello there", "metadata": {"utter_action": "utter_greet"}}
         )
     )[1] == ('bot "Hello there" (utter_greet)')
-    assert event_line(Event.from_dict({"event": "flow_started", "flow_id": "x"}))[1] == "flow_started x"
+    assert (
+        event_line(Event.from_dict({"event": "flow_started", "flow_id": "x"}))[1]
+        == "flow_started x"
+    )
     frame = {"frame_id": "1", "type": "pattern_collect_information", "collect": "order_id"}
-    assert frame_context(StackFrame.from_dict({**frame, "utter": "utter_ask_order_id"})) == "collect order_id"
+    assert (
+        frame_context(StackFrame.from_dict({**frame, "utter": "utter_ask_order_id"}))
+        == "collect order_id"
+    )
 
 
 # --- the contract ---------------------------------------------------------------------
@@ -510,8 +520,9 @@ async def test_an_action_servers_log_lines_follow_their_action(project):
     session = Session(project, OfflineGenerator(), actions=make_action_runner(project))
     await session.handle("where is my order")
     trace = await session.handle("A1001")
-    (run,) = [a for a in trace.actions if a.name == "action_check_order"]
-    run.log_lines = ["looking up A1001", "found it"]  # as a started action server's are
+    (at,) = [i for i, a in enumerate(trace.actions) if a.name == "action_check_order"]
+    # as a started action server's are
+    trace.actions[at] = replace(trace.actions[at], log_lines=("looking up A1001", "found it"))
     panel = EventsPanel()
     async with PanelApp(panel).run_test(size=(120, 40)) as pilot:
         panel.show_trace(trace, project)
@@ -624,8 +635,10 @@ async def test_stack_marks_a_frame_that_moved_to_another_step(project):
     trace = TurnTrace(
         index=2,
         user_text="A1004",
-        stack_before=[{**frame, "step_id": "cancel_order_0_collect_order_id"}],
-        stack_after=[{**frame, "step_id": "confirm_cancellation"}],
+        stack_before=[
+            StackFrame.from_dict({**frame, "step_id": "cancel_order_0_collect_order_id"})
+        ],
+        stack_after=[StackFrame.from_dict({**frame, "step_id": "confirm_cancellation"})],
     )
     panel = StackPanel()
     async with PanelApp(panel).run_test() as pilot:

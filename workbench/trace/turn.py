@@ -103,9 +103,16 @@ class TurnTrace:
         values = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         for name, record in _RECORD_LISTS.items():
             items = values.get(name) or []
-            values[name] = [record.from_dict(i) for i in items if isinstance(i, Mapping)]
+            values[name] = [
+                record.from_dict(i) if isinstance(i, Mapping) else i
+                for i in items
+                if isinstance(i, (Mapping, record))
+            ]
         usage = values.get("usage")
-        values["usage"] = ModelUsage.from_dict(usage) if isinstance(usage, Mapping) else None
+        if isinstance(usage, Mapping):
+            values["usage"] = ModelUsage.from_dict(usage)
+        elif not isinstance(usage, ModelUsage):
+            values["usage"] = None
         return cls(**values)
 
 
