@@ -382,7 +382,7 @@ def trace_rows(trace: TurnTrace) -> list[tuple[str, str]]:
     for name, (before, after) in trace.changed_slots.items():
         rows.append(("slot", f"{name}: {before!r} → {after!r}"))
     rows.extend(("stack", frame_text(frame)) for frame in reversed(trace.stack_after))
-    changes = flow_changes(trace.events)
+    changes = [c for e in trace.events if (c := flow_change(e, at_step=False)) is not None]
     if changes:
         rows.append(("flow events", ", ".join(changes)))
     if trace.actions:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import secrets
 import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +24,9 @@ from workbench.understanding.base import CommandGenerator
 from workbench.wiring import Options
 
 SESSION_START = "/session_start"
+# how many projects (by fingerprint) a conversation keeps to draw older turns against
+PROJECTS_KEPT = 20
+UNKNOWN_PROJECT = "drawn against the current project: the one this turn was made with is gone"
 
 
 def new_sender_id() -> str:
@@ -106,8 +111,11 @@ class Conversation:
         actions: Any = None,
         seed: int = 0,
         warn: Callable[[str], None] = lambda message: None,
+        clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.generator = generator
+        # what the sessions time their turns with; read at each use, so a test may swap it
+        self.clock = clock
         self.label = label
         self.root = root
         self.store = store
@@ -115,6 +123,9 @@ class Conversation:
         self.seed = seed
         self.warn = warn
         self.recorder: Any = None
+        # the projects this conversation has seen, oldest first, so that an older turn
+        # is drawn against the flows it was made with after reloads
+        self._projects: OrderedDict[str, Project] = OrderedDict()
         self.session = self._session(project, generator)
 
     # -- state ----------------------------------------------------------------------------
@@ -135,6 +146,28 @@ class Conversation:
         """A reloaded project; the conversation goes on (the engine notices edits to
         flows on the stack at the next message)."""
         self.session.replace_project(project)
+        self.remember(project)
+
+    def remember(self, project: Project) -> None:
+        """Keep `project` to draw turns against (the last `PROJECTS_KEPT` are kept)."""
+        if not project.fingerprint:
+            return
+        self._projects.pop(project.fingerprint, None)
+        self._projects[project.fingerprint] = project
+        while len(self._projects) > PROJECTS_KEPT:
+            self._projects.popitem(last=False)
+
+    def project_for(self, trace: TurnTrace | None) -> tuple[Project, str]:
+        """The project `trace` was made with, and a note when that one is no longer
+        known and the current project stands in for it ("" otherwise)."""
+        current = self.project
+        wanted = trace.project_fingerprint if trace is not None else ""
+        if not wanted or wanted == current.fingerprint:
+            return current, ""
+        kept = self._projects.get(wanted)
+        if kept is not None:
+            return kept, ""
+        return current, UNKNOWN_PROJECT
 
     # -- turns ----------------------------------------------------------------------------
 
@@ -235,8 +268,14 @@ class Conversation:
     # -- helpers --------------------------------------------------------------------------
 
     def _session(self, project: Project, generator: CommandGenerator, record: bool = True):
+        self.remember(project)
         session = Session(
-            project, generator, actions=self.actions, sender_id=new_sender_id(), seed=self.seed
+            project,
+            generator,
+            actions=self.actions,
+            sender_id=new_sender_id(),
+            seed=self.seed,
+            clock=lambda: self.clock(),
         )
         if record:
             self.recorder = self._recorder(session)

@@ -209,6 +209,8 @@ class FlowPanel(TracePanel):
         tree.display = True
         where = f" @ {short_step(flow.id, step)}" if step else ""
         self.border_subtitle = f"{flow.id}{where}"
+        if self.project_note:
+            self.border_subtitle += f" · {self.project_note}"
         key = (flow.id, flow.fingerprint, flow.steps, step, status)
         if key == self._shown_key:
             return
