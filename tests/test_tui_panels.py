@@ -15,6 +15,7 @@ from textual.content import Content
 from textual.widgets import Checkbox, DataTable, Input, Static, Tree
 
 from workbench.actions.runner import make_action_runner
+from workbench.calm.commands import SetSlot, StartFlow
 from workbench.engine.tracker import Tracker
 from workbench.project.loader import load_project
 from workbench.project.model import (
@@ -372,6 +373,29 @@ async def test_commands_show_raw_output_dropped_and_rewritten(project):
         assert any("$warning" in s for s in line_styles(body(panel), rewritten))
         assert text.index("Accepted (1)\n  start flow check_order_status") > 0
         assert "2 dropped" in str(panel.border_subtitle)
+
+
+class Explaining:
+    """Names the rule that made each command, as the offline generator does."""
+
+    name = "explaining"
+
+    async def generate(self, message: str, tracker: Tracker, project: Project) -> GeneratorOutput:
+        return GeneratorOutput(
+            [StartFlow("check_order_status"), SetSlot("order_id", "A1001")],
+            why=["'order' is in the message", ""],
+        )
+
+
+async def test_commands_show_why_each_command_was_made(project):
+    trace = await run_turns(project, "where is order A1001", generator=Explaining())
+    panel = CommandsPanel()
+    async with PanelApp(panel).run_test(size=(100, 30)) as pilot:
+        panel.show_trace(trace, project)
+        await pilot.pause()
+        text = text_of(panel)
+        assert "  start flow check_order_status\n      why: 'order' is in the message\n" in text
+        assert text.endswith("  set slot order_id A1001") and text.count("why:") == 1
 
 
 async def test_slots_highlight_changes_filter_and_toggle_builtins(project):
