@@ -32,6 +32,7 @@ from workbench.session import Session
 from workbench.trace.records import CommandRecord, Event, StackFrame
 from workbench.trace.text import command_text, event_line, frame_context, value_text
 from workbench.trace.turn import ModelUsage, RetrievedFlow, TurnTrace
+from workbench.tui.conversation import UNKNOWN_PROJECT
 from workbench.tui.widgets import (
     NO_TURN,
     PANELS,
@@ -577,6 +578,20 @@ async def test_events_show_errors_in_red(project):
         assert needle in text_of(panel)
         assert any("$error" in s for s in line_styles(body(panel), needle))
         assert "1 error" in str(panel.border_subtitle)
+
+
+async def test_the_flow_panel_says_when_the_turns_own_project_is_gone(project):
+    trace = await run_turns(project, "where is my order")
+    panel = FlowPanel()
+    async with PanelApp(panel).run_test(size=(80, 30)) as pilot:
+        panel.project_note = UNKNOWN_PROJECT
+        panel.show_trace(trace, project)
+        await pilot.pause()
+        assert str(panel.border_subtitle).endswith(f" · {UNKNOWN_PROJECT}")
+        panel.project_note = ""
+        panel.show_trace(trace, project)
+        await pilot.pause()
+        assert UNKNOWN_PROJECT not in str(panel.border_subtitle)
 
 
 async def test_flow_tree_highlights_the_current_step_and_follows_a_selection(project):

@@ -70,13 +70,12 @@ class TracePanel(Widget):
 
     # -- the contract ---------------------------------------------------------------------
 
-    def show_trace(self, trace: TurnTrace | None, project: Project, note: str = "") -> None:
+    def show_trace(self, trace: TurnTrace | None, project: Project) -> None:
         """Show `trace` (None: the "No turn yet" state) against `project`, the one the
-        turn was made with where known (`note` says when it is not). Cheap; safe
-        before mount."""
+        turn was made with where known (`project_note` says when it is not). Cheap;
+        safe before mount."""
         self.trace = trace
         self.project = project
-        self.project_note = note
         if self.is_mounted:
             self._draw()
 

@@ -74,7 +74,8 @@ class PanelArea(Vertical):
         self.trace, self.project, self.note = trace, project, note
         for panel in self.panels:
             try:
-                panel.show_trace(trace, project, note)  # type: ignore[attr-defined]
+                panel.project_note = note  # type: ignore[attr-defined]
+                panel.show_trace(trace, project)  # type: ignore[attr-defined]
             except Exception as exc:
                 name = type(panel).__name__
                 if name not in self.failed:
