@@ -165,7 +165,8 @@ class Session:
         cleaned = self.engine.clean(output.commands, tracker, text)
         skipped = self.engine.apply(cleaned.commands, tracker)
         applied = clock()
-        await self._run_actions(trace)
+        runs: list[_ActionCall] = []
+        await self._run_actions(runs)
         finished = clock()
         trace.commands = [
             CommandRecord.of(c, _why(c, output.commands, why)) for c in cleaned.commands
@@ -173,6 +174,7 @@ class Session:
         trace.dropped = [DroppedRecord.of(d) for d in [*output.dropped, *cleaned.dropped, *skipped]]
         trace.rewritten = [RewrittenRecord.of(r) for r in cleaned.rewritten]
         trace.events = [Event.from_dict(e) for e in tracker.events[first_event:]]
+        trace.actions = [run.record(trace.events, first_event) for run in runs]
         trace.bot_messages = [BotMessage.of_event(e) for e in trace.events if e.type == "bot"]
         trace.slots_after = _copy(tracker.slots)
         trace.stack_after = _frames(tracker.stack.as_dicts())
@@ -272,18 +274,18 @@ class Session:
 
     # -- running actions ----------------------------------------------------------------
 
-    async def _run_actions(self, trace: TurnTrace) -> None:
+    async def _run_actions(self, runs: list[_ActionCall]) -> None:
         followups: list[str] = []
         for _ in range(MAX_ACTIONS_PER_TURN):
             name = followups.pop(0) if followups else self.engine.predict(self.tracker).action
             if name == ACTION_LISTEN:
                 self.tracker.add(ev.action(ACTION_LISTEN))
                 return
-            followups.extend(await self._run_action(name, trace))
+            followups.extend(await self._run_action(name, runs))
         self.tracker.add(ev.error(f"more than {MAX_ACTIONS_PER_TURN} actions in one turn"))
         self.tracker.add(ev.action(ACTION_LISTEN))
 
-    async def _run_action(self, name: str, trace: TurnTrace) -> list[str]:
+    async def _run_action(self, name: str, runs: list[_ActionCall]) -> list[str]:
         tracker = self.tracker
         kind = self.engine.action_kind(name)
         started = self.clock()
@@ -302,18 +304,10 @@ class Session:
         else:
             followups = await self._run_custom(name, custom)
             kind = custom.kind
-        events = tuple(Event.from_dict(e) for e in tracker.events[first + 1 :])
-        trace.actions.append(
-            ActionRun(
-                name=name,
-                kind=kind,
-                duration_ms=(self.clock() - started) * 1000,
-                events=events,
-                messages=tuple(BotMessage.of_event(e) for e in events if e.type == "bot"),
-                error=custom.error,
-                traceback=custom.traceback,
-                warnings=tuple(custom.warnings),
-                log_lines=tuple(custom.log_lines),
+        # made into records with the turn's events, once the turn is over
+        runs.append(
+            _ActionCall(
+                name, kind, (self.clock() - started) * 1000, first + 1, len(tracker.events), custom
             )
         )
         return followups
@@ -418,6 +412,32 @@ def _copy(slots: dict[str, Any]) -> dict[str, Any]:
     import copy
 
     return copy.deepcopy(slots)
+
+
+@dataclass
+class _ActionCall:
+    """An action that ran, by where its events are in the tracker."""
+
+    name: str
+    kind: str
+    duration_ms: float
+    first: int  # its first event (after its own `action` event)
+    end: int
+    custom: _CustomRun
+
+    def record(self, events: list[Event], offset: int) -> ActionRun:
+        own = tuple(events[self.first - offset : self.end - offset])
+        return ActionRun(
+            name=self.name,
+            kind=self.kind,
+            duration_ms=self.duration_ms,
+            events=own,
+            messages=tuple(BotMessage.of_event(e) for e in own if e.type == "bot"),
+            error=self.custom.error,
+            traceback=self.custom.traceback,
+            warnings=tuple(self.custom.warnings),
+            log_lines=tuple(self.custom.log_lines),
+        )
 
 
 @dataclass
