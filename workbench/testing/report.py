@@ -14,7 +14,7 @@ from rich.table import Table
 
 from workbench.testing.other_version import hint
 from workbench.testing.runner import FAILED, PASSED, SKIPPED, CaseResult, RunResult, TurnView
-from workbench.trace.text import bot_message_lines
+from workbench.trace.text import bot_message_lines, slot_set_text
 
 STATUS_STYLE = {PASSED: "green", FAILED: "red", SKIPPED: "yellow"}
 
@@ -51,7 +51,7 @@ def turn_lines(turn: TurnView) -> list[str]:
     else:
         lines.append("bot messages: none")
     if turn.slots:
-        lines.append("slot events: " + ", ".join(f"{n}={v!r}" for n, v in turn.slots))
+        lines.append("slot events: " + ", ".join(slot_set_text(n, v) for n, v in turn.slots))
     else:
         lines.append("slot events: none")
     if turn.flows:

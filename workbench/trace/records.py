@@ -363,9 +363,9 @@ class RetrievedFlow:
         )
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class ModelUsage:
-    """What a model call cost. Not frozen: a generator fills it in as the call returns."""
+    """What a model call took and cost."""
 
     model: str | None = None
     latency_ms: float | None = None

@@ -212,6 +212,11 @@ def event_line(event: Event, text_limit: int = 40) -> tuple[str, str]:
     return kind, f"{kind} {details}".rstrip()
 
 
+def slot_set_text(name: str, value: SlotValue) -> str:
+    """A slot set to a value, as the e2e report lists it: `order_id='A1001'`."""
+    return f"{name}={value!r}"
+
+
 def flow_change(event: Event, at_step: bool = True) -> str | None:
     """A flow starting or ending, as `started x` or `completed x at step`; None for any
     other event."""
@@ -450,6 +455,7 @@ __all__ = [
     "message_content",
     "rewritten_text",
     "short_step",
+    "slot_set_text",
     "summary_markup",
     "trace_rows",
     "trace_table",
