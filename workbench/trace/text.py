@@ -230,10 +230,6 @@ def flow_change(event: Event, at_step: bool = True) -> str | None:
     return None
 
 
-def flow_changes(events: Iterable[Event]) -> list[str]:
-    return [change for e in events if (change := flow_change(e)) is not None]
-
-
 # --- bot messages --------------------------------------------------------------------------
 
 
@@ -334,18 +330,52 @@ def action_names(actions: Iterable[ActionRun]) -> str:
     return ", ".join(a.name for a in actions)
 
 
-def usage_text(usage: ModelUsage) -> str:
-    """`model · 812 ms · 812+3 tokens · $0.00012 · error: ...`"""
-    parts = [usage.model or "model"]
-    if usage.latency_ms is not None:
+def run_timing(run: ActionRun) -> str:
+    """How an action ran and how long it took: `python 12.3 ms`."""
+    return f"{run.kind} {run.duration_ms:.1f} ms"
+
+
+def _count(value: int | None) -> str:
+    return "?" if value is None else str(value)
+
+
+def _tokens(usage: ModelUsage | None, prompt_tokens: int | None) -> tuple[str, str]:
+    """(prompt, completion) token counts; the prompt's as estimated when the provider
+    reported none."""
+    if usage is not None and usage.prompt_tokens is not None:
+        prompt_tokens = usage.prompt_tokens
+    return _count(prompt_tokens), _count(usage.completion_tokens if usage else None)
+
+
+def usage_parts(usage: ModelUsage | None, prompt_tokens: int | None = None) -> list[str]:
+    """`[model, "812 prompt + 3 completion tokens", "640 ms", "$0.00012"]`: the model
+    first ("model unknown" when none is named), then what is known."""
+    prompt, completion = _tokens(usage, prompt_tokens)
+    parts = [
+        usage.model if usage and usage.model else "model unknown",
+        f"{prompt} prompt + {completion} completion tokens",
+    ]
+    if usage and usage.latency_ms is not None:
         parts.append(f"{usage.latency_ms:.0f} ms")
-    if usage.prompt_tokens is not None:
-        parts.append(f"{usage.prompt_tokens}+{usage.completion_tokens or 0} tokens")
-    if usage.cost is not None:
-        parts.append(f"${usage.cost:.5f}")
-    if usage.error:
-        parts.append(f"error: {usage.error}")
-    return " · ".join(parts)
+    if usage and usage.cost is not None:
+        parts.append(f"${usage.cost:.6f}".rstrip("0").rstrip("."))
+    return parts
+
+
+def usage_text(usage: ModelUsage, prompt_tokens: int | None = None) -> str:
+    """A model call on one line: `model · 812 prompt + 3 completion tokens · 640 ms ·
+    $0.00012`, and its error if it failed."""
+    text = " · ".join(usage_parts(usage, prompt_tokens))
+    return f"{text} · error: {usage.error}" if usage.error else text
+
+
+def usage_brief(usage: ModelUsage | None, prompt_tokens: int | None = None) -> str:
+    """`812+3 tok · 640 ms`, for a panel's subtitle."""
+    prompt, completion = _tokens(usage, prompt_tokens)
+    brief = f"{prompt}+{completion} tok"
+    if usage and usage.latency_ms is not None:
+        brief += f" · {usage.latency_ms:.0f} ms"
+    return brief
 
 
 def ranked_flows_text(trace: TurnTrace, shown: int = RANKED_FLOWS_SHOWN) -> str:
@@ -373,7 +403,7 @@ def trace_rows(trace: TurnTrace) -> list[tuple[str, str]]:
     if trace.retrieved_flows:
         rows.append(("flows", ranked_flows_text(trace)))
     if trace.usage is not None:
-        rows.append(("model", usage_text(trace.usage)))
+        rows.append(("model", usage_text(trace.usage, trace.prompt_tokens)))
     elif trace.prompt_tokens is not None:
         rows.append(("prompt", f"{trace.prompt_tokens} tokens"))
     if trace.raw_output is not None:
@@ -448,12 +478,12 @@ __all__ = [
     "dropped_what",
     "event_line",
     "flow_change",
-    "flow_changes",
     "frame_cells",
     "frame_context",
     "frame_text",
     "message_content",
     "rewritten_text",
+    "run_timing",
     "short_step",
     "slot_set_text",
     "summary_markup",
@@ -461,6 +491,8 @@ __all__ = [
     "trace_table",
     "truncate",
     "turn_title",
+    "usage_brief",
+    "usage_parts",
     "usage_text",
     "user_markup",
     "value_text",

@@ -24,7 +24,10 @@ from workbench.trace.text import (
     event_line,
     frame_cells,
     rewritten_text,
+    run_timing,
     truncate,
+    usage_brief,
+    usage_parts,
     value_text,
 )
 from workbench.trace.turn import TurnTrace
@@ -420,19 +423,10 @@ class PromptPanel(TextPanel):
                 lines += [Content(line) for line in trace.raw_output.splitlines()]
             self.set_body(lines)
             return
-        facts: list[Any] = []
-        model = usage.model if usage and usage.model else None
-        facts.append((model or "model unknown", "bold" if model else MUTED))
-        prompt_tokens = usage.prompt_tokens if usage and usage.prompt_tokens is not None else None
-        if prompt_tokens is None:
-            prompt_tokens = trace.prompt_tokens
-        completion_tokens = usage.completion_tokens if usage else None
-        tokens = f"{_count(prompt_tokens)} prompt + {_count(completion_tokens)} completion tokens"
-        facts += [" · ", tokens]
-        if usage and usage.latency_ms is not None:
-            facts += [" · ", f"{usage.latency_ms:.0f} ms"]
-        if usage and usage.cost is not None:
-            facts += [" · ", f"${usage.cost:.6f}".rstrip("0").rstrip(".")]
+        model, *rest = usage_parts(usage, trace.prompt_tokens)
+        facts: list[Any] = [(model, "bold" if usage and usage.model else MUTED)]
+        for part in rest:
+            facts += [" · ", part]
         lines.append(Content.assemble(*facts))
         if usage is not None and usage.error:
             lines.append(Content.styled(f"error: {usage.error}", "bold $error"))
@@ -446,14 +440,7 @@ class PromptPanel(TextPanel):
         else:
             lines.append(Content(trace.raw_output.rstrip("\n")))
         self.set_body(lines)
-        subtitle = f"{_count(prompt_tokens)}+{_count(completion_tokens)} tok"
-        if usage and usage.latency_ms is not None:
-            subtitle += f" · {usage.latency_ms:.0f} ms"
-        self.border_subtitle = subtitle
-
-
-def _count(value: int | None) -> str:
-    return "?" if value is None else str(value)
+        self.border_subtitle = usage_brief(usage, trace.prompt_tokens)
 
 
 # --- events -----------------------------------------------------------------------------
@@ -503,7 +490,7 @@ class EventsPanel(TextPanel):
             if kind == "action" and runs and runs[0].name == event.name:
                 run = runs.pop(0)
                 if run.kind not in ("builtin", "response"):
-                    parts.append((f"  {run.kind} {run.duration_ms:.1f} ms", MUTED))
+                    parts.append((f"  {run_timing(run)}", MUTED))
                 if run.error and not any(
                     e.type == "error" and e.action == run.name for e in trace.events
                 ):
