@@ -183,7 +183,7 @@ class Session:
         load_error = getattr(self.actions, "load_error", None)
         # a call that could not run says it already
         errors = " ".join(run.error or "" for run in trace.actions)
-        already_said = bool(load_error) and load_error in errors
+        already_said = isinstance(load_error, str) and bool(load_error) and load_error in errors
         if load_error and trace.actions and not already_said:
             trace.errors.append(
                 f"actions do not load: {load_error} (the last good actions are in use)"

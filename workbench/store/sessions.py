@@ -127,7 +127,7 @@ class SessionStore:
             session_id = new_session_id()
             try:
                 with self._write():
-                    self.db["sessions"].insert({"id": session_id, **row})
+                    self.db.table("sessions").insert({"id": session_id, **row})
                 return session_id
             except sqlite3.IntegrityError:
                 continue
@@ -156,7 +156,7 @@ class SessionStore:
         title = "" if is_session_start(user_text) else title_of(user_text)
         with self._write():
             try:
-                self.db["turns"].insert(turn)
+                self.db.table("turns").insert(turn)
             except sqlite3.IntegrityError as exc:
                 if self.get_session_exact(session_id) is None:
                     raise UnknownSessionError(f"no session '{session_id}'") from exc
@@ -254,7 +254,7 @@ class SessionStore:
         if full is None:
             return False
         with self._write():
-            self.db["sessions"].update(full, {**values, "updated_at": now_iso()})
+            self.db.table("sessions").update(full, {**values, "updated_at": now_iso()})
         return True
 
     @contextmanager
