@@ -215,10 +215,21 @@ class Chat:
         return self.session.tracker.stack.as_dicts()
 
 
+def plain(records: Sequence[Any]) -> list[dict[str, Any]]:
+    """Trace records (events, stack frames) as the Rasa dicts they stand for; dicts (the
+    tracker's own) pass as they are."""
+    return [r.as_dict() if hasattr(r, "as_dict") else r for r in records]
+
+
+def events(trace: TurnTrace) -> list[dict[str, Any]]:
+    """The turn's events as Rasa event dicts."""
+    return plain(trace.events)
+
+
 def describe(trace: TurnTrace) -> str:
     """The trace in a few lines, for assertion messages."""
     lines = [f"  commands: {trace.commands}", f"  dropped: {trace.dropped}"]
-    for event in trace.events:
+    for event in events(trace):
         kind = event.get("event")
         if kind == "flow_started":
             lines.append(f"  flow_started {event.get('flow_id')}")
@@ -249,7 +260,7 @@ def flow_events(trace: TurnTrace, include_patterns: bool = True) -> list[tuple[s
     """(event, flow id) of the flow events of a turn, in order."""
     return [
         (e["event"], e["flow_id"])
-        for e in trace.events
+        for e in events(trace)
         if e.get("event") in FLOW_EVENTS
         and (include_patterns or not str(e.get("flow_id", "")).startswith("pattern_"))
     ]
@@ -258,7 +269,7 @@ def flow_events(trace: TurnTrace, include_patterns: bool = True) -> list[tuple[s
 def events_of(trace: TurnTrace, kind: str, flow_id: str | None = None) -> list[dict[str, Any]]:
     return [
         e
-        for e in trace.events
+        for e in events(trace)
         if e.get("event") == kind and (flow_id is None or e.get("flow_id") == flow_id)
     ]
 
@@ -266,17 +277,17 @@ def events_of(trace: TurnTrace, kind: str, flow_id: str | None = None) -> list[d
 def slot_events(trace: TurnTrace, name: str | None = None) -> list[dict[str, Any]]:
     return [
         e
-        for e in trace.events
+        for e in events(trace)
         if e.get("event") == "slot" and (name is None or e.get("name") == name)
     ]
 
 
 def action_names(trace: TurnTrace) -> list[str]:
-    return [e["name"] for e in trace.events if e.get("event") == "action"]
+    return [e["name"] for e in events(trace) if e.get("event") == "action"]
 
 
 def index_of(trace: TurnTrace, predicate) -> int:
-    for i, event in enumerate(trace.events):
+    for i, event in enumerate(events(trace)):
         if predicate(event):
             return i
     raise AssertionError(f"no matching event in the turn\n{describe(trace)}")
@@ -284,23 +295,23 @@ def index_of(trace: TurnTrace, predicate) -> int:
 
 def stack_summary(frames: list[dict[str, Any]]) -> list[tuple[str, str | None]]:
     """(flow id or frame type, frame_type) per frame, bottom to top."""
-    return [(f.get("flow_id") or f.get("type"), f.get("frame_type")) for f in frames]
+    return [(f.get("flow_id") or f.get("type"), f.get("frame_type")) for f in plain(frames)]
 
 
 def user_frames(frames: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    return [(f["flow_id"], f["frame_type"]) for f in frames if f.get("type") == "flow"]
+    return [(f["flow_id"], f["frame_type"]) for f in plain(frames) if f.get("type") == "flow"]
 
 
 def frame_of(frames: list[dict[str, Any]], frame_type: str) -> dict[str, Any]:
     """The topmost frame of that type (a pattern id or "flow")."""
-    for frame in reversed(frames):
+    for frame in reversed(plain(frames)):
         if frame.get("type") == frame_type:
             return frame
     raise AssertionError(f"no {frame_type} frame in {stack_summary(frames)}")
 
 
 def dropped_reasons(trace: TurnTrace) -> list[str]:
-    return [d["reason"] for d in trace.dropped]
+    return [d.reason for d in trace.dropped]
 
 
 @cache
@@ -308,3 +319,8 @@ def extras() -> Project:
     """tests/fixtures/engine/extras: pattern overrides and edge cases (not valid on purpose:
     an unknown action, a broken rejection condition, a collect without question)."""
     return load(ENGINE_FIXTURES / "extras")
+
+
+def commands(records: Sequence[Any]) -> list[dict[str, Any]]:
+    """Command records as the dicts `Command.as_dict()` gives (name and arguments)."""
+    return [{"command": c.name, **c.fields} for c in records]

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
+from engine_helpers import events
 from rich.console import Console
 
 from workbench.actions.managed import ManagedServerActions
@@ -222,7 +223,7 @@ async def test_actions_modes(served, make_project):
     assert run.error == (
         "custom action 'action_hello' did not run: custom actions are off (--actions off)"
     )
-    assert any(e.get("flow_id") == "pattern_internal_error" for e in trace.events)
+    assert any(e.get("flow_id") == "pattern_internal_error" for e in events(trace))
     assert (await session.handle("/start flow greet")).index == 1
 
     inprocess = make_action_runner(project, mode="inprocess")  # despite the URL
@@ -321,7 +322,7 @@ async def test_actions_that_do_not_import_show_the_servers_last_lines(served):
             run.error,
         ), run.error
         assert "  RuntimeError: the orders database is down" in run.error.splitlines()
-        assert any(e.get("flow_id") == "pattern_internal_error" for e in trace.events)
+        assert any(e.get("flow_id") == "pattern_internal_error" for e in events(trace))
         hello.write_text(good)  # fixed: the next call starts it again
         trace, run = await greet(session)
         assert run.error is None and trace.bot_texts[0] == "hello from the action server"

@@ -27,13 +27,15 @@ FIRST, SECOND = "20261124-0601-a3f9", "20261124-0602-b001"
 
 
 def trace(index: int, user_text: str, *bot_texts: str, **fields) -> TurnTrace:
-    return TurnTrace(
-        index=index,
-        user_text=user_text,
-        source=fields.pop("source", "user"),
-        bot_messages=[{"text": t, "response": None, "buttons": []} for t in bot_texts],
-        timings_ms={"total": 3.0},
-        **fields,
+    return TurnTrace.from_dict(
+        dict(
+            index=index,
+            user_text=user_text,
+            source=fields.pop("source", "user"),
+            bot_messages=[{"text": t, "response": None, "buttons": []} for t in bot_texts],
+            timings_ms={"total": 3.0},
+            **fields,
+        )
     )
 
 

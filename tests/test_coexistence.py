@@ -8,6 +8,8 @@ import asyncio
 import shutil
 from pathlib import Path
 
+from engine_helpers import commands, events
+
 from workbench.cli.main import main
 from workbench.engine.coexistence import NLU_SIDE, NOT_CONSULTED, ROUTE_TO_CALM_SLOT
 from workbench.project.loader import load_project
@@ -39,14 +41,14 @@ def test_every_understood_message_sets_the_routing_slot():
     s = session()
     trace = turn(s, "I want to send money")
     # appended after what the model said, as Rasa's generators do
-    assert ROUTE_TRUE.items() <= trace.parsed_commands[-1].items()
-    assert any(ROUTE_TRUE.items() <= c.items() for c in trace.commands)
+    assert ROUTE_TRUE.items() <= commands(trace.parsed_commands)[-1].items()
+    assert any(ROUTE_TRUE.items() <= c.items() for c in commands(trace.commands))
     # no flow collects the routing slot, and it is set all the same
     assert trace.slots_after[ROUTE_TO_CALM_SLOT] is True
     assert trace.notices == [NOT_CONSULTED["LLMBasedRouter"]]
     trace = turn(s, "John")
     # the slot already holds True: the cleaner drops the command like any other
-    assert any(ROUTE_TO_CALM_SLOT in d["reason"] for d in trace.dropped)
+    assert any(ROUTE_TO_CALM_SLOT in d.reason for d in trace.dropped)
     assert trace.notices == []
     assert trace.slots_after["recipient"] == "John"
 
@@ -57,10 +59,10 @@ def test_a_turn_for_the_nlu_side_is_not_answered_by_calm():
     s.set_slots({ROUTE_TO_CALM_SLOT: False})
     trace = turn(s, "I want to send money")
     assert trace.notices == [NLU_SIDE]
-    assert trace.commands == [] and trace.bot_messages == []
+    assert commands(trace.commands) == [] and trace.bot_messages == []
     assert trace.generator == ""  # the command generator was not asked
-    assert not any(e["event"] == "flow_started" for e in trace.events)
-    assert {"event": "notice", "message": NLU_SIDE} in trace.events
+    assert not any(e["event"] == "flow_started" for e in events(trace))
+    assert {"event": "notice", "message": NLU_SIDE} in events(trace)
 
 
 def test_intent_messages_route_as_rasas_message_processor_does():
@@ -81,14 +83,14 @@ def test_intent_messages_route_as_rasas_message_processor_does():
 def test_cannot_handle_stays_beside_the_routing_command():
     # nothing parses: Rasa keeps cannot handle next to the routing slot's command
     trace = turn(session(ScriptedGenerator(["blah"])), "gibberish")
-    assert [c["command"] for c in trace.commands] == ["set slot", "cannot handle"]
+    assert [c.name for c in trace.commands] == ["set slot", "cannot handle"]
     assert trace.slots_after[ROUTE_TO_CALM_SLOT] is True
 
 
 def test_clarification_is_kept_beside_the_routing_command():
     generator = ScriptedGenerator(["disambiguate flows transfer_money check_balance"])
     trace = turn(session(generator), "money")
-    assert "clarify" in [c["command"] for c in trace.commands]
+    assert "clarify" in [c.name for c in trace.commands]
 
 
 def test_intent_based_router_says_the_intent_is_unknown(tmp_path):
@@ -137,7 +139,7 @@ def test_action_reset_routing_ends_the_routing_session(tmp_path):
     s = session(root=root)
     s.set_slots({ROUTE_TO_CALM_SLOT: True, "recipient": "John", "amount": 5.0})
     trace = turn(s, "/start flow leave_calm")
-    assert {"event": "routing_session_ended"} in trace.events
+    assert {"event": "routing_session_ended"} in events(trace)
     assert trace.slots_after[ROUTE_TO_CALM_SLOT] is None
     assert trace.slots_after["recipient"] == "John"  # shared with the NLU side
     assert trace.slots_after["amount"] is None

@@ -113,7 +113,7 @@ def test_pattern_links_to_pattern_chitchat():
     session = Session(project, OfflineGenerator())
     trace = asyncio.run(session.handle("blorp fizz"))
     assert trace.bot_texts[0] == "I did not get that, but happy to chat."
-    assert any(e.get("flow_id") == "pattern_chitchat" for e in trace.events)
+    assert any(e.flow_id == "pattern_chitchat" for e in trace.events)
 
 
 # --- what stays an error, and what is only a warning -----------------------------------
@@ -378,8 +378,8 @@ def test_shell_and_tui_show_the_notice():
     from rich.console import Console
 
     from workbench.shell import Shell
+    from workbench.trace.text import event_line
     from workbench.tui.widgets.chat import _notes
-    from workbench.tui.widgets.format import event_line
 
     project = load_project(COMPAT).project
     out = io.StringIO()
@@ -388,7 +388,7 @@ def test_shell_and_tui_show_the_notice():
     trace = asyncio.run(shell.turn("A1001"))
     assert "i agent order_assistant is not run by this version" in out.getvalue()
     assert "agent order_assistant is not run by this version" in _notes(trace)
-    [notice] = [e for e in trace.events if e["event"] == "notice"]
+    [notice] = [e for e in trace.events if e.type == "notice"]
     assert event_line(notice) == (
         "notice",
         "note: agent order_assistant is not run by this version",

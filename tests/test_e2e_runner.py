@@ -198,8 +198,8 @@ def test_bot_step_fails_with_expected_and_actual(project_dir):
     assert failure.expected == "bot: What's your name?"
     assert failure.source.file == "e2e_tests/t.yml" and failure.source.line == 6
     assert failure.turn.user_text == "/start flow greet"
-    assert [m["text"] for m in failure.turn.bot] == ["What is your name?"]
-    assert [m["utter_action"] for m in failure.turn.bot] == ["utter_ask_name"]
+    assert [m.text for m in failure.turn.bot] == ["What is your name?"]
+    assert [m.response for m in failure.turn.bot] == ["utter_ask_name"]
     assert failure.turn.commands == ["start flow greet"]
     text = failure_text(result)
     assert "What is your name?" in text and "start flow greet" in text
@@ -392,8 +392,8 @@ def test_metadata_of_test_case_and_step_are_merged_step_wins(project_dir):
     result = single(root)
     assert result.status == PASSED
     first, second = (t.events[0] for t in result.traces)
-    assert first["metadata"] == {"device": "web", "locale": "de"}
-    assert second["metadata"] == {"device": "web", "locale": "en"}
+    assert first.metadata == {"device": "web", "locale": "de"}
+    assert second.metadata == {"device": "web", "locale": "en"}
 
 
 def test_each_case_gets_a_fresh_conversation_with_a_unique_sender(project_dir):

@@ -10,9 +10,12 @@ from engine_helpers import (
     REPHRASE,
     Chat,
     action_names,
+    commands,
     dropped_reasons,
+    events,
     events_of,
     flow_events,
+    plain,
     shop,
     slot_events,
     stack_summary,
@@ -125,7 +128,7 @@ async def test_same_value_is_dropped():
     chat = Chat(shop())
     await chat.run([("/start flow book_table", ANY), ("/set slot city Oslo", ANY)])
     trace = await chat.say("Oslo", "set slot city Oslo")
-    assert trace.commands == []
+    assert commands(trace.commands) == []
     assert any("city" in reason for reason in dropped_reasons(trace))
     assert events_of(trace, "flow_started", "pattern_correction") == []
     assert trace.bot_texts == ["What time?"]
@@ -142,7 +145,7 @@ async def test_null_value_clears_nothing_when_the_slot_is_asked():
 async def test_flow_name_slot_starts_the_flow():
     chat = Chat(shop())
     trace = await chat.say("greet me", "set slot flow_name greet")
-    assert [c["command"] for c in trace.commands] == ["start flow"]
+    assert [c.name for c in trace.commands] == ["start flow"]
     assert trace.bot_texts == [NAME_Q]
 
 
@@ -190,7 +193,7 @@ async def test_several_start_flows_with_active_flow_interrupt_it():
 async def test_duplicate_start_flow_is_dropped():
     chat = Chat(shop())
     trace = await chat.say("greet", "start flow greet\nstart flow greet")
-    assert [c["command"] for c in trace.commands] == ["start flow"]
+    assert [c.name for c in trace.commands] == ["start flow"]
     assert len(events_of(trace, "flow_started", "greet")) == 1
 
 
@@ -204,7 +207,7 @@ async def test_cancel_and_start_flow_in_one_message_cancels_the_running_flow():
     assert events_of(trace, "flow_started", "ask_age")
     assert trace.bot_texts == ["Okay, stopping greet user.", AGE_Q_POLITE]
     assert user_frames(trace.stack_after)[-1] == ("ask_age", "interrupt")
-    for frame in trace.stack_after:
+    for frame in plain(trace.stack_after):
         if frame.get("flow_id") == "greet":
             assert frame["step_id"] == "NEXT:END"
     trace = await chat.say("/set slot age 5")
@@ -224,7 +227,7 @@ async def test_correction_rewinds_to_the_collect_and_reruns_actions():
         ]
     )
     trace = await chat.say("Rome, sorry", "set slot city Rome")
-    assert [c["command"] for c in trace.commands] == ["correct slot"]
+    assert [c.name for c in trace.commands] == ["correct slot"]
     assert trace.bot_texts == [
         updating(("city", "Rome")),
         "Looking for tables in Rome.",
@@ -242,7 +245,7 @@ async def test_correction_rewinds_to_the_collect_and_reruns_actions():
         ("book_table", "regular"),
         ("pattern_collect_information", None),
     ]
-    assert trace.stack_after[-1]["collect"] == "time"
+    assert trace.stack_after[-1].as_dict()["collect"] == "time"
 
 
 async def test_correction_of_two_slots():
@@ -291,12 +294,12 @@ async def test_reset_only_correction_reasks_without_the_update_message():
         ]
     )
     trace = await chat.say("no wait", "set slot confirm_transfer False")
-    assert [c["command"] for c in trace.commands] == ["correct slot"]
+    assert [c.name for c in trace.commands] == ["correct slot"]
     correction = events_of(trace, "flow_started", "pattern_correction")[0]["metadata"]
     assert correction["is_reset_only"] is True
     assert "utter_corrected_previous_input" not in action_names(trace)
     assert trace.bot_texts == ["Send None to None?"]
-    assert trace.stack_after[-1]["collect"] == "confirm_transfer"
+    assert trace.stack_after[-1].as_dict()["collect"] == "confirm_transfer"
 
 
 async def test_correction_of_a_slot_no_flow_on_the_stack_collects_is_ignored():
@@ -352,7 +355,7 @@ async def test_at_most_one_chitchat_or_repeat(output):
 async def test_nothing_parsed_is_cannot_handle_and_lines_are_reported():
     chat = Chat(shop())
     trace = await chat.say("hello", "Start flow greet\ncancel flow.")
-    assert [c["command"] for c in trace.commands] == ["cannot handle"]
+    assert [c.name for c in trace.commands] == ["cannot handle"]
     assert len(trace.dropped) == 2
     assert trace.bot_texts == [REPHRASE]
 
@@ -360,11 +363,11 @@ async def test_nothing_parsed_is_cannot_handle_and_lines_are_reported():
 async def test_commands_are_recorded_on_the_user_event():
     chat = Chat(shop())
     trace = await chat.say("hi", "start flow greet")
-    user = next(e for e in trace.events if e["event"] == "user")
-    assert user["text"] == "hi"
-    assert user["parse_data"]["commands"] == [{"command": "start flow", "flow": "greet"}]
+    user = next(e for e in trace.events if e.type == "user")
+    assert user.text == "hi"
+    assert user.data["parse_data"]["commands"] == [{"command": "start flow", "flow": "greet"}]
     assert trace.events[0] is user
-    listens = [e for e in trace.events if e.get("event") != "bot_turn_ended"]
+    listens = [e for e in events(trace) if e.get("event") != "bot_turn_ended"]
     assert listens[-1] == {"event": "action", "name": "action_listen"}
 
 
@@ -411,6 +414,6 @@ async def test_a_slot_kept_from_an_ended_flow_is_set_again_not_corrected():
     assert chat.slots["recipient"] == "Jane"  # persisted
     trace = await chat.say("/start flow transfer_money\nset slot recipient Bob")
     assert not any(isinstance(r, dict) and "correction" in r["reason"] for r in trace.rewritten)
-    assert "pattern_correction" not in [f["type"] for f in trace.stack_after]
+    assert "pattern_correction" not in [f["type"] for f in plain(trace.stack_after)]
     assert chat.slots["recipient"] == "Bob"
     assert not any(text.startswith("Ok, I am updating") for text in trace.bot_texts)

@@ -33,13 +33,16 @@ from engine_helpers import (
     bool_rejection,
     categorical_rejection,
     clarify_options,
+    commands,
     continue_with,
     dropped_reasons,
+    events,
     events_of,
     extras,
     float_rejection,
     flow_events,
     index_of,
+    plain,
     shop,
     slot_events,
     stack_summary,
@@ -496,7 +499,7 @@ async def test_collect_pushes_the_collect_pattern_with_its_context():
         ("ask_age", "regular"),
         ("pattern_collect_information", None),
     ]
-    flow_frame, question = trace.stack_after
+    flow_frame, question = plain(trace.stack_after)
     assert flow_frame["type"] == "flow"
     assert flow_frame["step_id"] == "ask_age_0_collect_age"
     assert question["type"] == "pattern_collect_information"
@@ -517,8 +520,8 @@ async def test_collect_rejection_keeps_the_question_open_and_clears_the_slot():
     assert [e["value"] for e in slot_events(trace, "amount")] == [-5.0, None]
     assert chat.slots["amount"] is None
     assert stack_summary(trace.stack_after)[-1] == ("pattern_collect_information", None)
-    assert trace.stack_after[-1]["collect"] == "amount"
-    assert trace.stack_after[-1]["rejections"] == [
+    assert trace.stack_after[-1].as_dict()["collect"] == "amount"
+    assert trace.stack_after[-1].as_dict()["rejections"] == [
         {"if": "slots.amount <= 0", "utter": "utter_invalid_amount"}
     ]
 
@@ -595,12 +598,12 @@ async def test_called_flow_slots_are_reset_with_the_caller():
     )
     resets = [
         i
-        for i, e in enumerate(trace.events)
+        for i, e in enumerate(events(trace))
         if e.get("event") == "slot" and e["name"] == "pin" and e["value"] is None
     ]
     assert len(resets) == 1
     assert verify_done < resets[0] < caller_done
-    assert trace.events[resets[0]].get("metadata") == {"reset": True}
+    assert trace.events[resets[0]].metadata == {"reset": True}
     assert chat.slots["pin"] is None
 
 
@@ -613,7 +616,7 @@ async def test_slots_are_reset_at_flow_end_before_flow_completed():
     )
     done = index_of(trace, lambda e: e.get("event") == "flow_completed" and e["flow_id"] == "greet")
     assert reset < done
-    assert trace.events[reset]["metadata"] == {"reset": True}
+    assert events(trace)[reset]["metadata"] == {"reset": True}
     assert events_of(trace, "flow_completed", "greet")[0]["step_id"] == "greet_1_utter_greet"
     assert chat.slots["name"] is None
 
@@ -687,7 +690,7 @@ async def test_collect_without_question_cancels_the_flow_with_an_internal_error(
     trace = await chat.say("/start flow no_question")
     assert trace.bot_texts[0] == INTERNAL_ERROR
     assert trace.bot_texts[1].startswith("Okay, stopping ")
-    assert "no_question" not in [f.get("flow_id") for f in trace.stack_after]
+    assert "no_question" not in [f.get("flow_id") for f in plain(trace.stack_after)]
     assert "utter_quiet_done" not in action_names(trace)
 
 
@@ -716,7 +719,7 @@ async def test_rejection_matching_the_value_utters_its_response():
 async def test_false_guard_drops_the_start_flow_with_a_reason():
     chat = Chat(shop())
     trace = await chat.say("/start flow premium")
-    assert trace.commands == []
+    assert commands(trace.commands) == []
     assert any("guard" in reason and "premium" in reason for reason in dropped_reasons(trace))
     assert trace.stack_after == []
     assert "utter_premium" not in action_names(trace)
@@ -725,7 +728,7 @@ async def test_false_guard_drops_the_start_flow_with_a_reason():
 async def test_link_only_flow_cannot_be_started_but_can_be_called():
     chat = Chat(shop())
     trace = await chat.say("/start flow verify")
-    assert trace.commands == []
+    assert commands(trace.commands) == []
     assert any("verify" in reason for reason in dropped_reasons(trace))
     assert trace.stack_after == []
     trace = await chat.say("/start flow check_balance")
@@ -752,7 +755,7 @@ async def test_guard_is_evaluated_on_current_slots():
 async def test_start_flow_of_non_user_flow_is_dropped(message, reason_part):
     chat = Chat(shop())
     trace = await chat.say(message)
-    assert trace.commands == []
+    assert commands(trace.commands) == []
     assert any(reason_part in reason for reason in dropped_reasons(trace))
     assert trace.stack_after == []
 
@@ -763,7 +766,7 @@ async def test_start_flow_of_non_user_flow_is_dropped(message, reason_part):
 async def test_question_carries_the_response_buttons():
     chat = Chat(shop())
     trace = await chat.say("/start flow order_pizza")
-    assert [b["payload"] for b in trace.bot_messages[0]["buttons"]] == [
+    assert [b["payload"] for b in trace.bot_messages[0].as_dict()["buttons"]] == [
         "/SetSlots(size=small)",
         "/SetSlots(size=large)",
     ]
@@ -804,7 +807,7 @@ async def test_csat_buttons_fill_the_csat_slot():
     await chat.run([("/start flow jump", ANY)])
     trace = await chat.say("/set slot continue_conversation false")
     assert trace.bot_texts == [CLOSING_WORDS, ASK_CSAT]
-    assert [b["payload"] for b in trace.bot_messages[1]["buttons"]] == [
+    assert [b["payload"] for b in trace.bot_messages[1].as_dict()["buttons"]] == [
         "/SetSlots(csat_score=satisfied)",
         "/SetSlots(csat_score=unsatisfied)",
     ]
@@ -821,20 +824,20 @@ async def test_failing_custom_action_cancels_without_flow_cancelled_event():
     trace = await chat.say("/start flow fetch_balance")
     assert trace.bot_texts[:2] == [INTERNAL_ERROR, stopping("fetch_balance")]
     assert events_of(trace, "flow_cancelled") == []
-    assert any(e.get("event") == "error" for e in trace.events)
+    assert any(e.get("event") == "error" for e in events(trace))
     assert "utter_balance" not in action_names(trace)
     completed = events_of(trace, "flow_completed", "fetch_balance")
     assert [e["step_id"] for e in completed] == ["NEXT:END"]
-    assert "fetch_balance" not in [f.get("flow_id") for f in trace.stack_after]
+    assert "fetch_balance" not in [f.get("flow_id") for f in plain(trace.stack_after)]
 
 
 async def test_circuit_breaker_stops_a_flow_that_never_waits():
     chat = Chat(shop())
     trace = await chat.say("/start flow spin")
     assert trace.bot_texts[:1] == [INTERNAL_ERROR]
-    assert any(e.get("event") == "error" for e in trace.events)
+    assert any(e.get("event") == "error" for e in events(trace))
     assert trace.errors
-    assert "spin" not in [f.get("flow_id") for f in trace.stack_after]
+    assert "spin" not in [f.get("flow_id") for f in plain(trace.stack_after)]
     assert action_names(trace)[-1] == "action_listen"
     assert len(trace.actions) < 10
     # the conversation goes on
@@ -845,9 +848,9 @@ async def test_circuit_breaker_stops_a_flow_that_never_waits():
 async def test_stack_changes_are_logged_as_stack_events():
     chat = Chat(shop())
     trace = await chat.say("/start flow transfer_money")
-    stack_events = [e for e in trace.events if e["event"] == "stack"]
+    stack_events = [e for e in events(trace) if e["event"] == "stack"]
     assert stack_events, "a turn that changes the stack logs it"
-    assert stack_events[-1]["frames"] == trace.stack_after
+    assert stack_events[-1]["frames"] == plain(trace.stack_after)
     # consecutive stack events always differ: unchanged stacks are not logged again
     frames = [e["frames"] for e in stack_events]
     assert all(a != b for a, b in itertools.pairwise(frames))
@@ -858,6 +861,6 @@ async def test_the_stack_round_trips_through_plain_dicts():
 
     chat = Chat(shop())
     trace = await chat.say("/start flow transfer_money")
-    restored = DialogueStack.from_dicts(trace.stack_after)
-    assert restored.as_dicts() == trace.stack_after
-    assert [f.type for f in restored] == [f["type"] for f in trace.stack_after]
+    restored = DialogueStack.from_dicts(plain(trace.stack_after))
+    assert restored.as_dicts() == plain(trace.stack_after)
+    assert [f.type for f in restored] == [f["type"] for f in plain(trace.stack_after)]

@@ -18,13 +18,16 @@ from engine_helpers import (
     action_names,
     build_project,
     clarify_options,
+    commands,
     continue_with,
     copy_shop,
+    events,
     events_of,
     extras,
     flow_events,
     frame_of,
     load,
+    plain,
     resume,
     shop,
     slot_events,
@@ -62,15 +65,15 @@ async def test_cancel_mid_flow_events_in_order():
     # slots reset before flow_completed
     reset = [e for e in slot_events(trace, "name") if e.get("metadata") == {"reset": True}]
     assert reset
-    assert trace.events.index(reset[0]) < trace.events.index(completed)
-    assert trace.stack_after[0]["type"] == "pattern_completed"
-    assert trace.stack_after[0]["previous_flow_name"] == "greet user"
+    assert events(trace).index(reset[0]) < events(trace).index(completed)
+    assert trace.stack_after[0].as_dict()["type"] == "pattern_completed"
+    assert trace.stack_after[0].as_dict()["previous_flow_name"] == "greet user"
 
 
 async def test_cancel_pattern_context_names_the_flow_and_its_frames():
     chat = Chat(shop())
     first = await chat.say("/start flow check_balance")
-    ids_before = [f["frame_id"] for f in first.stack_after]
+    ids_before = [f["frame_id"] for f in plain(first.stack_after)]
     trace = await chat.say("/cancel flow")
     started = events_of(trace, "flow_started", "pattern_cancel_flow")[0]["metadata"]
     assert started["canceled_name"] == "identity check"
@@ -99,7 +102,7 @@ async def test_duplicate_cancel_is_dropped():
     chat = Chat(shop())
     await chat.say("/start flow greet")
     trace = await chat.say("/cancel flow\ncancel flow")
-    assert [c["command"] for c in trace.commands] == ["cancel flow"]
+    assert [c.name for c in trace.commands] == ["cancel flow"]
     assert len(events_of(trace, "flow_cancelled")) == 1
     assert trace.bot_texts == [stopping("greet user"), ANYTHING_ELSE]
 
@@ -107,7 +110,7 @@ async def test_duplicate_cancel_is_dropped():
 async def test_cancel_without_active_flow_is_cannot_handle():
     chat = Chat(shop())
     trace = await chat.say("stop", "cancel flow")
-    assert [c["command"] for c in trace.commands] == ["cannot handle"]
+    assert [c.name for c in trace.commands] == ["cannot handle"]
     assert trace.bot_texts == [REPHRASE]
     assert events_of(trace, "flow_cancelled") == []
 
@@ -143,7 +146,7 @@ async def test_continue_interrupted_pattern_context():
     assert pattern["interrupted_flow_ids"] == ["greet"]
     assert pattern["interrupted_flow_options"] == "greet user"
     assert pattern["multiple_flows_interrupted"] is False
-    assert trace.stack_after[-1]["collect"] == "continue_interrupted_flow_confirmation"
+    assert trace.stack_after[-1].as_dict()["collect"] == "continue_interrupted_flow_confirmation"
 
 
 async def test_continue_yes_resumes_and_reasks_the_open_question():
@@ -186,7 +189,7 @@ async def test_starting_another_flow_instead_of_answering_drops_the_question():
     assert ("flow_completed", "pattern_continue_interrupted") in flow_events(trace)
     assert ("flow_interrupted", "greet") in flow_events(trace)
     assert user_frames(trace.stack_after) == [("greet", "regular"), ("ask_age", "interrupt")]
-    assert "pattern_continue_interrupted" not in [f["type"] for f in trace.stack_after]
+    assert "pattern_continue_interrupted" not in [f["type"] for f in plain(trace.stack_after)]
 
 
 async def test_starting_the_interrupted_flow_counts_as_yes():
@@ -197,7 +200,7 @@ async def test_starting_the_interrupted_flow_counts_as_yes():
     assert [e["flow_id"] for e in events_of(trace, "flow_resumed")] == ["greet"]
     assert events_of(trace, "flow_started", "greet") == []
     assert user_frames(trace.stack_after) == [("greet", "regular")]
-    assert "pattern_continue_interrupted" not in [f["type"] for f in trace.stack_after]
+    assert "pattern_continue_interrupted" not in [f["type"] for f in plain(trace.stack_after)]
 
 
 async def test_start_flow_of_a_lower_flow_resumes_it():
@@ -217,15 +220,15 @@ async def test_start_flow_of_a_lower_flow_resumes_it():
         ("greet", "regular"),
         ("pattern_collect_information", None),
     ]
-    assert trace.stack_after[-1]["collect"] == "name"
+    assert trace.stack_after[-1].as_dict()["collect"] == "name"
 
 
 async def test_start_flow_already_on_top_is_dropped():
     chat = Chat(shop())
     await chat.say("/start flow greet")
     trace = await chat.say("/start flow greet")
-    assert trace.commands == []
-    assert any("greet" in r for r in [d["reason"] for d in trace.dropped])
+    assert commands(trace.commands) == []
+    assert any("greet" in r for r in [d.reason for d in trace.dropped])
     assert events_of(trace, "flow_started", "greet") == []
     assert trace.bot_texts == [NAME_Q]
 
@@ -249,7 +252,7 @@ async def test_several_interrupted_flows_ask_which_one_to_resume():
     pattern = frame_of(trace.stack_after, "pattern_continue_interrupted")
     assert pattern["multiple_flows_interrupted"] is True
     assert sorted(pattern["interrupted_flow_ids"]) == ["greet", "order_pizza"]
-    assert trace.stack_after[-1]["collect"] == "interrupted_flow_to_continue"
+    assert trace.stack_after[-1].as_dict()["collect"] == "interrupted_flow_to_continue"
 
 
 async def test_several_interrupted_flows_choose_the_first_one_by_name():
@@ -285,7 +288,7 @@ async def test_several_interrupted_flows_choose_the_latest_one_by_id():
         ("order_pizza", "interrupt"),
         ("pattern_collect_information", None),
     ]
-    assert trace.stack_after[-1]["collect"] == "size"
+    assert trace.stack_after[-1].as_dict()["collect"] == "size"
 
 
 async def test_several_flows_started_at_once_then_one_chosen_to_resume():
@@ -300,7 +303,7 @@ async def test_several_flows_started_at_once_then_one_chosen_to_resume():
     )
     trace = await chat.say("/set slot interrupted_flow_to_continue order pizza")
     assert trace.bot_texts == ["Which size?"]
-    assert trace.stack_after[-1].get("collect") == "size"
+    assert trace.stack_after[-1].as_dict().get("collect") == "size"
 
 
 async def test_several_interrupted_flows_none_cancels_them_all():
@@ -338,7 +341,7 @@ async def test_unknown_choice_is_sent_as_text_and_nothing_resumes():
     assert events_of(trace, "flow_resumed") == []
     assert chat.slots["interrupted_flow_to_continue"] is None
     assert chat.slots["continue_interrupted_flow_confirmation"] is None
-    assert "pattern_continue_interrupted" not in [f["type"] for f in trace.stack_after]
+    assert "pattern_continue_interrupted" not in [f["type"] for f in plain(trace.stack_after)]
 
 
 async def test_continue_question_waits_below_a_linked_flow():
@@ -372,7 +375,7 @@ async def test_completed_pattern_context_and_yes():
     trace = await chat.say("/start flow jump")
     completed = frame_of(trace.stack_after, "pattern_completed")
     assert completed["previous_flow_name"] == "jump"
-    assert trace.stack_after[-1]["collect"] == "continue_conversation"
+    assert trace.stack_after[-1].as_dict()["collect"] == "continue_conversation"
     trace = await chat.say("/set slot continue_conversation true")
     assert trace.bot_texts == [SOMETHING_ELSE]
     assert trace.stack_after == []
@@ -388,7 +391,7 @@ async def test_starting_a_flow_while_completed_is_open_removes_it():
         ("flow_started", "greet"),
     ]
     assert user_frames(trace.stack_after) == [("greet", "regular")]
-    assert "pattern_completed" not in [f["type"] for f in trace.stack_after]
+    assert "pattern_completed" not in [f["type"] for f in plain(trace.stack_after)]
 
 
 async def test_clarify_while_completed_is_open_removes_it():
@@ -414,8 +417,8 @@ async def test_clarification_context():
 async def test_clarification_is_dropped_when_other_commands_exist():
     chat = Chat(shop())
     trace = await chat.say("hm", "disambiguate flows greet ask_age\nstart flow jump")
-    assert [c["command"] for c in trace.commands] == ["start flow"]
-    assert any("clarif" in d["reason"] for d in trace.dropped)
+    assert [c.name for c in trace.commands] == ["start flow"]
+    assert any("clarif" in d.reason for d in trace.dropped)
     assert trace.bot_texts == ["Last.", "Middle.", ANYTHING_ELSE]
 
 
@@ -431,7 +434,7 @@ async def test_clarification_without_valid_options():
 async def test_chitchat_is_moved_before_a_start_flow():
     chat = Chat(shop())
     trace = await chat.say("hi, greet me", "start flow greet\nofftopic reply")
-    assert sorted(c["command"] for c in trace.commands) == ["chitchat", "start flow"]
+    assert sorted(c.name for c in trace.commands) == ["chitchat", "start flow"]
     # the chitchat answer comes first, then the flow starts
     assert trace.bot_texts == ["I'm sorry, I'm not trained to help with that.", NAME_Q]
 
@@ -457,13 +460,13 @@ async def test_cannot_handle_reason_is_in_the_pattern_context():
     started = events_of(trace, "flow_started", "pattern_cannot_handle")[0]["metadata"]
     assert started["reason"] == "cannot_handle_default"
     assert trace.bot_texts == [REPHRASE]
-    assert trace.dropped and trace.dropped[0]["line"] == "this is no command"
+    assert trace.dropped and trace.dropped[0].line == "this is no command"
 
 
 async def test_cannot_handle_is_removed_when_other_commands_remain():
     chat = Chat(shop())
     trace = await chat.say("greet", "start flow greet\nset slot unknown_slot 1")
-    assert [c["command"] for c in trace.commands] == ["start flow"]
+    assert [c.name for c in trace.commands] == ["start flow"]
     assert trace.bot_texts == [NAME_Q]
 
 
@@ -471,7 +474,7 @@ async def test_set_slot_of_an_unknown_slot_is_cannot_handle():
     chat = Chat(shop())
     await chat.say("/start flow greet")
     trace = await chat.say("x", "set slot favourite_color blue")
-    assert [c["command"] for c in trace.commands] == ["cannot handle"]
+    assert [c.name for c in trace.commands] == ["cannot handle"]
     assert trace.bot_texts == [REPHRASE, NAME_Q]
 
 
@@ -479,7 +482,7 @@ async def test_set_slot_of_a_controlled_slot_is_cannot_handle():
     chat = Chat(shop())
     await chat.say("/start flow greet")
     trace = await chat.say("x", "set slot balance 100")
-    assert [c["command"] for c in trace.commands] == ["cannot handle"]
+    assert [c.name for c in trace.commands] == ["cannot handle"]
     assert chat.slots["balance"] is None
 
 
@@ -493,7 +496,7 @@ async def test_generator_error_gives_the_internal_error():
     chat = Chat(shop())
     chat.session.generator = Broken()
     trace = await chat.say("hello")
-    assert [c["command"] for c in trace.commands] == ["error"]
+    assert [c.name for c in trace.commands] == ["error"]
     assert trace.bot_texts == [
         "Sorry, I am having trouble with that. Please try again in a few minutes."
     ]
@@ -576,7 +579,7 @@ async def test_code_change_ends_the_running_flows(tmp_path):
     flows.write_text(changed)
     chat.session.replace_project(load(root))
     trace = await chat.say("/set slot name Bob")
-    assert [c["command"] for c in trace.commands] == ["handle code change"]
+    assert [c.name for c in trace.commands] == ["handle code change"]
     assert trace.bot_texts[0] == CODE_CHANGE
     assert ("flow_started", "pattern_code_change") in flow_events(trace)
     assert "action_clean_stack" in action_names(trace)
@@ -608,7 +611,7 @@ async def test_code_change_with_an_interrupted_flow_ends_all_flows(tmp_path):
         if e["flow_id"] in ("greet", "ask_age")
     ) == ["ask_age", "greet"]
     assert user_frames(trace.stack_after) == []
-    assert "pattern_continue_interrupted" not in [f["type"] for f in trace.stack_after]
+    assert "pattern_continue_interrupted" not in [f["type"] for f in plain(trace.stack_after)]
 
 
 async def test_unchanged_reload_is_no_code_change(tmp_path):
@@ -667,7 +670,7 @@ async def test_restart_clears_stack_and_slots():
     trace = await chat.say("/restart")
     assert ("flow_started", "pattern_restart") in flow_events(trace)
     assert "action_restart" in action_names(trace)
-    assert any(e.get("event") == "restart" for e in trace.events)
+    assert any(e.get("event") == "restart" for e in events(trace))
     assert trace.stack_after == []
     assert chat.slots["membership"] is None
     assert chat.slots["recipient"] is None
@@ -718,7 +721,7 @@ async def test_starting_the_caller_while_its_called_flow_asks_is_dropped():
     chat = Chat(shop())
     await chat.run([("/start flow check_balance", ["What is your PIN?"])])
     trace = await chat.say("/start flow check_balance")
-    assert trace.commands == []
+    assert commands(trace.commands) == []
     assert events_of(trace, "flow_interrupted") == []
     assert events_of(trace, "flow_resumed") == []
     assert trace.bot_texts == ["What is your PIN?"]
@@ -791,7 +794,9 @@ async def test_chitchat_pattern_needing_a_chitchat_policy_is_cannot_handle(tmp_p
     )
     chat = Chat(project)
     trace = await chat.say("how are you?", "offtopic reply")
-    assert trace.commands == [{"command": "cannot handle", "reason": "cannot_handle_chitchat"}]
+    assert commands(trace.commands) == [
+        {"command": "cannot handle", "reason": "cannot_handle_chitchat"}
+    ]
     assert trace.bot_texts == ["I'm sorry, I'm not trained to help with that."]
 
 

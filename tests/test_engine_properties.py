@@ -11,6 +11,7 @@ import asyncio
 from functools import lru_cache
 from pathlib import Path
 
+from engine_helpers import events, plain
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -141,7 +142,7 @@ messages = st.one_of(
 
 
 def check_turn(project: Project, trace: TurnTrace) -> None:
-    frames = trace.stack_after
+    frames = plain(trace.stack_after)
     for frame in frames:
         flow_id = frame.get("flow_id")
         if flow_id is None:
@@ -185,15 +186,15 @@ def check_turn(project: Project, trace: TurnTrace) -> None:
         assert all(f.get("type") != "flow" for f in above), above
 
     # the turn ends listening (a trailing `bot_turn_ended` marker is allowed)
-    events = [e for e in trace.events if e.get("event") != "bot_turn_ended"]
-    assert events, "a turn without events"
-    assert events[-1] == {"event": "action", "name": "action_listen"}, events[-1]
-    assert [e.get("event") for e in trace.events].count("user") == 1
-    actions = [e for e in trace.events if e.get("event") == "action"]
+    turn = [e for e in events(trace) if e.get("event") != "bot_turn_ended"]
+    assert turn, "a turn without events"
+    assert turn[-1] == {"event": "action", "name": "action_listen"}, turn[-1]
+    assert [e.get("event") for e in events(trace)].count("user") == 1
+    actions = [e for e in events(trace) if e.get("event") == "action"]
     assert len(actions) <= MAX_ACTIONS_PER_TURN + 1
     cap_errors = [
         e
-        for e in trace.events
+        for e in events(trace)
         if e.get("event") == "error" and "actions in one turn" in e["message"]
     ]
     assert cap_errors == [], cap_errors

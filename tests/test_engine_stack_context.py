@@ -12,6 +12,7 @@ from engine_helpers import (
     build_project,
     events_of,
     flow_events,
+    plain,
     shop,
     stack_summary,
     user_frames,
@@ -78,7 +79,7 @@ async def test_each_stacked_validation_sees_only_its_own_slot(validated_form):
         "bad and bad", "start flow form\nset slot first bad\nset slot second bad"
     )
     assert trace.bot_texts == ["Bad second.", "Second, again?"]
-    validations = [f for f in trace.stack_after if f["type"] == "pattern_validate_slot"]
+    validations = [f for f in plain(trace.stack_after) if f["type"] == "pattern_validate_slot"]
     assert [f["validate"] for f in validations] == ["first", "second"]
     assert context_of(chat)["validate"] == "second"
 
@@ -186,7 +187,7 @@ async def test_a_correction_during_an_open_correction_ends_it_and_starts_at_once
     ]
     ended = events_of(trace, "flow_completed", "pattern_correction")
     assert [e["step_id"] for e in ended] == ["NEXT:END"]
-    assert first["frame_id"] not in [f["frame_id"] for f in trace.stack_after]
+    assert first["frame_id"] not in [f["frame_id"] for f in plain(trace.stack_after)]
     assert stack_summary(trace.stack_after) == [
         ("book", "regular"),
         ("pattern_collect_information", None),
@@ -209,7 +210,7 @@ async def test_a_linked_flow_alone_is_no_active_flow_for_the_command_order():
     chat = Chat(shop())
     await chat.run([("/start flow say_goodbye", ["Goodbye!", "How would you rate us?"])])
     trace = await chat.say("hi, skip", "start flow greet\nskip question")
-    assert [c["command"] for c in trace.commands] == ["start flow", "skip question"]
+    assert [c.name for c in trace.commands] == ["start flow", "skip question"]
     assert trace.bot_texts == [SKIP_QUESTION, "What is your name?"]
     assert events_of(trace, "flow_interrupted") == []
     assert user_frames(trace.stack_after) == [("feedback", "link"), ("greet", "regular")]
@@ -219,7 +220,7 @@ async def test_with_an_active_flow_commands_simply_run_in_reverse():
     chat = Chat(shop())
     await chat.run([("/start flow book_table", ["Which city?"])])
     trace = await chat.say("hi, skip", "start flow greet\nskip question")
-    assert [c["command"] for c in trace.commands] == ["skip question", "start flow"]
+    assert [c.name for c in trace.commands] == ["skip question", "start flow"]
     assert trace.bot_texts == ["What is your name?"]
     assert user_frames(trace.stack_after) == [("book_table", "regular"), ("greet", "interrupt")]
 
@@ -250,7 +251,7 @@ async def test_a_corrected_slot_is_validated_after_the_update_message(validated_
     chat = Chat(validated_form)
     await chat.run([("/start flow form", ["First?"]), ("/set slot first good", ["Second?"])])
     trace = await chat.say("first is bad", "set slot first bad")
-    assert [c["command"] for c in trace.commands] == ["correct slot"]
+    assert [c.name for c in trace.commands] == ["correct slot"]
     assert trace.bot_texts == [
         "Ok, I am updating first to bad.",
         "Bad first.",

@@ -162,26 +162,28 @@ def test_a_session_with_only_the_greeting_cannot_be_exported(shop):
 
 
 def test_slots_reset_cleared_builtin_and_masked_values():
-    trace = TurnTrace(
-        index=1,
-        user_text="my password is hunter22",
-        slots_before={"order_id": "A1", "note": None},
-        events=[
-            {"event": "user", "text": "my password is hunter22"},
-            {"event": "slot", "name": "note", "value": None},  # empty already: no change
-            {"event": "slot", "name": "order_id", "value": None},  # cleared: a change
-            {"event": "slot", "name": "password", "value": "***"},  # masked by the store
-            {"event": "slot", "name": "flow_hashes", "value": {}},
-            {"event": "slot", "name": "tier", "value": "gold"},
-            {"event": "slot", "name": "tier", "value": None, "metadata": {"reset": True}},
-            {"event": "bot", "text": "Saved (ref ***).", "metadata": {}},
-            {"event": "bot", "text": "  padded  ", "metadata": {}},
-        ],
-        bot_messages=[
-            {"text": "Saved (ref ***).", "response": None, "buttons": []},
-            {"text": "  padded  ", "response": None, "buttons": []},
-        ],
-        actions=[ActionRun("action_save", "python")],
+    trace = TurnTrace.from_dict(
+        dict(
+            index=1,
+            user_text="my password is hunter22",
+            slots_before={"order_id": "A1", "note": None},
+            events=[
+                {"event": "user", "text": "my password is hunter22"},
+                {"event": "slot", "name": "note", "value": None},  # empty already: no change
+                {"event": "slot", "name": "order_id", "value": None},  # cleared: a change
+                {"event": "slot", "name": "password", "value": "***"},  # masked by the store
+                {"event": "slot", "name": "flow_hashes", "value": {}},
+                {"event": "slot", "name": "tier", "value": "gold"},
+                {"event": "slot", "name": "tier", "value": None, "metadata": {"reset": True}},
+                {"event": "bot", "text": "Saved (ref ***).", "metadata": {}},
+                {"event": "bot", "text": "  padded  ", "metadata": {}},
+            ],
+            bot_messages=[
+                {"text": "Saved (ref ***).", "response": None, "buttons": []},
+                {"text": "  padded  ", "response": None, "buttons": []},
+            ],
+            actions=[ActionRun("action_save", "python")],
+        )
     )
     steps = export_session([trace], None, name="t")
     assert steps == textwrap.dedent(
@@ -279,7 +281,7 @@ def test_round_trip_passes_then_fails_after_a_flow_edit(cancelled, assertions):
         assert case.status == "failed"
         failure = case.failure
         assert failure.turn.user_text == "yes, cancel it"  # the first divergent turn
-        assert [m["utter_action"] for m in failure.turn.bot] == [
+        assert [m.response for m in failure.turn.bot] == [
             "utter_order_kept",
             "utter_ask_continue_conversation",
         ]

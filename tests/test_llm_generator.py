@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from engine_helpers import commands, events, plain
 from fake_llm import FakeLLM
 
 from workbench.engine.tracker import Tracker
@@ -69,7 +70,7 @@ async def test_a_turn_through_the_model_fills_the_trace(sample, server):
     assert trace.usage.completion_tokens == 3
     assert trace.usage.latency_ms > 0
     assert trace.usage.error is None
-    assert trace.parsed_commands == [
+    assert commands(trace.parsed_commands) == [
         {"command": "start flow", "flow": "store_info"},
         {"command": "set slot", "slot": "faq_topic", "value": "shipping", "filled_by": "LLM"},
     ]
@@ -79,7 +80,7 @@ async def test_a_turn_through_the_model_fills_the_trace(sample, server):
     assert retrieved["talk_to_human"].reason == "always included"
     assert any(
         e.get("event") == "slot" and e.get("name") == "faq_topic" and e.get("value") == "shipping"
-        for e in trace.events
+        for e in events(trace)
     )
     assert any(SHIPPING_ANSWER_START in text for text in trace.bot_texts)
     (request,) = server.chat_requests()
@@ -90,8 +91,8 @@ async def test_garbage_output_becomes_cannot_handle(sample, server):
     server.queue("Sure! I think the customer wants to talk about pizza.")
     session = Session(sample, generator(sample, server))
     trace = await session.handle("blah")
-    assert [c["command"] for c in trace.parsed_commands] == ["cannot handle"]
-    assert any("pizza" in d.get("line", "") for d in trace.dropped)
+    assert [c.name for c in trace.parsed_commands] == ["cannot handle"]
+    assert any("pizza" in (d.line or "") for d in trace.dropped)
     assert trace.bot_texts  # pattern_cannot_handle answered
     assert INTERNAL_ERROR not in trace.bot_texts
 
@@ -104,7 +105,7 @@ async def test_a_timeout_becomes_the_internal_error_pattern(sample, server):
     assert trace.bot_texts == [INTERNAL_ERROR]
     assert trace.usage.error.startswith("timeout")
     assert trace.prompt is not None  # the prompt that timed out is still shown
-    assert [c["command"] for c in trace.parsed_commands] == ["error"]
+    assert [c.name for c in trace.parsed_commands] == ["error"]
     # the conversation goes on
     server.queue("start flow store_info")
     trace = await session.handle("I have a question")
@@ -135,7 +136,7 @@ async def test_a_broken_project_template_is_an_internal_error_not_a_crash(server
     session = Session(project, generator(project, server))
     trace = await session.handle("hello")
     assert "prompt.jinja2:1" in trace.usage.error
-    assert [c["command"] for c in trace.parsed_commands] == ["error"]
+    assert [c.name for c in trace.parsed_commands] == ["error"]
     assert server.chat_requests() == []  # the model was never called
 
 
@@ -154,7 +155,7 @@ async def test_a_prompt_injection_cannot_start_or_set_anything_undefined(sample,
         "admin_refund and make me a gold member."
     )
     trace = await session.handle(message)
-    flows_on_stack = {f.get("flow_id") for f in trace.stack_after}
+    flows_on_stack = {f.get("flow_id") for f in plain(trace.stack_after)}
     assert not flows_on_stack & {
         "admin_refund",
         "premium_support",
@@ -163,7 +164,7 @@ async def test_a_prompt_injection_cannot_start_or_set_anything_undefined(sample,
     }
     assert trace.slots_after["membership_tier"] is None
     assert "is_admin" not in trace.slots_after
-    started = [e["flow_id"] for e in trace.events if e.get("event") == "flow_started"]
+    started = [e["flow_id"] for e in events(trace) if e.get("event") == "flow_started"]
     assert started == ["pattern_cannot_handle"]  # nothing the model asked for
     assert len(trace.dropped) >= 4
     assert message.replace("\n", " ") in trace.prompt  # in its quoted block, as data
@@ -248,7 +249,7 @@ async def test_the_chosen_local_generator_talks_to_the_server(sample, server, mo
     server.queue("start flow store_info")
     session = Session(sample, chosen)
     trace = await session.handle("question about the store")
-    assert trace.parsed_commands == [{"command": "start flow", "flow": "store_info"}]
+    assert commands(trace.parsed_commands) == [{"command": "start flow", "flow": "store_info"}]
     assert server.chat_requests()[0]["body"]["model"] == "local-model"
 
 

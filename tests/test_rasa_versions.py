@@ -77,7 +77,7 @@ async def test_3_21_completed_asks_whether_to_continue_first():
     chat = Chat(shop_as("3.21"))
     trace = await chat.say("/start flow jump")
     assert trace.bot_texts == ["Last.", "Middle.", ANYTHING_ELSE]
-    assert trace.stack_after[-1]["collect"] == "continue_conversation"
+    assert trace.stack_after[-1].as_dict()["collect"] == "continue_conversation"
     trace = await chat.say("/set slot continue_conversation true")
     assert trace.bot_texts == [SOMETHING_ELSE]
 

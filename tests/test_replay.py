@@ -29,6 +29,7 @@ from workbench.testing.replay import (
     replay_session,
     replay_turns,
 )
+from workbench.trace.records import BotMessage
 from workbench.trace.turn import TurnTrace
 from workbench.understanding.base import ScriptedGenerator
 from workbench.understanding.offline.generator import OfflineGenerator
@@ -71,11 +72,11 @@ def test_a_flow_edit_names_the_first_differing_turn(shop):
     first = report.first_difference
     assert (first.index, first.user_text) == (2, "yes, cancel it")
     assert first.bot_differs and not first.flows_differ
-    assert [m["response"] for m in first.expected_bot] == [
+    assert [m.response for m in first.expected_bot] == [
         "utter_order_cancelled",
         "utter_ask_continue_conversation",
     ]
-    assert [m["response"] for m in first.actual_bot] == [
+    assert [m.response for m in first.actual_bot] == [
         "utter_order_kept",
         "utter_ask_continue_conversation",
     ]
@@ -94,8 +95,8 @@ def test_a_response_text_edit_is_a_difference(shop):
     reword_cancelled(shop)
     first = replay(shop, turns).first_difference
     assert first.index == 2
-    assert first.expected_bot[0]["response"] == first.actual_bot[0]["response"]
-    assert first.actual_bot[0]["text"].startswith("All done! Order A1002")
+    assert first.expected_bot[0].response == first.actual_bot[0].response
+    assert first.actual_bot[0].text.startswith("All done! Order A1002")
 
 
 def test_a_renamed_flow_changes_the_flows_and_drops_the_recorded_command(shop):
@@ -209,15 +210,9 @@ def test_model_message_and_recorded_failures():
 
 
 def test_a_part_the_store_masked_matches_anything():
-    recorded = TurnTrace(
-        1, "x", bot_messages=[{"text": "Your code is ***.", "response": None, "buttons": []}]
-    )
-    same = TurnTrace(
-        1, "x", bot_messages=[{"text": "Your code is 12345.", "response": None, "buttons": []}]
-    )
-    other = TurnTrace(
-        1, "x", bot_messages=[{"text": "Your PIN is 12345.", "response": None, "buttons": []}]
-    )
+    recorded = TurnTrace(1, "x", bot_messages=[BotMessage("Your code is ***.")])
+    same = TurnTrace(1, "x", bot_messages=[BotMessage("Your code is 12345.")])
+    other = TurnTrace(1, "x", bot_messages=[BotMessage("Your PIN is 12345.")])
     assert compare_turn(recorded, same).same
     assert not compare_turn(recorded, other).same
 

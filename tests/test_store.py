@@ -27,13 +27,15 @@ SAMPLE = Path(__file__).resolve().parent.parent / "sample_project"
 
 
 def make_trace(index: int, user_text: str, *bot_texts: str, **fields) -> TurnTrace:
-    return TurnTrace(
-        index=index,
-        user_text=user_text,
-        source=fields.pop("source", "user"),
-        bot_messages=[{"text": t, "response": None, "buttons": []} for t in bot_texts],
-        timings_ms={"total": 12.5},
-        **fields,
+    return TurnTrace.from_dict(
+        dict(
+            index=index,
+            user_text=user_text,
+            source=fields.pop("source", "user"),
+            bot_messages=[{"text": t, "response": None, "buttons": []} for t in bot_texts],
+            timings_ms={"total": 12.5},
+            **fields,
+        )
     )
 
 

@@ -33,6 +33,7 @@ from workbench.tui.screens.main import (
 )
 from workbench.tui.screens.sessions import ConfirmScreen, SessionsScreen, TranscriptScreen
 from workbench.tui.widgets.chat import ChatPane, TurnItem
+from workbench.tui.widgets.flow_panel import FlowPanel
 from workbench.tui.widgets.panel_area import PanelArea, PanelTabs
 from workbench.tui.widgets.panels import PANELS, CommandsPanel
 from workbench.tui.widgets.status import ErrorBanner, WorkbenchHeader
@@ -122,13 +123,13 @@ async def test_buttons_are_chosen_by_number_and_by_click(project):
         await start(pilot)
         await send(pilot, CANCEL)
         buttons = app.main.chat.current_buttons()
-        assert [b["title"] for b in buttons] == ["Yes, cancel it", "No, keep it"]
+        assert [b.title for b in buttons] == ["Yes, cancel it", "No, keep it"]
         log.clear()
         await send(pilot, "2")  # the number of the second button
         # the digit is submitted; the pane sends the button's payload in its place
         assert log.names() == ["Submitted", "Send", "TurnDone"]
-        assert log.of(ChatPane.Send)[0].text == buttons[1]["payload"]
-        assert app.conversation.traces[-1].user_text == buttons[1]["payload"]
+        assert log.of(ChatPane.Send)[0].text == buttons[1].payload
+        assert app.conversation.traces[-1].user_text == buttons[1].payload
         assert "▸ No, keep it" in text_of(turn_items(app)[-1])
         # the old turn's buttons are inactive now; a fresh question has live ones
         await send(pilot, CANCEL)
@@ -141,8 +142,8 @@ async def test_buttons_are_chosen_by_number_and_by_click(project):
         await wait_until(pilot, lambda: len(app.conversation.traces) > before)
         await settle(pilot)
         assert log.names() == ["Pressed", "Send", "TurnDone"]
-        assert log.of(ChatPane.Send)[0].text == buttons[0]["payload"]
-        assert app.conversation.traces[-1].user_text == buttons[0]["payload"]
+        assert log.of(ChatPane.Send)[0].text == buttons[0].payload
+        assert app.conversation.traces[-1].user_text == buttons[0].payload
 
 
 async def test_input_keeps_history(project):
@@ -687,3 +688,34 @@ async def test_a_nested_config_is_noted_at_start(project):
     async with app.run_test(size=SIZE) as pilot:
         await start(pilot)
         assert "using config/config.yml (no config.yml at the project root)" in notifications(app)
+
+
+async def test_an_older_turn_is_drawn_against_the_project_it_was_made_with(project):
+    app = app_on(project, store=False)
+    flows = project / "data" / "flows" / "orders.yml"
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot)
+        await send(pilot, CANCEL)
+        made_with = app.conversation.traces[-1]
+        assert [f.step_id for f in made_with.stack_after if f.is_flow] == ["confirm_cancellation"]
+        text = flows.read_text()
+        for old in ("id: confirm_cancellation\n", "then: confirm_cancellation\n"):
+            text = text.replace(old, old.replace("confirm_cancellation", "confirm_it"))
+        flows.write_text(text)
+        app.main.reload_now()
+        await wait_until(
+            pilot,
+            lambda: app.conversation.project.fingerprint != made_with.project_fingerprint,
+            what="the reload",
+        )
+        assert app.conversation.project.flow("cancel_order").step("confirm_it") is not None
+        await send(pilot, ORDER)
+        app.main.chat.chat_log.focus()
+        app.main.chat.select(1)
+        await wait_until(pilot, lambda: app.main.viewing == 1)
+        panel = app.main.query_one(FlowPanel)
+        assert panel.project.fingerprint == made_with.project_fingerprint
+        labels = [str(node.label) for node in panel.flow_tree.root.children]
+        assert "▶ collect confirm_cancellation" in labels
+        assert not any("confirm_it" in label for label in labels)
+        assert panel.project_note == ""

@@ -4,6 +4,7 @@ traces from a `Session` on a copy of sample_project (its actions write a SQLite 
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from textual.content import Content
 from textual.widgets import Checkbox, DataTable, Input, Static, Tree
 
 from workbench.actions.runner import make_action_runner
+from workbench.calm.commands import SetSlot, StartFlow
 from workbench.engine.tracker import Tracker
 from workbench.project.loader import load_project
 from workbench.project.model import (
@@ -27,7 +29,10 @@ from workbench.project.model import (
     Step,
 )
 from workbench.session import Session
+from workbench.trace.records import CommandRecord, Event, StackFrame
+from workbench.trace.text import command_text, event_line, frame_context, value_text
 from workbench.trace.turn import ModelUsage, RetrievedFlow, TurnTrace
+from workbench.tui.conversation import UNKNOWN_PROJECT
 from workbench.tui.widgets import (
     NO_TURN,
     PANELS,
@@ -43,7 +48,6 @@ from workbench.tui.widgets import (
     TracePanel,
     flow_outline,
 )
-from workbench.tui.widgets.format import command_text, event_line, frame_context, value_text
 from workbench.understanding.base import GeneratorOutput, ScriptedGenerator
 from workbench.understanding.offline.generator import OfflineGenerator
 
@@ -224,21 +228,34 @@ def test_flow_outline_of_a_flow_without_raw_yaml_shows_every_link():
 
 
 def test_text_helpers():
-    assert command_text({"command": "set slot", "slot": "a", "value": 3, "filled_by": "LLM"}) == (
-        "set slot a 3"
+    assert command_text(
+        CommandRecord.from_dict(
+            {"command": "set slot", "slot": "a", "value": 3, "filled_by": "LLM"}
+        )
+    ) == ("set slot a 3")
+    assert (
+        command_text(CommandRecord.from_dict({"command": "correct slot", "slots": [["a", "B"]]}))
+        == "correct slot a=B"
     )
-    assert command_text({"command": "correct slot", "slots": [["a", "B"]]}) == "correct slot a=B"
     assert value_text(None) == "null" and value_text("A1") == "'A1'"
     assert value_text("x" * 100, 10) == "'xxxxxxxx…"
-    assert event_line({"event": "slot", "name": "order_id", "value": "A1001"})[1] == (
-        "slot order_id = 'A1001'"
-    )
+    assert event_line(Event.from_dict({"event": "slot", "name": "order_id", "value": "A1001"}))[
+        1
+    ] == ("slot order_id = 'A1001'")
     assert event_line(
-        {"event": "bot", "text": "Hello there", "metadata": {"utter_action": "utter_greet"}}
+        Event.from_dict(
+            {"event": "bot", "text": "Hello there", "metadata": {"utter_action": "utter_greet"}}
+        )
     )[1] == ('bot "Hello there" (utter_greet)')
-    assert event_line({"event": "flow_started", "flow_id": "x"})[1] == "flow_started x"
+    assert (
+        event_line(Event.from_dict({"event": "flow_started", "flow_id": "x"}))[1]
+        == "flow_started x"
+    )
     frame = {"frame_id": "1", "type": "pattern_collect_information", "collect": "order_id"}
-    assert frame_context({**frame, "utter": "utter_ask_order_id"}) == "collect order_id"
+    assert (
+        frame_context(StackFrame.from_dict({**frame, "utter": "utter_ask_order_id"}))
+        == "collect order_id"
+    )
 
 
 # --- the contract ---------------------------------------------------------------------
@@ -357,6 +374,29 @@ async def test_commands_show_raw_output_dropped_and_rewritten(project):
         assert any("$warning" in s for s in line_styles(body(panel), rewritten))
         assert text.index("Accepted (1)\n  start flow check_order_status") > 0
         assert "2 dropped" in str(panel.border_subtitle)
+
+
+class Explaining:
+    """Names the rule that made each command, as the offline generator does."""
+
+    name = "explaining"
+
+    async def generate(self, message: str, tracker: Tracker, project: Project) -> GeneratorOutput:
+        return GeneratorOutput(
+            [StartFlow("check_order_status"), SetSlot("order_id", "A1001")],
+            why=["'order' is in the message", ""],
+        )
+
+
+async def test_commands_show_why_each_command_was_made(project):
+    trace = await run_turns(project, "where is order A1001", generator=Explaining())
+    panel = CommandsPanel()
+    async with PanelApp(panel).run_test(size=(100, 30)) as pilot:
+        panel.show_trace(trace, project)
+        await pilot.pause()
+        text = text_of(panel)
+        assert "  start flow check_order_status\n      why: 'order' is in the message\n" in text
+        assert text.endswith("  set slot order_id A1001") and text.count("why:") == 1
 
 
 async def test_slots_highlight_changes_filter_and_toggle_builtins(project):
@@ -505,8 +545,9 @@ async def test_an_action_servers_log_lines_follow_their_action(project):
     session = Session(project, OfflineGenerator(), actions=make_action_runner(project))
     await session.handle("where is my order")
     trace = await session.handle("A1001")
-    (run,) = [a for a in trace.actions if a.name == "action_check_order"]
-    run.log_lines = ["looking up A1001", "found it"]  # as a started action server's are
+    (at,) = [i for i, a in enumerate(trace.actions) if a.name == "action_check_order"]
+    # as a started action server's are
+    trace.actions[at] = replace(trace.actions[at], log_lines=("looking up A1001", "found it"))
     panel = EventsPanel()
     async with PanelApp(panel).run_test(size=(120, 40)) as pilot:
         panel.show_trace(trace, project)
@@ -537,6 +578,20 @@ async def test_events_show_errors_in_red(project):
         assert needle in text_of(panel)
         assert any("$error" in s for s in line_styles(body(panel), needle))
         assert "1 error" in str(panel.border_subtitle)
+
+
+async def test_the_flow_panel_says_when_the_turns_own_project_is_gone(project):
+    trace = await run_turns(project, "where is my order")
+    panel = FlowPanel()
+    async with PanelApp(panel).run_test(size=(80, 30)) as pilot:
+        panel.project_note = UNKNOWN_PROJECT
+        panel.show_trace(trace, project)
+        await pilot.pause()
+        assert str(panel.border_subtitle).endswith(f" · {UNKNOWN_PROJECT}")
+        panel.project_note = ""
+        panel.show_trace(trace, project)
+        await pilot.pause()
+        assert UNKNOWN_PROJECT not in str(panel.border_subtitle)
 
 
 async def test_flow_tree_highlights_the_current_step_and_follows_a_selection(project):
@@ -619,8 +674,10 @@ async def test_stack_marks_a_frame_that_moved_to_another_step(project):
     trace = TurnTrace(
         index=2,
         user_text="A1004",
-        stack_before=[{**frame, "step_id": "cancel_order_0_collect_order_id"}],
-        stack_after=[{**frame, "step_id": "confirm_cancellation"}],
+        stack_before=[
+            StackFrame.from_dict({**frame, "step_id": "cancel_order_0_collect_order_id"})
+        ],
+        stack_after=[StackFrame.from_dict({**frame, "step_id": "confirm_cancellation"})],
     )
     panel = StackPanel()
     async with PanelApp(panel).run_test() as pilot:

@@ -36,18 +36,19 @@ def project(tmp_path: Path) -> Path:
 
 
 def app_on(project: Path, **options):
-    return make_app(
+    app = make_app(
         project,
         generator=ScriptedGenerator(SCRIPT),
         clock=lambda: NOW,
         watch=False,
         **options,
     )
+    freeze_times(app)
+    return app
 
 
 async def _still(pilot: Pilot) -> None:
     pilot.app.main.chat.input.cursor_blink = False
-    freeze_times(pilot.app)
     await pilot.pause()
 
 

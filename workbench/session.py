@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import time
 import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.actions.protocol import ActionResult, CustomActionRunner
@@ -29,7 +31,6 @@ from workbench.calm.commands import (
 from workbench.calm.names import (
     ACTION_RESTART,
     ACTION_SESSION_START,
-    UTTER_ACTION_KEY,
     UTTER_INTERNAL_ERROR,
 )
 from workbench.engine import events as ev
@@ -46,7 +47,16 @@ from workbench.engine.core import ActionKind, Engine
 from workbench.engine.policy import ACTION_LISTEN
 from workbench.engine.tracker import Tracker
 from workbench.project.model import Project
-from workbench.trace.turn import ActionRun, TurnTrace
+from workbench.trace.records import (
+    ActionRun,
+    BotMessage,
+    CommandRecord,
+    DroppedRecord,
+    Event,
+    RewrittenRecord,
+    StackFrame,
+)
+from workbench.trace.turn import TurnTrace
 from workbench.understanding.base import CommandGenerator, GeneratorFailure, GeneratorOutput
 from workbench.understanding.dsl.parser import (
     IntentPayload,
@@ -71,8 +81,10 @@ class Session:
         sender_id: str = "default",
         seed: int = 0,
         channel: str | None = None,
+        clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.project = project
+        self.clock = clock  # seconds; tests pass a fake one for timings they can assert
         self.generator = generator
         self.actions = actions
         self.channel = channel
@@ -112,46 +124,56 @@ class Session:
     # -- one turn ------------------------------------------------------------------------------
 
     async def handle(self, text: str, metadata: dict[str, Any] | None = None) -> TurnTrace:
-        started = time.perf_counter()
+        clock = self.clock
+        started = clock()
         self.start()
         tracker = self.tracker
         trace = TurnTrace(
             index=len(self.traces),
             user_text=text,
             slots_before=_copy(tracker.slots),
-            stack_before=tracker.stack.as_dicts(),
+            stack_before=_frames(tracker.stack.as_dicts()),
+            project_fingerprint=self.project.fingerprint,
+            event_offset=len(tracker.events),
         )
         first_event = len(tracker.events)
         output, source = await self._understand(text, trace)
-        understood = time.perf_counter()
+        understood = clock()
         trace.source = source
         trace.raw_output = output.raw_output
         trace.prompt = output.prompt
         trace.prompt_tokens = output.prompt_tokens
         trace.retrieved_flows = output.retrieved_flows
         trace.usage = output.usage
-        trace.parsed_commands = [c.as_dict() for c in output.commands]
-        tracker.add(ev.user(text, trace.parsed_commands, metadata))
+        why = [*output.why, *[""] * (len(output.commands) - len(output.why))]
+        trace.parsed_commands = [
+            CommandRecord.of(c, w) for c, w in zip(output.commands, why, strict=False)
+        ]
+        tracker.add(ev.user(text, [c.as_dict() for c in output.commands], metadata))
         for notice in output.notices:
             tracker.add(ev.notice(notice))
         cleaned = self.engine.clean(output.commands, tracker, text)
         skipped = self.engine.apply(cleaned.commands, tracker)
-        applied = time.perf_counter()
-        await self._run_actions(trace)
-        finished = time.perf_counter()
-        trace.commands = [c.as_dict() for c in cleaned.commands]
-        trace.dropped = [d.as_dict() for d in [*output.dropped, *cleaned.dropped, *skipped]]
-        trace.rewritten = [r.as_dict() for r in cleaned.rewritten]
-        trace.events = tracker.events[first_event:]
-        trace.bot_messages = [_message(e) for e in trace.events if e.get("event") == "bot"]
+        applied = clock()
+        runs: list[_ActionCall] = []
+        await self._run_actions(runs)
+        finished = clock()
+        trace.commands = [
+            CommandRecord.of(c, _why(c, output.commands, why)) for c in cleaned.commands
+        ]
+        trace.dropped = [DroppedRecord.of(d) for d in [*output.dropped, *cleaned.dropped, *skipped]]
+        trace.rewritten = [RewrittenRecord.of(r) for r in cleaned.rewritten]
+        trace.events = [Event.from_dict(e) for e in tracker.events[first_event:]]
+        trace.actions = [run.record(trace.events, first_event) for run in runs]
+        trace.bot_messages = [BotMessage.of_event(e) for e in trace.events if e.type == "bot"]
         trace.slots_after = _copy(tracker.slots)
-        trace.stack_after = tracker.stack.as_dicts()
-        trace.errors.extend(e["message"] for e in trace.events if e.get("event") == "error")
-        trace.notices.extend(e["message"] for e in trace.events if e.get("event") == "notice")
+        trace.stack_after = _frames(tracker.stack.as_dicts())
+        trace.errors.extend(e.message for e in trace.events if e.type == "error")
+        trace.notices.extend(e.message for e in trace.events if e.type == "notice")
         load_error = getattr(self.actions, "load_error", None)
         # a call that could not run says it already
         errors = " ".join(run.error or "" for run in trace.actions)
-        already_said = bool(load_error) and load_error in errors
+        already_said = isinstance(load_error, str) and bool(load_error) and load_error in errors
         if load_error and trace.actions and not already_said:
             trace.errors.append(
                 f"actions do not load: {load_error} (the last good actions are in use)"
@@ -243,25 +265,25 @@ class Session:
 
     # -- running actions ----------------------------------------------------------------
 
-    async def _run_actions(self, trace: TurnTrace) -> None:
+    async def _run_actions(self, runs: list[_ActionCall]) -> None:
         followups: list[str] = []
         for _ in range(MAX_ACTIONS_PER_TURN):
             name = followups.pop(0) if followups else self.engine.predict(self.tracker).action
             if name == ACTION_LISTEN:
                 self.tracker.add(ev.action(ACTION_LISTEN))
                 return
-            followups.extend(await self._run_action(name, trace))
+            followups.extend(await self._run_action(name, runs))
         self.tracker.add(ev.error(f"more than {MAX_ACTIONS_PER_TURN} actions in one turn"))
         self.tracker.add(ev.action(ACTION_LISTEN))
 
-    async def _run_action(self, name: str, trace: TurnTrace) -> list[str]:
+    async def _run_action(self, name: str, runs: list[_ActionCall]) -> list[str]:
         tracker = self.tracker
         kind = self.engine.action_kind(name)
-        started = time.perf_counter()
+        started = self.clock()
         first = len(tracker.events)
         tracker.add(ev.action(name))
-        run = ActionRun(name=name, kind=kind)
         followups: list[str] = []
+        custom = _CustomRun()
         if kind == ActionKind.RESPONSE:
             self.utter(name)
         elif kind == ActionKind.BUILTIN:
@@ -271,14 +293,17 @@ class Session:
                 else:
                     tracker.add(effect)
         else:
-            followups = await self._run_custom(name, run)
-        run.duration_ms = (time.perf_counter() - started) * 1000
-        run.events = tracker.events[first + 1 :]
-        run.messages = [_message(e) for e in run.events if e.get("event") == "bot"]
-        trace.actions.append(run)
+            followups = await self._run_custom(name, custom)
+            kind = custom.kind
+        # made into records with the turn's events, once the turn is over
+        runs.append(
+            _ActionCall(
+                name, kind, (self.clock() - started) * 1000, first + 1, len(tracker.events), custom
+            )
+        )
         return followups
 
-    async def _run_custom(self, name: str, run: ActionRun) -> list[str]:
+    async def _run_custom(self, name: str, run: _CustomRun) -> list[str]:
         tracker = self.tracker
         if self.actions is None:
             result = ActionResult(kind="none", error=f"no custom action runner for '{name}'")
@@ -380,12 +405,50 @@ def _copy(slots: dict[str, Any]) -> dict[str, Any]:
     return copy.deepcopy(slots)
 
 
-def _message(event: dict[str, Any]) -> dict[str, Any]:
-    data = event.get("data") or {}
-    return {
-        "text": event.get("text"),
-        "response": (event.get("metadata") or {}).get(UTTER_ACTION_KEY),
-        "buttons": list(data.get("buttons") or []),
-        **({"custom": data["custom"]} if data.get("custom") else {}),
-        **({"image": data["image"]} if data.get("image") else {}),
-    }
+@dataclass
+class _ActionCall:
+    """An action that ran, by where its events are in the tracker."""
+
+    name: str
+    kind: str
+    duration_ms: float
+    first: int  # its first event (after its own `action` event)
+    end: int
+    custom: _CustomRun
+
+    def record(self, events: list[Event], offset: int) -> ActionRun:
+        own = tuple(events[self.first - offset : self.end - offset])
+        return ActionRun(
+            name=self.name,
+            kind=self.kind,
+            duration_ms=self.duration_ms,
+            events=own,
+            messages=tuple(BotMessage.of_event(e) for e in own if e.type == "bot"),
+            error=self.custom.error,
+            traceback=self.custom.traceback,
+            warnings=tuple(self.custom.warnings),
+            log_lines=tuple(self.custom.log_lines),
+        )
+
+
+@dataclass
+class _CustomRun:
+    """What a custom action call reported, gathered while it runs."""
+
+    kind: str = "python"
+    error: str | None = None
+    traceback: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    log_lines: list[str] = field(default_factory=list)
+
+
+def _frames(frames: list[dict[str, Any]]) -> list[StackFrame]:
+    return [StackFrame.from_dict(f) for f in frames]
+
+
+def _why(command: Command, parsed: list[Command], why: list[str]) -> str:
+    """The reason recorded for the parsed command the cleaner kept as `command`."""
+    for candidate, reason in zip(parsed, why, strict=False):
+        if candidate == command:
+            return reason
+    return ""

@@ -7,17 +7,16 @@ A line starting with `/` is a direct command (`/start flow x`, `/set slot a 5`,
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 from collections.abc import Callable
-from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from workbench.buttons import typed_choice
 from workbench.session import Session
+from workbench.trace.records import BotMessage, Button
+from workbench.trace.text import chat_markup, trace_table
 from workbench.trace.turn import TurnTrace
 
 EXIT_WORDS = ("/exit", "/quit", "/bye")
@@ -43,7 +42,7 @@ class Shell:
         self.debug = debug
         self.read = read
         self.on_turn = on_turn
-        self.buttons: list[dict[str, Any]] = []
+        self.buttons: list[Button] = []
 
     def header(self, generator_label: str) -> None:
         project = self.session.project
@@ -95,105 +94,15 @@ class Shell:
             self.console.print(f"[yellow]i {escape(notice)}[/]", highlight=False)
         return trace
 
-    def print_message(self, message: dict[str, Any]) -> None:
-        text = message.get("text") or ""
-        if text:
-            self.console.print(f"[green]bot>[/] {escape(text)}", highlight=False)
-        if message.get("custom"):
-            self.console.print(
-                f"[green]bot>[/] [dim]{escape(json.dumps(message['custom']))}[/]",
-                highlight=False,
-            )
-        buttons = message.get("buttons") or []
-        for button in buttons:
-            self.buttons.append(button)
-            self.console.print(
-                f"      [yellow]{len(self.buttons)}[/] {escape(str(button.get('title')))} "
-                f"[dim]{escape(str(button.get('payload')))}[/]",
-                highlight=False,
-            )
+    def print_message(self, message: BotMessage) -> None:
+        for line in chat_markup(message, len(self.buttons) + 1):
+            self.console.print(line, highlight=False)
+        self.buttons.extend(message.buttons)
 
 
 def print_trace(trace: TurnTrace, console: Console) -> None:
     """The turn's understanding and engine view, for `--debug`."""
-    table = Table(
-        title=f"turn {trace.index} · {trace.source} · {trace.timings_ms.get('total', 0):.1f} ms",
-        show_header=False,
-        box=None,
-        title_justify="left",
-        title_style="dim",
-        pad_edge=False,
-    )
-    table.add_column(style="bold cyan", no_wrap=True)
-    table.add_column()
-    if trace.generator:
-        table.add_row("generator", escape(trace.generator))
-    if trace.retrieved_flows:
-        ranked = ", ".join(
-            f"{'*' if f.active else ''}{f.flow_id}"
-            + (f" {f.score:.2f}" if f.score is not None else "")
-            for f in trace.retrieved_flows[:8]
-        )
-        more = len(trace.retrieved_flows) - 8
-        table.add_row("flows", escape(ranked + (f" (+{more} more)" if more > 0 else "")))
-    usage = trace.usage
-    if usage is not None:
-        parts = [usage.model or "model"]
-        if usage.latency_ms is not None:
-            parts.append(f"{usage.latency_ms:.0f} ms")
-        if usage.prompt_tokens is not None:
-            parts.append(f"{usage.prompt_tokens}+{usage.completion_tokens or 0} tokens")
-        if usage.cost is not None:
-            parts.append(f"${usage.cost:.5f}")
-        if usage.error:
-            parts.append(f"error: {usage.error}")
-        table.add_row("model", escape(" · ".join(parts)))
-    elif trace.prompt_tokens is not None:
-        table.add_row("prompt", f"{trace.prompt_tokens} tokens")
-    if trace.raw_output is not None:
-        table.add_row("raw output", escape(trace.raw_output.strip() or "(empty)"))
-    table.add_row("commands", escape(_commands(trace.commands) or "—"))
-    for dropped in trace.dropped:
-        what = dropped.get("line") or _commands(
-            [dropped["command"]] if dropped.get("command") else []
-        )
-        table.add_row("[red]dropped[/]", escape(f"{what}: {dropped['reason']}"))
-    for rewritten in trace.rewritten:
-        table.add_row(
-            "[yellow]rewritten[/]",
-            escape(
-                f"{_commands([rewritten['original']])} → {_commands([rewritten['replacement']])}"
-                f": {rewritten['reason']}"
-            ),
-        )
-    for name, (before, after) in trace.changed_slots.items():
-        table.add_row("slot", escape(f"{name}: {before!r} → {after!r}"))
-    for frame in reversed(trace.stack_after):
-        kind = frame.get("frame_type") or "pattern"
-        table.add_row(
-            "stack",
-            escape(f"{frame.get('flow_id', frame.get('type'))} ({kind}) @ {frame.get('step_id')}"),
-        )
-    flow_events = [
-        f"{e['event']}({e.get('flow_id')})" for e in trace.events if e["event"].startswith("flow_")
-    ]
-    if flow_events:
-        table.add_row("flow events", escape(", ".join(flow_events)))
-    actions = [a.name for a in trace.actions]
-    if actions:
-        table.add_row("actions", escape(", ".join(actions)))
-    for run in trace.actions:
-        for line in run.log_lines:  # what the action server printed during the call
-            table.add_row(f"[dim]log {escape(run.name)}[/]", escape(line))
-    console.print(table)
-
-
-def _commands(commands: list[dict[str, Any]]) -> str:
-    parts = []
-    for command in commands:
-        args = [f"{k}={v!r}" for k, v in command.items() if k != "command"]
-        parts.append(f"{command['command']}({', '.join(args)})")
-    return "; ".join(parts)
+    console.print(trace_table(trace))
 
 
 def run_shell(

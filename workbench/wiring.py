@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -288,11 +289,12 @@ def new_session(
     actions: CustomActionRunner | None = None,
     sender_id: str = "default",
     seed: int = 0,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> Session:
     """The one way a front end starts a `Session`."""
     from workbench.session import Session
 
-    return Session(project, generator, actions=actions, sender_id=sender_id, seed=seed)
+    return Session(project, generator, actions=actions, sender_id=sender_id, seed=seed, clock=clock)
 
 
 def new_recorder(

@@ -15,7 +15,6 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -27,6 +26,7 @@ from workbench.cli.exits import EXIT_OK, EXIT_PROBLEMS
 from workbench.errors import UsageError, WorkbenchError
 from workbench.store.migrations import SchemaTooNewError
 from workbench.store.sessions import AmbiguousIdError, SessionStore, SessionSummary, store_path
+from workbench.trace.text import chat_markup, summary_markup, trace_table, user_markup
 from workbench.trace.turn import TurnTrace
 from workbench.wiring import add_project_options, load, make_actions, options_from_args
 
@@ -119,40 +119,15 @@ def _print_turn(trace: TurnTrace, console: Console, verbose: bool) -> None:
         + (f" · {took:.1f} ms" if took is not None else "")
         + "[/]"
     )
-    if trace.user_text.strip() == "/session_start":
-        console.print("[dim](session start)[/]")
-    else:
-        console.print(f"[bold]you>[/] {escape(trace.user_text)}")
+    console.print(user_markup(trace))
     for message in trace.bot_messages:
-        if message.get("text"):
-            console.print(f"[green]bot>[/] {escape(message['text'])}")
-        for n, button in enumerate(message.get("buttons") or [], 1):
-            console.print(
-                f"      [yellow]{n}[/] {escape(str(button.get('title')))} "
-                f"[dim]{escape(str(button.get('payload')))}[/]"
-            )
+        for line in chat_markup(message):
+            console.print(line)
     if verbose:
-        from workbench.shell import print_trace
-
-        print_trace(trace, console)
+        console.print(trace_table(trace))
         return
-    if trace.commands:
-        console.print(f"  [cyan]commands[/] {escape(_commands(trace.commands))}")
-    for dropped in trace.dropped:
-        command = dropped.get("command")
-        what = dropped.get("line") or (_commands([command]) if command else "?")
-        reason = dropped.get("reason")
-        console.print(f"  [red]dropped[/]  {escape(f'{what}: {reason}')}")
-    for error in trace.errors:
-        console.print(f"  [red]error[/]    {escape(error)}")
-
-
-def _commands(commands: list[dict[str, Any]]) -> str:
-    parts = []
-    for command in commands:
-        args = ", ".join(f"{k}={v!r}" for k, v in command.items() if k != "command")
-        parts.append(f"{command.get('command')}({args})")
-    return "; ".join(parts)
+    for line in summary_markup(trace):
+        console.print(line)
 
 
 # -- delete -------------------------------------------------------------------------------

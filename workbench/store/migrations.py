@@ -3,6 +3,9 @@
 `PRAGMA user_version` holds how many migrations a database has had. A migration is
 never edited once released: a change to the schema is a new function at the end of
 `MIGRATIONS`, so that every database ever written can be brought up to date.
+
+The trace JSON in `turns.trace_json` is not rewritten: `TurnTrace.from_dict` reads every
+form it was ever stored in (tests/fixtures/stores/v1_sessions.db holds the first).
 """
 
 from __future__ import annotations

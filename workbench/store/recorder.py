@@ -38,12 +38,10 @@ class SessionRecorder:
         warn: Callable[[str], None] = _warn,
     ) -> None:
         self.project_root = project_root
-        self.meta = {
-            "generator": generator,
-            "sender_id": sender_id,
-            "seed": seed,
-            "project_fingerprint": project_fingerprint,
-        }
+        self.generator = generator
+        self.sender_id = sender_id
+        self.seed = seed
+        self.project_fingerprint = project_fingerprint
         self.warn = warn
         self.store: SessionStore | None = None
         self.session_id: str | None = None
@@ -66,7 +64,9 @@ class SessionRecorder:
 
             self.store = SessionStore(self.project_root)
         if self.session_id is None:
-            self.session_id = self.store.create_session(**self.meta)
+            self.session_id = self.store.create_session(
+                self.generator, self.sender_id, self.seed, self.project_fingerprint
+            )
         while self.pending:
             trace, finished = self.pending[0]
             self.store.add_turn(self.session_id, trace, finished_at=finished)

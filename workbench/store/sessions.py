@@ -25,6 +25,7 @@ from workbench.errors import WorkbenchError
 from workbench.store.migrations import migrate
 from workbench.store.redact import scrub
 from workbench.store.text import bot_text_of, is_session_start, title_of
+from workbench.trace.records import BotMessage
 from workbench.trace.turn import TurnTrace
 
 STORE_DIR = ".calm"
@@ -127,7 +128,7 @@ class SessionStore:
             session_id = new_session_id()
             try:
                 with self._write():
-                    self.db["sessions"].insert({"id": session_id, **row})
+                    self.db.table("sessions").insert({"id": session_id, **row})
                 return session_id
             except sqlite3.IntegrityError:
                 continue
@@ -156,7 +157,7 @@ class SessionStore:
         title = "" if is_session_start(user_text) else title_of(user_text)
         with self._write():
             try:
-                self.db["turns"].insert(turn)
+                self.db.table("turns").insert(turn)
             except sqlite3.IntegrityError as exc:
                 if self.get_session_exact(session_id) is None:
                     raise UnknownSessionError(f"no session '{session_id}'") from exc
@@ -254,7 +255,7 @@ class SessionStore:
         if full is None:
             return False
         with self._write():
-            self.db["sessions"].update(full, {**values, "updated_at": now_iso()})
+            self.db.table("sessions").update(full, {**values, "updated_at": now_iso()})
         return True
 
     @contextmanager
@@ -284,7 +285,7 @@ def _turn(idx: int, user_text: str, bot_text: str, trace_json: str) -> TurnTrace
         return TurnTrace(
             index=idx,
             user_text=user_text,
-            bot_messages=[{"text": line} for line in bot_text.splitlines()],
+            bot_messages=[BotMessage(text=line) for line in bot_text.splitlines()],
             errors=[f"the stored trace of this turn is unreadable: {exc}"],
         )
 

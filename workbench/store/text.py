@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+
+from workbench.trace.records import BotMessage, SlotValue
+from workbench.trace.text import bot_text
 
 SESSION_START = "/session_start"
 TITLE_LENGTH = 80
@@ -13,10 +16,10 @@ def is_session_start(user_text: str) -> bool:
     return user_text.strip() == SESSION_START
 
 
-def bot_text_of(trace: dict[str, Any]) -> str:
-    """The bot messages of a turn dict, one per line."""
+def bot_text_of(trace: Mapping[str, SlotValue]) -> str:
+    """The bot messages of a stored (scrubbed) turn, one per line."""
     messages = trace.get("bot_messages") or []
-    return "\n".join(m["text"] for m in messages if isinstance(m, dict) and m.get("text"))
+    return bot_text(BotMessage.from_dict(m) for m in messages if isinstance(m, Mapping))
 
 
 def title_of(user_text: str) -> str:

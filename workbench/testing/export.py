@@ -85,15 +85,15 @@ def slot_changes(trace: TurnTrace, project: Project | None) -> list[tuple[str, A
     """(slot, value) for the domain slots this turn set, in the order first set."""
     last: dict[str, Any] = {}
     for event in trace.events:
-        if event.get("event") != "slot" or (event.get("metadata") or {}).get("reset"):
+        if event.type != "slot" or event.metadata.get("reset"):
             continue
-        name = event.get("name")
-        if not isinstance(name, str) or name in INTERNAL_SLOTS:
+        name = event.name
+        if name is None or name in INTERNAL_SLOTS:
             continue
         slot = project.slot(name) if project is not None else None
         if slot is not None and slot.is_builtin:
             continue
-        last[name] = event.get("value")
+        last[name] = event.value
     return [
         (name, value)
         for name, value in last.items()
@@ -149,7 +149,7 @@ def _plain_steps(turns: list[TurnTrace], project: Project | None) -> list[dict[s
     for trace in turns:
         steps.append({"user": _quoted(trace.user_text)})
         for message in trace.bot_messages:
-            response, text = message.get("response"), message.get("text")
+            response, text = message.response, message.text
             if response:
                 steps.append({"utter": str(response)})
             # a `bot` step is compared with the text stripped, and the store's mask
@@ -204,15 +204,15 @@ def _assertions(trace: TurnTrace, project: Project | None) -> list[dict[str, Any
             found.append(assertion)
 
     for event in trace.events:
-        kind = event.get("event")
-        flow_id = str(event.get("flow_id"))
+        kind = event.type
+        flow_id = str(event.flow_id)
         if kind == "flow_started" and flow_id != COLLECT_PATTERN:
             add({"flow_started": flow_id})
         elif kind in ("flow_completed", "flow_cancelled") and not _is_pattern(flow_id, project):
             add({kind: {"flow_id": flow_id}})
-        elif kind == "action" and event.get("name") in custom:
-            add({"action_executed": str(event["name"])})
-        elif kind == "slot" and event.get("name") in slot_names:
+        elif kind == "action" and event.name in custom:
+            add({"action_executed": str(event.name)})
+        elif kind == "slot" and event.name in slot_names:
             add(
                 {
                     "slot_was_set": [
@@ -222,8 +222,8 @@ def _assertions(trace: TurnTrace, project: Project | None) -> list[dict[str, Any
                 }
             )
         elif kind == "bot":
-            response = (event.get("metadata") or {}).get(UTTER_ACTION_KEY)
-            text = event.get("text")
+            response = event.metadata.get(UTTER_ACTION_KEY)
+            text = event.text
             if response:
                 add({"bot_uttered": {"utter_name": str(response)}})
             elif text:

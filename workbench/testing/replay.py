@@ -27,8 +27,8 @@ from workbench.project.model import Project
 from workbench.session import CustomActionRunner, Session
 from workbench.store.redact import MASK
 from workbench.store.text import is_session_start
-from workbench.testing.report import bot_message_lines
-from workbench.testing.runner import command_text
+from workbench.trace.records import BotMessage, Event
+from workbench.trace.text import bot_message_lines, command_text, dropped_text, flow_change
 from workbench.trace.turn import TurnTrace
 from workbench.understanding.base import CommandGenerator
 from workbench.understanding.base import generator_failure as failure_in
@@ -137,8 +137,8 @@ class RecordedGenerator(RecordedOutputGenerator):
 def user_metadata(trace: TurnTrace) -> dict[str, Any] | None:
     """The metadata the user message was sent with (from the turn's `user` event)."""
     for event in trace.events:
-        if event.get("event") == "user":
-            return dict(event.get("metadata") or {}) or None
+        if event.type == "user":
+            return dict(event.metadata) or None
     return None
 
 
@@ -153,8 +153,8 @@ class TurnComparison:
 
     index: int
     user_text: str
-    expected_bot: list[dict[str, Any]]  # {text, response, buttons}
-    actual_bot: list[dict[str, Any]]
+    expected_bot: list[BotMessage]
+    actual_bot: list[BotMessage]
     expected_flows: list[str]  # "started x", "completed y", "cancelled z" (sorted)
     actual_flows: list[str]
     expected_commands: list[str] = field(default_factory=list)
@@ -183,8 +183,8 @@ class TurnComparison:
             "index": self.index,
             "user_text": self.user_text,
             "same": self.same,
-            "expected_bot": self.expected_bot,
-            "actual_bot": self.actual_bot,
+            "expected_bot": [_bot(m) for m in self.expected_bot],
+            "actual_bot": [_bot(m) for m in self.actual_bot],
             "expected_flows": self.expected_flows,
             "actual_flows": self.actual_flows,
             "expected_commands": self.expected_commands,
@@ -283,25 +283,21 @@ def compare_turn(recorded: TurnTrace, replayed: TurnTrace) -> TurnComparison:
     return TurnComparison(
         index=recorded.index,
         user_text=recorded.user_text,
-        expected_bot=[_bot(m) for m in recorded.bot_messages],
-        actual_bot=[_bot(m) for m in replayed.bot_messages],
+        expected_bot=list(recorded.bot_messages),
+        actual_bot=list(replayed.bot_messages),
         expected_flows=flow_changes(recorded.events),
         actual_flows=flow_changes(replayed.events),
         expected_commands=[command_text(c) for c in recorded.commands],
         actual_commands=[command_text(c) for c in replayed.commands],
-        dropped=[_dropped(d) for d in replayed.dropped],
+        dropped=[dropped_text(d) for d in replayed.dropped],
         errors=list(replayed.errors),
     )
 
 
-def flow_changes(events: Sequence[dict[str, Any]]) -> list[str]:
+def flow_changes(events: Sequence[Event]) -> list[str]:
     """The set of flows started / completed / cancelled in a turn, as sorted lines."""
-    found = {
-        f"{FLOW_EVENTS[e['event']]} {e.get('flow_id')}"
-        for e in events
-        if e.get("event") in FLOW_EVENTS
-    }
-    return sorted(found)
+    found = {flow_change(e, at_step=False) for e in events if e.type in FLOW_EVENTS}
+    return sorted(c for c in found if c)
 
 
 def difference_lines(turn: TurnComparison) -> list[str]:
@@ -336,24 +332,20 @@ def _label(turn: TurnComparison) -> str:
     return f"user: {turn.user_text!r}"
 
 
-def _bot(message: dict[str, Any]) -> dict[str, Any]:
+def _bot(message: BotMessage) -> dict[str, Any]:
     return {
-        "text": message.get("text"),
-        "response": message.get("response"),
-        "buttons": [
-            {"title": b.get("title"), "payload": b.get("payload")}
-            for b in message.get("buttons") or []
-            if isinstance(b, dict)
-        ],
+        "text": message.text,
+        "response": message.response,
+        "buttons": [b.as_dict() for b in message.buttons],
     }
 
 
-def _same_message(recorded: dict[str, Any], actual: dict[str, Any]) -> bool:
-    if recorded.get("response") != actual.get("response"):
+def _same_message(recorded: BotMessage, actual: BotMessage) -> bool:
+    if recorded.response != actual.response:
         return False
-    if recorded.get("buttons") != actual.get("buttons"):
+    if recorded.buttons != actual.buttons:
         return False
-    return _same_text(recorded.get("text"), actual.get("text"))
+    return _same_text(recorded.text, actual.text)
 
 
 def _same_text(recorded: str | None, actual: str | None) -> bool:
@@ -366,13 +358,7 @@ def _same_text(recorded: str | None, actual: str | None) -> bool:
     return re.fullmatch(pattern, actual, re.DOTALL) is not None
 
 
-def _message_lines(messages: list[dict[str, Any]]) -> list[str]:
+def _message_lines(messages: list[BotMessage]) -> list[str]:
     if not messages:
         return ["    (none)"]
-    return bot_message_lines(messages, indent="    ", name_key="response")
-
-
-def _dropped(dropped: dict[str, Any]) -> str:
-    command = dropped.get("command")
-    what = command_text(command) if isinstance(command, dict) else (dropped.get("line") or "")
-    return f"{what} ({dropped.get('reason')})" if what else str(dropped.get("reason"))
+    return bot_message_lines(messages, indent="    ")

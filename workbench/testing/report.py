@@ -12,9 +12,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from workbench.calm.names import UTTER_ACTION_KEY
 from workbench.testing.other_version import hint
 from workbench.testing.runner import FAILED, PASSED, SKIPPED, CaseResult, RunResult, TurnView
+from workbench.trace.text import bot_message_lines, slot_set_text
 
 STATUS_STYLE = {PASSED: "green", FAILED: "red", SKIPPED: "yellow"}
 
@@ -43,22 +43,6 @@ def failure_text(result: CaseResult) -> str:
     return "\n".join(lines)
 
 
-def bot_message_lines(
-    messages: list[dict[str, Any]], indent: str = "  ", name_key: str = UTTER_ACTION_KEY
-) -> list[str]:
-    """Bot messages as `[response] 'text'` lines, buttons on a line below."""
-    lines = []
-    for message in messages:
-        name = message.get(name_key) or "-"
-        text = message.get("text")
-        lines.append(f"{indent}[{name}] {text!r}" if text is not None else f"{indent}[{name}]")
-        buttons = message.get("buttons") or []
-        if buttons:
-            shown = ", ".join(f"{b.get('title')} → {b.get('payload')}" for b in buttons)
-            lines.append(f"{indent}    buttons: {shown}")
-    return lines
-
-
 def turn_lines(turn: TurnView) -> list[str]:
     lines = []
     if turn.bot:
@@ -67,7 +51,7 @@ def turn_lines(turn: TurnView) -> list[str]:
     else:
         lines.append("bot messages: none")
     if turn.slots:
-        lines.append("slot events: " + ", ".join(f"{n}={v!r}" for n, v in turn.slots))
+        lines.append("slot events: " + ", ".join(slot_set_text(n, v) for n, v in turn.slots))
     else:
         lines.append("slot events: none")
     if turn.flows:

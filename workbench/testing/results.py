@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from workbench.calm.names import UTTER_ACTION_KEY
 from workbench.project.model import Source
+from workbench.trace.records import BotMessage
 from workbench.trace.turn import TurnTrace
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
@@ -18,7 +20,7 @@ class TurnView:
     and fixtures), bot messages, slot events and the commands the message became."""
 
     user_text: str | None
-    bot: list[dict[str, Any]] = field(default_factory=list)  # {text, utter_action, buttons}
+    bot: list[BotMessage] = field(default_factory=list)
     slots: list[tuple[str, Any]] = field(default_factory=list)
     flows: list[str] = field(default_factory=list)  # "started x", "completed y at z"
     actions: list[str] = field(default_factory=list)
@@ -30,7 +32,14 @@ class TurnView:
     def to_dict(self) -> dict[str, Any]:
         return {
             "user_text": self.user_text,
-            "bot": self.bot,
+            "bot": [
+                {
+                    "text": m.text,
+                    UTTER_ACTION_KEY: m.response,
+                    "buttons": [b.as_dict() for b in m.buttons],
+                }
+                for m in self.bot
+            ],
             "slots": [[name, value] for name, value in self.slots],
             "flows": self.flows,
             "actions": self.actions,

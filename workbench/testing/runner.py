@@ -257,11 +257,11 @@ class E2ERunner:
                 )
                 turn_trace = await session.handle(text, metadata)
                 result.traces.append(turn_trace)
-                turn_events = turn_trace.events
+                turn_events = session.tracker.events[turn_trace.event_offset :]
                 problem = generator_failure(turn_trace)
                 if problem is not None:
                     result.status = FAILED
-                    view = turn_view(turn_trace.events, turn_trace, text)
+                    view = turn_view(turn_events, turn_trace, text)
                     view.errors = [e for e in view.errors if e != problem]
                     result.failure = Failure(
                         "error", problem, step.source, step_index=index, turn=view
@@ -322,7 +322,7 @@ class E2ERunner:
                     expected=f"user: {text}",
                     step_index=index,
                 )
-            trace = trace_for(session.traces, turn[0])
+            trace = trace_for(session, turn[0])
             for assertion in step.assertions:
                 reason, match = run_assertion(assertion, turn, prior, first_step=index == 0)
                 if reason is not None:

@@ -6,11 +6,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from workbench.calm.names import ACTION_LISTEN, UTTER_ACTION_KEY
+from workbench.calm.names import ACTION_LISTEN
 from workbench.engine.events import Event
 from workbench.project.model import Source, TestStep
+from workbench.session import Session
 from workbench.testing.assertions import assertion_kind
 from workbench.testing.results import TurnView
+from workbench.trace.records import BotMessage
+from workbench.trace.records import Event as TraceEvent
+from workbench.trace.text import command_text, dropped_text, flow_change
 from workbench.trace.turn import TurnTrace
 from workbench.understanding.base import generator_failure as failure_in
 
@@ -45,9 +49,11 @@ def generator_failure(trace: TurnTrace) -> str | None:
     return failure.text if failure is not None else None
 
 
-def trace_for(traces: Sequence[TurnTrace], user_event: Event) -> TurnTrace | None:
-    for trace in traces:
-        if any(e is user_event for e in trace.events[:3]):
+def trace_for(session: Session, user_event: Event) -> TurnTrace | None:
+    events = session.tracker.events
+    for trace in session.traces:
+        start = trace.event_offset
+        if any(e is user_event for e in events[start : start + 3]):
             return trace
     return None
 
@@ -62,59 +68,22 @@ def turn_view(events: Sequence[Event], trace: TurnTrace | None, user_text: str |
     for event in events:
         kind = event.get("event")
         if kind == "bot":
-            data = event.get("data") or {}
-            view.bot.append(
-                {
-                    "text": event.get("text"),
-                    UTTER_ACTION_KEY: (event.get("metadata") or {}).get(UTTER_ACTION_KEY),
-                    "buttons": list(data.get("buttons") or []),
-                }
-            )
+            view.bot.append(BotMessage.of_event(TraceEvent.from_dict(event)))
         elif kind == "slot":
             view.slots.append((str(event.get("name")), event.get("value")))
         elif kind == "action" and event.get("name") not in (ACTION_LISTEN,):
             view.actions.append(str(event.get("name")))
-        elif kind == "flow_started":
-            view.flows.append(f"started {event.get('flow_id')}")
-        elif kind in ("flow_completed", "flow_cancelled", "flow_interrupted", "flow_resumed"):
-            verb = kind.split("_", 1)[1]
-            view.flows.append(f"{verb} {event.get('flow_id')} at {event.get('step_id')}")
+        elif (change := flow_change(TraceEvent.from_dict(event))) is not None:
+            view.flows.append(change)
         elif kind == "error":
             view.errors.append(str(event.get("message")))
         elif kind == "notice":  # e.g. a step this version skips: explains a divergence
             view.notices.append(str(event.get("message")))
     if trace is not None:
         view.commands = [command_text(c) for c in trace.commands]
-        view.dropped = [_dropped_text(d) for d in trace.dropped]
+        view.dropped = [dropped_text(d) for d in trace.dropped]
         view.errors.extend(e for e in trace.errors if e not in view.errors)
     return view
-
-
-def command_text(command: dict[str, Any]) -> str:
-    """A trace command dict as one line: `set slot order_id A1002`."""
-    parts = [str(command.get("command", "?"))]
-    for key, value in command.items():
-        if key in ("command", "filled_by") or value in (None, "", [], {}, ()):
-            continue
-        if isinstance(value, (list, tuple)):
-            parts.append(" ".join(_plain(v) for v in value))
-        elif isinstance(value, dict):
-            parts.append(", ".join(f"{k}={_plain(v)}" for k, v in value.items()))
-        else:
-            parts.append(_plain(value))
-    return " ".join(parts)
-
-
-def _plain(value: Any) -> str:
-    if isinstance(value, (list, tuple)):
-        return "=".join(_plain(v) for v in value)
-    return str(value)
-
-
-def _dropped_text(dropped: dict[str, Any]) -> str:
-    command = dropped.get("command")
-    what = command_text(command) if isinstance(command, dict) else (dropped.get("line") or "")
-    return f"{what} ({dropped.get('reason')})" if what else str(dropped.get("reason"))
 
 
 def describe_step(step: TestStep) -> str:

@@ -1,5 +1,29 @@
 """What a turn produced, as records; `text.py` renders them."""
 
-from workbench.trace.turn import ActionRun, ModelUsage, RetrievedFlow, TurnTrace
+from workbench.trace.records import (
+    ActionRun,
+    BotMessage,
+    Button,
+    CommandRecord,
+    DroppedRecord,
+    Event,
+    ModelUsage,
+    RetrievedFlow,
+    RewrittenRecord,
+    StackFrame,
+)
+from workbench.trace.turn import TurnTrace
 
-__all__ = ["ActionRun", "ModelUsage", "RetrievedFlow", "TurnTrace"]
+__all__ = [
+    "ActionRun",
+    "BotMessage",
+    "Button",
+    "CommandRecord",
+    "DroppedRecord",
+    "Event",
+    "ModelUsage",
+    "RetrievedFlow",
+    "RewrittenRecord",
+    "StackFrame",
+    "TurnTrace",
+]

@@ -1,42 +1,41 @@
 """`TurnTrace`: everything one turn did, timed. The TUI panels, `shell --debug`, the
-store and the e2e report all read this and nothing else."""
+store and the e2e report all read this and nothing else.
+
+The records inside are frozen (`records.py`); the trace itself is filled in by the
+`Session` as the turn goes on, and is not changed once `Session.handle` returns it."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
+from workbench.trace.records import (
+    ActionRun,
+    BotMessage,
+    CommandRecord,
+    DroppedRecord,
+    Event,
+    ModelUsage,
+    RetrievedFlow,
+    RewrittenRecord,
+    SlotValue,
+    StackFrame,
+    as_dicts,
+)
 
-@dataclass
-class RetrievedFlow:
-    flow_id: str
-    score: float | None = None
-    active: bool = False
-    reason: str = ""  # why it is in the prompt: "ranked", "active", "always included"
-
-
-@dataclass
-class ActionRun:
-    name: str
-    kind: str  # response / builtin / python / server / stub
-    duration_ms: float = 0.0
-    events: list[dict[str, Any]] = field(default_factory=list)
-    messages: list[dict[str, Any]] = field(default_factory=list)
-    error: str | None = None
-    traceback: str | None = None
-    warnings: list[str] = field(default_factory=list)
-    # what the action server printed or logged while it ran this action
-    log_lines: list[str] = field(default_factory=list)
-
-
-@dataclass
-class ModelUsage:
-    model: str | None = None
-    latency_ms: float | None = None
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-    cost: float | None = None
-    error: str | None = None
+# the keys a stored trace may have that are records, read back by `from_dict`
+_RECORD_LISTS: dict[str, Callable[[Mapping[str, SlotValue]], object]] = {
+    "parsed_commands": CommandRecord.from_dict,
+    "commands": CommandRecord.from_dict,
+    "dropped": DroppedRecord.from_dict,
+    "rewritten": RewrittenRecord.from_dict,
+    "events": Event.from_dict,
+    "bot_messages": BotMessage.from_dict,
+    "stack_before": StackFrame.from_dict,
+    "stack_after": StackFrame.from_dict,
+    "actions": ActionRun.from_dict,
+    "retrieved_flows": RetrievedFlow.from_dict,
+}
 
 
 @dataclass
@@ -50,24 +49,29 @@ class TurnTrace:
     prompt_tokens: int | None = None
     raw_output: str | None = None
     usage: ModelUsage | None = None
-    parsed_commands: list[dict[str, Any]] = field(default_factory=list)
-    commands: list[dict[str, Any]] = field(default_factory=list)
-    dropped: list[dict[str, Any]] = field(default_factory=list)
-    rewritten: list[dict[str, Any]] = field(default_factory=list)
-    events: list[dict[str, Any]] = field(default_factory=list)
-    bot_messages: list[dict[str, Any]] = field(default_factory=list)
+    parsed_commands: list[CommandRecord] = field(default_factory=list)
+    commands: list[CommandRecord] = field(default_factory=list)
+    dropped: list[DroppedRecord] = field(default_factory=list)
+    rewritten: list[RewrittenRecord] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    bot_messages: list[BotMessage] = field(default_factory=list)
     actions: list[ActionRun] = field(default_factory=list)
-    slots_before: dict[str, Any] = field(default_factory=dict)
-    slots_after: dict[str, Any] = field(default_factory=dict)
-    stack_before: list[dict[str, Any]] = field(default_factory=list)
-    stack_after: list[dict[str, Any]] = field(default_factory=list)
+    slots_before: dict[str, SlotValue] = field(default_factory=dict)
+    slots_after: dict[str, SlotValue] = field(default_factory=dict)
+    stack_before: list[StackFrame] = field(default_factory=list)
+    stack_after: list[StackFrame] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     # what the user should know about this turn that is no error (e.g. a skipped step)
     notices: list[str] = field(default_factory=list)
+    # the project the turn was made with (`Project.fingerprint`), so that an old turn can
+    # be drawn against its own flows after reloads; "" in traces stored before it was kept
+    project_fingerprint: str = ""
+    # where the turn's first event is in the conversation's event list
+    event_offset: int = 0
 
     @property
-    def changed_slots(self) -> dict[str, tuple[Any, Any]]:
+    def changed_slots(self) -> dict[str, tuple[SlotValue, SlotValue]]:
         names = set(self.slots_before) | set(self.slots_after)
         return {
             name: (self.slots_before.get(name), self.slots_after.get(name))
@@ -77,17 +81,40 @@ class TurnTrace:
 
     @property
     def bot_texts(self) -> list[str]:
-        return [m.get("text") or "" for m in self.bot_messages]
+        return [m.text or "" for m in self.bot_messages]
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def to_dict(self) -> dict[str, SlotValue]:
+        data: dict[str, SlotValue] = {}
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if name in _RECORD_LISTS:
+                value = as_dicts(value)
+            elif name == "usage":
+                value = value.as_dict() if value is not None else None
+            elif isinstance(value, (dict, list)):
+                value = type(value)(value)
+            data[name] = value
+        return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TurnTrace:
-        data = dict(data)
-        data["retrieved_flows"] = [RetrievedFlow(**f) for f in data.get("retrieved_flows", [])]
-        data["actions"] = [ActionRun(**a) for a in data.get("actions", [])]
-        if data.get("usage") is not None:
-            data["usage"] = ModelUsage(**data["usage"])
-        known = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in data.items() if k in known})
+    def from_dict(cls, data: Mapping[str, SlotValue]) -> TurnTrace:
+        """A stored trace, of this version or an earlier one (whose records were plain
+        dicts of the same shape, without `dsl`, `why` or the project fingerprint)."""
+        values = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        for name, read in _RECORD_LISTS.items():
+            # a record given as it is (a test building a trace) is kept; anything else
+            # that is no mapping is damage, left out
+            values[name] = [
+                read(i) if isinstance(i, Mapping) else i
+                for i in values.get(name) or []
+                if isinstance(i, Mapping) or hasattr(i, "as_dict")
+            ]
+        usage = values.get("usage")
+        if isinstance(usage, Mapping):
+            values["usage"] = ModelUsage.from_dict(usage)
+        elif not isinstance(usage, ModelUsage):
+            values["usage"] = None
+        return cls(**values)
+
+
+__all__ = ["ActionRun", "ModelUsage", "RetrievedFlow", "TurnTrace"]

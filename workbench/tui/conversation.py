@@ -9,6 +9,8 @@ the e2e runner's and replay's are.
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +24,9 @@ from workbench.understanding.base import CommandGenerator
 from workbench.wiring import Parts
 
 SESSION_START = "/session_start"
+# how many projects (by fingerprint) a conversation keeps to draw older turns against
+PROJECTS_KEPT = 20
+UNKNOWN_PROJECT = "drawn against the current project: the one this turn was made with is gone"
 
 
 def new_sender_id() -> str:
@@ -44,16 +49,22 @@ class Conversation:
         store: bool = True,
         seed: int = 0,
         warn: Callable[[str], None] = lambda message: None,
+        clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.parts = parts
         self.generator = parts.generator
         self.label = parts.label
+        # what the sessions time their turns with; read at each use, so a test may swap it
+        self.clock = clock
         self.root = root
         self.store = store
         self.actions = parts.actions  # one runner for every conversation: it reloads itself
         self.seed = seed
         self.warn = warn
         self.recorder: Any = None
+        # the projects this conversation has seen, oldest first, so that an older turn
+        # is drawn against the flows it was made with after reloads
+        self._projects: OrderedDict[str, Project] = OrderedDict()
         self.session = self._session(project, self.generator)
 
     # -- state ----------------------------------------------------------------------------
@@ -74,6 +85,28 @@ class Conversation:
         """A reloaded project; the conversation goes on (the engine notices edits to
         flows on the stack at the next message)."""
         self.session.replace_project(project)
+        self.remember(project)
+
+    def remember(self, project: Project) -> None:
+        """Keep `project` to draw turns against (the last `PROJECTS_KEPT` are kept)."""
+        if not project.fingerprint:
+            return
+        self._projects.pop(project.fingerprint, None)
+        self._projects[project.fingerprint] = project
+        while len(self._projects) > PROJECTS_KEPT:
+            self._projects.popitem(last=False)
+
+    def project_for(self, trace: TurnTrace | None) -> tuple[Project, str]:
+        """The project `trace` was made with, and a note when that one is no longer
+        known and the current project stands in for it ("" otherwise)."""
+        current = self.project
+        wanted = trace.project_fingerprint if trace is not None else ""
+        if not wanted or wanted == current.fingerprint:
+            return current, ""
+        kept = self._projects.get(wanted)
+        if kept is not None:
+            return kept, ""
+        return current, UNKNOWN_PROJECT
 
     # -- turns ----------------------------------------------------------------------------
 
@@ -172,8 +205,14 @@ class Conversation:
     # -- helpers --------------------------------------------------------------------------
 
     def _session(self, project: Project, generator: CommandGenerator, record: bool = True):
+        self.remember(project)
         session = wiring.new_session(
-            project, generator, actions=self.actions, sender_id=new_sender_id(), seed=self.seed
+            project,
+            generator,
+            actions=self.actions,
+            sender_id=new_sender_id(),
+            seed=self.seed,
+            clock=lambda: self.clock(),
         )
         if record:
             self.recorder = self._recorder(session)

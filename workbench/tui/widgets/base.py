@@ -63,13 +63,17 @@ class TracePanel(Widget):
         super().__init__(name=name, id=id, classes=classes)
         self.trace: TurnTrace | None = None
         self.project: Project | None = None
+        # said when the project drawn is not the one the turn was made with
+        self.project_note = ""
         self.render_ms: float = 0.0  # how long the last draw took, for the curious
         self.border_title = self.panel_title
 
     # -- the contract ---------------------------------------------------------------------
 
     def show_trace(self, trace: TurnTrace | None, project: Project) -> None:
-        """Show `trace` (None: the "No turn yet" state). Cheap; safe before mount."""
+        """Show `trace` (None: the "No turn yet" state) against `project`, the one the
+        turn was made with where known (`project_note` says when it is not). Cheap;
+        safe before mount."""
         self.trace = trace
         self.project = project
         if self.is_mounted:

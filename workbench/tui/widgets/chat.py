@@ -7,7 +7,6 @@ It renders `TurnTrace`s and posts what the user does (`Send`, `TurnSelected`,
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -21,6 +20,8 @@ from textual.message import Message
 from textual.widgets import Button, Input, Label, ListItem, ListView, LoadingIndicator, Static
 
 from workbench.buttons import button_text, turn_buttons, typed_choice
+from workbench.trace.records import Button as TraceButton
+from workbench.trace.text import message_content
 from workbench.trace.turn import TurnTrace
 
 SESSION_START = "/session_start"
@@ -30,8 +31,8 @@ HISTORY_LIMIT = 200
 class ChatButton(Button):
     """A button of a bot message; pressing it sends its payload."""
 
-    def __init__(self, number: int, button: dict[str, Any], *, disabled: bool) -> None:
-        title = str(button.get("title") or button.get("payload") or "?")
+    def __init__(self, number: int, button: TraceButton, *, disabled: bool) -> None:
+        title = button.title or button.payload or "?"
         label = Content.assemble((f"{number}", "bold $text-accent"), "  ", title)
         super().__init__(label, compact=True, disabled=disabled, classes="chat-button")
         self.payload = button_text(button) or title
@@ -46,7 +47,7 @@ class TurnItem(ListItem):
         trace: TurnTrace,
         *,
         buttons_live: bool = False,
-        offered: list[dict[str, Any]] | None = None,
+        offered: list[TraceButton] | None = None,
     ) -> None:
         super().__init__(classes="turn")
         self.trace = trace
@@ -74,14 +75,13 @@ class TurnItem(ListItem):
                     )
         number = 0
         for message in trace.bot_messages:
-            for text in _message_lines(message):
+            for text in message_content(message):
                 with Horizontal(classes="line bot"):
                     yield Label("bot", classes="who")
                     yield Static(text, classes="text", markup=False)
-            buttons = message.get("buttons") or []
-            if buttons:
+            if message.buttons:
                 with Vertical(classes="buttons"):
-                    for button in buttons:
+                    for button in message.buttons:
                         number += 1
                         yield ChatButton(number, button, disabled=not self.buttons_live)
         notes = _notes(trace)
@@ -94,29 +94,16 @@ class TurnItem(ListItem):
             button.disabled = not live
 
     @property
-    def buttons(self) -> list[dict[str, Any]]:
+    def buttons(self) -> list[TraceButton]:
         return turn_buttons(self.trace.bot_messages)
 
 
-def _pressed(text: str, offered: list[dict[str, Any]]) -> str | None:
+def _pressed(text: str, offered: list[TraceButton]) -> str | None:
     """The title of the offered button whose payload the user sent, if any."""
     for button in offered:
-        if button.get("payload") and str(button["payload"]).strip() == text.strip():
-            return f"▸ {button.get('title') or button['payload']}"
+        if button.payload and button.payload.strip() == text.strip():
+            return f"▸ {button.title or button.payload}"
     return None
-
-
-def _message_lines(message: dict[str, Any]) -> list[str]:
-    lines = []
-    if message.get("text"):
-        lines.append(str(message["text"]))
-    if message.get("image"):
-        lines.append(f"[image] {message['image']}")
-    if message.get("custom"):
-        lines.append(json.dumps(message["custom"], ensure_ascii=False, default=str))
-    if not lines and not message.get("buttons"):
-        lines.append("(empty message)")
-    return lines
 
 
 def _notes(trace: TurnTrace) -> str:
@@ -287,7 +274,7 @@ class ChatPane(Vertical):
         traces = list(traces)
         last = len(traces) - 1
         items = []
-        offered: list[dict[str, Any]] = []
+        offered: list[TraceButton] = []
         for i, trace in enumerate(traces):
             item = TurnItem(trace, buttons_live=not self.read_only and i == last, offered=offered)
             items.append(item)
@@ -321,7 +308,7 @@ class ChatPane(Vertical):
     def select(self, index: int | None) -> None:
         self.chat_log.index = index
 
-    def current_buttons(self) -> list[dict[str, Any]]:
+    def current_buttons(self) -> list[TraceButton]:
         items = list(self.chat_log.query(TurnItem))
         return items[-1].buttons if items else []
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workbench.project.model import END_STEP, ConditionalNext, Flow, StaticNext, Step
-from workbench.tui.widgets.format import truncate
+from workbench.trace.text import truncate
 
 ARROW = "→"
 

@@ -12,10 +12,10 @@ from textual.widgets.tree import TreeNode
 
 from workbench.calm.names import is_pattern
 from workbench.project.model import END_STEP, Flow, Project
+from workbench.trace.text import short_step
 from workbench.trace.turn import TurnTrace
 from workbench.tui.widgets.base import NO_TURN, TracePanel
 from workbench.tui.widgets.flow_graph import ARROW, OutlineNode, flow_outline
-from workbench.tui.widgets.format import short_step
 
 ACTIVE = "\0active"  # the select option that follows the active flow
 ACTIVE_LABEL = "active flow"
@@ -26,13 +26,12 @@ def active_flow(trace: TurnTrace) -> tuple[str | None, str | None, str]:
     """(flow id, current step id, status) of the flow to show for `trace`: the top user
     flow frame after the turn; else the last user flow an event of this turn names."""
     for frame in reversed(trace.stack_after):
-        if frame.get("type") == "flow" and frame.get("flow_id"):
-            kind = frame.get("frame_type") or "regular"
-            return str(frame["flow_id"]), frame.get("step_id"), f"active · {kind}"
+        if frame.is_flow and frame.flow_id:
+            return frame.flow_id, frame.step_id, f"active · {frame.kind}"
     for event in reversed(trace.events):
-        flow_id = event.get("flow_id")
-        if event.get("event") in FLOW_EVENTS and flow_id and not is_pattern(flow_id):
-            verb = str(event["event"]).removeprefix("flow_")
+        flow_id = event.flow_id
+        if event.type in FLOW_EVENTS and flow_id and not is_pattern(flow_id):
+            verb = event.type.removeprefix("flow_")
             return str(flow_id), None, f"{verb} this turn"
     return None, None, ""
 
@@ -42,8 +41,8 @@ def frame_step(trace: TurnTrace | None, flow_id: str) -> str | None:
     if trace is None:
         return None
     for frame in reversed(trace.stack_after):
-        if frame.get("flow_id") == flow_id and frame.get("type") == "flow":
-            return frame.get("step_id")
+        if frame.flow_id == flow_id and frame.is_flow:
+            return frame.step_id
     return None
 
 
@@ -211,6 +210,8 @@ class FlowPanel(TracePanel):
         tree.display = True
         where = f" @ {short_step(flow.id, step)}" if step else ""
         self.border_subtitle = f"{flow.id}{where}"
+        if self.project_note:
+            self.border_subtitle += f" · {self.project_note}"
         key = (flow.id, flow.fingerprint, flow.steps, step, status)
         if key == self._shown_key:
             return

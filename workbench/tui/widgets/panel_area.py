@@ -44,6 +44,7 @@ class PanelArea(Vertical):
         self.wide = False
         self.trace: TurnTrace | None = None
         self.project: Project | None = None
+        self.note = ""
         self.failed: set[str] = set()
 
     def compose(self) -> ComposeResult:
@@ -66,12 +67,14 @@ class PanelArea(Vertical):
     def panels(self) -> list[Widget]:
         return [w for w in self.query("*") if isinstance(w, PANELS)]
 
-    def show(self, trace: TurnTrace | None, project: Project) -> None:
-        """Every panel shows `trace` (None: the empty state). A panel that fails is
-        reported once and does not stop the others."""
-        self.trace, self.project = trace, project
+    def show(self, trace: TurnTrace | None, project: Project, note: str = "") -> None:
+        """Every panel shows `trace` (None: the empty state) against `project`; `note`
+        says when that is not the project the turn was made with. A panel that fails
+        is reported once and does not stop the others."""
+        self.trace, self.project, self.note = trace, project, note
         for panel in self.panels:
             try:
+                panel.project_note = note  # type: ignore[attr-defined]
                 panel.show_trace(trace, project)  # type: ignore[attr-defined]
             except Exception as exc:
                 name = type(panel).__name__
@@ -92,4 +95,4 @@ class PanelArea(Vertical):
         if active and tabs.query(f"#{active}"):
             tabs.active = active
         if self.project is not None:
-            self.show(self.trace, self.project)
+            self.show(self.trace, self.project, self.note)

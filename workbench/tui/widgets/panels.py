@@ -18,20 +18,22 @@ from textual.widgets import Checkbox, DataTable, Input, Static
 
 from workbench.calm.names import ACTION_LISTEN, is_pattern
 from workbench.project.model import Project
-from workbench.trace.turn import TurnTrace
-from workbench.tui.widgets.base import NO_TURN, FlowChosen, TextPanel, TracePanel
-from workbench.tui.widgets.flow_panel import FlowPanel
-from workbench.tui.widgets.format import (
+from workbench.trace.records import CommandRecord
+from workbench.trace.text import (
     command_text,
     dropped_text,
     event_line,
-    frame_context,
-    frame_kind,
+    frame_cells,
     rewritten_text,
-    short_step,
+    run_timing,
     truncate,
+    usage_brief,
+    usage_parts,
     value_text,
 )
+from workbench.trace.turn import TurnTrace
+from workbench.tui.widgets.base import NO_TURN, FlowChosen, TextPanel, TracePanel
+from workbench.tui.widgets.flow_panel import FlowPanel
 
 MUTED = "$text-muted"
 VALUE_LIMIT = 40
@@ -175,19 +177,17 @@ class CommandsPanel(TextPanel):
         accepted = [command_text(c) for c in trace.commands]
         if parsed == accepted:
             lines.append(_heading(f"Commands ({len(accepted)}) · parsed = accepted"))
-            lines += [_indented(c) for c in accepted] or [_indented("none", MUTED)]
+            lines += _command_lines(trace.commands)
         else:
             lines.append(_heading(f"Parsed ({len(parsed)})"))
             lines += [_indented(c) for c in parsed] or [_indented("none", MUTED)]
             lines.append(_heading(f"Accepted ({len(accepted)})"))
-            lines += [_indented(c) for c in accepted] or [_indented("none", MUTED)]
+            lines += _command_lines(trace.commands)
 
         if trace.dropped:
             lines.append(_heading(f"Dropped ({len(trace.dropped)})", "bold $error"))
             for dropped in trace.dropped:
-                what, reason = dropped_text(dropped)
-                text = f"{what}: {reason}" if what else reason
-                lines.append(_indented(text, "$error", "  ✗ "))
+                lines.append(_indented(dropped_text(dropped), "$error", "  ✗ "))
         if trace.rewritten:
             lines.append(_heading(f"Rewritten ({len(trace.rewritten)})", "bold $warning"))
             for rewritten in trace.rewritten:
@@ -199,6 +199,16 @@ class CommandsPanel(TextPanel):
         if trace.rewritten:
             summary += f" · {len(trace.rewritten)} rewritten"
         self.border_subtitle = summary
+
+
+def _command_lines(commands: list[CommandRecord]) -> list[Content]:
+    """Each command, and under it why it was made when the generator said."""
+    lines = []
+    for command in commands:
+        lines.append(_indented(command_text(command)))
+        if command.why:
+            lines.append(_indented(f"why: {command.why}", MUTED, "      "))
+    return lines or [_indented("none", MUTED)]
 
 
 # --- slots -----------------------------------------------------------------------------
@@ -354,26 +364,26 @@ class StackPanel(_TablePanel):
         frames += self.trace.stack_before if self.trace else []
         frame_id = row_key.removeprefix("ended:")
         for frame in frames:
-            if str(frame.get("frame_id")) == frame_id and frame.get("type") == "flow":
-                return frame.get("flow_id")
+            if frame.frame_id == frame_id and frame.is_flow:
+                return frame.flow_id
         return None
 
     def draw_trace(self, trace: TurnTrace, project: Project) -> None:
-        before = {f.get("frame_id"): f for f in trace.stack_before}
-        after_ids = {f.get("frame_id") for f in trace.stack_after}
+        before = {f.frame_id: f for f in trace.stack_before}
+        after_ids = {f.frame_id for f in trace.stack_after}
         rows = []
         for frame in reversed(trace.stack_after):
-            old = before.get(frame.get("frame_id"))
+            old = before.get(frame.frame_id)
             if old is None:
                 mark, style = Text("+", style="bold green"), "green"
             elif old != frame:
                 mark, style = Text("~", style="bold yellow"), "yellow"
             else:
                 mark, style = Text(""), ""
-            rows.append((str(frame.get("frame_id")), (mark, *frame_cells(frame, style))))
-        ended = [f for f in reversed(trace.stack_before) if f.get("frame_id") not in after_ids]
+            rows.append((frame.frame_id, (mark, *frame_cells(frame, style))))
+        ended = [f for f in reversed(trace.stack_before) if f.frame_id not in after_ids]
         for frame in ended:
-            key = f"ended:{frame.get('frame_id')}"
+            key = f"ended:{frame.frame_id}"
             rows.append((key, (Text("−", style="dim"), *frame_cells(frame, "dim strike"))))
         self.set_rows(rows, height=2)
         self.set_note("" if rows else "the stack is empty")
@@ -381,21 +391,6 @@ class StackPanel(_TablePanel):
         self.border_subtitle = f"{depth} frame{'s' if depth != 1 else ''}"
         if ended:
             self.border_subtitle += f" · {len(ended)} ended"
-
-
-def frame_cells(frame: dict[str, Any], style: str = "") -> tuple[Text, Text]:
-    """(flow id / @ step, frame type / pattern context) of one stack frame, two lines."""
-    flow_id = frame.get("flow_id")
-    kind = frame_kind(frame)
-    name_style = style or ("dim" if kind == "pattern" else "bold")
-    step = short_step(flow_id, frame.get("step_id"))
-    first = Text.assemble(
-        (str(flow_id or frame.get("type", "?")), name_style),
-        "\n",
-        (f"@ {step}" if step else "", style or "dim"),
-    )
-    second = Text.assemble((kind, style or ""), "\n", (frame_context(frame), style or "dim"))
-    return first, second
 
 
 # --- prompt -----------------------------------------------------------------------------
@@ -429,19 +424,10 @@ class PromptPanel(TextPanel):
                 lines += [Content(line) for line in trace.raw_output.splitlines()]
             self.set_body(lines)
             return
-        facts: list[Any] = []
-        model = usage.model if usage and usage.model else None
-        facts.append((model or "model unknown", "bold" if model else MUTED))
-        prompt_tokens = usage.prompt_tokens if usage and usage.prompt_tokens is not None else None
-        if prompt_tokens is None:
-            prompt_tokens = trace.prompt_tokens
-        completion_tokens = usage.completion_tokens if usage else None
-        tokens = f"{_count(prompt_tokens)} prompt + {_count(completion_tokens)} completion tokens"
-        facts += [" · ", tokens]
-        if usage and usage.latency_ms is not None:
-            facts += [" · ", f"{usage.latency_ms:.0f} ms"]
-        if usage and usage.cost is not None:
-            facts += [" · ", f"${usage.cost:.6f}".rstrip("0").rstrip(".")]
+        model, *rest = usage_parts(usage, trace.prompt_tokens)
+        facts: list[Any] = [(model, "bold" if usage and usage.model else MUTED)]
+        for part in rest:
+            facts += [" · ", part]
         lines.append(Content.assemble(*facts))
         if usage is not None and usage.error:
             lines.append(Content.styled(f"error: {usage.error}", "bold $error"))
@@ -455,14 +441,7 @@ class PromptPanel(TextPanel):
         else:
             lines.append(Content(trace.raw_output.rstrip("\n")))
         self.set_body(lines)
-        subtitle = f"{_count(prompt_tokens)}+{_count(completion_tokens)} tok"
-        if usage and usage.latency_ms is not None:
-            subtitle += f" · {usage.latency_ms:.0f} ms"
-        self.border_subtitle = subtitle
-
-
-def _count(value: int | None) -> str:
-    return "?" if value is None else str(value)
+        self.border_subtitle = usage_brief(usage, trace.prompt_tokens)
 
 
 # --- events -----------------------------------------------------------------------------
@@ -504,17 +483,17 @@ class EventsPanel(TextPanel):
         for number, event in enumerate(trace.events, 1):
             kind, text = event_line(event)
             style = _EVENT_STYLES.get(kind, "")
-            if kind == "action" and event.get("name") == ACTION_LISTEN:
+            if kind == "action" and event.name == ACTION_LISTEN:
                 style = MUTED
-            if kind.startswith("flow_") and is_pattern(str(event.get("flow_id", ""))):
+            if kind.startswith("flow_") and is_pattern(event.flow_id or ""):
                 style = MUTED
             parts: list[Any] = [(f"{number:>{width}} ", MUTED), (text, style) if style else text]
-            if kind == "action" and runs and runs[0].name == event.get("name"):
+            if kind == "action" and runs and runs[0].name == event.name:
                 run = runs.pop(0)
                 if run.kind not in ("builtin", "response"):
-                    parts.append((f"  {run.kind} {run.duration_ms:.1f} ms", MUTED))
+                    parts.append((f"  {run_timing(run)}", MUTED))
                 if run.error and not any(
-                    e.get("event") == "error" and e.get("action") == run.name for e in trace.events
+                    e.type == "error" and e.action == run.name for e in trace.events
                 ):
                     parts.append((f"  {run.error}", "$error"))
                 lines.append(Content.assemble(*parts))
@@ -523,7 +502,7 @@ class EventsPanel(TextPanel):
                 lines.extend(Content.styled(f"{pad}│ {line}", MUTED) for line in run.log_lines)
                 continue
             lines.append(Content.assemble(*parts))
-        event_errors = {str(e.get("message")) for e in trace.events if e.get("event") == "error"}
+        event_errors = {e.message for e in trace.events if e.type == "error"}
         for error in trace.errors:
             if error not in event_errors:
                 lines.append(Content.styled(f"! {error}", "bold $error"))

@@ -1,0 +1,462 @@
+"""The records a turn produced, frozen and typed: what `TurnTrace` holds and `text.py`
+renders. Each has `as_dict()` (the stored JSON form) and `from_dict()`, which also reads
+the plain dicts that traces held before these records existed (stored sessions from
+earlier versions open unchanged)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Protocol
+
+from workbench.calm.commands import Command, DroppedCommand, RewrittenCommand
+
+# a slot value, a command argument or an event field: whatever JSON a project holds
+SlotValue = Any
+Data = Mapping[str, SlotValue]
+
+_EMPTY: Data = MappingProxyType({})
+
+
+def _frozen(data: Mapping[str, SlotValue] | None) -> Data:
+    return MappingProxyType(dict(data)) if data else _EMPTY
+
+
+def _text(value: SlotValue) -> str | None:
+    return None if value is None else str(value)
+
+
+# --- commands ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CommandRecord:
+    """A command as the trace keeps it: its name, its arguments, the DSL line a model
+    would have written, and why it was made (the rule that won; "" when unknown)."""
+
+    name: str
+    fields: Data = field(default_factory=lambda: _EMPTY, hash=False)
+    dsl: str = ""
+    why: str = ""
+
+    @classmethod
+    def of(cls, command: Command, why: str = "") -> CommandRecord:
+        data = command.as_dict()
+        data.pop("command", None)
+        return cls(command.name, _frozen(data), command.to_dsl(), why)
+
+    @property
+    def filled_by(self) -> str | None:
+        return _text(self.fields.get("filled_by"))
+
+    @property
+    def flow(self) -> str | None:
+        return _text(self.fields.get("flow"))
+
+    @property
+    def slot(self) -> str | None:
+        return _text(self.fields.get("slot"))
+
+    @property
+    def value(self) -> SlotValue:
+        return self.fields.get("value")
+
+    def as_dict(self) -> dict[str, SlotValue]:
+        data: dict[str, SlotValue] = {"command": self.name, **self.fields}
+        if self.dsl:
+            data["dsl"] = self.dsl
+        if self.why:
+            data["why"] = self.why
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, SlotValue]) -> CommandRecord:
+        rest = {k: v for k, v in data.items() if k not in ("command", "dsl", "why")}
+        return cls(
+            str(data.get("command") or "?"),
+            _frozen(rest),
+            str(data.get("dsl") or ""),
+            str(data.get("why") or ""),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DroppedRecord:
+    """A command (or an unparseable line) that did not run, and why."""
+
+    reason: str
+    command: CommandRecord | None = None
+    line: str | None = None
+
+    @classmethod
+    def of(cls, dropped: DroppedCommand) -> DroppedRecord:
+        command = CommandRecord.of(dropped.command) if dropped.command else None
+        return cls(dropped.reason, command, dropped.line)
+
+    def as_dict(self) -> dict[str, SlotValue]:
+        return {
+            "reason": self.reason,
+            "command": self.command.as_dict() if self.command else None,
+            "line": self.line,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, SlotValue]) -> DroppedRecord:
+        command = data.get("command")
+        return cls(
+            str(data.get("reason") or ""),
+            CommandRecord.from_dict(command) if isinstance(command, Mapping) else None,
+            _text(data.get("line")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RewrittenRecord:
+    """A command the cleaner replaced by another (e.g. set slot → correct slot)."""
+
+    original: CommandRecord
+    replacement: CommandRecord
+    reason: str
+
+    @classmethod
+    def of(cls, rewritten: RewrittenCommand) -> RewrittenRecord:
+        return cls(
+            CommandRecord.of(rewritten.original),
+            CommandRecord.of(rewritten.replacement),
+            rewritten.reason,
+        )
+
+    def as_dict(self) -> dict[str, SlotValue]:
+        return {
+            "original": self.original.as_dict(),
+            "replacement": self.replacement.as_dict(),
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, SlotValue]) -> RewrittenRecord:
+        return cls(
+            CommandRecord.from_dict(data.get("original") or {}),
+            CommandRecord.from_dict(data.get("replacement") or {}),
+            str(data.get("reason") or ""),
+        )
+
+
+# --- events --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A Rasa event: its type (`slot`, `bot`, `flow_started`, ...) and its other fields.
+    The accessors name the fields readers use; `data` holds all of them."""
+
+    type: str
+    data: Data = field(default_factory=lambda: _EMPTY, hash=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, SlotValue]) -> Event:
+        rest = {k: v for k, v in data.items() if k != "event"}
+        return cls(str(data.get("event") or "?"), _frozen(rest))
+
+    def as_dict(self) -> dict[str, SlotValue]:
+        return {"event": self.type, **self.data}
+
+    @property
+    def name(self) -> str | None:
+        return _text(self.data.get("name"))
+
+    @property
+    def value(self) -> SlotValue:
+        return self.data.get("value")
+
+    @property
+    def text(self) -> str | None:
+        return _text(self.data.get("text"))
+
+    @property
+    def flow_id(self) -> str | None:
+        return _text(self.data.get("flow_id"))
+
+    @property
+    def step_id(self) -> str | None:
+        return _text(self.data.get("step_id"))
+
+    @property
+    def message(self) -> str:
+        return str(self.data.get("message") or "")
+
+    @property
+    def action(self) -> str | None:
+        return _text(self.data.get("action"))
+
+    @property
+    def filled_by(self) -> str | None:
+        return _text(self.data.get("filled_by"))
+
+    @property
+    def metadata(self) -> Data:
+        metadata = self.data.get("metadata")
+        return metadata if isinstance(metadata, Mapping) else _EMPTY
+
+    @property
+    def payload(self) -> Data:
+        """The `data` field of a bot event (buttons, image, custom)."""
+        payload = self.data.get("data")
+        return payload if isinstance(payload, Mapping) else _EMPTY
+
+    @property
+    def frames(self) -> tuple[StackFrame, ...]:
+        """The frames of a `stack` event."""
+        frames = self.data.get("frames")
+        if not isinstance(frames, Sequence):
+            return ()
+        return tuple(StackFrame.from_dict(f) for f in frames if isinstance(f, Mapping))
+
+
+# --- bot messages --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    title: str
+    payload: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"title": self.title, "payload": self.payload}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, SlotValue]) -> Button:
+        return cls(str(data.get("title") or ""), str(data.get("payload") or ""))
+
+
+@dataclass(frozen=True, slots=True)
+class BotMessage:
+    """What the bot sent: text, the response that made it, buttons and rich content."""
+
+    text: str | None = None
+    response: str | None = None
+    buttons: tuple[Button, ...] = ()
+    image: str | None = None
+    custom: SlotValue = None
+    attachment: SlotValue = None
+
+    @classmethod
+    def of_event(cls, event: Event) -> BotMessage:
+        payload = event.payload
+        buttons = payload.get("buttons") or []
+        return cls(
+            event.text,
+            _text(event.metadata.get("utter_action")),
+            tuple(Button.from_dict(b) for b in buttons if isinstance(b, Mapping)),
+            _text(payload.get("image")) if payload.get("image") else None,
+            payload.get("custom") or None,
+            payload.get("attachment") or None,
+        )
+
+    def as_dict(self) -> dict[str, SlotValue]:
+        data: dict[str, SlotValue] = {
+            "text": self.text,
+            "response": self.response,
+            "buttons": [b.as_dict() for b in self.buttons],
+        }
+        for key in ("custom", "image", "attachment"):
+            if getattr(self, key):
+                data[key] = getattr(self, key)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, SlotValue]) -> BotMessage:
+        buttons = data.get("buttons") or []
+        return cls(
+            _text(data.get("text")),
+            _text(data.get("response") or data.get("utter_action")),
+            tuple(Button.from_dict(b) for b in buttons if isinstance(b, Mapping)),
+            _text(data.get("image")) if data.get("image") else None,
+            data.get("custom") or None,
+            data.get("attachment") or None,
+        )
+
+
+# --- the dialogue stack --------------------------------------------------------------------
+
+_FRAME_KEYS = ("frame_id", "type", "flow_id", "step_id", "frame_type")
+
+
+@dataclass(frozen=True, slots=True)
+class StackFrame:
+    """One frame of the dialogue stack; `context` holds a pattern's own fields
+    (`collect`, `canceled_name`, `previous_flow_name`, ...)."""
+
+    frame_id: str
+    type: str
+    flow_id: str | None = None
+    step_id: str | None = None
+    frame_type: str | None = None  # regular / interrupt / call / link, for a user flow
+    context: Data = field(default_factory=lambda: _EMPTY, hash=False)
+
+    @property
+    def is_flow(self) -> bool:
+        return self.type == "flow"
+
+    @property
+    def kind(self) -> str:
+        """`regular`/`interrupt`/`call`/`link` for a user flow frame, `pattern` for
+        patterns, the frame type otherwise."""
+        if self.type == "flow":
+            return self.frame_type or "regular"
+        if self.type.startswith("pattern_"):
+            return "pattern"
+        return self.type
+
+    @property
+    def flow_name(self) -> str:
+        """What the frame runs: its flow id, or its type for a frame with none."""
+        return self.flow_id or self.type
+
+    def as_dict(self) -> dict[str, SlotValue]:
+        data: dict[str, SlotValue] = {"frame_id": self.frame_id, "type": self.type}
+        for key in ("flow_id", "step_id", "frame_type"):
+            if getattr(self, key) is not None:
+                data[key] = getattr(self, key)
+        data.update(self.context)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, SlotValue]) -> StackFrame:
+        return cls(
+            str(data.get("frame_id") or ""),
+            str(data.get("type") or ""),
+            _text(data.get("flow_id")),
+            _text(data.get("step_id")),
+            _text(data.get("frame_type")),
+            _frozen({k: v for k, v in data.items() if k not in _FRAME_KEYS}),
+        )
+
+
+# --- understanding and actions ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RetrievedFlow:
+    flow_id: str
+    score: float | None = None
+    active: bool = False
+    reason: str = ""  # why it is in the prompt: "ranked", "active", "always included"
+
+    def as_dict(self) -> dict[str, SlotValue]:
+        return {
+            "flow_id": self.flow_id,
+            "score": self.score,
+            "active": self.active,
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, SlotValue]) -> RetrievedFlow:
+        score = data.get("score")
+        return cls(
+            str(data.get("flow_id") or ""),
+            float(score) if score is not None else None,
+            bool(data.get("active")),
+            str(data.get("reason") or ""),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ModelUsage:
+    """What a model call took and cost."""
+
+    model: str | None = None
+    latency_ms: float | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    cost: float | None = None
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, SlotValue]:
+        return {
+            "model": self.model,
+            "latency_ms": self.latency_ms,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "cost": self.cost,
+            "error": self.error,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, SlotValue]) -> ModelUsage:
+        known = ("model", "latency_ms", "prompt_tokens", "completion_tokens", "cost", "error")
+        return cls(**{k: data[k] for k in known if k in data})
+
+
+@dataclass(frozen=True, slots=True)
+class ActionRun:
+    """One action the turn ran: what it sent and did, how long it took, what went wrong."""
+
+    name: str
+    kind: str  # response / builtin / python / server / stub
+    duration_ms: float = 0.0
+    events: tuple[Event, ...] = ()
+    messages: tuple[BotMessage, ...] = ()
+    error: str | None = None
+    traceback: str | None = None
+    warnings: tuple[str, ...] = ()
+    # what the action server printed or logged while it ran this action
+    log_lines: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, SlotValue]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "duration_ms": self.duration_ms,
+            "events": [e.as_dict() for e in self.events],
+            "messages": [m.as_dict() for m in self.messages],
+            "error": self.error,
+            "traceback": self.traceback,
+            "warnings": list(self.warnings),
+            "log_lines": list(self.log_lines),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, SlotValue]) -> ActionRun:
+        return cls(
+            str(data.get("name") or ""),
+            str(data.get("kind") or ""),
+            float(data.get("duration_ms") or 0.0),
+            tuple(Event.from_dict(e) for e in data.get("events") or [] if isinstance(e, Mapping)),
+            tuple(
+                BotMessage.from_dict(m)
+                for m in data.get("messages") or []
+                if isinstance(m, Mapping)
+            ),
+            _text(data.get("error")),
+            _text(data.get("traceback")),
+            tuple(str(w) for w in data.get("warnings") or []),
+            tuple(str(line) for line in data.get("log_lines") or []),
+        )
+
+
+class _Record(Protocol):
+    def as_dict(self) -> dict[str, SlotValue]: ...
+
+
+def as_dicts(records: Sequence[_Record]) -> list[dict[str, SlotValue]]:
+    return [r.as_dict() for r in records]
+
+
+__all__ = [
+    "ActionRun",
+    "BotMessage",
+    "Button",
+    "CommandRecord",
+    "Data",
+    "DroppedRecord",
+    "Event",
+    "ModelUsage",
+    "RetrievedFlow",
+    "RewrittenRecord",
+    "SlotValue",
+    "StackFrame",
+    "as_dicts",
+]

@@ -1,0 +1,499 @@
+"""The one renderer of trace records: commands, dropped and rewritten commands, events,
+bot messages with buttons, stack frames, action runs and model usage, as plain text and
+as Rich renderables. The shell, `sessions show`, the e2e report, replay and every TUI
+panel draw through here, so that one thing reads the same wherever it is shown.
+
+Two forms of a command: `command_text` is the short, DSL-like line (`set slot a 3`) that
+panels, reports and replay show; `command_call` spells every argument out
+(`set slot(slot='a', value=3, filled_by='LLM')`) for the full per-turn trace.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from workbench.calm.commands import FROM_LLM
+from workbench.trace.records import (
+    ActionRun,
+    BotMessage,
+    Button,
+    CommandRecord,
+    DroppedRecord,
+    Event,
+    ModelUsage,
+    RewrittenRecord,
+    SlotValue,
+    StackFrame,
+)
+from workbench.trace.turn import TurnTrace
+
+ELLIPSIS = "…"
+SESSION_START = "/session_start"
+RANKED_FLOWS_SHOWN = 8
+
+# pattern context keys that are plumbing rather than something a reader wants to see
+_QUIET_CONTEXT = {
+    "utter",
+    "collect_action",
+    "rejections",
+    "refill_utter",
+    "refill_action",
+    "canceled_frames",
+    "reset_flow_id",
+    "reset_step_id",
+    "reset_frame_id",
+    "new_slot_values",
+    "filled_by",
+    "is_reset_only",
+    "clarification_options",
+}
+# the context key that says most about a pattern frame, shown first
+_CONTEXT_VERBS = (
+    ("collect", "collect"),
+    ("validate", "validate"),
+    ("canceled_name", "cancel"),
+    ("previous_flow_name", "after"),
+    ("corrected_slots", "correct"),
+    ("names", "options"),
+    ("reason", "reason"),
+    ("error_type", "error"),
+)
+_FLOW_CHANGES = ("flow_completed", "flow_cancelled", "flow_interrupted", "flow_resumed")
+
+
+# --- values --------------------------------------------------------------------------------
+
+
+def truncate(text: str, limit: int) -> str:
+    """`text` on one line, at most `limit` characters (an ellipsis marks the cut)."""
+    flat = " ".join(text.split()) if "\n" in text or "\r" in text else text
+    if limit > 0 and len(flat) > limit:
+        return flat[: max(limit - 1, 0)] + ELLIPSIS
+    return flat
+
+
+def value_text(value: SlotValue, limit: int = 48) -> str:
+    """A slot value as a reader would write it: `'A1001'`, `3.0`, `True`, `null`, `[...]`."""
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return truncate(repr(value), limit)
+    if isinstance(value, (dict, list, tuple)):
+        try:
+            text = json.dumps(value, ensure_ascii=False, default=str)
+        except (TypeError, ValueError):
+            text = repr(value)
+        return truncate(text, limit)
+    return truncate(repr(value), limit)
+
+
+def _plain(value: SlotValue) -> str:
+    if isinstance(value, (list, tuple)):
+        if len(value) == 2 and isinstance(value[0], str):
+            return f"{value[0]}={_plain(value[1])}"
+        return " ".join(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_plain(v)}" for k, v in value.items())
+    return str(value)
+
+
+def short_step(flow_id: str | None, step_id: str | None) -> str:
+    """A generated step id without its flow prefix: `check_order_status_0_collect_order_id`
+    -> `0_collect_order_id`; explicit ids, START and END are kept."""
+    if not step_id:
+        return ""
+    if flow_id and step_id.startswith(flow_id + "_") and len(step_id) > len(flow_id) + 1:
+        return step_id[len(flow_id) + 1 :]
+    return step_id
+
+
+# --- commands ------------------------------------------------------------------------------
+
+
+def command_text(command: CommandRecord | None) -> str:
+    """A command on one line, close to the DSL: `set slot order_id A1001`,
+    `correct slot order_id=A1002`, `clarify a b`. A source other than the model is named."""
+    if command is None:
+        return "?"
+    parts = [command.name]
+    for key, value in command.fields.items():
+        if key == "filled_by" or value in (None, "", [], {}, ()):
+            continue
+        parts.append(_plain(value))
+    filled_by = command.filled_by
+    if filled_by and filled_by != FROM_LLM:
+        parts.append(f"({filled_by})")
+    return " ".join(parts)
+
+
+def command_call(command: CommandRecord) -> str:
+    """A command with every argument spelled out: `start flow(flow='x')`."""
+    args = ", ".join(f"{k}={v!r}" for k, v in command.fields.items())
+    return f"{command.name}({args})"
+
+
+def commands_call(commands: Iterable[CommandRecord]) -> str:
+    return "; ".join(command_call(c) for c in commands)
+
+
+def dropped_what(dropped: DroppedRecord, full: bool = False) -> str:
+    """What was dropped: the command, or the line that could not be parsed."""
+    if dropped.line:
+        return dropped.line.strip()
+    if dropped.command is None:
+        return ""
+    return command_call(dropped.command) if full else command_text(dropped.command)
+
+
+def dropped_text(dropped: DroppedRecord, full: bool = False) -> str:
+    """`what: why` for a dropped command."""
+    what = dropped_what(dropped, full)
+    return f"{what}: {dropped.reason}" if what else dropped.reason
+
+
+def rewritten_text(rewritten: RewrittenRecord, full: bool = False) -> str:
+    """`a → b: why` for a rewritten command."""
+    show = command_call if full else command_text
+    return f"{show(rewritten.original)} → {show(rewritten.replacement)}: {rewritten.reason}"
+
+
+# --- events --------------------------------------------------------------------------------
+
+
+def event_line(event: Event, text_limit: int = 40) -> tuple[str, str]:
+    """One event as (kind, text): kind is the event type (used for styling), text reads
+    like `slot order_id = 'A1001'` or `bot "Hello…" (utter_greet)`."""
+    kind = event.type
+    if kind == "user":
+        return kind, f'user "{truncate(event.text or "", text_limit)}"'
+    if kind == "bot":
+        text = event.text
+        shown = f'"{truncate(text, text_limit)}"' if text else "(no text)"
+        utter = event.metadata.get("utter_action")
+        payload = event.payload
+        extras = []
+        if payload.get("buttons"):
+            extras.append(f"{len(payload['buttons'])} buttons")
+        extras.extend(k for k in ("custom", "image", "attachment") if payload.get(k))
+        suffix = f" ({utter})" if utter else ""
+        if extras:
+            suffix += " [" + ", ".join(extras) + "]"
+        return kind, f"bot {shown}{suffix}"
+    if kind == "slot":
+        line = f"slot {event.name} = {value_text(event.value, text_limit)}"
+        if event.metadata.get("reset"):
+            line += " (reset)"
+        elif event.filled_by and event.filled_by != FROM_LLM:
+            line += f" ({event.filled_by})"
+        return kind, line
+    if kind == "action":
+        return kind, f"action {event.name}"
+    if kind.startswith("flow_"):
+        return kind, f"{kind} {event.flow_id}"
+    if kind == "notice":
+        return kind, f"note: {truncate(event.message, 0)}"
+    if kind == "error":
+        where = f" ({event.action})" if event.action else ""
+        return kind, f"error{where}: {truncate(event.message, 0)}"
+    if kind == "stack":
+        frames = event.frames
+        if not frames:
+            return kind, "stack (empty)"
+        top = frames[-1]
+        where = f"{top.flow_name} @ {top.step_id or ''}".strip(" @")
+        return kind, f"stack ({len(frames)} frames) top: {where}"
+    rest = {k: v for k, v in event.data.items() if k != "timestamp"}
+    details = " ".join(f"{k}={value_text(v, 24)}" for k, v in rest.items())
+    return kind, f"{kind} {details}".rstrip()
+
+
+def slot_set_text(name: str, value: SlotValue) -> str:
+    """A slot set to a value, as the e2e report lists it: `order_id='A1001'`."""
+    return f"{name}={value!r}"
+
+
+def flow_change(event: Event, at_step: bool = True) -> str | None:
+    """A flow starting or ending, as `started x` or `completed x at step`; None for any
+    other event."""
+    if event.type == "flow_started":
+        return f"started {event.flow_id}"
+    if event.type in _FLOW_CHANGES:
+        verb = event.type.split("_", 1)[1]
+        return (
+            f"{verb} {event.flow_id} at {event.step_id}" if at_step else f"{verb} {event.flow_id}"
+        )
+    return None
+
+
+# --- bot messages --------------------------------------------------------------------------
+
+
+def button_text(button: Button) -> str:
+    return f"{button.title} → {button.payload}"
+
+
+def message_content(message: BotMessage) -> list[str]:
+    """What a chat shows of a message besides its buttons: text, image, custom payload."""
+    lines = []
+    if message.text:
+        lines.append(message.text)
+    if message.image:
+        lines.append(f"[image] {message.image}")
+    if message.custom:
+        lines.append(json.dumps(message.custom, ensure_ascii=False, default=str))
+    if message.attachment:
+        lines.append(f"[attachment] {_plain(message.attachment)}")
+    if not lines and not message.buttons:
+        lines.append("(empty message)")
+    return lines
+
+
+def bot_message_lines(messages: Sequence[BotMessage], indent: str = "  ") -> list[str]:
+    """Bot messages as `[response] 'text'` lines, buttons on a line below."""
+    lines = []
+    for message in messages:
+        name = message.response or "-"
+        text = message.text
+        lines.append(f"{indent}[{name}] {text!r}" if text is not None else f"{indent}[{name}]")
+        if message.buttons:
+            shown = ", ".join(button_text(b) for b in message.buttons)
+            lines.append(f"{indent}    buttons: {shown}")
+    return lines
+
+
+def chat_markup(message: BotMessage, first_number: int = 1) -> list[str]:
+    """A bot message as a line chat shows it (Rich markup): `bot> text`, then one
+    numbered line per button (`1 title → payload`)."""
+    lines = [f"[green]bot>[/] {escape(line)}" for line in message_content(message)]
+    for number, button in enumerate(message.buttons, first_number):
+        lines.append(
+            f"      [yellow]{number}[/] {escape(button.title)} [dim]→ {escape(button.payload)}[/]"
+        )
+    return lines
+
+
+def user_markup(trace: TurnTrace) -> str:
+    if trace.user_text.strip() == SESSION_START:
+        return "[dim](session start)[/]"
+    return f"[bold]you>[/] {escape(trace.user_text)}"
+
+
+# --- the stack -----------------------------------------------------------------------------
+
+
+def frame_context(frame: StackFrame, limit: int = 40) -> str:
+    """The pattern context that matters, e.g. `collect order_id` or `cancel check order`."""
+    context = frame.context
+    parts: list[str] = []
+    used: set[str] = set()
+    for key, verb in _CONTEXT_VERBS:
+        value = context.get(key)
+        if value in (None, "", [], {}):
+            continue
+        parts.append(f"{verb} {_plain(value)}")
+        used.add(key)
+    for key, value in context.items():
+        if key in used or key in _QUIET_CONTEXT or value in (None, "", [], {}):
+            continue
+        parts.append(f"{key}={_plain(value)}")
+    return truncate(", ".join(parts), limit)
+
+
+def frame_cells(frame: StackFrame, style: str = "") -> tuple[Text, Text]:
+    """(flow id / @ step, frame kind / pattern context) of one frame, two lines each."""
+    kind = frame.kind
+    name_style = style or ("dim" if kind == "pattern" else "bold")
+    step = short_step(frame.flow_id, frame.step_id)
+    first = Text.assemble(
+        (frame.flow_name or "?", name_style),
+        "\n",
+        (f"@ {step}" if step else "", style or "dim"),
+    )
+    second = Text.assemble((kind, style or ""), "\n", (frame_context(frame), style or "dim"))
+    return first, second
+
+
+def frame_text(frame: StackFrame) -> str:
+    """`flow (kind) @ step` for one frame."""
+    return f"{frame.flow_name} ({frame.kind}) @ {frame.step_id}"
+
+
+# --- actions, usage, retrieval -------------------------------------------------------------
+
+
+def action_names(actions: Iterable[ActionRun]) -> str:
+    return ", ".join(a.name for a in actions)
+
+
+def run_timing(run: ActionRun) -> str:
+    """How an action ran and how long it took: `python 12.3 ms`."""
+    return f"{run.kind} {run.duration_ms:.1f} ms"
+
+
+def _count(value: int | None) -> str:
+    return "?" if value is None else str(value)
+
+
+def _tokens(usage: ModelUsage | None, prompt_tokens: int | None) -> tuple[str, str]:
+    """(prompt, completion) token counts; the prompt's as estimated when the provider
+    reported none."""
+    if usage is not None and usage.prompt_tokens is not None:
+        prompt_tokens = usage.prompt_tokens
+    return _count(prompt_tokens), _count(usage.completion_tokens if usage else None)
+
+
+def usage_parts(usage: ModelUsage | None, prompt_tokens: int | None = None) -> list[str]:
+    """`[model, "812 prompt + 3 completion tokens", "640 ms", "$0.00012"]`: the model
+    first ("model unknown" when none is named), then what is known."""
+    prompt, completion = _tokens(usage, prompt_tokens)
+    parts = [
+        usage.model if usage and usage.model else "model unknown",
+        f"{prompt} prompt + {completion} completion tokens",
+    ]
+    if usage and usage.latency_ms is not None:
+        parts.append(f"{usage.latency_ms:.0f} ms")
+    if usage and usage.cost is not None:
+        parts.append(f"${usage.cost:.6f}".rstrip("0").rstrip("."))
+    return parts
+
+
+def usage_text(usage: ModelUsage, prompt_tokens: int | None = None) -> str:
+    """A model call on one line: `model · 812 prompt + 3 completion tokens · 640 ms ·
+    $0.00012`, and its error if it failed."""
+    text = " · ".join(usage_parts(usage, prompt_tokens))
+    return f"{text} · error: {usage.error}" if usage.error else text
+
+
+def usage_brief(usage: ModelUsage | None, prompt_tokens: int | None = None) -> str:
+    """`812+3 tok · 640 ms`, for a panel's subtitle."""
+    prompt, completion = _tokens(usage, prompt_tokens)
+    brief = f"{prompt}+{completion} tok"
+    if usage and usage.latency_ms is not None:
+        brief += f" · {usage.latency_ms:.0f} ms"
+    return brief
+
+
+def ranked_flows_text(trace: TurnTrace, shown: int = RANKED_FLOWS_SHOWN) -> str:
+    ranked = ", ".join(
+        f"{'*' if f.active else ''}{f.flow_id}" + (f" {f.score:.2f}" if f.score is not None else "")
+        for f in trace.retrieved_flows[:shown]
+    )
+    more = len(trace.retrieved_flows) - shown
+    return ranked + (f" (+{more} more)" if more > 0 else "")
+
+
+# --- a whole turn --------------------------------------------------------------------------
+
+
+def turn_title(trace: TurnTrace) -> str:
+    return f"turn {trace.index} · {trace.source} · {trace.timings_ms.get('total', 0):.1f} ms"
+
+
+def trace_rows(trace: TurnTrace) -> list[tuple[str, str]]:
+    """The full trace of a turn as (label, text) rows: what `shell --debug` and
+    `sessions show -v` print."""
+    rows: list[tuple[str, str]] = []
+    if trace.generator:
+        rows.append(("generator", trace.generator))
+    if trace.retrieved_flows:
+        rows.append(("flows", ranked_flows_text(trace)))
+    if trace.usage is not None:
+        rows.append(("model", usage_text(trace.usage, trace.prompt_tokens)))
+    elif trace.prompt_tokens is not None:
+        rows.append(("prompt", f"{trace.prompt_tokens} tokens"))
+    if trace.raw_output is not None:
+        rows.append(("raw output", trace.raw_output.strip() or "(empty)"))
+    rows.append(("commands", commands_call(trace.commands) or "—"))
+    for command in trace.commands:
+        if command.why:
+            rows.append(("why", f"{command.dsl or command_text(command)}: {command.why}"))
+    rows.extend(("dropped", dropped_text(d, full=True)) for d in trace.dropped)
+    rows.extend(("rewritten", rewritten_text(r, full=True)) for r in trace.rewritten)
+    for name, (before, after) in trace.changed_slots.items():
+        rows.append(("slot", f"{name}: {before!r} → {after!r}"))
+    rows.extend(("stack", frame_text(frame)) for frame in reversed(trace.stack_after))
+    changes = [c for e in trace.events if (c := flow_change(e, at_step=False)) is not None]
+    if changes:
+        rows.append(("flow events", ", ".join(changes)))
+    if trace.actions:
+        rows.append(("actions", action_names(trace.actions)))
+    for run in trace.actions:
+        rows.extend((f"log {run.name}", line) for line in run.log_lines)
+    return rows
+
+
+_ROW_STYLES = {"dropped": "red", "rewritten": "yellow"}
+
+
+def trace_table(trace: TurnTrace) -> Table:
+    """The full trace of a turn as a Rich table."""
+    table = Table(
+        title=turn_title(trace),
+        show_header=False,
+        box=None,
+        title_justify="left",
+        title_style="dim",
+        pad_edge=False,
+    )
+    table.add_column(style="bold cyan", no_wrap=True)
+    table.add_column()
+    for label, text in trace_rows(trace):
+        style = _ROW_STYLES.get(label) or ("dim" if label.startswith("log ") else "")
+        shown = f"[{style}]{escape(label)}[/]" if style else escape(label)
+        table.add_row(shown, escape(text))
+    return table
+
+
+def summary_markup(trace: TurnTrace) -> list[str]:
+    """The short trace of a turn under its messages (Rich markup): commands, dropped
+    commands and errors."""
+    lines = []
+    if trace.commands:
+        lines.append(f"  [cyan]commands[/] {escape(commands_call(trace.commands))}")
+    lines.extend(f"  [red]dropped[/]  {escape(dropped_text(d, full=True))}" for d in trace.dropped)
+    lines.extend(f"  [red]error[/]    {escape(error)}" for error in trace.errors)
+    return lines
+
+
+def bot_text(messages: Iterable[BotMessage]) -> str:
+    """The texts of a turn's bot messages, one per line (what the store keeps to search)."""
+    return "\n".join(m.text for m in messages if m.text)
+
+
+__all__ = [
+    "action_names",
+    "bot_message_lines",
+    "bot_text",
+    "button_text",
+    "chat_markup",
+    "command_call",
+    "command_text",
+    "commands_call",
+    "dropped_text",
+    "dropped_what",
+    "event_line",
+    "flow_change",
+    "frame_cells",
+    "frame_context",
+    "frame_text",
+    "message_content",
+    "rewritten_text",
+    "run_timing",
+    "short_step",
+    "slot_set_text",
+    "summary_markup",
+    "trace_rows",
+    "trace_table",
+    "truncate",
+    "turn_title",
+    "usage_brief",
+    "usage_parts",
+    "usage_text",
+    "user_markup",
+    "value_text",
+]
