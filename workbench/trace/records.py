@@ -11,6 +11,7 @@ from types import MappingProxyType
 from typing import Any, Protocol
 
 from workbench.calm.commands import Command, DroppedCommand, RewrittenCommand
+from workbench.calm.names import UTTER_ACTION_KEY, is_pattern
 
 # a slot value, a command argument or an event field: whatever JSON a project holds
 SlotValue = Any
@@ -247,7 +248,7 @@ class BotMessage:
         buttons = payload.get("buttons") or []
         return cls(
             event.text,
-            _text(event.metadata.get("utter_action")),
+            _text(event.metadata.get(UTTER_ACTION_KEY)),
             tuple(Button.from_dict(b) for b in buttons if isinstance(b, Mapping)),
             _text(payload.get("image")) if payload.get("image") else None,
             payload.get("custom") or None,
@@ -270,7 +271,7 @@ class BotMessage:
         buttons = data.get("buttons") or []
         return cls(
             _text(data.get("text")),
-            _text(data.get("response") or data.get("utter_action")),
+            _text(data.get("response") or data.get(UTTER_ACTION_KEY)),
             tuple(Button.from_dict(b) for b in buttons if isinstance(b, Mapping)),
             _text(data.get("image")) if data.get("image") else None,
             data.get("custom") or None,
@@ -305,7 +306,7 @@ class StackFrame:
         patterns, the frame type otherwise."""
         if self.type == "flow":
             return self.frame_type or "regular"
-        if self.type.startswith("pattern_"):
+        if is_pattern(self.type):
             return "pattern"
         return self.type
 

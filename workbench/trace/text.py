@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from workbench.calm.commands import FROM_LLM
+from workbench.calm.names import UTTER_ACTION_KEY
 from workbench.trace.records import (
     ActionRun,
     BotMessage,
@@ -174,7 +175,7 @@ def event_line(event: Event, text_limit: int = 40) -> tuple[str, str]:
     if kind == "bot":
         text = event.text
         shown = f'"{truncate(text, text_limit)}"' if text else "(no text)"
-        utter = event.metadata.get("utter_action")
+        utter = event.metadata.get(UTTER_ACTION_KEY)
         payload = event.payload
         extras = []
         if payload.get("buttons"):
