@@ -11,6 +11,7 @@ the same to each of them.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # Function words and the words of a request ("I would like to ...") that say nothing about
 # what is requested. "where" is kept on purpose: flow descriptions use it ("tell the
@@ -57,7 +58,13 @@ _WORD = re.compile(r"[a-z0-9]+")
 
 def normalize(text: str) -> str:
     """Lowercase, typographic apostrophes unified, contractions expanded, spaces collapsed."""
-    text = str(text).translate(_APOSTROPHES).lower()
+    return _normalize(str(text))
+
+
+# the same slot values, flow texts and category names are normalised on every turn
+@lru_cache(maxsize=8192)
+def _normalize(text: str) -> str:
+    text = text.translate(_APOSTROPHES).lower()
     for pattern, replacement in _CONTRACTIONS:
         text = pattern.sub(replacement, text)
     return " ".join(text.split())
@@ -68,6 +75,7 @@ def words(text: str) -> list[str]:
     return _WORD.findall(normalize(text).replace("_", " "))
 
 
+@lru_cache(maxsize=16384)
 def stem(word: str) -> str:
     """A light suffix stripper: plural -s/-es/-ies, -ing, -ed, a final -e, doubled letter.
 
