@@ -62,8 +62,8 @@ def value_for(turn: Turn, info: SlotInfo, text: str, strict: bool) -> tuple[str,
         return (token[0], 1) if len(words(text)) <= 2 else None
     if strict:
         return None
-    value = clean_free_text(text, info.shape.aliases)
-    return (value, 0) if value else None
+    typed = clean_free_text(text, info.shape.aliases)
+    return (typed, 0) if typed else None
 
 
 def extract_slots(
