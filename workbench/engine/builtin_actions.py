@@ -48,7 +48,7 @@ class Utter:
     kwargs: JSONObject = field(default_factory=dict)
 
 
-Effect = Utter | dict
+Effect = Utter | JSONObject
 
 
 class BuiltinActions:

@@ -11,7 +11,9 @@ from workbench.calm.values import JSONObject, SlotValue
 Event = JSONObject
 
 
-def user(text: str, commands: list[dict] | None = None, metadata: dict | None = None) -> Event:
+def user(
+    text: str, commands: list[JSONObject] | None = None, metadata: JSONObject | None = None
+) -> Event:
     return {
         "event": "user",
         "text": text,
@@ -20,7 +22,9 @@ def user(text: str, commands: list[dict] | None = None, metadata: dict | None = 
     }
 
 
-def bot(text: str | None, data: dict | None = None, metadata: dict | None = None) -> Event:
+def bot(
+    text: str | None, data: JSONObject | None = None, metadata: JSONObject | None = None
+) -> Event:
     return {"event": "bot", "text": text, "data": data or {}, "metadata": metadata or {}}
 
 
@@ -41,7 +45,7 @@ def session_started() -> Event:
     return {"event": "session_started"}
 
 
-def flow_started(flow_id: str, metadata: dict | None = None) -> Event:
+def flow_started(flow_id: str, metadata: JSONObject | None = None) -> Event:
     return {"event": "flow_started", "flow_id": flow_id, "metadata": metadata or {}}
 
 
@@ -50,7 +54,7 @@ def flow_event(kind: str, flow_id: str, step_id: str | None) -> Event:
     return {"event": kind, "flow_id": flow_id, "step_id": step_id}
 
 
-def stack(frames: list[dict]) -> Event:
+def stack(frames: list[JSONObject]) -> Event:
     return {"event": "stack", "frames": frames}
 
 

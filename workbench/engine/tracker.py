@@ -46,7 +46,7 @@ class Tracker:
         # correction has run (`Engine.predict`), and whether that action was predicted
         self.corrected_to_validate: list[str] = []
         self.correction_followed = False
-        self._logged_stack: list[dict] = []
+        self._logged_stack: list[JSONObject] = []
 
     # -- events -------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from workbench.calm.values import JSONObject
 from workbench.errors import WorkbenchError
 from workbench.project.issues import IssueList
 from workbench.project.model import Project, Source
@@ -127,7 +128,7 @@ def _same_prefix(a: Path, b: Path) -> bool:
 
 
 @lru_cache(maxsize=64)
-def probe(python: str, names: tuple[str, ...] = ()) -> dict:
+def probe(python: str, names: tuple[str, ...] = ()) -> JSONObject:
     """What `python` is (executable, prefix, version) and which of `names` it finds."""
     try:
         done = subprocess.run(

@@ -202,7 +202,7 @@ class FlowBuilder:
             raw=data,
         )
 
-    def _bool(self, flow_id: str, data: dict, key: str, default: bool) -> bool:
+    def _bool(self, flow_id: str, data: JSONObject, key: str, default: bool) -> bool:
         value = data.get(key, default)
         if isinstance(value, bool):
             return value
@@ -214,7 +214,7 @@ class FlowBuilder:
         )
         return default
 
-    def _string_list(self, flow_id: str, data: dict, key: str) -> tuple[str, ...]:
+    def _string_list(self, flow_id: str, data: JSONObject, key: str) -> tuple[str, ...]:
         value = data.get(key)
         if value is None:
             return ()
@@ -228,7 +228,7 @@ class FlowBuilder:
         )
         return ()
 
-    def _nlu_triggers(self, flow_id: str, data: dict) -> tuple[NluTrigger, ...]:
+    def _nlu_triggers(self, flow_id: str, data: JSONObject) -> tuple[NluTrigger, ...]:
         value = data.get("nlu_trigger")
         if value is None:
             return ()
@@ -267,7 +267,7 @@ class FlowBuilder:
 
     # -- steps ------------------------------------------------------------------------
 
-    def _steps(self, flow_id: str, steps_data: list) -> tuple[Step, ...]:
+    def _steps(self, flow_id: str, steps_data: list[JSONValue]) -> tuple[Step, ...]:
         counter = [0]
         drafts: list[_Draft] = []
         root = self._walk(flow_id, steps_data, counter, drafts)
@@ -291,7 +291,7 @@ class FlowBuilder:
         return tuple(steps)
 
     def _walk(
-        self, flow_id: str, items: list, counter: list[int], drafts: list[_Draft]
+        self, flow_id: str, items: list[JSONValue], counter: list[int], drafts: list[_Draft]
     ) -> list[_Draft]:
         sequence = []
         for index, item in enumerate(items):
@@ -395,7 +395,9 @@ class FlowBuilder:
         }[draft.kind]
         return f"{flow_id}_{draft.idx}_{postfix}", False
 
-    def _parse_next(self, flow_id: str, draft: _Draft, counter: list[int], drafts: list) -> None:
+    def _parse_next(
+        self, flow_id: str, draft: _Draft, counter: list[int], drafts: list[_Draft]
+    ) -> None:
         value = draft.data["next"]
         line = draft.data.line_of("next")
         draft.next_given = True
@@ -483,7 +485,9 @@ class FlowBuilder:
                 "add a final `- else: <step id or END>`",
             )
 
-    def _branch_target(self, flow_id, data, line, counter, drafts) -> JSONValue:
+    def _branch_target(
+        self, flow_id: str, data: JSONValue, line: int, counter: list[int], drafts: list[_Draft]
+    ) -> JSONValue:
         if isinstance(data, str):
             return data.strip()
         if isinstance(data, list) and data:
@@ -800,7 +804,7 @@ def _canonical(data: object) -> JSONValue:
     return data
 
 
-def _as_map(data: dict, line: int) -> YamlMap:
+def _as_map(data: JSONObject, line: int) -> YamlMap:
     result = YamlMap(line)
     result.update(data)
     return result

@@ -50,6 +50,7 @@ from workbench.calm.names import (
     is_pattern,
     utter_ask,
 )
+from workbench.calm.values import JSONObject
 from workbench.project.issues import IssueList, suggest
 from workbench.project.loader import LoadResult, load_project
 from workbench.project.model import (
@@ -834,7 +835,7 @@ def _is_compared(slot: str, condition: str) -> bool:
     )
 
 
-def _line(raw: dict, key: str, default: int) -> int:
+def _line(raw: JSONObject, key: str, default: int) -> int:
     line_of = getattr(raw, "line_of", None)
     return line_of(key) if line_of else default
 

@@ -30,7 +30,7 @@ except ImportError:  # no libyaml: same result, slower
     _pure = _YAML(typ="safe", pure=True)
 
 
-class YamlMap(dict):
+class YamlMap(dict[str, JSONValue]):
     """A dict with the 1-based line of the mapping and of each key."""
 
     __slots__ = ("key_lines", "line")
@@ -44,7 +44,7 @@ class YamlMap(dict):
         return self.key_lines.get(key, self.line)
 
 
-class YamlList(list):
+class YamlList(list[JSONValue]):
     """A list with the 1-based line of the sequence and of each item."""
 
     __slots__ = ("item_lines", "line")

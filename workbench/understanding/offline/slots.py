@@ -67,7 +67,7 @@ def value_for(turn: Turn, info: SlotInfo, text: str, strict: bool) -> tuple[str,
 
 
 def extract_slots(
-    turn: Turn, names: tuple[str, ...] | list[str], exclude: tuple
+    turn: Turn, names: tuple[str, ...] | list[str], exclude: tuple[str | None, ...]
 ) -> list[tuple[str, str]]:
     """(`set slot` line, why) for slots the message fills unmistakably."""
     found: dict[str, tuple[str, str]] = {}
