@@ -4,8 +4,8 @@ the turn it diverged in, and the run's totals."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
+from workbench.calm.values import JSONObject, SlotValue
 from workbench.project.model import Source
 from workbench.trace.turn import TurnTrace
 
@@ -18,8 +18,8 @@ class TurnView:
     and fixtures), bot messages, slot events and the commands the message became."""
 
     user_text: str | None
-    bot: list[dict[str, Any]] = field(default_factory=list)  # {text, utter_action, buttons}
-    slots: list[tuple[str, Any]] = field(default_factory=list)
+    bot: list[JSONObject] = field(default_factory=list)  # {text, utter_action, buttons}
+    slots: list[tuple[str, SlotValue]] = field(default_factory=list)
     flows: list[str] = field(default_factory=list)  # "started x", "completed y at z"
     actions: list[str] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)
@@ -27,7 +27,7 @@ class TurnView:
     errors: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "user_text": self.user_text,
             "bot": self.bot,
@@ -56,7 +56,7 @@ class Failure:
     def location(self) -> str:
         return str(self.source) if self.source else ""
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "kind": self.kind,
             "message": self.message,
@@ -89,7 +89,7 @@ class CaseResult:
     def id(self) -> str:
         return f"{self.file}::{self.name}"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "file": self.file,
             "name": self.name,

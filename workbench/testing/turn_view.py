@@ -3,10 +3,10 @@ user message's turn (as Rasa's assertion runner slices them) and what the turn d
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
 
 from workbench.calm.names import ACTION_LISTEN, UTTER_ACTION_KEY
+from workbench.calm.values import JSONObject
 from workbench.engine.events import Event
 from workbench.project.model import Source, TestStep
 from workbench.testing.assertions import assertion_kind
@@ -16,7 +16,7 @@ from workbench.understanding.base import generator_failure as failure_in
 
 
 def split_turn(
-    events: Sequence[Event], text: str, metadata: dict[str, Any] | None = None
+    events: Sequence[Event], text: str, metadata: JSONObject | None = None
 ) -> tuple[list[Event], list[Event]]:
     """(turn events, prior events) for a user message, as Rasa's assertion runner slices:
     from the first `user` event with that text (and metadata, when given) up to the next
@@ -52,7 +52,7 @@ def trace_for(traces: Sequence[TurnTrace], user_event: Event) -> TurnTrace | Non
     return None
 
 
-def assertion_source(step: TestStep, assertion: dict[str, Any]) -> Source:
+def assertion_source(step: TestStep, assertion: JSONObject) -> Source:
     line = getattr(assertion, "line", 0)
     return Source(step.source.file, line) if line else step.source
 
@@ -90,7 +90,7 @@ def turn_view(events: Sequence[Event], trace: TurnTrace | None, user_text: str |
     return view
 
 
-def command_text(command: dict[str, Any]) -> str:
+def command_text(command: Mapping[str, object]) -> str:
     """A trace command dict as one line: `set slot order_id A1002`."""
     parts = [str(command.get("command", "?"))]
     for key, value in command.items():
@@ -105,13 +105,13 @@ def command_text(command: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
-def _plain(value: Any) -> str:
+def _plain(value: object) -> str:
     if isinstance(value, (list, tuple)):
         return "=".join(_plain(v) for v in value)
     return str(value)
 
 
-def _dropped_text(dropped: dict[str, Any]) -> str:
+def _dropped_text(dropped: Mapping[str, object]) -> str:
     command = dropped.get("command")
     what = command_text(command) if isinstance(command, dict) else (dropped.get("line") or "")
     return f"{what} ({dropped.get('reason')})" if what else str(dropped.get("reason"))
@@ -126,13 +126,13 @@ def describe_step(step: TestStep) -> str:
     return f"{step.kind}: [{entries}]"
 
 
-def describe_assertion(assertion: dict[str, Any]) -> str:
+def describe_assertion(assertion: JSONObject) -> str:
     kind = assertion_kind(assertion)
     value = assertion.get(kind) if isinstance(assertion, dict) else None
     return f"{kind}: {_compact(value)}"
 
 
-def _compact(value: Any) -> str:
+def _compact(value: object) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k}: {_compact(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list):
