@@ -19,7 +19,7 @@ JSONValue: TypeAlias = Any
 
 # A slot's value: whatever the slot type allows (text, a number, a bool, a list, a
 # dict for `any` slots) or None while it is empty.
-SlotValue: TypeAlias = JSONValue
+SlotValue: TypeAlias = str | int | float | bool | list[JSONValue] | dict[str, JSONValue] | None
 
 # A record in one of Rasa's JSON formats (an event, a response, a stack frame).
 JSONObject: TypeAlias = dict[str, JSONValue]

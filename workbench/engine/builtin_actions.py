@@ -152,10 +152,10 @@ class BuiltinActions:
         if frame is None:
             return []
         names = list(frame.context.get("names") or [])
-        limit = tracker.slots.get("max_clarification_options")
+        wanted = tracker.slots.get("max_clarification_options")
         try:
-            limit = int(limit) if limit is not None else 3
-        except (TypeError, ValueError):
+            limit = int(wanted) if isinstance(wanted, (str, int, float)) else 3
+        except ValueError:
             limit = 3
         frame.context["clarification_options"] = join_names(names[:limit], last="or")
         return []
