@@ -20,9 +20,9 @@ import copy
 from collections.abc import Iterator
 
 from workbench.calm.names import ACTION_EXECUTION_REJECTED, ACTION_LISTEN
-from workbench.calm.values import JSONObject, JSONValue, SlotValue
+from workbench.calm.values import SlotValue, UncheckedJSON, UncheckedObject
 
-EventType = JSONObject
+EventType = UncheckedObject
 
 
 class Action:
@@ -31,7 +31,7 @@ class Action:
     def name(self) -> str:
         raise NotImplementedError("an action must define name()")
 
-    def run(self, dispatcher: object, tracker: object, domain: JSONObject) -> list[EventType]:
+    def run(self, dispatcher: object, tracker: object, domain: UncheckedObject) -> list[EventType]:
         raise NotImplementedError("an action must define run()")
 
     def __str__(self) -> str:
@@ -85,19 +85,19 @@ class CollectingDispatcher:
     """Collects the messages an action sends, in the shape ``rasa_sdk`` produces."""
 
     def __init__(self) -> None:
-        self.messages: list[JSONObject] = []
+        self.messages: list[UncheckedObject] = []
 
     def utter_message(
         self,
         text: str | None = None,
         image: str | None = None,
-        json_message: JSONObject | None = None,
+        json_message: UncheckedObject | None = None,
         response: str | None = None,
         attachment: str | None = None,
-        buttons: list[JSONObject] | None = None,
-        elements: list[JSONObject] | None = None,
+        buttons: list[UncheckedObject] | None = None,
+        elements: list[UncheckedObject] | None = None,
         template: str | None = None,
-        **kwargs: JSONValue,
+        **kwargs: UncheckedJSON,
     ) -> None:
         response = response or template  # `template` is rasa_sdk's old name for it
         message = {
@@ -118,7 +118,7 @@ class Tracker:
     """The conversation as an action sees it; the same API as ``rasa_sdk.Tracker``."""
 
     @classmethod
-    def from_dict(cls, state: JSONObject) -> Tracker:
+    def from_dict(cls, state: UncheckedObject) -> Tracker:
         return cls(
             state["sender_id"],
             state.get("slots", {}),
@@ -136,13 +136,13 @@ class Tracker:
         self,
         sender_id: str,
         slots: dict[str, SlotValue],
-        latest_message: JSONObject | None,
-        events: list[JSONObject],
+        latest_message: UncheckedObject | None,
+        events: list[UncheckedObject],
         paused: bool,
         followup_action: str | None,
-        active_loop: JSONObject,
+        active_loop: UncheckedObject,
         latest_action_name: str | None,
-        stack: list[JSONObject] | None = None,
+        stack: list[UncheckedObject] | None = None,
         user_id: str | None = None,
     ) -> None:
         self.sender_id = sender_id
@@ -169,7 +169,7 @@ class Tracker:
         name = self.active_loop.get("name")
         return None if name == "should_not_be_set" else name
 
-    def current_state(self) -> JSONObject:
+    def current_state(self) -> UncheckedObject:
         return {
             "sender_id": self.sender_id,
             "slots": self.slots,
@@ -184,7 +184,7 @@ class Tracker:
             "user_id": self.user_id,
         }
 
-    def current_slot_values(self) -> JSONObject:
+    def current_slot_values(self) -> UncheckedObject:
         return self.slots
 
     def get_slot(self, key: str) -> SlotValue:
@@ -192,7 +192,7 @@ class Tracker:
 
     def get_latest_entity_values(
         self, entity_type: str, entity_role: str | None = None, entity_group: str | None = None
-    ) -> Iterator[JSONValue]:
+    ) -> Iterator[UncheckedJSON]:
         return (
             entity.get("value")
             for entity in self.latest_message.get("entities", [])
@@ -217,7 +217,7 @@ class Tracker:
     def is_paused(self) -> bool:
         return self._paused
 
-    def events_after_latest_restart(self) -> list[JSONObject]:
+    def events_after_latest_restart(self) -> list[UncheckedObject]:
         start = 0
         for index, event in enumerate(self.events):
             if event.get("event") == "restart":
@@ -226,7 +226,7 @@ class Tracker:
 
     def get_last_event_for(
         self, event_type: str, exclude: list[str] | None = None, skip: int = 0
-    ) -> JSONObject | None:
+    ) -> UncheckedObject | None:
         excluded = set(exclude or [])
         found = (
             event

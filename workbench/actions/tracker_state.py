@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from workbench.calm.values import JSONObject, JSONValue
+from workbench.calm.values import UncheckedJSON, UncheckedObject
 from workbench.engine.tracker import Tracker
 
 # events the workbench logs for its own panels; Rasa has no such event types
 WORKBENCH_EVENTS = frozenset({"error", "notice"})
 
 
-def plain(value: object) -> JSONValue:
+def plain(value: object) -> UncheckedJSON:
     """A deep copy made of built-in types only.
 
     Project data comes from ruamel.yaml (CommentedMap, ScalarFloat, ...); actions and the
@@ -37,7 +37,7 @@ def plain(value: object) -> JSONValue:
     return value
 
 
-def latest_message(tracker: Tracker) -> JSONObject:
+def latest_message(tracker: Tracker) -> UncheckedObject:
     """The latest user message as Rasa's parse data (text, intent, entities, commands)."""
     event = tracker.latest_message
     if not event:
@@ -55,7 +55,7 @@ def latest_message(tracker: Tracker) -> JSONObject:
     return message
 
 
-def tracker_state(tracker: Tracker, running: str | None = None) -> JSONObject:
+def tracker_state(tracker: Tracker, running: str | None = None) -> UncheckedObject:
     """Rasa's ``tracker.current_state(EventVerbosity.ALL)`` for this conversation.
 
     The session logs an action's ``action`` event before running it, while Rasa logs it
@@ -89,7 +89,7 @@ def tracker_state(tracker: Tracker, running: str | None = None) -> JSONObject:
     }
 
 
-def active_flow(stack: list[JSONObject]) -> str | None:
+def active_flow(stack: list[UncheckedObject]) -> str | None:
     """The topmost user flow's id (patterns such as collect sit above it)."""
     for frame in reversed(stack):
         if frame.get("type") == "flow":

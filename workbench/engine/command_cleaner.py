@@ -38,7 +38,7 @@ from workbench.calm.names import (
     PATTERN_CONTINUE_INTERRUPTED,
     PATTERN_VALIDATE_SLOT,
 )
-from workbench.calm.values import JSONValue
+from workbench.calm.values import SlotValue
 from workbench.engine.coexistence import is_coexistence, is_routing_command
 from workbench.engine.slots import coerce
 from workbench.engine.tracker import StepVisit, Tracker
@@ -226,7 +226,7 @@ class CommandCleaner:
         self, commands: list[Command], tracker: Tracker, result: CleanResult
     ) -> list[Command]:
         out: list[Command] = []
-        corrections: list[tuple[str, JSONValue]] = []
+        corrections: list[tuple[str, SlotValue]] = []
         asked = asked_slot(tracker)
         filled_so_far = filled_by_active_flow(self.project, tracker)
         for command in commands:

@@ -161,7 +161,10 @@ class FlowExecutor:
             for branch in nxt.branches:
                 if branch.condition is None:
                     return branch.target
-                condition = render_template(branch.condition, document["context"], tracker.slots)
+                context = document["context"]
+                condition = render_template(
+                    branch.condition, context if isinstance(context, dict) else {}, tracker.slots
+                )
                 if evaluate_condition(condition, document):
                     return branch.target
         return END_STEP

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from workbench.calm.names import PATTERN_COLLECT_INFORMATION, is_pattern
-from workbench.calm.values import JSONObject
+from workbench.calm.values import JSONObject, UncheckedObject
 from workbench.project.model import START_STEP
 
 FLOW = "flow"
@@ -37,7 +37,8 @@ class Frame:
     step_id: str = START_STEP
     frame_type: str | None = None
     # pattern context (collect, utter, canceled_name, ...), kept in insertion order
-    context: JSONObject = field(default_factory=dict)
+    # what the flow and pattern steps keep per frame, read by key (Rasa's names)
+    context: UncheckedObject = field(default_factory=dict)
 
     @property
     def is_user_flow(self) -> bool:
@@ -63,7 +64,7 @@ class Frame:
         return data
 
     @classmethod
-    def from_dict(cls, data: JSONObject) -> Frame:
+    def from_dict(cls, data: UncheckedObject) -> Frame:
         known = {"frame_id", "type", "flow_id", "step_id", "frame_type"}
         return cls(
             frame_id=str(data.get("frame_id", "")),
@@ -177,5 +178,5 @@ class DialogueStack:
         return [frame.as_dict() for frame in self.frames]
 
     @classmethod
-    def from_dicts(cls, data: list[JSONObject]) -> DialogueStack:
+    def from_dicts(cls, data: list[UncheckedObject]) -> DialogueStack:
         return cls([Frame.from_dict(item) for item in data])

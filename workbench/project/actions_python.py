@@ -116,7 +116,7 @@ def _explicit(path: Path) -> ActionsPython:
         info = probe(str(path))
     except ActionsPythonError as exc:
         raise ActionsPythonError(f"{flag} {exc}") from None
-    current = _same_prefix(Path(info["prefix"]), Path(sys.prefix))
+    current = _same_prefix(Path(str(info["prefix"])), Path(sys.prefix))
     return ActionsPython(sys.executable if current else str(path), flag, current)
 
 
@@ -167,6 +167,8 @@ def missing_modules(python: ActionsPython, names: Iterable[str]) -> list[str]:
         found = probe(python.path, wanted)["found"]
     except ActionsPythonError:
         return []  # said elsewhere, by whoever chose this Python
+    if not isinstance(found, dict):
+        return []
     return [name for name in wanted if not found.get(name, True)]
 
 

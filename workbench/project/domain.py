@@ -413,7 +413,7 @@ class DomainParts:
 
 
 def _number(value: JSONValue) -> float | None:
-    if value is None or isinstance(value, bool):
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         return None
     try:
         return float(value)

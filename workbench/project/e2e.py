@@ -37,7 +37,7 @@ def is_test_file(data: object) -> TypeGuard[JSONObject]:
     return isinstance(data, dict) and "test_cases" in data
 
 
-def is_conftest(path: Path, data: object) -> TypeGuard[JSONObject]:
+def is_conftest(path: Path, data: object) -> bool:
     return path.stem == "conftest" and isinstance(data, dict) and "fixtures" in data
 
 
@@ -86,7 +86,7 @@ def read_test_file(root: Path, path: Path, issues: IssueList) -> TestFile | None
                 conf = parse_yaml(conftest.read_text(encoding="utf-8"), file)
             except (OSError, UnicodeDecodeError, YamlSyntaxError):
                 continue  # the conftest's own problem, not this file's
-            if is_conftest(conftest, conf):
+            if is_conftest(conftest, conf) and isinstance(conf, dict):
                 fixtures = build_fixtures(file, conf["fixtures"], issues)
                 conftests.setdefault(conftest_folder(file), fixtures)
     return with_conftests(test_file, conftests)

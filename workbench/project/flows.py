@@ -14,7 +14,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from workbench.calm.values import JSONObject, JSONValue
+from workbench.calm.values import JSONObject, JSONValue, UncheckedObject
 from workbench.project.issues import IssueList, suggest
 from workbench.project.model import (
     END_STEP,
@@ -97,7 +97,8 @@ class _Draft:
     id: str = ""
     explicit_id: bool = False
     # (condition or None for else / static, target id, or nested drafts, line)
-    links: list[tuple[str | None, JSONValue, int]] = field(default_factory=list)
+    # (condition, target: a step id or the steps of a nested branch, line)
+    links: list[tuple[str | None, str | list[_Draft], int]] = field(default_factory=list)
     conditional: bool = False
     next_given: bool = False
 
@@ -487,7 +488,7 @@ class FlowBuilder:
 
     def _branch_target(
         self, flow_id: str, data: JSONValue, line: int, counter: list[int], drafts: list[_Draft]
-    ) -> JSONValue:
+    ) -> str | list[_Draft] | None:
         if isinstance(data, str):
             return data.strip()
         if isinstance(data, list) and data:
@@ -537,7 +538,7 @@ class FlowBuilder:
         elif targets:
             nxt = StaticNext(targets[0][1], Source(self.file, targets[0][2]))
         value = data.get(draft.kind)
-        fields: JSONObject = {}
+        fields: UncheckedObject = {}  # Step's keyword arguments for this kind of step
         if draft.kind in ("action", "collect", "link", "call"):
             if not isinstance(value, str) or not value.strip():
                 self.issues.error(

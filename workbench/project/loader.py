@@ -359,6 +359,8 @@ def default_patterns(
     for name in names:
         file = f"<default patterns>/{name}"
         data = parse_yaml(pattern_file_text(name), file)
+        if not isinstance(data, dict):
+            raise TypeError(f"{file} is not a mapping")  # a packaging bug
         for flow in FlowBuilder(file, issues).build_all(data["flows"], 1):
             flows[flow.id] = replace(flow, is_default_pattern=True)
         parts.add_file(file, {k: v for k, v in data.items() if k != "flows"})

@@ -186,7 +186,8 @@ class _Validator:
             if rejection.utter
         }
         for slot in self.slots.values():
-            for rejection in (slot.validation or {}).get("rejections") or []:
+            rejections = (slot.validation or {}).get("rejections")
+            for rejection in rejections if isinstance(rejections, list) else []:
                 if isinstance(rejection, dict) and rejection.get("utter"):
                     self.rejection_responses.add(str(rejection["utter"]))
 
@@ -796,7 +797,7 @@ class _Validator:
                             step.source.line,
                             "unknown-response",
                             f"test case '{case.name}' expects unknown response '{step.value}'",
-                            suggest(step.value, self.responses, "check the response name"),
+                            suggest(str(step.value), self.responses, "check the response name"),
                         )
             for fixture_name, fixture in test_file.fixtures.items():
                 sources = test_file.fixture_sources.get(fixture_name, ())

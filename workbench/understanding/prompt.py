@@ -36,10 +36,11 @@ from datetime import datetime, timezone, tzinfo
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from workbench.calm.names import PATTERN_COLLECT_INFORMATION
 from workbench.calm.values import JSONObject, JSONValue
+from workbench.engine.events import Event
 from workbench.engine.stack import CALL, Frame
 from workbench.engine.tracker import Tracker
 from workbench.errors import WorkbenchError
@@ -222,7 +223,7 @@ def transcript(tracker: Tracker, max_lines: int = MAX_HISTORY_LINES) -> list[str
     return lines[-max_lines:] if max_lines else lines
 
 
-def _user_text(event: JSONObject) -> str:
+def _user_text(event: Event) -> str:
     commands = (event.get("parse_data") or {}).get("commands") or []
     for command in commands:
         if isinstance(command, dict) and command.get("command") == "error":
@@ -315,8 +316,27 @@ def _extractable(step: Step, tracker: Tracker, asked: str | None = None) -> bool
     )
 
 
-def _flow_for_template(project: Project, tracker: Tracker, flow: Flow) -> JSONObject:
-    slots = []
+class TemplateSlot(TypedDict):
+    """A slot of an available flow, as Rasa's prompt template reads it."""
+
+    name: str
+    description: str | None
+    allowed_values: str | None
+    type: str
+    values: list[JSONValue] | None
+
+
+class TemplateFlow(TypedDict):
+    """An available flow, as Rasa's prompt template reads it (`available_flows`)."""
+
+    name: str
+    id: str
+    description: str | None
+    slots: list[TemplateSlot]
+
+
+def _flow_for_template(project: Project, tracker: Tracker, flow: Flow) -> TemplateFlow:
+    slots: list[TemplateSlot] = []
     for step in collect_steps(project, flow):
         name = step.collect or ""
         definition = project.slot(name)
@@ -335,9 +355,9 @@ def _flow_for_template(project: Project, tracker: Tracker, flow: Flow) -> JSONOb
     return {"name": flow.id, "id": flow.id, "description": flow.description, "slots": slots}
 
 
-def _flow_line(flow: JSONObject) -> JSONObject:
+def _flow_line(flow: TemplateFlow) -> JSONObject:
     line: JSONObject = {"id": flow["id"], "description": flow["description"] or ""}
-    slots = []
+    slots: list[JSONObject] = []
     for slot in flow["slots"]:
         entry: JSONObject = {"name": slot["name"], "type": slot["type"]}
         if slot["description"]:
