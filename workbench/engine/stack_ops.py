@@ -67,7 +67,7 @@ def push_validation(project: Project, tracker: Tracker, name: str) -> Frame | No
             "validate": name,
             "refill_utter": validation.get("refill_utter") or utter_ask(name),
             "refill_action": action_ask(name),
-            "rejections": list(cast("Iterable[object]", validation.get("rejections") or [])),
+            "rejections": list(cast(Iterable[object], validation.get("rejections") or [])),
         },
     )
 

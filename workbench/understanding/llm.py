@@ -167,7 +167,7 @@ async def _embed_once(spec: ModelSpec, texts: list[str]) -> list[list[float]]:
     items = sorted(response.data, key=_index)
     # an item without a list of numbers raises TypeError, as the caller expects
     vectors = [
-        list(map(float, cast("Iterable[SupportsFloat]", _field(item, "embedding"))))
+        list(map(float, cast(Iterable[SupportsFloat], _field(item, "embedding"))))
         for item in items
     ]
     if len(vectors) != len(texts):

@@ -119,7 +119,7 @@ def _rows(result: JSONValue) -> list[list[float]]:
     rows = result.tolist() if hasattr(result, "tolist") else result
     try:  # anything but rows of numbers raises TypeError here
         vectors = [
-            [float(x) for x in row] for row in cast("Iterable[Iterable[SupportsFloat]]", rows)
+            [float(x) for x in row] for row in cast(Iterable[Iterable[SupportsFloat]], rows)
         ]
     except TypeError as error:
         raise LocalEmbeddingsError(f"unexpected embeddings: {type(result).__name__}") from error
