@@ -18,9 +18,13 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from workbench.calm.names import ACTION_EXECUTION_REJECTED, ACTION_LISTEN
-from workbench.calm.values import SlotValue, UncheckedJSON, UncheckedObject
+from workbench.calm.values import JSONObject, JSONValue, SlotValue, UncheckedObject
+
+if TYPE_CHECKING:
+    from workbench.actions.tracker_state import TrackerState
 
 EventType = UncheckedObject
 
@@ -31,7 +35,7 @@ class Action:
     def name(self) -> str:
         raise NotImplementedError("an action must define name()")
 
-    def run(self, dispatcher: object, tracker: object, domain: UncheckedObject) -> list[EventType]:
+    def run(self, dispatcher: object, tracker: object, domain: JSONObject) -> list[EventType]:
         raise NotImplementedError("an action must define run()")
 
     def __str__(self) -> str:
@@ -54,7 +58,7 @@ def Restarted() -> EventType:
     return {"event": "restart"}
 
 
-def BotUttered(text: str | None = None, data: dict | None = None) -> EventType:
+def BotUttered(text: str | None = None, data: JSONObject | None = None) -> EventType:
     return {"event": "bot", "text": text, "data": data or {}}
 
 
@@ -85,22 +89,22 @@ class CollectingDispatcher:
     """Collects the messages an action sends, in the shape ``rasa_sdk`` produces."""
 
     def __init__(self) -> None:
-        self.messages: list[UncheckedObject] = []
+        self.messages: list[JSONObject] = []
 
     def utter_message(
         self,
         text: str | None = None,
         image: str | None = None,
-        json_message: UncheckedObject | None = None,
+        json_message: JSONObject | None = None,
         response: str | None = None,
         attachment: str | None = None,
-        buttons: list[UncheckedObject] | None = None,
-        elements: list[UncheckedObject] | None = None,
+        buttons: list[JSONObject] | None = None,
+        elements: list[JSONObject] | None = None,
         template: str | None = None,
-        **kwargs: UncheckedJSON,
+        **kwargs: JSONValue,
     ) -> None:
         response = response or template  # `template` is rasa_sdk's old name for it
-        message = {
+        message: JSONObject = {
             "text": text,
             "buttons": buttons or [],
             "elements": elements or [],
@@ -118,7 +122,7 @@ class Tracker:
     """The conversation as an action sees it; the same API as ``rasa_sdk.Tracker``."""
 
     @classmethod
-    def from_dict(cls, state: UncheckedObject) -> Tracker:
+    def from_dict(cls, state: TrackerState) -> Tracker:
         return cls(
             state["sender_id"],
             state.get("slots", {}),
@@ -136,13 +140,13 @@ class Tracker:
         self,
         sender_id: str,
         slots: dict[str, SlotValue],
-        latest_message: UncheckedObject | None,
-        events: list[UncheckedObject],
+        latest_message: EventType | None,
+        events: list[EventType],
         paused: bool,
         followup_action: str | None,
-        active_loop: UncheckedObject,
+        active_loop: JSONObject,
         latest_action_name: str | None,
-        stack: list[UncheckedObject] | None = None,
+        stack: list[JSONObject] | None = None,
         user_id: str | None = None,
     ) -> None:
         self.sender_id = sender_id
@@ -161,15 +165,16 @@ class Tracker:
         """The flow the user is in: the topmost user flow on the stack."""
         for frame in reversed(self.stack):
             if frame.get("type") == "flow":
-                return frame.get("flow_id")
+                flow_id = frame.get("flow_id")
+                return flow_id if isinstance(flow_id, str) else None
         return None
 
     @property
     def active_loop_name(self) -> str | None:
         name = self.active_loop.get("name")
-        return None if name == "should_not_be_set" else name
+        return name if isinstance(name, str) and name != "should_not_be_set" else None
 
-    def current_state(self) -> UncheckedObject:
+    def current_state(self) -> JSONObject:
         return {
             "sender_id": self.sender_id,
             "slots": self.slots,
@@ -184,7 +189,7 @@ class Tracker:
             "user_id": self.user_id,
         }
 
-    def current_slot_values(self) -> UncheckedObject:
+    def current_slot_values(self) -> dict[str, SlotValue]:
         return self.slots
 
     def get_slot(self, key: str) -> SlotValue:
@@ -192,7 +197,7 @@ class Tracker:
 
     def get_latest_entity_values(
         self, entity_type: str, entity_role: str | None = None, entity_group: str | None = None
-    ) -> Iterator[UncheckedJSON]:
+    ) -> Iterator[JSONValue]:
         return (
             entity.get("value")
             for entity in self.latest_message.get("entities", [])
@@ -217,7 +222,7 @@ class Tracker:
     def is_paused(self) -> bool:
         return self._paused
 
-    def events_after_latest_restart(self) -> list[UncheckedObject]:
+    def events_after_latest_restart(self) -> list[EventType]:
         start = 0
         for index, event in enumerate(self.events):
             if event.get("event") == "restart":
@@ -226,7 +231,7 @@ class Tracker:
 
     def get_last_event_for(
         self, event_type: str, exclude: list[str] | None = None, skip: int = 0
-    ) -> UncheckedObject | None:
+    ) -> EventType | None:
         excluded = set(exclude or [])
         found = (
             event
@@ -243,4 +248,20 @@ class Tracker:
         return last is not None and last.get("name") == name
 
     def copy(self) -> Tracker:
-        return Tracker.from_dict(copy.deepcopy(self.current_state()))
+        """A deep copy, as rasa_sdk's (which goes through `current_state`, so the
+        follow-up action is not kept)."""
+        slots, latest, events, loop, stack = copy.deepcopy(
+            (self.slots, self.latest_message, self.events, self.active_loop, self.stack)
+        )
+        return Tracker(
+            self.sender_id,
+            slots,
+            latest,
+            events,
+            self.is_paused(),
+            None,
+            loop,
+            self.latest_action_name,
+            stack,
+            self.user_id,
+        )

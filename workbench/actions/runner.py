@@ -129,7 +129,7 @@ def _started(
     start_timeout: float,
     watch: bool,
     url: str | None = None,
-):
+) -> ProjectActions:
     if location is None:
         module = project.endpoints.actions_module or "actions"
         reason = f"there is no actions package '{module}' in {project.root} to start a server from"

@@ -140,7 +140,8 @@ def dump_cassette(entries: list[CassetteEntry]) -> str:
     def scalar(text: str) -> str:
         # literal blocks cannot hold trailing spaces on a line or a leading space/tab
         if "\n" in text.strip("\n") and not re.search(r"[ \t]\n|[ \t]$|^[ \t]", text):
-            return LiteralScalarString(text)
+            literal: str = LiteralScalarString(text)  # a str that dumps as a `|` block
+            return literal
         return text
 
     yaml = YAML()

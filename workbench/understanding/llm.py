@@ -167,8 +167,7 @@ async def _embed_once(spec: ModelSpec, texts: list[str]) -> list[list[float]]:
     items = sorted(response.data, key=_index)
     # an item without a list of numbers raises TypeError, as the caller expects
     vectors = [
-        list(map(float, cast(Iterable[SupportsFloat], _field(item, "embedding"))))
-        for item in items
+        list(map(float, cast(Iterable[SupportsFloat], _field(item, "embedding")))) for item in items
     ]
     if len(vectors) != len(texts):
         raise LLMError(
@@ -241,7 +240,7 @@ def _with_attempts(result: Completion, attempts: int) -> Completion:
 
 
 def backoff(attempt: int) -> float:
-    return min(BACKOFF_MAX_S, BACKOFF_BASE_S * (2**attempt))
+    return min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2.0**attempt)
 
 
 async def _guarded(spec: ModelSpec, awaitable: Awaitable[T]) -> T:

@@ -118,9 +118,7 @@ def _rows(result: JSONValue) -> list[list[float]]:
     """A (n, dim) array (or nested lists) as lists of floats, checked."""
     rows = result.tolist() if hasattr(result, "tolist") else result
     try:  # anything but rows of numbers raises TypeError here
-        vectors = [
-            [float(x) for x in row] for row in cast(Iterable[Iterable[SupportsFloat]], rows)
-        ]
+        vectors = [[float(x) for x in row] for row in cast(Iterable[Iterable[SupportsFloat]], rows)]
     except TypeError as error:
         raise LocalEmbeddingsError(f"unexpected embeddings: {type(result).__name__}") from error
     if vectors and (not vectors[0] or any(len(v) != len(vectors[0]) for v in vectors)):
