@@ -80,9 +80,9 @@ def asked_slot(tracker: Tracker) -> str | None:
     if top is None:
         return None
     if top.type == COLLECT_PATTERN:
-        return top.context.get("collect")
+        return top.text("collect")
     if top.type == PATTERN_VALIDATE_SLOT:
-        return top.context.get("validate")
+        return top.text("validate")
     return None
 
 
