@@ -21,12 +21,12 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from workbench.calm.names import ACTION_EXECUTION_REJECTED, ACTION_LISTEN
-from workbench.calm.values import JSONObject, JSONValue, SlotValue, UncheckedObject
+from workbench.calm.values import JSONObject, JSONValue, SlotValue
 
 if TYPE_CHECKING:
     from workbench.actions.tracker_state import TrackerState
 
-EventType = UncheckedObject
+EventType = JSONObject
 
 
 class Action:
@@ -200,7 +200,7 @@ class Tracker:
     ) -> Iterator[JSONValue]:
         return (
             entity.get("value")
-            for entity in self.latest_message.get("entities", [])
+            for entity in _records(self.latest_message.get("entities"))
             if entity.get("entity") == entity_type
             and entity.get("group") == entity_group
             and entity.get("role") == entity_role
@@ -209,15 +209,16 @@ class Tracker:
     def get_latest_input_channel(self) -> str | None:
         for event in reversed(self.events):
             if event.get("event") == "user":
-                return event.get("input_channel")
+                channel = event.get("input_channel")
+                return channel if isinstance(channel, str) else None
         return None
 
     def get_intent_of_latest_message(self, skip_fallback_intent: bool = True) -> str | None:
-        ranking = self.latest_message.get("intent_ranking") or []
-        names = [item.get("name") for item in ranking]
+        names = [item.get("name") for item in _records(self.latest_message.get("intent_ranking"))]
         if skip_fallback_intent and names and names[0] == "nlu_fallback":
             names = names[1:]
-        return names[0] if names else None
+        first = names[0] if names else None
+        return first if isinstance(first, str) else None
 
     def is_paused(self) -> bool:
         return self._paused
@@ -265,3 +266,8 @@ class Tracker:
             stack,
             self.user_id,
         )
+
+
+def _records(value: JSONValue) -> list[JSONObject]:
+    """The records in a list of the parse data (`entities`, `intent_ranking`)."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []

@@ -25,8 +25,8 @@ JSONObject: TypeAlias = dict[str, JSONValue]
 SlotValue: TypeAlias = str | int | float | bool | list[JSONValue] | dict[str, JSONValue] | None
 
 # The same data where the code that reads it walks nested keys without narrowing them
-# first: Rasa's event dicts (`engine.events.Event`, the SDK's `EventType`), `plain` copies
-# for actions, a step's keyword arguments. The type checker takes it on trust; each use is
-# one still to type, and tests/test_house_rules.py counts them.
+# first: `plain` copies handed to actions, a flow step's keyword arguments. The type checker
+# takes it on trust; each use is one still to type, and tests/test_house_rules.py counts
+# them.
 UncheckedJSON: TypeAlias = Any
 UncheckedObject: TypeAlias = dict[str, UncheckedJSON]

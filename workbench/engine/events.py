@@ -6,10 +6,34 @@ protocol, the SQLite store, e2e assertions and exports all speak this format.
 
 from __future__ import annotations
 
-from workbench.calm.values import JSONObject, SlotValue, UncheckedObject
+from typing import cast
 
-# Rasa's event dicts, read by key all over (their typed records are still to come)
-Event = UncheckedObject
+from workbench.calm.values import JSONObject, JSONValue, SlotValue
+
+# An event in Rasa's format: its values are narrowed where they are read (the helpers
+# below for what the engine writes: nested records, lists of records, texts, slot values).
+Event = JSONObject
+
+
+def record(event: JSONObject, key: str) -> JSONObject:
+    """A nested record of an event (`metadata`, `data`, `parse_data`); {} when absent."""
+    value = event.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def records(value: JSONValue) -> list[JSONObject]:
+    """The records in a list an event holds (`commands`, `buttons`)."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def text(event: JSONObject, key: str = "text") -> str | None:
+    value = event.get(key)
+    return value if isinstance(value, str) else None
+
+
+def slot_value(event: Event) -> SlotValue:
+    """The value of a `slot` event: whatever the slot was set to."""
+    return cast(SlotValue, event.get("value"))
 
 
 def user(

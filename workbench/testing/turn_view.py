@@ -3,10 +3,12 @@ user message's turn (as Rasa's assertion runner slices them) and what the turn d
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import cast
 
 from workbench.calm.names import ACTION_LISTEN, UTTER_ACTION_KEY
-from workbench.calm.values import JSONObject
+from workbench.calm.values import JSONObject, JSONValue
+from workbench.engine import events as ev
 from workbench.engine.events import Event
 from workbench.project.model import Source, TestStep
 from workbench.testing.assertions import assertion_kind
@@ -62,16 +64,16 @@ def turn_view(events: Sequence[Event], trace: TurnTrace | None, user_text: str |
     for event in events:
         kind = event.get("event")
         if kind == "bot":
-            data = event.get("data") or {}
+            buttons = ev.record(event, "data").get("buttons") or []
             view.bot.append(
                 {
                     "text": event.get("text"),
-                    UTTER_ACTION_KEY: (event.get("metadata") or {}).get(UTTER_ACTION_KEY),
-                    "buttons": list(data.get("buttons") or []),
+                    UTTER_ACTION_KEY: ev.record(event, "metadata").get(UTTER_ACTION_KEY),
+                    "buttons": list(cast(Iterable[JSONValue], buttons)),
                 }
             )
         elif kind == "slot":
-            view.slots.append((str(event.get("name")), event.get("value")))
+            view.slots.append((str(event.get("name")), ev.slot_value(event)))
         elif kind == "action" and event.get("name") not in (ACTION_LISTEN,):
             view.actions.append(str(event.get("name")))
         elif kind == "flow_started":

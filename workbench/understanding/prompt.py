@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, TypedDict
 
 from workbench.calm.names import PATTERN_COLLECT_INFORMATION
 from workbench.calm.values import JSONObject, JSONValue
+from workbench.engine import events as ev
 from workbench.engine.events import Event
 from workbench.engine.stack import CALL, Frame
 from workbench.engine.tracker import Tracker
@@ -209,8 +210,8 @@ def transcript(tracker: Tracker, max_lines: int = MAX_HISTORY_LINES) -> list[str
         elif kind == "user":
             lines.append(f"USER: {_user_text(event)}")
         elif kind == "bot":
-            text = sanitize(event.get("text"))
-            buttons = (event.get("data") or {}).get("buttons") or []
+            text = sanitize(ev.text(event))
+            buttons = ev.records(ev.record(event, "data").get("buttons"))
             if buttons:
                 listed = ", ".join(
                     f'button {i}: "{sanitize(str(b.get("title", "")))}"'
@@ -224,14 +225,13 @@ def transcript(tracker: Tracker, max_lines: int = MAX_HISTORY_LINES) -> list[str
 
 
 def _user_text(event: Event) -> str:
-    commands = (event.get("parse_data") or {}).get("commands") or []
-    for command in commands:
+    for command in ev.records(ev.record(event, "parse_data").get("commands")):
         if isinstance(command, dict) and command.get("command") == "error":
             kind = command.get("error_type")
             if isinstance(kind, str):
                 return ERROR_PLACEHOLDERS.get(kind, ERROR_PLACEHOLDER_DEFAULT)
             return ERROR_PLACEHOLDER_DEFAULT
-    return sanitize(event.get("text"))
+    return sanitize(ev.text(event))
 
 
 # --- the state of the dialogue ---------------------------------------------------------------

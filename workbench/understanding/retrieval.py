@@ -40,6 +40,7 @@ from typing import TypedDict
 
 from workbench.calm.conditions import evaluate_condition
 from workbench.calm.values import JSONValue
+from workbench.engine import events as ev
 from workbench.engine.tracker import Tracker
 from workbench.project.model import Flow, Project, Step
 from workbench.trace.turn import RetrievedFlow
@@ -162,8 +163,8 @@ def recently_started(tracker: Tracker, messages: int = RECENT_MESSAGES) -> list[
             seen += 1
             if seen > messages:
                 break
-        elif kind == "flow_started" and event.get("flow_id"):
-            found.append(event["flow_id"])
+        elif kind == "flow_started" and (flow_id := ev.text(event, "flow_id")):
+            found.append(flow_id)
     return list(dict.fromkeys(reversed(found)))
 
 
