@@ -14,10 +14,15 @@ PACKAGE = ROOT / "workbench"
 
 # `Any` switches the type checker off for a value. Issue 12 asks for at most 40 in the
 # package; the ceiling comes down as the rooms get typed records and never goes up.
-ANY_CEILING = 174
+ANY_CEILING = 126
+
+# The aliases of `Any` in workbench/calm/values.py (data read by key without being
+# narrowed first) switch it off as well; they are counted the same way, apart.
+UNCHECKED_NAMES = ("UncheckedJSON", "UncheckedObject")
+UNCHECKED_CEILING = 5
 
 
-def any_uses(source: str) -> int:
+def any_uses(source: str, names: tuple[str, ...] = ("Any",)) -> int:
     """`Any` as a name in code: comments, strings and `import` lines do not count."""
     count = 0
     importing = False
@@ -26,15 +31,15 @@ def any_uses(source: str) -> int:
             importing = token.line.lstrip().startswith(("import ", "from "))
         elif token.type in (tokenize.NEWLINE, tokenize.ENDMARKER):
             importing = False
-        elif token.type == tokenize.NAME and token.string == "Any" and not importing:
+        elif token.type == tokenize.NAME and token.string in names and not importing:
             count += 1
     return count
 
 
-def any_by_file() -> Counter[str]:
+def any_by_file(names: tuple[str, ...] = ("Any",)) -> Counter[str]:
     counts: Counter[str] = Counter()
     for path in sorted(PACKAGE.rglob("*.py")):
-        found = any_uses(path.read_text(encoding="utf-8"))
+        found = any_uses(path.read_text(encoding="utf-8"), names)
         if found:
             counts[str(path.relative_to(ROOT))] = found
     return counts
@@ -56,6 +61,15 @@ def test_the_package_holds_few_any():
     total = sum(counts.values())
     worst = ", ".join(f"{file} {n}" for file, n in counts.most_common(5))
     assert total <= ANY_CEILING, f"{total} uses of Any (most: {worst}); at most {ANY_CEILING}"
+
+
+def test_the_package_holds_few_unchecked_values():
+    counts = any_by_file(UNCHECKED_NAMES)
+    total = sum(counts.values())
+    worst = ", ".join(f"{file} {n}" for file, n in counts.most_common(5))
+    assert total <= UNCHECKED_CEILING, (
+        f"{total} uses of the unchecked aliases (most: {worst}); at most {UNCHECKED_CEILING}"
+    )
 
 
 def test_no_test_skips_when_the_workbench_itself_does_not_import():

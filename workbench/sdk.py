@@ -18,9 +18,13 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from workbench.calm.names import ACTION_EXECUTION_REJECTED, ACTION_LISTEN
 from workbench.calm.values import JSONObject, JSONValue, SlotValue
+
+if TYPE_CHECKING:
+    from workbench.actions.tracker_state import TrackerState
 
 EventType = JSONObject
 
@@ -54,7 +58,7 @@ def Restarted() -> EventType:
     return {"event": "restart"}
 
 
-def BotUttered(text: str | None = None, data: dict | None = None) -> EventType:
+def BotUttered(text: str | None = None, data: JSONObject | None = None) -> EventType:
     return {"event": "bot", "text": text, "data": data or {}}
 
 
@@ -100,7 +104,7 @@ class CollectingDispatcher:
         **kwargs: JSONValue,
     ) -> None:
         response = response or template  # `template` is rasa_sdk's old name for it
-        message = {
+        message: JSONObject = {
             "text": text,
             "buttons": buttons or [],
             "elements": elements or [],
@@ -118,7 +122,7 @@ class Tracker:
     """The conversation as an action sees it; the same API as ``rasa_sdk.Tracker``."""
 
     @classmethod
-    def from_dict(cls, state: JSONObject) -> Tracker:
+    def from_dict(cls, state: TrackerState) -> Tracker:
         return cls(
             state["sender_id"],
             state.get("slots", {}),
@@ -136,8 +140,8 @@ class Tracker:
         self,
         sender_id: str,
         slots: dict[str, SlotValue],
-        latest_message: JSONObject | None,
-        events: list[JSONObject],
+        latest_message: EventType | None,
+        events: list[EventType],
         paused: bool,
         followup_action: str | None,
         active_loop: JSONObject,
@@ -161,13 +165,14 @@ class Tracker:
         """The flow the user is in: the topmost user flow on the stack."""
         for frame in reversed(self.stack):
             if frame.get("type") == "flow":
-                return frame.get("flow_id")
+                flow_id = frame.get("flow_id")
+                return flow_id if isinstance(flow_id, str) else None
         return None
 
     @property
     def active_loop_name(self) -> str | None:
         name = self.active_loop.get("name")
-        return None if name == "should_not_be_set" else name
+        return name if isinstance(name, str) and name != "should_not_be_set" else None
 
     def current_state(self) -> JSONObject:
         return {
@@ -184,7 +189,7 @@ class Tracker:
             "user_id": self.user_id,
         }
 
-    def current_slot_values(self) -> JSONObject:
+    def current_slot_values(self) -> dict[str, SlotValue]:
         return self.slots
 
     def get_slot(self, key: str) -> SlotValue:
@@ -195,7 +200,7 @@ class Tracker:
     ) -> Iterator[JSONValue]:
         return (
             entity.get("value")
-            for entity in self.latest_message.get("entities", [])
+            for entity in _records(self.latest_message.get("entities"))
             if entity.get("entity") == entity_type
             and entity.get("group") == entity_group
             and entity.get("role") == entity_role
@@ -204,20 +209,21 @@ class Tracker:
     def get_latest_input_channel(self) -> str | None:
         for event in reversed(self.events):
             if event.get("event") == "user":
-                return event.get("input_channel")
+                channel = event.get("input_channel")
+                return channel if isinstance(channel, str) else None
         return None
 
     def get_intent_of_latest_message(self, skip_fallback_intent: bool = True) -> str | None:
-        ranking = self.latest_message.get("intent_ranking") or []
-        names = [item.get("name") for item in ranking]
+        names = [item.get("name") for item in _records(self.latest_message.get("intent_ranking"))]
         if skip_fallback_intent and names and names[0] == "nlu_fallback":
             names = names[1:]
-        return names[0] if names else None
+        first = names[0] if names else None
+        return first if isinstance(first, str) else None
 
     def is_paused(self) -> bool:
         return self._paused
 
-    def events_after_latest_restart(self) -> list[JSONObject]:
+    def events_after_latest_restart(self) -> list[EventType]:
         start = 0
         for index, event in enumerate(self.events):
             if event.get("event") == "restart":
@@ -226,7 +232,7 @@ class Tracker:
 
     def get_last_event_for(
         self, event_type: str, exclude: list[str] | None = None, skip: int = 0
-    ) -> JSONObject | None:
+    ) -> EventType | None:
         excluded = set(exclude or [])
         found = (
             event
@@ -243,4 +249,25 @@ class Tracker:
         return last is not None and last.get("name") == name
 
     def copy(self) -> Tracker:
-        return Tracker.from_dict(copy.deepcopy(self.current_state()))
+        """A deep copy, as rasa_sdk's (which goes through `current_state`, so the
+        follow-up action is not kept)."""
+        slots, latest, events, loop, stack = copy.deepcopy(
+            (self.slots, self.latest_message, self.events, self.active_loop, self.stack)
+        )
+        return Tracker(
+            self.sender_id,
+            slots,
+            latest,
+            events,
+            self.is_paused(),
+            None,
+            loop,
+            self.latest_action_name,
+            stack,
+            self.user_id,
+        )
+
+
+def _records(value: JSONValue) -> list[JSONObject]:
+    """The records in a list of the parse data (`entities`, `intent_ranking`)."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []

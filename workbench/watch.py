@@ -16,7 +16,6 @@ import time
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from workbench.project.issues import Issue
 from workbench.project.loader import TEST_DIRS
@@ -147,7 +146,7 @@ class ProjectWatcher:
         self.last = result
         return result
 
-    def relevant(self, _change: Any, path: str) -> bool:
+    def relevant(self, _change: object, path: str) -> bool:
         return is_relevant(self.root, path)
 
     async def changes(

@@ -19,14 +19,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from workbench.errors import UsageError
 from workbench.project.model import RASA_VERSIONS
 from workbench.project.paths import ProjectPaths, resolve_option_path
 
 if TYPE_CHECKING:
+    from workbench.actions.protocol import ActionResult, ProjectActions
+    from workbench.engine.tracker import Tracker
+    from workbench.project.loader import LoadResult
     from workbench.project.model import Project
+    from workbench.project.yaml_io import YamlCache
     from workbench.session import CustomActionRunner, Session
     from workbench.store.recorder import SessionRecorder
     from workbench.understanding.base import CommandGenerator
@@ -121,7 +125,9 @@ def _path(value: str | None) -> Path | None:
     return Path(value) if value else None
 
 
-def load(root: Path, options: Options, *, with_tests: bool = True, cache: Any = None) -> Any:
+def load(
+    root: Path, options: Options, *, with_tests: bool = True, cache: YamlCache | None = None
+) -> LoadResult:
     """The project as the options describe it (a `LoadResult`)."""
     from workbench.project.loader import load_project
 
@@ -171,7 +177,7 @@ def make_generator(
     return generator, label
 
 
-def make_actions(project: Project, options: Options | None = None) -> Any:
+def make_actions(project: Project, options: Options | None = None) -> ProjectActions:
     """The custom action runner the project declares, as `--actions` and
     `--actions-python` adjust it. It has a `label` for headers; `close()` stops an
     action server it started."""
@@ -190,18 +196,16 @@ class LazyActions:
     def __init__(self, project: Project, options: Options | None = None) -> None:
         self.project = project
         self.options = options
-        self._runner: Any = None
-        self._made = False
+        self._runner: ProjectActions | None = None
         # a front end may make it in a thread (the TUI does) while a first turn needs it
         self._making = threading.Lock()
 
     @property
-    def runner(self) -> Any:
+    def runner(self) -> ProjectActions:
         with self._making:
-            if not self._made:
+            if self._runner is None:
                 self._runner = make_actions(self.project, self.options)
-                self._made = True
-        return self._runner
+            return self._runner
 
     @property
     def label(self) -> str:
@@ -211,30 +215,30 @@ class LazyActions:
     def problems(self) -> list[str]:
         return list(getattr(self.runner, "problems", None) or [])
 
+    # the in-process runner's alone (the others have no package to import):
     @property
     def warnings(self) -> list[str]:
-        return list(getattr(self._runner, "warnings", None) or []) if self._made else []
-
-    def close(self) -> None:
-        close = getattr(self._runner, "close", None)
-        if callable(close):
-            close()
+        return list(getattr(self._runner, "warnings", None) or [])
 
     @property
     def load_error(self) -> str | None:
-        return getattr(self._runner, "load_error", None) if self._made else None
+        error = getattr(self._runner, "load_error", None)
+        return error if isinstance(error, str) else None
 
     def refresh(self, project: Project) -> bool:
         refresh = getattr(self.runner, "refresh", None)
         return bool(refresh(project)) if callable(refresh) else False
 
-    async def run(self, name: str, tracker: Any, project: Project) -> Any:
-        runner = self.runner
-        if runner is None:
-            from workbench.session import ActionResult
+    def close(self) -> None:
+        if self._runner is not None:
+            self._runner.close()
 
-            return ActionResult(kind="none", error=f"no custom action runner for '{name}'")
-        return await runner.run(name, tracker, project)
+    async def aclose(self) -> None:
+        if self._runner is not None:
+            await self._runner.aclose()
+
+    async def run(self, name: str, tracker: Tracker, project: Project) -> ActionResult:
+        return await self.runner.run(name, tracker, project)
 
 
 # --- a running conversation ----------------------------------------------------------------
@@ -248,14 +252,12 @@ class Parts:
 
     generator: CommandGenerator
     label: str
-    actions: Any
+    actions: ProjectActions
     notes: list[str] = field(default_factory=list)
 
     def close(self) -> None:
         """Stop an action server the runner started."""
-        close = getattr(self.actions, "close", None)
-        if callable(close):
-            close()
+        self.actions.close()
 
 
 def make_parts(

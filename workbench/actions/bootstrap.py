@@ -22,11 +22,12 @@ import signal
 import subprocess
 import sys
 import threading
+from typing import NoReturn
 
 PR_SET_PDEATHSIG = 1
 
 
-def _end_group(*_args):
+def _end_group(*_args: object) -> NoReturn:
     # we lead the group: 0 means our own group, the server and its workers
     try:
         os.killpg(0, signal.SIGKILL)
@@ -34,7 +35,7 @@ def _end_group(*_args):
         os._exit(1)
 
 
-def _set_parent_death_signal():
+def _set_parent_death_signal() -> None:
     if not sys.platform.startswith("linux"):
         return
     try:
@@ -46,7 +47,7 @@ def _set_parent_death_signal():
         pass
 
 
-def _watch_stdin():
+def _watch_stdin() -> None:
     try:
         while os.read(0, 4096):
             pass
@@ -55,7 +56,7 @@ def _watch_stdin():
     _end_group()
 
 
-def main(argv):
+def main(argv: list[str]) -> NoReturn:
     workbench_pid = int(argv[0])
     command = argv[argv.index("--") + 1 :]
     signal.signal(signal.SIGTERM, _end_group)

@@ -34,7 +34,8 @@ class StartError(WorkbenchError):
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 class ActionServerProcess:
@@ -53,7 +54,7 @@ class ActionServerProcess:
         self.log = log
         self.start_timeout = start_timeout
         self.port = 0
-        self.process: subprocess.Popen | None = None
+        self.process: subprocess.Popen[bytes] | None = None
         self._reader: PipeReader | None = None
         self._started_at = 0.0
         self._log_start = 0

@@ -7,8 +7,9 @@ implement it; keeping it here means `actions/` never imports the session.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
+from workbench.calm.values import JSONObject
 from workbench.engine.tracker import Tracker
 from workbench.project.model import Project
 
@@ -17,8 +18,8 @@ from workbench.project.model import Project
 class ActionResult:
     """What a custom action did: Rasa event dicts and dispatcher messages."""
 
-    events: list[dict[str, Any]] = field(default_factory=list)
-    messages: list[dict[str, Any]] = field(default_factory=list)
+    events: list[JSONObject] = field(default_factory=list)
+    messages: list[JSONObject] = field(default_factory=list)
     kind: str = "python"
     error: str | None = None
     traceback: str | None = None
@@ -27,3 +28,18 @@ class ActionResult:
 
 class CustomActionRunner(Protocol):
     async def run(self, name: str, tracker: Tracker, project: Project) -> ActionResult: ...
+
+
+class ProjectActions(CustomActionRunner, Protocol):
+    """The runner a project's endpoints choose (in-process, a server, none): what the
+    headers show about it, and the server it may have started to stop."""
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def problems(self) -> list[str]: ...
+
+    def close(self) -> None: ...
+
+    async def aclose(self) -> None: ...

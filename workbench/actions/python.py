@@ -30,8 +30,8 @@ from workbench.actions.package import (
 )
 from workbench.actions.protocol import ActionResult
 from workbench.actions.results import action_events, is_rejection, rejected_event
-from workbench.actions.tracker_state import active_flow, plain, tracker_state
-from workbench.calm.values import JSONObject, JSONValue
+from workbench.actions.tracker_state import TrackerState, active_flow, plain, tracker_state
+from workbench.calm.values import JSONObject
 from workbench.engine.tracker import Tracker
 from workbench.project.model import Project
 
@@ -160,7 +160,7 @@ class PythonActions:
 
     # -- helpers ------------------------------------------------------------------------
 
-    def _view(self, state: JSONObject) -> tuple[JSONValue, JSONValue]:
+    def _view(self, state: TrackerState) -> tuple[_SdkTracker, _SdkDispatcher]:
         tracker_class, dispatcher_class = self._sdk_classes()
         view = tracker_class.from_dict(state)
         if tracker_class.__module__.startswith("rasa_sdk"):

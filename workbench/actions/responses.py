@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 from workbench.calm.conditions import evaluate_condition
 from workbench.calm.names import UTTER_ACTION_KEY
@@ -56,13 +56,14 @@ class BotMessage:
     text: str | None
     response: str | None  # the response name (utter_x) it came from; None for literal text
     buttons: tuple[dict[str, str], ...] = ()  # {"title", "payload"} after templating
-    image: str | None = None
+    # the rest as the response gives them (strings templated)
+    image: JSONValue = None
     attachment: JSONValue = None
-    custom: dict | None = None
-    quick_replies: tuple = ()
-    elements: tuple = ()
+    custom: JSONValue = None
+    quick_replies: tuple[JSONValue, ...] = ()
+    elements: tuple[JSONValue, ...] = ()
     # the variation's metadata (e.g. rephrase, template) plus UTTER_ACTION_KEY: <response name>
-    metadata: dict = field(default_factory=dict)
+    metadata: JSONObject = field(default_factory=dict)
 
     def as_event(self) -> JSONObject:
         """A Rasa `bot` event: ``{"event": "bot", "text", "data", "metadata"}``.
@@ -233,7 +234,7 @@ def _prefer_language(
     return preferred or group
 
 
-def _translated_text(variation: ResponseVariation, translate_to: str | None) -> JSONValue:
+def _translated_text(variation: ResponseVariation, translate_to: str | None) -> str | None:
     if translate_to is None:
         return variation.text
     entry = _translation(variation, translate_to)
@@ -417,10 +418,8 @@ def _jinja_template(text: str) -> Template | None:
         return None
 
 
-def render_jinja(text: JSONValue, variables: Mapping[str, JSONValue]) -> str:
+def render_jinja(text: str, variables: Mapping[str, JSONValue]) -> str:
     """Render `text` as a sandboxed Jinja2 template; any error leaves it as written."""
-    if not isinstance(text, str):
-        return text
     template = _jinja_template(text)
     if template is None:
         return text
@@ -433,6 +432,10 @@ def render_jinja(text: JSONValue, variables: Mapping[str, JSONValue]) -> str:
 # --- helpers -----------------------------------------------------------------------------
 
 
+@overload
+def _fill(value: Mapping[str, object], render: Callable[[str], str]) -> JSONObject: ...
+@overload
+def _fill(value: object, render: Callable[[str], str]) -> JSONValue: ...
 def _fill(value: object, render: Callable[[str], str]) -> JSONValue:
     """Render every string in `value` (at any depth); mappings and lists are copied, keys
     and other scalars kept. Rasa's `interpolate` does the same."""
@@ -445,6 +448,10 @@ def _fill(value: object, render: Callable[[str], str]) -> JSONValue:
     return value
 
 
+@overload
+def _plain(value: Mapping[str, object]) -> JSONObject: ...
+@overload
+def _plain(value: object) -> JSONValue: ...
 def _plain(value: object) -> JSONValue:
     """A copy made of plain dicts and lists (no YAML node types, nothing shared)."""
     if isinstance(value, Mapping):
@@ -454,7 +461,7 @@ def _plain(value: object) -> JSONValue:
     return value
 
 
-def _as_tuple(value: object) -> tuple:
+def _as_tuple(value: object) -> tuple[JSONValue, ...]:
     if value is None:
         return ()
     if isinstance(value, Sequence) and not isinstance(value, str):

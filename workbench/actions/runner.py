@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from workbench.actions.managed import ManagedServerActions
 from workbench.actions.package import PackageLocation, locate
 from workbench.actions.process import START_TIMEOUT
-from workbench.actions.protocol import ActionResult
+from workbench.actions.protocol import ActionResult, ProjectActions
 from workbench.actions.python import PythonActions
 from workbench.actions.server import DEFAULT_TIMEOUT, ActionServerClient
 from workbench.engine.tracker import Tracker
@@ -69,7 +69,7 @@ def make_action_runner(
     use_rasa_sdk: bool | None = None,
     start_timeout: float = START_TIMEOUT,
     watch: bool = True,
-):
+) -> ProjectActions:
     """The runner for `project`'s custom actions (see the module doc). `python`: the
     `--actions-python` interpreter (or virtualenv folder); `server_timeout`: per call;
     `start_timeout`: for a started server to answer /health; `watch`: restart a started
@@ -129,7 +129,7 @@ def _started(
     start_timeout: float,
     watch: bool,
     url: str | None = None,
-):
+) -> ProjectActions:
     if location is None:
         module = project.endpoints.actions_module or "actions"
         reason = f"there is no actions package '{module}' in {project.root} to start a server from"

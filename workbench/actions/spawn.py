@@ -60,7 +60,7 @@ def _the_launcher() -> _Launcher:
 
 def spawn_supervised(
     python: str, server_args: list[str], *, cwd: Path, env: dict[str, str]
-) -> subprocess.Popen:
+) -> subprocess.Popen[bytes]:
     """`python -m rasa_sdk *server_args` under the bootstrap supervisor, in a process
     group of its own, output (stdout and stderr) on the returned process's stdout."""
     command = [
@@ -75,7 +75,7 @@ def spawn_supervised(
         *server_args,
     ]
 
-    def start() -> subprocess.Popen:
+    def start() -> subprocess.Popen[bytes]:
         return subprocess.Popen(
             command,
             cwd=cwd,

@@ -8,15 +8,40 @@ either way.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TypedDict
 
-from workbench.calm.values import JSONObject, JSONValue
+from workbench.calm.values import JSONObject, JSONValue, SlotValue, UncheckedJSON
+from workbench.engine.events import Event
 from workbench.engine.tracker import Tracker
+
+
+class TrackerState(TypedDict):
+    """Rasa's tracker state (`EventVerbosity.ALL`), as actions are handed it."""
+
+    sender_id: str
+    slots: dict[str, SlotValue]
+    latest_message: Event  # the latest user message's parse data
+    latest_event_time: JSONValue
+    followup_action: str | None
+    paused: bool
+    inactive: bool
+    terminated: bool
+    stack: list[JSONObject]
+    events: list[Event]
+    latest_input_channel: JSONValue
+    active_loop: JSONObject
+    latest_action: JSONObject
+    latest_action_name: str | None
+    user_id: str | None
+    conversation_started_timestamp: float | None
+    current_session_id: str | None
+
 
 # events the workbench logs for its own panels; Rasa has no such event types
 WORKBENCH_EVENTS = frozenset({"error", "notice"})
 
 
-def plain(value: object) -> JSONValue:
+def plain(value: object) -> UncheckedJSON:
     """A deep copy made of built-in types only.
 
     Project data comes from ruamel.yaml (CommentedMap, ScalarFloat, ...); actions and the
@@ -37,7 +62,7 @@ def plain(value: object) -> JSONValue:
     return value
 
 
-def latest_message(tracker: Tracker) -> JSONObject:
+def latest_message(tracker: Tracker) -> Event:
     """The latest user message as Rasa's parse data (text, intent, entities, commands)."""
     event = tracker.latest_message
     if not event:
@@ -55,7 +80,7 @@ def latest_message(tracker: Tracker) -> JSONObject:
     return message
 
 
-def tracker_state(tracker: Tracker, running: str | None = None) -> JSONObject:
+def tracker_state(tracker: Tracker, running: str | None = None) -> TrackerState:
     """Rasa's ``tracker.current_state(EventVerbosity.ALL)`` for this conversation.
 
     The session logs an action's ``action`` event before running it, while Rasa logs it
@@ -93,5 +118,6 @@ def active_flow(stack: list[JSONObject]) -> str | None:
     """The topmost user flow's id (patterns such as collect sit above it)."""
     for frame in reversed(stack):
         if frame.get("type") == "flow":
-            return frame.get("flow_id")
+            flow_id = frame.get("flow_id")
+            return flow_id if isinstance(flow_id, str) else None
     return None

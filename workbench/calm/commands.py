@@ -27,7 +27,7 @@ class Command:
         return self.name
 
     def as_dict(self) -> JSONObject:
-        data = {"command": self.name}
+        data: JSONObject = {"command": self.name}
         data.update({k: _plain(v) for k, v in self.__dict__.items()})
         return data
 
@@ -139,7 +139,7 @@ class Error(Command):
 @dataclass(frozen=True)
 class CorrectSlots(Command):
     name: ClassVar[str] = "correct slot"
-    slots: tuple[tuple[str, JSONValue], ...] = ()
+    slots: tuple[tuple[str, SlotValue], ...] = ()
     filled_by: str = FROM_LLM
 
     def to_dsl(self) -> str:

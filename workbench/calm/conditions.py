@@ -20,13 +20,12 @@ Semantics worth knowing (all taken from pypred):
 
 from __future__ import annotations
 
-import operator
 import re
 from collections.abc import Callable, Mapping, Sized
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Protocol, cast
 
-from workbench.calm.values import JSONObject, JSONValue
 from workbench.errors import WorkbenchError
 
 __all__ = [
@@ -97,8 +96,8 @@ class _Empty:
         return "empty"
 
 
-_UNDEFINED: JSONValue = _Undefined()
-_EMPTY: JSONValue = _Empty()
+_UNDEFINED: object = _Undefined()
+_EMPTY: object = _Empty()
 
 
 class _EvalError(Exception):
@@ -118,7 +117,7 @@ _END = "end"
 _KEYWORDS = frozenset(
     {"and", "or", "not", "is", "contains", "matches", "true", "false", "null", "undefined", "empty"}
 )
-_CONSTANTS: JSONObject = {
+_CONSTANTS: dict[str, object] = {
     "true": True,
     "false": False,
     "null": None,
@@ -182,7 +181,7 @@ def _tokenize(text: str) -> list[_Token]:
 class _Node:
     __slots__ = ()
 
-    def eval(self, document: Mapping[str, JSONValue]) -> JSONValue:
+    def eval(self, document: Mapping[str, object]) -> object:
         raise NotImplementedError
 
     def children(self) -> tuple[_Node, ...]:
@@ -193,9 +192,9 @@ class _Node:
 class _Literal(_Node):
     """A string, number, `true`/`false`/`null`, or the `undefined`/`empty` constant."""
 
-    value: JSONValue
+    value: object
 
-    def eval(self, document: Mapping[str, JSONValue]) -> JSONValue:
+    def eval(self, document: Mapping[str, object]) -> object:
         return self.value
 
     @property
@@ -208,7 +207,7 @@ class _Name(_Node):
     name: str
     parts: tuple[str, ...]
 
-    def eval(self, document: Mapping[str, JSONValue]) -> JSONValue:
+    def eval(self, document: Mapping[str, object]) -> object:
         # pypred tries the whole name as a key first, then walks the dotted parts. The walk
         # uses `in` and `[]` on whatever it meets, so stepping into a non-mapping (None, a
         # string, a list) raises, which makes the whole condition false.
@@ -216,11 +215,12 @@ class _Name(_Node):
             return document[self.name]
         if len(self.parts) < 2:
             return _UNDEFINED
-        node: JSONValue = document
+        node: object = document
         for part in self.parts:
-            if part not in node:
+            walked = cast(_Lookup, node)  # as pypred does: a non-mapping raises here
+            if part not in walked:
                 return _UNDEFINED
-            node = node[part]
+            node = walked[part]
         return node
 
 
@@ -228,7 +228,7 @@ class _Name(_Node):
 class _Set(_Node):
     items: tuple[_Node, ...]
 
-    def eval(self, document: Mapping[str, JSONValue]) -> JSONValue:
+    def eval(self, document: Mapping[str, object]) -> object:
         values = []
         for item in self.items:
             # pypred takes the raw value of each item, which only names and plain literals
@@ -243,21 +243,58 @@ class _Set(_Node):
         return self.items
 
 
-def _equal(left: object, right: object) -> JSONValue:
+class _Lookup(Protocol):
+    """What the walk of a dotted name treats each value it meets as."""
+
+    def __contains__(self, key: object, /) -> bool: ...
+
+    def __getitem__(self, key: str, /) -> object: ...
+
+
+class _Ordered(Protocol):
+    """What an ordering comparison treats its left side as: one that is not raises
+    TypeError, which makes the condition false."""
+
+    def __gt__(self, other: object, /) -> object: ...
+
+    def __ge__(self, other: object, /) -> object: ...
+
+    def __lt__(self, other: object, /) -> object: ...
+
+    def __le__(self, other: object, /) -> object: ...
+
+
+def _greater(left: object, right: object) -> object:
+    return cast(_Ordered, left) > right
+
+
+def _greater_or_equal(left: object, right: object) -> object:
+    return cast(_Ordered, left) >= right
+
+
+def _less(left: object, right: object) -> object:
+    return cast(_Ordered, left) < right
+
+
+def _less_or_equal(left: object, right: object) -> object:
+    return cast(_Ordered, left) <= right
+
+
+def _equal(left: object, right: object) -> object:
     return left == right
 
 
-def _not_equal(left: object, right: object) -> JSONValue:
+def _not_equal(left: object, right: object) -> object:
     return left != right
 
 
-_COMPARISONS: dict[str, Callable[[JSONValue, JSONValue], JSONValue]] = {
+_COMPARISONS: dict[str, Callable[[object, object], object]] = {
     "=": _equal,
     "!=": _not_equal,
-    ">": operator.gt,
-    ">=": operator.ge,
-    "<": operator.lt,
-    "<=": operator.le,
+    ">": _greater,
+    ">=": _greater_or_equal,
+    "<": _less,
+    "<=": _less_or_equal,
 }
 
 
@@ -266,10 +303,10 @@ class _Compare(_Node):
     op: str
     left: _Node
     right: _Node
-    function: Callable[[JSONValue, JSONValue], JSONValue] = field(repr=False, compare=False)
+    function: Callable[[object, object], object] = field(repr=False, compare=False)
     ordering: bool = field(repr=False, compare=False)
 
-    def eval(self, document: Mapping[str, JSONValue]) -> JSONValue:
+    def eval(self, document: Mapping[str, object]) -> object:
         left = self.left.eval(document)
         right = self.right.eval(document)
         if self.ordering and (
@@ -287,7 +324,7 @@ class _Contains(_Node):
     left: _Node
     right: _Node
 
-    def eval(self, document: Mapping[str, JSONValue]) -> JSONValue:
+    def eval(self, document: Mapping[str, object]) -> object:
         container = self.left.eval(document)
         if not hasattr(container, "__contains__"):
             return False
@@ -302,7 +339,7 @@ class _Matches(_Node):
     left: _Node
     pattern: re.Pattern[str]
 
-    def eval(self, document: Mapping[str, JSONValue]) -> JSONValue:
+    def eval(self, document: Mapping[str, object]) -> object:
         value = self.left.eval(document)
         if not isinstance(value, str):
             return False
@@ -316,7 +353,7 @@ class _Matches(_Node):
 class _Not(_Node):
     operand: _Node
 
-    def eval(self, document: Mapping[str, JSONValue]) -> JSONValue:
+    def eval(self, document: Mapping[str, object]) -> object:
         return not self.operand.eval(document)
 
     def children(self) -> tuple[_Node, ...]:
@@ -334,7 +371,7 @@ class _Logic(_Node):
     operands: tuple[_Node, ...]
     is_and: tuple[bool, ...]  # one per operator; False means `or`
 
-    def eval(self, document: Mapping[str, JSONValue]) -> JSONValue:
+    def eval(self, document: Mapping[str, object]) -> object:
         # One operand more than operators: the last one is evaluated after the loop.
         for operand, is_and in zip(self.operands, self.is_and, strict=False):
             if operand.eval(document):
@@ -558,7 +595,7 @@ class Condition:
     _root: _Node = field(repr=False, compare=False)
     _names: frozenset[str] = field(repr=False, compare=False)
 
-    def evaluate(self, document: Mapping[str, JSONValue]) -> bool:
+    def evaluate(self, document: Mapping[str, object]) -> bool:
         """Evaluate against e.g. ``{"slots": {...}, "context": {...}}``; errors give False."""
         try:
             return bool(self._root.eval(document))
@@ -608,7 +645,7 @@ def check_syntax(text: object) -> ConditionSyntaxError | None:
     return result if isinstance(result, ConditionSyntaxError) else None
 
 
-def evaluate_condition(condition: object, document: Mapping[str, JSONValue]) -> bool:
+def evaluate_condition(condition: object, document: Mapping[str, object]) -> bool:
     """Evaluate a guard as written in YAML: no condition is true, a bool is itself, a string
     is parsed (cached) and evaluated; a syntax or evaluation error is false."""
     if condition is None:

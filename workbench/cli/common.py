@@ -6,11 +6,14 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from workbench.cli.exits import guarded
 from workbench.errors import UsageError, WorkbenchError
 from workbench.wiring import Options, load
+
+if TYPE_CHECKING:
+    from workbench.project.model import Project
 
 
 def project_arg(parser: argparse.ArgumentParser) -> None:
@@ -47,7 +50,7 @@ class ProjectDoesNotLoad(WorkbenchError):
         super().__init__("the project does not load; fix the errors above")
 
 
-def load_or_report(root: Path, options: Options) -> Any:
+def load_or_report(root: Path, options: Options) -> Project:
     """The project to chat with or test; its load errors are printed (file:line) and
     end the verb with exit code 1."""
     from rich.console import Console

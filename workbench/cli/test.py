@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from workbench.cli.common import load_or_report, project_folder, run_verb
 from workbench.cli.exits import EXIT_OK, EXIT_PROBLEMS
@@ -21,6 +21,13 @@ from workbench.wiring import (
 
 EXIT_FAILED = EXIT_PROBLEMS
 PROG = "calm-tui test"
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from workbench.project.model import TestCase, TestFile
+    from workbench.testing.results import CaseResult, RunResult
+    from workbench.testing.runner import E2ERunner
 
 
 def test_parser() -> argparse.ArgumentParser:
@@ -123,8 +130,12 @@ def cmd_test(argv: Sequence[str]) -> int:
 
 
 async def _run_with_progress(
-    runner: Any, selected: list, fail_fast: bool, console: Any, label: str
-):
+    runner: E2ERunner,
+    selected: list[tuple[TestFile, TestCase]],
+    fail_fast: bool,
+    console: Console,
+    label: str,
+) -> RunResult:
     from rich.markup import escape
     from rich.progress import (
         BarColumn,
@@ -151,10 +162,10 @@ async def _run_with_progress(
     with progress:
         task = progress.add_task("e2e", total=len(selected))
 
-        def on_start(test_file, case) -> None:
+        def on_start(test_file: TestFile, case: TestCase) -> None:
             progress.update(task, description=escape(f"{test_file.path}::{case.name}"))
 
-        def on_result(result) -> None:
+        def on_result(result: CaseResult) -> None:
             progress.advance(task)
 
         return await runner.run(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 from workbench.calm.conditions import ConditionSyntaxError, parse_condition
 from workbench.calm.names import (
@@ -25,7 +26,7 @@ from workbench.calm.names import (
     UTTER_FLOAT_SLOT_REJECTION,
     UTTER_INTERNAL_ERROR,
 )
-from workbench.calm.values import JSONObject
+from workbench.calm.values import JSONObject, SlotValue
 from workbench.engine import events as ev
 from workbench.engine.policy import render_template
 from workbench.engine.slots import coerce
@@ -48,7 +49,7 @@ class Utter:
     kwargs: JSONObject = field(default_factory=dict)
 
 
-Effect = Utter | dict
+Effect = Utter | JSONObject
 
 
 class BuiltinActions:
@@ -80,7 +81,7 @@ class BuiltinActions:
         frame = tracker.stack.top()
         if frame is None:
             return []
-        name = frame.context.get("collect") or frame.context.get("validate")
+        name = frame.text("collect") or frame.text("validate")
         if not name:
             return []
         value = tracker.slots.get(name)
@@ -97,9 +98,10 @@ class BuiltinActions:
                 tracker.set_slot(name, coerced, filled_by=tracker.filled_by.get(name))
                 value = coerced
         # a question checks its step's rejections, a validation frame the domain's
-        rejections = list(frame.context.get("rejections") or [])
         document = {"slots": {name: value}}
-        for rejection in rejections:
+        for rejection in frame.entries("rejections"):
+            if not isinstance(rejection, dict):
+                continue
             # rendered and evaluated with only this slot in view, as in Rasa
             condition = render_template(str(rejection.get("if", "")), {}, {name: value})
             try:
@@ -118,7 +120,7 @@ class BuiltinActions:
     def cancel_flow(self, tracker: Tracker) -> list[Effect]:
         frame = tracker.stack.top()
         if frame is not None:
-            end_frames(tracker, list(frame.context.get("canceled_frames") or []))
+            end_frames(tracker, frame.names("canceled_frames"))
         return []
 
     def correct_flow_slot(self, tracker: Tracker) -> list[Effect]:
@@ -137,8 +139,10 @@ class BuiltinActions:
                     if above is not frame:
                         tracker.stack.remove(above)
                 target.step_id = NEXT_PREFIX + str(reset_step)
-        filled_by = context.get("filled_by")
-        corrected = dict(context.get("corrected_slots") or {})
+        filled_by = frame.text("filled_by")
+        slots = context.get("corrected_slots")
+        # written by the correction command: its slot values
+        corrected = dict(cast("dict[str, SlotValue]", slots)) if isinstance(slots, dict) else {}
         for name, value in corrected.items():
             tracker.set_slot(name, value, filled_by=filled_by)
         tracker.corrected_to_validate = [
@@ -151,11 +155,11 @@ class BuiltinActions:
         frame = tracker.stack.top()
         if frame is None:
             return []
-        names = list(frame.context.get("names") or [])
-        limit = tracker.slots.get("max_clarification_options")
+        names = frame.names("names")
+        wanted = tracker.slots.get("max_clarification_options")
         try:
-            limit = int(limit) if limit is not None else 3
-        except (TypeError, ValueError):
+            limit = int(wanted) if isinstance(wanted, (str, int, float)) else 3
+        except ValueError:
             limit = 3
         frame.context["clarification_options"] = join_names(names[:limit], last="or")
         return []
@@ -166,8 +170,8 @@ class BuiltinActions:
         frame = tracker.stack.top()
         if frame is None:
             return []
-        ids = list(frame.context.get("interrupted_flow_ids") or [])
-        names = list(frame.context.get("interrupted_flow_names") or [])
+        ids = frame.names("interrupted_flow_ids")
+        names = frame.names("interrupted_flow_names")
         choice = tracker.slots.get("interrupted_flow_to_continue")
         if len(ids) > 1 or choice:
             wanted = str(choice or "").strip().lower()
@@ -197,7 +201,7 @@ class BuiltinActions:
             return []
         # all groups first: cancel patterns pushed for one flow must not join another's group
         groups = []
-        for flow_id in frame.context.get("interrupted_flow_ids") or []:
+        for flow_id in frame.names("interrupted_flow_ids"):
             target = tracker.stack.find_user_flow(flow_id)
             if target is not None:
                 group = tracker.stack.group_of(tracker.stack.group_base(target))

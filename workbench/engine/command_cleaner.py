@@ -38,11 +38,11 @@ from workbench.calm.names import (
     PATTERN_CONTINUE_INTERRUPTED,
     PATTERN_VALIDATE_SLOT,
 )
-from workbench.calm.values import JSONValue
+from workbench.calm.values import SlotValue
 from workbench.engine.coexistence import is_coexistence, is_routing_command
 from workbench.engine.slots import coerce
 from workbench.engine.tracker import StepVisit, Tracker
-from workbench.project.model import Flow, Project
+from workbench.project.model import Flow, Project, Step
 
 COLLECT_PATTERN = PATTERN_COLLECT_INFORMATION
 CONTINUE_PATTERN = PATTERN_CONTINUE_INTERRUPTED
@@ -80,9 +80,9 @@ def asked_slot(tracker: Tracker) -> str | None:
     if top is None:
         return None
     if top.type == COLLECT_PATTERN:
-        return top.context.get("collect")
+        return top.text("collect")
     if top.type == PATTERN_VALIDATE_SLOT:
-        return top.context.get("validate")
+        return top.text("validate")
     return None
 
 
@@ -140,7 +140,9 @@ class CommandCleaner:
 
     # -- rules --------------------------------------------------------------------------
 
-    def _normalise(self, commands, tracker, result) -> list[Command]:
+    def _normalise(
+        self, commands: list[Command], tracker: Tracker, result: CleanResult
+    ) -> list[Command]:
         out: list[Command] = []
         for command in commands:
             if (
@@ -190,7 +192,9 @@ class CommandCleaner:
         flow = self.project.flow(flow_id)
         return flow is not None and not flow.is_pattern and not flow.is_link_only
 
-    def _force_slot_filling(self, commands, tracker, message, result) -> list[Command]:
+    def _force_slot_filling(
+        self, commands: list[Command], tracker: Tracker, message: str, result: CleanResult
+    ) -> list[Command]:
         slot_name = asked_slot(tracker)
         step = self._asking_step(tracker)
         if not slot_name or step is None or not step.force_slot_filling:
@@ -210,7 +214,7 @@ class CommandCleaner:
             return [CannotHandle()]
         return kept
 
-    def _asking_step(self, tracker: Tracker):
+    def _asking_step(self, tracker: Tracker) -> Step | None:
         user = tracker.stack.top_user_frame()
         if user is None or user.flow_id is None:
             return None
@@ -218,9 +222,11 @@ class CommandCleaner:
         step = flow.step(user.step_id) if flow else None
         return step if step is not None and step.kind == "collect" else None
 
-    def _slots(self, commands, tracker, result) -> list[Command]:
+    def _slots(
+        self, commands: list[Command], tracker: Tracker, result: CleanResult
+    ) -> list[Command]:
         out: list[Command] = []
-        corrections: list[tuple[str, JSONValue]] = []
+        corrections: list[tuple[str, SlotValue]] = []
         asked = asked_slot(tracker)
         filled_so_far = filled_by_active_flow(self.project, tracker)
         for command in commands:
@@ -271,7 +277,9 @@ class CommandCleaner:
             out.append(CorrectSlots(tuple(corrections)))
         return out
 
-    def _flows(self, commands, tracker, result) -> list[Command]:
+    def _flows(
+        self, commands: list[Command], tracker: Tracker, result: CleanResult
+    ) -> list[Command]:
         out: list[Command] = []
         any_user = tracker.stack.top_user_frame()
         top_user = tracker.stack.top_user_frame(skip_calls=True)
@@ -321,7 +329,7 @@ class CommandCleaner:
         )
         return uses_trigger and not has_policy
 
-    def _conflicts(self, commands, result) -> list[Command]:
+    def _conflicts(self, commands: list[Command], result: CleanResult) -> list[Command]:
         answers = [c for c in commands if isinstance(c, (ChitChatAnswer, KnowledgeAnswer))]
         rest = [c for c in commands if not isinstance(c, (ChitChatAnswer, KnowledgeAnswer))]
         commands = answers + rest

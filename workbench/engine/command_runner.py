@@ -226,7 +226,9 @@ class CommandRunner:
             names |= self.pattern_slots
         return names
 
-    def _collected(self, flow_id: str, with_calls: bool = True, seen=None) -> set[str]:
+    def _collected(
+        self, flow_id: str, with_calls: bool = True, seen: set[str] | None = None
+    ) -> set[str]:
         seen = seen if seen is not None else set()
         flow = self.project.flow(flow_id)
         if flow is None or flow_id in seen:

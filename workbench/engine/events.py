@@ -6,12 +6,39 @@ protocol, the SQLite store, e2e assertions and exports all speak this format.
 
 from __future__ import annotations
 
-from workbench.calm.values import JSONObject, SlotValue
+from typing import cast
 
+from workbench.calm.values import JSONObject, JSONValue, SlotValue
+
+# An event in Rasa's format: its values are narrowed where they are read (the helpers
+# below for what the engine writes: nested records, lists of records, texts, slot values).
 Event = JSONObject
 
 
-def user(text: str, commands: list[dict] | None = None, metadata: dict | None = None) -> Event:
+def record(event: JSONObject, key: str) -> JSONObject:
+    """A nested record of an event (`metadata`, `data`, `parse_data`); {} when absent."""
+    value = event.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def records(value: JSONValue) -> list[JSONObject]:
+    """The records in a list an event holds (`commands`, `buttons`)."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def text(event: JSONObject, key: str = "text") -> str | None:
+    value = event.get(key)
+    return value if isinstance(value, str) else None
+
+
+def slot_value(event: Event) -> SlotValue:
+    """The value of a `slot` event: whatever the slot was set to."""
+    return cast(SlotValue, event.get("value"))
+
+
+def user(
+    text: str, commands: list[JSONObject] | None = None, metadata: JSONObject | None = None
+) -> Event:
     return {
         "event": "user",
         "text": text,
@@ -20,7 +47,9 @@ def user(text: str, commands: list[dict] | None = None, metadata: dict | None = 
     }
 
 
-def bot(text: str | None, data: dict | None = None, metadata: dict | None = None) -> Event:
+def bot(
+    text: str | None, data: JSONObject | None = None, metadata: JSONObject | None = None
+) -> Event:
     return {"event": "bot", "text": text, "data": data or {}, "metadata": metadata or {}}
 
 
@@ -41,7 +70,7 @@ def session_started() -> Event:
     return {"event": "session_started"}
 
 
-def flow_started(flow_id: str, metadata: dict | None = None) -> Event:
+def flow_started(flow_id: str, metadata: JSONObject | None = None) -> Event:
     return {"event": "flow_started", "flow_id": flow_id, "metadata": metadata or {}}
 
 
@@ -50,7 +79,7 @@ def flow_event(kind: str, flow_id: str, step_id: str | None) -> Event:
     return {"event": kind, "flow_id": flow_id, "step_id": step_id}
 
 
-def stack(frames: list[dict]) -> Event:
+def stack(frames: list[JSONObject]) -> Event:
     return {"event": "stack", "frames": frames}
 
 

@@ -10,6 +10,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # jinja2 is imported on first use
+    from jinja2 import Template
+    from jinja2.sandbox import SandboxedEnvironment
 
 from workbench.calm.conditions import evaluate_condition
 from workbench.calm.names import (
@@ -73,7 +78,7 @@ def render_template(text: str, context: JSONObject, slots: Mapping[str, SlotValu
 
 
 @lru_cache(maxsize=512)
-def _compiled(text: str):
+def _compiled(text: str) -> Template | None:
     try:
         return _environment().from_string(text)
     except Exception:
@@ -81,7 +86,7 @@ def _compiled(text: str):
 
 
 @lru_cache(maxsize=1)
-def _environment():
+def _environment() -> SandboxedEnvironment:
     from jinja2.sandbox import SandboxedEnvironment  # imported on first use: start-up cost
 
     return SandboxedEnvironment()
@@ -156,7 +161,10 @@ class FlowExecutor:
             for branch in nxt.branches:
                 if branch.condition is None:
                     return branch.target
-                condition = render_template(branch.condition, document["context"], tracker.slots)
+                context = document["context"]
+                condition = render_template(
+                    branch.condition, context if isinstance(context, dict) else {}, tracker.slots
+                )
                 if evaluate_condition(condition, document):
                     return branch.target
         return END_STEP

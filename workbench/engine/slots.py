@@ -48,7 +48,7 @@ def _to_bool(value: SlotValue) -> tuple[SlotValue, bool]:
 
 
 def _to_float(slot: Slot, value: SlotValue) -> tuple[SlotValue, bool]:
-    if isinstance(value, bool):
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         return value, False
     try:
         number = float(value)

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from workbench.calm.names import PATTERN_COLLECT_INFORMATION, is_pattern
-from workbench.calm.values import JSONObject
+from workbench.calm.values import JSONObject, JSONValue
 from workbench.project.model import START_STEP
 
 FLOW = "flow"
@@ -38,6 +38,19 @@ class Frame:
     frame_type: str | None = None
     # pattern context (collect, utter, canceled_name, ...), kept in insertion order
     context: JSONObject = field(default_factory=dict)
+
+    def text(self, key: str) -> str | None:
+        """A context entry the engine writes as a string (a slot, a response, an id)."""
+        value = self.context.get(key)
+        return value if isinstance(value, str) else None
+
+    def entries(self, key: str) -> list[JSONValue]:
+        """A context entry the engine writes as a list (flow ids, rejections, frames)."""
+        value = self.context.get(key)
+        return list(value) if isinstance(value, (list, tuple)) else []
+
+    def names(self, key: str) -> list[str]:
+        return [str(item) for item in self.entries(key)]
 
     @property
     def is_user_flow(self) -> bool:
@@ -68,11 +81,15 @@ class Frame:
         return cls(
             frame_id=str(data.get("frame_id", "")),
             type=str(data.get("type", FLOW)),
-            flow_id=data.get("flow_id"),
+            flow_id=_text_or_none(data.get("flow_id")),
             step_id=str(data.get("step_id", START_STEP)),
-            frame_type=data.get("frame_type"),
+            frame_type=_text_or_none(data.get("frame_type")),
             context={k: copy.deepcopy(v) for k, v in data.items() if k not in known},
         )
+
+
+def _text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 class DialogueStack:

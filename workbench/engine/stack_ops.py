@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import cast
+
 from workbench.calm.names import (
     PATTERN_COLLECT_INFORMATION,
     PATTERN_CORRECTION,
@@ -64,7 +67,7 @@ def push_validation(project: Project, tracker: Tracker, name: str) -> Frame | No
             "validate": name,
             "refill_utter": validation.get("refill_utter") or utter_ask(name),
             "refill_action": action_ask(name),
-            "rejections": list(validation.get("rejections") or []),
+            "rejections": list(cast(Iterable[object], validation.get("rejections") or [])),
         },
     )
 

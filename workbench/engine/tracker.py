@@ -46,7 +46,7 @@ class Tracker:
         # correction has run (`Engine.predict`), and whether that action was predicted
         self.corrected_to_validate: list[str] = []
         self.correction_followed = False
-        self._logged_stack: list[dict] = []
+        self._logged_stack: list[JSONObject] = []
 
     # -- events -------------------------------------------------------------------------
 
@@ -56,9 +56,10 @@ class Tracker:
         if kind == "slot":
             # slot events always name their slot (`events.slot`, an action's SlotSet)
             name = cast(str, event.get("name"))
-            self.slots[name] = event.get("value")
-            if event.get("filled_by"):
-                self.filled_by[name] = event["filled_by"]
+            self.slots[name] = ev.slot_value(event)
+            filled_by = event.get("filled_by")
+            if filled_by:
+                self.filled_by[name] = str(filled_by)
             else:
                 self.filled_by.pop(name, None)
         elif kind == "user":

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from workbench.calm.values import JSONObject
 from workbench.errors import WorkbenchError
 from workbench.project.issues import IssueList
 from workbench.project.model import Project, Source
@@ -115,7 +116,7 @@ def _explicit(path: Path) -> ActionsPython:
         info = probe(str(path))
     except ActionsPythonError as exc:
         raise ActionsPythonError(f"{flag} {exc}") from None
-    current = _same_prefix(Path(info["prefix"]), Path(sys.prefix))
+    current = _same_prefix(Path(str(info["prefix"])), Path(sys.prefix))
     return ActionsPython(sys.executable if current else str(path), flag, current)
 
 
@@ -127,7 +128,7 @@ def _same_prefix(a: Path, b: Path) -> bool:
 
 
 @lru_cache(maxsize=64)
-def probe(python: str, names: tuple[str, ...] = ()) -> dict:
+def probe(python: str, names: tuple[str, ...] = ()) -> JSONObject:
     """What `python` is (executable, prefix, version) and which of `names` it finds."""
     try:
         done = subprocess.run(
@@ -166,6 +167,8 @@ def missing_modules(python: ActionsPython, names: Iterable[str]) -> list[str]:
         found = probe(python.path, wanted)["found"]
     except ActionsPythonError:
         return []  # said elsewhere, by whoever chose this Python
+    if not isinstance(found, dict):
+        return []
     return [name for name in wanted if not found.get(name, True)]
 
 

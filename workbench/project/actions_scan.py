@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from workbench.project.issues import IssueList
@@ -115,7 +116,9 @@ def imported_modules(root: Path, actions_module: str | None) -> dict[str, list[S
     return found
 
 
-def _imports(body: list[ast.stmt], guarded: bool):
+def _imports(
+    body: list[ast.stmt], guarded: bool
+) -> Iterator[tuple[ast.Import | ast.ImportFrom, bool]]:
     for node in body:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             yield node, guarded

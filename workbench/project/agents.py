@@ -195,7 +195,9 @@ def _agent(
     )
 
 
-def _servers(file: str, connections: object, endpoints: Endpoints, issues: IssueList) -> tuple:
+def _servers(
+    file: str, connections: object, endpoints: Endpoints, issues: IssueList
+) -> tuple[str, ...]:
     if not isinstance(connections, dict) or connections.get("mcp_servers") is None:
         return ()
     servers = connections["mcp_servers"]

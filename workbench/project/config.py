@@ -6,7 +6,7 @@ import os
 import re
 from collections.abc import Mapping
 
-from workbench.calm.values import JSONValue
+from workbench.calm.values import JSONObject, JSONValue
 from workbench.project.issues import IssueList
 from workbench.project.model import (
     CommandGeneratorConfig,
@@ -44,7 +44,7 @@ def substitute_env(
         if isinstance(value, str) and "${" in value:
             missing: list[str] = []
 
-            def lookup(match: re.Match) -> str:
+            def lookup(match: re.Match[str]) -> str:
                 name, default = match.group(1).strip(), match.group(2)
                 if name in env:
                     return env[name]
@@ -107,7 +107,7 @@ def build_config(file: str | None, data: object, issues: IssueList) -> Config:
     )
 
 
-def _components(file: str, data: dict, key: str, issues: IssueList) -> tuple[dict, ...]:
+def _components(file: str, data: JSONObject, key: str, issues: IssueList) -> tuple[JSONObject, ...]:
     value = data.get(key)
     if value is None:
         return ()
@@ -138,8 +138,8 @@ def _short_name(name: object) -> str:
     return str(name or "").rsplit(".", 1)[-1]
 
 
-def _command_generator(file: str, data: dict, line: int) -> CommandGeneratorConfig:
-    def section(key: str) -> dict:
+def _command_generator(file: str, data: JSONObject, line: int) -> CommandGeneratorConfig:
+    def section(key: str) -> JSONObject:
         value = data.get(key)
         return value if isinstance(value, dict) else {}
 
@@ -196,7 +196,7 @@ def build_endpoints(file: str | None, data: object, issues: IssueList) -> Endpoi
     )
 
 
-def build_mcp_servers(file: str, data: dict, issues: IssueList) -> dict[str, McpServer]:
+def build_mcp_servers(file: str, data: JSONObject, issues: IssueList) -> dict[str, McpServer]:
     """`mcp_servers:` as Rasa reads it: each entry needs a `name`, a `url` and a `type`
     of http or https; other keys are the server's own settings."""
     value = data.get("mcp_servers")

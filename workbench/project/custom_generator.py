@@ -22,6 +22,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from workbench.calm.values import JSONObject
 from workbench.project.config import COMMAND_GENERATORS, _command_generator, _short_name
 from workbench.project.issues import IssueList
 from workbench.project.model import Config
@@ -46,7 +47,7 @@ NAME_RULES = (
 )
 
 # (root, dotted name, module file mtimes) → (base class name or None, import problem)
-_CACHE: dict[tuple[str, str, tuple], tuple[str | None, str | None]] = {}
+_CACHE: dict[tuple[str, str, tuple[tuple[str, int, int], ...]], tuple[str | None, str | None]] = {}
 
 
 def resolve_custom_generator(root: Path, config: Config, issues: IssueList) -> Config:
@@ -54,7 +55,7 @@ def resolve_custom_generator(root: Path, config: Config, issues: IssueList) -> C
     (unless a built-in generator comes first)."""
     file = config.source.file
     items = config.raw.get("pipeline") if isinstance(config.raw, dict) else None
-    unresolved: list[tuple[dict, str, str]] = []
+    unresolved: list[tuple[JSONObject, str, str]] = []
     for component in config.pipeline:
         name = str(component.get("name") or "")
         short = _short_name(name)
@@ -166,10 +167,10 @@ def _forget_project_modules(root: Path, before: set[str]) -> None:
             sys.modules.pop(name, None)
 
 
-def _mtimes(root: Path, module_name: str) -> tuple:
+def _mtimes(root: Path, module_name: str) -> tuple[tuple[str, int, int], ...]:
     """Change stamps of the files the module name can point at, for the cache key."""
     parts = module_name.split(".")
-    stamps = []
+    stamps: list[tuple[str, int, int]] = []
     for index in range(1, len(parts) + 1):
         base = root.joinpath(*parts[:index])
         for path in (base.with_suffix(".py"), base / "__init__.py"):
@@ -179,7 +180,7 @@ def _mtimes(root: Path, module_name: str) -> tuple:
     return tuple(stamps)
 
 
-def _line_of_component(items: object, component: dict) -> int:
+def _line_of_component(items: object, component: JSONObject) -> int:
     if isinstance(items, list):
         for index, item in enumerate(items):
             if item is component:

@@ -125,7 +125,7 @@ class DomainParts:
 
     # -- sections --------------------------------------------------------------------
 
-    def _names(self, file: str, data: dict, key: str, into: dict[str, None]) -> None:
+    def _names(self, file: str, data: JSONObject, key: str, into: dict[str, None]) -> None:
         value = data.get(key)
         if value is None:
             return
@@ -138,7 +138,7 @@ class DomainParts:
             elif isinstance(item, dict) and item:
                 into[str(next(iter(item)))] = None
 
-    def _actions(self, file: str, data: dict) -> None:
+    def _actions(self, file: str, data: JSONObject) -> None:
         value = data.get("actions")
         if value is None:
             return
@@ -165,7 +165,7 @@ class DomainParts:
                 continue
             self.actions[name] = Source(file, line_of(value, index))
 
-    def _slots(self, file: str, data: dict) -> None:
+    def _slots(self, file: str, data: JSONObject) -> None:
         value = data.get("slots")
         if value is None:
             return
@@ -270,7 +270,7 @@ class DomainParts:
             validation=spec.get("validation") if isinstance(spec.get("validation"), dict) else None,
         )
 
-    def _mappings(self, file: str, name: str, spec: dict) -> tuple[SlotMapping, ...]:
+    def _mappings(self, file: str, name: str, spec: JSONObject) -> tuple[SlotMapping, ...]:
         value = spec.get("mappings")
         if value is None:
             return (SlotMapping("from_llm"),)
@@ -299,7 +299,7 @@ class DomainParts:
             )
         return tuple(mappings) or (SlotMapping("from_llm"),)
 
-    def _responses(self, file: str, data: dict) -> None:
+    def _responses(self, file: str, data: JSONObject) -> None:
         value = data.get("responses")
         if value is None:
             return
@@ -413,7 +413,7 @@ class DomainParts:
 
 
 def _number(value: JSONValue) -> float | None:
-    if value is None or isinstance(value, bool):
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         return None
     try:
         return float(value)

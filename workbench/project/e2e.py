@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TypeGuard
 
+from workbench.calm.values import JSONObject, SlotValue
 from workbench.project.issues import IssueList
 from workbench.project.model import Source, TestCase, TestFile, TestStep
 from workbench.project.yaml_io import YamlSyntaxError, line_of, parse_yaml
@@ -26,17 +27,17 @@ TEST_CASE_KEYS = frozenset({"test_case", "steps", "fixtures", "metadata"})
 
 CONFTEST_NAMES = ("conftest.yml", "conftest.yaml")
 
-Fixtures = dict[str, tuple[tuple[str, Any], ...]]
+Fixtures = dict[str, tuple[tuple[str, SlotValue], ...]]
 FixtureSources = dict[str, tuple[Source, ...]]
 # a conftest's fixtures by the folder it is in (relative to the project, "." = the project)
 Conftests = Mapping[str, tuple[Fixtures, FixtureSources]]
 
 
-def is_test_file(data: Any) -> bool:
+def is_test_file(data: object) -> TypeGuard[JSONObject]:
     return isinstance(data, dict) and "test_cases" in data
 
 
-def is_conftest(path: Path, data: Any) -> bool:
+def is_conftest(path: Path, data: object) -> bool:
     return path.stem == "conftest" and isinstance(data, dict) and "fixtures" in data
 
 
@@ -85,7 +86,7 @@ def read_test_file(root: Path, path: Path, issues: IssueList) -> TestFile | None
                 conf = parse_yaml(conftest.read_text(encoding="utf-8"), file)
             except (OSError, UnicodeDecodeError, YamlSyntaxError):
                 continue  # the conftest's own problem, not this file's
-            if is_conftest(conftest, conf):
+            if is_conftest(conftest, conf) and isinstance(conf, dict):
                 fixtures = build_fixtures(file, conf["fixtures"], issues)
                 conftests.setdefault(conftest_folder(file), fixtures)
     return with_conftests(test_file, conftests)
@@ -98,7 +99,7 @@ def _project_path(root: Path, path: Path) -> str:
         return path.as_posix()
 
 
-def build_test_file(file: str, data: dict, issues: IssueList) -> TestFile:
+def build_test_file(file: str, data: JSONObject, issues: IssueList) -> TestFile:
     for key in data:
         if key not in TEST_FILE_KEYS:
             issues.warning(
@@ -136,13 +137,11 @@ def build_test_file(file: str, data: dict, issues: IssueList) -> TestFile:
     )
 
 
-def build_fixtures(
-    file: str, value: Any, issues: IssueList
-) -> tuple[dict[str, tuple[tuple[str, Any], ...]], dict[str, tuple[Source, ...]]]:
+def build_fixtures(file: str, value: object, issues: IssueList) -> tuple[Fixtures, FixtureSources]:
     """`fixtures: [{name: [{slot: value}, ...]}]` → {name: ((slot, value), ...)} and
     where each fixture is defined."""
-    fixtures: dict[str, tuple[tuple[str, Any], ...]] = {}
-    sources: dict[str, tuple[Source, ...]] = {}
+    fixtures: Fixtures = {}
+    sources: FixtureSources = {}
     if not isinstance(value, list):
         return fixtures, sources
     for index, item in enumerate(value):
@@ -167,8 +166,8 @@ def build_fixtures(
     return fixtures, sources
 
 
-def _named_maps(value: Any) -> dict[str, dict[str, Any]]:
-    result: dict[str, dict[str, Any]] = {}
+def _named_maps(value: object) -> dict[str, JSONObject]:
+    result: dict[str, JSONObject] = {}
     for item in value if isinstance(value, list) else []:
         if isinstance(item, dict):
             for name, content in item.items():
@@ -176,7 +175,7 @@ def _named_maps(value: Any) -> dict[str, dict[str, Any]]:
     return result
 
 
-def _test_case(file: str, item: Any, line: int, issues: IssueList) -> TestCase | None:
+def _test_case(file: str, item: object, line: int, issues: IssueList) -> TestCase | None:
     if not isinstance(item, dict) or not item.get("test_case"):
         issues.error(file, line, "invalid-test", "each test case needs a `test_case` name")
         return None

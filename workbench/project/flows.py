@@ -14,7 +14,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from workbench.calm.values import JSONObject, JSONValue
+from workbench.calm.values import JSONObject, JSONValue, UncheckedObject
 from workbench.project.issues import IssueList, suggest
 from workbench.project.model import (
     END_STEP,
@@ -97,7 +97,8 @@ class _Draft:
     id: str = ""
     explicit_id: bool = False
     # (condition or None for else / static, target id, or nested drafts, line)
-    links: list[tuple[str | None, JSONValue, int]] = field(default_factory=list)
+    # (condition, target: a step id or the steps of a nested branch, line)
+    links: list[tuple[str | None, str | list[_Draft], int]] = field(default_factory=list)
     conditional: bool = False
     next_given: bool = False
 
@@ -202,7 +203,7 @@ class FlowBuilder:
             raw=data,
         )
 
-    def _bool(self, flow_id: str, data: dict, key: str, default: bool) -> bool:
+    def _bool(self, flow_id: str, data: JSONObject, key: str, default: bool) -> bool:
         value = data.get(key, default)
         if isinstance(value, bool):
             return value
@@ -214,7 +215,7 @@ class FlowBuilder:
         )
         return default
 
-    def _string_list(self, flow_id: str, data: dict, key: str) -> tuple[str, ...]:
+    def _string_list(self, flow_id: str, data: JSONObject, key: str) -> tuple[str, ...]:
         value = data.get(key)
         if value is None:
             return ()
@@ -228,7 +229,7 @@ class FlowBuilder:
         )
         return ()
 
-    def _nlu_triggers(self, flow_id: str, data: dict) -> tuple[NluTrigger, ...]:
+    def _nlu_triggers(self, flow_id: str, data: JSONObject) -> tuple[NluTrigger, ...]:
         value = data.get("nlu_trigger")
         if value is None:
             return ()
@@ -267,7 +268,7 @@ class FlowBuilder:
 
     # -- steps ------------------------------------------------------------------------
 
-    def _steps(self, flow_id: str, steps_data: list) -> tuple[Step, ...]:
+    def _steps(self, flow_id: str, steps_data: list[JSONValue]) -> tuple[Step, ...]:
         counter = [0]
         drafts: list[_Draft] = []
         root = self._walk(flow_id, steps_data, counter, drafts)
@@ -291,7 +292,7 @@ class FlowBuilder:
         return tuple(steps)
 
     def _walk(
-        self, flow_id: str, items: list, counter: list[int], drafts: list[_Draft]
+        self, flow_id: str, items: list[JSONValue], counter: list[int], drafts: list[_Draft]
     ) -> list[_Draft]:
         sequence = []
         for index, item in enumerate(items):
@@ -395,7 +396,9 @@ class FlowBuilder:
         }[draft.kind]
         return f"{flow_id}_{draft.idx}_{postfix}", False
 
-    def _parse_next(self, flow_id: str, draft: _Draft, counter: list[int], drafts: list) -> None:
+    def _parse_next(
+        self, flow_id: str, draft: _Draft, counter: list[int], drafts: list[_Draft]
+    ) -> None:
         value = draft.data["next"]
         line = draft.data.line_of("next")
         draft.next_given = True
@@ -483,7 +486,9 @@ class FlowBuilder:
                 "add a final `- else: <step id or END>`",
             )
 
-    def _branch_target(self, flow_id, data, line, counter, drafts) -> JSONValue:
+    def _branch_target(
+        self, flow_id: str, data: JSONValue, line: int, counter: list[int], drafts: list[_Draft]
+    ) -> str | list[_Draft] | None:
         if isinstance(data, str):
             return data.strip()
         if isinstance(data, list) and data:
@@ -533,7 +538,7 @@ class FlowBuilder:
         elif targets:
             nxt = StaticNext(targets[0][1], Source(self.file, targets[0][2]))
         value = data.get(draft.kind)
-        fields: JSONObject = {}
+        fields: UncheckedObject = {}  # Step's keyword arguments for this kind of step
         if draft.kind in ("action", "collect", "link", "call"):
             if not isinstance(value, str) or not value.strip():
                 self.issues.error(
@@ -800,7 +805,7 @@ def _canonical(data: object) -> JSONValue:
     return data
 
 
-def _as_map(data: dict, line: int) -> YamlMap:
+def _as_map(data: JSONObject, line: int) -> YamlMap:
     result = YamlMap(line)
     result.update(data)
     return result

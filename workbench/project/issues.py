@@ -36,19 +36,21 @@ class Issue:
         text = f"{self.location}: {self.severity}: {self.message}"
         return f"{text} ({self.hint})" if self.hint else text
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         return asdict(self)
 
 
-class IssueList(list):
+class IssueList(list[Issue]):
     """Issues in the order found, with helpers to add them tersely."""
 
-    def error(self, file: str, line: int, code: str, message: str, hint: str = "", column: int = 0):
+    def error(
+        self, file: str, line: int, code: str, message: str, hint: str = "", column: int = 0
+    ) -> None:
         self.append(Issue(file, line, column, "error", code, message, hint))
 
     def warning(
         self, file: str, line: int, code: str, message: str, hint: str = "", column: int = 0
-    ):
+    ) -> None:
         self.append(Issue(file, line, column, "warning", code, message, hint))
 
     @property

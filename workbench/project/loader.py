@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from workbench.calm.patterns import DEFAULT_PATTERNS_FILE, PROFILE_FILES, pattern_file_text
-from workbench.calm.values import JSONValue
+from workbench.calm.values import JSONObject, JSONValue
 from workbench.errors import WorkbenchError
 from workbench.project.actions_scan import scan_actions
 from workbench.project.agents import load_agents
@@ -25,6 +25,8 @@ from workbench.project.config import (
 from workbench.project.custom_generator import resolve_custom_generator
 from workbench.project.domain import DomainParts
 from workbench.project.e2e import (
+    Fixtures,
+    FixtureSources,
     build_fixtures,
     build_test_file,
     conftest_folder,
@@ -34,7 +36,14 @@ from workbench.project.e2e import (
 )
 from workbench.project.flows import FlowBuilder
 from workbench.project.issues import IssueList
-from workbench.project.model import DEFAULT_RASA_VERSION, RASA_VERSIONS, Domain, Flow, Project
+from workbench.project.model import (
+    DEFAULT_RASA_VERSION,
+    RASA_VERSIONS,
+    Domain,
+    Flow,
+    Project,
+    TestFile,
+)
 from workbench.project.paths import YAML_SUFFIXES, ProjectPaths, find_config, yaml_file
 from workbench.project.settings import SETTINGS_STEM, build_settings
 from workbench.project.yaml_io import (
@@ -260,10 +269,12 @@ class _Loader:
             found.extend(_yaml_files(folder))
         return found
 
-    def _data_and_tests(self, with_tests: bool) -> tuple[dict[str, Flow], list, dict]:
+    def _data_and_tests(
+        self, with_tests: bool
+    ) -> tuple[dict[str, Flow], list[TestFile], dict[str, tuple[Fixtures, FixtureSources]]]:
         flows: dict[str, Flow] = {}
-        test_files = []
-        conftest: dict = {}
+        test_files: list[TestFile] = []
+        conftest: dict[str, tuple[Fixtures, FixtureSources]] = {}
         seen: set[Path] = set()
         dirs = list(self.paths.data) or [self.root / d for d in DATA_DIRS]
         for given in self.paths.data:
@@ -309,7 +320,7 @@ class _Loader:
                     conftest.setdefault(conftest_folder(file), fixtures)
         return flows, test_files, conftest
 
-    def _add_flows(self, file: str, data: dict, flows: dict[str, Flow]) -> None:
+    def _add_flows(self, file: str, data: JSONObject, flows: dict[str, Flow]) -> None:
         builder = FlowBuilder(file, self.issues)
         for flow in builder.build_all(data["flows"], line_of(data, "flows")):
             if flow.id in flows:
@@ -348,6 +359,8 @@ def default_patterns(
     for name in names:
         file = f"<default patterns>/{name}"
         data = parse_yaml(pattern_file_text(name), file)
+        if not isinstance(data, dict):
+            raise TypeError(f"{file} is not a mapping")  # a packaging bug
         for flow in FlowBuilder(file, issues).build_all(data["flows"], 1):
             flows[flow.id] = replace(flow, is_default_pattern=True)
         parts.add_file(file, {k: v for k, v in data.items() if k != "flows"})
@@ -361,7 +374,7 @@ def default_patterns(
 
 def _with_default_patterns(
     flows: dict[str, Flow], domain: Domain, rasa_version: str = DEFAULT_RASA_VERSION
-) -> tuple[dict, Domain]:
+) -> tuple[dict[str, Flow], Domain]:
     """Patterns are added only when the project has flows; project definitions win."""
     pattern_flows, pattern_domain = default_patterns(rasa_version)
     merged_flows = {**{k: v for k, v in pattern_flows.items() if k not in flows}, **flows}

@@ -288,6 +288,8 @@ class CommandGeneratorConfig:
     @property
     def max_characters(self) -> int:
         value = self.user_input.get("max_characters", 420)
+        if not isinstance(value, (str, int, float)):
+            return 420
         try:
             return int(value)
         except (TypeError, ValueError):
@@ -411,7 +413,7 @@ class TestFile:
 
     path: str
     test_cases: tuple[TestCase, ...]
-    fixtures: dict[str, tuple[tuple[str, JSONValue], ...]] = field(default_factory=dict)
+    fixtures: dict[str, tuple[tuple[str, SlotValue], ...]] = field(default_factory=dict)
     # where each (slot, value) pair of each fixture is written
     fixture_sources: dict[str, tuple[Source, ...]] = field(default_factory=dict)
     metadata: dict[str, JSONObject] = field(default_factory=dict)

@@ -50,6 +50,7 @@ from workbench.calm.names import (
     is_pattern,
     utter_ask,
 )
+from workbench.calm.values import JSONObject
 from workbench.project.issues import IssueList, suggest
 from workbench.project.loader import LoadResult, load_project
 from workbench.project.model import (
@@ -185,7 +186,8 @@ class _Validator:
             if rejection.utter
         }
         for slot in self.slots.values():
-            for rejection in (slot.validation or {}).get("rejections") or []:
+            rejections = (slot.validation or {}).get("rejections")
+            for rejection in rejections if isinstance(rejections, list) else []:
                 if isinstance(rejection, dict) and rejection.get("utter"):
                     self.rejection_responses.add(str(rejection["utter"]))
 
@@ -795,7 +797,7 @@ class _Validator:
                             step.source.line,
                             "unknown-response",
                             f"test case '{case.name}' expects unknown response '{step.value}'",
-                            suggest(step.value, self.responses, "check the response name"),
+                            suggest(str(step.value), self.responses, "check the response name"),
                         )
             for fixture_name, fixture in test_file.fixtures.items():
                 sources = test_file.fixture_sources.get(fixture_name, ())
@@ -834,7 +836,7 @@ def _is_compared(slot: str, condition: str) -> bool:
     )
 
 
-def _line(raw: dict, key: str, default: int) -> int:
+def _line(raw: JSONObject, key: str, default: int) -> int:
     line_of = getattr(raw, "line_of", None)
     return line_of(key) if line_of else default
 

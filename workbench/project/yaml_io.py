@@ -12,6 +12,7 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.error import MantissaNoDotYAML1_1Warning, MarkedYAMLError, YAMLError
@@ -30,7 +31,7 @@ except ImportError:  # no libyaml: same result, slower
     _pure = _YAML(typ="safe", pure=True)
 
 
-class YamlMap(dict):
+class YamlMap(dict[str, JSONValue]):
     """A dict with the 1-based line of the mapping and of each key."""
 
     __slots__ = ("key_lines", "line")
@@ -44,7 +45,7 @@ class YamlMap(dict):
         return self.key_lines.get(key, self.line)
 
 
-class YamlList(list):
+class YamlList(list[JSONValue]):
     """A list with the 1-based line of the sequence and of each item."""
 
     __slots__ = ("item_lines", "line")
@@ -62,7 +63,9 @@ class YamlList(list):
 
 def line_of(container: JSONValue, key: JSONValue = None) -> int:
     """Best known line for `container[key]` (or the container itself); 0 when unknown."""
-    if key is not None and isinstance(container, (YamlMap, YamlList)):
+    if key is not None and isinstance(container, YamlMap):
+        return container.line_of(key)
+    if isinstance(key, int) and isinstance(container, YamlList):
         return container.line_of(key)
     return getattr(container, "line", 0)
 
@@ -137,7 +140,9 @@ class _Builder:
                 raise self._error(
                     key_node, f"duplicate key '{key}' (first defined on line {first})"
                 )
-            result[key] = self.build(value_node)
+            # every key in Rasa's files is a string; YAML's other scalars (1, true) are
+            # kept as they are and reported by the loaders that expect names
+            result[cast(str, key)] = self.build(value_node)
             result.key_lines[key] = key_node.start_mark.line + 1
         return result
 

@@ -15,13 +15,16 @@ Events are Rasa event dicts (see `engine/events.py`).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import cast
 
 from workbench.calm.names import PATTERN_CLARIFICATION, UTTER_ACTION_KEY
 from workbench.calm.values import JSONObject, JSONValue
-from workbench.engine.events import Event
 from workbench.errors import WorkbenchError
 from workbench.project.model import TestStep
+
+# an assertion's check: (its value as written, the turn's events) -> (failure, event)
+_Check = Callable[[object, list[JSONObject]], tuple[str | None, JSONObject | None]]
 
 CLARIFICATION_PATTERN = PATTERN_CLARIFICATION
 LLM_JUDGE_ASSERTIONS = frozenset(
@@ -76,7 +79,7 @@ def describe_slot(name: str, value: object) -> str:
     return name if value is _UNDEFINED else f"{name}: {value!r}"
 
 
-def check_step(step: TestStep, events: Sequence[Event]) -> str | None:
+def check_step(step: TestStep, events: Sequence[JSONObject]) -> str | None:
     """Check one bot/utter/slot step against a turn's events; the reason it failed."""
     bots = [e for e in events if e.get("event") == "bot"]
     slots = [e for e in events if e.get("event") == "slot"]
@@ -109,14 +112,19 @@ def check_step(step: TestStep, events: Sequence[Event]) -> str | None:
     return f"unknown step kind '{step.kind}'"
 
 
-def _slot_matches(event: Event, name: str, value: object) -> bool:
+def _slot_matches(event: JSONObject, name: str, value: object) -> bool:
     if event.get("name") != name:
         return False
     return value is _UNDEFINED or event.get("value") == value
 
 
-def _utter_name(event: Event) -> JSONValue:
-    return (event.get("metadata") or {}).get(UTTER_ACTION_KEY)
+def _utter_name(event: JSONObject) -> JSONValue:
+    return _mapping(event.get("metadata")).get(UTTER_ACTION_KEY)
+
+
+def _mapping(value: object) -> Mapping[str, object]:
+    """An event's `metadata` or `data`: a dict wherever the engine writes one."""
+    return value if isinstance(value, dict) else {}
 
 
 # --- assertion style ------------------------------------------------------------------------
@@ -128,11 +136,11 @@ def assertion_kind(assertion: JSONObject) -> str:
 
 def run_assertion(
     assertion: JSONObject,
-    turn_events: list[Event],
-    prior_events: list[Event],
+    turn_events: list[JSONObject],
+    prior_events: list[JSONObject],
     *,
     first_step: bool = False,
-) -> tuple[str | None, Event | None]:
+) -> tuple[str | None, JSONObject | None]:
     """Run one assertion on a turn: (why it failed or None, the event that matched it)."""
     kind = assertion_kind(assertion)
     if kind not in ASSERTION_KINDS:
@@ -151,11 +159,11 @@ def run_assertion(
         return f"invalid regular expression in '{kind}': {exc}", None
 
 
-def _of(events: Sequence[Event], kind: str) -> list[Event]:
+def _of(events: Sequence[JSONObject], kind: str) -> list[JSONObject]:
     return [e for e in events if e.get("event") == kind]
 
 
-def _flow_started(value: object, events: list[Event]) -> tuple[str | None, Event | None]:
+def _flow_started(value: object, events: list[JSONObject]) -> tuple[str | None, JSONObject | None]:
     started = _of(events, "flow_started")
     if isinstance(value, str):
         ids = [value]
@@ -180,8 +188,8 @@ def _flow_started(value: object, events: list[Event]) -> tuple[str | None, Event
     return f"none of the flows {', '.join(ids)} started", None
 
 
-def _flow_ended(kind: str, verb: str):
-    def check(value: object, events: list[Event]) -> tuple[str | None, Event | None]:
+def _flow_ended(kind: str, verb: str) -> _Check:
+    def check(value: object, events: list[JSONObject]) -> tuple[str | None, JSONObject | None]:
         if not isinstance(value, dict) or not value.get("flow_id"):
             raise AssertionSpecError("expected {flow_id, flow_step_id?}")
         flow_id = str(value["flow_id"])
@@ -199,7 +207,7 @@ def _flow_ended(kind: str, verb: str):
     return check
 
 
-def _clarification(value: object, events: list[Event]) -> tuple[str | None, Event | None]:
+def _clarification(value: object, events: list[JSONObject]) -> tuple[str | None, JSONObject | None]:
     if isinstance(value, dict):
         operator = str(value.get("operator") or "").lower()
         if operator not in ("any", "all"):
@@ -216,7 +224,7 @@ def _clarification(value: object, events: list[Event]) -> tuple[str | None, Even
     )
     if match is None:
         return f"'{CLARIFICATION_PATTERN}' did not start", None
-    metadata = match.get("metadata") or {}
+    metadata = _mapping(match.get("metadata"))
     if not operator:  # a list of flow names: the exact set
         actual = {str(n) for n in _as_list(metadata.get("names"))}
         if actual != set(expected):
@@ -239,7 +247,9 @@ def _clarification(value: object, events: list[Event]) -> tuple[str | None, Even
     return None, match
 
 
-def _action_executed(value: object, events: list[Event]) -> tuple[str | None, Event | None]:
+def _action_executed(
+    value: object, events: list[JSONObject]
+) -> tuple[str | None, JSONObject | None]:
     if not isinstance(value, str) or not value:
         raise AssertionSpecError("expected an action name")
     match = next((e for e in _of(events, "action") if e.get("name") == value), None)
@@ -259,7 +269,7 @@ def _asserted_slots(value: object) -> list[tuple[str, JSONValue]]:
     return slots
 
 
-def _slot_was_set(value: object, events: list[Event]) -> tuple[str | None, Event | None]:
+def _slot_was_set(value: object, events: list[JSONObject]) -> tuple[str | None, JSONObject | None]:
     match = None
     slot_events = _of(events, "slot")
     for name, expected in _asserted_slots(value):
@@ -278,7 +288,9 @@ def _slot_was_set(value: object, events: list[Event]) -> tuple[str | None, Event
     return None, match
 
 
-def _slot_was_not_set(value: object, events: list[Event]) -> tuple[str | None, Event | None]:
+def _slot_was_not_set(
+    value: object, events: list[JSONObject]
+) -> tuple[str | None, JSONObject | None]:
     match = None
     slot_events = _of(events, "slot")
     for name, expected in _asserted_slots(value):
@@ -313,11 +325,12 @@ def _bot_spec(value: object) -> tuple[str | None, str | None, list[tuple[JSONVal
     )
 
 
-def _buttons(event: Event) -> list[JSONObject]:
-    return list((event.get("data") or {}).get("buttons") or [])
+def _buttons(event: JSONObject) -> list[JSONObject]:
+    buttons = _mapping(event.get("data")).get("buttons") or []
+    return list(cast(Iterable[JSONObject], buttons))  # as the responses make them
 
 
-def _buttons_match(event: Event, expected: list[tuple[JSONValue, JSONValue]]) -> bool:
+def _buttons_match(event: JSONObject, expected: list[tuple[JSONValue, JSONValue]]) -> bool:
     """Pairwise in order; buttons beyond the shorter list are ignored."""
     actual = _buttons(event)
     if not actual:
@@ -328,7 +341,7 @@ def _buttons_match(event: Event, expected: list[tuple[JSONValue, JSONValue]]) ->
     )
 
 
-def _bot_uttered(value: object, events: list[Event]) -> tuple[str | None, Event | None]:
+def _bot_uttered(value: object, events: list[JSONObject]) -> tuple[str | None, JSONObject | None]:
     utter_name, text_matches, buttons = _bot_spec(value)
     bots = _of(events, "bot")
     match = None
@@ -340,7 +353,7 @@ def _bot_uttered(value: object, events: list[Event]) -> tuple[str | None, Event 
         match = found or match
     if text_matches is not None:
         pattern = re.compile(text_matches)
-        found = next((e for e in bots if pattern.search(e.get("text") or "")), None)
+        found = next((e for e in bots if pattern.search(str(e.get("text") or ""))), None)
         if found is None:
             problems.append(f"no bot message matches the pattern {text_matches!r}")
         match = found or match
@@ -354,14 +367,16 @@ def _bot_uttered(value: object, events: list[Event]) -> tuple[str | None, Event 
     return None, match
 
 
-def _bot_did_not_utter(value: object, events: list[Event]) -> tuple[str | None, Event | None]:
+def _bot_did_not_utter(
+    value: object, events: list[JSONObject]
+) -> tuple[str | None, JSONObject | None]:
     utter_name, text_matches, buttons = _bot_spec(value)
     pattern = re.compile(text_matches) if text_matches is not None else None
     for event in _of(events, "bot"):
         problems = []
         if utter_name is not None and _utter_name(event) == utter_name:
             problems.append(f"the bot uttered the forbidden '{utter_name}'")
-        if pattern is not None and pattern.search(event.get("text") or ""):
+        if pattern is not None and pattern.search(str(event.get("text") or "")):
             problems.append(f"the bot said {event.get('text')!r}, matching {text_matches!r}")
         if buttons and any((b.get("title"), b.get("payload")) in buttons for b in _buttons(event)):
             problems.append("the bot sent a forbidden button")
@@ -380,7 +395,7 @@ def _set_text(values: set[str]) -> str:
     return "{" + ", ".join(sorted(values)) + "}" if values else "nothing"
 
 
-_CHECKS = {
+_CHECKS: dict[str, _Check] = {
     "flow_started": _flow_started,
     "flow_completed": _flow_ended("flow_completed", "completed"),
     "flow_cancelled": _flow_ended("flow_cancelled", "cancelled"),

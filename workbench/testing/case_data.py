@@ -3,8 +3,7 @@ first message), named metadata (sent with user messages) and per-case stub names
 
 from __future__ import annotations
 
-from typing import Any
-
+from workbench.calm.values import JSONObject, SlotValue
 from workbench.project.model import TestCase, TestFile
 
 
@@ -15,23 +14,21 @@ def stub_case_name(name: str) -> str:
 
 def fixture_slots(
     test_file: TestFile, case: TestCase, notes: list[str] | None = None
-) -> list[tuple[str, Any]]:
+) -> list[tuple[str, SlotValue]]:
     """(slot, value) pairs of the case's fixtures, in the order the file defines the
     fixtures (as Rasa applies them)."""
     wanted = set(case.fixtures)
     for name in case.fixtures:
         if name not in test_file.fixtures and notes is not None:
             notes.append(f"{case.source}: fixture '{name}' is not defined; ignored")
-    pairs: list[tuple[str, Any]] = []
+    pairs: list[tuple[str, SlotValue]] = []
     for name, slots in test_file.fixtures.items():
         if name in wanted:
             pairs.extend(slots)
     return pairs
 
 
-def named_metadata(
-    test_file: TestFile, name: str | None, notes: list[str] | None
-) -> dict[str, Any]:
+def named_metadata(test_file: TestFile, name: str | None, notes: list[str] | None) -> JSONObject:
     if not name:
         return {}
     if name not in test_file.metadata:
@@ -43,6 +40,6 @@ def named_metadata(
     return dict(test_file.metadata[name])
 
 
-def merge_metadata(case: dict[str, Any], step: dict[str, Any]) -> dict[str, Any]:
+def merge_metadata(case: JSONObject, step: JSONObject) -> JSONObject:
     """The step's metadata wins over the test case's."""
     return {**case, **step}

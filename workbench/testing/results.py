@@ -4,9 +4,9 @@ the turn it diverged in, and the run's totals."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from workbench.calm.names import UTTER_ACTION_KEY
+from workbench.calm.values import JSONObject, SlotValue
 from workbench.project.model import Source
 from workbench.trace.records import BotMessage
 from workbench.trace.turn import TurnTrace
@@ -21,7 +21,7 @@ class TurnView:
 
     user_text: str | None
     bot: list[BotMessage] = field(default_factory=list)
-    slots: list[tuple[str, Any]] = field(default_factory=list)
+    slots: list[tuple[str, SlotValue]] = field(default_factory=list)
     flows: list[str] = field(default_factory=list)  # "started x", "completed y at z"
     actions: list[str] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)
@@ -29,7 +29,7 @@ class TurnView:
     errors: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "user_text": self.user_text,
             "bot": [
@@ -65,7 +65,7 @@ class Failure:
     def location(self) -> str:
         return str(self.source) if self.source else ""
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "kind": self.kind,
             "message": self.message,
@@ -98,7 +98,7 @@ class CaseResult:
     def id(self) -> str:
         return f"{self.file}::{self.name}"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "file": self.file,
             "name": self.name,

@@ -22,8 +22,8 @@ import itertools
 import os
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
 
+from workbench.calm.values import JSONObject
 from workbench.engine.events import Event
 from workbench.project.loader import with_rasa_version
 from workbench.project.model import Project, TestCase, TestFile
@@ -301,7 +301,7 @@ class E2ERunner:
         test_file: TestFile,
         case: TestCase,
         session: Session,
-        case_metadata: dict[str, Any],
+        case_metadata: JSONObject,
     ) -> Failure | None:
         events = session.tracker.events
         for index, step in enumerate(case.steps):
@@ -393,16 +393,30 @@ def run_tests(
     project: Project,
     selected: Sequence[tuple[TestFile, TestCase]],
     generator: CommandGenerator,
-    **options: Any,
+    *,
+    actions: CustomActionRunner | Callable[[Project], CustomActionRunner | None] | None = None,
+    seed: int = DEFAULT_SEED,
+    run_id: str | None = None,
+    rasa_version: str | None = None,
+    try_other_version: bool = True,
+    fail_fast: bool = False,
+    on_start: Callable[[TestFile, TestCase], None] | None = None,
+    on_result: Callable[[CaseResult], None] | None = None,
 ) -> RunResult:
-    """Synchronous convenience: build an E2ERunner and run the cases in a new event loop.
-    Options: actions, seed, run_id, rasa_version, try_other_version (for the runner),
-    fail_fast, on_start, on_result."""
-    runner_keys = ("actions", "seed", "run_id", "rasa_version", "try_other_version")
+    """Synchronous convenience: build an E2ERunner (see it for the options) and run the
+    cases in a new event loop."""
     runner = E2ERunner(
-        project, generator, **{k: options.pop(k) for k in runner_keys if k in options}
+        project,
+        generator,
+        actions=actions,
+        seed=seed,
+        run_id=run_id,
+        rasa_version=rasa_version,
+        try_other_version=try_other_version,
     )
-    return asyncio.run(runner.run(selected, **options))
+    return asyncio.run(
+        runner.run(selected, fail_fast=fail_fast, on_start=on_start, on_result=on_result)
+    )
 
 
 def _run_id() -> str:

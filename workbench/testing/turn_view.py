@@ -4,9 +4,10 @@ user message's turn (as Rasa's assertion runner slices them) and what the turn d
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from workbench.calm.names import ACTION_LISTEN
+from workbench.calm.values import JSONObject
+from workbench.engine import events as ev
 from workbench.engine.events import Event
 from workbench.project.model import Source, TestStep
 from workbench.session import Session
@@ -20,7 +21,7 @@ from workbench.understanding.base import generator_failure as failure_in
 
 
 def split_turn(
-    events: Sequence[Event], text: str, metadata: dict[str, Any] | None = None
+    events: Sequence[Event], text: str, metadata: JSONObject | None = None
 ) -> tuple[list[Event], list[Event]]:
     """(turn events, prior events) for a user message, as Rasa's assertion runner slices:
     from the first `user` event with that text (and metadata, when given) up to the next
@@ -58,7 +59,7 @@ def trace_for(session: Session, user_event: Event) -> TurnTrace | None:
     return None
 
 
-def assertion_source(step: TestStep, assertion: dict[str, Any]) -> Source:
+def assertion_source(step: TestStep, assertion: JSONObject) -> Source:
     line = getattr(assertion, "line", 0)
     return Source(step.source.file, line) if line else step.source
 
@@ -70,7 +71,7 @@ def turn_view(events: Sequence[Event], trace: TurnTrace | None, user_text: str |
         if kind == "bot":
             view.bot.append(BotMessage.of_event(TraceEvent.from_dict(event)))
         elif kind == "slot":
-            view.slots.append((str(event.get("name")), event.get("value")))
+            view.slots.append((str(event.get("name")), ev.slot_value(event)))
         elif kind == "action" and event.get("name") not in (ACTION_LISTEN,):
             view.actions.append(str(event.get("name")))
         elif (change := flow_change(TraceEvent.from_dict(event))) is not None:
@@ -95,13 +96,13 @@ def describe_step(step: TestStep) -> str:
     return f"{step.kind}: [{entries}]"
 
 
-def describe_assertion(assertion: dict[str, Any]) -> str:
+def describe_assertion(assertion: JSONObject) -> str:
     kind = assertion_kind(assertion)
     value = assertion.get(kind) if isinstance(assertion, dict) else None
     return f"{kind}: {_compact(value)}"
 
 
-def _compact(value: Any) -> str:
+def _compact(value: object) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k}: {_compact(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list):

@@ -70,7 +70,8 @@ class GeneratorOutput:
 class CommandGenerator(Protocol):
     """Anything that turns a user message into commands."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     async def generate(
         self, message: str, tracker: Tracker, project: Project

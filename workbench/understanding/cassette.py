@@ -36,8 +36,8 @@ import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from workbench.calm.commands import Command
 from workbench.engine.tracker import Tracker
 from workbench.errors import WorkbenchError
 from workbench.project.model import Project
@@ -140,7 +140,8 @@ def dump_cassette(entries: list[CassetteEntry]) -> str:
     def scalar(text: str) -> str:
         # literal blocks cannot hold trailing spaces on a line or a leading space/tab
         if "\n" in text.strip("\n") and not re.search(r"[ \t]\n|[ \t]$|^[ \t]", text):
-            return LiteralScalarString(text)
+            literal: str = LiteralScalarString(text)  # a str that dumps as a `|` block
+            return literal
         return text
 
     yaml = YAML()
@@ -158,8 +159,8 @@ def dump_cassette(entries: list[CassetteEntry]) -> str:
     return stream.getvalue()
 
 
-def _entry_data(entry: CassetteEntry, completion: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {"test_case": entry.test_case} if entry.test_case else {}
+def _entry_data(entry: CassetteEntry, completion: object) -> dict[str, object]:
+    data: dict[str, object] = {"test_case": entry.test_case} if entry.test_case else {}
     data.update(user=entry.user, completion=completion)
     return data
 
@@ -237,7 +238,7 @@ class RecordingGenerator:
         save_cassette(self.path, self.entries)
         return output
 
-    def __getattr__(self, name: str) -> Any:  # anything else the inner generator offers
+    def __getattr__(self, name: str) -> object:  # anything else the inner generator offers
         return getattr(self.inner, name)
 
 
@@ -254,5 +255,5 @@ def completion_for(output: GeneratorOutput, syntax: Syntax) -> str:
     return raw
 
 
-def _same(left: list, right: list) -> bool:
+def _same(left: list[Command], right: list[Command]) -> bool:
     return [c.as_dict() for c in left] == [c.as_dict() for c in right]

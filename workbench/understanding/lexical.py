@@ -44,7 +44,7 @@ class BM25Index:
     """Okapi BM25 over documents given as {key: text}. Build once, query many times."""
 
     keys: tuple[str, ...]
-    term_counts: tuple[Counter, ...]
+    term_counts: tuple[Counter[str], ...]
     lengths: tuple[int, ...]
     idf: Mapping[str, float]
     average_length: float
@@ -56,7 +56,7 @@ class BM25Index:
         keys = tuple(documents)
         counts = tuple(Counter(terms(documents[key])) for key in keys)
         lengths = tuple(sum(c.values()) for c in counts)
-        holding: Counter = Counter()
+        holding: Counter[str] = Counter()
         for c in counts:
             holding.update(c.keys())
         n = len(keys)

@@ -15,10 +15,10 @@ import asyncio
 import os
 import threading
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from types import ModuleType
-from typing import Literal, TypeVar, cast
+from typing import Literal, SupportsFloat, TypeVar, cast
 
 from workbench.calm.values import JSONValue
 from workbench.errors import WorkbenchError
@@ -164,15 +164,21 @@ async def _embed_once(spec: ModelSpec, texts: list[str]) -> list[list[float]]:
         spec,
         litellm.aembedding(input=texts, timeout=spec.timeout, max_retries=0, **kwargs),
     )
-    items = sorted(
-        response.data, key=lambda item: _field(item, "index") if _field(item, "index") else 0
-    )
-    vectors = [list(map(float, _field(item, "embedding"))) for item in items]
+    items = sorted(response.data, key=_index)
+    # an item without a list of numbers raises TypeError, as the caller expects
+    vectors = [
+        list(map(float, cast(Iterable[SupportsFloat], _field(item, "embedding")))) for item in items
+    ]
     if len(vectors) != len(texts):
         raise LLMError(
             "server", f"asked for {len(texts)} embeddings, got {len(vectors)}", spec.model
         )
     return vectors
+
+
+def _index(item: object) -> int:
+    index = _field(item, "index")
+    return index if isinstance(index, int) else 0
 
 
 def _field(item: object, name: str) -> JSONValue:
@@ -234,7 +240,7 @@ def _with_attempts(result: Completion, attempts: int) -> Completion:
 
 
 def backoff(attempt: int) -> float:
-    return min(BACKOFF_MAX_S, BACKOFF_BASE_S * (2**attempt))
+    return min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2.0**attempt)
 
 
 async def _guarded(spec: ModelSpec, awaitable: Awaitable[T]) -> T:

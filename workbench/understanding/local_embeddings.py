@@ -19,8 +19,9 @@ import importlib
 import importlib.util
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from types import ModuleType
+from typing import SupportsFloat, cast
 
 from workbench.calm.values import JSONValue
 from workbench.errors import WorkbenchError
@@ -116,8 +117,8 @@ class LocalEmbedder:
 def _rows(result: JSONValue) -> list[list[float]]:
     """A (n, dim) array (or nested lists) as lists of floats, checked."""
     rows = result.tolist() if hasattr(result, "tolist") else result
-    try:
-        vectors = [[float(x) for x in row] for row in rows]
+    try:  # anything but rows of numbers raises TypeError here
+        vectors = [[float(x) for x in row] for row in cast(Iterable[Iterable[SupportsFloat]], rows)]
     except TypeError as error:
         raise LocalEmbeddingsError(f"unexpected embeddings: {type(result).__name__}") from error
     if vectors and (not vectors[0] or any(len(v) != len(vectors[0]) for v in vectors)):

@@ -335,7 +335,7 @@ def _float(value: JSONValue, default: float) -> float: ...
 @overload
 def _float(value: JSONValue, default: None) -> float | None: ...
 def _float(value: JSONValue, default: float | None) -> float | None:
-    if value is None or value == "":
+    if value is None or value == "" or not isinstance(value, (str, int, float)):
         return default
     try:
         return float(value)
@@ -349,7 +349,7 @@ def _retries(value: object) -> int:
 
 
 def _int(value: JSONValue) -> int | None:
-    if value is None or value == "":
+    if value is None or value == "" or not isinstance(value, (str, int, float)):
         return None
     try:
         return int(value)

@@ -36,10 +36,12 @@ from datetime import datetime, timezone, tzinfo
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from workbench.calm.names import PATTERN_COLLECT_INFORMATION
 from workbench.calm.values import JSONObject, JSONValue
+from workbench.engine import events as ev
+from workbench.engine.events import Event
 from workbench.engine.stack import CALL, Frame
 from workbench.engine.tracker import Tracker
 from workbench.errors import WorkbenchError
@@ -208,8 +210,8 @@ def transcript(tracker: Tracker, max_lines: int = MAX_HISTORY_LINES) -> list[str
         elif kind == "user":
             lines.append(f"USER: {_user_text(event)}")
         elif kind == "bot":
-            text = sanitize(event.get("text"))
-            buttons = (event.get("data") or {}).get("buttons") or []
+            text = sanitize(ev.text(event))
+            buttons = ev.records(ev.record(event, "data").get("buttons"))
             if buttons:
                 listed = ", ".join(
                     f'button {i}: "{sanitize(str(b.get("title", "")))}"'
@@ -222,15 +224,14 @@ def transcript(tracker: Tracker, max_lines: int = MAX_HISTORY_LINES) -> list[str
     return lines[-max_lines:] if max_lines else lines
 
 
-def _user_text(event: JSONObject) -> str:
-    commands = (event.get("parse_data") or {}).get("commands") or []
-    for command in commands:
+def _user_text(event: Event) -> str:
+    for command in ev.records(ev.record(event, "parse_data").get("commands")):
         if isinstance(command, dict) and command.get("command") == "error":
             kind = command.get("error_type")
             if isinstance(kind, str):
                 return ERROR_PLACEHOLDERS.get(kind, ERROR_PLACEHOLDER_DEFAULT)
             return ERROR_PLACEHOLDER_DEFAULT
-    return sanitize(event.get("text"))
+    return sanitize(ev.text(event))
 
 
 # --- the state of the dialogue ---------------------------------------------------------------
@@ -315,8 +316,27 @@ def _extractable(step: Step, tracker: Tracker, asked: str | None = None) -> bool
     )
 
 
-def _flow_for_template(project: Project, tracker: Tracker, flow: Flow) -> JSONObject:
-    slots = []
+class TemplateSlot(TypedDict):
+    """A slot of an available flow, as Rasa's prompt template reads it."""
+
+    name: str
+    description: str | None
+    allowed_values: str | None
+    type: str
+    values: list[JSONValue] | None
+
+
+class TemplateFlow(TypedDict):
+    """An available flow, as Rasa's prompt template reads it (`available_flows`)."""
+
+    name: str
+    id: str
+    description: str | None
+    slots: list[TemplateSlot]
+
+
+def _flow_for_template(project: Project, tracker: Tracker, flow: Flow) -> TemplateFlow:
+    slots: list[TemplateSlot] = []
     for step in collect_steps(project, flow):
         name = step.collect or ""
         definition = project.slot(name)
@@ -335,9 +355,9 @@ def _flow_for_template(project: Project, tracker: Tracker, flow: Flow) -> JSONOb
     return {"name": flow.id, "id": flow.id, "description": flow.description, "slots": slots}
 
 
-def _flow_line(flow: JSONObject) -> JSONObject:
+def _flow_line(flow: TemplateFlow) -> JSONObject:
     line: JSONObject = {"id": flow["id"], "description": flow["description"] or ""}
-    slots = []
+    slots: list[JSONObject] = []
     for slot in flow["slots"]:
         entry: JSONObject = {"name": slot["name"], "type": slot["type"]}
         if slot["description"]:

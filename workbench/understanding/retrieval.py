@@ -36,9 +36,11 @@ import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 from workbench.calm.conditions import evaluate_condition
-from workbench.calm.values import JSONObject, JSONValue
+from workbench.calm.values import JSONValue
+from workbench.engine import events as ev
 from workbench.engine.tracker import Tracker
 from workbench.project.model import Flow, Project, Step
 from workbench.trace.turn import RetrievedFlow
@@ -161,8 +163,8 @@ def recently_started(tracker: Tracker, messages: int = RECENT_MESSAGES) -> list[
             seen += 1
             if seen > messages:
                 break
-        elif kind == "flow_started" and event.get("flow_id"):
-            found.append(event["flow_id"])
+        elif kind == "flow_started" and (flow_id := ev.text(event, "flow_id")):
+            found.append(flow_id)
     return list(dict.fromkeys(reversed(found)))
 
 
@@ -268,7 +270,7 @@ class FlowRetriever:
     # -- ranking -----------------------------------------------------------------------------
 
     async def _rank(
-        self, project: Project, query: str, settings: JSONObject
+        self, project: Project, query: str, settings: RetrievalSettings
     ) -> tuple[str, dict[str, float], str | None]:
         model, note = self._embeddings_model(project)
         if model is not None:
@@ -324,7 +326,7 @@ class FlowRetriever:
         return self.keyword_index(project).scores(query)
 
     async def _embedding_scores(
-        self, project: Project, model: ModelSpec, query: str, settings: JSONObject
+        self, project: Project, model: ModelSpec, query: str, settings: RetrievalSettings
     ) -> dict[str, float]:
         embed = self._embedder or _default_embedder
 
@@ -340,7 +342,7 @@ class FlowRetriever:
         )
 
     async def _local_embedding_scores(
-        self, project: Project, query: str, settings: JSONObject
+        self, project: Project, query: str, settings: RetrievalSettings
     ) -> dict[str, float]:
         local = self._local
         assert local is not None
@@ -359,7 +361,7 @@ class FlowRetriever:
         model: str,
         revision: str,
         query: str,
-        settings: JSONObject,
+        settings: RetrievalSettings,
         embed_documents: Callable[[list[str]], Awaitable[list[list[float]]]],
         embed_query: Callable[[str], Awaitable[list[float]]],
     ) -> dict[str, float]:
@@ -423,7 +425,16 @@ async def _default_embedder(model: ModelSpec, texts: Sequence[str]) -> list[list
     return await embed(model, texts)
 
 
-def _settings(project: Project) -> JSONObject:
+class RetrievalSettings(TypedDict):
+    """The command generator's `flow_retrieval` settings, defaults filled in."""
+
+    active: bool
+    num_flows: int
+    turns_to_embed: int
+    should_embed_slots: bool
+
+
+def _settings(project: Project) -> RetrievalSettings:
     generator = project.config.command_generator
     raw = generator.flow_retrieval if generator is not None else {}
     return {
@@ -435,6 +446,8 @@ def _settings(project: Project) -> JSONObject:
 
 
 def _positive(value: JSONValue, default: int) -> int:
+    if not isinstance(value, (str, int, float)):
+        return default
     try:
         number = int(value)
     except (TypeError, ValueError):

@@ -51,7 +51,7 @@ from workbench.calm.commands import (
     SkipQuestion,
     StartFlow,
 )
-from workbench.calm.values import JSONObject, JSONValue
+from workbench.calm.values import JSONObject, JSONValue, SlotValue
 
 __all__ = [
     "MAX_PAYLOAD_ASSIGNMENTS",
@@ -109,7 +109,7 @@ class SetSlotsPayload:
     `slots` are empty and it yields no commands.
     """
 
-    slots: tuple[tuple[str, JSONValue], ...]
+    slots: tuple[tuple[str, SlotValue], ...]
     error: str | None = None
 
     def commands(self) -> tuple[SetSlot, ...]:
@@ -567,7 +567,7 @@ def _parse_set_slots(payload: str) -> SetSlotsPayload:
     body = rest[1:-1]
     if not body.strip():
         return _void(f"no slot assignments; {usage}")
-    slots: list[tuple[str, JSONValue]] = []
+    slots: list[tuple[str, SlotValue]] = []
     position = 0
     while position < len(body):
         match = _ASSIGNMENT.match(body, position)
@@ -593,7 +593,7 @@ def _unquote(text: str) -> str:
     return text
 
 
-def _payload_value(raw: str) -> tuple[JSONValue, str | None]:
+def _payload_value(raw: str) -> tuple[SlotValue, str | None]:
     """(value, error): a quoted string is taken literally; `[a, b]` is a list of strings."""
     if not raw:
         return None, "no value (write slot=null to clear it)"
@@ -610,8 +610,8 @@ def _payload_value(raw: str) -> tuple[JSONValue, str | None]:
     return (None if raw.lower() in PAYLOAD_NULL_VALUES else raw), None
 
 
-def _payload_list(inner: str) -> tuple[JSONValue, str | None]:
-    items: list[str] = []
+def _payload_list(inner: str) -> tuple[SlotValue, str | None]:
+    items: list[JSONValue] = []
     position = 0
     while True:
         match = _LIST_ITEM.match(inner, position)

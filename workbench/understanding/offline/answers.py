@@ -66,5 +66,5 @@ def answer(turn: Turn, info: SlotInfo) -> tuple[str, str] | OfflineDecision | No
             return chosen
         if turn.is_short_question():
             return None
-    value = clean_free_text(turn.text, info.shape.aliases)
-    return (value, "the message as typed") if value else None
+    typed = clean_free_text(turn.text, info.shape.aliases)
+    return (typed, "the message as typed") if typed else None

@@ -4,6 +4,7 @@ position ("the first one") or by name."""
 from __future__ import annotations
 
 from workbench.calm.names import UTTER_ACTION_KEY, UTTER_CLARIFICATION_OPTIONS
+from workbench.engine import events as ev
 from workbench.understanding.offline.ranking import ranking, start
 from workbench.understanding.offline.turn import OfflineDecision, Turn
 from workbench.understanding.offline.values import parse_ordinal
@@ -41,14 +42,14 @@ def pending_clarification(turn: Turn) -> list[str]:
         event = events[index]
         if event.get("event") != "user":
             continue
-        commands = (event.get("parse_data") or {}).get("commands") or []
         options = []
-        for command in commands:
+        for command in ev.records(ev.record(event, "parse_data").get("commands")):
             if command.get("command") == "clarify":
-                options = [str(o) for o in command.get("options") or []]
+                listed = command.get("options")
+                options = [str(o) for o in listed] if isinstance(listed, list) else []
         asked = any(
             e.get("event") == "bot"
-            and (e.get("metadata") or {}).get(UTTER_ACTION_KEY) == UTTER_CLARIFICATION_OPTIONS
+            and ev.record(e, "metadata").get(UTTER_ACTION_KEY) == UTTER_CLARIFICATION_OPTIONS
             for e in events[index + 1 :]
         )
         return [o for o in options if o in turn.model.startable] if asked else []

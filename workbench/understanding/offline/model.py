@@ -155,8 +155,8 @@ def build_model(project: Project) -> Model:
             for s in f.steps
             if s.collect
             and not s.ask_before_filling
-            and project.slot(s.collect) is not None
-            and project.slot(s.collect).llm_fillable
+            and (slot := project.slot(s.collect)) is not None
+            and slot.llm_fillable
         ]
         fillable[flow.id] = tuple(dict.fromkeys(free))
         collected[flow.id] = tuple(dict.fromkeys(every))

@@ -56,8 +56,8 @@ def names_interrupted_flow(turn: Turn) -> str | None:
     frame = turn.interrupted_frame()
     if frame is None:
         return None
-    ids = [str(i) for i in frame.context.get("interrupted_flow_ids") or []]
-    names = [str(n) for n in frame.context.get("interrupted_flow_names") or []]
+    ids = frame.names("interrupted_flow_ids")
+    names = frame.names("interrupted_flow_names")
     said = set(turn.terms)
     best, best_hits = None, 0
     for flow_id, name in zip(ids, names, strict=False):
@@ -71,7 +71,7 @@ def interrupted_choice(turn: Turn) -> OfflineDecision | None:
     """Which interrupted flow to continue: by position, by name, or none of them."""
     asked = turn.asked
     frame = turn.interrupted_frame()
-    ids = [str(i) for i in (frame.context.get("interrupted_flow_ids") or [])] if frame else []
+    ids = frame.names("interrupted_flow_ids") if frame else []
     if NONE_OF_THEM.fullmatch(turn.flat) or (
         turn.is_cancel() and not CANCEL_WITH_OBJECT.search(turn.flat)
     ):

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from workbench.understanding.offline.slots import categorical, extract_slots
-from workbench.understanding.offline.turn import OfflineDecision, Turn
+from workbench.understanding.offline.turn import Line, OfflineDecision, Turn
 from workbench.understanding.words import words
 
 # Flow scores are in "unique words": 1.0 is one word that only this flow's name has.
@@ -149,7 +149,7 @@ def choose_flow(
 
 def start(turn: Turn, flow_id: str, rule: str) -> OfflineDecision:
     """`start flow` plus the values the message gives the slots the flow collects."""
-    lines = [
+    lines: list[Line] = [
         f"start flow {flow_id}",
         *extract_slots(turn, turn.model.fillable.get(flow_id, ()), ()),
     ]

@@ -62,12 +62,12 @@ def value_for(turn: Turn, info: SlotInfo, text: str, strict: bool) -> tuple[str,
         return (token[0], 1) if len(words(text)) <= 2 else None
     if strict:
         return None
-    value = clean_free_text(text, info.shape.aliases)
-    return (value, 0) if value else None
+    typed = clean_free_text(text, info.shape.aliases)
+    return (typed, 0) if typed else None
 
 
 def extract_slots(
-    turn: Turn, names: tuple[str, ...] | list[str], exclude: tuple
+    turn: Turn, names: tuple[str, ...] | list[str], exclude: tuple[str | None, ...]
 ) -> list[tuple[str, str]]:
     """(`set slot` line, why) for slots the message fills unmistakably."""
     found: dict[str, tuple[str, str]] = {}

@@ -76,11 +76,11 @@ class Turn:
         self.asked: str | None = None
         self.utter: str | None = None
         if top is not None and top.type == PATTERN_COLLECT_INFORMATION:
-            self.asked = top.context.get("collect")
-            self.utter = top.context.get("utter")
+            self.asked = top.text("collect")
+            self.utter = top.text("utter")
         elif top is not None and top.type == PATTERN_VALIDATE_SLOT:
-            self.asked = top.context.get("validate")
-            self.utter = top.context.get("refill_utter")
+            self.asked = top.text("validate")
+            self.utter = top.text("refill_utter")
         if self.asked is not None and self.project.slot(self.asked) is None:
             self.asked = None
         self.asking_frame: Frame | None = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from workbench.understanding.words import STOP_WORDS, normalize, stem, words
@@ -525,7 +525,7 @@ class CategoricalMatch:
 def match_categorical(
     text: str,
     values: Sequence[str],
-    titles: dict[str, Sequence[str]] | None = None,
+    titles: Mapping[str, Sequence[str]] | None = None,
     choices: Sequence[str] = (),
     allow_sentiment: bool = True,
 ) -> CategoricalMatch | None:
@@ -542,9 +542,9 @@ def match_categorical(
     for value in values:
         raw_forms[value] = [value.replace("_", " "), *titles.get(value, ())]
     base_terms: set[str] = set()
-    for forms in raw_forms.values():
-        for form in forms:
-            base_terms.update(t for t in _category_terms(form) if not t.startswith("not_"))
+    for spellings in raw_forms.values():
+        for spelling in spellings:
+            base_terms.update(t for t in _category_terms(spelling) if not t.startswith("not_"))
     bases = frozenset(base_terms)
     forms_terms: dict[str, list[list[str]]] = {
         value: [t for t in (_category_terms(form, bases) for form in forms) if t]
@@ -571,7 +571,9 @@ def match_categorical(
     for value, forms in forms_terms.items():
         if value in scores:
             continue
-        others = set().union(*(all_terms[v] for v in values if v != value)) if values else set()
+        others: set[str] = (
+            set().union(*(all_terms[v] for v in values if v != value)) if values else set()
+        )
         best: tuple[float, bool, str] = (0.0, False, "")
         for index, form in enumerate(forms):
             matched = [t for t in form if present(t)]
@@ -594,18 +596,18 @@ def match_categorical(
         polar = _polar_pair(values, forms_terms)
         if polar is not None:
             positive, negative = polar
-            value = _sentiment(text)
-            if value is not None:
-                chosen = positive if value else negative
+            feeling = _sentiment(text)
+            if feeling is not None:
+                chosen = positive if feeling else negative
                 scores[chosen] = (0.7, False, "sentiment")
 
     if not scores and choices:
-        index = parse_ordinal(text, len(choices))
-        if index is None and flat_message.isdigit() and not any(v.isdigit() for v in values):
+        position = parse_ordinal(text, len(choices))
+        if position is None and flat_message.isdigit() and not any(v.isdigit() for v in values):
             number = int(flat_message)
-            index = number - 1 if 1 <= number <= len(choices) else None
-        if index is not None:
-            scores[choices[index]] = (0.85, True, "choice position")
+            position = number - 1 if 1 <= number <= len(choices) else None
+        if position is not None:
+            scores[choices[position]] = (0.85, True, "choice position")
 
     if not scores:
         return None
@@ -666,7 +668,7 @@ def find_emails(text: str) -> list[str]:
 def shape_from_example(example: str) -> str:
     """A regex for tokens shaped like an example: "A1001" -> `[A-Za-z]\\d{4}`."""
     parts: list[str] = []
-    previous = None
+    previous: str | None = None
     count = 0
 
     def flush() -> None:
