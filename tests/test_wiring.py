@@ -3,15 +3,14 @@ front end; and the one meaning of a typed number (`buttons.py`)."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 
 from workbench.buttons import button_text, turn_buttons, typed_choice
 from workbench.errors import UsageError
 from workbench.store.sessions import SessionStore
+from workbench.trace.records import BotMessage, Button
 from workbench.understanding.base import ScriptedGenerator
 from workbench.understanding.cassette import (
     CassetteEntry,
@@ -153,10 +152,7 @@ def test_a_given_generator_replaces_the_choice_and_names_the_label(make_project)
 # --- a typed number -----------------------------------------------------------------------
 
 
-BUTTONS = [
-    {"title": "small"},
-    {"title": "large", "payload": "/SetSlots(size=large)"},
-]
+BUTTONS = [Button("small", ""), Button("large", "/SetSlots(size=large)")]
 
 
 def test_a_number_picks_a_button_by_payload_else_title():
@@ -170,34 +166,14 @@ def test_a_number_picks_a_button_by_payload_else_title():
 
 
 def test_buttons_are_numbered_across_a_turns_messages():
-    messages = [{"text": "a", "buttons": BUTTONS[:1]}, {"text": "b"}, {"buttons": BUTTONS[1:]}]
+    messages = [
+        BotMessage("a", buttons=(BUTTONS[0],)),
+        BotMessage("b"),
+        BotMessage(buttons=(BUTTONS[1],)),
+    ]
     assert turn_buttons(messages) == BUTTONS
-
-
-def test_typed_records_are_read_as_dicts_are():
-    from types import SimpleNamespace as Record
-
-    small, large = Record(title="small", payload=None), Record(title="large", payload="/l")
-    messages = [Record(buttons=[small]), Record(buttons=None), Record(buttons=[large])]
+    small, large = Button("small", ""), Button("large", "/l")
+    messages = [BotMessage(buttons=(small,)), BotMessage(), BotMessage(buttons=(large,))]
     assert turn_buttons(messages) == [small, large]
     assert typed_choice("1", turn_buttons(messages)) == "small"
     assert typed_choice("2", turn_buttons(messages)) == "/l"
-
-
-async def test_the_shell_sends_what_the_tui_sends_for_a_number(make_project):
-    from workbench.shell import Shell
-
-    root = make_project({"domain.yml": BUTTONS_DOMAIN, "data/flows.yml": PICK_FLOW})
-    # the domain's button without a payload is reported (custom actions may send such
-    # buttons too); the response is still there to send
-    project = load(root, Options()).project
-    session = build_conversation(project, Options(offline=True), store=False).session
-    lines = iter(["/start flow pick", "1", "/start flow pick", "2", "/exit"])
-    shell = Shell(session, Console(file=io.StringIO(), width=200), read=lambda _: next(lines))
-    assert await shell.run(greet=False) == 0
-    assert [t.user_text for t in session.traces] == [
-        "/start flow pick",
-        "small",  # no payload: the title, as pressing the button in the TUI sends
-        "/start flow pick",
-        "/SetSlots(size=large)",
-    ]

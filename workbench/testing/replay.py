@@ -20,8 +20,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import cast
 
+from workbench.calm.values import JSONObject
 from workbench.errors import WorkbenchError
 from workbench.project.model import Project
 from workbench.session import CustomActionRunner, Session
@@ -128,13 +129,13 @@ class RecordedGenerator(RecordedOutputGenerator):
 
     @property
     def unused(self) -> list[TurnTrace]:
-        return [r.origin for r in self.unused_recordings]
+        return [cast(TurnTrace, r.origin) for r in self.unused_recordings]
 
 
 # --- replaying --------------------------------------------------------------------------------
 
 
-def user_metadata(trace: TurnTrace) -> dict[str, Any] | None:
+def user_metadata(trace: TurnTrace) -> JSONObject | None:
     """The metadata the user message was sent with (from the turn's `user` event)."""
     for event in trace.events:
         if event.type == "user":
@@ -178,7 +179,7 @@ class TurnComparison:
     def same(self) -> bool:
         return not self.bot_differs and not self.flows_differ
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "index": self.index,
             "user_text": self.user_text,
@@ -232,7 +233,7 @@ class ReplayReport:
             lines.extend(difference_lines(first))
         return lines
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         first = self.first_difference
         return {
             "same": self.same,
@@ -245,7 +246,8 @@ class ReplayReport:
         }
 
 
-_PROJECT_ACTIONS: Any = object()
+# "the runner the project declares" (None means no custom actions at all)
+_PROJECT_ACTIONS = cast(CustomActionRunner, object())
 
 
 async def replay_session(
@@ -332,7 +334,7 @@ def _label(turn: TurnComparison) -> str:
     return f"user: {turn.user_text!r}"
 
 
-def _bot(message: BotMessage) -> dict[str, Any]:
+def _bot(message: BotMessage) -> JSONObject:
     return {
         "text": message.text,
         "response": message.response,

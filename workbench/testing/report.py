@@ -6,7 +6,6 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from itertools import groupby
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -203,7 +202,7 @@ def write_junit(run: RunResult, path: Path | str) -> None:
     junit_xml(run).write(path, encoding="utf-8", xml_declaration=True)
 
 
-def _counts(results: Sequence[CaseResult]) -> dict[str, Any]:
+def _counts(results: Sequence[CaseResult]) -> dict[str, int | float]:
     return {
         "tests": len(results),
         "failures": sum(1 for r in results if r.status == FAILED),
@@ -212,7 +211,7 @@ def _counts(results: Sequence[CaseResult]) -> dict[str, Any]:
     }
 
 
-def _fmt(value: Any) -> str:
+def _fmt(value: object) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 

@@ -11,7 +11,7 @@ import asyncio
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual.app import App, SystemCommand
 from textual.screen import Screen
@@ -21,6 +21,11 @@ from workbench.tui.screens.main import MainScreen
 from workbench.understanding.base import CommandGenerator
 from workbench.watch import ProjectWatcher, ReloadResult
 from workbench.wiring import Options, make_parts
+
+if TYPE_CHECKING:
+    from textual.worker import Worker
+
+    from workbench.testing.export import ExportResult
 
 
 class WorkbenchApp(App):
@@ -46,7 +51,7 @@ class WorkbenchApp(App):
         self.watch_enabled = watch
         self.greet = greet
         self.reload_count = 0  # project reloads handled (tests and benchmarks wait on it)
-        self.last_export: Any = None
+        self.last_export: ExportResult | None = None
         conversation.warn = self._warn
 
     def get_default_screen(self) -> Screen:
@@ -67,7 +72,7 @@ class WorkbenchApp(App):
         """Wait until no turn or replay is running (the watcher never ends)."""
         from textual.worker import WorkerCancelled, WorkerFailed
 
-        async def wait(worker: Any) -> None:
+        async def wait(worker: Worker[object]) -> None:
             try:
                 await worker.wait()
             except (WorkerCancelled, WorkerFailed):

@@ -36,6 +36,7 @@ import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from workbench.calm.commands import Command
 from workbench.engine.tracker import Tracker
@@ -202,7 +203,7 @@ class CassetteGenerator(RecordedOutputGenerator):
 
     @property
     def unused(self) -> list[CassetteEntry]:
-        return [r.origin for r in self.unused_recordings]
+        return [cast(CassetteEntry, r.origin) for r in self.unused_recordings]
 
 
 class RecordingGenerator:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from workbench.engine.tracker import Tracker
 from workbench.errors import WorkbenchError
@@ -44,7 +43,7 @@ class Recording:
     prompt_tokens: int | None = None
     retrieved_flows: tuple[RetrievedFlow, ...] = ()
     # where the recording came from (a cassette entry, a saved turn), for `unused`
-    origin: Any = None
+    origin: object = None
 
 
 class RecordedFailure(WorkbenchError, RuntimeError):

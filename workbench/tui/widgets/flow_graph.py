@@ -10,7 +10,6 @@ falls through to the next step of the same list is not shown.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from workbench.project.model import END_STEP, ConditionalNext, Flow, StaticNext, Step
 from workbench.trace.text import truncate
@@ -50,7 +49,7 @@ class OutlineNode:
             yield from child.walk()
 
 
-def _value(value: Any) -> str:
+def _value(value: object) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):

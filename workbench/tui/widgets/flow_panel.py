@@ -50,7 +50,7 @@ def node_text(node: OutlineNode) -> Text:
     """The tree label of an outline node."""
     if not node.is_step:
         where = node.target_label or node.target or "?"
-        parts: list[Any] = []
+        parts: list[str | tuple[str, str]] = []
         if node.kind == "branch" and node.condition is not None:
             parts += [("if ", "dim"), (node.condition, "italic")]
         elif node.kind == "branch":
@@ -99,7 +99,7 @@ class FlowPanel(TracePanel):
         self.shown_flow: str | None = None
         self.current_step: str | None = None
         self._flow_ids: tuple[str, ...] = ()
-        self._shown_key: tuple[Any, ...] | None = None
+        self._shown_key: tuple[object, ...] | None = None
         self._step_nodes: dict[str, TreeNode[OutlineNode]] = {}
 
     def compose(self):
