@@ -16,6 +16,7 @@ from textual.content import Content
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Label, Static
 
+from workbench.trace.text import printable
 from workbench.trace.turn import TurnTrace
 from workbench.tui.widgets.chat import ChatPane
 from workbench.tui.widgets.panel_area import WIDE_AT, PanelArea
@@ -100,7 +101,7 @@ class SessionsScreen(Screen[Resume | None]):
         self.query_one("#sessions-title", Label).update(
             Content.from_markup(
                 "[b]Sessions[/] · $name · [dim]Enter opens read-only · r resumes · d deletes[/]",
-                name=self.root.name,
+                name=printable(self.root.name, multiline=False),
             )
         )
         table = self.query_one(DataTable)
@@ -141,11 +142,11 @@ class SessionsScreen(Screen[Resume | None]):
             self.summaries[summary.id] = summary
             status = "current" if summary.id == self.current_id else summary.status
             table.add_row(
-                summary.id,
-                summary.title or "(no message yet)",
+                printable(summary.id, multiline=False),
+                printable(summary.title or "(no message yet)", multiline=False),
                 str(summary.turn_count),
-                _age(summary.updated_at, now),
-                status,
+                printable(_age(summary.updated_at, now), multiline=False),
+                printable(status, multiline=False),
                 key=summary.id,
             )
         empty = self.query_one("#sessions-empty", Static)
@@ -218,7 +219,9 @@ class SessionsScreen(Screen[Resume | None]):
             )
             return
         title = summary.title or "(no message yet)"
-        question = f"Delete session {summary.id}, “{title}” ({summary.turn_count} turns)?"
+        question = printable(
+            f"Delete session {summary.id}, “{title}” ({summary.turn_count} turns)?"
+        )
 
         def answered(yes: bool | None) -> None:
             if not yes:
@@ -261,8 +264,8 @@ class TranscriptScreen(Screen[Resume | None]):
         self.query_one("#transcript-title", Label).update(
             Content.from_markup(
                 "[b]Session $id[/] · $title · read-only (r resumes it)",
-                id=summary.id,
-                title=summary.title or "(no message yet)",
+                id=printable(summary.id, multiline=False),
+                title=printable(summary.title or "(no message yet)", multiline=False),
             )
         )
         chat = self.query_one(ChatPane)
