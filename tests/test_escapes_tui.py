@@ -8,7 +8,17 @@ from pathlib import Path
 import pytest
 from tui_helpers import copy_sample, send, start, text_of, turn_items
 
+from workbench.trace.records import (
+    ActionRun,
+    BotMessage,
+    CommandRecord,
+    DroppedRecord,
+    Event,
+    StackFrame,
+)
+from workbench.trace.turn import ModelUsage, RetrievedFlow, TurnTrace
 from workbench.tui.app import make_app
+from workbench.tui.widgets import PANELS, TracePanel
 
 SIZE = (120, 40)
 # YAML double-quoted escapes: a clear screen, a colour, a hyperlink, a title, a clipboard
@@ -54,3 +64,67 @@ async def test_a_clear_screen_in_a_bot_message_is_shown_not_obeyed(project):
         assert "Hi ␛[2J␛[31mred␛[0m ␛]8;;https://evil.example␇link" in chat
         assert "back␈X over␍Y c1<U+009B>2J" in chat
         assert "where is my order ␛[2J<U+009B>31m A1001" in chat
+
+
+# -- every panel, fed a trace whose every text field is hostile ---------------------------------
+
+X = "\x1b[2J\x9b"  # what each field carries
+SHOWN_X = "␛[2J<U+009B>"
+
+
+def _hostile_trace(project) -> TurnTrace:
+    frame = StackFrame(frame_id="f1", type="flow", flow_id="store_info", step_id=f"s{X}")
+    pattern = StackFrame(
+        frame_id="f2", type="pattern_collect_information", context={"collect": f"slot{X}"}
+    )
+    slot = next(iter(project.domain.slots))
+    return TurnTrace(
+        index=1,
+        user_text=f"hi{X}",
+        generator=f"gen{X}",
+        retrieved_flows=[RetrievedFlow(flow_id=f"flow{X}", score=1.0, reason=f"why{X}")],
+        prompt=f"prompt{X}",
+        raw_output=f"start flow store_info{X}",
+        usage=ModelUsage(model=f"model{X}", error=f"provider said{X}"),
+        commands=[CommandRecord(name="set slot", fields={"name": slot, "value": f"v{X}"})],
+        dropped=[DroppedRecord(reason=f"dropped{X}", line=f"line{X}")],
+        events=[
+            Event.from_dict({"event": "user", "text": f"hi{X}"}),
+            Event.from_dict({"event": "slot", "name": slot, "value": f"v{X}"}),
+            Event.from_dict({"event": "action", "name": "action_x"}),
+            Event.from_dict({"event": "bot", "text": f"bot{X}"}),
+        ],
+        actions=[ActionRun(name="action_x", kind="server", log_lines=(f"log{X}",), error=f"e{X}")],
+        bot_messages=[BotMessage(text=f"bot{X}")],
+        slots_after={slot: f"v{X}", f"extra{X}": f"w{X}"},
+        stack_after=[frame, pattern],
+        errors=[f"error{X}"],
+        notices=[f"notice{X}"],
+    )
+
+
+async def test_every_panel_shows_controls_as_text(project):
+    from textual.app import App
+
+    app = make_app(project, offline=True)
+    trace = _hostile_trace(app.conversation.project)
+
+    class Panels(App):
+        def compose(self):
+            for cls in PANELS:
+                yield cls()
+
+    panels_app = Panels()
+    async with panels_app.run_test(size=(200, 400)) as pilot:
+        for panel in panels_app.query(TracePanel):
+            panel.show_trace(trace, app.conversation.project)
+        await pilot.pause()
+        for panel in panels_app.query(TracePanel):
+            shown = text_of(panel)
+            for control in ("\x1b", "\x9b"):
+                assert control not in shown, (type(panel).__name__, shown)
+        everything = "\n".join(text_of(p) for p in panels_app.query(TracePanel))
+        for field in ("flow", "why", "prompt", "model", "provider said", "v", "log", "error"):
+            assert f"{field}{SHOWN_X}" in everything, field
+        screen = _screen_text(panels_app)
+        assert "\x1b" not in screen and "\x9b" not in screen
