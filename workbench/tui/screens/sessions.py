@@ -1,5 +1,9 @@
-"""The session browser: the project's stored conversations, to open (read-only), resume
-or delete; and the read-only view of one session."""
+"""The session browser: the project's stored conversations, to open (read-only), resume,
+fork or delete; and the read-only view of one session.
+
+A session another process writes (another window, a shell) is not resumed: two writers
+would both append turn N. It can be opened read-only, or forked: its turns are replayed
+into a new session that this window then writes."""
 
 from __future__ import annotations
 
@@ -22,8 +26,31 @@ from workbench.tui.widgets.chat import ChatPane
 from workbench.tui.widgets.panel_area import WIDE_AT, PanelArea
 from workbench.tui.widgets.status import ago
 
-# what the browser hands back to the main screen to resume: (session id, turns, seed)
-Resume = tuple[str, list[TurnTrace], int]
+# what the browser hands back to the main screen: (session id, turns, seed, fork), where
+# fork says to go on in a new session instead of appending to this one
+Resume = tuple[str, list[TurnTrace], int, bool]
+
+
+def in_use(root: Path, session_id: str, current_id: str | None) -> int | None:
+    """The pid of another process that writes `session_id` (0: one does, pid unknown),
+    None when none does (this window's own session is not "another")."""
+    if session_id == current_id:
+        return None
+    from workbench.store.lease import holder
+    from workbench.store.sessions import store_path
+
+    try:
+        return holder(store_path(root), session_id)
+    except OSError:
+        return None
+
+
+def in_use_message(session_id: str, pid: int) -> str:
+    who = f"pid {pid}" if pid else "another process"
+    return (
+        f"Session {session_id} is open in another window ({who}): Enter opens it "
+        "read-only, k forks it into a new session."
+    )
 
 
 def _age(stamp: str, now: float) -> str:
@@ -69,6 +96,7 @@ class SessionsScreen(Screen[Resume | None]):
         Binding("escape", "close", "Back"),
         Binding("enter", "open", "Open"),
         Binding("r", "resume", "Resume"),
+        Binding("k", "fork", "Fork", show=False),
         Binding("d,delete", "delete", "Delete"),
     ]
 
@@ -140,7 +168,13 @@ class SessionsScreen(Screen[Resume | None]):
         now = self.clock()
         for summary in summaries:
             self.summaries[summary.id] = summary
-            status = "current" if summary.id == self.current_id else summary.status
+            pid = in_use(self.root, summary.id, self.current_id)
+            if summary.id == self.current_id:
+                status = "current"
+            elif pid is not None:
+                status = f"open (pid {pid})" if pid else "open"
+            else:
+                status = summary.status
             table.add_row(
                 printable(summary.id, multiline=False),
                 printable(summary.title or "(no message yet)", multiline=False),
@@ -194,19 +228,32 @@ class SessionsScreen(Screen[Resume | None]):
         traces = self._turns(summary)
         if traces is None:
             return
-        self.app.push_screen(TranscriptScreen(summary, traces), self._transcript_closed)
+        self.app.push_screen(
+            TranscriptScreen(summary, traces, root=self.root, current_id=self.current_id),
+            self._transcript_closed,
+        )
 
     def _transcript_closed(self, result: Resume | None) -> None:
         if result is not None:
             self.dismiss(result)
 
     def action_resume(self) -> None:
+        self._hand_back(fork=False)
+
+    def action_fork(self) -> None:
+        self._hand_back(fork=True)
+
+    def _hand_back(self, *, fork: bool) -> None:
         summary = self.selected()
         if summary is None:
             return
+        pid = None if fork else in_use(self.root, summary.id, self.current_id)
+        if pid is not None:
+            self.notify(in_use_message(summary.id, pid), severity="warning", timeout=10)
+            return
         traces = self._turns(summary)
         if traces is not None:
-            self.dismiss((summary.id, traces, summary.seed))
+            self.dismiss((summary.id, traces, summary.seed, fork))
 
     def action_delete(self) -> None:
         summary = self.selected()
@@ -243,13 +290,23 @@ class TranscriptScreen(Screen[Resume | None]):
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("r", "resume", "Resume"),
+        Binding("k", "fork", "Fork", show=False),
         Binding("f", "maximize_panel", "Maximize"),
     ]
 
-    def __init__(self, summary: Any, traces: list[TurnTrace]) -> None:
+    def __init__(
+        self,
+        summary: Any,
+        traces: list[TurnTrace],
+        *,
+        root: Path | None = None,
+        current_id: str | None = None,
+    ) -> None:
         super().__init__(id="transcript")
         self.summary = summary
         self.traces = traces
+        self.root = root
+        self.current_id = current_id
         self.viewing: int | None = None
 
     def compose(self) -> ComposeResult:
@@ -302,7 +359,15 @@ class TranscriptScreen(Screen[Resume | None]):
             self.dismiss(None)
 
     def action_resume(self) -> None:
-        self.dismiss((self.summary.id, self.traces, self.summary.seed))
+        summary = self.summary
+        pid = in_use(self.root, summary.id, self.current_id) if self.root else None
+        if pid is not None:
+            self.notify(in_use_message(summary.id, pid), severity="warning", timeout=10)
+            return
+        self.dismiss((summary.id, self.traces, summary.seed, False))
+
+    def action_fork(self) -> None:
+        self.dismiss((self.summary.id, self.traces, self.summary.seed, True))
 
     def action_maximize_panel(self) -> None:
         from workbench.tui.screens.maximize import toggle_maximize
