@@ -177,3 +177,15 @@ def test_the_e2e_report_and_junit(shop, capsys, tmp_path):
     xml = junit.read_text(encoding="utf-8")
     assert_clean(xml)
     assert "We accept Visa" in xml
+
+
+def test_validate_quotes_project_files_visibly(shop, capsys):
+    (shop / "data" / "flows" / "hostile.yml").write_text(
+        'flows:\n  hostile:\n    description: "clears \\e[2J"\n'
+        '    steps:\n      - action: "utter_\\e[2J\\x9b"\n',
+        encoding="utf-8",
+    )
+    assert main(["validate", str(shop)]) == 1
+    out = capsys.readouterr().out
+    assert_clean(out)
+    assert "utter_␛[2J<U+009B>" in out
