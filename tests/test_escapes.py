@@ -6,6 +6,7 @@ The TUI's side is tests/test_escapes_tui.py."""
 from __future__ import annotations
 
 import io
+import json
 import re
 import sys
 from pathlib import Path
@@ -131,6 +132,10 @@ def test_sessions_show_and_replay(shop, capsys):
         assert_clean(out)
         assert "you> hello ␛[2J<U+009B> there" in out
         assert f"bot> {SHOWN_YAML}We accept Visa" in out
+    assert main(["sessions", "show", session_id, str(shop), "--format", "json"]) == 0
+    out = capsys.readouterr().out
+    assert_clean(out)  # JSON escapes C0 itself; C1 and bidi are written as \u too
+    assert json.loads(out)["turns"][1]["user_text"] == USER
     assert main(["sessions", "list", str(shop)]) == 0
     out = capsys.readouterr().out
     assert_clean(out)

@@ -28,6 +28,7 @@ from workbench.store.sessions import AmbiguousIdError, SessionStore, SessionSumm
 from workbench.trace.text import (
     chat_markup,
     escaped,
+    json_printable,
     printable,
     summary_markup,
     trace_table,
@@ -65,7 +66,11 @@ def run_list(args: argparse.Namespace, console: Console) -> int:
         finally:
             store.close()
     if args.format == "json":
-        print(json.dumps([s.as_dict() for s in sessions], indent=2, ensure_ascii=False))
+        print(
+            json_printable(
+                json.dumps([s.as_dict() for s in sessions], indent=2, ensure_ascii=False)
+            )
+        )
         return EXIT_OK
     if not sessions:
         what = f"match '{args.search}'" if args.search else "yet"
@@ -102,7 +107,7 @@ def run_show(args: argparse.Namespace, console: Console) -> int:
     summary, turns = _session_turns(args)
     if args.format == "json":
         data = {"session": summary.as_dict(), "turns": [t.to_dict() for t in turns]}
-        print(json.dumps(data, indent=2, ensure_ascii=False))
+        print(json_printable(json.dumps(data, indent=2, ensure_ascii=False)))
         return EXIT_OK
     _print_header(summary, console)
     for trace in turns:

@@ -109,6 +109,15 @@ def escaped(text: str, *, multiline: bool = True) -> str:
     return escape(printable(text, multiline=multiline))
 
 
+def json_printable(dumped: str) -> str:
+    """JSON text (from `json.dumps(..., ensure_ascii=False)`) with the controls JSON
+    leaves raw (DEL, C1, bidi overrides) written as `\\u` escapes: the same data once
+    parsed, nothing a terminal obeys when the output is shown."""
+    if _UNPRINTABLE.search(dumped) is None:
+        return dumped
+    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", dumped)
+
+
 # --- values --------------------------------------------------------------------------------
 
 
@@ -541,6 +550,7 @@ __all__ = [
     "frame_cells",
     "frame_context",
     "frame_text",
+    "json_printable",
     "message_content",
     "printable",
     "rewritten_text",
