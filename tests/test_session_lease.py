@@ -24,7 +24,7 @@ from workbench.store.lease import SessionLease, holder, lease_path
 from workbench.trace.turn import TurnTrace
 from workbench.tui.app import make_app
 from workbench.tui.screens.main import MainScreen
-from workbench.tui.screens.sessions import SessionsScreen
+from workbench.tui.screens.sessions import SessionsScreen, TranscriptScreen
 
 ROOT = Path(__file__).resolve().parent.parent
 MESSAGES = ["/session_start", "where is my order A1001", "hi", "thanks", "bye", "ok", "more"]
@@ -245,6 +245,14 @@ async def test_the_tui_refuses_to_resume_and_forks_instead(root, writer):
         toasts = [n.message for n in app._notifications]
         assert any(f"open in another window (pid {writer.pid})" in m for m in toasts), toasts
 
+        await pilot.press("enter")  # read-only is fine
+        await wait_until(pilot, lambda: isinstance(app.screen, TranscriptScreen))
+        app._notifications.clear()
+        await pilot.press("r")
+        await pilot.pause()
+        assert isinstance(app.screen, TranscriptScreen)  # refused here too
+        toasts = [n.message for n in app._notifications]
+        assert any(f"(pid {writer.pid}): k forks it" in m for m in toasts), toasts
         await pilot.press("k")  # fork: replayed into a new session this window writes
         await wait_until(pilot, lambda: isinstance(app.screen, MainScreen))
         await wait_until(pilot, lambda: len(app.conversation.traces) == 3, what="the fork")

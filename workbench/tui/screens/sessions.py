@@ -45,11 +45,12 @@ def in_use(root: Path, session_id: str, current_id: str | None) -> int | None:
         return None
 
 
-def in_use_message(session_id: str, pid: int) -> str:
+def in_use_message(session_id: str, pid: int, *, reading: bool = False) -> str:
     who = f"pid {pid}" if pid else "another process"
+    read = "" if reading else "Enter opens it read-only, "
     return (
-        f"Session {session_id} is open in another window ({who}): Enter opens it "
-        "read-only, k forks it into a new session."
+        f"Session {session_id} is open in another window ({who}): "
+        f"{read}k forks it into a new session."
     )
 
 
@@ -362,7 +363,8 @@ class TranscriptScreen(Screen[Resume | None]):
         summary = self.summary
         pid = in_use(self.root, summary.id, self.current_id) if self.root else None
         if pid is not None:
-            self.notify(in_use_message(summary.id, pid), severity="warning", timeout=10)
+            message = in_use_message(summary.id, pid, reading=True)
+            self.notify(message, severity="warning", timeout=10)
             return
         self.dismiss((summary.id, self.traces, summary.seed, False))
 
