@@ -3,6 +3,11 @@ bot messages with buttons, stack frames, action runs and model usage, as plain t
 as Rich renderables. The shell, `sessions show`, the e2e report, replay and every TUI
 panel draw through here, so that one thing reads the same wherever it is shown.
 
+`printable` is the one guard between outside text (a model's output, an action's
+messages, what a user typed, a stored session, a project file) and a terminal: every
+function here passes what it returns through it, and the front ends call it for text
+they show without these helpers.
+
 Two forms of a command: `command_text` is the short, DSL-like line (`set slot a 3`) that
 panels, reports and replay show; `command_call` spells every argument out
 (`set slot(slot='a', value=3, filled_by='LLM')`) for the full per-turn trace.
