@@ -11,12 +11,11 @@ import sys
 from collections.abc import Callable
 
 from rich.console import Console
-from rich.markup import escape
 
 from workbench.buttons import typed_choice
 from workbench.session import Session
 from workbench.trace.records import BotMessage, Button
-from workbench.trace.text import chat_markup, trace_table
+from workbench.trace.text import chat_markup, escaped, trace_table
 from workbench.trace.turn import TurnTrace
 
 EXIT_WORDS = ("/exit", "/quit", "/bye")
@@ -47,18 +46,18 @@ class Shell:
     def header(self, generator_label: str) -> None:
         project = self.session.project
         self.console.print(
-            f"[bold]CALM Workbench shell[/] · {escape(project.root.name)} · "
-            f"{len(project.user_flows)} flows · generator: [cyan]{escape(generator_label)}[/]",
+            f"[bold]CALM Workbench shell[/] · {escaped(project.root.name)} · "
+            f"{len(project.user_flows)} flows · generator: [cyan]{escaped(generator_label)}[/]",
             highlight=False,
         )
         for note in project.notes:
-            self.console.print(f"[dim]note: {escape(note)}[/]", highlight=False)
+            self.console.print(f"[dim]note: {escaped(note)}[/]", highlight=False)
         actions = self.session.actions
         label = getattr(actions, "label", None)
         if label:
-            self.console.print(f"[dim]{escape(label)}[/]", highlight=False)
+            self.console.print(f"[dim]{escaped(label)}[/]", highlight=False)
         for problem in getattr(actions, "problems", None) or []:
-            self.console.print(f"[yellow]! {escape(problem)}[/]", highlight=False)
+            self.console.print(f"[yellow]! {escaped(problem)}[/]", highlight=False)
         self.console.print("[dim]/help for commands, /exit to leave[/]", highlight=False)
 
     async def run(self, greet: bool = True) -> int:
@@ -89,9 +88,9 @@ class Shell:
         for message in trace.bot_messages:
             self.print_message(message)
         for error in trace.errors:
-            self.console.print(f"[red]! {escape(error)}[/]", highlight=False)
+            self.console.print(f"[red]! {escaped(error)}[/]", highlight=False)
         for notice in trace.notices:
-            self.console.print(f"[yellow]i {escape(notice)}[/]", highlight=False)
+            self.console.print(f"[yellow]i {escaped(notice)}[/]", highlight=False)
         return trace
 
     def print_message(self, message: BotMessage) -> None:

@@ -4,7 +4,7 @@ parsed and its errors turned into exit codes, and loading the project to chat wi
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,6 +13,7 @@ from workbench.errors import UsageError, WorkbenchError
 from workbench.wiring import Options, load
 
 if TYPE_CHECKING:
+    from workbench.project.issues import Issue
     from workbench.project.model import Project
 
 
@@ -45,6 +46,24 @@ def run_verb(
     return guarded(prog, lambda: run(args), lambda: getattr(args, "project_dir", None))
 
 
+def shown_issues(issues: Iterable[Issue]) -> list[Issue]:
+    """Issues as a terminal may show them: a message quoting a project file keeps the
+    file's control characters visible (`printable`), not obeyed."""
+    from dataclasses import replace
+
+    from workbench.trace.text import printable
+
+    return [
+        replace(
+            issue,
+            file=printable(issue.file, multiline=False),
+            message=printable(issue.message),
+            hint=printable(issue.hint),
+        )
+        for issue in issues
+    ]
+
+
 class ProjectDoesNotLoad(WorkbenchError):
     def __init__(self) -> None:
         super().__init__("the project does not load; fix the errors above")
@@ -59,6 +78,7 @@ def load_or_report(root: Path, options: Options) -> Project:
 
     result = load(root, options)
     if result.issues.errors:
-        print_issues(result.issues.errors, Console(stderr=True), root.resolve().name)
+        errors = shown_issues(result.issues.errors)
+        print_issues(errors, Console(stderr=True), root.resolve().name)
         raise ProjectDoesNotLoad()
     return result.project

@@ -31,7 +31,7 @@ def guarded(
     try:
         return call()
     except WorkbenchError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {_printable(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print(file=sys.stderr)
@@ -44,7 +44,7 @@ def report_crash(exc: BaseException, project_dir: str | Path | None = None) -> i
     """One line on stderr; the full traceback in a file (the project's `.calm/logs/`, or
     the system's temp folder when there is no writable project)."""
     where = write_crash(traceback.format_exc(), project_dir)
-    message = " ".join(str(exc).split())
+    message = _printable(" ".join(str(exc).split()))
     if len(message) > 200:
         message = message[:199] + "…"
     what = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
@@ -54,6 +54,13 @@ def report_crash(exc: BaseException, project_dir: str | Path | None = None) -> i
     else:
         print(f"{PROG}: internal error: {what} (traceback written to {where})", file=sys.stderr)
     return EXIT_INTERNAL
+
+
+def _printable(text: str) -> str:
+    """An error may quote a project file or a model: its controls are shown, not obeyed."""
+    from workbench.trace.text import printable
+
+    return printable(text)
 
 
 def write_crash(text: str, project_dir: str | Path | None = None) -> Path | None:

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -26,7 +25,15 @@ from workbench.cli.exits import EXIT_OK, EXIT_PROBLEMS
 from workbench.errors import UsageError, WorkbenchError
 from workbench.store.migrations import SchemaTooNewError
 from workbench.store.sessions import AmbiguousIdError, SessionStore, SessionSummary, store_path
-from workbench.trace.text import chat_markup, summary_markup, trace_table, user_markup
+from workbench.trace.text import (
+    chat_markup,
+    escaped,
+    json_printable,
+    printable,
+    summary_markup,
+    trace_table,
+    user_markup,
+)
 from workbench.trace.turn import TurnTrace
 from workbench.wiring import add_project_options, load, make_actions, options_from_args
 
@@ -59,11 +66,15 @@ def run_list(args: argparse.Namespace, console: Console) -> int:
         finally:
             store.close()
     if args.format == "json":
-        print(json.dumps([s.as_dict() for s in sessions], indent=2, ensure_ascii=False))
+        print(
+            json_printable(
+                json.dumps([s.as_dict() for s in sessions], indent=2, ensure_ascii=False)
+            )
+        )
         return EXIT_OK
     if not sessions:
         what = f"match '{args.search}'" if args.search else "yet"
-        console.print(f"no sessions {escape(what)} in {escape(args.project_dir)}")
+        console.print(f"no sessions {escaped(what)} in {escaped(args.project_dir)}")
         return EXIT_OK
     table = Table(box=None, header_style="bold", pad_edge=False)
     # Only title and generator may shrink on a narrow terminal; their cells are one-line
@@ -75,7 +86,9 @@ def run_list(args: argparse.Namespace, console: Console) -> int:
     table.add_column("updated (UTC)", no_wrap=True)
     for s in sessions:
         title = _cell(s.title) if s.title else _cell("(no message yet)", "dim")
-        table.add_row(s.id, title, str(s.turn_count), _cell(s.generator), _when(s.updated_at))
+        table.add_row(
+            printable(s.id), title, str(s.turn_count), _cell(s.generator), _when(s.updated_at)
+        )
     console.print(table)
     return EXIT_OK
 
@@ -94,7 +107,7 @@ def run_show(args: argparse.Namespace, console: Console) -> int:
     summary, turns = _session_turns(args)
     if args.format == "json":
         data = {"session": summary.as_dict(), "turns": [t.to_dict() for t in turns]}
-        print(json.dumps(data, indent=2, ensure_ascii=False))
+        print(json_printable(json.dumps(data, indent=2, ensure_ascii=False)))
         return EXIT_OK
     _print_header(summary, console)
     for trace in turns:
@@ -103,11 +116,13 @@ def run_show(args: argparse.Namespace, console: Console) -> int:
 
 
 def _print_header(s: SessionSummary, console: Console) -> None:
-    console.print(f"[bold cyan]{s.id}[/] [bold]{escape(s.title or '(no message yet)')}[/]")
+    console.print(
+        f"[bold cyan]{escaped(s.id)}[/] [bold]{escaped(s.title or '(no message yet)')}[/]"
+    )
     console.print(
         f"[dim]started {_when(s.started_at)} UTC · {s.turn_count} turns · generator "
-        f"{escape(s.generator or '?')} · seed {s.seed} · sender {escape(s.sender_id)} · "
-        f"{escape(s.status)}[/]"
+        f"{escaped(s.generator or '?')} · seed {s.seed} · sender {escaped(s.sender_id)} · "
+        f"{escaped(s.status)}[/]"
     )
 
 
@@ -115,7 +130,7 @@ def _print_turn(trace: TurnTrace, console: Console, verbose: bool) -> None:
     took = trace.timings_ms.get("total")
     console.print()
     console.print(
-        f"[dim]── turn {trace.index} · {escape(trace.source)}"
+        f"[dim]── turn {trace.index} · {escaped(trace.source)}"
         + (f" · {took:.1f} ms" if took is not None else "")
         + "[/]"
     )
@@ -143,14 +158,14 @@ def run_delete(args: argparse.Namespace, console: Console) -> int:
     store = _open_existing(args.project_dir, args.id)
     try:
         summary = _find(store, args.id, args.project_dir)
-        label = f"{summary.id} '{summary.title}' ({summary.turn_count} turns)"
+        label = printable(f"{summary.id} '{summary.title}' ({summary.turn_count} turns)")
         if not args.yes and not _confirm(f"Delete session {label}? [y/N] "):
-            console.print(f"kept session {escape(summary.id)}")
+            console.print(f"kept session {escaped(summary.id)}")
             return EXIT_PROBLEMS
         store.delete_session(summary.id)
     finally:
         store.close()
-    console.print(f"deleted session {escape(label)}")
+    console.print(f"deleted session {escaped(label)}")
     return EXIT_OK
 
 
@@ -235,7 +250,7 @@ def run_export(args: argparse.Namespace, console: Console) -> int:
         print(_shown(result.cassette_path))
     style = "assertions" if args.assertions else "steps"
     console.print(
-        f"[dim]test case '{escape(result.name)}': {result.user_steps} user steps ({style})"
+        f"[dim]test case '{escaped(result.name)}': {result.user_steps} user steps ({style})"
         + (
             f", {result.model_outputs} model outputs in the cassette"
             if result.cassette_path is not None
@@ -248,7 +263,7 @@ def run_export(args: argparse.Namespace, console: Console) -> int:
     run_it = f"calm-tui test {args.project_dir} {test_arg}"
     if result.cassette_path is not None:
         run_it += f" --cassette {_in_project(result.cassette_path, root)}"
-    console.print(f"[dim]run it: {escape(run_it)}[/]")
+    console.print(f"[dim]run it: {escaped(run_it)}[/]")
     return EXIT_OK
 
 
@@ -300,17 +315,17 @@ def run_replay(args: argparse.Namespace, console: Console) -> int:
         print(json.dumps({"session": summary.id, **report.to_dict()}, indent=2, default=str))
         return EXIT_OK if report.same else EXIT_PROBLEMS
     console.print(
-        f"replayed session [bold cyan]{summary.id}[/] "
-        f"[bold]{escape(summary.title or '(no message yet)')}[/] "
+        f"replayed session [bold cyan]{escaped(summary.id)}[/] "
+        f"[bold]{escaped(summary.title or '(no message yet)')}[/] "
         f"[dim]({len(turns)} turns, seed {summary.seed}, recorded model outputs)[/]"
     )
     first = report.first_difference
     if first is None:
-        console.print(f"[green]{escape(report.summary())}[/]")
+        console.print(f"[green]{escaped(report.summary())}[/]")
         return EXIT_OK
-    console.print(f"[red]{escape(report.summary())}[/]")
+    console.print(f"[red]{escaped(report.summary())}[/]")
     for line in difference_lines(first):
-        console.print(escape(line))
+        console.print(escaped(line))
     return EXIT_PROBLEMS
 
 
@@ -393,7 +408,7 @@ def _find(store: SessionStore, session_id: str, project_dir: str) -> SessionSumm
 
 
 def _cell(text: str, style: str = "") -> Text:
-    return Text(text, style=style, no_wrap=True, overflow="ellipsis")
+    return Text(printable(text, multiline=False), style=style, no_wrap=True, overflow="ellipsis")
 
 
 def _when(stamp: str) -> str:

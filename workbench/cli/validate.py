@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from workbench.cli.common import project_arg, project_folder, run_verb
+from workbench.cli.common import project_arg, project_folder, run_verb, shown_issues
 from workbench.cli.exits import EXIT_OK, EXIT_PROBLEMS
 from workbench.wiring import add_project_options, load, options_from_args
 
@@ -31,10 +31,10 @@ def run(args: argparse.Namespace) -> int:
     root = project_folder(args.project_dir)
     options = options_from_args(args)
     from rich.console import Console
-    from rich.markup import escape
 
     from workbench.project.report import issues_json, print_issues
     from workbench.project.validate import validate_loaded
+    from workbench.trace.text import escaped
 
     result = validate_loaded(load(root, options), actions_python=options.actions_python)
     issues = result.issues
@@ -43,8 +43,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         console = Console(highlight=False)
         for note in result.project.notes:
-            console.print(f"[dim]note: {escape(note)}[/]", soft_wrap=True)
-        print_issues(issues, console, root.resolve().name)
+            console.print(f"[dim]note: {escaped(note)}[/]", soft_wrap=True)
+        print_issues(shown_issues(issues), console, root.resolve().name)
     failed = bool(issues.errors) or (args.strict and bool(issues))
     return EXIT_PROBLEMS if failed else EXIT_OK
 

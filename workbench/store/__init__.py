@@ -10,13 +10,15 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from workbench.store.lease import SessionInUseError, SessionLease
     from workbench.store.migrations import SCHEMA_VERSION, SchemaTooNewError
-    from workbench.store.recorder import SessionRecorder
+    from workbench.store.recorder import SessionChangedError, SessionRecorder
     from workbench.store.redact import scrub
     from workbench.store.sessions import (
         AmbiguousIdError,
         SessionStore,
         SessionSummary,
+        TurnExistsError,
         UnknownSessionError,
         store_path,
     )
@@ -24,11 +26,15 @@ if TYPE_CHECKING:
 _EXPORTS = {
     "SCHEMA_VERSION": "migrations",
     "SchemaTooNewError": "migrations",
+    "SessionChangedError": "recorder",
+    "SessionInUseError": "lease",
+    "SessionLease": "lease",
     "SessionRecorder": "recorder",
     "scrub": "redact",
     "AmbiguousIdError": "sessions",
     "SessionStore": "sessions",
     "SessionSummary": "sessions",
+    "TurnExistsError": "sessions",
     "UnknownSessionError": "sessions",
     "store_path": "sessions",
 }
@@ -45,9 +51,13 @@ __all__ = [
     "SCHEMA_VERSION",
     "AmbiguousIdError",
     "SchemaTooNewError",
+    "SessionChangedError",
+    "SessionInUseError",
+    "SessionLease",
     "SessionRecorder",
     "SessionStore",
     "SessionSummary",
+    "TurnExistsError",
     "UnknownSessionError",
     "scrub",
     "store_path",

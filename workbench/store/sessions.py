@@ -22,6 +22,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from workbench.errors import WorkbenchError
+from workbench.store.lease import SessionInUseError, holder
 from workbench.store.migrations import migrate
 from workbench.store.redact import scrub
 from workbench.store.text import bot_text_of, is_session_start, title_of
@@ -49,6 +50,16 @@ class AmbiguousIdError(WorkbenchError, ValueError):
 
 class UnknownSessionError(WorkbenchError, LookupError):
     """A turn was added to a session that does not exist."""
+
+
+class TurnExistsError(WorkbenchError, sqlite3.IntegrityError):
+    """A turn was added under an index the session already has: another process wrote
+    the session meanwhile (see `lease.py`, which keeps that from happening)."""
+
+    def __init__(self, session_id: str, index: int) -> None:
+        self.session_id = session_id
+        self.index = index
+        super().__init__(f"session {session_id} already has a turn {index}")
 
 
 @dataclass(frozen=True)
@@ -161,13 +172,61 @@ class SessionStore:
             except sqlite3.IntegrityError as exc:
                 if self.get_session_exact(session_id) is None:
                     raise UnknownSessionError(f"no session '{session_id}'") from exc
-                raise
+                raise TurnExistsError(session_id, trace.index) from exc
             self.db.execute(
                 """UPDATE sessions SET turn_count = turn_count + 1, updated_at = ?,
                        title = CASE WHEN title = '' THEN ? ELSE title END
                    WHERE id = ?""",
                 (now_iso(), title, session_id),
             )
+
+    def next_index(self, session_id: str) -> int:
+        """The index the next turn of `session_id` gets (how many turns it has)."""
+        row = self.db.execute(
+            "SELECT COALESCE(MAX(idx) + 1, 0) FROM turns WHERE session_id = ?", (session_id,)
+        ).fetchone()
+        return int(row[0])
+
+    def fork_session(self, session_id: str, before: int) -> str:
+        """A new session holding a copy of `session_id`'s turns below index `before`
+        (the turns are copied as stored, already scrubbed); its id."""
+        for _ in range(20):
+            fork_id = new_session_id()
+            try:
+                with self._write():
+                    self._copy(session_id, fork_id, before)
+                return fork_id
+            except sqlite3.IntegrityError:
+                continue
+        raise RuntimeError("could not find a free session id")  # pragma: no cover
+
+    def _copy(self, session_id: str, fork_id: str, before: int) -> None:
+        stamp = now_iso()
+        copied = self.db.execute(
+            """INSERT INTO sessions (id, title, started_at, updated_at, project_fingerprint,
+                   generator, sender_id, seed, turn_count, status)
+               SELECT ?, title, started_at, ?, project_fingerprint, generator, sender_id,
+                   seed, 0, ? FROM sessions WHERE id = ?""",
+            (fork_id, stamp, STATUS_ACTIVE, session_id),
+        )
+        if copied.rowcount != 1:
+            raise UnknownSessionError(f"no session '{session_id}'")
+        self.db.execute(
+            """INSERT INTO turns (session_id, idx, user_text, bot_text, trace_json,
+                   started_at, duration_ms)
+               SELECT ?, idx, user_text, bot_text, trace_json, started_at, duration_ms
+               FROM turns WHERE session_id = ? AND idx < ?""",
+            (fork_id, session_id, before),
+        )
+        self.db.execute(
+            "UPDATE sessions SET turn_count = (SELECT COUNT(*) FROM turns WHERE session_id = ?)"
+            " WHERE id = ?",
+            (fork_id, fork_id),
+        )
+
+    def reopen_session(self, session_id: str) -> bool:
+        """Mark a resumed session `active` again (until its next clean exit)."""
+        return self._update(session_id, status=STATUS_ACTIVE)
 
     def rename(self, session_id: str, title: str) -> bool:
         return self._update(session_id, title=title_of(title))
@@ -178,9 +237,14 @@ class SessionStore:
         return self._update(session_id, status=STATUS_ENDED)
 
     def delete_session(self, session_id: str) -> bool:
+        """Delete a session and its turns; SessionInUseError while a process writes it
+        (its next turns would have nowhere to go)."""
         full = self.resolve_id(session_id)
         if full is None:
             return False
+        pid = holder(self.path, full)
+        if pid is not None:
+            raise SessionInUseError(full, pid or None)
         with self._write():
             self.db.execute("DELETE FROM sessions WHERE id = ?", (full,))  # turns cascade
         return True

@@ -8,12 +8,11 @@ from itertools import groupby
 from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from workbench.testing.other_version import hint
 from workbench.testing.runner import FAILED, PASSED, SKIPPED, CaseResult, RunResult, TurnView
-from workbench.trace.text import bot_message_lines, slot_set_text
+from workbench.trace.text import bot_message_lines, escaped, printable, slot_set_text
 
 STATUS_STYLE = {PASSED: "green", FAILED: "red", SKIPPED: "yellow"}
 
@@ -39,7 +38,7 @@ def failure_text(result: CaseResult) -> str:
         lines.append(f"actual, turn of {label}")
         lines.extend("  " + line for line in turn_lines(turn))
     lines.extend(f"note: {note}" for note in result.notes)
-    return "\n".join(lines)
+    return printable("\n".join(lines))
 
 
 def turn_lines(turn: TurnView) -> list[str]:
@@ -86,24 +85,24 @@ def print_report(run: RunResult, console: Console) -> None:
         first_of_file = index == 0 or run.results[index - 1].file != result.file
         status = f"[{style}]{result.status}[/]"
         if result.passes_under:
-            status += f" [yellow](passes under {escape(result.passes_under)})[/]"
+            status += f" [yellow](passes under {escaped(result.passes_under)})[/]"
         table.add_row(
-            escape(result.file) if first_of_file else "",
-            escape(result.name),
+            escaped(result.file) if first_of_file else "",
+            escaped(result.name),
             status,
             f"{result.duration_s * 1000:.0f} ms" if result.status != SKIPPED else "-",
             end_section=following is not None and following.file != result.file,
         )
     console.print(table)
     for result in run.failed:
-        console.rule(f"[red]FAILED[/] {escape(result.id)}", align="left", style="red")
+        console.rule(f"[red]FAILED[/] {escaped(result.id)}", align="left", style="red")
         print_failure(result, console)
     for result in run.results:
         if result.status == PASSED:
             for note in result.notes:
-                console.print(f"[yellow]note:[/] {escape(result.id)}: {escape(note)}")
+                console.print(f"[yellow]note:[/] {escaped(result.id)}: {escaped(note)}")
     for note in run.notes:
-        console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
+        console.print(f"[yellow]note:[/] {escaped(note)}", highlight=False)
     console.print(summary_line(run), highlight=False)
 
 
@@ -111,22 +110,22 @@ def print_failure(result: CaseResult, console: Console) -> None:
     failure = result.failure
     if failure is None:
         return
-    where = f"[dim]{escape(failure.location)}[/] " if failure.location else ""
-    console.print(f"{where}[red]{escape(failure.message)}[/]", highlight=False)
+    where = f"[dim]{escaped(failure.location)}[/] " if failure.location else ""
+    console.print(f"{where}[red]{escaped(failure.message)}[/]", highlight=False)
     if result.passes_under:
-        console.print(f"  [yellow]{escape(hint(result.passes_under))}[/]", highlight=False)
+        console.print(f"  [yellow]{escaped(hint(result.passes_under))}[/]", highlight=False)
     if failure.kind == "error" and failure.expected.startswith("Traceback"):
-        console.print(escape(failure.expected), highlight=False)
+        console.print(escaped(failure.expected), highlight=False)
     elif failure.expected:
-        console.print(f"  [bold]expected[/] {escape(failure.expected)}", highlight=False)
+        console.print(f"  [bold]expected[/] {escaped(failure.expected)}", highlight=False)
     turn = failure.turn
     if turn is not None:
         label = "session start (fixtures)" if turn.user_text is None else f"user: {turn.user_text}"
-        console.print(f"  [bold]actual[/]   turn of {escape(label)}", highlight=False)
+        console.print(f"  [bold]actual[/]   turn of {escaped(label)}", highlight=False)
         for line in turn_lines(turn):
-            console.print(f"    {escape(line)}", highlight=False)
+            console.print(f"    {escaped(line)}", highlight=False)
     for note in result.notes:
-        console.print(f"  [yellow]note:[/] {escape(note)}", highlight=False)
+        console.print(f"  [yellow]note:[/] {escaped(note)}", highlight=False)
 
 
 def summary_line(run: RunResult) -> str:
@@ -141,9 +140,9 @@ def summary_line(run: RunResult) -> str:
         timing += f" ({rate / run.duration_s:.1f} cases/s)"
     other = [r.passes_under for r in run.failed if r.passes_under]
     if other:
-        parts[-1] += f" ({len(other)} pass under Rasa {escape(other[0])})"
-    generator = f", generator: {escape(run.generator)}" if run.generator else ""
-    profile = f", Rasa {escape(run.rasa_version)} profile" if run.rasa_version else ""
+        parts[-1] += f" ({len(other)} pass under Rasa {escaped(other[0])})"
+    generator = f", generator: {escaped(run.generator)}" if run.generator else ""
+    profile = f", Rasa {escaped(run.rasa_version)} profile" if run.rasa_version else ""
     return ", ".join(parts) + f" {timing}{generator}{profile}"
 
 
@@ -167,7 +166,7 @@ def junit_xml(run: RunResult, suite_name: str = "calm-tui e2e") -> ET.ElementTre
             case = ET.SubElement(
                 suite,
                 "testcase",
-                name=result.name,
+                name=printable(result.name),
                 classname=_classname(file),
                 time=f"{result.duration_s:.3f}",
             )
@@ -183,12 +182,15 @@ def junit_xml(run: RunResult, suite_name: str = "calm-tui e2e") -> ET.ElementTre
                     ET.SubElement(
                         properties, "property", name="passes_under_rasa", value=result.passes_under
                     )
-                failure = ET.SubElement(case, "failure", message=message, type=result.failure.kind)
+                failure = ET.SubElement(
+                    case, "failure", message=printable(message), type=result.failure.kind
+                )
                 failure.text = failure_text(result)
             elif result.status == SKIPPED:
-                ET.SubElement(case, "skipped", message="; ".join(result.notes) or "not run")
+                notes = printable("; ".join(result.notes))
+                ET.SubElement(case, "skipped", message=notes or "not run")
             elif result.notes:
-                ET.SubElement(case, "system-out").text = "\n".join(result.notes)
+                ET.SubElement(case, "system-out").text = printable("\n".join(result.notes))
     for key, value in totals.items():
         root.set(key, _fmt(value))
     root.set("errors", "0")

@@ -3,6 +3,11 @@ bot messages with buttons, stack frames, action runs and model usage, as plain t
 as Rich renderables. The shell, `sessions show`, the e2e report, replay and every TUI
 panel draw through here, so that one thing reads the same wherever it is shown.
 
+`printable` is the one guard between outside text (a model's output, an action's
+messages, what a user typed, a stored session, a project file) and a terminal: every
+function here passes what it returns through it, and the front ends call it for text
+they show without these helpers.
+
 Two forms of a command: `command_text` is the short, DSL-like line (`set slot a 3`) that
 panels, reports and replay show; `command_call` spells every argument out
 (`set slot(slot='a', value=3, filled_by='LLM')`) for the full per-turn trace.
@@ -11,6 +16,7 @@ panels, reports and replay show; `command_call` spells every argument out
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 
 from rich.markup import escape
@@ -67,12 +73,62 @@ _CONTEXT_VERBS = (
 _FLOW_CHANGES = ("flow_completed", "flow_cancelled", "flow_interrupted", "flow_resumed")
 
 
+# --- what may reach a terminal --------------------------------------------------------------
+
+# Every C0 control but newline and tab, DEL, every C1 control, and the bidi overrides and
+# isolates that reorder what a reader sees (the "Trojan Source" trick). ESC starts every
+# CSI (clear screen, colours, cursor moves) and OSC (title, hyperlinks, clipboard) sequence,
+# and C1 0x9B/0x9D are one-byte CSI/OSC on some terminals: shown as visible characters,
+# none of them can act on the terminal.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_PICTURES = {
+    **{code: chr(0x2400 + code) for code in range(0x20)},  # ␀ … ␛ … ␟
+    0x7F: "\u2421",  # ␡
+}
+
+
+def _picture(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    picture = _PICTURES.get(code)
+    return picture if picture is not None else f"<U+{code:04X}>"
+
+
+def printable(text: str, *, multiline: bool = True) -> str:
+    """`text` made safe to put on a terminal: control characters (ESC as `␛`, so
+    `\\x1b[2J` reads `␛[2J`), DEL, C1 controls and bidi overrides (`<U+009B>`) are
+    shown, not obeyed. Newlines and tabs are kept when `multiline`, shown (`␊`) when
+    not. Every path that puts text from a model, an action, a user, a stored session or a
+    project file on a screen goes through here."""
+    if multiline:
+        text = text.replace("\r\n", "\n")  # a Windows line end is just a line end
+    elif "\n" in text or "\t" in text:
+        text = text.replace("\n", "\u240a").replace("\t", "\u2409")
+    if _UNPRINTABLE.search(text) is None:
+        return text
+    return _UNPRINTABLE.sub(_picture, text)
+
+
+def escaped(text: str, *, multiline: bool = True) -> str:
+    """`text` as Rich markup that prints exactly as it reads: `printable`, and markup
+    escaped (`[bold]` in a message is text, not a style)."""
+    return escape(printable(text, multiline=multiline))
+
+
+def json_printable(dumped: str) -> str:
+    """JSON text (from `json.dumps(..., ensure_ascii=False)`) with the controls JSON
+    leaves raw (DEL, C1, bidi overrides) written as `\\u` escapes: the same data once
+    parsed, nothing a terminal obeys when the output is shown."""
+    if _UNPRINTABLE.search(dumped) is None:
+        return dumped
+    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", dumped)
+
+
 # --- values --------------------------------------------------------------------------------
 
 
 def truncate(text: str, limit: int) -> str:
     """`text` on one line, at most `limit` characters (an ellipsis marks the cut)."""
-    flat = " ".join(text.split()) if "\n" in text or "\r" in text else text
+    flat = printable(" ".join(text.split()) if "\n" in text or "\r" in text else text)
     if limit > 0 and len(flat) > limit:
         return flat[: max(limit - 1, 0)] + ELLIPSIS
     return flat
@@ -129,13 +185,13 @@ def command_text(command: CommandRecord | None) -> str:
     filled_by = command.filled_by
     if filled_by and filled_by != FROM_LLM:
         parts.append(f"({filled_by})")
-    return " ".join(parts)
+    return printable(" ".join(parts), multiline=False)
 
 
 def command_call(command: CommandRecord) -> str:
     """A command with every argument spelled out: `start flow(flow='x')`."""
     args = ", ".join(f"{k}={v!r}" for k, v in command.fields.items())
-    return f"{command.name}({args})"
+    return printable(f"{command.name}({args})", multiline=False)
 
 
 def commands_call(commands: Iterable[CommandRecord]) -> str:
@@ -145,7 +201,7 @@ def commands_call(commands: Iterable[CommandRecord]) -> str:
 def dropped_what(dropped: DroppedRecord, full: bool = False) -> str:
     """What was dropped: the command, or the line that could not be parsed."""
     if dropped.line:
-        return dropped.line.strip()
+        return printable(dropped.line.strip(), multiline=False)
     if dropped.command is None:
         return ""
     return command_call(dropped.command) if full else command_text(dropped.command)
@@ -154,13 +210,15 @@ def dropped_what(dropped: DroppedRecord, full: bool = False) -> str:
 def dropped_text(dropped: DroppedRecord, full: bool = False) -> str:
     """`what: why` for a dropped command."""
     what = dropped_what(dropped, full)
-    return f"{what}: {dropped.reason}" if what else dropped.reason
+    reason = printable(dropped.reason)
+    return f"{what}: {reason}" if what else reason
 
 
 def rewritten_text(rewritten: RewrittenRecord, full: bool = False) -> str:
     """`a → b: why` for a rewritten command."""
     show = command_call if full else command_text
-    return f"{show(rewritten.original)} → {show(rewritten.replacement)}: {rewritten.reason}"
+    reason = printable(rewritten.reason)
+    return f"{show(rewritten.original)} → {show(rewritten.replacement)}: {reason}"
 
 
 # --- events --------------------------------------------------------------------------------
@@ -169,6 +227,11 @@ def rewritten_text(rewritten: RewrittenRecord, full: bool = False) -> str:
 def event_line(event: Event, text_limit: int = 40) -> tuple[str, str]:
     """One event as (kind, text): kind is the event type (used for styling), text reads
     like `slot order_id = 'A1001'` or `bot "Hello…" (utter_greet)`."""
+    kind, text = _event_line(event, text_limit)
+    return printable(kind, multiline=False), printable(text, multiline=False)
+
+
+def _event_line(event: Event, text_limit: int) -> tuple[str, str]:
     kind = event.type
     if kind == "user":
         return kind, f'user "{truncate(event.text or "", text_limit)}"'
@@ -215,12 +278,17 @@ def event_line(event: Event, text_limit: int = 40) -> tuple[str, str]:
 
 def slot_set_text(name: str, value: SlotValue) -> str:
     """A slot set to a value, as the e2e report lists it: `order_id='A1001'`."""
-    return f"{name}={value!r}"
+    return printable(f"{name}={value!r}", multiline=False)
 
 
 def flow_change(event: Event, at_step: bool = True) -> str | None:
     """A flow starting or ending, as `started x` or `completed x at step`; None for any
     other event."""
+    change = _flow_change(event, at_step)
+    return None if change is None else printable(change, multiline=False)
+
+
+def _flow_change(event: Event, at_step: bool) -> str | None:
     if event.type == "flow_started":
         return f"started {event.flow_id}"
     if event.type in _FLOW_CHANGES:
@@ -235,7 +303,7 @@ def flow_change(event: Event, at_step: bool = True) -> str | None:
 
 
 def button_text(button: Button) -> str:
-    return f"{button.title} → {button.payload}"
+    return printable(f"{button.title} → {button.payload}", multiline=False)
 
 
 def message_content(message: BotMessage) -> list[str]:
@@ -251,14 +319,14 @@ def message_content(message: BotMessage) -> list[str]:
         lines.append(f"[attachment] {_plain(message.attachment)}")
     if not lines and not message.buttons:
         lines.append("(empty message)")
-    return lines
+    return [printable(line) for line in lines]
 
 
 def bot_message_lines(messages: Sequence[BotMessage], indent: str = "  ") -> list[str]:
     """Bot messages as `[response] 'text'` lines, buttons on a line below."""
     lines = []
     for message in messages:
-        name = message.response or "-"
+        name = printable(message.response or "-", multiline=False)
         text = message.text
         lines.append(f"{indent}[{name}] {text!r}" if text is not None else f"{indent}[{name}]")
         if message.buttons:
@@ -273,7 +341,8 @@ def chat_markup(message: BotMessage, first_number: int = 1) -> list[str]:
     lines = [f"[green]bot>[/] {escape(line)}" for line in message_content(message)]
     for number, button in enumerate(message.buttons, first_number):
         lines.append(
-            f"      [yellow]{number}[/] {escape(button.title)} [dim]→ {escape(button.payload)}[/]"
+            f"      [yellow]{number}[/] {escape(printable(button.title, multiline=False))} "
+            f"[dim]→ {escape(printable(button.payload, multiline=False))}[/]"
         )
     return lines
 
@@ -281,7 +350,7 @@ def chat_markup(message: BotMessage, first_number: int = 1) -> list[str]:
 def user_markup(trace: TurnTrace) -> str:
     if trace.user_text.strip() == SESSION_START:
         return "[dim](session start)[/]"
-    return f"[bold]you>[/] {escape(trace.user_text)}"
+    return f"[bold]you>[/] {escape(printable(trace.user_text))}"
 
 
 # --- the stack -----------------------------------------------------------------------------
@@ -309,9 +378,9 @@ def frame_cells(frame: StackFrame, style: str = "") -> tuple[Text, Text]:
     """(flow id / @ step, frame kind / pattern context) of one frame, two lines each."""
     kind = frame.kind
     name_style = style or ("dim" if kind == "pattern" else "bold")
-    step = short_step(frame.flow_id, frame.step_id)
+    step = printable(short_step(frame.flow_id, frame.step_id), multiline=False)
     first = Text.assemble(
-        (frame.flow_name or "?", name_style),
+        (printable(frame.flow_name or "?", multiline=False), name_style),
         "\n",
         (f"@ {step}" if step else "", style or "dim"),
     )
@@ -321,14 +390,14 @@ def frame_cells(frame: StackFrame, style: str = "") -> tuple[Text, Text]:
 
 def frame_text(frame: StackFrame) -> str:
     """`flow (kind) @ step` for one frame."""
-    return f"{frame.flow_name} ({frame.kind}) @ {frame.step_id}"
+    return printable(f"{frame.flow_name} ({frame.kind}) @ {frame.step_id}", multiline=False)
 
 
 # --- actions, usage, retrieval -------------------------------------------------------------
 
 
 def action_names(actions: Iterable[ActionRun]) -> str:
-    return ", ".join(a.name for a in actions)
+    return printable(", ".join(a.name for a in actions), multiline=False)
 
 
 def run_timing(run: ActionRun) -> str:
@@ -353,7 +422,7 @@ def usage_parts(usage: ModelUsage | None, prompt_tokens: int | None = None) -> l
     first ("model unknown" when none is named), then what is known."""
     prompt, completion = _tokens(usage, prompt_tokens)
     parts = [
-        usage.model if usage and usage.model else "model unknown",
+        printable(usage.model, multiline=False) if usage and usage.model else "model unknown",
         f"{prompt} prompt + {completion} completion tokens",
     ]
     if usage and usage.latency_ms is not None:
@@ -367,7 +436,7 @@ def usage_text(usage: ModelUsage, prompt_tokens: int | None = None) -> str:
     """A model call on one line: `model · 812 prompt + 3 completion tokens · 640 ms ·
     $0.00012`, and its error if it failed."""
     text = " · ".join(usage_parts(usage, prompt_tokens))
-    return f"{text} · error: {usage.error}" if usage.error else text
+    return f"{text} · error: {printable(usage.error)}" if usage.error else text
 
 
 def usage_brief(usage: ModelUsage | None, prompt_tokens: int | None = None) -> str:
@@ -385,6 +454,7 @@ def ranked_flows_text(trace: TurnTrace, shown: int = RANKED_FLOWS_SHOWN) -> str:
         for f in trace.retrieved_flows[:shown]
     )
     more = len(trace.retrieved_flows) - shown
+    ranked = printable(ranked, multiline=False)
     return ranked + (f" (+{more} more)" if more > 0 else "")
 
 
@@ -392,7 +462,8 @@ def ranked_flows_text(trace: TurnTrace, shown: int = RANKED_FLOWS_SHOWN) -> str:
 
 
 def turn_title(trace: TurnTrace) -> str:
-    return f"turn {trace.index} · {trace.source} · {trace.timings_ms.get('total', 0):.1f} ms"
+    source = printable(trace.source, multiline=False)
+    return f"turn {trace.index} · {source} · {trace.timings_ms.get('total', 0):.1f} ms"
 
 
 def trace_rows(trace: TurnTrace) -> list[tuple[str, str]]:
@@ -425,7 +496,7 @@ def trace_rows(trace: TurnTrace) -> list[tuple[str, str]]:
         rows.append(("actions", action_names(trace.actions)))
     for run in trace.actions:
         rows.extend((f"log {run.name}", line) for line in run.log_lines)
-    return rows
+    return [(printable(label, multiline=False), printable(text)) for label, text in rows]
 
 
 _ROW_STYLES = {"dropped": "red", "rewritten": "yellow"}
@@ -457,12 +528,13 @@ def summary_markup(trace: TurnTrace) -> list[str]:
     if trace.commands:
         lines.append(f"  [cyan]commands[/] {escape(commands_call(trace.commands))}")
     lines.extend(f"  [red]dropped[/]  {escape(dropped_text(d, full=True))}" for d in trace.dropped)
-    lines.extend(f"  [red]error[/]    {escape(error)}" for error in trace.errors)
+    lines.extend(f"  [red]error[/]    {escape(printable(error))}" for error in trace.errors)
     return lines
 
 
 def bot_text(messages: Iterable[BotMessage]) -> str:
-    """The texts of a turn's bot messages, one per line (what the store keeps to search)."""
+    """The texts of a turn's bot messages, one per line (what the store keeps to search):
+    raw, as said; whoever shows it passes it through `printable`."""
     return "\n".join(m.text for m in messages if m.text)
 
 
@@ -477,12 +549,15 @@ __all__ = [
     "commands_call",
     "dropped_text",
     "dropped_what",
+    "escaped",
     "event_line",
     "flow_change",
     "frame_cells",
     "frame_context",
     "frame_text",
+    "json_printable",
     "message_content",
+    "printable",
     "rewritten_text",
     "run_timing",
     "short_step",

@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual.app import App, SystemCommand
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
+from workbench.trace.text import printable
 from workbench.tui.conversation import Conversation
 from workbench.tui.screens.main import MainScreen
 from workbench.understanding.base import CommandGenerator
@@ -60,6 +62,25 @@ class WorkbenchApp(App):
     @property
     def main(self) -> MainScreen:
         return self.screen_stack[0]  # type: ignore[return-value]
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every toast of every screen comes here: its text may quote a model, an action
+        or a project file, so terminal controls in it are made visible."""
+        super().notify(
+            printable(message),
+            title=printable(title, multiline=False),
+            severity=severity,
+            timeout=timeout,
+            markup=markup,
+        )
 
     def _warn(self, message: str) -> None:
         self.notify(message, severity="warning", timeout=8)

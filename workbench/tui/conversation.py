@@ -9,19 +9,26 @@ the e2e runner's and replay's are.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from workbench import wiring
+from workbench.errors import WorkbenchError
 from workbench.project.model import Project
 from workbench.session import Session
 from workbench.trace.turn import TurnTrace
 from workbench.understanding.base import CommandGenerator
 from workbench.wiring import Parts
+
+if TYPE_CHECKING:
+    from workbench.store.lease import SessionLease
+    from workbench.store.recorder import SessionRecorder
+    from workbench.testing.export import ExportResult
 
 SESSION_START = "/session_start"
 # how many projects (by fingerprint) a conversation keeps to draw older turns against
@@ -61,7 +68,7 @@ class Conversation:
         self.actions = parts.actions  # one runner for every conversation: it reloads itself
         self.seed = seed
         self.warn = warn
-        self.recorder: Any = None
+        self.recorder: SessionRecorder | None = None
         # the projects this conversation has seen, oldest first, so that an older turn
         # is drawn against the flows it was made with after reloads
         self._projects: OrderedDict[str, Project] = OrderedDict()
@@ -148,11 +155,40 @@ class Conversation:
         user messages with the recorded model output, then goes on live.
 
         Without `continue_store_session` the rebuilt turns are saved as a new store
-        session (rewind); with it, they are already stored and new turns are appended
-        to that session (resume)."""
+        session (rewind, fork); with it, they are already stored and new turns are
+        appended to that session (resume). A session another process writes is not
+        resumed: SessionInUseError, before anything changes here."""
+        recorded = list(traces)
+        lease = self._lease(continue_store_session)
+        try:
+            return await self._replay(recorded, project, seed, continue_store_session, lease)
+        except BaseException:
+            if lease is not None:  # not adopted: adopting it is the last thing done
+                lease.release()
+            raise
+
+    def _lease(self, session_id: str | None) -> SessionLease | None:
+        """The lease to write `session_id` (None: nothing to resume, or no store):
+        this conversation's own, or taken from the store (SessionInUseError)."""
+        if session_id is None or not self.store:
+            return None
+        if self.recorder is not None and session_id == self.store_session_id:
+            return self.recorder.take_lease()
+        from workbench.store.lease import SessionLease
+        from workbench.store.sessions import store_path
+
+        return SessionLease.acquire(store_path(self.root), session_id)
+
+    async def _replay(
+        self,
+        recorded: list[TurnTrace],
+        project: Project,
+        seed: int | None,
+        continue_store_session: str | None,
+        lease: SessionLease | None,
+    ) -> ReplayOutcome:
         from workbench.testing.replay import RecordedGenerator, compare_turn, replay_turns
 
-        recorded = list(traces)
         self.close()
         if seed is not None:
             self.seed = seed
@@ -175,7 +211,13 @@ class Conversation:
                 for trace in session.traces:
                     self.save(trace)
             else:
-                self.recorder.session_id = continue_store_session
+                try:
+                    self.recorder.resume(continue_store_session, len(recorded), lease=lease)
+                except (WorkbenchError, sqlite3.Error, OSError) as exc:
+                    # the stored session stays as it is; this conversation is kept whole
+                    self.warn(f"{exc}; this conversation goes on as a new session")
+                    for trace in session.traces:
+                        self.save(trace)
         return ReplayOutcome(list(session.traces), diverged_at)
 
     def close_actions(self) -> None:
@@ -193,7 +235,7 @@ class Conversation:
 
     # -- export ---------------------------------------------------------------------------
 
-    def export(self, project: Project, *, assertions: bool = False) -> Any:
+    def export(self, project: Project, *, assertions: bool = False) -> ExportResult:
         """Write the conversation as an e2e test case with its cassette beside it (never
         overwriting a file); returns the `ExportResult` (test_path, cassette_path)."""
         from workbench.testing.export import write_export
@@ -218,7 +260,7 @@ class Conversation:
             self.recorder = self._recorder(session)
         return session
 
-    def _recorder(self, session: Session) -> Any:
+    def _recorder(self, session: Session) -> SessionRecorder | None:
         if not self.store:
             return None
         # `self.warn` is looked up when a warning comes: the app sets it after this

@@ -463,8 +463,11 @@ class MainScreen(Screen):
     def _sessions_closed(self, result: Any) -> None:
         if result is None:
             return
-        session_id, traces, seed = result
-        self.resume(session_id, traces, seed)
+        session_id, traces, seed, fork = result
+        if fork:  # replayed into a new store session, as a rewind is
+            self._rebuild(traces, what=f"Forked session {session_id}", seed=seed)
+        else:
+            self.resume(session_id, traces, seed)
 
     def action_maximize_panel(self) -> None:
         toggle_maximize(self)

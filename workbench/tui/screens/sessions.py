@@ -1,12 +1,16 @@
-"""The session browser: the project's stored conversations, to open (read-only), resume
-or delete; and the read-only view of one session."""
+"""The session browser: the project's stored conversations, to open (read-only), resume,
+fork or delete; and the read-only view of one session.
+
+A session another process writes (another window, a shell) is not resumed: two writers
+would both append turn N. It can be opened read-only, or forked: its turns are replayed
+into a new session that this window then writes."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
@@ -16,13 +20,41 @@ from textual.content import Content
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Label, Static
 
+from workbench.trace.text import printable
 from workbench.trace.turn import TurnTrace
 from workbench.tui.widgets.chat import ChatPane
 from workbench.tui.widgets.panel_area import WIDE_AT, PanelArea
 from workbench.tui.widgets.status import ago
 
-# what the browser hands back to the main screen to resume: (session id, turns, seed)
-Resume = tuple[str, list[TurnTrace], int]
+if TYPE_CHECKING:
+    from workbench.store.sessions import SessionStore, SessionSummary
+
+# what the browser hands back to the main screen: (session id, turns, seed, fork), where
+# fork says to go on in a new session instead of appending to this one
+Resume = tuple[str, list[TurnTrace], int, bool]
+
+
+def in_use(root: Path, session_id: str, current_id: str | None) -> int | None:
+    """The pid of another process that writes `session_id` (0: one does, pid unknown),
+    None when none does (this window's own session is not "another")."""
+    if session_id == current_id:
+        return None
+    from workbench.store.lease import holder
+    from workbench.store.sessions import store_path
+
+    try:
+        return holder(store_path(root), session_id)
+    except OSError:
+        return None
+
+
+def in_use_message(session_id: str, pid: int, *, reading: bool = False) -> str:
+    who = f"pid {pid}" if pid else "another process"
+    read = "" if reading else "Enter opens it read-only, "
+    return (
+        f"Session {session_id} is open in another window ({who}): "
+        f"{read}k forks it into a new session."
+    )
 
 
 def _age(stamp: str, now: float) -> str:
@@ -68,6 +100,7 @@ class SessionsScreen(Screen[Resume | None]):
         Binding("escape", "close", "Back"),
         Binding("enter", "open", "Open"),
         Binding("r", "resume", "Resume"),
+        Binding("k", "fork", "Fork", show=False),
         Binding("d,delete", "delete", "Delete"),
     ]
 
@@ -82,8 +115,8 @@ class SessionsScreen(Screen[Resume | None]):
         self.root = root
         self.clock = clock
         self.current_id = current_id
-        self.store: Any = None
-        self.summaries: dict[str, Any] = {}
+        self.store: SessionStore | None = None
+        self.summaries: dict[str, SessionSummary] = {}
 
     def compose(self) -> ComposeResult:
         yield Label(id="sessions-title")
@@ -100,7 +133,7 @@ class SessionsScreen(Screen[Resume | None]):
         self.query_one("#sessions-title", Label).update(
             Content.from_markup(
                 "[b]Sessions[/] · $name · [dim]Enter opens read-only · r resumes · d deletes[/]",
-                name=self.root.name,
+                name=printable(self.root.name, multiline=False),
             )
         )
         table = self.query_one(DataTable)
@@ -117,7 +150,7 @@ class SessionsScreen(Screen[Resume | None]):
             self.store.close()
             self.store = None
 
-    def _open_store(self) -> Any:
+    def _open_store(self) -> SessionStore | None:
         if self.store is None:
             from workbench.store.sessions import SessionStore, store_path
 
@@ -139,13 +172,19 @@ class SessionsScreen(Screen[Resume | None]):
         now = self.clock()
         for summary in summaries:
             self.summaries[summary.id] = summary
-            status = "current" if summary.id == self.current_id else summary.status
+            pid = in_use(self.root, summary.id, self.current_id)
+            if summary.id == self.current_id:
+                status = "current"
+            elif pid is not None:
+                status = f"open (pid {pid})" if pid else "open"
+            else:
+                status = summary.status
             table.add_row(
-                summary.id,
-                summary.title or "(no message yet)",
+                printable(summary.id, multiline=False),
+                printable(summary.title or "(no message yet)", multiline=False),
                 str(summary.turn_count),
-                _age(summary.updated_at, now),
-                status,
+                printable(_age(summary.updated_at, now), multiline=False),
+                printable(status, multiline=False),
                 key=summary.id,
             )
         empty = self.query_one("#sessions-empty", Static)
@@ -154,7 +193,7 @@ class SessionsScreen(Screen[Resume | None]):
 
     # -- the selected session ---------------------------------------------------------------
 
-    def selected(self) -> Any:
+    def selected(self) -> SessionSummary | None:
         table = self.query_one(DataTable)
         if not self.summaries or table.cursor_row < 0:
             return None
@@ -164,7 +203,7 @@ class SessionsScreen(Screen[Resume | None]):
             return None
         return self.summaries.get(str(key))
 
-    def _turns(self, summary: Any) -> list[TurnTrace] | None:
+    def _turns(self, summary: SessionSummary) -> list[TurnTrace] | None:
         try:
             return self.store.get_turns(summary.id)
         except Exception as exc:
@@ -193,19 +232,32 @@ class SessionsScreen(Screen[Resume | None]):
         traces = self._turns(summary)
         if traces is None:
             return
-        self.app.push_screen(TranscriptScreen(summary, traces), self._transcript_closed)
+        self.app.push_screen(
+            TranscriptScreen(summary, traces, root=self.root, current_id=self.current_id),
+            self._transcript_closed,
+        )
 
     def _transcript_closed(self, result: Resume | None) -> None:
         if result is not None:
             self.dismiss(result)
 
     def action_resume(self) -> None:
+        self._hand_back(fork=False)
+
+    def action_fork(self) -> None:
+        self._hand_back(fork=True)
+
+    def _hand_back(self, *, fork: bool) -> None:
         summary = self.selected()
         if summary is None:
             return
+        pid = None if fork else in_use(self.root, summary.id, self.current_id)
+        if pid is not None:
+            self.notify(in_use_message(summary.id, pid), severity="warning", timeout=10)
+            return
         traces = self._turns(summary)
         if traces is not None:
-            self.dismiss((summary.id, traces, summary.seed))
+            self.dismiss((summary.id, traces, summary.seed, fork))
 
     def action_delete(self) -> None:
         summary = self.selected()
@@ -218,7 +270,9 @@ class SessionsScreen(Screen[Resume | None]):
             )
             return
         title = summary.title or "(no message yet)"
-        question = f"Delete session {summary.id}, “{title}” ({summary.turn_count} turns)?"
+        question = printable(
+            f"Delete session {summary.id}, “{title}” ({summary.turn_count} turns)?"
+        )
 
         def answered(yes: bool | None) -> None:
             if not yes:
@@ -240,13 +294,23 @@ class TranscriptScreen(Screen[Resume | None]):
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("r", "resume", "Resume"),
+        Binding("k", "fork", "Fork", show=False),
         Binding("f", "maximize_panel", "Maximize"),
     ]
 
-    def __init__(self, summary: Any, traces: list[TurnTrace]) -> None:
+    def __init__(
+        self,
+        summary: SessionSummary,
+        traces: list[TurnTrace],
+        *,
+        root: Path | None = None,
+        current_id: str | None = None,
+    ) -> None:
         super().__init__(id="transcript")
         self.summary = summary
         self.traces = traces
+        self.root = root
+        self.current_id = current_id
         self.viewing: int | None = None
 
     def compose(self) -> ComposeResult:
@@ -261,8 +325,8 @@ class TranscriptScreen(Screen[Resume | None]):
         self.query_one("#transcript-title", Label).update(
             Content.from_markup(
                 "[b]Session $id[/] · $title · read-only (r resumes it)",
-                id=summary.id,
-                title=summary.title or "(no message yet)",
+                id=printable(summary.id, multiline=False),
+                title=printable(summary.title or "(no message yet)", multiline=False),
             )
         )
         chat = self.query_one(ChatPane)
@@ -299,7 +363,16 @@ class TranscriptScreen(Screen[Resume | None]):
             self.dismiss(None)
 
     def action_resume(self) -> None:
-        self.dismiss((self.summary.id, self.traces, self.summary.seed))
+        summary = self.summary
+        pid = in_use(self.root, summary.id, self.current_id) if self.root else None
+        if pid is not None:
+            message = in_use_message(summary.id, pid, reading=True)
+            self.notify(message, severity="warning", timeout=10)
+            return
+        self.dismiss((summary.id, self.traces, summary.seed, False))
+
+    def action_fork(self) -> None:
+        self.dismiss((self.summary.id, self.traces, self.summary.seed, True))
 
     def action_maximize_panel(self) -> None:
         from workbench.tui.screens.maximize import toggle_maximize

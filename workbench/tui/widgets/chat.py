@@ -21,7 +21,7 @@ from textual.widgets import Button, Input, Label, ListItem, ListView, LoadingInd
 
 from workbench.buttons import button_text, turn_buttons, typed_choice
 from workbench.trace.records import Button as TraceButton
-from workbench.trace.text import message_content
+from workbench.trace.text import message_content, printable
 from workbench.trace.turn import TurnTrace
 
 SESSION_START = "/session_start"
@@ -33,10 +33,12 @@ class ChatButton(Button):
 
     def __init__(self, number: int, button: TraceButton, *, disabled: bool) -> None:
         title = button.title or button.payload or "?"
-        label = Content.assemble((f"{number}", "bold $text-accent"), "  ", title)
+        label = Content.assemble(
+            (f"{number}", "bold $text-accent"), "  ", printable(title, multiline=False)
+        )
         super().__init__(label, compact=True, disabled=disabled, classes="chat-button")
         self.payload = button_text(button) or title
-        self.tooltip = self.payload
+        self.tooltip = printable(self.payload)
 
 
 class TurnItem(ListItem):
@@ -65,11 +67,13 @@ class TurnItem(ListItem):
             with Horizontal(classes="line user"):
                 yield Label("you", classes="who")
                 if pressed is None:
-                    yield Static(trace.user_text, classes="text", markup=False)
+                    yield Static(printable(trace.user_text), classes="text", markup=False)
                 else:
                     yield Static(
                         Content.from_markup(
-                            "$title [dim]$payload[/]", title=pressed, payload=trace.user_text
+                            "$title [dim]$payload[/]",
+                            title=printable(pressed, multiline=False),
+                            payload=printable(trace.user_text),
                         ),
                         classes="text",
                     )
@@ -110,11 +114,11 @@ def _notes(trace: TurnTrace) -> str:
     """The small print under a turn: errors and dropped commands, as markup."""
     parts = []
     if trace.errors:
-        first = escape(trace.errors[0])
+        first = escape(printable(trace.errors[0]))
         more = f" (+{len(trace.errors) - 1})" if len(trace.errors) > 1 else ""
         parts.append(f"[$text-error]⚠ {first}{more}[/]")
     if trace.notices:
-        first = escape(trace.notices[0])
+        first = escape(printable(trace.notices[0]))
         more = f" (+{len(trace.notices) - 1})" if len(trace.notices) > 1 else ""
         parts.append(f"[$text-warning]ℹ {first}{more}[/]")
     if trace.dropped:
@@ -290,7 +294,7 @@ class ChatPane(Vertical):
         pending = busy and bool(text) and text != SESSION_START
         self.query_one("#pending").display = pending
         if pending:
-            self.query_one("#pending-text", Static).update(text or "")
+            self.query_one("#pending-text", Static).update(printable(text or ""))
             self.chat_log.scroll_end(animate=False)
 
     def show_viewing(self, index: int | None, last: int) -> None:

@@ -12,7 +12,7 @@ from textual.widgets.tree import TreeNode
 
 from workbench.calm.names import is_pattern
 from workbench.project.model import END_STEP, Flow, Project
-from workbench.trace.text import short_step
+from workbench.trace.text import printable, short_step
 from workbench.trace.turn import TurnTrace
 from workbench.tui.widgets.base import NO_TURN, TracePanel
 from workbench.tui.widgets.flow_graph import ARROW, OutlineNode, flow_outline
@@ -47,12 +47,13 @@ def frame_step(trace: TurnTrace | None, flow_id: str) -> str | None:
 
 
 def node_text(node: OutlineNode) -> Text:
-    """The tree label of an outline node."""
+    """The tree label of an outline node (its text comes from the flow file: shown as it
+    reads, controls made visible)."""
     if not node.is_step:
-        where = node.target_label or node.target or "?"
+        where = _shown(node.target_label or node.target or "?")
         parts: list[str | tuple[str, str]] = []
         if node.kind == "branch" and node.condition is not None:
-            parts += [("if ", "dim"), (node.condition, "italic")]
+            parts += [("if ", "dim"), (_shown(node.condition), "italic")]
         elif node.kind == "branch":
             parts.append(("else", "dim"))
         if not node.children:
@@ -61,16 +62,20 @@ def node_text(node: OutlineNode) -> Text:
         return Text.assemble(*parts)
     parts = []
     if node.current:
-        parts += [("▶ ", "bold"), (node.label, "bold reverse")]
+        parts += [("▶ ", "bold"), (_shown(node.label), "bold reverse")]
     else:
-        parts.append(node.label)
+        parts.append(_shown(node.label))
     if node.explicit_id and not node.label.endswith(f" {node.step_id}"):
-        parts.append((f"  #{node.step_id}", "dim"))
+        parts.append((_shown(f"  #{node.step_id}"), "dim"))
     if inline_next(node):
         for child in node.children:
-            where = child.target_label or child.target or "?"
+            where = _shown(child.target_label or child.target or "?")
             parts += [(f" {ARROW} ", "dim"), (where, "bold" if where == END_STEP else "")]
     return Text.assemble(*parts)
+
+
+def _shown(text: str) -> str:
+    return printable(text, multiline=False)
 
 
 def inline_next(node: OutlineNode) -> bool:
@@ -167,7 +172,9 @@ class FlowPanel(TracePanel):
             return
         self._flow_ids = ids
         select = self.flow_select
-        select.set_options([(ACTIVE_LABEL, ACTIVE), *((i, i) for i in ids)])
+        select.set_options(
+            [(ACTIVE_LABEL, ACTIVE), *((printable(i, multiline=False), i) for i in ids)]
+        )
         if self.selected in ids:
             select.value = self.selected
         else:
@@ -198,7 +205,7 @@ class FlowPanel(TracePanel):
 
     def _show_note(self, text: str) -> None:
         note = self.query_one("#trace-note", Static)
-        note.update(text)
+        note.update(printable(text))
         note.display = True
         self.flow_tree.display = False
         self._shown_key = None
@@ -209,7 +216,7 @@ class FlowPanel(TracePanel):
         tree = self.flow_tree
         tree.display = True
         where = f" @ {short_step(flow.id, step)}" if step else ""
-        self.border_subtitle = f"{flow.id}{where}"
+        self.border_subtitle = printable(f"{flow.id}{where}", multiline=False)
         if self.project_note:
             self.border_subtitle += f" · {self.project_note}"
         key = (flow.id, flow.fingerprint, flow.steps, step, status)
@@ -217,7 +224,9 @@ class FlowPanel(TracePanel):
             return
         self._shown_key = key
         tree.clear()
-        tree.root.set_label(Text.assemble((flow.id, "bold"), (f"  {status}", "dim")))
+        tree.root.set_label(
+            Text.assemble((printable(flow.id, multiline=False), "bold"), (f"  {status}", "dim"))
+        )
         tree.root.expand()
         self._step_nodes = {}
         lines = [0]  # every node is expanded, so display lines follow insertion order

@@ -24,6 +24,7 @@ from workbench.trace.text import (
     dropped_text,
     event_line,
     frame_cells,
+    printable,
     rewritten_text,
     run_timing,
     truncate,
@@ -117,7 +118,7 @@ class RetrievedFlowsPanel(_TablePanel):
                     flow.flow_id,
                     (
                         Text("●" if flow.active else "", style="bold green"),
-                        Text(flow.flow_id, style=style),
+                        Text(printable(flow.flow_id, multiline=False), style=style),
                         Text(score, style=style, justify="right"),
                         Text(truncate(flow.reason, 60), style="dim"),
                     ),
@@ -156,10 +157,10 @@ class CommandsPanel(TextPanel):
         header: list[Any] = [
             (f"turn {trace.index}", "bold"),
             " · ",
-            (trace.source, "$accent"),
+            (printable(trace.source, multiline=False), "$accent"),
         ]
         if trace.generator:
-            header += [" · ", trace.generator]
+            header += [" · ", printable(trace.generator, multiline=False)]
         if total is not None:
             header += [(f" · {total:.1f} ms", MUTED)]
         lines.append(Content.assemble(*header))
@@ -171,7 +172,7 @@ class CommandsPanel(TextPanel):
             lines.append(_indented("(empty)", MUTED))
         else:
             for raw_line in trace.raw_output.splitlines():
-                lines.append(Content.assemble(("│ ", MUTED), raw_line))
+                lines.append(Content.assemble(("│ ", MUTED), printable(raw_line)))
 
         parsed = [command_text(c) for c in trace.parsed_commands]
         accepted = [command_text(c) for c in trace.commands]
@@ -207,7 +208,7 @@ def _command_lines(commands: list[CommandRecord]) -> list[Content]:
     for command in commands:
         lines.append(_indented(command_text(command)))
         if command.why:
-            lines.append(_indented(f"why: {command.why}", MUTED, "      "))
+            lines.append(_indented(f"why: {printable(command.why)}", MUTED, "      "))
     return lines or [_indented("none", MUTED)]
 
 
@@ -328,7 +329,7 @@ class SlotsPanel(_TablePanel):
         if shown:
             self.set_note("")
         elif needle:
-            self.set_note(f"no slot matches '{needle}'")
+            self.set_note(f"no slot matches '{printable(needle, multiline=False)}'")
         else:
             self.set_note("no slots")
 
@@ -340,11 +341,15 @@ class SlotsPanel(_TablePanel):
                 ("  was ", "dim"),
                 (value_text(row.old, VALUE_LIMIT // 2), "dim"),
             )
-            return Text(row.name, style="bold yellow"), Text(row.type, style="dim"), value
+            return (
+                Text(printable(row.name, multiline=False), style="bold yellow"),
+                Text(printable(row.type, multiline=False), style="dim"),
+                value,
+            )
         style = "dim" if row.builtin or row.value is None else ""
         return (
-            Text(row.name, style="dim" if row.builtin else ""),
-            Text(row.type, style="dim"),
+            Text(printable(row.name, multiline=False), style="dim" if row.builtin else ""),
+            Text(printable(row.type, multiline=False), style="dim"),
             Text(value_text(row.value, VALUE_LIMIT), style=style),
         )
 
@@ -402,7 +407,7 @@ def _why_no_model(trace: TurnTrace) -> str:
             trace.source, trace.source
         )
     if trace.generator:
-        return f"{trace.generator} generator"
+        return f"{printable(trace.generator, multiline=False)} generator"
     return "no generator ran"
 
 
@@ -418,10 +423,10 @@ class PromptPanel(TextPanel):
             lines.append(Content.styled(f"no model call ({_why_no_model(trace)})", MUTED))
             self.border_subtitle = ""
             if usage is not None and usage.error:
-                lines.append(Content.styled(f"error: {usage.error}", "bold $error"))
+                lines.append(Content.styled(f"error: {printable(usage.error)}", "bold $error"))
             if trace.raw_output is not None:
                 lines.append(_heading("Generator output"))
-                lines += [Content(line) for line in trace.raw_output.splitlines()]
+                lines += [Content(printable(line)) for line in trace.raw_output.splitlines()]
             self.set_body(lines)
             return
         model, *rest = usage_parts(usage, trace.prompt_tokens)
@@ -430,16 +435,18 @@ class PromptPanel(TextPanel):
             facts += [" · ", part]
         lines.append(Content.assemble(*facts))
         if usage is not None and usage.error:
-            lines.append(Content.styled(f"error: {usage.error}", "bold $error"))
+            lines.append(Content.styled(f"error: {printable(usage.error)}", "bold $error"))
         lines.append(_heading("Prompt"))
-        lines.append(Content(trace.prompt.rstrip("\n")))  # one block: prompts can be long
+        lines.append(
+            Content(printable(trace.prompt.rstrip("\n")))
+        )  # one block: prompts can be long
         lines.append(_heading("Completion"))
         if trace.raw_output is None:
             lines.append(Content.styled("(no completion)", MUTED))
         elif not trace.raw_output.strip():
             lines.append(Content.styled("(empty)", MUTED))
         else:
-            lines.append(Content(trace.raw_output.rstrip("\n")))
+            lines.append(Content(printable(trace.raw_output.rstrip("\n"))))
         self.set_body(lines)
         self.border_subtitle = usage_brief(usage, trace.prompt_tokens)
 
@@ -495,17 +502,20 @@ class EventsPanel(TextPanel):
                 if run.error and not any(
                     e.type == "error" and e.action == run.name for e in trace.events
                 ):
-                    parts.append((f"  {run.error}", "$error"))
+                    parts.append((f"  {printable(run.error)}", "$error"))
                 lines.append(Content.assemble(*parts))
                 # what the action server printed during the call, under its action
                 pad = " " * (width + 3)
-                lines.extend(Content.styled(f"{pad}│ {line}", MUTED) for line in run.log_lines)
+                lines.extend(
+                    Content.styled(f"{pad}│ {printable(line, multiline=False)}", MUTED)
+                    for line in run.log_lines
+                )
                 continue
             lines.append(Content.assemble(*parts))
         event_errors = {e.message for e in trace.events if e.type == "error"}
         for error in trace.errors:
             if error not in event_errors:
-                lines.append(Content.styled(f"! {error}", "bold $error"))
+                lines.append(Content.styled(f"! {printable(error)}", "bold $error"))
         if not lines:
             lines.append(Content.styled("no events", MUTED))
         self.set_body(lines)

@@ -10,6 +10,7 @@ from textual.content import Content
 from textual.markup import escape
 from textual.widgets import Label, Static
 
+from workbench.trace.text import printable
 from workbench.watch import format_issue
 
 
@@ -37,11 +38,15 @@ class WorkbenchHeader(Horizontal):
 
     def show(self, project: str, generator: str, status: str, *, problem: bool) -> None:
         self.query_one("#header-project", Label).update(
-            Content.from_markup("[b]CALM Workbench[/] · $project", project=project)
+            Content.from_markup(
+                "[b]CALM Workbench[/] · $project", project=printable(project, multiline=False)
+            )
         )
-        self.query_one("#header-generator", Label).update(Content(generator))
+        self.query_one("#header-generator", Label).update(
+            Content(printable(generator, multiline=False))
+        )
         label = self.query_one("#header-status", Label)
-        label.update(Content(status))
+        label.update(Content(printable(status, multiline=False)))
         label.set_class(problem, "-problem")
 
 
@@ -58,9 +63,9 @@ class ErrorBanner(VerticalScroll, can_focus=False):
     def show_problems(
         self, errors: Sequence[object], actions_error: str | None, *, have_good: bool
     ) -> None:
-        lines = [format_issue(e) for e in errors]  # type: ignore[arg-type]
+        lines = [printable(format_issue(e)) for e in errors]  # type: ignore[arg-type]
         if actions_error:
-            lines.append(f"actions: {actions_error}")
+            lines.append(f"actions: {printable(actions_error)}")
         self.display = bool(lines)
         if not lines:
             return
