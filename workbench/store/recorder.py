@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from workbench.store.redact import Scrubber
 from workbench.store.text import is_session_start
 from workbench.trace.turn import TurnTrace
 
@@ -36,6 +37,7 @@ class SessionRecorder:
         seed: int,
         project_fingerprint: str,
         warn: Callable[[str], None] = _warn,
+        scrubber: Scrubber | None = None,
     ) -> None:
         self.project_root = project_root
         self.generator = generator
@@ -43,6 +45,8 @@ class SessionRecorder:
         self.seed = seed
         self.project_fingerprint = project_fingerprint
         self.warn = warn
+        # the conversation's: a secret of one turn stays masked in every later one
+        self.scrubber = scrubber if scrubber is not None else Scrubber()
         self.store: SessionStore | None = None
         self.session_id: str | None = None
         self.pending: list[tuple[TurnTrace, datetime]] = []
@@ -69,7 +73,9 @@ class SessionRecorder:
             )
         while self.pending:
             trace, finished = self.pending[0]
-            self.store.add_turn(self.session_id, trace, finished_at=finished)
+            self.store.add_turn(
+                self.session_id, trace, finished_at=finished, scrubber=self.scrubber
+            )
             self.pending.pop(0)
 
     def close(self) -> None:

@@ -23,7 +23,7 @@ from sqlite_utils import Database
 
 from workbench.errors import WorkbenchError
 from workbench.store.migrations import migrate
-from workbench.store.redact import scrub
+from workbench.store.redact import Scrubber, scrub
 from workbench.store.text import bot_text_of, is_session_start, title_of
 from workbench.trace.records import BotMessage
 from workbench.trace.turn import TurnTrace
@@ -135,12 +135,18 @@ class SessionStore:
         raise RuntimeError("could not find a free session id")  # pragma: no cover
 
     def add_turn(
-        self, session_id: str, trace: TurnTrace, *, finished_at: datetime | None = None
+        self,
+        session_id: str,
+        trace: TurnTrace,
+        *,
+        finished_at: datetime | None = None,
+        scrubber: Scrubber | None = None,
     ) -> None:
         """Store one turn (scrubbed of secrets) and update its session, in one
         transaction that is committed when this returns. `finished_at` (default: now)
-        is when the turn ended, for turns saved later than they happened."""
-        data = scrub(trace.to_dict())
+        is when the turn ended, for turns saved later than they happened. `scrubber`:
+        the conversation's, which masks the secrets of its earlier turns too."""
+        data = scrubber.scrub(trace.to_dict()) if scrubber is not None else scrub(trace.to_dict())
         user_text = str(data.get("user_text") or "")
         duration = float((trace.timings_ms or {}).get("total") or 0.0)
         finished = finished_at or datetime.now(timezone.utc)
