@@ -187,11 +187,11 @@ class Scrubber:
         text = str(value)
         mask = placeholder(text)
         stripped = text.strip()
-        if stripped and stripped != mask and len(stripped) >= MIN_ECHO_LENGTH:
-            if stripped not in self.known:
-                self.known[stripped] = mask
-                self._pattern = None
-                PROCESS_SECRETS.setdefault(stripped, mask)
+        long_enough = len(stripped) >= MIN_ECHO_LENGTH
+        if long_enough and stripped != mask and stripped not in self.known:
+            self.known[stripped] = mask
+            self._pattern = None
+            PROCESS_SECRETS.setdefault(stripped, mask)
         return mask
 
     def scrub(self, value: JSONValue) -> JSONValue:
