@@ -1,9 +1,14 @@
-"""Show e2e results: a summary table, then each failure in detail; and JUnit XML."""
+"""Show e2e results: a summary table, then each failure in detail; and JUnit XML.
+
+A failure quotes the conversation: its secrets are masked first (`masked`), with the
+placeholders the store uses, learned from the case's own turns.
+"""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from dataclasses import replace
 from itertools import groupby
 from pathlib import Path
 from typing import Any
@@ -12,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from workbench.store.redact import Scrubber, scrub_text
 from workbench.testing.other_version import hint
 from workbench.testing.runner import FAILED, PASSED, SKIPPED, CaseResult, RunResult, TurnView
 from workbench.trace.text import bot_message_lines, slot_set_text
@@ -22,8 +28,39 @@ STATUS_STYLE = {PASSED: "green", FAILED: "red", SKIPPED: "yellow"}
 # --- plain text (console details and JUnit bodies) -------------------------------------------
 
 
+def masked(result: CaseResult) -> CaseResult:
+    """`result` with the secrets of its conversation masked in all it would show."""
+    scrubber = Scrubber()
+    if result.failure is not None:  # only a failure quotes the conversation
+        for trace in result.traces:
+            scrubber.scrub(trace.to_dict())  # learns which values are secrets
+    text = scrubber.text
+    failure = result.failure
+    if failure is not None:
+        turn = failure.turn
+        if turn is not None:
+            turn = replace(
+                turn,
+                user_text=None if turn.user_text is None else text(turn.user_text),
+                bot=[replace(m, text=m.text and text(m.text)) for m in turn.bot],
+                slots=[
+                    (n, scrubber.scrub({"name": n, "value": v})["value"]) for n, v in turn.slots
+                ],
+                flows=[text(line) for line in turn.flows],
+                commands=[text(line) for line in turn.commands],
+                dropped=[text(line) for line in turn.dropped],
+                errors=[text(line) for line in turn.errors],
+                notices=[text(line) for line in turn.notices],
+            )
+        failure = replace(
+            failure, message=text(failure.message), expected=text(failure.expected), turn=turn
+        )
+    return replace(result, failure=failure, notes=[text(note) for note in result.notes])
+
+
 def failure_text(result: CaseResult) -> str:
     """The first divergent step, expected vs actual, the turn's commands: plain text."""
+    result = masked(result)
     failure = result.failure
     lines: list[str] = []
     if failure is None:
@@ -102,6 +139,7 @@ def print_report(run: RunResult, console: Console) -> None:
     for result in run.results:
         if result.status == PASSED:
             for note in result.notes:
+                note = scrub_text(note)
                 console.print(f"[yellow]note:[/] {escape(result.id)}: {escape(note)}")
     for note in run.notes:
         console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
@@ -109,6 +147,7 @@ def print_report(run: RunResult, console: Console) -> None:
 
 
 def print_failure(result: CaseResult, console: Console) -> None:
+    result = masked(result)
     failure = result.failure
     if failure is None:
         return
@@ -176,20 +215,21 @@ def junit_xml(run: RunResult, suite_name: str = "calm-tui e2e") -> ET.ElementTre
                 case.set("file", result.source.file)
                 if result.source.line:
                     case.set("line", str(result.source.line))
-            if result.status == FAILED and result.failure is not None:
-                message = result.failure.message
+            shown = masked(result)
+            if result.status == FAILED and shown.failure is not None:
+                message = shown.failure.message
                 if result.passes_under:
                     message += f" ({hint(result.passes_under)})"
                     properties = ET.SubElement(case, "properties")
                     ET.SubElement(
                         properties, "property", name="passes_under_rasa", value=result.passes_under
                     )
-                failure = ET.SubElement(case, "failure", message=message, type=result.failure.kind)
+                failure = ET.SubElement(case, "failure", message=message, type=shown.failure.kind)
                 failure.text = failure_text(result)
             elif result.status == SKIPPED:
-                ET.SubElement(case, "skipped", message="; ".join(result.notes) or "not run")
+                ET.SubElement(case, "skipped", message="; ".join(shown.notes) or "not run")
             elif result.notes:
-                ET.SubElement(case, "system-out").text = "\n".join(result.notes)
+                ET.SubElement(case, "system-out").text = "\n".join(shown.notes)
     for key, value in totals.items():
         root.set(key, _fmt(value))
     root.set("errors", "0")
