@@ -92,9 +92,12 @@ class Shell:
         self.buttons = []
         for message in trace.bot_messages:
             self.print_message(message)
+        # a model error may quote the API key it was sent
         for error in trace.errors:
+            error = self.scrubber.text(error)
             self.console.print(f"[red]! {escape(error)}[/]", highlight=False)
         for notice in trace.notices:
+            notice = self.scrubber.text(notice)
             self.console.print(f"[yellow]i {escape(notice)}[/]", highlight=False)
         return trace
 

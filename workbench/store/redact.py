@@ -25,6 +25,7 @@ own placeholder, so scrubbing twice (a replayed export) changes nothing.
 from __future__ import annotations
 
 import itertools
+import os
 import re
 from collections.abc import Iterable
 
@@ -97,6 +98,7 @@ IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
 DIGITS = re.compile(r"\d(?:[ -]?\d)*")
 # shorter learned secrets are masked as whole words only: `123` in `A1234` stays
 SUBSTRING_LENGTH = 6
+ENV_SECRET_LENGTH = 8  # `OPENAI_API_KEY=sk-…` is a secret, `AUTH_MODE=on` is not
 MIN_ECHO_LENGTH = 3  # a 1- or 2-character value is masked where found, not searched for
 
 
@@ -173,9 +175,13 @@ class Scrubber:
 
     @classmethod
     def for_project(cls, project: Project | None) -> Scrubber:
-        if project is None:
-            return cls()
-        return cls(project.secret_slots, project.not_secret_slots)
+        """The project's secret slots; and the credentials in the environment (a model
+        server may echo the API key it was sent in an error, whatever its shape)."""
+        scrubber = cls() if project is None else cls(project.secret_slots, project.not_secret_slots)
+        for name, value in os.environ.items():
+            if len(value) >= ENV_SECRET_LENGTH and is_secret_name(name):
+                scrubber.learn(value)
+        return scrubber
 
     def is_secret(self, name: str) -> bool:
         if name in self.not_secret_slots:
@@ -262,14 +268,16 @@ class Scrubber:
         return value
 
     def _text(self, text: str) -> str:
-        if self.known:
-            text = self._known_pattern().sub(lambda m: self.known[m[0]], text)
+        # shapes first: a PIN taken from a card's digits must not break up the card
+        text = CARD.sub(_card_match, text)
+        text = IBAN.sub(_iban_match, text)
         text = KEY_PATTERNS.sub(MASK, text)
         text = AUTH_HEADER.sub(lambda m: f"{m[1]}{MASK}", text)
         text = BEARER.sub(lambda m: f"{m[1]}{MASK}", text)
         text = QUERY_SECRET.sub(lambda m: f"{m[1]}{MASK}", text)
-        text = CARD.sub(_card_match, text)
-        return IBAN.sub(_iban_match, text)
+        if self.known:
+            text = self._known_pattern().sub(lambda m: self.known[m[0]], text)
+        return text
 
     def _known_pattern(self) -> re.Pattern[str]:
         if self._pattern is None:

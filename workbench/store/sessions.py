@@ -23,7 +23,7 @@ from sqlite_utils import Database
 
 from workbench.errors import WorkbenchError
 from workbench.store.migrations import migrate
-from workbench.store.redact import Scrubber, scrub
+from workbench.store.redact import Scrubber
 from workbench.store.text import bot_text_of, is_session_start, title_of
 from workbench.trace.records import BotMessage
 from workbench.trace.turn import TurnTrace
@@ -95,6 +95,7 @@ class SessionStore:
 
     def __init__(self, path_or_project_root: str | Path) -> None:
         self.path = store_path(path_or_project_root)
+        self._scrubbers: dict[str, Scrubber] = {}
         _make_folder(self.path.parent)
         conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S)
         self.db = Database(conn)
@@ -145,8 +146,11 @@ class SessionStore:
         """Store one turn (scrubbed of secrets) and update its session, in one
         transaction that is committed when this returns. `finished_at` (default: now)
         is when the turn ended, for turns saved later than they happened. `scrubber`:
-        the conversation's, which masks the secrets of its earlier turns too."""
-        data = scrubber.scrub(trace.to_dict()) if scrubber is not None else scrub(trace.to_dict())
+        the conversation's (default: one per session id for this store), which masks
+        the secrets of earlier turns in this one too (a PIN in a later prompt's history)."""
+        if scrubber is None:
+            scrubber = self._scrubbers.setdefault(session_id, Scrubber())
+        data = scrubber.scrub(trace.to_dict())
         user_text = str(data.get("user_text") or "")
         duration = float((trace.timings_ms or {}).get("total") or 0.0)
         finished = finished_at or datetime.now(timezone.utc)
