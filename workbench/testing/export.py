@@ -307,7 +307,7 @@ def export_cassette(
     intents and direct commands never reach the model and have no entry; nor has a
     turn whose model call failed (a replay of it fails with a cassette miss)."""
     entries = []
-    for trace in exported_turns(traces):
+    for trace in exported_turns(masked_traces(traces, project)):
         message = model_message(trace)
         if message is not None and trace.raw_output is not None:
             entries.append(CassetteEntry(message, trace.raw_output))
