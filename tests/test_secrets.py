@@ -428,3 +428,36 @@ def test_a_crash_report_masks_known_secrets_and_key_shapes(tmp_path: Path):
 
 def _raw_store(root: Path) -> bytes:
     return b"".join(p.read_bytes() for p in sorted((root / ".calm").glob("sessions.db*")))
+
+
+def test_a_cassette_recorded_from_tests_with_pins_replays_them(tmp_path: Path, monkeypatch):
+    """`calm-tui test --record` masks the PINs of the sample's account tests; replaying
+    the cassette, each real PIN finds its masked entry and the reply gets the PIN back,
+    so the identity check (which needs the real PIN) passes as recorded."""
+    from workbench.cli import main
+
+    root = copy_sample(tmp_path)
+    tests, cassette = root / "e2e_tests" / "account_assertions.yml", tmp_path / "rec.yml"
+    assert '"4321"' in tests.read_text(encoding="utf-8")
+    assert main(["test", str(root), str(tests), "--offline", "--record", str(cassette)]) == 0
+    text = cassette.read_text(encoding="utf-8")
+    assert "4321" not in text and "1111" not in text and "set slot pin 0000" in text
+    assert main(["test", str(root), str(tests), "--cassette", str(cassette)]) == 0
+
+
+@pytest.mark.parametrize(
+    ("recorded", "message", "values"),
+    [
+        ("my pin is 0000", "my pin is 4321", {"0000": "4321"}),
+        ("pay 4000 0000 0000 0002 now", "pay 4111 1111 1111 1111 now",
+         {"4000 0000 0000 0002": "4111 1111 1111 1111"}),
+        ("my password is ***", "my password is hunter22", {"***": "hunter22"}),
+        ("my pin is 0000", "my pin is 43210", None),  # another shape
+        ("pay 4000 0000 0000 0002", "pay 4111 1111 1111 1112", None),  # not a card
+        ("order A1002", "order A1003", None),  # nothing masked: exact matches only
+    ],
+)  # fmt: skip
+def test_unmask_matches_values_of_the_placeholders_shapes(recorded, message, values):
+    from workbench.store.redact import unmask
+
+    assert unmask(recorded, message) == values

@@ -153,7 +153,7 @@ def make_generator(
     generator (wrapped to record when asked, its secrets masked by `scrubber`). A cassette
     that is not there is a `UsageError`; one that cannot be read raises `CassetteError`
     (both `WorkbenchError`s)."""
-    from workbench.store.redact import Scrubber
+    from workbench.store.redact import Scrubber, unmask
     from workbench.understanding.cassette import CassetteGenerator, RecordingGenerator
     from workbench.understanding.choose import choose_generator
 
@@ -164,7 +164,8 @@ def make_generator(
         path = option_path(options.cassette, project.root)
         if not path.is_file():
             raise UsageError(f"--cassette {options.cassette}: the file does not exist")
-        return CassetteGenerator(path), f"cassette {options.cassette}"
+        # a cassette recorded with its secrets masked still answers the real messages
+        return CassetteGenerator(path, unmask=unmask), f"cassette {options.cassette}"
     generator, label = choose_generator(project, offline=options.offline, model=options.model)
     if label.startswith("direct commands only"):
         notes.append(

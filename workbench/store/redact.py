@@ -291,6 +291,50 @@ class Scrubber:
         return self._pattern
 
 
+# A placeholder in a recorded message: `***`, a run of zeros (a PIN), a dummy card
+# number, a dummy IBAN (all as `placeholder` makes them).
+PLACEHOLDER = re.compile(
+    r"\*\*\*"
+    r"|(?<![A-Za-z0-9])4(?:[ -]?0){11,17}[ -]?\d(?![A-Za-z0-9])"
+    r"|\b[A-Z]{2}\d{2}(?: ?0){11,30}\b"
+    r"|(?<![A-Za-z0-9])0(?:[ -]?0){2,}(?![A-Za-z0-9])"
+)
+
+
+def unmask(recorded: str, message: str) -> dict[str, str] | None:
+    """The values `message` has where `recorded` (a masked message) has placeholders,
+    if it is that message with values of the placeholders' shapes in their places,
+    else None. A cassette recorded from a test file that holds a PIN is masked; when the
+    test runs again, its message with the real PIN finds the recording this way."""
+    pattern = []
+    placeholders = []
+    position = 0
+    for match in PLACEHOLDER.finditer(recorded):
+        pattern.append(re.escape(recorded[position : match.start()]))
+        text = match[0]
+        if text == MASK:
+            pattern.append("(.+?)")
+        else:  # the same shape: each digit or letter of the dummy one of its kind
+            shape = "".join(
+                r"\d" if c.isdigit() else "[A-Z]" if c.isalpha() else re.escape(c) for c in text
+            )
+            pattern.append(f"({shape})")
+        placeholders.append(text)
+        position = match.end()
+    if not placeholders:
+        return None
+    pattern.append(re.escape(recorded[position:]))
+    found = re.fullmatch("".join(pattern), message, flags=re.DOTALL)
+    if found is None:
+        return None
+    values: dict[str, str] = {}
+    for text, value in zip(placeholders, found.groups(), strict=True):
+        if placeholder(value) != text and text != MASK:
+            return None  # a real card number for a dummy card, not any 16 digits
+        values.setdefault(text, value)
+    return values
+
+
 # Every secret any conversation of this process has seen: a crash report may quote a
 # value from any of them.
 PROCESS_SECRETS: dict[str, str] = {}

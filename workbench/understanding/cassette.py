@@ -49,7 +49,12 @@ from workbench.project.model import Project
 from workbench.project.yaml_io import YamlSyntaxError, parse_yaml
 from workbench.understanding.base import CommandGenerator, GeneratorOutput, output_from_text
 from workbench.understanding.dsl.parser import Syntax
-from workbench.understanding.recorded import RecordedOutputGenerator, Recording, project_syntax
+from workbench.understanding.recorded import (
+    RecordedOutputGenerator,
+    Recording,
+    Unmask,
+    project_syntax,
+)
 
 CASSETTE_VERSION = 1
 
@@ -195,11 +200,13 @@ class CassetteGenerator(RecordedOutputGenerator):
 
     name = "cassette"
 
-    def __init__(self, path: Path | str, syntax: Syntax | None = None) -> None:
+    def __init__(
+        self, path: Path | str, syntax: Syntax | None = None, unmask: Unmask | None = None
+    ) -> None:
         self.path = Path(path)
         self.entries = load_cassette(self.path)
         recordings = [Recording(e.user, e.completion, e.test_case, origin=e) for e in self.entries]
-        super().__init__(recordings, miss=self._miss, syntax=syntax)
+        super().__init__(recordings, miss=self._miss, syntax=syntax, unmask=unmask)
 
     def _miss(self, message: str, used: int, total: int, test_case: str | None) -> Exception:
         return CassetteMiss(message, self.path, used, total, test_case)
