@@ -142,7 +142,7 @@ def print_report(run: RunResult, console: Console) -> None:
                 note = scrub_text(note)
                 console.print(f"[yellow]note:[/] {escape(result.id)}: {escape(note)}")
     for note in run.notes:
-        console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
+        console.print(f"[yellow]note:[/] {escape(scrub_text(note))}", highlight=False)
     console.print(summary_line(run), highlight=False)
 
 
