@@ -415,16 +415,19 @@ def test_the_e2e_report_masks_the_conversations_secrets():
     assert "pin 0000" in text and "passenger_count" in text
 
 
-def test_a_crash_report_masks_known_secrets_and_key_shapes(tmp_path: Path):
+def test_a_crash_report_masks_known_secrets_and_key_shapes(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("ACME_API_KEY", "acme-0f9e8d7c6b5a")
     Scrubber().learn("Zx9-crash-secret")  # seen by a conversation of this process
     path = write_crash(
-        "Traceback ...\nValueError: bad 'Zx9-crash-secret' with sk-abcdefghijklmnop1234\n",
+        "Traceback ...\nValueError: bad 'Zx9-crash-secret' with sk-abcdefghijklmnop1234"
+        " sent to acme with acme-0f9e8d7c6b5a\n",
         tmp_path,
     )
     assert path is not None
     text = path.read_text(encoding="utf-8")
-    assert "ValueError: bad" in text
-    assert "Zx9-crash-secret" not in text and "sk-abcdefghijklmnop1234" not in text
+    assert "ValueError: bad" in text and "sent to acme with" in text
+    for secret in ("Zx9-crash-secret", "sk-abcdefghijklmnop1234", "acme-0f9e8d7c6b5a"):
+        assert secret not in text
 
 
 def _raw_store(root: Path) -> bytes:
@@ -462,3 +465,24 @@ def test_unmask_matches_values_of_the_placeholders_shapes(recorded, message, val
     from workbench.store.redact import unmask
 
     assert unmask(recorded, message) == values
+
+
+def test_a_crash_through_the_entry_point_keeps_the_key_out_of_both_reports(
+    make_project, monkeypatch, capsys
+):
+    import workbench.project.validate as validate
+    from workbench.cli import main
+
+    key = "sk-live-0123456789abcdefghij"
+
+    def broken(*args, **kwargs):
+        raise RuntimeError(f"provider said: invalid key {key}")
+
+    monkeypatch.setattr(validate, "validate_project", broken)
+    root = make_project()
+    assert main(["validate", str(root)]) == 70
+    err = capsys.readouterr().err
+    assert "internal error: RuntimeError: provider said: invalid key ***" in err
+    (crash,) = (root / ".calm" / "logs").glob("crash-*.txt")
+    text = crash.read_text(encoding="utf-8")
+    assert "provider said" in text and key not in text

@@ -342,8 +342,9 @@ PROCESS_SECRETS: dict[str, str] = {}
 
 def scrub_crash_text(text: str) -> str:
     """`text` (a traceback) with the process's known secrets and secret shapes masked."""
-    scrubber = Scrubber(remember=False)
-    scrubber.known = dict(PROCESS_SECRETS)
+    scrubber = Scrubber.for_project(None)  # the environment's credentials
+    for secret in list(PROCESS_SECRETS):
+        scrubber.learn(secret)
     return scrubber.text(text)
 
 
