@@ -190,6 +190,8 @@ turn_kinds = st.one_of(
     st.tuples(st.just("iban"), ibans()),
     st.tuples(st.just("key"), api_keys),
     st.tuples(st.just("passenger_count"), st.integers(1, 9).map(str)),
+    # said one turn, put in its slot the next (the model asked back first)
+    st.tuples(st.just("pin_early"), pins),
 )
 
 
@@ -214,11 +216,14 @@ def conversation(turns: list[tuple[str, str]]) -> tuple[list[TurnTrace], dict[st
     replies: dict[str, list[Command]] = {}
     history: list[str] = []
     previous_slot: str | None = None
-    for index, (kind, value) in enumerate(turns, start=1):
+    for kind, value in [(k, v) for drawn, v in turns for k in _turn_kinds(drawn)]:
+        index = len(traces) + 1
         text = {
             "card": f"I paid with {value}, turn {index}",
             "iban": f"refund to {value} please, turn {index}",
             "key": f"hello {index}",
+            "said": f"it is {value}, turn {index}",
+            "pin_early": f"yes, the one I said, turn {index}",
         }.get(kind, f"my {kind} is {value}, turn {index}")
         history.append(f"user: {text}")
         events = []
@@ -226,10 +231,11 @@ def conversation(turns: list[tuple[str, str]]) -> tuple[list[TurnTrace], dict[st
             events.append({"event": "slot", "name": previous_slot, "value": None})
             previous_slot = None
         commands: list[Command] = []
-        if kind in ("pin", "user_password", "passenger_count"):
-            events.append({"event": "slot", "name": kind, "value": value})
-            commands = [SetSlot(kind, value)]
-            previous_slot = kind if kind != "passenger_count" else None
+        if kind in ("pin", "user_password", "passenger_count", "pin_early"):
+            slot = "pin" if kind == "pin_early" else kind
+            events.append({"event": "slot", "name": slot, "value": value})
+            commands = [SetSlot(slot, value)]
+            previous_slot = slot if kind != "passenger_count" else None
         replies[text] = commands
         traces.append(
             TurnTrace.from_dict(
@@ -251,6 +257,10 @@ def conversation(turns: list[tuple[str, str]]) -> tuple[list[TurnTrace], dict[st
 @pytest.fixture(scope="module")
 def sample():
     return load(SAMPLE)
+
+
+def _turn_kinds(kind: str) -> list[str]:
+    return ["said", kind] if kind == "pin_early" else [kind]
 
 
 @settings(

@@ -96,6 +96,7 @@ class SessionStore:
     def __init__(self, path_or_project_root: str | Path) -> None:
         self.path = store_path(path_or_project_root)
         self._scrubbers: dict[str, Scrubber] = {}
+        self._masked: dict[str, set[str]] = {}  # per session: secrets no stored turn holds
         _make_folder(self.path.parent)
         conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S)
         self.db = Database(conn)
@@ -103,6 +104,8 @@ class SessionStore:
             self.db.enable_wal()
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
+            # a row rewritten to mask a secret leaves no copy in freed space
+            conn.execute("PRAGMA secure_delete = ON")
             migrate(conn)
         except BaseException:
             conn.close()
@@ -151,6 +154,10 @@ class SessionStore:
         if scrubber is None:
             scrubber = self._scrubbers.setdefault(session_id, Scrubber())
         data = scrubber.scrub(trace.to_dict())
+        # secrets the earlier stored turns may still hold (the scrubber may have learned
+        # one elsewhere, e.g. the `--record` cassette, before this turn came)
+        masked = self._masked.setdefault(session_id, set())
+        learned = [secret for secret in scrubber.known if secret not in masked]
         user_text = str(data.get("user_text") or "")
         duration = float((trace.timings_ms or {}).get("total") or 0.0)
         finished = finished_at or datetime.now(timezone.utc)
@@ -178,6 +185,44 @@ class SessionStore:
                    WHERE id = ?""",
                 (now_iso(), title, session_id),
             )
+            rewritten = self._mask_earlier(session_id, learned, scrubber) if learned else 0
+        masked.update(learned)
+        if rewritten:
+            # the old rows' text is still in the log's frames until a checkpoint
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def _mask_earlier(self, session_id: str, secrets: list[str], scrubber: Scrubber) -> int:
+        """Mask `secrets`, just learned, in the session's earlier turns (a PIN typed a
+        turn before the model put it in its slot); how many turns were rewritten."""
+        forms = {form for s in secrets for form in (s, json.dumps(s, ensure_ascii=False)[1:-1])}
+        found = " OR ".join("instr(trace_json, ?) > 0 OR instr(user_text, ?) > 0" for _ in forms)
+        rows = self.db.execute(
+            f"SELECT idx, trace_json FROM turns WHERE session_id = ? AND ({found})",
+            (session_id, *(form for form in forms for _ in range(2))),
+        ).fetchall()
+        for idx, trace_json in rows:
+            try:
+                data = scrubber.scrub(json.loads(trace_json))
+            except ValueError:
+                data = {"user_text": "", "errors": ["the stored trace of this turn was masked"]}
+            self.db.execute(
+                "UPDATE turns SET user_text = ?, bot_text = ?, trace_json = ?"
+                " WHERE session_id = ? AND idx = ?",
+                (
+                    str(data.get("user_text") or ""),
+                    bot_text_of(data),
+                    json.dumps(data, ensure_ascii=False, default=str),
+                    session_id,
+                    idx,
+                ),
+            )
+        if rows:
+            title = self.db.execute("SELECT title FROM sessions WHERE id = ?", (session_id,))
+            (old,) = title.fetchone()
+            self.db.execute(
+                "UPDATE sessions SET title = ? WHERE id = ?", (scrubber.text(old), session_id)
+            )
+        return len(rows)
 
     def rename(self, session_id: str, title: str) -> bool:
         return self._update(session_id, title=title_of(title))
