@@ -24,6 +24,7 @@ own placeholder, so scrubbing twice (a replayed export) changes nothing.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import re
@@ -102,6 +103,7 @@ ENV_SECRET_LENGTH = 8  # `OPENAI_API_KEY=sk-…` is a secret, `AUTH_MODE=on` is 
 MIN_ECHO_LENGTH = 3  # a 1- or 2-character value is masked where found, not searched for
 
 
+@functools.lru_cache(maxsize=4096)  # asked for every key of every stored trace
 def is_secret_name(name: str) -> bool:
     words = [w for w in re.split(r"[^a-z0-9]+", _uncamel(name).lower()) if w]
     if any(w in SECRET_WORDS for w in words):
