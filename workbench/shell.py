@@ -14,6 +14,7 @@ from rich.console import Console
 
 from workbench.buttons import typed_choice
 from workbench.session import Session
+from workbench.store.redact import Scrubber
 from workbench.trace.records import BotMessage, Button
 from workbench.trace.text import chat_markup, escaped, trace_table
 from workbench.trace.turn import TurnTrace
@@ -35,8 +36,11 @@ class Shell:
         debug: bool = False,
         read: Callable[[str], str] = input,
         on_turn: Callable[[TurnTrace], None] | None = None,
+        scrubber: Scrubber | None = None,
     ) -> None:
         self.session = session
+        # `--debug` shows prompts and errors: masked as the store masks them
+        self.scrubber = scrubber or Scrubber.for_project(session.project)
         self.console = console
         self.debug = debug
         self.read = read
@@ -83,13 +87,15 @@ class Shell:
         if self.on_turn is not None:
             self.on_turn(trace)
         if self.debug:
-            print_trace(trace, self.console)
+            print_trace(trace, self.console, self.scrubber)
         self.buttons = []
         for message in trace.bot_messages:
             self.print_message(message)
+        # a model error may quote the API key it was sent
         for error in trace.errors:
-            self.console.print(f"[red]! {escaped(error)}[/]", highlight=False)
+            self.console.print(f"[red]! {escaped(self.scrubber.text(error))}[/]", highlight=False)
         for notice in trace.notices:
+            notice = self.scrubber.text(notice)
             self.console.print(f"[yellow]i {escaped(notice)}[/]", highlight=False)
         return trace
 
@@ -99,9 +105,11 @@ class Shell:
         self.buttons.extend(message.buttons)
 
 
-def print_trace(trace: TurnTrace, console: Console) -> None:
-    """The turn's understanding and engine view, for `--debug`."""
-    console.print(trace_table(trace))
+def print_trace(trace: TurnTrace, console: Console, scrubber: Scrubber | None = None) -> None:
+    """The turn's understanding and engine view, for `--debug`, its secrets masked (a
+    provider error may quote the API key it was sent)."""
+    scrubber = scrubber or Scrubber()
+    console.print(trace_table(TurnTrace.from_dict(scrubber.scrub_record(trace.to_dict()))))
 
 
 def run_shell(
@@ -110,9 +118,10 @@ def run_shell(
     debug: bool,
     greet: bool = True,
     on_turn: Callable[[TurnTrace], None] | None = None,
+    scrubber: Scrubber | None = None,
 ) -> int:
     console = Console(highlight=False, soft_wrap=True, file=sys.stdout)
-    shell = Shell(session, console, debug=debug, on_turn=on_turn)
+    shell = Shell(session, console, debug=debug, on_turn=on_turn, scrubber=scrubber)
     shell.header(generator_label)
     return asyncio.run(shell.run(greet=greet))
 

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from workbench.project.yaml_io import YamlCache
     from workbench.session import CustomActionRunner, Session
     from workbench.store.recorder import SessionRecorder
+    from workbench.store.redact import Scrubber
     from workbench.understanding.base import CommandGenerator
 
 ACTION_MODES = ("auto", "inprocess", "server", "off")
@@ -149,11 +150,16 @@ def option_path(path: Path, root: Path) -> Path:
 
 
 def make_generator(
-    project: Project, options: Options, notes: list[str] | None = None
+    project: Project,
+    options: Options,
+    notes: list[str] | None = None,
+    scrubber: Scrubber | None = None,
 ) -> tuple[CommandGenerator, str]:
     """(generator, label): a cassette replayed, else the configured model or the offline
-    generator (wrapped to record when asked). A cassette that is not there is a
-    `UsageError`; one that cannot be read raises `CassetteError` (both `WorkbenchError`s)."""
+    generator (wrapped to record when asked, its secrets masked by `scrubber`). A cassette
+    that is not there is a `UsageError`; one that cannot be read raises `CassetteError`
+    (both `WorkbenchError`s)."""
+    from workbench.store.redact import Scrubber, unmask
     from workbench.understanding.cassette import CassetteGenerator, RecordingGenerator
     from workbench.understanding.choose import choose_generator
 
@@ -164,7 +170,8 @@ def make_generator(
         path = option_path(options.cassette, project.root)
         if not path.is_file():
             raise UsageError(f"--cassette {options.cassette}: the file does not exist")
-        return CassetteGenerator(path), f"cassette {options.cassette}"
+        # a cassette recorded with its secrets masked still answers the real messages
+        return CassetteGenerator(path, unmask=unmask), f"cassette {options.cassette}"
     generator, label = choose_generator(project, offline=options.offline, model=options.model)
     if label.startswith("direct commands only"):
         notes.append(
@@ -172,7 +179,10 @@ def make_generator(
             "(/start flow x, /SetSlots(...)) are understood"
         )
     if options.record is not None:
-        generator = RecordingGenerator(generator, option_path(options.record, project.root))
+        scrubber = scrubber or Scrubber.for_project(project)
+        generator = RecordingGenerator(
+            generator, option_path(options.record, project.root), scrub=scrubber.scrub
+        )
         label = f"{label}, recording to {options.record.name}"
     return generator, label
 
@@ -254,10 +264,18 @@ class Parts:
     label: str
     actions: ProjectActions
     notes: list[str] = field(default_factory=list)
+    # the secrets seen so far, masked in the store, the `--record` cassette and `--debug`
+    scrubber: Scrubber | None = None
 
     def close(self) -> None:
-        """Stop an action server the runner started."""
-        self.actions.close()
+        """Write the `--record` cassette once more (with the secrets learned since its
+        last write masked) and stop an action server the runner started."""
+        write = getattr(self.generator, "write_cassette", None)
+        try:
+            if callable(write):
+                write()
+        finally:
+            self.actions.close()
 
 
 def make_parts(
@@ -269,13 +287,16 @@ def make_parts(
 ) -> Parts:
     """The generator as `options` choose it (or `generator`, e.g. a test's script) and
     the project's action runner (`lazy_actions`: made at its first use)."""
+    from workbench.store.redact import Scrubber
+
     notes: list[str] = []
+    scrubber = Scrubber.for_project(project)
     if generator is None:
-        generator, label = make_generator(project, options, notes)
+        generator, label = make_generator(project, options, notes, scrubber)
     else:
         label = str(getattr(generator, "name", None) or type(generator).__name__)
     actions = LazyActions(project, options) if lazy_actions else make_actions(project, options)
-    return Parts(generator, label, actions, notes)
+    return Parts(generator, label, actions, notes, scrubber)
 
 
 def new_sender_id(prefix: str) -> str:
@@ -304,10 +325,13 @@ def new_recorder(
     session: Session,
     label: str,
     warn: Callable[[str], None] | None = None,
+    scrubber: Scrubber | None = None,
 ) -> SessionRecorder:
     """Saves `session`'s turns to `<root>/.calm/sessions.db` as they happen (call it
-    with each trace; `close()` ends the stored session)."""
+    with each trace; `close()` ends the stored session). `scrubber`: the conversation's
+    (default: a new one for the project)."""
     from workbench.store.recorder import SessionRecorder
+    from workbench.store.redact import Scrubber
 
     return SessionRecorder(
         root,
@@ -315,6 +339,7 @@ def new_recorder(
         sender_id=session.tracker.sender_id,
         seed=session.tracker.seed,
         project_fingerprint=session.project.fingerprint,
+        scrubber=scrubber or Scrubber.for_project(session.project),
         **({"warn": warn} if warn is not None else {}),
     )
 
@@ -360,5 +385,9 @@ def build_conversation(
         sender_id=sender_id or "default",
         seed=seed,
     )
-    recorder = new_recorder(root or project.root, session, parts.label) if store else None
+    recorder = (
+        new_recorder(root or project.root, session, parts.label, scrubber=parts.scrubber)
+        if store
+        else None
+    )
     return RunningConversation(session, parts, recorder)

@@ -4,7 +4,8 @@ Exit codes: 0 ok; 1 problems found (validation errors, failing tests, a `Workben
 the user can fix: the message says what); 2 usage errors only (argparse's own errors and
 `UsageError`); 70 an internal error (a bug in the workbench, sysexits' EX_SOFTWARE), so
 that a CI job tells "the tests failed" (1) from "the tool broke" (70). An internal error
-prints one line naming the file the full traceback was written to.
+prints one line naming the file the full traceback was written to; both have the
+secrets the process has seen masked (a traceback quotes local values and messages).
 """
 
 from __future__ import annotations
@@ -44,13 +45,13 @@ def report_crash(exc: BaseException, project_dir: str | Path | None = None) -> i
     """One line on stderr; the full traceback in a file (the project's `.calm/logs/`, or
     the system's temp folder when there is no writable project)."""
     where = write_crash(traceback.format_exc(), project_dir)
-    message = _printable(" ".join(str(exc).split()))
+    message = _printable(_scrubbed(" ".join(str(exc).split())))
     if len(message) > 200:
         message = message[:199] + "…"
     what = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
     if where is None:
         print(f"{PROG}: internal error: {what} (no file could be written)", file=sys.stderr)
-        traceback.print_exc()
+        print(_scrubbed(traceback.format_exc()), file=sys.stderr, end="")
     else:
         print(f"{PROG}: internal error: {what} (traceback written to {where})", file=sys.stderr)
     return EXIT_INTERNAL
@@ -71,6 +72,7 @@ def write_crash(text: str, project_dir: str | Path | None = None) -> Path | None
         f"command: {' '.join(sys.argv)}\n"
         f"python: {sys.version.split()[0]} ({sys.executable})\n\n{text}"
     )
+    report = _scrubbed(report)
     targets: list[Path] = []
     if project_dir is not None and Path(project_dir).is_dir():
         targets.append(Path(project_dir) / CRASH_DIR / name)
@@ -83,3 +85,13 @@ def write_crash(text: str, project_dir: str | Path | None = None) -> Path | None
             continue
         return target.resolve()
     return None
+
+
+def _scrubbed(text: str) -> str:
+    """`text` with secrets masked; if masking itself fails, nothing of it is kept."""
+    try:
+        from workbench.store.redact import scrub_crash_text
+
+        return scrub_crash_text(text)
+    except Exception as exc:  # a crash report must never leak, nor crash itself
+        return f"(withheld: masking its secrets failed with {type(exc).__name__})\n"

@@ -55,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
             debug=args.debug,
             greet=not args.no_greet,
             on_turn=conversation.recorder,
+            scrubber=conversation.parts.scrubber,
         )
     finally:
         conversation.close()  # ends the stored session, stops a started action server

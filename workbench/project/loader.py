@@ -217,6 +217,8 @@ class _Loader:
             fingerprint=self.hash.hexdigest(),
             notes=tuple(self.notes),
             rasa_version=rasa_version,
+            secret_slots=settings.secret_slots,
+            not_secret_slots=settings.not_secret_slots,
         )
         return LoadResult(project, self.issues)
 

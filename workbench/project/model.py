@@ -455,6 +455,10 @@ class Project:
     # how the project was found, e.g. "using config/config.yml (no config.yml at the root)"
     notes: tuple[str, ...] = ()
     rasa_version: str = DEFAULT_RASA_VERSION
+    # slots workbench.yml marks as secret (`secret_slots`) or not (`not_secret_slots`),
+    # beside those whose names say so (store/redact.py)
+    secret_slots: frozenset[str] = frozenset()
+    not_secret_slots: frozenset[str] = frozenset()
 
     def flow(self, flow_id: str) -> Flow | None:
         return self.flows.get(flow_id)

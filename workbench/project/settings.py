@@ -13,12 +13,17 @@ from workbench.project.model import RASA_VERSIONS
 from workbench.project.yaml_io import line_of
 
 SETTINGS_STEM = "workbench"
-KNOWN_KEYS = ("rasa_version",)
+SECRET_KEYS = ("secret_slots", "not_secret_slots")
+KNOWN_KEYS = ("rasa_version", *SECRET_KEYS)
 
 
 @dataclass(frozen=True)
 class WorkbenchSettings:
     rasa_version: str | None = None  # None: the default profile
+    # slots masked everywhere the workbench writes, beyond those named like a secret
+    secret_slots: frozenset[str] = frozenset()
+    # slots named like a secret (`pin_hint`) that are not one
+    not_secret_slots: frozenset[str] = frozenset()
 
 
 def build_settings(file: str | None, data: object, issues: IssueList) -> WorkbenchSettings:
@@ -54,7 +59,34 @@ def build_settings(file: str | None, data: object, issues: IssueList) -> Workben
                 + ", ".join(f'"{v}"' for v in RASA_VERSIONS),
                 'the version of Rasa Pro the project is written for, e.g. rasa_version: "3.21"',
             )
-    return WorkbenchSettings(rasa_version=version)
+    secret, not_secret = (_slot_names(file, data, key, issues) for key in SECRET_KEYS)
+    for name in sorted(secret & not_secret):
+        issues.error(
+            file,
+            line_of(data, "not_secret_slots"),
+            "secret-slot-conflict",
+            f"slot '{name}' is listed in both secret_slots and not_secret_slots",
+            "keep it in one of the two lists",
+        )
+    return WorkbenchSettings(version, secret, not_secret - secret)
+
+
+def _slot_names(
+    file: str, data: dict[object, object], key: str, issues: IssueList
+) -> frozenset[str]:
+    value = data.get(key)
+    if value is None:
+        return frozenset()
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        issues.error(
+            file,
+            line_of(data, key),
+            "bad-secret-slots",
+            f"{key} must be a list of slot names",
+            f"e.g. {key}: [account_number, security_answer]",
+        )
+        return frozenset()
+    return frozenset(value)
 
 
 def rasa_version_value(value: object) -> str | None:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from workbench.errors import WorkbenchError
 from workbench.store.lease import SessionLease
+from workbench.store.redact import Scrubber
 from workbench.store.text import is_session_start
 from workbench.trace.turn import TurnTrace
 
@@ -47,6 +48,7 @@ class SessionRecorder:
         seed: int,
         project_fingerprint: str,
         warn: Callable[[str], None] = _warn,
+        scrubber: Scrubber | None = None,
     ) -> None:
         self.project_root = project_root
         self.generator = generator
@@ -54,6 +56,8 @@ class SessionRecorder:
         self.seed = seed
         self.project_fingerprint = project_fingerprint
         self.warn = warn
+        # the conversation's: a secret of one turn stays masked in every later one
+        self.scrubber = scrubber if scrubber is not None else Scrubber()
         self.store: SessionStore | None = None
         self.session_id: str | None = None
         self.lease: SessionLease | None = None
@@ -124,7 +128,7 @@ class SessionRecorder:
         while self.pending:
             trace, finished = self.pending[0]
             try:
-                store.add_turn(self.session_id, trace, finished_at=finished)
+                store.add_turn(self.session_id, trace, finished_at=finished, scrubber=self.scrubber)
             except TurnExistsError:
                 self._fork(store, trace.index)
                 continue

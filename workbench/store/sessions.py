@@ -24,7 +24,7 @@ from sqlite_utils import Database
 from workbench.errors import WorkbenchError
 from workbench.store.lease import SessionInUseError, holder
 from workbench.store.migrations import migrate
-from workbench.store.redact import scrub
+from workbench.store.redact import Scrubber
 from workbench.store.text import bot_text_of, is_session_start, title_of
 from workbench.trace.records import BotMessage
 from workbench.trace.turn import TurnTrace
@@ -106,6 +106,8 @@ class SessionStore:
 
     def __init__(self, path_or_project_root: str | Path) -> None:
         self.path = store_path(path_or_project_root)
+        self._scrubbers: dict[str, Scrubber] = {}
+        self._masked: dict[str, set[str]] = {}  # per session: secrets no stored turn holds
         _make_folder(self.path.parent)
         conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S)
         self.db = Database(conn)
@@ -113,6 +115,8 @@ class SessionStore:
             self.db.enable_wal()
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
+            # a row rewritten to mask a secret leaves no copy in freed space
+            conn.execute("PRAGMA secure_delete = ON")
             migrate(conn)
         except BaseException:
             conn.close()
@@ -146,12 +150,25 @@ class SessionStore:
         raise RuntimeError("could not find a free session id")  # pragma: no cover
 
     def add_turn(
-        self, session_id: str, trace: TurnTrace, *, finished_at: datetime | None = None
+        self,
+        session_id: str,
+        trace: TurnTrace,
+        *,
+        finished_at: datetime | None = None,
+        scrubber: Scrubber | None = None,
     ) -> None:
         """Store one turn (scrubbed of secrets) and update its session, in one
         transaction that is committed when this returns. `finished_at` (default: now)
-        is when the turn ended, for turns saved later than they happened."""
-        data = scrub(trace.to_dict())
+        is when the turn ended, for turns saved later than they happened. `scrubber`:
+        the conversation's (default: one per session id for this store), which masks
+        the secrets of earlier turns in this one too (a PIN in a later prompt's history)."""
+        if scrubber is None:
+            scrubber = self._scrubbers.setdefault(session_id, Scrubber())
+        data = scrubber.scrub(trace.to_dict())
+        # secrets the earlier stored turns may still hold (the scrubber may have learned
+        # one elsewhere, e.g. the `--record` cassette, before this turn came)
+        masked = self._masked.setdefault(session_id, set())
+        learned = [secret for secret in scrubber.known if secret not in masked]
         user_text = str(data.get("user_text") or "")
         duration = float((trace.timings_ms or {}).get("total") or 0.0)
         finished = finished_at or datetime.now(timezone.utc)
@@ -179,6 +196,44 @@ class SessionStore:
                    WHERE id = ?""",
                 (now_iso(), title, session_id),
             )
+            rewritten = self._mask_earlier(session_id, learned, scrubber) if learned else 0
+        masked.update(learned)
+        if rewritten:
+            # the old rows' text is still in the log's frames until a checkpoint
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def _mask_earlier(self, session_id: str, secrets: list[str], scrubber: Scrubber) -> int:
+        """Mask `secrets`, just learned, in the session's earlier turns (a PIN typed a
+        turn before the model put it in its slot); how many turns were rewritten."""
+        forms = {form for s in secrets for form in (s, json.dumps(s, ensure_ascii=False)[1:-1])}
+        found = " OR ".join("instr(trace_json, ?) > 0 OR instr(user_text, ?) > 0" for _ in forms)
+        rows = self.db.execute(
+            f"SELECT idx, trace_json FROM turns WHERE session_id = ? AND ({found})",
+            (session_id, *(form for form in forms for _ in range(2))),
+        ).fetchall()
+        for idx, trace_json in rows:
+            try:
+                data = scrubber.scrub(json.loads(trace_json))
+            except ValueError:
+                data = {"user_text": "", "errors": ["the stored trace of this turn was masked"]}
+            self.db.execute(
+                "UPDATE turns SET user_text = ?, bot_text = ?, trace_json = ?"
+                " WHERE session_id = ? AND idx = ?",
+                (
+                    str(data.get("user_text") or ""),
+                    bot_text_of(data),
+                    json.dumps(data, ensure_ascii=False, default=str),
+                    session_id,
+                    idx,
+                ),
+            )
+        if rows:
+            title = self.db.execute("SELECT title FROM sessions WHERE id = ?", (session_id,))
+            (old,) = title.fetchone()
+            self.db.execute(
+                "UPDATE sessions SET title = ? WHERE id = ?", (scrubber.text(old), session_id)
+            )
+        return len(rows)
 
     def next_index(self, session_id: str) -> int:
         """The index the next turn of `session_id` gets (how many turns it has)."""

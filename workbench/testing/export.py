@@ -17,6 +17,10 @@ slots and internal ones, minus a slot cleared that was empty already; the value 
 slot's last one in the turn, as recorded. A value the store masked (`***`) and a mapping
 (a record an action stored) are checked by name only.
 
+Secrets are masked before anything is written (`masked_traces`), with the placeholders
+the store uses: a PIN or a card number keeps its shape, and the same placeholder is in
+the user step, the slot assertion and the cassette, so the export replays as recorded.
+
 Beside the test file goes a cassette (`<stem>.cassette.yml`) with the raw model output
 of every model-handled message, so that
 `calm-tui test PROJECT e2e_tests/<stem>.yml --cassette e2e_tests/<stem>.cassette.yml`
@@ -46,7 +50,7 @@ from workbench.calm.names import (
 )
 from workbench.errors import WorkbenchError
 from workbench.project.model import Project
-from workbench.store.redact import MASK
+from workbench.store.redact import MASK, Scrubber
 from workbench.store.text import is_session_start
 from workbench.testing.replay import model_message
 from workbench.trace.turn import TurnTrace
@@ -113,6 +117,17 @@ def text_pattern(text: str) -> str:
     return ".*".join(_REGEX_SPECIAL.sub(r"\\\1", part) for part in text.split(MASK))
 
 
+def masked_traces(traces: Sequence[TurnTrace], project: Project | None) -> list[TurnTrace]:
+    """`traces` with every secret masked in every turn: a live conversation's (the TUI
+    exports those) and stored ones alike (masking twice changes nothing). Two passes, so
+    a value known to be secret only from a later turn is masked in earlier ones too."""
+    scrubber = Scrubber.for_project(project)
+    dicts = [trace.to_dict() for trace in traces]
+    for data in dicts:
+        scrubber.scrub(data)
+    return [TurnTrace.from_dict(scrubber.scrub_record(data)) for data in dicts]
+
+
 # --- the YAML -------------------------------------------------------------------------------
 
 
@@ -128,7 +143,7 @@ def export_session(
     the session. `comment` goes at the top of the file."""
     from ruamel.yaml.comments import CommentedMap
 
-    turns = exported_turns(traces)
+    turns = exported_turns(masked_traces(traces, project))
     if not turns:
         raise NothingToExport("the session has no user messages to export")
     data = CommentedMap()
@@ -285,12 +300,14 @@ def _dump(data: Any) -> str:
 # --- the cassette ---------------------------------------------------------------------------
 
 
-def export_cassette(traces: Sequence[TurnTrace]) -> list[CassetteEntry]:
+def export_cassette(
+    traces: Sequence[TurnTrace], project: Project | None = None
+) -> list[CassetteEntry]:
     """The raw model output of each exported model-handled message, in order. Buttons,
     intents and direct commands never reach the model and have no entry; nor has a
     turn whose model call failed (a replay of it fails with a cassette miss)."""
     entries = []
-    for trace in exported_turns(traces):
+    for trace in exported_turns(masked_traces(traces, project)):
         message = model_message(trace)
         if message is not None and trace.raw_output is not None:
             entries.append(CassetteEntry(message, trace.raw_output))
@@ -364,7 +381,7 @@ def write_export(
     for existing in (path, cassette_path):
         if existing is not None and existing.exists():
             raise FileExistsError(f"{existing} exists already; it is not overwritten")
-    entries = export_cassette(traces)
+    entries = export_cassette(traces, project)
     header = comment or ""
     if cassette_path is not None:
         header += ("\n" if header else "") + _rerun_hint(project, path, cassette_path)

@@ -26,7 +26,7 @@ from workbench.calm.values import JSONObject
 from workbench.errors import WorkbenchError
 from workbench.project.model import Project
 from workbench.session import CustomActionRunner, Session
-from workbench.store.redact import MASK
+from workbench.store.redact import MASK, PLACEHOLDER
 from workbench.store.text import is_session_start
 from workbench.trace.records import BotMessage, Event
 from workbench.trace.text import bot_message_lines, command_text, dropped_text, flow_change
@@ -320,8 +320,9 @@ def difference_lines(turn: TurnComparison) -> list[str]:
         lines.append("  commands: " + (" | ".join(turn.actual_commands) or "none"))
     lines.extend(f"  dropped now: {d}" for d in turn.dropped)
     lines.extend(f"  error now: {e}" for e in turn.errors)
-    if MASK in turn.user_text:
-        lines.append(f"  note: the store masked part of this message as {MASK}")
+    masked = PLACEHOLDER.search(turn.user_text)
+    if masked:  # replayed with the placeholder, e.g. a PIN no account has
+        lines.append(f"  note: the store masked a secret in this message as {masked[0]}")
     return lines
 
 

@@ -1,15 +1,23 @@
-"""Show e2e results: a summary table, then each failure in detail; and JUnit XML."""
+"""Show e2e results: a summary table, then each failure in detail; and JUnit XML.
+
+A failure quotes the conversation: its secrets are masked first (`masked`), with the
+placeholders the store uses, learned from the case's own turns.
+"""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from dataclasses import replace
 from itertools import groupby
 from pathlib import Path
+from typing import cast
 
 from rich.console import Console
 from rich.table import Table
 
+from workbench.calm.values import SlotValue
+from workbench.store.redact import Scrubber, scrub_text
 from workbench.testing.other_version import hint
 from workbench.testing.runner import FAILED, PASSED, SKIPPED, CaseResult, RunResult, TurnView
 from workbench.trace.text import bot_message_lines, escaped, printable, slot_set_text
@@ -20,8 +28,40 @@ STATUS_STYLE = {PASSED: "green", FAILED: "red", SKIPPED: "yellow"}
 # --- plain text (console details and JUnit bodies) -------------------------------------------
 
 
+def masked(result: CaseResult) -> CaseResult:
+    """`result` with the secrets of its conversation masked in all it would show."""
+    scrubber = Scrubber()
+    if result.failure is not None:  # only a failure quotes the conversation
+        for trace in result.traces:
+            scrubber.scrub(trace.to_dict())  # learns which values are secrets
+    text = scrubber.text
+    failure = result.failure
+    if failure is not None:
+        turn = failure.turn
+        if turn is not None:
+            turn = replace(
+                turn,
+                user_text=None if turn.user_text is None else text(turn.user_text),
+                bot=[replace(m, text=m.text and text(m.text)) for m in turn.bot],
+                slots=[
+                    (n, cast(SlotValue, scrubber.scrub_record({"name": n, "value": v})["value"]))
+                    for n, v in turn.slots
+                ],
+                flows=[text(line) for line in turn.flows],
+                commands=[text(line) for line in turn.commands],
+                dropped=[text(line) for line in turn.dropped],
+                errors=[text(line) for line in turn.errors],
+                notices=[text(line) for line in turn.notices],
+            )
+        failure = replace(
+            failure, message=text(failure.message), expected=text(failure.expected), turn=turn
+        )
+    return replace(result, failure=failure, notes=[text(note) for note in result.notes])
+
+
 def failure_text(result: CaseResult) -> str:
     """The first divergent step, expected vs actual, the turn's commands: plain text."""
+    result = masked(result)
     failure = result.failure
     lines: list[str] = []
     if failure is None:
@@ -100,13 +140,15 @@ def print_report(run: RunResult, console: Console) -> None:
     for result in run.results:
         if result.status == PASSED:
             for note in result.notes:
+                note = scrub_text(note)
                 console.print(f"[yellow]note:[/] {escaped(result.id)}: {escaped(note)}")
     for note in run.notes:
-        console.print(f"[yellow]note:[/] {escaped(note)}", highlight=False)
+        console.print(f"[yellow]note:[/] {escaped(scrub_text(note))}", highlight=False)
     console.print(summary_line(run), highlight=False)
 
 
 def print_failure(result: CaseResult, console: Console) -> None:
+    result = masked(result)
     failure = result.failure
     if failure is None:
         return
@@ -174,8 +216,9 @@ def junit_xml(run: RunResult, suite_name: str = "calm-tui e2e") -> ET.ElementTre
                 case.set("file", result.source.file)
                 if result.source.line:
                     case.set("line", str(result.source.line))
-            if result.status == FAILED and result.failure is not None:
-                message = result.failure.message
+            shown = masked(result)
+            if result.status == FAILED and shown.failure is not None:
+                message = shown.failure.message
                 if result.passes_under:
                     message += f" ({hint(result.passes_under)})"
                     properties = ET.SubElement(case, "properties")
@@ -183,14 +226,14 @@ def junit_xml(run: RunResult, suite_name: str = "calm-tui e2e") -> ET.ElementTre
                         properties, "property", name="passes_under_rasa", value=result.passes_under
                     )
                 failure = ET.SubElement(
-                    case, "failure", message=printable(message), type=result.failure.kind
+                    case, "failure", message=printable(message), type=shown.failure.kind
                 )
                 failure.text = failure_text(result)
             elif result.status == SKIPPED:
-                notes = printable("; ".join(result.notes))
+                notes = printable("; ".join(shown.notes))
                 ET.SubElement(case, "skipped", message=notes or "not run")
             elif result.notes:
-                ET.SubElement(case, "system-out").text = printable("\n".join(result.notes))
+                ET.SubElement(case, "system-out").text = printable("\n".join(shown.notes))
     for key, value in totals.items():
         root.set(key, _fmt(value))
     root.set("errors", "0")

@@ -265,7 +265,11 @@ class Conversation:
             return None
         # `self.warn` is looked up when a warning comes: the app sets it after this
         return wiring.new_recorder(
-            self.root, session, self.label, warn=lambda message: self.warn(message)
+            self.root,
+            session,
+            self.label,
+            warn=lambda message: self.warn(message),
+            scrubber=self.parts.scrubber,
         )
 
 

@@ -25,7 +25,10 @@ cases and repeated runs replay the same. Within the running case, its own entrie
 tried first, then entries without `test_case` (today's shared, consumed-in-order pool).
 
 `RecordingGenerator` wraps any generator and appends `{user, completion}` for every
-message it understands, rewriting the file (atomically) after each turn.
+message it understands, rewriting the file (atomically) after each turn. Given the
+conversation's `scrub` (wiring passes the store's scrubber), it writes the entries with
+their secrets masked, the secrets the conversation has seen so far included, so a PIN
+typed in one turn is masked in every entry on the next write.
 """
 
 from __future__ import annotations
@@ -34,18 +37,25 @@ import io
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
 from workbench.calm.commands import Command
+from workbench.calm.values import JSONValue
 from workbench.engine.tracker import Tracker
 from workbench.errors import WorkbenchError
 from workbench.project.model import Project
 from workbench.project.yaml_io import YamlSyntaxError, parse_yaml
 from workbench.understanding.base import CommandGenerator, GeneratorOutput, output_from_text
 from workbench.understanding.dsl.parser import Syntax
-from workbench.understanding.recorded import RecordedOutputGenerator, Recording, project_syntax
+from workbench.understanding.recorded import (
+    RecordedOutputGenerator,
+    Recording,
+    Unmask,
+    project_syntax,
+)
 
 CASSETTE_VERSION = 1
 
@@ -192,11 +202,13 @@ class CassetteGenerator(RecordedOutputGenerator):
 
     name = "cassette"
 
-    def __init__(self, path: Path | str, syntax: Syntax | None = None) -> None:
+    def __init__(
+        self, path: Path | str, syntax: Syntax | None = None, unmask: Unmask | None = None
+    ) -> None:
         self.path = Path(path)
         self.entries = load_cassette(self.path)
         recordings = [Recording(e.user, e.completion, e.test_case, origin=e) for e in self.entries]
-        super().__init__(recordings, miss=self._miss, syntax=syntax)
+        super().__init__(recordings, miss=self._miss, syntax=syntax, unmask=unmask)
 
     def _miss(self, message: str, used: int, total: int, test_case: str | None) -> Exception:
         return CassetteMiss(message, self.path, used, total, test_case)
@@ -220,10 +232,12 @@ class RecordingGenerator:
         *,
         append: bool = False,
         syntax: Syntax | None = None,
+        scrub: Callable[[JSONValue], JSONValue] | None = None,
     ) -> None:
         self.inner = inner
         self.path = Path(path)
         self.syntax = syntax
+        self.scrub = scrub
         self.entries: list[CassetteEntry] = []
         if append and self.path.exists():
             self.entries = load_cassette(self.path)
@@ -236,8 +250,22 @@ class RecordingGenerator:
         output = await self.inner.generate(message, tracker, project)
         completion = completion_for(output, self.syntax or project_syntax(project))
         self.entries.append(CassetteEntry(message.strip(), completion))
-        save_cassette(self.path, self.entries)
+        if self.scrub is not None:
+            # a `set slot pin 4321` tells the scrubber that 4321 is a secret
+            self.scrub([command.as_dict() for command in output.commands])
+        self.write_cassette()
         return output
+
+    def write_cassette(self) -> None:
+        """Write the file; wiring calls it again when the conversation ends, when the
+        scrubber may know secrets it learned after the last turn's write."""
+        entries = self.entries
+        if self.scrub is not None:
+            entries = [
+                CassetteEntry(str(self.scrub(e.user)), str(self.scrub(e.completion)), e.test_case)
+                for e in entries
+            ]
+        save_cassette(self.path, entries)
 
     def __getattr__(self, name: str) -> object:  # anything else the inner generator offers
         return getattr(self.inner, name)

@@ -19,7 +19,7 @@ says in its own words what to do (record the cassette again, ...).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from workbench.engine.tracker import Tracker
 from workbench.errors import WorkbenchError
@@ -55,6 +55,8 @@ class RecordedFailure(WorkbenchError, RuntimeError):
 
 # makes the error for a message without a recording: (message, used, total, test case)
 MissError = Callable[[str, int, int, "str | None"], Exception]
+# (recorded message with masked secrets, message) → the values in the placeholders' places
+Unmask = Callable[[str, str], "dict[str, str] | None"]
 
 
 def project_syntax(project: Project | None) -> Syntax:
@@ -78,8 +80,10 @@ class RecordedOutputGenerator:
         miss: MissError,
         fallback: CommandGenerator | None = None,
         syntax: Syntax | None = None,
+        unmask: Unmask | None = None,
     ) -> None:
         self.recordings = list(recordings)
+        self.unmask = unmask
         self.used = [False] * len(self.recordings)
         self.miss = miss
         self.fallback = fallback
@@ -109,17 +113,29 @@ class RecordedOutputGenerator:
         )
 
     def take(self, message: str) -> Recording | None:
-        """The recording that answers `message`, marked used; None if there is none."""
+        """The recording that answers `message`, marked used; None if there is none.
+        Recorded with its secrets masked, a message matches with the secrets in the
+        placeholders' places (`unmask`), and the reply gets them back."""
         key = message.strip()
         # the running test case's own recordings first, then the shared ones
-        for scoped in (True, False):
-            for index, recording in enumerate(self.recordings):
-                if self.used[index] or recording.user.strip() != key:
-                    continue
-                if self._belongs(recording) if scoped else recording.test_case is None:
-                    self.used[index] = True
-                    return recording
+        for masked in (False, True) if self.unmask is not None else (False,):
+            for scoped in (True, False):
+                for index, recording in enumerate(self.recordings):
+                    if self.used[index]:
+                        continue
+                    if not (self._belongs(recording) if scoped else recording.test_case is None):
+                        continue
+                    if not masked and recording.user.strip() == key:
+                        self.used[index] = True
+                        return recording
+                    values = self._unmasked(recording, key) if masked else None
+                    if values is not None:
+                        self.used[index] = True
+                        return replace(recording, completion=_filled(recording.completion, values))
         return None
+
+    def _unmasked(self, recording: Recording, key: str) -> dict[str, str] | None:
+        return self.unmask(recording.user.strip(), key) if self.unmask is not None else None
 
     async def generate(self, message: str, tracker: Tracker, project: Project) -> GeneratorOutput:
         recording = self.take(message)
@@ -147,6 +163,15 @@ class RecordedOutputGenerator:
     def rewind(self) -> None:
         """Make every recording available again."""
         self.used = [False] * len(self.recordings)
+
+
+def _filled(completion: str | None, values: dict[str, str]) -> str | None:
+    """`completion` with each placeholder replaced by the value the message had there."""
+    if completion is None:
+        return None
+    for placeholder, value in values.items():
+        completion = completion.replace(placeholder, value)
+    return completion
 
 
 def _same_file(written: str, actual: str) -> bool:
