@@ -17,10 +17,10 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
 
 from sqlite_utils import Database
 
+from workbench.calm.values import JSONObject
 from workbench.errors import WorkbenchError
 from workbench.store.lease import SessionInUseError, holder
 from workbench.store.migrations import migrate
@@ -75,7 +75,7 @@ class SessionSummary:
     turn_count: int
     status: str
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> JSONObject:
         return asdict(self)
 
 
@@ -369,7 +369,7 @@ class SessionStore:
 
     # -- helpers ------------------------------------------------------------------------
 
-    def _update(self, id_or_prefix: str, **values: Any) -> bool:
+    def _update(self, id_or_prefix: str, **values: object) -> bool:
         full = self.resolve_id(id_or_prefix)
         if full is None:
             return False
@@ -390,7 +390,7 @@ class SessionStore:
         self.db.commit()
 
 
-def _summary(row: dict[str, Any]) -> SessionSummary:
+def _summary(row: JSONObject) -> SessionSummary:
     fields = SessionSummary.__dataclass_fields__
     return SessionSummary(**{k: v for k, v in row.items() if k in fields})
 

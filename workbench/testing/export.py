@@ -36,7 +36,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from workbench.calm.names import (
     DIALOGUE_STACK,
@@ -48,6 +47,7 @@ from workbench.calm.names import (
     UTTER_ACTION_KEY,
     is_pattern,
 )
+from workbench.calm.values import JSONObject, SlotValue
 from workbench.errors import WorkbenchError
 from workbench.project.model import Project
 from workbench.store.redact import MASK, Scrubber
@@ -85,9 +85,9 @@ def exported_turns(traces: Sequence[TurnTrace]) -> list[TurnTrace]:
     ]
 
 
-def slot_changes(trace: TurnTrace, project: Project | None) -> list[tuple[str, Any]]:
+def slot_changes(trace: TurnTrace, project: Project | None) -> list[tuple[str, SlotValue]]:
     """(slot, value) for the domain slots this turn set, in the order first set."""
-    last: dict[str, Any] = {}
+    last: dict[str, SlotValue] = {}
     for event in trace.events:
         if event.type != "slot" or event.metadata.get("reset"):
             continue
@@ -159,8 +159,8 @@ def export_session(
     return _dump(data)
 
 
-def _plain_steps(turns: list[TurnTrace], project: Project | None) -> list[dict[str, Any]]:
-    steps: list[dict[str, Any]] = []
+def _plain_steps(turns: list[TurnTrace], project: Project | None) -> list[JSONObject]:
+    steps: list[JSONObject] = []
     for trace in turns:
         steps.append({"user": _quoted(trace.user_text)})
         for message in trace.bot_messages:
@@ -185,14 +185,14 @@ def _plain_steps(turns: list[TurnTrace], project: Project | None) -> list[dict[s
 
 def _assertion_steps(
     turns: list[TurnTrace], project: Project | None
-) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+) -> tuple[list[JSONObject], dict[str, JSONObject]]:
     """The steps, and named metadata for repeated messages: assertions run on the turn
     of the *first* user message with a text, unless the step names its metadata."""
-    steps: list[dict[str, Any]] = []
-    metadata: dict[str, dict[str, Any]] = {}
+    steps: list[JSONObject] = []
+    metadata: dict[str, JSONObject] = {}
     seen: set[str] = set()
     for trace in turns:
-        step: dict[str, Any] = {"user": _quoted(trace.user_text)}
+        step: JSONObject = {"user": _quoted(trace.user_text)}
         if trace.user_text in seen:
             key = f"turn_{trace.index}"
             metadata[key] = {"turn": trace.index}
@@ -205,14 +205,14 @@ def _assertion_steps(
     return steps, metadata
 
 
-def _assertions(trace: TurnTrace, project: Project | None) -> list[dict[str, Any]]:
+def _assertions(trace: TurnTrace, project: Project | None) -> list[JSONObject]:
     custom = custom_actions(trace, project)
     slots = slot_changes(trace, project)
     slot_names = {name for name, _ in slots}
-    found: list[dict[str, Any]] = []
+    found: list[JSONObject] = []
     keys: set[str] = set()
 
-    def add(assertion: dict[str, Any]) -> None:
+    def add(assertion: JSONObject) -> None:
         key = json.dumps(assertion, sort_keys=True, default=str)
         if key not in keys:
             keys.add(key)
@@ -251,13 +251,13 @@ def _is_pattern(flow_id: str, project: Project | None) -> bool:
     return flow.is_pattern if flow is not None else is_pattern(flow_id)
 
 
-def _masked(value: Any) -> bool:
+def _masked(value: object) -> bool:
     """Checked by name only: a value the store masked, and a mapping (a record an
     action stored, long and not what a reader of the test wants pinned down)."""
     return isinstance(value, dict) or (isinstance(value, str) and MASK in value)
 
 
-def _value(value: Any) -> Any:
+def _value(value: object) -> object:
     """Strings double-quoted (as a reader expects `"A1001"`, and never read as a
     number or a boolean by an older YAML reader); containers converted inside."""
     if isinstance(value, str):
@@ -269,20 +269,20 @@ def _value(value: Any) -> Any:
     return value
 
 
-def _quoted(text: str) -> Any:
+def _quoted(text: str) -> str:
     from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
     return DoubleQuotedScalarString(text)
 
 
-def _single_quoted(text: str) -> Any:
+def _single_quoted(text: str) -> str:
     """Regexes single-quoted: backslashes stay as written."""
     from ruamel.yaml.scalarstring import SingleQuotedScalarString
 
     return SingleQuotedScalarString(text) if "\n" not in text else _quoted(text)
 
 
-def _dump(data: Any) -> str:
+def _dump(data: object) -> str:
     from ruamel.yaml import YAML
 
     yaml = YAML()

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -17,6 +18,7 @@ from textual.content import Content
 from textual.widgets import Checkbox, DataTable, Input, Static
 
 from workbench.calm.names import ACTION_LISTEN, is_pattern
+from workbench.calm.values import SlotValue
 from workbench.project.model import Project
 from workbench.trace.records import CommandRecord
 from workbench.trace.text import (
@@ -66,7 +68,7 @@ class _TablePanel(TracePanel):
         self.note.update(text)
         self.note.display = bool(text)
 
-    def set_rows(self, rows: list[tuple[str, tuple[Any, ...]]], height: int = 1) -> None:
+    def set_rows(self, rows: Sequence[tuple[str, tuple[object, ...]]], height: int = 1) -> None:
         table = self.table
         table.clear()
         used: set[str] = set()
@@ -154,7 +156,7 @@ class CommandsPanel(TextPanel):
     def draw_trace(self, trace: TurnTrace, project: Project) -> None:
         lines: list[Content] = []
         total = trace.timings_ms.get("total")
-        header: list[Any] = [
+        header: list[str | tuple[str, str]] = [
             (f"turn {trace.index}", "bold"),
             " · ",
             (printable(trace.source, multiline=False), "$accent"),
@@ -219,8 +221,8 @@ def _command_lines(commands: list[CommandRecord]) -> list[Content]:
 class SlotRow:
     name: str
     type: str
-    value: Any
-    old: Any = None
+    value: SlotValue
+    old: SlotValue = None
     changed: bool = False
     builtin: bool = False
 
@@ -430,7 +432,7 @@ class PromptPanel(TextPanel):
             self.set_body(lines)
             return
         model, *rest = usage_parts(usage, trace.prompt_tokens)
-        facts: list[Any] = [(model, "bold" if usage and usage.model else MUTED)]
+        facts: list[str | tuple[str, str]] = [(model, "bold" if usage and usage.model else MUTED)]
         for part in rest:
             facts += [" · ", part]
         lines.append(Content.assemble(*facts))
@@ -494,7 +496,10 @@ class EventsPanel(TextPanel):
                 style = MUTED
             if kind.startswith("flow_") and is_pattern(event.flow_id or ""):
                 style = MUTED
-            parts: list[Any] = [(f"{number:>{width}} ", MUTED), (text, style) if style else text]
+            parts: list[str | tuple[str, str]] = [
+                (f"{number:>{width}} ", MUTED),
+                (text, style) if style else text,
+            ]
             if kind == "action" and runs and runs[0].name == event.name:
                 run = runs.pop(0)
                 if run.kind not in ("builtin", "response"):
