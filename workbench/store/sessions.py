@@ -164,7 +164,7 @@ class SessionStore:
         the secrets of earlier turns in this one too (a PIN in a later prompt's history)."""
         if scrubber is None:
             scrubber = self._scrubbers.setdefault(session_id, Scrubber())
-        data = scrubber.scrub(trace.to_dict())
+        data = scrubber.scrub_record(trace.to_dict())
         # secrets the earlier stored turns may still hold (the scrubber may have learned
         # one elsewhere, e.g. the `--record` cassette, before this turn came)
         masked = self._masked.setdefault(session_id, set())
@@ -213,7 +213,8 @@ class SessionStore:
         ).fetchall()
         for idx, trace_json in rows:
             try:
-                data = scrubber.scrub(json.loads(trace_json))
+                loaded = json.loads(trace_json)
+                data = scrubber.scrub_record(loaded if isinstance(loaded, dict) else {})
             except ValueError:
                 data = {"user_text": "", "errors": ["the stored trace of this turn was masked"]}
             self.db.execute(
@@ -391,8 +392,30 @@ class SessionStore:
 
 
 def _summary(row: JSONObject) -> SessionSummary:
-    fields = SessionSummary.__dataclass_fields__
-    return SessionSummary(**{k: v for k, v in row.items() if k in fields})
+    def text(name: str) -> str:
+        return str(row.get(name) or "")
+
+    def number(name: str) -> int:
+        value = row.get(name)
+        if isinstance(value, (int, float, str)):
+            try:
+                return int(value)
+            except ValueError:
+                return 0
+        return 0
+
+    return SessionSummary(
+        id=text("id"),
+        title=text("title"),
+        started_at=text("started_at"),
+        updated_at=text("updated_at"),
+        project_fingerprint=text("project_fingerprint"),
+        generator=text("generator"),
+        sender_id=text("sender_id"),
+        seed=number("seed"),
+        turn_count=number("turn_count"),
+        status=text("status"),
+    )
 
 
 def _turn(idx: int, user_text: str, bot_text: str, trace_json: str) -> TurnTrace:

@@ -17,6 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
+from textual.coordinate import Coordinate
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Label, Static
 
@@ -198,14 +199,17 @@ class SessionsScreen(Screen[Resume | None]):
         if not self.summaries or table.cursor_row < 0:
             return None
         try:
-            key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+            key = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
         except Exception:
             return None
         return self.summaries.get(str(key))
 
     def _turns(self, summary: SessionSummary) -> list[TurnTrace] | None:
+        store = self._open_store()
+        if store is None:
+            return None
         try:
-            return self.store.get_turns(summary.id)
+            return store.get_turns(summary.id)
         except Exception as exc:
             self.notify(f"The session cannot be read: {exc}", severity="error")
             return None
@@ -277,8 +281,11 @@ class SessionsScreen(Screen[Resume | None]):
         def answered(yes: bool | None) -> None:
             if not yes:
                 return
+            store = self._open_store()
+            if store is None:
+                return
             try:
-                self.store.delete_session(summary.id)
+                store.delete_session(summary.id)
             except Exception as exc:
                 self.notify(f"Delete failed: {exc}", severity="error")
                 return

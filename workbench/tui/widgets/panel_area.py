@@ -11,6 +11,7 @@ from textual.widgets import TabbedContent, TabPane
 
 from workbench.project.model import Project
 from workbench.trace.turn import TurnTrace
+from workbench.tui.widgets.base import TracePanel
 from workbench.tui.widgets.panels import PANELS
 
 WIDE_AT = 150  # terminal columns from which slots and stack are pinned beside the tabs
@@ -23,7 +24,7 @@ def panel_id(cls: type) -> str:
     return cls.__name__.removesuffix("Panel").lower()
 
 
-def _ordered() -> list[type]:
+def _ordered() -> list[type[TracePanel]]:
     first = [c for name in FIRST for c in PANELS if c.__name__ == name]
     return first + [c for c in PANELS if c not in first]
 
