@@ -138,7 +138,7 @@ class _Loader:
                 error.line,
                 "yaml-syntax",
                 error.message,
-                "fix the YAML syntax (indentation, quotes, colons)",
+                error.hint or "fix the YAML syntax (indentation, quotes, colons)",
                 column=error.column,
             )
             return file, None

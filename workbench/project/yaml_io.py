@@ -19,6 +19,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from workbench.calm.values import JSONValue
 from workbench.errors import WorkbenchError
+from workbench.project.yaml_depth import MAX_NESTING, too_deep
 
 _Loader: type | None
 try:
@@ -75,9 +76,21 @@ class YamlSyntaxError(WorkbenchError):
     line: int
     column: int
     message: str
+    hint: str = ""
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}: {self.message}"
+        where = f"{self.line}:{self.column}" if self.column else str(self.line)
+        return f"{self.file}:{where}: {self.message}"
+
+
+def nesting_error(file: str, line: int) -> YamlSyntaxError:
+    return YamlSyntaxError(
+        file,
+        line,
+        0,
+        f"nesting deeper than {MAX_NESTING} levels",
+        "flatten the structure; no project file needs this many levels",
+    )
 
 
 # an alias expands to a copy of what it names; this bounds "billion laughs" documents
@@ -91,11 +104,14 @@ class _Builder:
         self.building: set[int] = set()
         self.sizes: dict[int, int] = {}
         self.expanded = 0
+        self.depth = 0  # aliases can nest a value deeper than the text does
 
     def build(self, node: Node) -> JSONValue:
         key = id(node)
         if key in self.building:
             raise self._error(node, "an alias refers to the node that contains it")
+        if self.depth >= MAX_NESTING and not isinstance(node, ScalarNode):
+            raise nesting_error(self.file, node.start_mark.line + 1)
         if key in self.sizes:  # an alias: counted again, since it becomes a copy
             self.expanded += self.sizes[key]
         before = self.expanded
@@ -103,10 +119,12 @@ class _Builder:
         if self.expanded > MAX_EXPANDED_VALUES:
             raise self._error(node, "the document expands to too many values through aliases")
         self.building.add(key)
+        self.depth += 1
         try:
             value = self._build(node)
         finally:
             self.building.discard(key)
+            self.depth -= 1
         self.sizes[key] = self.expanded - before
         return value
 
@@ -164,6 +182,9 @@ class _Builder:
 
 def parse_yaml(text: str, file: str = "<string>") -> JSONValue:
     """Parse one YAML document; raises YamlSyntaxError with line and column."""
+    deep_at = too_deep(text)
+    if deep_at is not None:  # the parser would recurse until the stack overflows
+        raise nesting_error(file, deep_at)
     loader = _Loader(text) if _Loader is not None else None
     try:
         try:
@@ -175,7 +196,7 @@ def parse_yaml(text: str, file: str = "<string>") -> JSONValue:
                 constructor = loader
         except MarkedYAMLError as exc:
             raise _syntax_error(exc, text, file) from None
-        except YAMLError as exc:
+        except (YAMLError, ValueError, OverflowError) as exc:
             raise YamlSyntaxError(file, 0, 0, str(exc).strip() or "invalid YAML") from None
         if node is None:
             return None
