@@ -265,6 +265,125 @@ def reload_latency(repeat: int) -> list[float]:
         return asyncio.run(run(_sample_copy(folder)))
 
 
+LARGE_FLOWS = 1000
+LARGE_SLOTS = 5000
+
+
+def write_large_project(root: Path, flows: int = LARGE_FLOWS, slots: int = LARGE_SLOTS) -> Path:
+    """A valid generated project of `flows` flows over `slots` slots: each flow collects
+    five slots (each with its utter_ask response), branches on a categorical slot, sets
+    a bool slot and links on; responses interpolate slots and carry buttons. Files are
+    split as in a real project (one flows file and one responses file per 100 flows)."""
+    (root / "data" / "flows").mkdir(parents=True, exist_ok=True)
+    (root / "domain" / "responses").mkdir(parents=True, exist_ok=True)
+    (root / "config.yml").write_text(
+        "recipe: default.v1\nlanguage: en\npipeline:\n  - name: CompactLLMCommandGenerator\n"
+        "policies:\n  - name: FlowPolicy\n",
+        encoding="utf-8",
+    )
+    slot_lines = ['version: "3.1"', "slots:"]
+    for index in range(slots):
+        kind = ("text", "categorical", "bool", "float", "text")[index % 5]
+        slot_lines += [f"  slot_{index}:", f"    type: {kind}"]
+        if kind == "categorical":
+            slot_lines += ["    values: [low, medium, high]"]
+        slot_lines += [f"    description: Slot number {index}.", "    mappings:"]
+        slot_lines += ["      - type: from_llm"]
+    (root / "domain" / "slots.yml").write_text("\n".join(slot_lines) + "\n", encoding="utf-8")
+    per_file = 100
+    for start in range(0, flows, per_file):
+        flow_lines = ['version: "3.1"', "flows:"]
+        response_lines = ['version: "3.1"', "responses:"]
+        for index in range(start, min(start + per_file, flows)):
+            collected = [(index * 5 + k) % slots for k in range(5)]
+            category = next(s for s in range(index, index + 5) if s % 5 == 1) % slots
+            flag = next(s for s in range(index, index + 5) if s % 5 == 2) % slots
+            flow_lines += [
+                f"  flow_{index}:",
+                f"    description: Flow number {index}, which collects five slots.",
+                "    steps:",
+            ]
+            for slot in collected:
+                flow_lines += [f"      - collect: slot_{slot}"]
+            flow_lines += [
+                f"      - action: utter_done_{index}",
+                "        next:",
+                f'          - if: slots.slot_{category} = "high"',
+                "            then:",
+                f"              - set_slots:\n                  - slot_{flag}: true",
+                "                next: END",
+                "          - else: wrap_up",
+                f"      - id: wrap_up\n        link: flow_{(index + 1) % flows}",
+            ]
+            response_lines += [
+                f"  utter_done_{index}:",
+                f'    - text: "Done with flow {index}, {{slot_{collected[0]}}} and '
+                f'{{slot_{collected[1]}}}."',
+                "      buttons:",
+                f'        - title: "high"\n          payload: "/SetSlots(slot_{category}=high)"',
+                f'        - title: "low"\n          payload: "/SetSlots(slot_{category}=low)"',
+                f'    - condition: slots.slot_{category} = "low"',
+                f"      text: Low priority for flow {index}.",
+            ]
+        for index in range(start * 5, min(start + per_file, flows) * 5):
+            if index < slots:
+                response_lines += [
+                    f"  utter_ask_slot_{index}:",
+                    f"    - text: What is slot {index}? (now {{slot_{index}}})",
+                ]
+        name = f"part_{start // per_file:02d}.yml"
+        (root / "data" / "flows" / name).write_text("\n".join(flow_lines) + "\n", encoding="utf-8")
+        (root / "domain" / "responses" / name).write_text(
+            "\n".join(response_lines) + "\n", encoding="utf-8"
+        )
+    return root
+
+
+@case("large_project")
+def large_project(repeat: int) -> list[float]:
+    """Save -> reloaded, load included, on a generated project of 1,000 flows and 5,000
+    slots (`write_large_project`): each sample rewrites one flows file and runs what the
+    TUI's reload thread runs (`ProjectWatcher.load`: load with the warm YAML cache +
+    validate). An extra line gives a cold `calm-tui validate` (load + validate, no
+    cache, no interpreter start-up)."""
+    import tempfile
+
+    from workbench.project.validate import validate_path
+    from workbench.watch import ProjectWatcher
+
+    cold: list[float] = []
+    with tempfile.TemporaryDirectory() as folder:
+        root = write_large_project(Path(folder) / "large")
+        watcher = ProjectWatcher(root)
+        first = watcher.load()
+        if not first.ok:
+            raise RuntimeError(f"the generated project has errors: {first.errors[:3]}")
+        edited = root / "data" / "flows" / "part_00.yml"
+        original = edited.read_text(encoding="utf-8")
+        samples: list[float] = []
+        for index in range(min(repeat, 10) + 1):
+            text = original.replace("Flow number 0,", f"Flow number 0 ({index}),")
+            start = time.perf_counter()
+            edited.write_text(text, encoding="utf-8")
+            result = watcher.load(("data/flows/part_00.yml",))
+            elapsed = (time.perf_counter() - start) * 1000
+            if not result.ok or f"({index})" not in (
+                result.project.flows["flow_0"].description or ""
+            ):
+                raise RuntimeError("the reload did not pick up the edit")
+            if index:
+                samples.append(elapsed)
+        for _ in range(min(repeat, 5)):
+            start = time.perf_counter()
+            validate_path(root)
+            cold.append((time.perf_counter() - start) * 1000)
+    DERIVED["large_project"] = lambda figures: {
+        "cold_validate_median_ms": statistics.median(cold),
+        "size": f"{LARGE_FLOWS} flows, {LARGE_SLOTS} slots",
+    }
+    return samples
+
+
 STARTUP_MARKER = b"history, 1-9 buttons"  # the chat input's placeholder
 GREETING_MARKER = b"Penny"
 
@@ -403,6 +522,11 @@ def main() -> int:
                     f"{'':<16} {derived['cases_per_s']:8.1f} test cases/s"
                     f"   ({derived['cases']} cases per run, {derived['passed']} passed,"
                     f" at the median; model output: {derived['model_output']})"
+                )
+            if "cold_validate_median_ms" in derived:
+                print(
+                    f"{'':<16} cold load + validate {derived['cold_validate_median_ms']:.0f} ms"
+                    f" (median; {derived['size']})"
                 )
             if "greeting_median_ms" in derived:
                 print(

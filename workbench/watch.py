@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+import gc
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ from typing import Any
 from workbench.project.issues import Issue
 from workbench.project.loader import TEST_DIRS
 from workbench.project.model import Project
-from workbench.project.validate import validate_project
+from workbench.project.validate import ValidationMemo, validate_project
 from workbench.project.yaml_io import YamlCache
 from workbench.wiring import Options, load
 
@@ -125,6 +127,7 @@ class ProjectWatcher:
         self.debounce = debounce
         self.step = step
         self.cache = YamlCache()
+        self.validation = ValidationMemo()
         self.last_good: Project | None = None
         self.last: ReloadResult | None = None
         # set while `changes()` is watching: a file saved from then on is reported
@@ -133,8 +136,10 @@ class ProjectWatcher:
     def load(self, changed: Iterable[str] = ()) -> ReloadResult:
         """Load and validate the folder; a result without errors becomes `last_good`."""
         started = time.perf_counter()
-        loaded = load(self.root, self.options, with_tests=False, cache=self.cache)
-        issues = [*loaded.issues, *validate_project(loaded.project)]
+        with _collector_paused():
+            loaded = load(self.root, self.options, with_tests=False, cache=self.cache)
+            checked = validate_project(loaded.project, memo=self.validation)
+            issues = [*loaded.issues, *checked]
         result = ReloadResult(
             project=loaded.project,
             errors=tuple(i for i in issues if i.is_error),
@@ -176,6 +181,20 @@ class ProjectWatcher:
         """Reload after every batch of changes (off the event loop) and yield the result."""
         async for changed in self.changes(stop_event):
             yield await asyncio.to_thread(self.load, changed)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """A load allocates hundreds of thousands of objects, each pass of the cyclic
+    garbage collector then walks all the cached YAML, and on a large project that made
+    up half of a reload. Nothing a load makes is cyclic garbage; collection resumes after."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class _ReadyOnFirstCheck:

@@ -8,10 +8,13 @@ ruamel's safe loader (``yes``/``on`` stay strings), the same as Rasa reads proje
 
 from __future__ import annotations
 
+import hashlib
 import os
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar, cast
 
 from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.error import MantissaNoDotYAML1_1Warning, MarkedYAMLError, YAMLError
@@ -29,6 +32,9 @@ except ImportError:  # no libyaml: same result, slower
 
     _Loader = None
     _pure = _YAML(typ="safe", pure=True)
+
+
+T = TypeVar("T")
 
 
 class YamlMap(dict):
@@ -93,6 +99,7 @@ def nesting_error(file: str, line: int) -> YamlSyntaxError:
     )
 
 
+_STR_TAG = "tag:yaml.org,2002:str"
 # an alias expands to a copy of what it names; this bounds "billion laughs" documents
 MAX_EXPANDED_VALUES = 200_000
 
@@ -138,10 +145,10 @@ class _Builder:
                 seq.item_lines.append(item.start_mark.line + 1)
             return seq
         if isinstance(node, ScalarNode):
-            with warnings.catch_warnings():
-                # YAML 1.2 floats such as 1e-05 are fine; ruamel warns about YAML 1.1
-                warnings.simplefilter("ignore", MantissaNoDotYAML1_1Warning)
-                return self.constructor.construct_object(node, deep=True)
+            tag = node.ctag
+            if tag.handle is None and tag.suffix == _STR_TAG:  # most scalars, quickly
+                return node.value
+            return self.constructor.construct_object(node, deep=True)
         raise self._error(node, f"unsupported YAML node {type(node).__name__}")
 
     def _mapping(self, node: MappingNode) -> YamlMap:
@@ -201,7 +208,10 @@ def parse_yaml(text: str, file: str = "<string>") -> JSONValue:
         if node is None:
             return None
         try:
-            return _Builder(file, constructor).build(node)
+            with warnings.catch_warnings():
+                # YAML 1.2 floats such as 1e-05 are fine; ruamel warns about YAML 1.1
+                warnings.simplefilter("ignore", MantissaNoDotYAML1_1Warning)
+                return _Builder(file, constructor).build(node)
         except YamlSyntaxError:
             raise
         except RecursionError:
@@ -231,30 +241,56 @@ def _syntax_error(exc: MarkedYAMLError, text: str, file: str) -> YamlSyntaxError
 
 
 class YamlCache:
-    """Parsed files keyed by path, reused while size and mtime are unchanged (hot reload
-    re-reads a whole project after each save; usually only one file changed)."""
+    """Parsed files keyed by path and content: hot reload re-reads a whole project after
+    each save, and usually only one file changed. Reading a file and hashing its bytes
+    costs little next to parsing it, and unlike size and mtime, the content cannot stay
+    the same through an edit (a save within the same mtime tick, a tool that restores
+    the mtime)."""
 
     def __init__(self) -> None:
-        self._entries: dict[Path, tuple[tuple[int, int], JSONValue]] = {}
+        self._entries: dict[Path, tuple[bytes, JSONValue]] = {}
+        # what a loader built from a parsed value (flows, domain parts), by (kind, file)
+        self._derived: dict[tuple[str, str], tuple[JSONValue, object]] = {}
 
     def load(self, path: Path, file: str) -> JSONValue:
-        stat = path.stat()
-        stamp = (stat.st_mtime_ns, stat.st_size)
+        raw = path.read_bytes()
+        digest = hashlib.blake2b(raw, digest_size=16).digest()
         cached = self._entries.get(path)
-        if cached is not None and cached[0] == stamp:
+        if cached is not None and cached[0] == digest:
             return cached[1]
         result: JSONValue
         try:
-            result = parse_yaml(read_text(path), file)
+            result = parse_yaml(decode_text(raw), file)
         except YamlSyntaxError as exc:
             result = exc
-        self._entries[path] = (stamp, result)
+        except UnicodeDecodeError as exc:
+            result = YamlSyntaxError(file, 0, 0, f"not UTF-8 text ({exc.reason})")
+        self._entries[path] = (digest, result)
         return result
+
+    def digest(self, path: Path) -> str:
+        """The content hash of the file as last loaded ("" if it never was)."""
+        cached = self._entries.get(path)
+        return cached[0].hex() if cached is not None else ""
+
+    def derived(self, kind: str, file: str, data: JSONValue, make: Callable[[], T]) -> T:
+        """`make()`, reused while `file` parses to the very same value (the file did not
+        change since it was built)."""
+        key = (kind, file)
+        cached = self._derived.get(key)
+        if cached is not None and cached[0] is data:
+            return cast(T, cached[1])
+        value = make()
+        self._derived[key] = (data, value)
+        return value
+
+
+def decode_text(raw: bytes) -> str:
+    return raw.decode("utf-8-sig")
 
 
 def read_text(path: Path) -> str:
-    with open(path, encoding="utf-8-sig") as handle:
-        return handle.read()
+    return decode_text(path.read_bytes())
 
 
 def load_yaml_file(path: Path, file: str, cache: YamlCache | None = None) -> JSONValue:
