@@ -125,7 +125,7 @@ class DomainParts:
         if not isinstance(data, dict):
             self.issues.error(
                 file,
-                line_of(data),
+                line_of(data) or 1,
                 "domain-not-mapping",
                 "a domain file must be a mapping",
                 "start with keys such as `slots:`, `responses:`, `actions:`",

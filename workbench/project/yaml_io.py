@@ -19,6 +19,7 @@ from typing import TypeVar, cast
 from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.error import MantissaNoDotYAML1_1Warning, MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.reader import ReaderError
 
 from workbench.calm.values import JSONValue
 from workbench.errors import WorkbenchError
@@ -203,6 +204,8 @@ def parse_yaml(text: str, file: str = "<string>") -> JSONValue:
                 constructor = loader
         except MarkedYAMLError as exc:
             raise _syntax_error(exc, text, file) from None
+        except ReaderError as exc:  # a character YAML does not allow, with no mark
+            raise _reader_error(exc, text, file, encoded=loader is not None) from None
         except (YAMLError, ValueError, OverflowError) as exc:
             raise YamlSyntaxError(file, 0, 0, str(exc).strip() or "invalid YAML") from None
         if node is None:
@@ -221,6 +224,17 @@ def parse_yaml(text: str, file: str = "<string>") -> JSONValue:
     finally:
         if loader is not None:
             loader.dispose()
+
+
+def _reader_error(exc: ReaderError, text: str, file: str, *, encoded: bool) -> YamlSyntaxError:
+    # libyaml counts the position in UTF-8 bytes, ruamel's own reader in characters
+    position = int(exc.position or 0)
+    if encoded:
+        line = text.encode("utf-8", "surrogatepass").count(b"\n", 0, position) + 1
+    else:
+        line = text.count("\n", 0, position) + 1
+    problem = str(exc).split("\n", 1)[0].strip() or "invalid character"
+    return YamlSyntaxError(file, line, 0, problem)
 
 
 def _syntax_error(exc: MarkedYAMLError, text: str, file: str) -> YamlSyntaxError:
@@ -264,7 +278,7 @@ class YamlCache:
         except YamlSyntaxError as exc:
             result = exc
         except UnicodeDecodeError as exc:
-            result = YamlSyntaxError(file, 0, 0, f"not UTF-8 text ({exc.reason})")
+            result = not_utf8(file, raw, exc)
         self._entries[path] = (digest, result)
         return result
 
@@ -289,6 +303,18 @@ def decode_text(raw: bytes) -> str:
     return raw.decode("utf-8-sig")
 
 
+def not_utf8(file: str, raw: bytes, exc: UnicodeDecodeError) -> YamlSyntaxError:
+    line = raw.count(b"\n", 0, exc.start) + 1
+    column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+    return YamlSyntaxError(
+        file,
+        line,
+        column,
+        f"not UTF-8 text ({exc.reason}: byte 0x{raw[exc.start]:02x})",
+        "save the file as UTF-8",
+    )
+
+
 def read_text(path: Path) -> str:
     return decode_text(path.read_bytes())
 
@@ -296,9 +322,15 @@ def read_text(path: Path) -> str:
 def load_yaml_file(path: Path, file: str, cache: YamlCache | None = None) -> JSONValue:
     """Load one file; raises YamlSyntaxError (also for unreadable or non-UTF-8 files)."""
     try:
-        result = cache.load(path, file) if cache else parse_yaml(read_text(path), file)
-    except UnicodeDecodeError as exc:
-        raise YamlSyntaxError(file, 0, 0, f"not UTF-8 text ({exc.reason})") from None
+        if cache:
+            result = cache.load(path, file)
+        else:
+            raw = path.read_bytes()
+            try:
+                text = decode_text(raw)
+            except UnicodeDecodeError as exc:
+                raise not_utf8(file, raw, exc) from None
+            result = parse_yaml(text, file)
     except OSError as exc:
         raise YamlSyntaxError(file, 0, 0, f"cannot read: {os.strerror(exc.errno or 0)}") from None
     if isinstance(result, YamlSyntaxError):
