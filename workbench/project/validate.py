@@ -63,6 +63,7 @@ from workbench.project.model import (
     StaticNext,
     Step,
 )
+from workbench.project.regex_risk import risky_patterns
 
 BUILTIN_ACTIONS = frozenset(
     {
@@ -630,6 +631,15 @@ class _Validator:
                 "quote strings ('value'), compare with = != > < and join with and/or",
             )
             return
+        for pattern in risky_patterns(plain):
+            self.issues.warning(
+                file,
+                line,
+                "slow-regex",
+                f"condition {text!r}: the pattern {pattern!r} repeats a repetition, which "
+                "can take minutes on some input (and freezes the turn)",
+                "rewrite it without a repetition inside a repetition, e.g. (a+)+ as a+",
+            )
         for name in parse_condition(plain).slot_names():
             if JINJA_STAND_IN in name:
                 continue
