@@ -1,7 +1,7 @@
 """Benchmarks for the figures the project promises. Not tests: nothing here asserts.
 
     python benchmarks/run.py                 # every case
-    python benchmarks/run.py project_load    # some cases
+    python benchmarks/run.py project_load    # some cases (large_project, yaml_prescan, ...)
     python benchmarks/run.py --json out.json # also write the figures as JSON
 
 Each case repeats its measurement and prints the median and the spread (p10..p90).
@@ -384,6 +384,28 @@ def large_project(repeat: int) -> list[float]:
     return samples
 
 
+@case("yaml_prescan")
+def yaml_prescan(repeat: int) -> list[float]:
+    """The nesting pre-scan that runs before every YAML parse (`yaml_depth.too_deep`), on
+    a 5 MB flows file (40,000 flows, flow-style lists and brackets in scalars). An
+    extra line gives the time to refuse 5 MB of `[` (the parser is never reached)."""
+    from workbench.project.yaml_depth import too_deep
+
+    text = "flows:\n" + "".join(
+        f"  flow_{i}:\n    description: x [{i}] {{y}}\n    steps:\n"
+        f"      - action: utter_{i}\n        next:\n          - if: slots.a = [1, 2]\n"
+        f"            then: END\n"
+        for i in range(40_000)
+    )
+    hostile = "a: " + "[" * 5_000_000
+    refused = timed(lambda: too_deep(hostile), min(repeat, 10))
+    DERIVED["yaml_prescan"] = lambda figures: {
+        "hostile_median_ms": statistics.median(refused),
+        "size_mb": round(len(text) / 1e6, 1),
+    }
+    return timed(lambda: too_deep(text), repeat)
+
+
 STARTUP_MARKER = b"history, 1-9 buttons"  # the chat input's placeholder
 GREETING_MARKER = b"Penny"
 
@@ -522,6 +544,11 @@ def main() -> int:
                     f"{'':<16} {derived['cases_per_s']:8.1f} test cases/s"
                     f"   ({derived['cases']} cases per run, {derived['passed']} passed,"
                     f" at the median; model output: {derived['model_output']})"
+                )
+            if "hostile_median_ms" in derived:
+                print(
+                    f"{'':<16} {derived['size_mb']} MB scanned; 5 MB of '[' refused in"
+                    f" {derived['hostile_median_ms']:.1f} ms (median)"
                 )
             if "cold_validate_median_ms" in derived:
                 print(

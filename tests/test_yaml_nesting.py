@@ -207,3 +207,9 @@ def test_the_sample_project_is_far_from_the_limit():
     sample = Path(__file__).parent.parent / "sample_project"
     for path in sample.rglob("*.yml"):
         assert too_deep(path.read_text(encoding="utf-8"), limit=40) is None, path
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r", "\u2028", "\x85"])
+def test_every_line_break_libyaml_knows_is_a_line_break_here(newline):
+    text = newline.join(" " * i + "a:" for i in range(MAX_NESTING + 5)) + newline
+    assert too_deep(text) == MAX_NESTING + 1

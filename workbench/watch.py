@@ -185,9 +185,9 @@ class ProjectWatcher:
 
 @contextmanager
 def _collector_paused() -> Iterator[None]:
-    """A load allocates hundreds of thousands of objects, each pass of the cyclic
-    garbage collector then walks all the cached YAML, and on a large project that made
-    up half of a reload. Nothing a load makes is cyclic garbage; collection resumes after."""
+    """A load allocates hundreds of thousands of objects, so the cyclic garbage
+    collector ran many passes during it, each walking all the cached YAML: on a large
+    project half of a reload. What a load leaves is collected by the next pass after."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:

@@ -38,6 +38,7 @@ _PARENS = bytes.maketrans(b"[{]}", b"(())")
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 # libyaml breaks lines at \r, \n, NEL, LS and PS
 _BREAK = "\r\n\x85\u2028\u2029"
+_RARE_BREAKS = "\x85\u2028\u2029"
 _PREFIX = "[ \t?:-]"
 
 
@@ -67,9 +68,15 @@ def _flow_bound(text: str, limit: int) -> int | None:
 
 def _has_prefix(text: str, width: int) -> bool:
     """Whether a line starts with at least `width` indentation and indicator characters."""
-    if re.match(f"{_PREFIX}{{{width}}}", text):
+    body = f"{_PREFIX}{{{width}}}"
+    if re.match(body, text) or re.search("\n" + body, text):
         return True
-    return re.search(f"[{_BREAK}]{_PREFIX}{{{width}}}", text) is not None
+    # the other line breaks are rare: a search led by a literal "\n" is three times
+    # faster than one led by a class of all five
+    lone_cr = text.count("\r") != text.count("\r\n")
+    if not lone_cr and not any(c in text for c in _RARE_BREAKS):
+        return False
+    return re.search(f"[{_BREAK}]{body}", text) is not None
 
 
 def _exact(text: str, limit: int) -> int | None:
