@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
-import gc
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workbench.project.collector import collector_paused
 from workbench.project.issues import Issue
 from workbench.project.loader import TEST_DIRS
 from workbench.project.model import Project
@@ -136,7 +135,7 @@ class ProjectWatcher:
     def load(self, changed: Iterable[str] = ()) -> ReloadResult:
         """Load and validate the folder; a result without errors becomes `last_good`."""
         started = time.perf_counter()
-        with _collector_paused():
+        with collector_paused():
             loaded = load(self.root, self.options, with_tests=False, cache=self.cache)
             checked = validate_project(loaded.project, memo=self.validation)
             issues = [*loaded.issues, *checked]
@@ -181,20 +180,6 @@ class ProjectWatcher:
         """Reload after every batch of changes (off the event loop) and yield the result."""
         async for changed in self.changes(stop_event):
             yield await asyncio.to_thread(self.load, changed)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """A load allocates hundreds of thousands of objects, so the cyclic garbage
-    collector ran many passes during it, each walking all the cached YAML: on a large
-    project half of a reload. What a load leaves is collected by the next pass after."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 class _ReadyOnFirstCheck:

@@ -16,6 +16,7 @@ from workbench.calm.values import JSONValue
 from workbench.errors import WorkbenchError
 from workbench.project.actions_scan import scan_actions
 from workbench.project.agents import load_agents
+from workbench.project.collector import collector_paused
 from workbench.project.config import (
     build_config,
     build_endpoints,
@@ -102,7 +103,8 @@ def load_project(
             f"rasa_version {rasa_version!r} is not supported; accepted: {', '.join(RASA_VERSIONS)}"
         )
     loader = _Loader(root, cache or YamlCache(), paths or ProjectPaths())
-    return loader.load(with_tests, rasa_version)
+    with collector_paused():
+        return loader.load(with_tests, rasa_version)
 
 
 class _Loader:

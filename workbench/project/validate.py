@@ -52,6 +52,7 @@ from workbench.calm.names import (
     is_pattern,
     utter_ask,
 )
+from workbench.project.collector import collector_paused
 from workbench.project.issues import Issue, IssueList, suggest
 from workbench.project.loader import LoadResult, load_project
 from workbench.project.model import (
@@ -188,7 +189,8 @@ def validate_project(
 ) -> IssueList:
     from workbench.project.actions_python import action_import_issues
 
-    issues = _Validator(project, memo).run()
+    with collector_paused():
+        issues = _Validator(project, memo).run()
     # modules the actions import that their Python lacks (`import rasa` without Rasa)
     issues.extend(action_import_issues(project, actions_python))
     return issues
