@@ -32,6 +32,8 @@ STORE_DIR = ".calm"
 STORE_FILE = "sessions.db"
 BUSY_TIMEOUT_S = 5.0  # a TUI and a shell may write to one project's store at once
 STATUS_ACTIVE, STATUS_ENDED = "active", "ended"
+# the error a turn read back from a damaged row carries (see `_turn`)
+UNREADABLE_TURN = "the stored trace of this turn is unreadable"
 
 
 class AmbiguousIdError(WorkbenchError, ValueError):
@@ -298,7 +300,7 @@ def _turn(idx: int, user_text: str, bot_text: str, trace_json: bytes | None) -> 
         index=idx,
         user_text=str(user_text),
         bot_messages=[BotMessage(text=line) for line in str(bot_text).splitlines()],
-        errors=[f"the stored trace of this turn is unreadable: {reason}"],
+        errors=[f"{UNREADABLE_TURN}: {reason}"],
     )
 
 
