@@ -1,7 +1,7 @@
 """Benchmarks for the figures the project promises. Not tests: nothing here asserts.
 
     python benchmarks/run.py                 # every case
-    python benchmarks/run.py project_load    # some cases
+    python benchmarks/run.py project_load    # some cases (large_project, yaml_prescan, ...)
     python benchmarks/run.py --json out.json # also write the figures as JSON
 
 Each case repeats its measurement and prints the median and the spread (p10..p90).
@@ -265,6 +265,181 @@ def reload_latency(repeat: int) -> list[float]:
         return asyncio.run(run(_sample_copy(folder)))
 
 
+LARGE_FLOWS = 1000
+LARGE_SLOTS = 5000
+
+
+def write_large_project(root: Path, flows: int = LARGE_FLOWS, slots: int = LARGE_SLOTS) -> Path:
+    """A valid generated project of `flows` flows over `slots` slots: each flow collects
+    five slots (each with its utter_ask response), branches on a categorical slot, sets
+    a bool slot and links on; responses interpolate slots and carry buttons. Files are
+    split as in a real project (one flows file and one responses file per 100 flows)."""
+    (root / "data" / "flows").mkdir(parents=True, exist_ok=True)
+    (root / "domain" / "responses").mkdir(parents=True, exist_ok=True)
+    (root / "config.yml").write_text(
+        "recipe: default.v1\nlanguage: en\npipeline:\n  - name: CompactLLMCommandGenerator\n"
+        "policies:\n  - name: FlowPolicy\n",
+        encoding="utf-8",
+    )
+    slot_lines = ['version: "3.1"', "slots:"]
+    for index in range(slots):
+        kind = ("text", "categorical", "bool", "float", "text")[index % 5]
+        slot_lines += [f"  slot_{index}:", f"    type: {kind}"]
+        if kind == "categorical":
+            slot_lines += ["    values: [low, medium, high]"]
+        slot_lines += [f"    description: Slot number {index}.", "    mappings:"]
+        slot_lines += ["      - type: from_llm"]
+    (root / "domain" / "slots.yml").write_text("\n".join(slot_lines) + "\n", encoding="utf-8")
+    per_file = 100
+    for start in range(0, flows, per_file):
+        flow_lines = ['version: "3.1"', "flows:"]
+        response_lines = ['version: "3.1"', "responses:"]
+        for index in range(start, min(start + per_file, flows)):
+            collected = [(index * 5 + k) % slots for k in range(5)]
+            category = next(s for s in range(index, index + 5) if s % 5 == 1) % slots
+            flag = next(s for s in range(index, index + 5) if s % 5 == 2) % slots
+            flow_lines += [
+                f"  flow_{index}:",
+                f"    description: Flow number {index}, which collects five slots.",
+                "    steps:",
+            ]
+            for slot in collected:
+                flow_lines += [f"      - collect: slot_{slot}"]
+            flow_lines += [
+                f"      - action: utter_done_{index}",
+                "        next:",
+                f'          - if: slots.slot_{category} = "high"',
+                "            then:",
+                f"              - set_slots:\n                  - slot_{flag}: true",
+                "                next: END",
+                "          - else: wrap_up",
+                f"      - id: wrap_up\n        link: flow_{(index + 1) % flows}",
+            ]
+            response_lines += [
+                f"  utter_done_{index}:",
+                f'    - text: "Done with flow {index}, {{slot_{collected[0]}}} and '
+                f'{{slot_{collected[1]}}}."',
+                "      buttons:",
+                f'        - title: "high"\n          payload: "/SetSlots(slot_{category}=high)"',
+                f'        - title: "low"\n          payload: "/SetSlots(slot_{category}=low)"',
+                f'    - condition: slots.slot_{category} = "low"',
+                f"      text: Low priority for flow {index}.",
+            ]
+        for index in range(start * 5, min(start + per_file, flows) * 5):
+            if index < slots:
+                response_lines += [
+                    f"  utter_ask_slot_{index}:",
+                    f"    - text: What is slot {index}? (now {{slot_{index}}})",
+                ]
+        name = f"part_{start // per_file:02d}.yml"
+        (root / "data" / "flows" / name).write_text("\n".join(flow_lines) + "\n", encoding="utf-8")
+        (root / "domain" / "responses" / name).write_text(
+            "\n".join(response_lines) + "\n", encoding="utf-8"
+        )
+    return root
+
+
+@case("large_project")
+def large_project(repeat: int) -> list[float]:
+    """Save -> reloaded, load included, on a generated project of 1,000 flows and 5,000
+    slots (`write_large_project`): each sample rewrites one flows file and runs what the
+    TUI's reload thread runs (`ProjectWatcher.load`: load with the warm YAML cache +
+    validate). An extra line gives the same save -> reloaded in the headless app (file
+    watching and its 50 ms debounce included) and a cold `calm-tui validate` (load +
+    validate, no cache, no interpreter start-up)."""
+    import tempfile
+
+    from workbench.project.validate import validate_path
+    from workbench.watch import ProjectWatcher
+
+    cold: list[float] = []
+    with tempfile.TemporaryDirectory() as folder:
+        root = write_large_project(Path(folder) / "large")
+        watcher = ProjectWatcher(root)
+        first = watcher.load()
+        if not first.ok:
+            raise RuntimeError(f"the generated project has errors: {first.errors[:3]}")
+        edited = root / "data" / "flows" / "part_00.yml"
+        original = edited.read_text(encoding="utf-8")
+        samples: list[float] = []
+        for index in range(min(repeat, 10) + 1):
+            text = original.replace("Flow number 0,", f"Flow number 0 ({index}),")
+            start = time.perf_counter()
+            edited.write_text(text, encoding="utf-8")
+            result = watcher.load(("data/flows/part_00.yml",))
+            elapsed = (time.perf_counter() - start) * 1000
+            if not result.ok or f"({index})" not in (
+                result.project.flows["flow_0"].description or ""
+            ):
+                raise RuntimeError("the reload did not pick up the edit")
+            if index:
+                samples.append(elapsed)
+        for _ in range(min(repeat, 5)):
+            start = time.perf_counter()
+            validate_path(root)
+            cold.append((time.perf_counter() - start) * 1000)
+        edited.write_text(original, encoding="utf-8")
+        in_app = _app_reload_samples(root, edited, "Flow number 0,", min(repeat, 10))
+    DERIVED["large_project"] = lambda figures: {
+        "cold_validate_median_ms": statistics.median(cold),
+        "app_median_ms": statistics.median(in_app),
+        "size": f"{LARGE_FLOWS} flows, {LARGE_SLOTS} slots",
+    }
+    return samples
+
+
+def _app_reload_samples(root: Path, edited: Path, marker: str, count: int) -> list[float]:
+    """Save -> reloaded project live in the headless app (as `reload_latency` measures
+    it, watchfiles' debounce included), `count` times after two warm-up saves."""
+    import asyncio
+
+    from workbench.tui.app import make_app
+
+    async def run() -> list[float]:
+        app = make_app(root, offline=True, store=False, greet=False)
+        original = edited.read_text(encoding="utf-8")
+        samples: list[float] = []
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            await asyncio.wait_for(app.watcher.ready.wait(), 30)
+            for index in range(count + 2):
+                before = app.reload_count
+                start = time.perf_counter()
+                edited.write_text(original.replace(marker, f"{marker} ({index})"), "utf-8")
+                while app.reload_count == before and time.perf_counter() < start + 20:
+                    await asyncio.sleep(0.001)
+                if app.reload_count == before:
+                    raise RuntimeError("the app did not reload within 20 s")
+                if index >= 2:
+                    samples.append((time.perf_counter() - start) * 1000)
+                await asyncio.sleep(0.1)
+        return samples
+
+    return asyncio.run(run())
+
+
+@case("yaml_prescan")
+def yaml_prescan(repeat: int) -> list[float]:
+    """The nesting pre-scan that runs before every YAML parse (`yaml_depth.too_deep`), on
+    a 5 MB flows file (33,000 flows, flow-style lists and brackets in scalars). An
+    extra line gives the time to refuse 5 MB of `[` (the parser is never reached)."""
+    from workbench.project.yaml_depth import too_deep
+
+    text = "flows:\n" + "".join(
+        f"  flow_{i}:\n    description: x [{i}] {{y}}\n    steps:\n"
+        f"      - action: utter_{i}\n        next:\n          - if: slots.a = [1, 2]\n"
+        f"            then: END\n"
+        for i in range(33_000)
+    )
+    hostile = "a: " + "[" * 5_000_000
+    refused = timed(lambda: too_deep(hostile), min(repeat, 10))
+    DERIVED["yaml_prescan"] = lambda figures: {
+        "hostile_median_ms": statistics.median(refused),
+        "size_mb": round(len(text) / 1e6, 1),
+    }
+    return timed(lambda: too_deep(text), repeat)
+
+
 STARTUP_MARKER = b"history, 1-9 buttons"  # the chat input's placeholder
 GREETING_MARKER = b"Penny"
 
@@ -403,6 +578,17 @@ def main() -> int:
                     f"{'':<16} {derived['cases_per_s']:8.1f} test cases/s"
                     f"   ({derived['cases']} cases per run, {derived['passed']} passed,"
                     f" at the median; model output: {derived['model_output']})"
+                )
+            if "hostile_median_ms" in derived:
+                print(
+                    f"{'':<16} {derived['size_mb']} MB scanned; 5 MB of '[' refused in"
+                    f" {derived['hostile_median_ms']:.1f} ms (median)"
+                )
+            if "cold_validate_median_ms" in derived:
+                print(
+                    f"{'':<16} in the app (debounce included) {derived['app_median_ms']:.0f} ms;"
+                    f" cold load + validate {derived['cold_validate_median_ms']:.0f} ms"
+                    f" (medians; {derived['size']})"
                 )
             if "greeting_median_ms" in derived:
                 print(

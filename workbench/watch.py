@@ -17,10 +17,11 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from workbench.project.collector import collector_paused
 from workbench.project.issues import Issue
 from workbench.project.loader import TEST_DIRS
 from workbench.project.model import Project
-from workbench.project.validate import validate_project
+from workbench.project.validate import ValidationMemo, validate_project
 from workbench.project.yaml_io import YamlCache
 from workbench.wiring import Options, load
 
@@ -124,6 +125,7 @@ class ProjectWatcher:
         self.debounce = debounce
         self.step = step
         self.cache = YamlCache()
+        self.validation = ValidationMemo()
         self.last_good: Project | None = None
         self.last: ReloadResult | None = None
         # set while `changes()` is watching: a file saved from then on is reported
@@ -132,8 +134,10 @@ class ProjectWatcher:
     def load(self, changed: Iterable[str] = ()) -> ReloadResult:
         """Load and validate the folder; a result without errors becomes `last_good`."""
         started = time.perf_counter()
-        loaded = load(self.root, self.options, with_tests=False, cache=self.cache)
-        issues = [*loaded.issues, *validate_project(loaded.project)]
+        with collector_paused():
+            loaded = load(self.root, self.options, with_tests=False, cache=self.cache)
+            checked = validate_project(loaded.project, memo=self.validation)
+            issues = [*loaded.issues, *checked]
         result = ReloadResult(
             project=loaded.project,
             errors=tuple(i for i in issues if i.is_error),

@@ -65,20 +65,26 @@ def shown_issues(issues: Iterable[Issue]) -> list[Issue]:
 
 
 class ProjectDoesNotLoad(WorkbenchError):
-    def __init__(self) -> None:
-        super().__init__("the project does not load; fix the errors above")
+    def __init__(self, problem: str = "does not load") -> None:
+        super().__init__(f"the project {problem}; fix the errors above")
 
 
-def load_or_report(root: Path, options: Options) -> Project:
-    """The project to chat with or test; its load errors are printed (file:line) and
-    end the verb with exit code 1."""
+def load_or_report(root: Path, options: Options, *, validated: bool = False) -> Project:
+    """The project to chat with or test; its load errors (with `validated`, also what
+    `calm-tui validate` rejects) are printed (file:line) and end the verb with exit
+    code 1."""
     from rich.console import Console
 
     from workbench.project.report import print_issues
+    from workbench.project.validate import validate_loaded
 
     result = load(root, options)
+    problem = "does not load"
+    if validated and not result.issues.errors:
+        result = validate_loaded(result, actions_python=options.actions_python)
+        problem = "does not validate"
     if result.issues.errors:
         errors = shown_issues(result.issues.errors)
         print_issues(errors, Console(stderr=True), root.resolve().name)
-        raise ProjectDoesNotLoad()
+        raise ProjectDoesNotLoad(problem)
     return result.project

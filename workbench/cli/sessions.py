@@ -24,7 +24,13 @@ from workbench.cli.common import load_or_report, project_arg, project_folder, ru
 from workbench.cli.exits import EXIT_OK, EXIT_PROBLEMS
 from workbench.errors import UsageError, WorkbenchError
 from workbench.store.migrations import SchemaTooNewError
-from workbench.store.sessions import AmbiguousIdError, SessionStore, SessionSummary, store_path
+from workbench.store.sessions import (
+    UNREADABLE_TURN,
+    AmbiguousIdError,
+    SessionStore,
+    SessionSummary,
+    store_path,
+)
 from workbench.trace.text import (
     chat_markup,
     escaped,
@@ -221,6 +227,11 @@ def run_export(args: argparse.Namespace, console: Console) -> int:
     from workbench.testing.export import NothingToExport, slug, write_export
 
     summary, turns = _session_turns(args)
+    for turn in turns:
+        # a test made from what a damaged row still tells would assert the wrong thing
+        damage = next((e for e in turn.errors if e.startswith(UNREADABLE_TURN)), None)
+        if damage is not None:
+            raise WorkbenchError(f"session {summary.id}, turn {turn.index}: {damage}")
     # the export reads slot and flow definitions; a project with errors still has them
     project = load(Path(args.project_dir), options_from_args(args), with_tests=False).project
     name = args.name or slug(summary.title, fallback=f"session_{slug(summary.id)}")

@@ -42,7 +42,8 @@ def parser() -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     root = project_folder(args.project_dir)
     options = options_from_args(args)
-    project = load_or_report(root, options)
+    # a project `validate` rejects is refused, not chatted with half-working
+    project = load_or_report(root, options, validated=True)
     from workbench.shell import run_shell
 
     conversation = build_conversation(

@@ -16,7 +16,7 @@ from workbench.project.model import (
     SlotMapping,
     Source,
 )
-from workbench.project.yaml_io import YamlMap, line_of
+from workbench.project.yaml_io import YamlCache, YamlMap, line_of
 
 DOMAIN_KEYS = frozenset(
     {
@@ -79,14 +79,53 @@ class DomainParts:
     files: list[str] = field(default_factory=list)
     raw: JSONObject = field(default_factory=dict)
 
-    def add_file(self, file: str, data: object) -> None:
+    def add_file(self, file: str, data: JSONValue, cache: YamlCache | None = None) -> None:
+        """Read one file into its own parts (reused from `cache` while the file is
+        unchanged), then merge them into these: a later definition wins, with a warning."""
         self.files.append(file)
+
+        def read() -> DomainParts:
+            single = DomainParts(IssueList())
+            single._read(file, data)
+            return single
+
+        single = cache.derived("domain", file, data, read) if cache is not None else read()
+        self.issues.extend(single.issues)
+        for key, value in single.raw.items():
+            self.raw.setdefault(key, value)
+        self.intents.update(single.intents)
+        self.entities.update(single.entities)
+        self.actions.update(single.actions)
+        for name, slot in single.slots.items():
+            if name in self.slots:
+                first = self.slots[name].source
+                self.issues.warning(
+                    file,
+                    slot.source.line,
+                    "duplicate-slot",
+                    f"slot '{name}' is defined again (first at {first}); this one is used",
+                    "define each slot in one domain file",
+                )
+            self.slots[name] = slot
+        for name, response in single.responses.items():
+            if name in self.responses:
+                self.issues.warning(
+                    file,
+                    response.source.line,
+                    "duplicate-response",
+                    f"response '{name}' is defined again "
+                    f"(first at {self.responses[name].source}); this one is used",
+                )
+            self.responses[name] = response
+        self.session_config.update(single.session_config)
+
+    def _read(self, file: str, data: object) -> None:
         if data is None:
             return
         if not isinstance(data, dict):
             self.issues.error(
                 file,
-                line_of(data),
+                line_of(data) or 1,
                 "domain-not-mapping",
                 "a domain file must be a mapping",
                 "start with keys such as `slots:`, `responses:`, `actions:`",
@@ -181,18 +220,8 @@ class DomainParts:
         for name, spec in value.items():
             line = line_of(value, name)
             slot = self._slot(file, str(name), spec, line)
-            if slot is None:
-                continue
-            if slot.name in self.slots:
-                first = self.slots[slot.name].source
-                self.issues.warning(
-                    file,
-                    line,
-                    "duplicate-slot",
-                    f"slot '{slot.name}' is defined again (first at {first}); this one is used",
-                    "define each slot in one domain file",
-                )
-            self.slots[slot.name] = slot
+            if slot is not None:
+                self.slots[slot.name] = slot
 
     def _slot(self, file: str, name: str, spec: object, line: int) -> Slot | None:
         if not isinstance(spec, dict):
@@ -327,14 +356,6 @@ class DomainParts:
                 for index, item in enumerate(variations)
                 if (v := self._variation(file, str(name), item, line_of(variations, index)))
             ]
-            if str(name) in self.responses:
-                self.issues.warning(
-                    file,
-                    line,
-                    "duplicate-response",
-                    f"response '{name}' is defined again "
-                    f"(first at {self.responses[str(name)].source}); this one is used",
-                )
             self.responses[str(name)] = Response(str(name), tuple(parsed), Source(file, line))
 
     def _variation(

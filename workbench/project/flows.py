@@ -122,7 +122,19 @@ class FlowBuilder:
             return []
         result = []
         for flow_id, data in flows.items():
-            flow = self.build(str(flow_id), data, line_of(flows, flow_id))
+            if not isinstance(flow_id, str):
+                # `~:`, `true:`, `1:` are keys YAML reads as null, a bool, a number; Rasa
+                # fails on them, and as "None" or "True" they would be a different name
+                self.issues.error(
+                    self.file,
+                    flows.line_of(flow_id) if isinstance(flows, YamlMap) else line,
+                    "invalid-flow-id",
+                    f"flow id {_as_yaml(flow_id)} is read as {_key_kind(flow_id)}, not a name",
+                    "use a name of letters, digits, '_' and '-' (quote it if it must "
+                    "look like a number)",
+                )
+                continue
+            flow = self.build(flow_id, data, line_of(flows, flow_id))
             if flow is not None:
                 result.append(flow)
         return result
@@ -809,6 +821,24 @@ def _as_map(data: JSONObject, line: int) -> YamlMap:
     result = YamlMap(line)
     result.update(data)
     return result
+
+
+def _as_yaml(value: object) -> str:
+    if value is None:
+        return "'~'"
+    if isinstance(value, bool):
+        return f"'{str(value).lower()}'"
+    return f"'{value}'"
+
+
+def _key_kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return f"a {type(value).__name__}"
 
 
 def _kind_of(value: object) -> str:

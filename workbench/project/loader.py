@@ -16,6 +16,7 @@ from workbench.calm.values import JSONObject, JSONValue
 from workbench.errors import WorkbenchError
 from workbench.project.actions_scan import scan_actions
 from workbench.project.agents import load_agents
+from workbench.project.collector import collector_paused
 from workbench.project.config import (
     build_config,
     build_endpoints,
@@ -35,7 +36,7 @@ from workbench.project.e2e import (
     with_conftests,
 )
 from workbench.project.flows import FlowBuilder
-from workbench.project.issues import IssueList
+from workbench.project.issues import Issue, IssueList
 from workbench.project.model import (
     DEFAULT_RASA_VERSION,
     RASA_VERSIONS,
@@ -111,7 +112,8 @@ def load_project(
             f"rasa_version {rasa_version!r} is not supported; accepted: {', '.join(RASA_VERSIONS)}"
         )
     loader = _Loader(root, cache or YamlCache(), paths or ProjectPaths())
-    return loader.load(with_tests, rasa_version)
+    with collector_paused():
+        return loader.load(with_tests, rasa_version)
 
 
 class _Loader:
@@ -135,9 +137,8 @@ class _Loader:
         file = self.rel(path)
         self.files.append(file)
         try:
-            stat = path.stat()
-            self.hash.update(f"{file}:{stat.st_mtime_ns}:{stat.st_size};".encode())
-            return file, load_yaml_file(path, file, self.cache)
+            data = load_yaml_file(path, file, self.cache)
+            return file, data
         except (YamlSyntaxError, OSError) as exc:
             error = (
                 exc if isinstance(exc, YamlSyntaxError) else YamlSyntaxError(file, 0, 0, str(exc))
@@ -147,10 +148,12 @@ class _Loader:
                 error.line,
                 "yaml-syntax",
                 error.message,
-                "fix the YAML syntax (indentation, quotes, colons)",
+                error.hint or "fix the YAML syntax (indentation, quotes, colons)",
                 column=error.column,
             )
             return file, None
+        finally:
+            self.hash.update(f"{file}:{self.cache.digest(path)};".encode())
 
     def load(self, with_tests: bool, rasa_version: str | None = None) -> LoadResult:
         settings_file, settings_data = self._given_or_default(
@@ -177,7 +180,7 @@ class _Loader:
         domain_parts = DomainParts(self.issues)
         for path in self._domain_paths():
             file, data = self.read(path)
-            domain_parts.add_file(file, data)
+            domain_parts.add_file(file, data, self.cache)
         if not domain_parts.files:
             self.issues.warning(
                 ".",
@@ -323,8 +326,15 @@ class _Loader:
         return flows, test_files, conftest
 
     def _add_flows(self, file: str, data: JSONObject, flows: dict[str, Flow]) -> None:
-        builder = FlowBuilder(file, self.issues)
-        for flow in builder.build_all(data["flows"], line_of(data, "flows")):
+        def build() -> tuple[list[Flow], tuple[Issue, ...]]:
+            issues = IssueList()
+            built = FlowBuilder(file, issues).build_all(data["flows"], line_of(data, "flows"))
+            return built, tuple(issues)
+
+        # a reload after one save rebuilds only the flows of the files that changed
+        built, issues = self.cache.derived("flows", file, data, build)
+        self.issues.extend(issues)
+        for flow in built:
             if flow.id in flows:
                 first = flows[flow.id].source
                 self.issues.error(

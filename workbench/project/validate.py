@@ -4,8 +4,10 @@ test uses must exist, every step must be reachable, every condition must parse."
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from workbench.calm.conditions import check_syntax, parse_condition
 from workbench.calm.names import (
@@ -51,7 +53,8 @@ from workbench.calm.names import (
     utter_ask,
 )
 from workbench.calm.values import JSONObject
-from workbench.project.issues import IssueList, suggest
+from workbench.project.collector import collector_paused
+from workbench.project.issues import Issue, IssueList, suggest
 from workbench.project.loader import LoadResult, load_project
 from workbench.project.model import (
     END_STEP,
@@ -62,6 +65,7 @@ from workbench.project.model import (
     StaticNext,
     Step,
 )
+from workbench.project.regex_risk import risky_patterns
 
 BUILTIN_ACTIONS = frozenset(
     {
@@ -149,6 +153,9 @@ SLOT_THEN_VALUE_RE = re.compile(r"slots\.([\w-]+)" + _COMPARE + r"(['\"])(.*?)\2
 VALUE_THEN_SLOT_RE = re.compile(r"(['\"])(.*?)\1" + _COMPARE + r"slots\.([\w-]+)", re.I)
 
 
+Item = TypeVar("Item", Flow, Response)
+
+
 def validate_path(root: str | Path, *, actions_python: str | Path | None = None) -> LoadResult:
     """Load and validate a project folder; all issues end up in the result.
     `actions_python`: the interpreter the actions run on (`--actions-python`)."""
@@ -161,18 +168,39 @@ def validate_loaded(result: LoadResult, *, actions_python: str | Path | None = N
     return result
 
 
-def validate_project(project: Project, *, actions_python: str | Path | None = None) -> IssueList:
+@dataclass
+class ValidationMemo:
+    """The checks of each flow and response from the last validation, for the next one
+    (hot reload validates after every save; usually one file changed). A flow's or a
+    response's issues are reused while it is the very same object (its file did not
+    change: the loader reuses what it built from an unchanged file) and everything its
+    checks look up elsewhere in the project compares equal."""
+
+    flow_context: tuple[object, ...] = ()
+    flows: dict[str, tuple[Flow, tuple[Issue, ...]]] = field(default_factory=dict)
+    response_context: tuple[object, ...] = ()
+    responses: dict[str, tuple[Response, tuple[Issue, ...]]] = field(default_factory=dict)
+
+
+def validate_project(
+    project: Project,
+    *,
+    actions_python: str | Path | None = None,
+    memo: ValidationMemo | None = None,
+) -> IssueList:
     from workbench.project.actions_python import action_import_issues
 
-    issues = _Validator(project).run()
+    with collector_paused():
+        issues = _Validator(project, memo).run()
     # modules the actions import that their Python lacks (`import rasa` without Rasa)
     issues.extend(action_import_issues(project, actions_python))
     return issues
 
 
 class _Validator:
-    def __init__(self, project: Project) -> None:
+    def __init__(self, project: Project, memo: ValidationMemo | None = None) -> None:
         self.project = project
+        self.memo = memo
         self.issues = IssueList()
         domain = project.domain
         self.slots = domain.slots
@@ -190,14 +218,31 @@ class _Validator:
             for rejection in rejections if isinstance(rejections, list) else []:
                 if isinstance(rejection, dict) and rejection.get("utter"):
                     self.rejection_responses.add(str(rejection["utter"]))
+        # what a response may interpolate: built once, not per response (5,000 slots
+        # times thousands of responses made validation quadratic)
+        self.template_variables = frozenset(
+            {*self.slots, *CONTEXT_KEYS, *project.response_kwargs, "context"}
+        )
 
     def run(self) -> IssueList:
-        for flow in self.project.flows.values():
-            if not flow.is_default_pattern:
+        flows = [(f.id, f) for f in self.project.flows.values() if not f.is_default_pattern]
+        responses = [(r.name, r) for r in self.responses.values() if not r.is_default]
+        if self.memo is None:
+            for _, flow in flows:
                 self.check_flow(flow)
-        for response in self.responses.values():
-            if not response.is_default:
+            for _, response in responses:
                 self.check_response(response)
+        else:
+            self.memo.flows = self._remembered(
+                flows, self.check_flow, self._flow_context(), "flow_context", self.memo.flows
+            )
+            self.memo.responses = self._remembered(
+                responses,
+                self.check_response,
+                self._response_context(),
+                "response_context",
+                self.memo.responses,
+            )
         self.check_domain_actions()
         self.check_agents()
         self.check_nlu_triggers()
@@ -205,6 +250,51 @@ class _Validator:
         self.check_model_references()
         self.check_tests()
         return self.issues
+
+    def _remembered(
+        self,
+        items: list[tuple[str, Item]],
+        check: Callable[[Item], None],
+        context: tuple[object, ...],
+        context_field: str,
+        before: dict[str, tuple[Item, tuple[Issue, ...]]],
+    ) -> dict[str, tuple[Item, tuple[Issue, ...]]]:
+        """Check each item, or replay its issues from `before` when neither it nor
+        `context` changed; returns what to remember for the next run."""
+        if getattr(self.memo, context_field) != context:
+            before = {}
+            setattr(self.memo, context_field, context)
+        after: dict[str, tuple[Item, tuple[Issue, ...]]] = {}
+        for key, item in items:
+            cached = before.get(key)
+            if cached is not None and cached[0] is item:
+                self.issues.extend(cached[1])
+                after[key] = cached
+                continue
+            start = len(self.issues)
+            check(item)
+            after[key] = (item, tuple(self.issues[start:]))
+        return after
+
+    def _flow_context(self) -> tuple[object, ...]:
+        """All that the checks of one flow read outside that flow."""
+        project = self.project
+        return (
+            tuple(self.slots.items()),
+            frozenset(self.responses),
+            frozenset(self.known_actions),
+            tuple((f.id, any(s.kind == "link" for s in f.steps)) for f in project.flows.values()),
+            frozenset(project.agents),
+            frozenset(project.endpoints.mcp_servers),
+        )
+
+    def _response_context(self) -> tuple[object, ...]:
+        """All that the checks of one response read outside that response."""
+        return (
+            tuple(self.slots.items()),
+            self.template_variables,
+            frozenset(self.rejection_responses),
+        )
 
     # -- flows ------------------------------------------------------------------------
 
@@ -545,6 +635,15 @@ class _Validator:
                 "quote strings ('value'), compare with = != > < and join with and/or",
             )
             return
+        for pattern in risky_patterns(plain):
+            self.issues.warning(
+                file,
+                line,
+                "slow-regex",
+                f"condition {text!r}: the pattern {pattern!r} repeats a repetition, which "
+                "can take minutes on some input (and freezes the turn)",
+                "rewrite it without a repetition inside a repetition, e.g. (a+)+ as a+",
+            )
         for name in parse_condition(plain).slot_names():
             if JINJA_STAND_IN in name:
                 continue
@@ -602,10 +701,9 @@ class _Validator:
     # -- responses, domain, config, tests --------------------------------------------------
 
     def check_response(self, response: Response) -> None:
-        variables = set(self.slots) | CONTEXT_KEYS | set(self.project.response_kwargs)
-        variables.add("context")
+        variables = self.template_variables
         if response.name in self.rejection_responses:
-            variables.add("value")  # rejections pass the rejected value
+            variables = variables | {"value"}  # rejections pass the rejected value
         for variation in response.variations:
             file, line = variation.source.file, variation.source.line
             texts = [variation.text or ""] + [b.title for b in variation.buttons]

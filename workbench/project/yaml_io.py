@@ -8,18 +8,22 @@ ruamel's safe loader (``yes``/``on`` stay strings), the same as Rasa reads proje
 
 from __future__ import annotations
 
+import hashlib
 import os
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import TypeVar, cast
 
 from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.error import MantissaNoDotYAML1_1Warning, MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.reader import ReaderError
 
 from workbench.calm.values import JSONValue
 from workbench.errors import WorkbenchError
+from workbench.project.yaml_depth import MAX_NESTING, too_deep
 
 _Loader: type | None
 try:
@@ -29,6 +33,9 @@ except ImportError:  # no libyaml: same result, slower
 
     _Loader = None
     _pure = _YAML(typ="safe", pure=True)
+
+
+T = TypeVar("T")
 
 
 class YamlMap(dict[str, JSONValue]):
@@ -78,11 +85,24 @@ class YamlSyntaxError(WorkbenchError):
     line: int
     column: int
     message: str
+    hint: str = ""
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}: {self.message}"
+        where = f"{self.line}:{self.column}" if self.column else str(self.line)
+        return f"{self.file}:{where}: {self.message}"
 
 
+def nesting_error(file: str, line: int) -> YamlSyntaxError:
+    return YamlSyntaxError(
+        file,
+        line,
+        0,
+        f"nesting deeper than {MAX_NESTING} levels",
+        "flatten the structure; no project file needs this many levels",
+    )
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
 # an alias expands to a copy of what it names; this bounds "billion laughs" documents
 MAX_EXPANDED_VALUES = 200_000
 
@@ -94,11 +114,14 @@ class _Builder:
         self.building: set[int] = set()
         self.sizes: dict[int, int] = {}
         self.expanded = 0
+        self.depth = 0  # aliases can nest a value deeper than the text does
 
     def build(self, node: Node) -> JSONValue:
         key = id(node)
         if key in self.building:
             raise self._error(node, "an alias refers to the node that contains it")
+        if self.depth >= MAX_NESTING and not isinstance(node, ScalarNode):
+            raise nesting_error(self.file, node.start_mark.line + 1)
         if key in self.sizes:  # an alias: counted again, since it becomes a copy
             self.expanded += self.sizes[key]
         before = self.expanded
@@ -106,10 +129,12 @@ class _Builder:
         if self.expanded > MAX_EXPANDED_VALUES:
             raise self._error(node, "the document expands to too many values through aliases")
         self.building.add(key)
+        self.depth += 1
         try:
             value = self._build(node)
         finally:
             self.building.discard(key)
+            self.depth -= 1
         self.sizes[key] = self.expanded - before
         return value
 
@@ -123,10 +148,10 @@ class _Builder:
                 seq.item_lines.append(item.start_mark.line + 1)
             return seq
         if isinstance(node, ScalarNode):
-            with warnings.catch_warnings():
-                # YAML 1.2 floats such as 1e-05 are fine; ruamel warns about YAML 1.1
-                warnings.simplefilter("ignore", MantissaNoDotYAML1_1Warning)
-                return self.constructor.construct_object(node, deep=True)
+            tag = node.ctag
+            if tag.handle is None and tag.suffix == _STR_TAG:  # most scalars, quickly
+                return node.value
+            return self.constructor.construct_object(node, deep=True)
         raise self._error(node, f"unsupported YAML node {type(node).__name__}")
 
     def _mapping(self, node: MappingNode) -> YamlMap:
@@ -169,6 +194,9 @@ class _Builder:
 
 def parse_yaml(text: str, file: str = "<string>") -> JSONValue:
     """Parse one YAML document; raises YamlSyntaxError with line and column."""
+    deep_at = too_deep(text)
+    if deep_at is not None:  # the parser would recurse until the stack overflows
+        raise nesting_error(file, deep_at)
     loader = _Loader(text) if _Loader is not None else None
     try:
         try:
@@ -180,12 +208,17 @@ def parse_yaml(text: str, file: str = "<string>") -> JSONValue:
                 constructor = loader
         except MarkedYAMLError as exc:
             raise _syntax_error(exc, text, file) from None
-        except YAMLError as exc:
+        except ReaderError as exc:  # a character YAML does not allow, with no mark
+            raise _reader_error(exc, text, file, encoded=loader is not None) from None
+        except (YAMLError, ValueError, OverflowError) as exc:
             raise YamlSyntaxError(file, 0, 0, str(exc).strip() or "invalid YAML") from None
         if node is None:
             return None
         try:
-            return _Builder(file, constructor).build(node)
+            with warnings.catch_warnings():
+                # YAML 1.2 floats such as 1e-05 are fine; ruamel warns about YAML 1.1
+                warnings.simplefilter("ignore", MantissaNoDotYAML1_1Warning)
+                return _Builder(file, constructor).build(node)
         except YamlSyntaxError:
             raise
         except RecursionError:
@@ -195,6 +228,17 @@ def parse_yaml(text: str, file: str = "<string>") -> JSONValue:
     finally:
         if loader is not None:
             loader.dispose()
+
+
+def _reader_error(exc: ReaderError, text: str, file: str, *, encoded: bool) -> YamlSyntaxError:
+    # libyaml counts the position in UTF-8 bytes, ruamel's own reader in characters
+    position = int(exc.position or 0)
+    if encoded:
+        line = text.encode("utf-8", "surrogatepass").count(b"\n", 0, position) + 1
+    else:
+        line = text.count("\n", 0, position) + 1
+    problem = str(exc).split("\n", 1)[0].strip() or "invalid character"
+    return YamlSyntaxError(file, line, 0, problem)
 
 
 def _syntax_error(exc: MarkedYAMLError, text: str, file: str) -> YamlSyntaxError:
@@ -215,38 +259,82 @@ def _syntax_error(exc: MarkedYAMLError, text: str, file: str) -> YamlSyntaxError
 
 
 class YamlCache:
-    """Parsed files keyed by path, reused while size and mtime are unchanged (hot reload
-    re-reads a whole project after each save; usually only one file changed)."""
+    """Parsed files keyed by path and content: hot reload re-reads a whole project after
+    each save, and usually only one file changed. Reading a file and hashing its bytes
+    costs little next to parsing it, and unlike size and mtime, the content cannot stay
+    the same through an edit (a save within the same mtime tick, a tool that restores
+    the mtime)."""
 
     def __init__(self) -> None:
-        self._entries: dict[Path, tuple[tuple[int, int], JSONValue]] = {}
+        self._entries: dict[Path, tuple[bytes, JSONValue]] = {}
+        # what a loader built from a parsed value (flows, domain parts), by (kind, file)
+        self._derived: dict[tuple[str, str], tuple[JSONValue, object]] = {}
 
     def load(self, path: Path, file: str) -> JSONValue:
-        stat = path.stat()
-        stamp = (stat.st_mtime_ns, stat.st_size)
+        raw = path.read_bytes()
+        digest = hashlib.blake2b(raw, digest_size=16).digest()
         cached = self._entries.get(path)
-        if cached is not None and cached[0] == stamp:
+        if cached is not None and cached[0] == digest:
             return cached[1]
         result: JSONValue
         try:
-            result = parse_yaml(read_text(path), file)
+            result = parse_yaml(decode_text(raw), file)
         except YamlSyntaxError as exc:
             result = exc
-        self._entries[path] = (stamp, result)
+        except UnicodeDecodeError as exc:
+            result = not_utf8(file, raw, exc)
+        self._entries[path] = (digest, result)
         return result
+
+    def digest(self, path: Path) -> str:
+        """The content hash of the file as last loaded ("" if it never was)."""
+        cached = self._entries.get(path)
+        return cached[0].hex() if cached is not None else ""
+
+    def derived(self, kind: str, file: str, data: JSONValue, make: Callable[[], T]) -> T:
+        """`make()`, reused while `file` parses to the very same value (the file did not
+        change since it was built)."""
+        key = (kind, file)
+        cached = self._derived.get(key)
+        if cached is not None and cached[0] is data:
+            return cast(T, cached[1])
+        value = make()
+        self._derived[key] = (data, value)
+        return value
+
+
+def decode_text(raw: bytes) -> str:
+    return raw.decode("utf-8-sig")
+
+
+def not_utf8(file: str, raw: bytes, exc: UnicodeDecodeError) -> YamlSyntaxError:
+    line = raw.count(b"\n", 0, exc.start) + 1
+    column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+    return YamlSyntaxError(
+        file,
+        line,
+        column,
+        f"not UTF-8 text ({exc.reason}: byte 0x{raw[exc.start]:02x})",
+        "save the file as UTF-8",
+    )
 
 
 def read_text(path: Path) -> str:
-    with open(path, encoding="utf-8-sig") as handle:
-        return handle.read()
+    return decode_text(path.read_bytes())
 
 
 def load_yaml_file(path: Path, file: str, cache: YamlCache | None = None) -> JSONValue:
     """Load one file; raises YamlSyntaxError (also for unreadable or non-UTF-8 files)."""
     try:
-        result = cache.load(path, file) if cache else parse_yaml(read_text(path), file)
-    except UnicodeDecodeError as exc:
-        raise YamlSyntaxError(file, 0, 0, f"not UTF-8 text ({exc.reason})") from None
+        if cache:
+            result = cache.load(path, file)
+        else:
+            raw = path.read_bytes()
+            try:
+                text = decode_text(raw)
+            except UnicodeDecodeError as exc:
+                raise not_utf8(file, raw, exc) from None
+            result = parse_yaml(text, file)
     except OSError as exc:
         raise YamlSyntaxError(file, 0, 0, f"cannot read: {os.strerror(exc.errno or 0)}") from None
     if isinstance(result, YamlSyntaxError):

@@ -33,6 +33,8 @@ STORE_DIR = ".calm"
 STORE_FILE = "sessions.db"
 BUSY_TIMEOUT_S = 5.0  # a TUI and a shell may write to one project's store at once
 STATUS_ACTIVE, STATUS_ENDED = "active", "ended"
+# the error a turn read back from a damaged row carries (see `_turn`)
+UNREADABLE_TURN = "the stored trace of this turn is unreadable"
 
 
 class AmbiguousIdError(WorkbenchError, ValueError):
@@ -110,6 +112,9 @@ class SessionStore:
         self._masked: dict[str, set[str]] = {}  # per session: secrets no stored turn holds
         _make_folder(self.path.parent)
         conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S)
+        # a damaged or foreign row may hold bytes that are not UTF-8: show them as �
+        # rather than fail the whole read (a trace is checked on its own, in `_turn`)
+        conn.text_factory = _lenient_text
         self.db = Database(conn)
         try:
             self.db.enable_wal()
@@ -362,7 +367,7 @@ class SessionStore:
         if full is None:
             return []
         rows = self.db.execute(
-            "SELECT idx, user_text, bot_text, trace_json FROM turns"
+            "SELECT idx, user_text, bot_text, CAST(trace_json AS BLOB) FROM turns"
             " WHERE session_id = ? ORDER BY idx",
             (full,),
         ).fetchall()
@@ -418,18 +423,64 @@ def _summary(row: JSONObject) -> SessionSummary:
     )
 
 
-def _turn(idx: int, user_text: str, bot_text: str, trace_json: str) -> TurnTrace:
-    """The stored trace; for a damaged row, what the columns still tell (one bad row
-    must not make a whole session unreadable)."""
+def _turn(idx: int, user_text: str, bot_text: str, trace_json: bytes | None) -> TurnTrace:
+    """The stored trace; for a damaged row (bytes that are not UTF-8 or JSON, a shape
+    this version does not know), what the columns still tell, with the reason: one bad
+    row must not make a whole session unreadable."""
     try:
-        return TurnTrace.from_dict(json.loads(trace_json))
-    except (ValueError, TypeError, KeyError) as exc:
-        return TurnTrace(
-            index=idx,
-            user_text=user_text,
-            bot_messages=[BotMessage(text=line) for line in bot_text.splitlines()],
-            errors=[f"the stored trace of this turn is unreadable: {exc}"],
-        )
+        data = json.loads((trace_json or b"").decode("utf-8"))
+        if not isinstance(data, dict):
+            raise TypeError(f"a JSON {type(data).__name__} where a trace object belongs")
+        trace = TurnTrace.from_dict(data)
+        _check_shape(trace)
+        return trace
+    except UnicodeDecodeError as exc:
+        reason = f"it is not UTF-8 text ({exc.reason} at byte {exc.start})"
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        reason = str(exc) or type(exc).__name__
+    return TurnTrace(
+        index=idx,
+        user_text=str(user_text),
+        bot_messages=[BotMessage(text=line) for line in str(bot_text).splitlines()],
+        errors=[f"{UNREADABLE_TURN}: {reason}"],
+    )
+
+
+_NONE = type(None)
+# the trace fields the readers of a stored turn rely on, with the types they expect
+_SHAPE: dict[str, type | tuple[type, ...]] = {
+    "index": int,
+    "user_text": str,
+    "generator": str,
+    "source": str,
+    "prompt": (str, _NONE),
+    "prompt_tokens": (int, _NONE),
+    "raw_output": (str, _NONE),
+    "slots_before": dict,
+    "slots_after": dict,
+    "timings_ms": dict,
+    "errors": list,
+    "notices": list,
+    "project_fingerprint": str,
+    "event_offset": int,
+}
+
+
+def _check_shape(trace: TurnTrace) -> None:
+    """Raise TypeError for a stored trace of a shape this version does not know (a
+    newer or foreign schema, a hand-edited row), before it reaches a renderer."""
+    for name, expected in _SHAPE.items():
+        value = getattr(trace, name)
+        if not isinstance(value, expected) or (isinstance(value, bool) and expected is int):
+            raise TypeError(f"its {name} is a {type(value).__name__}")
+    if not all(isinstance(v, (int, float)) for v in trace.timings_ms.values()):
+        raise TypeError("its timings are not numbers")
+    if not all(isinstance(line, str) for line in [*trace.errors, *trace.notices]):
+        raise TypeError("its errors are not text")
+
+
+def _lenient_text(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
 
 
 def _escape_like(text: str) -> str:
