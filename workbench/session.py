@@ -29,6 +29,7 @@ from workbench.calm.commands import (
     StartFlow,
 )
 from workbench.calm.names import (
+    ACTION_CORRECT_FLOW_SLOT,
     ACTION_RESTART,
     ACTION_SESSION_START,
     UTTER_INTERNAL_ERROR,
@@ -44,6 +45,7 @@ from workbench.engine.coexistence import (
     routing_commands,
 )
 from workbench.engine.core import ActionKind, Engine
+from workbench.engine.loops import repeating_tail, spell_loop
 from workbench.engine.policy import ACTION_LISTEN
 from workbench.engine.tracker import Tracker
 from workbench.project.model import Project
@@ -65,7 +67,10 @@ from workbench.understanding.dsl.parser import (
     parse_commands,
 )
 
-MAX_ACTIONS_PER_TURN = 100
+# Rasa's cap on predictions per turn in a CALM assistant (MAX_NUMBER_OF_PREDICTIONS_CALM),
+# five times that in a turn that corrects a slot (a correction may walk a long flow)
+MAX_ACTIONS_PER_TURN = 1000
+CORRECTION_FACTOR = 5
 INTERNAL_ERROR = UTTER_INTERNAL_ERROR
 MESSAGE_KEYS = ("text", "buttons", "image", "attachment", "custom", "elements", "quick_replies")
 SPECIAL_INTENTS = {"session_start": SessionStart, "session_end": SessionEnd, "restart": Restart}
@@ -267,13 +272,34 @@ class Session:
 
     async def _run_actions(self, runs: list[_ActionCall]) -> None:
         followups: list[str] = []
-        for _ in range(MAX_ACTIONS_PER_TURN):
-            name = followups.pop(0) if followups else self.engine.predict(self.tracker).action
+        trail: list[tuple[str, str]] = []
+        limit = MAX_ACTIONS_PER_TURN
+        while True:
+            if followups:
+                name, flow_id = followups.pop(0), "followup"
+            else:
+                prediction = self.engine.predict(self.tracker)
+                name, flow_id = prediction.action, prediction.flow_id or "-"
             if name == ACTION_LISTEN:
                 self.tracker.add(ev.action(ACTION_LISTEN))
                 return
+            if name == ACTION_CORRECT_FLOW_SLOT:
+                limit = MAX_ACTIONS_PER_TURN * CORRECTION_FACTOR
+            if len(trail) >= limit:
+                break
+            trail.append((flow_id, name))
             followups.extend(await self._run_action(name, runs))
-        self.tracker.add(ev.error(f"more than {MAX_ACTIONS_PER_TURN} actions in one turn"))
+        # Rasa only stops predicting; the looping flows are ended too, so that a `link`
+        # cycle does not start over with the next message
+        self.engine.stop_loop(self.tracker)
+        self.tracker.add(
+            ev.error(
+                f"action limit: more than {limit} actions in one turn (Rasa's "
+                f"MAX_NUMBER_OF_PREDICTIONS_CALM); {spell_loop(trail)}; the flows were ended",
+                limit="max_actions",
+                loop=[list(pair) for pair in repeating_tail(trail)],
+            )
+        )
         self.tracker.add(ev.action(ACTION_LISTEN))
 
     async def _run_action(self, name: str, runs: list[_ActionCall]) -> list[str]:

@@ -50,6 +50,7 @@ from workbench.calm.names import (
     is_pattern,
     utter_ask,
 )
+from workbench.project.cycles import cycle_issues
 from workbench.project.issues import IssueList, suggest
 from workbench.project.loader import LoadResult, load_project
 from workbench.project.model import (
@@ -166,6 +167,7 @@ def validate_project(project: Project, *, actions_python: str | Path | None = No
     issues = _Validator(project).run()
     # modules the actions import that their Python lacks (`import rasa` without Rasa)
     issues.extend(action_import_issues(project, actions_python))
+    issues.extend(cycle_issues(project))
     return issues
 
 
