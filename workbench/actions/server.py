@@ -20,7 +20,7 @@ import httpx
 from workbench.actions.domain_dict import domain_dict, domain_digest
 from workbench.actions.protocol import ActionResult
 from workbench.actions.results import rejected_event, response_shape_problem
-from workbench.actions.tracker_state import plain, tracker_state
+from workbench.actions.tracker_state import plain, tracker_state_json
 from workbench.calm.values import JSONObject
 from workbench.engine.tracker import Tracker
 from workbench.project.model import Project
@@ -78,14 +78,15 @@ class ActionServerClient:
         payload: JSONObject = {
             "next_action": name,
             "sender_id": tracker.sender_id,
-            "tracker": tracker_state(tracker, running=name),
             "version": RASA_VERSION,
             "domain_digest": digest,
         }
+        # the tracker goes in as text: its events are encoded once, not on every call
+        state = tracker_state_json(tracker, running=name)
         try:
-            response = await self._post(name, payload)
+            response = await self._post(name, _body(payload, state))
             if response.status_code == 449:
-                response = await self._post(name, {**payload, "domain": domain})
+                response = await self._post(name, _body({**payload, "domain": domain}, state))
         except _Unreachable as failed:
             return failed.result
         if response.status_code == 449:
@@ -96,9 +97,7 @@ class ActionServerClient:
             )
         return self._result(name, response)
 
-    async def _post(self, name: str, payload: JSONObject) -> httpx.Response:
-        # default=str: slot values may hold things JSON has no type for (dates, sets)
-        body = json.dumps(payload, default=str)
+    async def _post(self, name: str, body: str) -> httpx.Response:
         try:
             return await self._client().post(
                 self.url, content=body, headers={"Content-Type": "application/json"}
@@ -185,6 +184,13 @@ class ActionServerClient:
 
 
 _INVALID = object()
+
+
+def _body(payload: JSONObject, tracker_json: str) -> str:
+    """The request: `payload` with the tracker state (already JSON) under "tracker"."""
+    # default=str: slot values may hold things JSON has no type for (dates, sets)
+    head = json.dumps(payload, default=str)
+    return f'{head[:-1]}, "tracker": {tracker_json}}}'
 
 
 class _Unreachable(Exception):
