@@ -68,10 +68,13 @@ class _EventCopies:
         self.kept: list[JSONObject] = []  # plain copies of the events actions see
         self.texts: list[str] = []  # their JSON, made on first use (the action server)
 
+    def clear(self) -> None:
+        self.seen, self.kept, self.texts = [], [], []
+
     def update(self, events: list[JSONObject]) -> None:
         count = len(self.seen)
         if count > len(events) or (count and events[count - 1] is not self.seen[-1]):
-            self.__init__()  # the log was replaced (not appended to): start over
+            self.clear()  # the log was replaced (not appended to): start over
             count = 0
         for event in events[count:]:
             self.seen.append(event)
