@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from workbench.actions.domain_dict import domain_dict, domain_digest
-from workbench.actions.protocol import ActionResult
+from workbench.actions.protocol import ACTION_TIMEOUT, ActionResult
 from workbench.actions.results import rejected_event, response_shape_problem
 from workbench.actions.tracker_state import plain, tracker_state_json
 from workbench.calm.values import JSONObject
@@ -26,8 +26,7 @@ from workbench.engine.tracker import Tracker
 from workbench.project.model import Project
 
 KIND = "server"
-# Rasa waits 300 s; a workbench user waiting at a prompt wants to hear sooner
-DEFAULT_TIMEOUT = 30.0
+DEFAULT_TIMEOUT = ACTION_TIMEOUT
 # the Rasa Pro release whose protocol this speaks (rasa_sdk compares major.minor)
 RASA_VERSION = "3.21.0"
 BODY_PREVIEW = 300
@@ -99,14 +98,19 @@ class ActionServerClient:
 
     async def _post(self, name: str, body: str) -> httpx.Response:
         try:
-            return await self._client().post(
-                self.url, content=body, headers={"Content-Type": "application/json"}
+            # httpx's timeout bounds each read, so a server that trickles its answer byte
+            # by byte would never time out: the call as a whole gets the timeout too
+            return await asyncio.wait_for(
+                self._client().post(
+                    self.url, content=body, headers={"Content-Type": "application/json"}
+                ),
+                self.timeout,
             )
         except httpx.ConnectTimeout:
             reason = f"no connection within {self.timeout:g} s"
             message = f"action server at {self.url} is not reachable: {reason}"
             raise _Unreachable(self._error(message)) from None
-        except httpx.TimeoutException:
+        except (httpx.TimeoutException, asyncio.TimeoutError):
             raise _Unreachable(
                 self._error(
                     f"action server at {self.url} did not answer within {self.timeout:g} s"

@@ -248,6 +248,26 @@ class SessionStore:
         ).fetchall()
         return [_turn(*row) for row in rows]
 
+    def get_turn_summaries(self, id_or_prefix: str) -> list[TurnTrace]:
+        """The turns with just what a transcript shows (user text, source, timing, bot
+        messages, commands, dropped commands, errors): SQLite picks those fields out of
+        each stored trace, so a session of thousands of turns reads in a blink."""
+        full = self.resolve_id(id_or_prefix)
+        if full is None:
+            return []
+        picked = ", ".join(f"'{name}', trace_json -> '$.{name}'" for name in _SUMMARY_FIELDS)
+        try:
+            rows = self.db.execute(
+                f"SELECT idx, user_text, bot_text, json_object({picked}) FROM turns"
+                " WHERE session_id = ? ORDER BY idx",
+                (full,),
+            ).fetchall()
+        except sqlite3.OperationalError:
+            # a row SQLite cannot read as JSON: read them all the long way, so that one
+            # says what is wrong with it and the others show
+            return self.get_turns(full)
+        return [_turn(*row) for row in rows]
+
     # -- helpers ------------------------------------------------------------------------
 
     def _update(self, id_or_prefix: str, **values: Any) -> bool:
@@ -269,6 +289,19 @@ class SessionStore:
             self.db.rollback()
             raise
         self.db.commit()
+
+
+# what `get_turn_summaries` reads of each stored trace
+_SUMMARY_FIELDS = (
+    "index",
+    "user_text",
+    "source",
+    "timings_ms",
+    "bot_messages",
+    "commands",
+    "dropped",
+    "errors",
+)
 
 
 def _summary(row: dict[str, Any]) -> SessionSummary:
