@@ -132,3 +132,39 @@ async def test_a_server_that_trickles_its_answer_is_held_to_the_total_timeout(ma
         server.close()
     assert time.perf_counter() - started < 2.0
     assert result.error is not None and "did not answer within 0.5 s" in result.error
+
+
+async def test_a_huge_message_is_refused_at_once_with_a_message(make_project):
+    from workbench.session import MAX_MESSAGE_CHARACTERS, Session
+    from workbench.understanding.offline.generator import OfflineGenerator
+
+    project = _project(make_project)
+    session = Session(project, OfflineGenerator())
+    started = time.perf_counter()
+    trace = await session.handle("x" * (1024 * 1024))
+    assert time.perf_counter() - started < 1.0
+    assert trace.errors == [
+        f"message of 1024 KB refused: messages over {MAX_MESSAGE_CHARACTERS // 1024} KB "
+        "are not processed"
+    ]
+    assert len(trace.user_text) < 300
+    assert [c.name for c in trace.commands] == ["error"]
+    assert trace.bot_messages  # the too-long pattern answers
+
+
+async def test_a_huge_slot_value_from_an_action_is_refused(make_project):
+    from workbench.session import Session
+    from workbench.understanding.base import ScriptedGenerator
+
+    project = _project(make_project)
+    session = Session(project, ScriptedGenerator([]))
+    session.start()
+    followups = None
+    try:
+        followups = session.apply_action_events(
+            [{"event": "slot", "name": "name", "value": "x" * 300_000}]
+        )
+    except ValueError as exc:
+        assert "slot 'name' set to a value of 292 KB" in str(exc)
+    assert followups is None
+    assert session.tracker.slots["name"] is None

@@ -6,6 +6,7 @@ difference between them is a bug.
 
 from __future__ import annotations
 
+import json
 import time
 import traceback
 from collections.abc import Callable
@@ -71,6 +72,11 @@ from workbench.understanding.dsl.parser import (
 # five times that in a turn that corrects a slot (a correction may walk a long flow)
 MAX_ACTIONS_PER_TURN = 1000
 CORRECTION_FACTOR = 5
+# bounds that keep one turn small whatever is pasted or returned: a message longer than
+# this is refused before anything reads it, a custom action's slot value is refused
+MAX_MESSAGE_CHARACTERS = 64 * 1024
+MAX_SLOT_CHARACTERS = 256 * 1024
+REFUSED_PREVIEW = 200
 INTERNAL_ERROR = UTTER_INTERNAL_ERROR
 MESSAGE_KEYS = ("text", "buttons", "image", "attachment", "custom", "elements", "quick_replies")
 SPECIAL_INTENTS = {"session_start": SessionStart, "session_end": SessionEnd, "restart": Restart}
@@ -133,6 +139,15 @@ class Session:
         started = clock()
         self.start()
         tracker = self.tracker
+        refused = None
+        if len(text) > MAX_MESSAGE_CHARACTERS:
+            # a pasted file must not freeze the chat, the model call or the store: the
+            # message is refused whole, and only its start is kept to show what it was
+            refused = (
+                f"message of {len(text) // 1024} KB refused: messages over "
+                f"{MAX_MESSAGE_CHARACTERS // 1024} KB are not processed"
+            )
+            text = text[:REFUSED_PREVIEW] + f"… ({len(text)} characters)"
         trace = TurnTrace(
             index=len(self.traces),
             user_text=text,
@@ -142,7 +157,12 @@ class Session:
             event_offset=len(tracker.events),
         )
         first_event = len(tracker.events)
-        output, source = await self._understand(text, trace)
+        if refused is not None:
+            trace.errors.append(refused)
+            too_long = Error(ERROR_INPUT_TOO_LONG, {"max_characters": MAX_MESSAGE_CHARACTERS})
+            output, source = GeneratorOutput([too_long]), "user"
+        else:
+            output, source = await self._understand(text, trace)
         understood = clock()
         trace.source = source
         trace.raw_output = output.raw_output
@@ -369,6 +389,12 @@ class Session:
             if kind == "slot":
                 if not isinstance(event.get("name"), str):
                     raise ValueError(f"slot event without a name: {event!r}")
+                size = len(json.dumps(event.get("value"), default=str))
+                if size > MAX_SLOT_CHARACTERS:
+                    raise ValueError(
+                        f"slot '{event['name']}' set to a value of {size // 1024} KB, more "
+                        f"than the {MAX_SLOT_CHARACTERS // 1024} KB a slot may hold"
+                    )
                 self.tracker.set_slot(event["name"], event.get("value"), FROM_ACTION)
             elif kind == "followup":
                 followups.append(str(event["name"]))
