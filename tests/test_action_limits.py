@@ -168,3 +168,44 @@ async def test_a_huge_slot_value_from_an_action_is_refused(make_project):
         assert "slot 'name' set to a value of 292 KB" in str(exc)
     assert followups is None
     assert session.tracker.slots["name"] is None
+
+
+async def test_the_tui_turn_and_its_save_run_off_the_event_loop(make_project, tmp_path):
+    """A slow generator (the engine turn, the offline generator and SQLite alike) runs on
+    the conversation's turn thread: the UI's loop keeps ticking, and the store is
+    written from that one thread."""
+    import threading
+
+    from workbench.store import SessionStore
+    from workbench.tui.conversation import Conversation
+    from workbench.understanding.offline.generator import OfflineGenerator
+    from workbench.wiring import Parts
+
+    project = _project(make_project)
+    seen: list[str] = []
+
+    class Slow(OfflineGenerator):
+        async def generate(self, message, tracker, project):
+            seen.append(threading.current_thread().name)
+            time.sleep(0.5)  # blocks whatever loop it runs on
+            return await super().generate(message, tracker, project)
+
+    conversation = Conversation(project, Parts(Slow(), "offline", None), root=project.root)
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.02)
+            ticks += 1
+
+    beat = asyncio.create_task(ticker())
+    await conversation.send("/session_start")
+    trace = await conversation.send("hello there")
+    beat.cancel()
+    assert seen == ["calm-tui turns"]
+    assert ticks >= 10
+    session_id = conversation.store_session_id
+    conversation.close()
+    with SessionStore(project.root) as store:
+        assert [t.user_text for t in store.get_turns(session_id)][-1] == trace.user_text
