@@ -58,6 +58,7 @@ from workbench.trace.records import (
     Event,
     RewrittenRecord,
     StackFrame,
+    resolve_stack_events,
 )
 from workbench.trace.turn import TurnTrace
 from workbench.understanding.base import CommandGenerator, GeneratorFailure, GeneratorOutput
@@ -188,7 +189,9 @@ class Session:
         ]
         trace.dropped = [DroppedRecord.of(d) for d in [*output.dropped, *cleaned.dropped, *skipped]]
         trace.rewritten = [RewrittenRecord.of(r) for r in cleaned.rewritten]
-        trace.events = [Event.from_dict(e) for e in tracker.events[first_event:]]
+        trace.events = resolve_stack_events(
+            trace.stack_before, [Event.from_dict(e) for e in tracker.events[first_event:]]
+        )
         trace.actions = [run.record(trace.events, first_event) for run in runs]
         trace.bot_messages = [BotMessage.of_event(e) for e in trace.events if e.type == "bot"]
         trace.slots_after = _copy(tracker.slots)
