@@ -454,6 +454,19 @@ def resolve_stack_events(before: Sequence[StackFrame], events: Sequence[Event]) 
     turn; one of an earlier version holds the whole stack (`frames`). A patch that does
     not fit (a damaged row) leaves its event as it is, and the next whole stack wins."""
     current: list[dict[str, SlotValue]] | None = [frame.as_dict() for frame in before]
+    # a frame a patch left alone is the same record as before: a long turn with a deep
+    # stack keeps one record per frame change, not one per frame per event
+    made: dict[str, tuple[dict[str, SlotValue], StackFrame]] = {}
+
+    def record(data: dict[str, SlotValue]) -> StackFrame:
+        key = str(data.get("frame_id"))
+        known = made.get(key)
+        if known is not None and known[0] == data:
+            return known[1]
+        frame = StackFrame.from_dict(data)
+        made[key] = (data, frame)
+        return frame
+
     out: list[Event] = []
     for event in events:
         if event.type == "stack":
@@ -467,7 +480,7 @@ def resolve_stack_events(before: Sequence[StackFrame], events: Sequence[Event]) 
                 except (ValueError, TypeError):
                     current = None
                 else:
-                    resolved = tuple(StackFrame.from_dict(f) for f in current)
+                    resolved = tuple(record(f) for f in current)
                     event = replace(event, resolved=resolved)
         out.append(event)
     return out
