@@ -164,6 +164,144 @@ def e2e_throughput(repeat: int) -> list[float]:
     return samples
 
 
+# a 17-turn block of sample_project chat that ends with a restart, repeated
+LONG_SESSION_BLOCK = [
+    "where is my order A1001",
+    "I want to cancel my order A1002",
+    "no",
+    "yes",
+    "how many loyalty points do I have",
+    "yes",
+    "I want to return an item",
+    "A1001",
+    "it arrived damaged",
+    "refund to my card",
+    "yes",
+    "no",
+    "/SetSlots(csat_score=satisfied)",
+    "what are your opening hours",
+    "thanks",
+    "bye",
+    "/restart",
+]
+LONG_SESSION_TURNS = 5000
+LONG_SESSION_WINDOW = 50
+
+
+def _rss_mb() -> float:
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@case("long_session")
+def long_session(repeat: int) -> list[float]:
+    """One 5,000-turn conversation on a copy of sample_project, offline generator,
+    in-process actions, a restart every 17 turns, every turn stored as the shell stores
+    it. Samples are the turn times (understand + run + store) of turns 4,950-5,000; the
+    extra lines compare them with turns 1-50 (median, p95), with the stored bytes per
+    turn and the process RSS, and time `calm-tui sessions show` of the whole session.
+    `repeat` is not used (set LONG_SESSION_TURNS to shorten the run)."""
+    import asyncio
+    import contextlib
+    import io
+    import os
+    import tempfile
+
+    from workbench.actions.runner import make_action_runner
+    from workbench.project.loader import load_project
+    from workbench.session import Session
+    from workbench.store import SessionStore
+    from workbench.understanding.offline.generator import OfflineGenerator
+
+    turns = int(os.environ.get("LONG_SESSION_TURNS", LONG_SESSION_TURNS))
+    window = min(LONG_SESSION_WINDOW, turns // 2)
+    times: list[float] = []
+    sizes: list[int] = []
+    rss: list[float] = []
+    with tempfile.TemporaryDirectory() as folder:
+        root = _sample_copy(folder)
+        project = load_project(root).project
+        session = Session(project, OfflineGenerator(), actions=make_action_runner(project))
+        store = SessionStore(root)
+        session_id = store.create_session("offline", "default", 0, project.fingerprint)
+
+        async def chat() -> None:
+            for index in range(turns):
+                text = LONG_SESSION_BLOCK[index % len(LONG_SESSION_BLOCK)]
+                start = time.perf_counter()
+                trace = await session.handle(text)
+                store.add_turn(session_id, trace)
+                times.append((time.perf_counter() - start) * 1000)
+                rss.append(_rss_mb())
+
+        asyncio.run(chat())
+        sizes = [
+            row[0]
+            for row in store.db.execute(
+                "SELECT length(CAST(trace_json AS BLOB)) FROM turns WHERE session_id = ?"
+                " ORDER BY idx",
+                (session_id,),
+            )
+        ]
+        store.close()
+        show_ms = _time_sessions_show(root, session_id, contextlib, io)
+
+    early, late = times[:window], times[-window:]
+
+    def p95(values: list[float]) -> float:
+        return sorted(values)[min(len(values) - 1, int(0.95 * len(values)))]
+
+    figures = {
+        "turns": turns,
+        "early_median_ms": statistics.median(early),
+        "late_median_ms": statistics.median(late),
+        "early_p95_ms": p95(early),
+        "late_p95_ms": p95(late),
+        "early_bytes_per_turn": statistics.mean(sizes[:window]),
+        "late_bytes_per_turn": statistics.mean(sizes[-window:]),
+        "early_rss_mb": rss[window - 1],
+        "late_rss_mb": rss[-1],
+        "sessions_show_ms": show_ms,
+    }
+
+    def ratio(name: str) -> float:
+        early_value = float(figures[f"early_{name}"])
+        return float(figures[f"late_{name}"]) / early_value if early_value else 0.0
+
+    lines = [
+        f"turns 1-{window} vs {turns - window + 1}-{turns} (late/early):",
+        f"  median turn {figures['early_median_ms']:.2f} -> {figures['late_median_ms']:.2f} ms"
+        f" ({ratio('median_ms'):.2f})",
+        f"  p95 turn    {figures['early_p95_ms']:.2f} -> {figures['late_p95_ms']:.2f} ms"
+        f" ({ratio('p95_ms'):.2f})",
+        f"  stored      {figures['early_bytes_per_turn']:.0f} -> "
+        f"{figures['late_bytes_per_turn']:.0f} bytes/turn ({ratio('bytes_per_turn'):.2f})",
+        f"  RSS         {figures['early_rss_mb']:.0f} -> {figures['late_rss_mb']:.0f} MB"
+        f" ({ratio('rss_mb'):.2f})",
+        f"  sessions show of {turns} turns: {show_ms:.0f} ms",
+    ]
+    DERIVED["long_session"] = lambda _summary: {**figures, "report": lines}
+    return late
+
+
+def _time_sessions_show(root: Path, session_id: str, contextlib, io) -> float:
+    """`calm-tui sessions show ID` in-process (its output discarded), in ms."""
+    from workbench.cli.main import main as cli_main
+
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):
+        cli_main(["sessions", "show", session_id, str(root)])
+    return (time.perf_counter() - start) * 1000
+
+
 UNDERSTANDING_MESSAGE = "I want to send back a damaged item and get my money back"
 
 
@@ -590,6 +728,8 @@ def main() -> int:
                     f" cold load + validate {derived['cold_validate_median_ms']:.0f} ms"
                     f" (medians; {derived['size']})"
                 )
+            for line in derived.get("report", []):
+                print(f"{'':<16} {line}")
             if "greeting_median_ms" in derived:
                 print(
                     f"{'':<16} greeting on screen after {derived['greeting_median_ms']:.0f} ms"

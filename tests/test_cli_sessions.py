@@ -142,6 +142,28 @@ def test_show_prints_the_conversation_commands_and_dropped(project: Path, capsys
     assert out.index("Welcome") < out.index("you> where") < out.index("Which order")
 
 
+def test_show_reads_a_damaged_row_the_long_way_and_shows_the_others(project: Path, capsys):
+    with SessionStore(project) as store:
+        store.db.execute(
+            "UPDATE turns SET trace_json = '{not json' WHERE session_id = ? AND idx = 0",
+            (FIRST,),
+        )
+        store.db.conn.commit()
+    code, out, _ = run(capsys, "show", FIRST, str(project))
+    assert code == 0
+    assert "the stored trace of this turn is unreadable" in out
+    assert "you> where is my parcel?" in out and "bot> Which order number?" in out
+
+
+def test_show_prints_markup_like_text_as_it_was_said(project: Path, capsys):
+    with SessionStore(project) as store:
+        store.add_turn(SECOND, trace(5, "is [bold]this[/] \\[x] literal?", "[red]yes[/red]"))
+    code, out, _ = run(capsys, "show", SECOND, str(project))
+    assert code == 0
+    assert "you> is [bold]this[/] \\[x] literal?" in out
+    assert "bot> [red]yes[/red]" in out
+
+
 def test_show_verbose_and_json(project: Path, capsys):
     code, out, _ = run(capsys, "show", SECOND, str(project), "--verbose")
     assert code == 0 and "turn 0 · user" in out and "We accept PayPal." in out

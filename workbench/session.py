@@ -6,6 +6,7 @@ difference between them is a bug.
 
 from __future__ import annotations
 
+import json
 import time
 import traceback
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from workbench.calm.commands import (
     StartFlow,
 )
 from workbench.calm.names import (
+    ACTION_CORRECT_FLOW_SLOT,
     ACTION_RESTART,
     ACTION_SESSION_START,
     UTTER_INTERNAL_ERROR,
@@ -44,6 +46,7 @@ from workbench.engine.coexistence import (
     routing_commands,
 )
 from workbench.engine.core import ActionKind, Engine
+from workbench.engine.loops import repeating_tail, spell_loop
 from workbench.engine.policy import ACTION_LISTEN
 from workbench.engine.tracker import Tracker
 from workbench.project.model import Project
@@ -55,6 +58,7 @@ from workbench.trace.records import (
     Event,
     RewrittenRecord,
     StackFrame,
+    resolve_stack_events,
 )
 from workbench.trace.turn import TurnTrace
 from workbench.understanding.base import CommandGenerator, GeneratorFailure, GeneratorOutput
@@ -65,7 +69,15 @@ from workbench.understanding.dsl.parser import (
     parse_commands,
 )
 
-MAX_ACTIONS_PER_TURN = 100
+# Rasa's cap on predictions per turn in a CALM assistant (MAX_NUMBER_OF_PREDICTIONS_CALM),
+# five times that in a turn that corrects a slot (a correction may walk a long flow)
+MAX_ACTIONS_PER_TURN = 1000
+CORRECTION_FACTOR = 5
+# bounds that keep one turn small whatever is pasted or returned: a message longer than
+# this is refused before anything reads it, a custom action's slot value is refused
+MAX_MESSAGE_CHARACTERS = 64 * 1024
+MAX_SLOT_CHARACTERS = 256 * 1024
+REFUSED_PREVIEW = 200
 INTERNAL_ERROR = UTTER_INTERNAL_ERROR
 MESSAGE_KEYS = ("text", "buttons", "image", "attachment", "custom", "elements", "quick_replies")
 SPECIAL_INTENTS = {"session_start": SessionStart, "session_end": SessionEnd, "restart": Restart}
@@ -128,6 +140,15 @@ class Session:
         started = clock()
         self.start()
         tracker = self.tracker
+        refused = None
+        if len(text) > MAX_MESSAGE_CHARACTERS:
+            # a pasted file must not freeze the chat, the model call or the store: the
+            # message is refused whole, and only its start is kept to show what it was
+            refused = (
+                f"message of {len(text) // 1024} KB refused: messages over "
+                f"{MAX_MESSAGE_CHARACTERS // 1024} KB are not processed"
+            )
+            text = text[:REFUSED_PREVIEW] + f"… ({len(text)} characters)"
         trace = TurnTrace(
             index=len(self.traces),
             user_text=text,
@@ -137,7 +158,12 @@ class Session:
             event_offset=len(tracker.events),
         )
         first_event = len(tracker.events)
-        output, source = await self._understand(text, trace)
+        if refused is not None:
+            trace.errors.append(refused)
+            too_long = Error(ERROR_INPUT_TOO_LONG, {"max_characters": MAX_MESSAGE_CHARACTERS})
+            output, source = GeneratorOutput([too_long]), "user"
+        else:
+            output, source = await self._understand(text, trace)
         understood = clock()
         trace.source = source
         trace.raw_output = output.raw_output
@@ -163,7 +189,9 @@ class Session:
         ]
         trace.dropped = [DroppedRecord.of(d) for d in [*output.dropped, *cleaned.dropped, *skipped]]
         trace.rewritten = [RewrittenRecord.of(r) for r in cleaned.rewritten]
-        trace.events = [Event.from_dict(e) for e in tracker.events[first_event:]]
+        trace.events = resolve_stack_events(
+            trace.stack_before, [Event.from_dict(e) for e in tracker.events[first_event:]]
+        )
         trace.actions = [run.record(trace.events, first_event) for run in runs]
         trace.bot_messages = [BotMessage.of_event(e) for e in trace.events if e.type == "bot"]
         trace.slots_after = _copy(tracker.slots)
@@ -267,13 +295,34 @@ class Session:
 
     async def _run_actions(self, runs: list[_ActionCall]) -> None:
         followups: list[str] = []
-        for _ in range(MAX_ACTIONS_PER_TURN):
-            name = followups.pop(0) if followups else self.engine.predict(self.tracker).action
+        trail: list[tuple[str, str]] = []
+        limit = MAX_ACTIONS_PER_TURN
+        while True:
+            if followups:
+                name, flow_id = followups.pop(0), "followup"
+            else:
+                prediction = self.engine.predict(self.tracker)
+                name, flow_id = prediction.action, prediction.flow_id or "-"
             if name == ACTION_LISTEN:
                 self.tracker.add(ev.action(ACTION_LISTEN))
                 return
+            if name == ACTION_CORRECT_FLOW_SLOT:
+                limit = MAX_ACTIONS_PER_TURN * CORRECTION_FACTOR
+            if len(trail) >= limit:
+                break
+            trail.append((flow_id, name))
             followups.extend(await self._run_action(name, runs))
-        self.tracker.add(ev.error(f"more than {MAX_ACTIONS_PER_TURN} actions in one turn"))
+        # Rasa only stops predicting; the looping flows are ended too, so that a `link`
+        # cycle does not start over with the next message
+        self.engine.stop_loop(self.tracker)
+        self.tracker.add(
+            ev.error(
+                f"action limit: more than {limit} actions in one turn (Rasa's "
+                f"MAX_NUMBER_OF_PREDICTIONS_CALM); {spell_loop(trail)}; the flows were ended",
+                limit="max_actions",
+                loop=[list(pair) for pair in repeating_tail(trail)],
+            )
+        )
         self.tracker.add(ev.action(ACTION_LISTEN))
 
     async def _run_action(self, name: str, runs: list[_ActionCall]) -> list[str]:
@@ -343,6 +392,12 @@ class Session:
             if kind == "slot":
                 if not isinstance(event.get("name"), str):
                     raise ValueError(f"slot event without a name: {event!r}")
+                size = len(json.dumps(event.get("value"), default=str))
+                if size > MAX_SLOT_CHARACTERS:
+                    raise ValueError(
+                        f"slot '{event['name']}' set to a value of {size // 1024} KB, more "
+                        f"than the {MAX_SLOT_CHARACTERS // 1024} KB a slot may hold"
+                    )
                 self.tracker.set_slot(event["name"], event.get("value"), FROM_ACTION)
             elif kind == "followup":
                 followups.append(str(event["name"]))

@@ -13,6 +13,10 @@ from workbench.calm.values import JSONObject
 from workbench.engine.tracker import Tracker
 from workbench.project.model import Project
 
+# how long one custom action call may take, in-process or on an action server (Rasa
+# waits 300 s; a workbench user waiting at a prompt wants to hear sooner)
+ACTION_TIMEOUT = 30.0
+
 
 @dataclass
 class ActionResult:

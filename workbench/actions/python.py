@@ -7,11 +7,12 @@ failing import) keeps the last good actions running and shows up as `load_error`
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import inspect
 import os
 import traceback
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING
 from workbench.actions.domain_dict import domain_dict
 from workbench.actions.importer import forget
 from workbench.actions.package import (
+    CustomAction,
     Fingerprint,
     LoadedPackage,
     PackageLoadError,
@@ -28,7 +30,7 @@ from workbench.actions.package import (
     locate,
     where,
 )
-from workbench.actions.protocol import ActionResult
+from workbench.actions.protocol import ACTION_TIMEOUT, ActionResult
 from workbench.actions.results import action_events, is_rejection, rejected_event
 from workbench.actions.tracker_state import TrackerState, active_flow, plain, tracker_state
 from workbench.calm.values import JSONObject
@@ -55,8 +57,11 @@ class PythonActions:
 
     label = "actions in-process"
 
-    def __init__(self, *, use_rasa_sdk: bool | None = None) -> None:
+    def __init__(
+        self, *, use_rasa_sdk: bool | None = None, timeout: float = ACTION_TIMEOUT
+    ) -> None:
         self.use_rasa_sdk = use_rasa_sdk
+        self.timeout = timeout
         self.problems: list[str] = []  # for the header: e.g. modules the actions lack
         # `file:line: Error: message` while the package on disk does not import
         self.load_error: str | None = None
@@ -138,9 +143,23 @@ class PythonActions:
             # actions open files relative to the project folder, where an action server
             # would have been started
             with _working_directory(project.root):
-                returned = action.run(dispatcher, view, domain)
-                if inspect.isawaitable(returned):
-                    returned = await returned
+                # in a thread of its own, so a slow action never freezes the event loop
+                # (the TUI); after the timeout it is left to finish, unheard
+                returned = await asyncio.wait_for(
+                    asyncio.to_thread(_call, action, dispatcher, view, domain), self.timeout
+                )
+        except asyncio.TimeoutError:
+            return ActionResult(
+                kind=KIND,
+                error=f"action '{name}' did not finish within {self.timeout:g} s; it was "
+                "abandoned (it may still be running)",
+            )
+        except (asyncio.CancelledError, KeyboardInterrupt, _Interrupted):
+            # Ctrl-C while an action runs ends that action, not the shell
+            uncancel = getattr(asyncio.current_task(), "uncancel", None)
+            if uncancel is not None:  # the turn goes on (Python 3.11+ counts cancels)
+                uncancel()
+            return ActionResult(kind=KIND, error=f"action '{name}' was interrupted (Ctrl-C)")
         except (Exception, SystemExit) as exc:
             if is_rejection(exc):
                 return ActionResult(kind=KIND, events=[rejected_event(name, str(exc))])
@@ -192,6 +211,26 @@ def _rasa_sdk_classes() -> _SdkClasses | None:
     except Exception:  # not installed, or broken (e.g. a pydantic it cannot use)
         return None
     return Tracker, CollectingDispatcher
+
+
+def _call(action: CustomAction, dispatcher: object, view: object, domain: JSONObject) -> object:
+    """Run an action in a worker thread; an async one on an event loop of its own."""
+    try:
+        returned = action.run(dispatcher, view, domain)
+        if inspect.isawaitable(returned):
+            return asyncio.run(_awaited(returned))
+        return returned
+    except KeyboardInterrupt:
+        # asyncio re-raises a KeyboardInterrupt out of its loop: hand on an ordinary error
+        raise _Interrupted from None
+
+
+class _Interrupted(Exception):
+    """The action was stopped with Ctrl-C (KeyboardInterrupt)."""
+
+
+async def _awaited(awaitable: Awaitable[object]) -> object:
+    return await awaitable
 
 
 @contextmanager

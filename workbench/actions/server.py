@@ -18,16 +18,15 @@ from urllib.parse import urlsplit
 import httpx
 
 from workbench.actions.domain_dict import domain_dict, domain_digest
-from workbench.actions.protocol import ActionResult
+from workbench.actions.protocol import ACTION_TIMEOUT, ActionResult
 from workbench.actions.results import rejected_event, response_shape_problem
-from workbench.actions.tracker_state import plain, tracker_state
+from workbench.actions.tracker_state import plain, tracker_state_json
 from workbench.calm.values import JSONObject
 from workbench.engine.tracker import Tracker
 from workbench.project.model import Project
 
 KIND = "server"
-# Rasa waits 300 s; a workbench user waiting at a prompt wants to hear sooner
-DEFAULT_TIMEOUT = 30.0
+DEFAULT_TIMEOUT = ACTION_TIMEOUT
 # the Rasa Pro release whose protocol this speaks (rasa_sdk compares major.minor)
 RASA_VERSION = "3.21.0"
 BODY_PREVIEW = 300
@@ -78,14 +77,15 @@ class ActionServerClient:
         payload: JSONObject = {
             "next_action": name,
             "sender_id": tracker.sender_id,
-            "tracker": tracker_state(tracker, running=name),
             "version": RASA_VERSION,
             "domain_digest": digest,
         }
+        # the tracker goes in as text: its events are encoded once, not on every call
+        state = tracker_state_json(tracker, running=name)
         try:
-            response = await self._post(name, payload)
+            response = await self._post(name, _body(payload, state))
             if response.status_code == 449:
-                response = await self._post(name, {**payload, "domain": domain})
+                response = await self._post(name, _body({**payload, "domain": domain}, state))
         except _Unreachable as failed:
             return failed.result
         if response.status_code == 449:
@@ -96,18 +96,21 @@ class ActionServerClient:
             )
         return self._result(name, response)
 
-    async def _post(self, name: str, payload: JSONObject) -> httpx.Response:
-        # default=str: slot values may hold things JSON has no type for (dates, sets)
-        body = json.dumps(payload, default=str)
+    async def _post(self, name: str, body: str) -> httpx.Response:
         try:
-            return await self._client().post(
-                self.url, content=body, headers={"Content-Type": "application/json"}
+            # httpx's timeout bounds each read, so a server that trickles its answer byte
+            # by byte would never time out: the call as a whole gets the timeout too
+            return await asyncio.wait_for(
+                self._client().post(
+                    self.url, content=body, headers={"Content-Type": "application/json"}
+                ),
+                self.timeout,
             )
         except httpx.ConnectTimeout:
             reason = f"no connection within {self.timeout:g} s"
             message = f"action server at {self.url} is not reachable: {reason}"
             raise _Unreachable(self._error(message)) from None
-        except httpx.TimeoutException:
+        except (httpx.TimeoutException, asyncio.TimeoutError):
             raise _Unreachable(
                 self._error(
                     f"action server at {self.url} did not answer within {self.timeout:g} s"
@@ -185,6 +188,13 @@ class ActionServerClient:
 
 
 _INVALID = object()
+
+
+def _body(payload: JSONObject, tracker_json: str) -> str:
+    """The request: `payload` with the tracker state (already JSON) under "tracker"."""
+    # default=str: slot values may hold things JSON has no type for (dates, sets)
+    head = json.dumps(payload, default=str)
+    return f'{head[:-1]}, "tracker": {tracker_json}}}'
 
 
 class _Unreachable(Exception):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
@@ -110,15 +111,40 @@ def _show_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_show(args: argparse.Namespace, console: Console) -> int:
-    summary, turns = _session_turns(args)
+    # the plain transcript needs a few fields of each turn, not whole traces
+    summary, turns = _session_turns(args, whole=args.format == "json" or args.verbose)
     if args.format == "json":
         data = {"session": summary.as_dict(), "turns": [t.to_dict() for t in turns]}
         print(json_printable(json.dumps(data, indent=2, ensure_ascii=False)))
         return EXIT_OK
     _print_header(summary, console)
+    if args.verbose:
+        for trace in turns:
+            _print_turn(trace, console, args.verbose)
+        return EXIT_OK
+    lines: list[str] = []
     for trace in turns:
-        _print_turn(trace, console, args.verbose)
+        lines.extend(_turn_lines(trace))
+    if console.is_terminal:
+        # one print per session, not per line: Rich's per-call cost adds up
+        console.print("\n".join(lines))
+    else:
+        # a pipe or a file gets no colours anyway: drop the markup without Rich, whose
+        # rendering would take seconds for a session of thousands of turns
+        console.file.write("".join(_MARKUP_TAG.sub(_untag, line) + "\n" for line in lines))
     return EXIT_OK
+
+
+# Rich's markup tag (rich.markup.RE_TAGS): backslashes, then `[style]`; an odd number of
+# backslashes escapes the bracket
+_MARKUP_TAG = re.compile(r"(\\*)\[([a-z#/@][^[]*?)]")
+
+
+def _untag(match: re.Match[str]) -> str:
+    """A markup tag as Rich renders it in plain text: gone, or (escaped) kept as text."""
+    slashes = match.group(1)
+    kept = slashes[: len(slashes) // 2]
+    return f"{kept}[{match.group(2)}]" if len(slashes) % 2 else kept
 
 
 def _print_header(s: SessionSummary, console: Console) -> None:
@@ -133,22 +159,29 @@ def _print_header(s: SessionSummary, console: Console) -> None:
 
 
 def _print_turn(trace: TurnTrace, console: Console, verbose: bool) -> None:
-    took = trace.timings_ms.get("total")
-    console.print()
-    console.print(
-        f"[dim]── turn {trace.index} · {escaped(trace.source)}"
-        + (f" · {took:.1f} ms" if took is not None else "")
-        + "[/]"
-    )
-    console.print(user_markup(trace))
-    for message in trace.bot_messages:
-        for line in chat_markup(message):
-            console.print(line)
+    lines = _turn_lines(trace, with_summary=not verbose)
+    for line in lines:
+        console.print(line)
     if verbose:
         console.print(trace_table(trace))
-        return
-    for line in summary_markup(trace):
-        console.print(line)
+
+
+def _turn_lines(trace: TurnTrace, with_summary: bool = True) -> list[str]:
+    """A turn as transcript lines (Rich markup): a blank line, its heading, the user's
+    message, the bot's messages and (`with_summary`) the short trace."""
+    took = trace.timings_ms.get("total")
+    lines = [
+        "",
+        f"[dim]── turn {trace.index} · {escaped(trace.source)}"
+        + (f" · {took:.1f} ms" if took is not None else "")
+        + "[/]",
+        user_markup(trace),
+    ]
+    for message in trace.bot_messages:
+        lines.extend(chat_markup(message))
+    if with_summary:
+        lines.extend(summary_markup(trace))
+    return lines
 
 
 # -- delete -------------------------------------------------------------------------------
@@ -213,12 +246,14 @@ def _export_arguments(parser: argparse.ArgumentParser) -> None:
     add_project_options(parser)
 
 
-def _session_turns(args: argparse.Namespace):
-    """The session named by `args.id` and its turns (the store is closed again)."""
+def _session_turns(args: argparse.Namespace, whole: bool = True):
+    """The session named by `args.id` and its turns (the store is closed again);
+    without `whole`, only what a transcript shows of each turn."""
     store = _open_existing(args.project_dir, args.id)
     try:
         summary = _find(store, args.id, args.project_dir)
-        return summary, store.get_turns(summary.id)
+        read = store.get_turns if whole else store.get_turn_summaries
+        return summary, read(summary.id)
     finally:
         store.close()
 

@@ -227,6 +227,7 @@ class CommandCleaner:
     ) -> list[Command]:
         out: list[Command] = []
         corrections: list[tuple[str, SlotValue]] = []
+        correction_at = 0
         asked = asked_slot(tracker)
         filled_so_far = filled_by_active_flow(self.project, tracker)
         for command in commands:
@@ -263,6 +264,10 @@ class CommandCleaner:
                 and command.slot in filled_so_far
                 and not routing
             ):
+                if not corrections:
+                    # Rasa puts the one correction where the first corrected slot was:
+                    # the order decides whether it runs above or below a started flow
+                    correction_at = len(out)
                 corrections.append((command.slot, command.value))
                 result.rewritten.append(
                     RewrittenCommand(
@@ -274,7 +279,7 @@ class CommandCleaner:
                 continue
             out.append(command)
         if corrections:
-            out.append(CorrectSlots(tuple(corrections)))
+            out.insert(correction_at, CorrectSlots(tuple(corrections)))
         return out
 
     def _flows(

@@ -78,6 +78,11 @@ class Engine:
     def run_builtin(self, name: str, tracker: Tracker) -> list[Effect]:
         return self.builtins.run(name, tracker)
 
+    def stop_loop(self, tracker: Tracker) -> None:
+        """The action cap stopped this turn: end the flows that kept predicting."""
+        self.executor.end_top_flows(tracker)
+        tracker.log_stack()
+
     def fail_action(self, tracker: Tracker) -> None:
         """A custom action failed: cancel the flow it belongs to and report an error."""
         self.executor.cancel_for_error(tracker)

@@ -79,8 +79,10 @@ def flow_event(kind: str, flow_id: str, step_id: str | None) -> Event:
     return {"event": kind, "flow_id": flow_id, "step_id": step_id}
 
 
-def stack(frames: list[JSONObject]) -> Event:
-    return {"event": "stack", "frames": frames}
+def stack(update: str) -> Event:
+    """Rasa's `DialogueStackUpdated`: `update` is a JSON Patch of the frames list (see
+    engine/stack_patch.py); earlier versions stored the whole stack as `frames`."""
+    return {"event": "stack", "update": update}
 
 
 def error(message: str, **details: object) -> Event:

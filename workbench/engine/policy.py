@@ -31,6 +31,7 @@ from workbench.calm.names import (
 from workbench.calm.values import JSONObject, SlotValue
 from workbench.engine import events as ev
 from workbench.engine.external_calls import skipped_call_note
+from workbench.engine.loops import repeating_tail, spell_loop
 from workbench.engine.stack import CALL, CHITCHAT, INTERRUPT, LINK, SEARCH, Frame
 from workbench.engine.stack_ops import interrupted_flow_frames, join_names, push_flow, push_pattern
 from workbench.engine.tracker import Tracker
@@ -101,13 +102,16 @@ class FlowExecutor:
         self.search_interrupts = project.rasa_version != RASA_3_14
 
     def predict(self, tracker: Tracker) -> Prediction:
-        prediction = self._advance(tracker)
+        trail: list[tuple[str, str]] = []
+        prediction = self._advance(tracker, trail)
         if prediction is None:
-            self._circuit_breaker(tracker)
-            prediction = self._advance(tracker) or Prediction(ACTION_LISTEN)
+            self._circuit_breaker(tracker, trail)
+            prediction = self._advance(tracker, []) or Prediction(ACTION_LISTEN)
         return prediction
 
-    def _advance(self, tracker: Tracker) -> Prediction | None:
+    def _advance(self, tracker: Tracker, trail: list[tuple[str, str]]) -> Prediction | None:
+        """Steps until one predicts an action; None after MAX_STEPS steps (Rasa's flow
+        circuit breaker), with the steps taken in `trail`."""
         for _ in range(MAX_STEPS):
             frame = tracker.stack.top()
             if frame is None:
@@ -134,6 +138,7 @@ class FlowExecutor:
                 continue
             previous = frame.step_id
             frame.step_id = step.id
+            trail.append((flow.id, step.id))
             if previous == START_STEP:
                 tracker.add(ev.flow_started(flow.id, self._start_metadata(tracker, frame)))
             prediction = self._run_step(tracker, frame, flow, step)
@@ -343,17 +348,28 @@ class FlowExecutor:
         )
         push_pattern(self.project, tracker, PATTERN_INTERNAL_ERROR, {"error_type": "default"})
 
-    def _circuit_breaker(self, tracker: Tracker) -> None:
-        """A flow that loops without ever waiting for the user is ended with an error."""
+    def end_top_flows(self, tracker: Tracker) -> None:
+        """Remove the topmost user flow with what runs above it (a loop's flows)."""
         from workbench.engine.stack_ops import user_flow_group_ids
 
-        tracker.add(
-            ev.error(f"more than {MAX_STEPS} flow steps without waiting for the user; stopped")
-        )
         doomed = set(user_flow_group_ids(tracker)) or {f.frame_id for f in tracker.stack}
         for frame in reversed(list(tracker.stack.frames)):
             if frame.frame_id in doomed:
                 tracker.stack.remove(frame)
                 if frame.flow_id:
                     tracker.add(ev.flow_event("flow_completed", frame.flow_id, frame.step_id))
+
+    def _circuit_breaker(self, tracker: Tracker, trail: list[tuple[str, str]]) -> None:
+        """A flow that loops without ever waiting for the user is ended with an error, as
+        Rasa's flow circuit breaker does: the flows go, `pattern_internal_error` runs."""
+        tracker.add(
+            ev.error(
+                f"step limit: more than {MAX_STEPS} flow steps without an action or a "
+                f"question (Rasa's flow circuit breaker); {spell_loop(trail)}; the flows "
+                "were ended",
+                limit="max_steps",
+                loop=[list(pair) for pair in repeating_tail(trail)],
+            )
+        )
+        self.end_top_flows(tracker)
         push_pattern(self.project, tracker, PATTERN_INTERNAL_ERROR, {"error_type": "default"})

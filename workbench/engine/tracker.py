@@ -12,6 +12,7 @@ from workbench.calm.values import JSONObject, SlotValue
 from workbench.engine import events as ev
 from workbench.engine.events import Event
 from workbench.engine.stack import DialogueStack
+from workbench.engine.stack_patch import make_patch, patch_text
 from workbench.project.model import Project
 
 COLLECT_PATTERN = PATTERN_COLLECT_INFORMATION
@@ -74,11 +75,14 @@ class Tracker:
         return self.add(ev.slot(name, value, filled_by=filled_by, reset=reset))
 
     def log_stack(self) -> None:
-        """Add a `stack` event with the frames, if they changed since the last one."""
+        """Add a `stack` event with the change to the frames, if they changed since the
+        last one."""
         frames = self.stack.as_dicts()
         if frames != self._logged_stack:
+            # the change only, as Rasa stores it: a patch, not the whole stack
+            update = patch_text(make_patch(self._logged_stack, frames))
             self._logged_stack = frames
-            self.add(ev.stack(frames))
+            self.add(ev.stack(update))
 
     def get_slot(self, name: str) -> SlotValue:
         return self.slots.get(name)

@@ -54,6 +54,7 @@ from workbench.calm.names import (
 )
 from workbench.calm.values import JSONObject
 from workbench.project.collector import collector_paused
+from workbench.project.cycles import cycle_issues
 from workbench.project.issues import Issue, IssueList, suggest
 from workbench.project.loader import LoadResult, load_project
 from workbench.project.model import (
@@ -194,6 +195,7 @@ def validate_project(
         issues = _Validator(project, memo).run()
     # modules the actions import that their Python lacks (`import rasa` without Rasa)
     issues.extend(action_import_issues(project, actions_python))
+    issues.extend(cycle_issues(project))
     return issues
 
 

@@ -373,6 +373,29 @@ class SessionStore:
         ).fetchall()
         return [_turn(*row) for row in rows]
 
+    def get_turn_summaries(self, id_or_prefix: str) -> list[TurnTrace]:
+        """The turns with just what a transcript shows (user text, source, timing, bot
+        messages, commands, dropped commands, errors): SQLite picks those fields out of
+        each stored trace, so a session of thousands of turns reads in a blink."""
+        full = self.resolve_id(id_or_prefix)
+        if full is None:
+            return []
+        picked = ", ".join(f"'{name}', trace_json -> '$.{name}'" for name in _SUMMARY_FIELDS)
+        try:
+            rows = self.db.execute(
+                # a row that is no JSON object is read whole, so that its reader says so
+                "SELECT idx, user_text, bot_text, CAST(CASE json_type(trace_json)"
+                f" WHEN 'object' THEN json_object({picked}) ELSE trace_json END AS BLOB)"
+                " FROM turns"
+                " WHERE session_id = ? ORDER BY idx",
+                (full,),
+            ).fetchall()
+        except sqlite3.OperationalError:
+            # a row SQLite cannot read as JSON: read them all the long way, so that one
+            # says what is wrong with it and the others show
+            return self.get_turns(full)
+        return [_turn(i, user, bot, data, picked=True) for i, user, bot, data in rows]
+
     # -- helpers ------------------------------------------------------------------------
 
     def _update(self, id_or_prefix: str, **values: object) -> bool:
@@ -394,6 +417,19 @@ class SessionStore:
             self.db.rollback()
             raise
         self.db.commit()
+
+
+# what `get_turn_summaries` reads of each stored trace
+_SUMMARY_FIELDS = (
+    "index",
+    "user_text",
+    "source",
+    "timings_ms",
+    "bot_messages",
+    "commands",
+    "dropped",
+    "errors",
+)
 
 
 def _summary(row: JSONObject) -> SessionSummary:
@@ -423,7 +459,9 @@ def _summary(row: JSONObject) -> SessionSummary:
     )
 
 
-def _turn(idx: int, user_text: str, bot_text: str, trace_json: bytes | None) -> TurnTrace:
+def _turn(
+    idx: int, user_text: str, bot_text: str, trace_json: bytes | None, picked: bool = False
+) -> TurnTrace:
     """The stored trace; for a damaged row (bytes that are not UTF-8 or JSON, a shape
     this version does not know), what the columns still tell, with the reason: one bad
     row must not make a whole session unreadable."""
@@ -431,6 +469,8 @@ def _turn(idx: int, user_text: str, bot_text: str, trace_json: bytes | None) -> 
         data = json.loads((trace_json or b"").decode("utf-8"))
         if not isinstance(data, dict):
             raise TypeError(f"a JSON {type(data).__name__} where a trace object belongs")
+        if picked:  # fields the stored trace does not have come back as null: leave them out
+            data = {key: value for key, value in data.items() if value is not None}
         trace = TurnTrace.from_dict(data)
         _check_shape(trace)
         return trace

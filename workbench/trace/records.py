@@ -6,12 +6,13 @@ earlier versions open unchanged)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Protocol
 
 from workbench.calm.commands import Command, DroppedCommand, RewrittenCommand
 from workbench.calm.names import UTTER_ACTION_KEY, is_pattern
+from workbench.engine.stack_patch import apply_patch
 
 # a slot value, a command argument or an event field: whatever JSON a project holds
 SlotValue = Any
@@ -154,6 +155,8 @@ class Event:
 
     type: str
     data: Data = field(default_factory=lambda: _EMPTY, hash=False)
+    # the frames a `stack` event's patch leads to (`resolve_stack_events`); not stored
+    resolved: tuple[StackFrame, ...] | None = field(default=None, compare=False, hash=False)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, SlotValue]) -> Event:
@@ -208,7 +211,10 @@ class Event:
 
     @property
     def frames(self) -> tuple[StackFrame, ...]:
-        """The frames of a `stack` event."""
+        """The frames of a `stack` event: those its patch leads to, or (a trace of an
+        earlier version) the whole stack it stored."""
+        if self.resolved is not None:
+            return self.resolved
         frames = self.data.get("frames")
         if not isinstance(frames, Sequence):
             return ()
@@ -442,6 +448,44 @@ class _Record(Protocol):
     def as_dict(self) -> dict[str, SlotValue]: ...
 
 
+def resolve_stack_events(before: Sequence[StackFrame], events: Sequence[Event]) -> list[Event]:
+    """`events` with each `stack` event given the frames it leads to. A stack event holds
+    a patch (`update`, as Rasa stores it), applied in turn from the stack `before` the
+    turn; one of an earlier version holds the whole stack (`frames`). A patch that does
+    not fit (a damaged row) leaves its event as it is, and the next whole stack wins."""
+    current: list[dict[str, SlotValue]] | None = [frame.as_dict() for frame in before]
+    # a frame a patch left alone is the same record as before: a long turn with a deep
+    # stack keeps one record per frame change, not one per frame per event
+    made: dict[str, tuple[dict[str, SlotValue], StackFrame]] = {}
+
+    def record(data: dict[str, SlotValue]) -> StackFrame:
+        key = str(data.get("frame_id"))
+        known = made.get(key)
+        if known is not None and known[0] == data:
+            return known[1]
+        frame = StackFrame.from_dict(data)
+        made[key] = (data, frame)
+        return frame
+
+    out: list[Event] = []
+    for event in events:
+        if event.type == "stack":
+            frames = event.data.get("frames")
+            update = event.data.get("update")
+            if isinstance(frames, Sequence) and not isinstance(frames, str):
+                current = [dict(f) for f in frames if isinstance(f, Mapping)]
+            elif isinstance(update, str) and current is not None:
+                try:
+                    current = apply_patch(current, update)
+                except (ValueError, TypeError):
+                    current = None
+                else:
+                    resolved = tuple(record(f) for f in current)
+                    event = replace(event, resolved=resolved)
+        out.append(event)
+    return out
+
+
 def as_dicts(records: Sequence[_Record]) -> list[dict[str, SlotValue]]:
     return [r.as_dict() for r in records]
 
@@ -460,4 +504,5 @@ __all__ = [
     "SlotValue",
     "StackFrame",
     "as_dicts",
+    "resolve_stack_events",
 ]

@@ -7,7 +7,7 @@ The records inside are frozen (`records.py`); the trace itself is filled in by t
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from workbench.trace.records import (
     ActionRun,
@@ -21,6 +21,7 @@ from workbench.trace.records import (
     SlotValue,
     StackFrame,
     as_dicts,
+    resolve_stack_events,
 )
 
 # the keys a stored trace may have that are records, read back by `from_dict`
@@ -109,12 +110,31 @@ class TurnTrace:
                 for i in values.get(name) or []
                 if isinstance(i, Mapping) or hasattr(i, "as_dict")
             ]
+        values["events"] = resolve_stack_events(values["stack_before"], values["events"])
+        values["actions"] = [_with_resolved(run, values["events"]) for run in values["actions"]]
         usage = values.get("usage")
         if isinstance(usage, Mapping):
             values["usage"] = ModelUsage.from_dict(usage)
         elif not isinstance(usage, ModelUsage):
             values["usage"] = None
         return cls(**values)
+
+
+def _with_resolved(run: ActionRun, events: list[Event]) -> ActionRun:
+    """An action's events are a slice of the turn's: give its stack events the frames
+    the turn's resolved."""
+    if not isinstance(run, ActionRun) or not any(e.type == "stack" for e in run.events):
+        return run
+    stacks = [e for e in events if e.type == "stack"]
+    own = []
+    for event in run.events:
+        if event.type == "stack":
+            match = next((s for s in stacks if s == event), None)
+            if match is not None:
+                stacks.remove(match)
+                event = match
+        own.append(event)
+    return replace(run, events=tuple(own))
 
 
 __all__ = ["ActionRun", "ModelUsage", "RetrievedFlow", "TurnTrace"]

@@ -5,17 +5,23 @@ No Textual here, and no dialogue logic: text goes to `Session.handle`, every tra
 to the store before the caller shows it, and replays feed recorded model output back
 through the same pipeline. Sessions and recorders are made by `wiring`, as the shell's,
 the e2e runner's and replay's are.
+
+Turns run, and are saved, on a thread of their own (`TurnThread`): the engine, the
+offline generator and SQLite then never hold up the TUI's event loop, and the store's
+connection is only ever used from the thread that opened it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from workbench import wiring
 from workbench.errors import WorkbenchError
@@ -33,11 +39,48 @@ if TYPE_CHECKING:
 SESSION_START = "/session_start"
 # how many projects (by fingerprint) a conversation keeps to draw older turns against
 PROJECTS_KEPT = 20
+T = TypeVar("T")
 UNKNOWN_PROJECT = "drawn against the current project: the one this turn was made with is gone"
 
 
 def new_sender_id() -> str:
     return wiring.new_sender_id("tui")
+
+
+class TurnThread:
+    """A thread with an event loop of its own, started on first use, where coroutines
+    (turns) and calls (store writes) run one after another."""
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(
+                    target=loop.run_forever, name="calm-tui turns", daemon=True
+                )
+                thread.start()
+                self._loop, self._thread = loop, thread
+            return self._loop
+
+    async def run(self, coroutine: Coroutine[object, object, T]) -> T:
+        """Await `coroutine` run on the thread (cancelling this cancels it there)."""
+        future = asyncio.run_coroutine_threadsafe(coroutine, self._running_loop())
+        return await asyncio.wrap_future(future)
+
+    def call(self, func: Callable[[], T]) -> T:
+        """Call `func` on the thread and wait for it (at once when already there)."""
+        if threading.current_thread() is self._thread:
+            return func()
+
+        async def called() -> T:
+            return func()
+
+        return asyncio.run_coroutine_threadsafe(called(), self._running_loop()).result()
 
 
 @dataclass(frozen=True)
@@ -69,6 +112,7 @@ class Conversation:
         self.seed = seed
         self.warn = warn
         self.recorder: SessionRecorder | None = None
+        self.turns = TurnThread()
         # the projects this conversation has seen, oldest first, so that an older turn
         # is drawn against the flows it was made with after reloads
         self._projects: OrderedDict[str, Project] = OrderedDict()
@@ -118,7 +162,11 @@ class Conversation:
     # -- turns ----------------------------------------------------------------------------
 
     async def send(self, text: str) -> TurnTrace:
-        """One turn, saved to the store before it is returned (and shown)."""
+        """One turn, saved to the store before it is returned (and shown); both happen
+        on the turn thread."""
+        return await self.turns.run(self._send(text))
+
+    async def _send(self, text: str) -> TurnTrace:
         session = self.session
         trace = await session.handle(text)
         if session is self.session:  # not restarted meanwhile
@@ -161,7 +209,9 @@ class Conversation:
         recorded = list(traces)
         lease = self._lease(continue_store_session)
         try:
-            return await self._replay(recorded, project, seed, continue_store_session, lease)
+            return await self.turns.run(
+                self._replay(recorded, project, seed, continue_store_session, lease)
+            )
         except BaseException:
             if lease is not None:  # not adopted: adopting it is the last thing done
                 lease.release()
@@ -229,7 +279,7 @@ class Conversation:
         recorder, self.recorder = self.recorder, None
         if recorder is not None:
             try:
-                recorder.close()
+                self.turns.call(recorder.close)  # where its store was opened
             except Exception as exc:
                 self.warn(f"the session store could not be closed: {exc}")
 

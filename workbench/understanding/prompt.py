@@ -201,27 +201,37 @@ def sanitize(text: str | None) -> str:
 
 def transcript(tracker: Tracker, max_lines: int = MAX_HISTORY_LINES) -> list[str]:
     """`USER: ...` / `AI: ...` lines of this session (after the last restart or session
-    start), newlines flattened, buttons listed, errored inputs as placeholders."""
+    start), newlines flattened, buttons listed, errored inputs as placeholders. Read
+    from the end, so a long conversation costs no more than a short one."""
     lines: list[str] = []
-    for event in tracker.events:
+    for event in reversed(tracker.events):
         kind = event.get("event")
         if kind in ("session_started", "restart"):
-            lines = []
-        elif kind == "user":
-            lines.append(f"USER: {_user_text(event)}")
-        elif kind == "bot":
-            text = sanitize(ev.text(event))
-            buttons = ev.records(ev.record(event, "data").get("buttons"))
-            if buttons:
-                listed = ", ".join(
-                    f'button {i}: "{sanitize(str(b.get("title", "")))}"'
-                    for i, b in enumerate(buttons, 1)
-                    if isinstance(b, dict)
-                )
-                text = f"{text} {listed}".strip()
-            if text:
-                lines.append(f"AI: {text}")
-    return lines[-max_lines:] if max_lines else lines
+            break
+        line = _transcript_line(event)
+        if line:
+            lines.append(line)
+            if max_lines and len(lines) >= max_lines:
+                break
+    return lines[::-1]
+
+
+def _transcript_line(event: JSONObject) -> str:
+    kind = event.get("event")
+    if kind == "user":
+        return f"USER: {_user_text(event)}"
+    if kind != "bot":
+        return ""
+    text = sanitize(ev.text(event))
+    buttons = ev.records(ev.record(event, "data").get("buttons"))
+    if buttons:
+        listed = ", ".join(
+            f'button {i}: "{sanitize(str(b.get("title", "")))}"'
+            for i, b in enumerate(buttons, 1)
+            if isinstance(b, dict)
+        )
+        text = f"{text} {listed}".strip()
+    return f"AI: {text}" if text else ""
 
 
 def _user_text(event: Event) -> str:

@@ -123,9 +123,14 @@ def correction_candidates(turn: Turn) -> list[str]:
     for flow_id in turn.stack_flows:
         on_stack.extend(turn.model.collected.get(flow_id, ()))
     recent = []
+    wanted = set(on_stack)
     for event in reversed(turn.tracker.events):
-        if event.get("event") == "slot" and event.get("filled_by") and event.get("name"):
+        kind = event.get("event")
+        if kind == "restart" or not wanted:
+            break  # nothing filled before a restart is still filled; or all are placed
+        if kind == "slot" and event.get("filled_by") and event.get("name"):
             recent.append(event["name"])
+            wanted.discard(event["name"])
     for name in [*recent, *on_stack]:
         if name in on_stack and name not in names:
             names.append(name)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from workbench.understanding.offline.slots import categorical, extract_slots
-from workbench.understanding.offline.turn import Line, OfflineDecision, Turn
+from workbench.understanding.offline.turn import OfflineDecision, Turn
 from workbench.understanding.words import words
 
 # Flow scores are in "unique words": 1.0 is one word that only this flow's name has.
@@ -148,9 +148,21 @@ def choose_flow(
 
 
 def start(turn: Turn, flow_id: str, rule: str) -> OfflineDecision:
-    """`start flow` plus the values the message gives the slots the flow collects."""
-    lines: list[Line] = [
-        f"start flow {flow_id}",
-        *extract_slots(turn, turn.model.fillable.get(flow_id, ()), ()),
-    ]
-    return turn.decision(lines, rule)
+    """`start flow` plus the values the message gives the slots the flow collects.
+
+    A value for a slot that a flow already on the stack filled is written *before* the
+    `start flow`: the cleaner makes it a correction, and Rasa runs commands in reverse,
+    so the correction then sits above the new flow and is applied before it runs. After
+    the `start flow` the correction would sit below it: the new flow would run with the
+    old value (the status of the order being cancelled, not of the one asked about) and
+    the correction would land on the waiting flow when it resumes."""
+    values = extract_slots(turn, turn.model.fillable.get(flow_id, ()), ())
+    if turn.active_flow is None:
+        return turn.decision([f"start flow {flow_id}", *values], rule)
+    filled = [v for v in values if turn.tracker.slots.get(_slot_of(v[0])) is not None]
+    rest = [v for v in values if v not in filled]
+    return turn.decision([*filled, f"start flow {flow_id}", *rest], rule)
+
+
+def _slot_of(line: str) -> str:
+    return line.split()[2]  # `set slot <name> <value>`
