@@ -25,19 +25,21 @@ from workbench.trace.records import (
     slot_value,
 )
 
-# the keys a stored trace may have that are records, read back by `from_dict`
-_RECORD_LISTS: dict[str, Callable[[Mapping[str, JSONValue]], object]] = {
-    "parsed_commands": CommandRecord.from_dict,
-    "commands": CommandRecord.from_dict,
-    "dropped": DroppedRecord.from_dict,
-    "rewritten": RewrittenRecord.from_dict,
-    "events": Event.from_dict,
-    "bot_messages": BotMessage.from_dict,
-    "stack_before": StackFrame.from_dict,
-    "stack_after": StackFrame.from_dict,
-    "actions": ActionRun.from_dict,
-    "retrieved_flows": RetrievedFlow.from_dict,
-}
+# the fields that hold lists of records, stored as lists of their dicts
+_RECORD_LISTS = frozenset(
+    {
+        "parsed_commands",
+        "commands",
+        "dropped",
+        "rewritten",
+        "events",
+        "bot_messages",
+        "stack_before",
+        "stack_after",
+        "actions",
+        "retrieved_flows",
+    }
+)
 
 
 @dataclass
