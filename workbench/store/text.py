@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from workbench.trace.records import BotMessage, SlotValue
+from workbench.calm.values import JSONValue
+from workbench.trace.records import BotMessage
 from workbench.trace.text import bot_text
 
 SESSION_START = "/session_start"
@@ -16,9 +17,11 @@ def is_session_start(user_text: str) -> bool:
     return user_text.strip() == SESSION_START
 
 
-def bot_text_of(trace: Mapping[str, SlotValue]) -> str:
+def bot_text_of(trace: Mapping[str, JSONValue]) -> str:
     """The bot messages of a stored (scrubbed) turn, one per line."""
-    messages = trace.get("bot_messages") or []
+    messages = trace.get("bot_messages")
+    if not isinstance(messages, (list, tuple)):
+        return bot_text(())
     return bot_text(BotMessage.from_dict(m) for m in messages if isinstance(m, Mapping))
 
 

@@ -8,25 +8,62 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Protocol
 
 from workbench.calm.commands import Command, DroppedCommand, RewrittenCommand
 from workbench.calm.names import UTTER_ACTION_KEY, is_pattern
+from workbench.calm.values import JSONValue, SlotValue
 from workbench.engine.stack_patch import apply_patch
 
-# a slot value, a command argument or an event field: whatever JSON a project holds
-SlotValue = Any
-Data = Mapping[str, SlotValue]
+# a command's arguments or an event's fields: whatever JSON a project holds, narrowed
+# where it is read (the accessors below)
+Data = Mapping[str, JSONValue]
 
 _EMPTY: Data = MappingProxyType({})
 
 
-def _frozen(data: Mapping[str, SlotValue] | None) -> Data:
+def _frozen(data: Mapping[str, JSONValue] | None) -> Data:
     return MappingProxyType(dict(data)) if data else _EMPTY
 
 
-def _text(value: SlotValue) -> str | None:
+def _text(value: JSONValue) -> str | None:
     return None if value is None else str(value)
+
+
+def slot_value(value: JSONValue) -> SlotValue:
+    """A value as a slot holds it; one that JSON could not have held (no stored or engine
+    value is) is kept as its text."""
+    if value is None or isinstance(value, (str, int, float, bool, list, dict)):
+        return value
+    return str(value)
+
+
+def _mapping(value: JSONValue) -> Data:
+    """A nested record; {} for anything that is none (a missing key, damage)."""
+    return value if isinstance(value, Mapping) else _EMPTY
+
+
+def _items(value: JSONValue) -> Sequence[JSONValue]:
+    """The items of a stored list; () for anything that is none."""
+    return value if isinstance(value, (list, tuple)) else ()
+
+
+def _number(value: JSONValue) -> float | None:
+    """A stored number (or its text); None when absent."""
+    if value is None:
+        return None
+    if isinstance(value, (int, float, str)):
+        return float(value)
+    raise TypeError(f"not a number: {value!r}")
+
+
+def _measure(value: JSONValue) -> float | None:
+    """A stored measure kept as it was (an int stays an int); None when absent or damaged."""
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _count(value: JSONValue) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 # --- commands ------------------------------------------------------------------------------
@@ -62,10 +99,10 @@ class CommandRecord:
 
     @property
     def value(self) -> SlotValue:
-        return self.fields.get("value")
+        return slot_value(self.fields.get("value"))
 
-    def as_dict(self) -> dict[str, SlotValue]:
-        data: dict[str, SlotValue] = {"command": self.name, **self.fields}
+    def as_dict(self) -> dict[str, JSONValue]:
+        data: dict[str, JSONValue] = {"command": self.name, **self.fields}
         if self.dsl:
             data["dsl"] = self.dsl
         if self.why:
@@ -73,7 +110,7 @@ class CommandRecord:
         return data
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, SlotValue]) -> CommandRecord:
+    def from_dict(cls, data: Mapping[str, JSONValue]) -> CommandRecord:
         rest = {k: v for k, v in data.items() if k not in ("command", "dsl", "why")}
         return cls(
             str(data.get("command") or "?"),
@@ -96,7 +133,7 @@ class DroppedRecord:
         command = CommandRecord.of(dropped.command) if dropped.command else None
         return cls(dropped.reason, command, dropped.line)
 
-    def as_dict(self) -> dict[str, SlotValue]:
+    def as_dict(self) -> dict[str, JSONValue]:
         return {
             "reason": self.reason,
             "command": self.command.as_dict() if self.command else None,
@@ -104,7 +141,7 @@ class DroppedRecord:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, SlotValue]) -> DroppedRecord:
+    def from_dict(cls, data: Mapping[str, JSONValue]) -> DroppedRecord:
         command = data.get("command")
         return cls(
             str(data.get("reason") or ""),
@@ -129,7 +166,7 @@ class RewrittenRecord:
             rewritten.reason,
         )
 
-    def as_dict(self) -> dict[str, SlotValue]:
+    def as_dict(self) -> dict[str, JSONValue]:
         return {
             "original": self.original.as_dict(),
             "replacement": self.replacement.as_dict(),
@@ -137,10 +174,10 @@ class RewrittenRecord:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, SlotValue]) -> RewrittenRecord:
+    def from_dict(cls, data: Mapping[str, JSONValue]) -> RewrittenRecord:
         return cls(
-            CommandRecord.from_dict(data.get("original") or {}),
-            CommandRecord.from_dict(data.get("replacement") or {}),
+            CommandRecord.from_dict(_mapping(data.get("original"))),
+            CommandRecord.from_dict(_mapping(data.get("replacement"))),
             str(data.get("reason") or ""),
         )
 
@@ -159,11 +196,11 @@ class Event:
     resolved: tuple[StackFrame, ...] | None = field(default=None, compare=False, hash=False)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, SlotValue]) -> Event:
+    def from_dict(cls, data: Mapping[str, JSONValue]) -> Event:
         rest = {k: v for k, v in data.items() if k != "event"}
         return cls(str(data.get("event") or "?"), _frozen(rest))
 
-    def as_dict(self) -> dict[str, SlotValue]:
+    def as_dict(self) -> dict[str, JSONValue]:
         return {"event": self.type, **self.data}
 
     @property
@@ -172,7 +209,7 @@ class Event:
 
     @property
     def value(self) -> SlotValue:
-        return self.data.get("value")
+        return slot_value(self.data.get("value"))
 
     @property
     def text(self) -> str | None:
@@ -233,7 +270,7 @@ class Button:
         return {"title": self.title, "payload": self.payload}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, SlotValue]) -> Button:
+    def from_dict(cls, data: Mapping[str, JSONValue]) -> Button:
         return cls(str(data.get("title") or ""), str(data.get("payload") or ""))
 
 
@@ -245,13 +282,13 @@ class BotMessage:
     response: str | None = None
     buttons: tuple[Button, ...] = ()
     image: str | None = None
-    custom: SlotValue = None
-    attachment: SlotValue = None
+    custom: JSONValue = None
+    attachment: JSONValue = None
 
     @classmethod
     def of_event(cls, event: Event) -> BotMessage:
         payload = event.payload
-        buttons = payload.get("buttons") or []
+        buttons = _items(payload.get("buttons"))
         return cls(
             event.text,
             _text(event.metadata.get(UTTER_ACTION_KEY)),
@@ -261,8 +298,8 @@ class BotMessage:
             payload.get("attachment") or None,
         )
 
-    def as_dict(self) -> dict[str, SlotValue]:
-        data: dict[str, SlotValue] = {
+    def as_dict(self) -> dict[str, JSONValue]:
+        data: dict[str, JSONValue] = {
             "text": self.text,
             "response": self.response,
             "buttons": [b.as_dict() for b in self.buttons],
@@ -273,8 +310,8 @@ class BotMessage:
         return data
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, SlotValue]) -> BotMessage:
-        buttons = data.get("buttons") or []
+    def from_dict(cls, data: Mapping[str, JSONValue]) -> BotMessage:
+        buttons = _items(data.get("buttons"))
         return cls(
             _text(data.get("text")),
             _text(data.get("response") or data.get(UTTER_ACTION_KEY)),
@@ -321,8 +358,8 @@ class StackFrame:
         """What the frame runs: its flow id, or its type for a frame with none."""
         return self.flow_id or self.type
 
-    def as_dict(self) -> dict[str, SlotValue]:
-        data: dict[str, SlotValue] = {"frame_id": self.frame_id, "type": self.type}
+    def as_dict(self) -> dict[str, JSONValue]:
+        data: dict[str, JSONValue] = {"frame_id": self.frame_id, "type": self.type}
         for key in ("flow_id", "step_id", "frame_type"):
             if getattr(self, key) is not None:
                 data[key] = getattr(self, key)
@@ -330,7 +367,7 @@ class StackFrame:
         return data
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, SlotValue]) -> StackFrame:
+    def from_dict(cls, data: Mapping[str, JSONValue]) -> StackFrame:
         return cls(
             str(data.get("frame_id") or ""),
             str(data.get("type") or ""),
@@ -351,7 +388,7 @@ class RetrievedFlow:
     active: bool = False
     reason: str = ""  # why it is in the prompt: "ranked", "active", "always included"
 
-    def as_dict(self) -> dict[str, SlotValue]:
+    def as_dict(self) -> dict[str, JSONValue]:
         return {
             "flow_id": self.flow_id,
             "score": self.score,
@@ -360,11 +397,11 @@ class RetrievedFlow:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, SlotValue]) -> RetrievedFlow:
+    def from_dict(cls, data: Mapping[str, JSONValue]) -> RetrievedFlow:
         score = data.get("score")
         return cls(
             str(data.get("flow_id") or ""),
-            float(score) if score is not None else None,
+            _number(score),
             bool(data.get("active")),
             str(data.get("reason") or ""),
         )
@@ -381,7 +418,7 @@ class ModelUsage:
     cost: float | None = None
     error: str | None = None
 
-    def as_dict(self) -> dict[str, SlotValue]:
+    def as_dict(self) -> dict[str, JSONValue]:
         return {
             "model": self.model,
             "latency_ms": self.latency_ms,
@@ -392,9 +429,15 @@ class ModelUsage:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, SlotValue]) -> ModelUsage:
-        known = ("model", "latency_ms", "prompt_tokens", "completion_tokens", "cost", "error")
-        return cls(**{k: data[k] for k in known if k in data})
+    def from_dict(cls, data: Mapping[str, JSONValue]) -> ModelUsage:
+        return cls(
+            _text(data.get("model")),
+            _measure(data.get("latency_ms")),
+            _count(data.get("prompt_tokens")),
+            _count(data.get("completion_tokens")),
+            _measure(data.get("cost")),
+            _text(data.get("error")),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -412,7 +455,7 @@ class ActionRun:
     # what the action server printed or logged while it ran this action
     log_lines: tuple[str, ...] = ()
 
-    def as_dict(self) -> dict[str, SlotValue]:
+    def as_dict(self) -> dict[str, JSONValue]:
         return {
             "name": self.name,
             "kind": self.kind,
@@ -426,26 +469,26 @@ class ActionRun:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, SlotValue]) -> ActionRun:
+    def from_dict(cls, data: Mapping[str, JSONValue]) -> ActionRun:
         return cls(
             str(data.get("name") or ""),
             str(data.get("kind") or ""),
-            float(data.get("duration_ms") or 0.0),
-            tuple(Event.from_dict(e) for e in data.get("events") or [] if isinstance(e, Mapping)),
+            _number(data.get("duration_ms") or 0.0) or 0.0,
+            tuple(Event.from_dict(e) for e in _items(data.get("events")) if isinstance(e, Mapping)),
             tuple(
                 BotMessage.from_dict(m)
-                for m in data.get("messages") or []
+                for m in _items(data.get("messages"))
                 if isinstance(m, Mapping)
             ),
             _text(data.get("error")),
             _text(data.get("traceback")),
-            tuple(str(w) for w in data.get("warnings") or []),
-            tuple(str(line) for line in data.get("log_lines") or []),
+            tuple(str(w) for w in _items(data.get("warnings"))),
+            tuple(str(line) for line in _items(data.get("log_lines"))),
         )
 
 
 class _Record(Protocol):
-    def as_dict(self) -> dict[str, SlotValue]: ...
+    def as_dict(self) -> dict[str, JSONValue]: ...
 
 
 def resolve_stack_events(before: Sequence[StackFrame], events: Sequence[Event]) -> list[Event]:
@@ -453,12 +496,12 @@ def resolve_stack_events(before: Sequence[StackFrame], events: Sequence[Event]) 
     a patch (`update`, as Rasa stores it), applied in turn from the stack `before` the
     turn; one of an earlier version holds the whole stack (`frames`). A patch that does
     not fit (a damaged row) leaves its event as it is, and the next whole stack wins."""
-    current: list[dict[str, SlotValue]] | None = [frame.as_dict() for frame in before]
+    current: list[dict[str, JSONValue]] | None = [frame.as_dict() for frame in before]
     # a frame a patch left alone is the same record as before: a long turn with a deep
     # stack keeps one record per frame change, not one per frame per event
-    made: dict[str, tuple[dict[str, SlotValue], StackFrame]] = {}
+    made: dict[str, tuple[dict[str, JSONValue], StackFrame]] = {}
 
-    def record(data: dict[str, SlotValue]) -> StackFrame:
+    def record(data: dict[str, JSONValue]) -> StackFrame:
         key = str(data.get("frame_id"))
         known = made.get(key)
         if known is not None and known[0] == data:
@@ -486,7 +529,7 @@ def resolve_stack_events(before: Sequence[StackFrame], events: Sequence[Event]) 
     return out
 
 
-def as_dicts(records: Sequence[_Record]) -> list[dict[str, SlotValue]]:
+def as_dicts(records: Sequence[_Record]) -> list[dict[str, JSONValue]]:
     return [r.as_dict() for r in records]
 
 
@@ -501,8 +544,8 @@ __all__ = [
     "ModelUsage",
     "RetrievedFlow",
     "RewrittenRecord",
-    "SlotValue",
     "StackFrame",
     "as_dicts",
     "resolve_stack_events",
+    "slot_value",
 ]

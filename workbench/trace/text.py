@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Sized
 
 from rich.markup import escape
 from rich.table import Table
@@ -25,6 +25,7 @@ from rich.text import Text
 
 from workbench.calm.commands import FROM_LLM
 from workbench.calm.names import UTTER_ACTION_KEY
+from workbench.calm.values import JSONValue
 from workbench.trace.records import (
     ActionRun,
     BotMessage,
@@ -34,7 +35,6 @@ from workbench.trace.records import (
     Event,
     ModelUsage,
     RewrittenRecord,
-    SlotValue,
     StackFrame,
 )
 from workbench.trace.turn import TurnTrace
@@ -134,7 +134,7 @@ def truncate(text: str, limit: int) -> str:
     return flat
 
 
-def value_text(value: SlotValue, limit: int = 48) -> str:
+def value_text(value: JSONValue, limit: int = 48) -> str:
     """A slot value as a reader would write it: `'A1001'`, `3.0`, `True`, `null`, `[...]`."""
     if value is None:
         return "null"
@@ -149,7 +149,7 @@ def value_text(value: SlotValue, limit: int = 48) -> str:
     return truncate(repr(value), limit)
 
 
-def _plain(value: SlotValue) -> str:
+def _plain(value: JSONValue) -> str:
     if isinstance(value, (list, tuple)):
         if len(value) == 2 and isinstance(value[0], str):
             return f"{value[0]}={_plain(value[1])}"
@@ -241,8 +241,9 @@ def _event_line(event: Event, text_limit: int) -> tuple[str, str]:
         utter = event.metadata.get(UTTER_ACTION_KEY)
         payload = event.payload
         extras = []
-        if payload.get("buttons"):
-            extras.append(f"{len(payload['buttons'])} buttons")
+        buttons = payload.get("buttons")
+        if buttons and isinstance(buttons, Sized):
+            extras.append(f"{len(buttons)} buttons")
         extras.extend(k for k in ("custom", "image", "attachment") if payload.get(k))
         suffix = f" ({utter})" if utter else ""
         if extras:
@@ -276,7 +277,7 @@ def _event_line(event: Event, text_limit: int) -> tuple[str, str]:
     return kind, f"{kind} {details}".rstrip()
 
 
-def slot_set_text(name: str, value: SlotValue) -> str:
+def slot_set_text(name: str, value: JSONValue) -> str:
     """A slot set to a value, as the e2e report lists it: `order_id='A1001'`."""
     return printable(f"{name}={value!r}", multiline=False)
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
+from workbench.calm.values import JSONValue, SlotValue
 from workbench.trace.records import (
     ActionRun,
     BotMessage,
@@ -18,25 +20,27 @@ from workbench.trace.records import (
     ModelUsage,
     RetrievedFlow,
     RewrittenRecord,
-    SlotValue,
     StackFrame,
     as_dicts,
     resolve_stack_events,
+    slot_value,
 )
 
-# the keys a stored trace may have that are records, read back by `from_dict`
-_RECORD_LISTS: dict[str, Callable[[Mapping[str, SlotValue]], object]] = {
-    "parsed_commands": CommandRecord.from_dict,
-    "commands": CommandRecord.from_dict,
-    "dropped": DroppedRecord.from_dict,
-    "rewritten": RewrittenRecord.from_dict,
-    "events": Event.from_dict,
-    "bot_messages": BotMessage.from_dict,
-    "stack_before": StackFrame.from_dict,
-    "stack_after": StackFrame.from_dict,
-    "actions": ActionRun.from_dict,
-    "retrieved_flows": RetrievedFlow.from_dict,
-}
+# the fields that hold lists of records, stored as lists of their dicts
+_RECORD_LISTS = frozenset(
+    {
+        "parsed_commands",
+        "commands",
+        "dropped",
+        "rewritten",
+        "events",
+        "bot_messages",
+        "stack_before",
+        "stack_after",
+        "actions",
+        "retrieved_flows",
+    }
+)
 
 
 @dataclass
@@ -84,8 +88,8 @@ class TurnTrace:
     def bot_texts(self) -> list[str]:
         return [m.text or "" for m in self.bot_messages]
 
-    def to_dict(self) -> dict[str, SlotValue]:
-        data: dict[str, SlotValue] = {}
+    def to_dict(self) -> dict[str, JSONValue]:
+        data: dict[str, JSONValue] = {}
         for name in self.__dataclass_fields__:
             value = getattr(self, name)
             if name in _RECORD_LISTS:
@@ -98,26 +102,113 @@ class TurnTrace:
         return data
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, SlotValue]) -> TurnTrace:
+    def from_dict(cls, data: Mapping[str, JSONValue]) -> TurnTrace:
         """A stored trace, of this version or an earlier one (whose records were plain
         dicts of the same shape, without `dsl`, `why` or the project fingerprint)."""
-        values = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        for name, read in _RECORD_LISTS.items():
-            # a record given as it is (a test building a trace) is kept; anything else
-            # that is no mapping is damage, left out
-            values[name] = [
-                read(i) if isinstance(i, Mapping) else i
-                for i in values.get(name) or []
-                if isinstance(i, Mapping) or hasattr(i, "as_dict")
-            ]
-        values["events"] = resolve_stack_events(values["stack_before"], values["events"])
-        values["actions"] = [_with_resolved(run, values["events"]) for run in values["actions"]]
-        usage = values.get("usage")
-        if isinstance(usage, Mapping):
-            values["usage"] = ModelUsage.from_dict(usage)
-        elif not isinstance(usage, ModelUsage):
-            values["usage"] = None
-        return cls(**values)
+        usage = data.get("usage")
+        stack_before = _records(data.get("stack_before"), StackFrame.from_dict, StackFrame)
+        events = resolve_stack_events(
+            stack_before, _records(data.get("events"), Event.from_dict, Event)
+        )
+        actions = [
+            _with_resolved(run, events)
+            for run in _records(data.get("actions"), ActionRun.from_dict, ActionRun)
+        ]
+        return cls(
+            index=_required(data, "index", int),
+            user_text=_required(data, "user_text", str),
+            generator=_given(data, "generator", str, ""),
+            source=_given(data, "source", str, "user"),
+            retrieved_flows=_records(
+                data.get("retrieved_flows"), RetrievedFlow.from_dict, RetrievedFlow
+            ),
+            prompt=_given(data, "prompt", str, None),
+            prompt_tokens=_given(data, "prompt_tokens", int, None),
+            raw_output=_given(data, "raw_output", str, None),
+            usage=(
+                ModelUsage.from_dict(usage)
+                if isinstance(usage, Mapping)
+                else usage
+                if isinstance(usage, ModelUsage)
+                else None
+            ),
+            parsed_commands=_records(
+                data.get("parsed_commands"), CommandRecord.from_dict, CommandRecord
+            ),
+            commands=_records(data.get("commands"), CommandRecord.from_dict, CommandRecord),
+            dropped=_records(data.get("dropped"), DroppedRecord.from_dict, DroppedRecord),
+            rewritten=_records(data.get("rewritten"), RewrittenRecord.from_dict, RewrittenRecord),
+            events=events,
+            bot_messages=_records(data.get("bot_messages"), BotMessage.from_dict, BotMessage),
+            actions=actions,
+            slots_before=_slots(data.get("slots_before")),
+            slots_after=_slots(data.get("slots_after")),
+            stack_before=stack_before,
+            stack_after=_records(data.get("stack_after"), StackFrame.from_dict, StackFrame),
+            timings_ms=_timings(data.get("timings_ms")),
+            errors=_texts(data.get("errors")),
+            notices=_texts(data.get("notices")),
+            project_fingerprint=_given(data, "project_fingerprint", str, ""),
+            event_offset=_given(data, "event_offset", int, 0),
+        )
+
+
+# --- reading a stored trace, field by field ---------------------------------------------------
+
+_T = TypeVar("_T")
+_D = TypeVar("_D")
+
+
+def _required(data: Mapping[str, JSONValue], key: str, kind: type[_T]) -> _T:
+    """A field every trace has; a damaged one raises (the store falls back to what its
+    columns tell)."""
+    value = data[key]
+    if not isinstance(value, kind):
+        raise TypeError(f"its {key} is a {type(value).__name__}")
+    return value
+
+
+def _given(data: Mapping[str, JSONValue], key: str, kind: type[_T], default: _D) -> _T | _D:
+    """A field of the given kind, or `default` where it is absent (older traces) or null."""
+    value = data.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, kind):
+        raise TypeError(f"its {key} is a {type(value).__name__}")
+    return value
+
+
+def _records(
+    items: JSONValue, read: Callable[[Mapping[str, JSONValue]], _T], kind: type[_T]
+) -> list[_T]:
+    """A list of records, read from their dicts; a record given as it is (a test building
+    a trace) is kept, and anything else is damage, left out."""
+    if not isinstance(items, (list, tuple)):
+        return []
+    return [
+        read(item) if isinstance(item, Mapping) else item
+        for item in items
+        if isinstance(item, (Mapping, kind))
+    ]
+
+
+def _slots(value: JSONValue) -> dict[str, SlotValue]:
+    """Slot values as stored; one that JSON could not have held is kept as its text."""
+    if not isinstance(value, Mapping):
+        return {}
+    return {str(name): slot_value(v) for name, v in value.items()}
+
+
+def _timings(value: JSONValue) -> dict[str, float]:
+    if not isinstance(value, Mapping):
+        return {}
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value.values()):
+        raise TypeError("its timings are not numbers")
+    return {str(k): v for k, v in value.items() if isinstance(v, (int, float))}
+
+
+def _texts(value: JSONValue) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, (list, tuple)) else []
 
 
 def _with_resolved(run: ActionRun, events: list[Event]) -> ActionRun:

@@ -8,7 +8,6 @@ It renders `TurnTrace`s and posts what the user does (`Send`, `TurnSelected`,
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
@@ -161,8 +160,8 @@ class HistoryInput(Input):
         Binding("down", "history(1)", "Next message", show=False),
     ]
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, *, placeholder: str = "", id: str | None = None) -> None:
+        super().__init__(placeholder=placeholder, id=id)
         self.history: list[str] = []
         self._position = 0
         self._draft = ""

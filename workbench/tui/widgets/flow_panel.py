@@ -3,8 +3,6 @@ step the flow waits at highlighted. Selecting a link node jumps to the step it l
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.text import Text
 from textual import on
 from textual.widgets import Select, Static, Tree
@@ -98,8 +96,14 @@ class FlowPanel(TracePanel):
     }
     """
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
         self.selected: str | None = None  # None: follow the active flow
         self.shown_flow: str | None = None
         self.current_step: str | None = None
