@@ -189,8 +189,10 @@ class Session:
         ]
         trace.dropped = [DroppedRecord.of(d) for d in [*output.dropped, *cleaned.dropped, *skipped]]
         trace.rewritten = [RewrittenRecord.of(r) for r in cleaned.rewritten]
+        logged = {i - first_event: f for i, f in tracker.logged_stacks.items() if i >= first_event}
+        tracker.logged_stacks.clear()
         trace.events = resolve_stack_events(
-            trace.stack_before, [Event.from_dict(e) for e in tracker.events[first_event:]]
+            trace.stack_before, [Event.from_dict(e) for e in tracker.events[first_event:]], logged
         )
         trace.actions = [run.record(trace.events, first_event) for run in runs]
         trace.bot_messages = [BotMessage.of_event(e) for e in trace.events if e.type == "bot"]

@@ -39,6 +39,9 @@ class Tracker:
         self.filled_by: dict[str, str] = {}
         self.events: list[Event] = []
         self.stack = DialogueStack()
+        # the frames each `stack` event of the current turn leads to, by event index: the
+        # turn's trace shows them without applying the patches (the session clears it)
+        self.logged_stacks: dict[int, list[JSONObject]] = {}
         self.flow_hashes: dict[str, str] = {}
         self.visits: list[StepVisit] = []
         self.session_started = False
@@ -83,6 +86,7 @@ class Tracker:
             update = patch_text(make_patch(self._logged_stack, frames))
             self._logged_stack = frames
             self.add(ev.stack(update))
+            self.logged_stacks[len(self.events) - 1] = frames
 
     def get_slot(self, name: str) -> SlotValue:
         return self.slots.get(name)

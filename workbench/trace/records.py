@@ -491,11 +491,17 @@ class _Record(Protocol):
     def as_dict(self) -> dict[str, JSONValue]: ...
 
 
-def resolve_stack_events(before: Sequence[StackFrame], events: Sequence[Event]) -> list[Event]:
+def resolve_stack_events(
+    before: Sequence[StackFrame],
+    events: Sequence[Event],
+    known: Mapping[int, list[dict[str, JSONValue]]] | None = None,
+) -> list[Event]:
     """`events` with each `stack` event given the frames it leads to. A stack event holds
     a patch (`update`, as Rasa stores it), applied in turn from the stack `before` the
     turn; one of an earlier version holds the whole stack (`frames`). A patch that does
-    not fit (a damaged row) leaves its event as it is, and the next whole stack wins."""
+    not fit (a damaged row) leaves its event as it is, and the next whole stack wins.
+    `known` gives the frames of stack events by their position in `events` where the
+    caller has them (the tracker that logged them), so no patch need be applied."""
     current: list[dict[str, JSONValue]] | None = [frame.as_dict() for frame in before]
     # a frame a patch left alone is the same record as before: a long turn with a deep
     # stack keeps one record per frame change, not one per frame per event
@@ -511,8 +517,11 @@ def resolve_stack_events(before: Sequence[StackFrame], events: Sequence[Event]) 
         return frame
 
     out: list[Event] = []
-    for event in events:
-        if event.type == "stack":
+    for position, event in enumerate(events):
+        if event.type == "stack" and known is not None and position in known:
+            current = known[position]
+            event = replace(event, resolved=tuple(record(f) for f in current))
+        elif event.type == "stack":
             frames = event.data.get("frames")
             update = event.data.get("update")
             if isinstance(frames, Sequence) and not isinstance(frames, str):
