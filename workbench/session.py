@@ -9,9 +9,8 @@ from __future__ import annotations
 import json
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from workbench.actions.protocol import ActionResult, CustomActionRunner
 from workbench.actions.responses import render_response
@@ -35,6 +34,7 @@ from workbench.calm.names import (
     ACTION_SESSION_START,
     UTTER_INTERNAL_ERROR,
 )
+from workbench.calm.values import JSONObject, SlotValue
 from workbench.engine import events as ev
 from workbench.engine.builtin_actions import Utter
 from workbench.engine.coexistence import (
@@ -106,7 +106,7 @@ class Session:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def start(self) -> list[dict[str, Any]]:
+    def start(self) -> list[JSONObject]:
         """Begin the conversation as a new session does (no message, no bot output)."""
         if self.tracker.session_started:
             return []
@@ -116,7 +116,7 @@ class Session:
         self.tracker.add(ev.action(ACTION_LISTEN))
         return self.tracker.events[first:]
 
-    def set_slots(self, values: dict[str, Any]) -> None:
+    def set_slots(self, values: Mapping[str, SlotValue]) -> None:
         """Fixture-style slot values (e2e tests), applied after the session started."""
         self.start()
         for name, value in values.items():
@@ -135,7 +135,7 @@ class Session:
 
     # -- one turn ------------------------------------------------------------------------------
 
-    async def handle(self, text: str, metadata: dict[str, Any] | None = None) -> TurnTrace:
+    async def handle(self, text: str, metadata: JSONObject | None = None) -> TurnTrace:
         clock = self.clock
         started = clock()
         self.start()
@@ -384,7 +384,7 @@ class Session:
             self.engine.fail_action(tracker)
         return followups
 
-    def apply_action_events(self, events: list[Any]) -> list[str]:
+    def apply_action_events(self, events: Sequence[object]) -> list[str]:
         """Apply Rasa event dicts a custom action returned; returns follow-up actions."""
         followups = []
         for event in events:
@@ -418,7 +418,7 @@ class Session:
 
     # -- responses ----------------------------------------------------------------------
 
-    def send(self, message: dict[str, Any]) -> None:
+    def send(self, message: JSONObject) -> None:
         """A dispatcher message: a response by name (with kwargs) or literal content."""
         if not isinstance(message, dict):
             raise ValueError(f"not a message: {message!r}")
@@ -432,9 +432,10 @@ class Session:
             self.utter(str(name), kwargs)
             return
         data = {k: message[k] for k in MESSAGE_KEYS[1:] if message.get(k)}
-        self.tracker.add(ev.bot(message.get("text"), data))
+        text = message.get("text")
+        self.tracker.add(ev.bot(None if text is None else str(text), data))
 
-    def utter(self, name: str, kwargs: dict[str, Any] | None = None) -> None:
+    def utter(self, name: str, kwargs: JSONObject | None = None) -> None:
         response = self.project.response(name)
         message = None
         if response is not None:
@@ -456,10 +457,10 @@ class Session:
             self.tracker.add(message.as_event())
 
 
-def _copy(slots: dict[str, Any]) -> dict[str, Any]:
+def _copy(slots: Mapping[str, SlotValue]) -> dict[str, SlotValue]:
     import copy
 
-    return copy.deepcopy(slots)
+    return copy.deepcopy(dict(slots))
 
 
 @dataclass
@@ -499,7 +500,7 @@ class _CustomRun:
     log_lines: list[str] = field(default_factory=list)
 
 
-def _frames(frames: list[dict[str, Any]]) -> list[StackFrame]:
+def _frames(frames: Sequence[JSONObject]) -> list[StackFrame]:
     return [StackFrame.from_dict(f) for f in frames]
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -31,6 +31,7 @@ from workbench.watch import ReloadResult
 
 if TYPE_CHECKING:
     from workbench.tui.app import WorkbenchApp
+    from workbench.tui.screens.sessions import Resume
 
 
 # -- messages from the workers ----------------------------------------------------------------
@@ -73,13 +74,19 @@ class ActionsReady(Message):
     problems: list[str]
 
 
-def guarded(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+_S = TypeVar("_S", bound=Screen)
+_P = ParamSpec("_P")
+Handler = Callable[Concatenate[_S, _P], object]
+Guarded = Callable[Concatenate[_S, _P], Coroutine[object, object, None]]
+
+
+def guarded(what: str) -> Callable[[Handler[_S, _P]], Guarded[_S, _P]]:
     """Run a handler so that a bug in it becomes an error notification, never a
     traceback that ends the app."""
 
-    def wrap(method: Callable[..., Any]) -> Callable[..., Any]:
+    def wrap(method: Handler[_S, _P]) -> Guarded[_S, _P]:
         @functools.wraps(method)
-        async def run(self: Screen, *args: Any, **kwargs: Any) -> None:
+        async def run(self: _S, *args: _P.args, **kwargs: _P.kwargs) -> None:
             try:
                 result = method(self, *args, **kwargs)
                 if inspect.isawaitable(result):
@@ -460,7 +467,7 @@ class MainScreen(Screen):
         )
 
     @guarded("Resume")
-    def _sessions_closed(self, result: Any) -> None:
+    def _sessions_closed(self, result: Resume | None) -> None:
         if result is None:
             return
         session_id, traces, seed, fork = result
