@@ -16,14 +16,15 @@ Operation = JSONObject
 
 
 def make_patch(old: list[JSONObject], new: list[JSONObject]) -> list[Operation]:
-    """Operations that turn the frames `old` into `new` (none if they are equal)."""
+    """Operations that turn the frames `old` into `new` (none if they are equal). They
+    share values with `new` (no copies: the tracker serialises them at once)."""
     ops: list[Operation] = []
     for index in range(min(len(old), len(new))):
         before, after = old[index], new[index]
         if before == after:
             continue
         if before.get("frame_id") != after.get("frame_id"):
-            ops.append({"op": "replace", "path": f"/{index}", "value": copy.deepcopy(after)})
+            ops.append({"op": "replace", "path": f"/{index}", "value": after})
             continue
         for key in before:
             if key not in after:
@@ -33,9 +34,9 @@ def make_patch(old: list[JSONObject], new: list[JSONObject]) -> list[Operation]:
                 ops.append({"op": "add", "path": f"/{index}/{_escape(key)}", "value": value})
             elif before[key] != value:
                 path = f"/{index}/{_escape(key)}"
-                ops.append({"op": "replace", "path": path, "value": copy.deepcopy(value)})
+                ops.append({"op": "replace", "path": path, "value": value})
     for index in range(len(old), len(new)):
-        ops.append({"op": "add", "path": f"/{index}", "value": copy.deepcopy(new[index])})
+        ops.append({"op": "add", "path": f"/{index}", "value": new[index]})
     for index in range(len(old) - 1, len(new) - 1, -1):
         ops.append({"op": "remove", "path": f"/{index}"})
     return ops
