@@ -13,6 +13,7 @@ from collections.abc import Callable
 from rich.console import Console
 
 from workbench.buttons import typed_choice
+from workbench.calm.names import SESSION_START_MESSAGE
 from workbench.session import Session
 from workbench.store.redact import Scrubber
 from workbench.trace.records import BotMessage, Button
@@ -66,7 +67,7 @@ class Shell:
 
     async def run(self, greet: bool = True) -> int:
         if greet:
-            await self.turn("/session_start")
+            await self.turn(SESSION_START_MESSAGE)
         while True:
             try:
                 line = self.read("you> ")

@@ -103,3 +103,11 @@ SESSION_STARTED_METADATA = "session_started_metadata"
 
 # the key on a bot event's metadata that names the response it came from
 UTTER_ACTION_KEY = "utter_action"
+
+# the message a front end sends to begin a conversation (the greeting turn)
+SESSION_START_MESSAGE = "/session_start"
+
+
+def is_session_start(user_text: str) -> bool:
+    """The automatic greeting turn a shell or the TUI sends; not something the user said."""
+    return user_text.strip() == SESSION_START_MESSAGE

@@ -20,10 +20,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from workbench.calm.names import is_session_start
 from workbench.errors import WorkbenchError
 from workbench.store.lease import SessionLease
 from workbench.store.redact import Scrubber
-from workbench.store.text import is_session_start
 from workbench.trace.turn import TurnTrace
 
 if TYPE_CHECKING:

@@ -20,12 +20,13 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from workbench.calm.names import is_session_start
 from workbench.calm.values import JSONObject
 from workbench.errors import WorkbenchError
 from workbench.store.lease import SessionInUseError, holder
 from workbench.store.migrations import migrate
 from workbench.store.redact import Scrubber
-from workbench.store.text import bot_text_of, is_session_start, title_of
+from workbench.store.text import bot_text_of, title_of
 from workbench.trace.records import BotMessage
 from workbench.trace.turn import TurnTrace
 

@@ -8,13 +8,7 @@ from workbench.calm.values import JSONValue
 from workbench.trace.records import BotMessage
 from workbench.trace.text import bot_text
 
-SESSION_START = "/session_start"
 TITLE_LENGTH = 80
-
-
-def is_session_start(user_text: str) -> bool:
-    """The automatic greeting turn a shell or the TUI sends; not something the user said."""
-    return user_text.strip() == SESSION_START
 
 
 def bot_text_of(trace: Mapping[str, JSONValue]) -> str:

@@ -46,12 +46,12 @@ from workbench.calm.names import (
     SESSION_STARTED_METADATA,
     UTTER_ACTION_KEY,
     is_pattern,
+    is_session_start,
 )
 from workbench.calm.values import JSONObject, SlotValue
 from workbench.errors import WorkbenchError
 from workbench.project.model import Project
 from workbench.store.redact import MASK, Scrubber
-from workbench.store.text import is_session_start
 from workbench.testing.replay import model_message
 from workbench.trace.turn import TurnTrace
 from workbench.understanding.cassette import CassetteEntry, save_cassette

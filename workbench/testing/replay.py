@@ -22,12 +22,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
+from workbench.calm.names import is_session_start
 from workbench.calm.values import JSONObject
 from workbench.errors import WorkbenchError
 from workbench.project.model import Project
 from workbench.session import CustomActionRunner, Session
 from workbench.store.redact import MASK, PLACEHOLDER
-from workbench.store.text import is_session_start
 from workbench.trace.records import BotMessage, Event
 from workbench.trace.text import bot_message_lines, command_text, dropped_text, flow_change
 from workbench.trace.turn import TurnTrace

@@ -24,7 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from workbench.calm.commands import FROM_LLM
-from workbench.calm.names import UTTER_ACTION_KEY
+from workbench.calm.names import UTTER_ACTION_KEY, is_session_start
 from workbench.calm.values import JSONValue
 from workbench.trace.records import (
     ActionRun,
@@ -40,7 +40,6 @@ from workbench.trace.records import (
 from workbench.trace.turn import TurnTrace
 
 ELLIPSIS = "…"
-SESSION_START = "/session_start"
 RANKED_FLOWS_SHOWN = 8
 
 # pattern context keys that are plumbing rather than something a reader wants to see
@@ -303,7 +302,7 @@ def _flow_change(event: Event, at_step: bool) -> str | None:
 # --- bot messages --------------------------------------------------------------------------
 
 
-def button_text(button: Button) -> str:
+def button_label(button: Button) -> str:
     return printable(f"{button.title} → {button.payload}", multiline=False)
 
 
@@ -331,7 +330,7 @@ def bot_message_lines(messages: Sequence[BotMessage], indent: str = "  ") -> lis
         text = message.text
         lines.append(f"{indent}[{name}] {text!r}" if text is not None else f"{indent}[{name}]")
         if message.buttons:
-            shown = ", ".join(button_text(b) for b in message.buttons)
+            shown = ", ".join(button_label(b) for b in message.buttons)
             lines.append(f"{indent}    buttons: {shown}")
     return lines
 
@@ -349,7 +348,7 @@ def chat_markup(message: BotMessage, first_number: int = 1) -> list[str]:
 
 
 def user_markup(trace: TurnTrace) -> str:
-    if trace.user_text.strip() == SESSION_START:
+    if is_session_start(trace.user_text):
         return "[dim](session start)[/]"
     return f"[bold]you>[/] {escape(printable(trace.user_text))}"
 
@@ -543,7 +542,7 @@ __all__ = [
     "action_names",
     "bot_message_lines",
     "bot_text",
-    "button_text",
+    "button_label",
     "chat_markup",
     "command_call",
     "command_text",

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from workbench import wiring
+from workbench.calm.names import is_session_start
 from workbench.errors import WorkbenchError
 from workbench.project.model import Project
 from workbench.session import Session
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
     from workbench.store.recorder import SessionRecorder
     from workbench.testing.export import ExportResult
 
-SESSION_START = "/session_start"
 # how many projects (by fingerprint) a conversation keeps to draw older turns against
 PROJECTS_KEPT = 20
 T = TypeVar("T")
@@ -326,6 +326,6 @@ class Conversation:
 def _title(traces: Sequence[TurnTrace]) -> str:
     for trace in traces:
         text = trace.user_text.strip()
-        if text and text != SESSION_START:
+        if text and not is_session_start(text):
             return text[:60]
     return ""

@@ -21,8 +21,9 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer
 
+from workbench.calm.names import SESSION_START_MESSAGE
 from workbench.trace.turn import TurnTrace
-from workbench.tui.conversation import SESSION_START, Conversation, ReplayOutcome
+from workbench.tui.conversation import Conversation, ReplayOutcome
 from workbench.tui.screens.maximize import toggle_maximize
 from workbench.tui.widgets.chat import ChatPane
 from workbench.tui.widgets.panel_area import WIDE_AT, PanelArea
@@ -166,7 +167,7 @@ class MainScreen(Screen):
             self.watch_project()
         self.chat.focus_input()
         if self.wb.greet:
-            self._start_turn(SESSION_START)
+            self._start_turn(SESSION_START_MESSAGE)
 
     async def on_resize(self, event) -> None:
         await self.panels.set_wide(event.size.width >= WIDE_AT)
@@ -430,7 +431,7 @@ class MainScreen(Screen):
         await self._show_conversation()
         self.notify("New conversation", timeout=2)
         if self.wb.greet:
-            self._start_turn(SESSION_START)
+            self._start_turn(SESSION_START_MESSAGE)
 
     def action_rewind(self) -> None:
         if self.viewing is None:

@@ -19,11 +19,11 @@ from textual.message import Message
 from textual.widgets import Button, Input, Label, ListItem, ListView, LoadingIndicator, Static
 
 from workbench.buttons import button_text, turn_buttons, typed_choice
+from workbench.calm.names import SESSION_START_MESSAGE, is_session_start
 from workbench.trace.records import Button as TraceButton
 from workbench.trace.text import message_content, printable
 from workbench.trace.turn import TurnTrace
 
-SESSION_START = "/session_start"
 HISTORY_LIMIT = 200
 
 
@@ -57,7 +57,7 @@ class TurnItem(ListItem):
 
     def compose(self) -> ComposeResult:
         trace = self.trace
-        if trace.user_text.strip() == SESSION_START:
+        if is_session_start(trace.user_text):
             yield Static(
                 Content.from_markup("[dim]session start[/]"), classes="line system", markup=False
             )
@@ -290,7 +290,7 @@ class ChatPane(Vertical):
         """Show (or hide) the reply indicator, with the message being answered."""
         self.busy = busy
         self.query_one("#typing").display = busy
-        pending = busy and bool(text) and text != SESSION_START
+        pending = busy and bool(text) and text != SESSION_START_MESSAGE
         self.query_one("#pending").display = pending
         if pending:
             self.query_one("#pending-text", Static).update(printable(text or ""))
