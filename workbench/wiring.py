@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from workbench.errors import UsageError
 from workbench.project.model import RASA_VERSIONS
 from workbench.project.paths import ProjectPaths, resolve_option_path
+from workbench.understanding.tape import ModelTape
 
 if TYPE_CHECKING:
     from workbench.actions.protocol import ActionResult, ProjectActions
@@ -266,6 +267,9 @@ class Parts:
     notes: list[str] = field(default_factory=list)
     # the secrets seen so far, masked in the store, the `--record` cassette and `--debug`
     scrubber: Scrubber | None = None
+    # every model call besides command generation goes through it: replayed from the
+    # `--cassette`, recorded into the `--record` cassette, else live
+    tape: ModelTape = field(default_factory=ModelTape)
 
     def close(self) -> None:
         """Write the `--record` cassette once more (with the secrets learned since its
@@ -296,7 +300,12 @@ def make_parts(
     else:
         label = str(getattr(generator, "name", None) or type(generator).__name__)
     actions = LazyActions(project, options) if lazy_actions else make_actions(project, options)
-    return Parts(generator, label, actions, notes, scrubber)
+    tape = getattr(generator, "tape", None)
+    if not isinstance(tape, ModelTape):
+        tape = ModelTape()
+    elif tape.scrub is None:
+        tape.scrub = scrubber.text
+    return Parts(generator, label, actions, notes, scrubber, tape)
 
 
 def new_sender_id(prefix: str) -> str:

@@ -37,7 +37,7 @@ import io
 import os
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -56,6 +56,7 @@ from workbench.understanding.recorded import (
     Unmask,
     project_syntax,
 )
+from workbench.understanding.tape import ModelTape, TapeCall, calls_data, load_calls
 
 CASSETTE_VERSION = 1
 
@@ -143,8 +144,9 @@ def load_cassette(path: Path | str) -> list[CassetteEntry]:
     return entries
 
 
-def dump_cassette(entries: list[CassetteEntry]) -> str:
-    """The cassette as YAML text: block style, multi-line completions as literal `|`."""
+def dump_cassette(entries: list[CassetteEntry], calls: Sequence[TapeCall] = ()) -> str:
+    """The cassette as YAML text: block style, multi-line completions as literal `|`;
+    the other model calls (`tape.py`) under `calls:` when there are any."""
     from ruamel.yaml import YAML
     from ruamel.yaml.scalarstring import LiteralScalarString
 
@@ -160,13 +162,17 @@ def dump_cassette(entries: list[CassetteEntry]) -> str:
     yaml.width = 4096
     yaml.indent(mapping=2, sequence=4, offset=2)
     stream = io.StringIO()
-    yaml.dump(
-        {
-            "version": CASSETTE_VERSION,
-            "entries": [_entry_data(e, scalar(e.completion)) for e in entries],
-        },
-        stream,
-    )
+    data: dict[str, object] = {
+        "version": CASSETTE_VERSION,
+        "entries": [_entry_data(e, scalar(e.completion)) for e in entries],
+    }
+    if calls:
+        rows = calls_data(calls)
+        for row in rows:
+            if isinstance(row.get("text"), str):
+                row["text"] = scalar(str(row["text"]))
+        data["calls"] = rows
+    yaml.dump(data, stream)
     return stream.getvalue()
 
 
@@ -176,11 +182,13 @@ def _entry_data(entry: CassetteEntry, completion: object) -> dict[str, object]:
     return data
 
 
-def save_cassette(path: Path | str, entries: list[CassetteEntry]) -> None:
+def save_cassette(
+    path: Path | str, entries: list[CassetteEntry], calls: Sequence[TapeCall] = ()
+) -> None:
     """Write atomically: a temp file in the same folder, then os.replace."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = dump_cassette(entries)
+    text = dump_cassette(entries, calls)
     handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with open(handle, "w", encoding="utf-8", newline="\n") as stream:
@@ -207,6 +215,8 @@ class CassetteGenerator(RecordedOutputGenerator):
     ) -> None:
         self.path = Path(path)
         self.entries = load_cassette(self.path)
+        # the other model calls, replayed by whatever makes them (wiring sets its scrub)
+        self.tape = ModelTape("replay", load_calls(self.path), self.path)
         recordings = [Recording(e.user, e.completion, e.test_case, origin=e) for e in self.entries]
         super().__init__(recordings, miss=self._miss, syntax=syntax, unmask=unmask)
 
@@ -239,8 +249,18 @@ class RecordingGenerator:
         self.syntax = syntax
         self.scrub = scrub
         self.entries: list[CassetteEntry] = []
+        calls: list[TapeCall] = []
         if append and self.path.exists():
             self.entries = load_cassette(self.path)
+            calls = load_calls(self.path)
+        # the other model calls of the conversation, written into the same file
+        self.tape = ModelTape(
+            "record",
+            calls,
+            self.path,
+            scrub=(lambda text: str(scrub(text))) if scrub is not None else None,
+            on_record=self.write_cassette,
+        )
 
     @property
     def name(self) -> str:
@@ -265,7 +285,7 @@ class RecordingGenerator:
                 CassetteEntry(str(self.scrub(e.user)), str(self.scrub(e.completion)), e.test_case)
                 for e in entries
             ]
-        save_cassette(self.path, entries)
+        save_cassette(self.path, entries, self.tape.calls)
 
     def __getattr__(self, name: str) -> object:  # anything else the inner generator offers
         return getattr(self.inner, name)
