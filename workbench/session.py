@@ -50,6 +50,7 @@ from workbench.engine.loops import repeating_tail, spell_loop
 from workbench.engine.policy import ACTION_LISTEN
 from workbench.engine.tracker import Tracker
 from workbench.project.model import Project
+from workbench.trace.log import TraceLog
 from workbench.trace.records import (
     ActionRun,
     BotMessage,
@@ -77,6 +78,9 @@ CORRECTION_FACTOR = 5
 # this is refused before anything reads it, a custom action's slot value is refused
 MAX_MESSAGE_CHARACTERS = 64 * 1024
 MAX_SLOT_CHARACTERS = 256 * 1024
+# a conversation holding more events than this forgets those before its latest restart
+# (they are in the session store), so that a long session stays small
+HISTORY_EVENTS = 2000
 REFUSED_PREVIEW = 200
 INTERNAL_ERROR = UTTER_INTERNAL_ERROR
 MESSAGE_KEYS = ("text", "buttons", "image", "attachment", "custom", "elements", "quick_replies")
@@ -102,7 +106,7 @@ class Session:
         self.channel = channel
         self.engine = Engine(project)
         self.tracker = Tracker(project, sender_id=sender_id, seed=seed)
-        self.traces: list[TurnTrace] = []
+        self.traces = TraceLog()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -140,6 +144,7 @@ class Session:
         started = clock()
         self.start()
         tracker = self.tracker
+        tracker.forget_before_restart(HISTORY_EVENTS)
         refused = None
         if len(text) > MAX_MESSAGE_CHARACTERS:
             # a pasted file must not freeze the chat, the model call or the store: the
@@ -155,7 +160,7 @@ class Session:
             slots_before=_copy(tracker.slots),
             stack_before=_frames(tracker.stack.as_dicts()),
             project_fingerprint=self.project.fingerprint,
-            event_offset=len(tracker.events),
+            event_offset=tracker.forgotten + len(tracker.events),
         )
         first_event = len(tracker.events)
         if refused is not None:

@@ -38,6 +38,10 @@ class Tracker:
         }
         self.filled_by: dict[str, str] = {}
         self.events: list[Event] = []
+        # how many events, from the start of the conversation, are no longer in `events`
+        # (`forget_before_restart`): an event's position in the conversation is
+        # `forgotten` + its index
+        self.forgotten = 0
         self.stack = DialogueStack()
         # the frames each `stack` event of the current turn leads to, by event index: the
         # turn's trace shows them without applying the patches (the session clears it)
@@ -87,6 +91,28 @@ class Tracker:
             self._logged_stack = frames
             self.add(ev.stack(update))
             self.logged_stacks[len(self.events) - 1] = frames
+
+    def forget_before_restart(self, limit: int) -> int:
+        """Drop the events before the latest restart once the log holds more than
+        `limit` events; returns how many were dropped. Nothing reads them again (a
+        restart ends everything they describe); the session store keeps them."""
+        if len(self.events) <= limit:
+            return 0
+        cut = next(
+            (
+                index
+                for index in range(len(self.events) - 1, 0, -1)
+                if self.events[index].get("event") == "restart"
+            ),
+            0,
+        )
+        if cut:
+            del self.events[:cut]
+            self.forgotten += cut
+            self.logged_stacks = {i - cut: f for i, f in self.logged_stacks.items() if i >= cut}
+            on_stack = {frame.frame_id for frame in self.stack.frames}
+            self.visits = [visit for visit in self.visits if visit.frame_id in on_stack]
+        return cut
 
     def get_slot(self, name: str) -> SlotValue:
         return self.slots.get(name)

@@ -100,6 +100,7 @@ DIGITS = re.compile(r"\d(?:[ -]?\d)*")
 # shorter learned secrets are masked as whole words only: `123` in `A1234` stays
 SUBSTRING_LENGTH = 6
 ENV_SECRET_LENGTH = 8  # `OPENAI_API_KEY=sk-…` is a secret, `AUTH_MODE=on` is not
+CACHE_LIMIT = 20_000  # names and texts a Scrubber remembers having looked at
 MIN_ECHO_LENGTH = 3  # a 1- or 2-character value is masked where found, not searched for
 
 
@@ -174,6 +175,10 @@ class Scrubber:
         self.remember = remember
         self.known: dict[str, str] = {}  # secret value → placeholder
         self._pattern: re.Pattern[str] | None = None
+        # every stored trace repeats most of its keys and strings: each is looked at once
+        # (the masked texts until the next secret is learned)
+        self._names: dict[str, bool] = {}
+        self._masked: dict[str, str] = {}
 
     @classmethod
     def for_project(cls, project: Project | None) -> Scrubber:
@@ -186,9 +191,14 @@ class Scrubber:
         return scrubber
 
     def is_secret(self, name: str) -> bool:
-        if name in self.not_secret_slots:
-            return False
-        return name in self.secret_slots or is_secret_name(name)
+        known = self._names.get(name)
+        if known is None:
+            known = name not in self.not_secret_slots and (
+                name in self.secret_slots or is_secret_name(name)
+            )
+            if len(self._names) < CACHE_LIMIT:
+                self._names[name] = known
+        return known
 
     def learn(self, value: JSONValue) -> str:
         """Remember `value` as a secret; its placeholder."""
@@ -199,6 +209,7 @@ class Scrubber:
         if long_enough and stripped != mask and stripped not in self.known:
             self.known[stripped] = mask
             self._pattern = None
+            self._masked.clear()
             PROCESS_SECRETS.setdefault(stripped, mask)
         return mask
 
@@ -211,6 +222,7 @@ class Scrubber:
         finally:
             if not self.remember:
                 self.known, self._pattern = known, None
+                self._masked.clear()
 
     def scrub_record(self, record: JSONObject) -> JSONObject:
         """`scrub` of a mapping (a trace or an event as a dict): a mapping comes back."""
@@ -227,6 +239,7 @@ class Scrubber:
         finally:
             if not self.remember:
                 self.known, self._pattern = known, None
+                self._masked.clear()
 
     # -- inside -----------------------------------------------------------------------
 
@@ -276,6 +289,15 @@ class Scrubber:
         return value
 
     def _text(self, text: str) -> str:
+        masked = self._masked.get(text)
+        if masked is None:
+            masked = self._mask_text(text)
+            if len(self._masked) >= CACHE_LIMIT:
+                self._masked.clear()
+            self._masked[text] = masked
+        return masked
+
+    def _mask_text(self, text: str) -> str:
         # shapes first: a PIN taken from a card's digits must not break up the card
         text = CARD.sub(_card_match, text)
         text = IBAN.sub(_iban_match, text)

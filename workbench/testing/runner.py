@@ -257,7 +257,8 @@ class E2ERunner:
                 )
                 turn_trace = await session.handle(text, metadata)
                 result.traces.append(turn_trace)
-                turn_events = session.tracker.events[turn_trace.event_offset :]
+                tracker = session.tracker
+                turn_events = tracker.events[turn_trace.event_offset - tracker.forgotten :]
                 problem = generator_failure(turn_trace)
                 if problem is not None:
                     result.status = FAILED

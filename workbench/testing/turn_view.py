@@ -53,7 +53,9 @@ def generator_failure(trace: TurnTrace) -> str | None:
 def trace_for(session: Session, user_event: Event) -> TurnTrace | None:
     events = session.tracker.events
     for trace in session.traces:
-        start = trace.event_offset
+        start = trace.event_offset - session.tracker.forgotten
+        if start < 0:
+            continue
         if any(e is user_event for e in events[start : start + 3]):
             return trace
     return None

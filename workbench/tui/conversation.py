@@ -121,7 +121,7 @@ class Conversation:
     # -- state ----------------------------------------------------------------------------
 
     @property
-    def traces(self) -> list[TurnTrace]:
+    def traces(self) -> Sequence[TurnTrace]:
         return self.session.traces
 
     @property

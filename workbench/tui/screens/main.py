@@ -295,7 +295,7 @@ class MainScreen(Screen):
         self.rewind_to(event.index)
 
     def rewind_to(self, index: int) -> None:
-        traces = self.conversation.traces[: index + 1]
+        traces = list(self.conversation.traces[: index + 1])
         self._rebuild(traces, what=f"Rewound to turn {index}")
 
     def resume(self, session_id: str, traces: list[TurnTrace], seed: int) -> None:
