@@ -15,7 +15,8 @@ from typing import overload
 
 from workbench.trace.turn import TurnTrace
 
-KEEP_RECENT = 200
+KEEP_RECENT = 100
+PACK_BATCH = 25  # turns packed at a time, so the list of recent turns is not shifted each turn
 
 
 class TraceLog(Sequence[TurnTrace]):
@@ -28,8 +29,7 @@ class TraceLog(Sequence[TurnTrace]):
 
     def append(self, trace: TurnTrace) -> None:
         self._recent.append(trace)
-        if len(self._recent) > 2 * self.keep:
-            # packed in a batch, so the list of recent turns is not shifted every turn
+        if len(self._recent) >= self.keep + PACK_BATCH:
             old, self._recent = self._recent[: -self.keep], self._recent[-self.keep :]
             self._packed.extend(_pack(t) for t in old)
 
@@ -61,7 +61,7 @@ class TraceLog(Sequence[TurnTrace]):
 
 
 def _pack(trace: TurnTrace) -> bytes:
-    return zlib.compress(json.dumps(trace.to_dict(), separators=(",", ":")).encode(), 1)
+    return zlib.compress(json.dumps(trace.to_dict(), separators=(",", ":")).encode(), 6)
 
 
 def _unpack(blob: bytes) -> TurnTrace:
