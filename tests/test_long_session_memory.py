@@ -17,7 +17,7 @@ from workbench.understanding.offline.generator import OfflineGenerator
 def test_old_turns_are_packed_and_read_back_whole() -> None:
     project = load_project(SAMPLE).project
     session = Session(project, OfflineGenerator())
-    session.traces = TraceLog(keep=3)
+    session.traces = TraceLog(keep=3, batch=2)
     messages = ["where is my order A1001", "I want to cancel my order A1002", "no", "hi"] * 3
 
     async def chat() -> list[TurnTrace]:

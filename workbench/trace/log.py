@@ -20,8 +20,11 @@ PACK_BATCH = 25  # turns packed at a time, so the list of recent turns is not sh
 
 
 class TraceLog(Sequence[TurnTrace]):
-    def __init__(self, traces: Sequence[TurnTrace] = (), keep: int = KEEP_RECENT) -> None:
+    def __init__(
+        self, traces: Sequence[TurnTrace] = (), keep: int = KEEP_RECENT, batch: int = PACK_BATCH
+    ) -> None:
         self.keep = max(1, keep)
+        self.batch = max(1, batch)
         self._packed: list[bytes] = []
         self._recent: list[TurnTrace] = []
         for trace in traces:
@@ -29,7 +32,7 @@ class TraceLog(Sequence[TurnTrace]):
 
     def append(self, trace: TurnTrace) -> None:
         self._recent.append(trace)
-        if len(self._recent) >= self.keep + PACK_BATCH:
+        if len(self._recent) >= self.keep + self.batch:
             old, self._recent = self._recent[: -self.keep], self._recent[-self.keep :]
             self._packed.extend(_pack(t) for t in old)
 
