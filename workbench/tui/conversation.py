@@ -305,6 +305,8 @@ class Conversation:
             sender_id=new_sender_id(),
             seed=self.seed,
             clock=lambda: self.clock(),
+            tape=self.parts.tape,
+            offline=self.parts.offline,
         )
         if record:
             self.recorder = self._recorder(session)
