@@ -172,7 +172,10 @@ def make_generator(
         if not path.is_file():
             raise UsageError(f"--cassette {options.cassette}: the file does not exist")
         # a cassette recorded with its secrets masked still answers the real messages
-        return CassetteGenerator(path, unmask=unmask), f"cassette {options.cassette}"
+        cassette = CassetteGenerator(path, unmask=unmask)
+        # the other calls are keyed by their scrubbed input, as they were recorded
+        cassette.tape.scrub = (scrubber or Scrubber.for_project(project)).text
+        return cassette, f"cassette {options.cassette}"
     generator, label = choose_generator(project, offline=options.offline, model=options.model)
     if label.startswith("direct commands only"):
         notes.append(

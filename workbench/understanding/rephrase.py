@@ -139,7 +139,7 @@ class Rephraser:
             raise RephraseProblem(f"not rephrased: {error}") from None
         missing = None if self.tape.replaying else missing_credentials(model)
         if missing:
-            raise RephraseProblem(f"{OFFLINE_NOTE[:-1]}: no {missing})")
+            raise RephraseProblem(f"{OFFLINE_NOTE}: no {missing}")
         template = _template(project, settings, metadata)
         history = await self._history(settings, model, tracker)
         user_text = _last_user_text(tracker)
