@@ -20,6 +20,7 @@ from tui_helpers import send, settle, start, text_of, turn_items, wait_until
 from workbench.calm.names import DOMAIN_GROUND_TRUTH_KEY, UTTER_SOURCE_KEY
 from workbench.project.loader import load_project
 from workbench.project.model import Project
+from workbench.testing.replay import replay_session
 from workbench.trace.records import BotMessage
 from workbench.trace.text import bot_message_lines, trace_rows
 from workbench.trace.turn import TurnTrace
@@ -237,3 +238,15 @@ async def test_the_chat_shows_originals_on_o(tmp_path, server):
         assert f"rephrased from: {ORIGINAL}" in str(original.render())
         await pilot.press("o")
         await wait_until(pilot, lambda: not original.display, what="the originals hidden")
+
+
+def test_a_stored_conversation_replays_its_rephrasings_with_no_model(tmp_path, server):
+    project = project_on(tmp_path, server.url)
+    session = new_session(project, ScriptedGenerator([]))
+    traces = [asyncio.run(session.handle(START))]
+    server.__exit__(None, None, None)  # no model from here on
+    report = asyncio.run(replay_session(project, traces, actions=None))
+    assert report.same, report.lines()
+    replayed = by_response(report.traces[0])
+    assert replayed["utter_fees"].text == REPHRASED
+    assert replayed["utter_fees"].original_text == ORIGINAL

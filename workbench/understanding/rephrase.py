@@ -16,7 +16,7 @@ conversation replays its rephrasings with no model.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import groupby
@@ -27,11 +27,13 @@ from workbench.calm.names import (
     DOMAIN_GROUND_TRUTH_KEY,
     REPHRASE_SKIPPED_KEY,
     REPHRASED_FROM_KEY,
+    UTTER_ACTION_KEY,
     UTTER_SOURCE_KEY,
 )
 from workbench.calm.values import JSONObject, JSONValue
 from workbench.project.model import Project, Response
 from workbench.project.nlg import RESPONSE_PROMPT_KEY, RephraseSettings, rephrase_settings
+from workbench.trace.turn import TurnTrace
 from workbench.understanding import llm
 from workbench.understanding.models import (
     ModelConfigError,
@@ -95,6 +97,9 @@ class Rephraser:
 
     tape: ModelTape = field(default_factory=ModelTape)
     offline: bool = False
+    # replaying stored turns: the texts they were rephrased to, by (response, original),
+    # used in order instead of a model
+    recorded: dict[tuple[str, str], list[str]] | None = None
 
     async def apply(
         self, event: JSONObject, response: Response, project: Project, tracker: Tracker
@@ -131,6 +136,12 @@ class Rephraser:
         project: Project,
         tracker: Tracker,
     ) -> str:
+        if self.recorded is not None:
+            key = (str(metadata.get(UTTER_ACTION_KEY)), text)
+            texts = self.recorded.get(key)
+            if not texts:
+                raise RephraseProblem("not rephrased (as recorded)")
+            return texts.pop(0)
         if self.offline:
             raise RephraseProblem(OFFLINE_NOTE)
         try:
@@ -182,6 +193,17 @@ class Rephraser:
         except Exception:  # as Rasa: the transcript stands in for the summary
             return conversation
         return summary.text.strip() or conversation
+
+
+def recorded_rephraser(traces: Iterable[TurnTrace]) -> Rephraser:
+    """A rephraser that gives replayed turns the rephrasings they were recorded with."""
+    recorded: dict[tuple[str, str], list[str]] = {}
+    for trace in traces:
+        for message in trace.bot_messages:
+            if message.original_text is not None and message.text is not None:
+                key = (str(message.response), message.original_text)
+                recorded.setdefault(key, []).append(message.text)
+    return Rephraser(recorded=recorded)
 
 
 def language_label(code: str | None) -> str:
