@@ -19,6 +19,7 @@ from tui_helpers import send, settle, start, text_of, turn_items, wait_until
 
 from workbench.calm.names import DOMAIN_GROUND_TRUTH_KEY, UTTER_SOURCE_KEY
 from workbench.project.loader import load_project
+from workbench.project.validate import validate_path
 from workbench.project.model import Project
 from workbench.testing.replay import replay_session
 from workbench.trace.records import BotMessage
@@ -250,3 +251,15 @@ def test_a_stored_conversation_replays_its_rephrasings_with_no_model(tmp_path, s
     replayed = by_response(report.traces[0])
     assert replayed["utter_fees"].text == REPHRASED
     assert replayed["utter_fees"].original_text == ORIGINAL
+
+
+def test_validate_names_a_missing_nlg_prompt_template(tmp_path, server):
+    project = project_on(tmp_path, server.url)
+    root = project.root
+    (root / "endpoints.yml").write_text(
+        (root / "endpoints.yml").read_text() + "  prompt_template: prompts/nope.jinja2\n"
+    )
+    issues = validate_path(root).issues.errors
+    assert [(i.code, i.file, i.line) for i in issues] == [
+        ("missing-prompt-template", "endpoints.yml", 1)
+    ]
