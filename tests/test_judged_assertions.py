@@ -224,3 +224,20 @@ def _turn_events(runner: E2ERunner, project) -> list:
 
 def _run(awaitable):
     return asyncio.run(awaitable)
+
+
+def test_a_cassette_without_judge_calls_is_no_judge(tmp_path):
+    cassette = tmp_path / "commands.cassette.yml"
+    with GenerativeLLM() as server:
+        root = write_project(tmp_path / "fees", server.url)
+        # recorded with the judged cases left out: commands and rephrasings only
+        assert cmd_test([str(root), f"tests/fees.yml::{STEPS}", "--record", str(cassette)]) == 0
+    text = cassette.read_text()
+    assert "kind: rephrase" in text and "kind: judge" not in text
+    report = tmp_path / "report.xml"
+    args = [str(root), f"tests/fees.yml::{FAILING}", "--cassette", str(cassette)]
+    assert cmd_test([*args, "--junit", str(report)]) == 1
+    assert failure_of(junit(report)[FAILING]) == (
+        f"'{GROUNDED}' not evaluated (no judge model): the cassette holds no judge call "
+        "for this message (record the run again)"
+    )

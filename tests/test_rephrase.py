@@ -19,8 +19,8 @@ from tui_helpers import send, settle, start, text_of, turn_items, wait_until
 
 from workbench.calm.names import DOMAIN_GROUND_TRUTH_KEY, UTTER_SOURCE_KEY
 from workbench.project.loader import load_project
-from workbench.project.validate import validate_path
 from workbench.project.model import Project
+from workbench.project.validate import validate_path
 from workbench.testing.replay import replay_session
 from workbench.trace.records import BotMessage
 from workbench.trace.text import bot_message_lines, trace_rows
@@ -263,3 +263,16 @@ def test_validate_names_a_missing_nlg_prompt_template(tmp_path, server):
     assert [(i.code, i.file, i.line) for i in issues] == [
         ("missing-prompt-template", "endpoints.yml", 1)
     ]
+
+
+def test_a_cassette_without_the_rephrasing_keeps_the_original(tmp_path, server):
+    project = project_on(tmp_path, server.url)
+    cassette = tmp_path / "empty.cassette.yml"
+    cassette.write_text("version: 1\nentries: []\n")
+    session = new_session(project, CassetteGenerator(cassette))
+    fees = by_response(asyncio.run(session.handle(START)))["utter_fees"]
+    assert fees.text == ORIGINAL
+    assert fees.rephrase_note == (
+        "not rephrased: the cassette holds no rephrasing of this prompt (record the run again)"
+    )
+    assert server.requests == []

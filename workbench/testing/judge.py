@@ -42,7 +42,7 @@ from workbench.understanding.models import (
     missing_credentials,
     resolve_model,
 )
-from workbench.understanding.tape import ModelTape
+from workbench.understanding.tape import ModelTape, TapeMiss
 
 RELEVANT = "generative_response_is_relevant"
 GROUNDED = "generative_response_is_grounded"
@@ -55,6 +55,7 @@ DEFAULT_JUDGE_EMBEDDINGS: JSONObject = {"provider": "openai", "model": "text-emb
 GENERATIVE_SOURCES = ("EnterpriseSearchPolicy", "ContextualResponseRephraser", "IntentlessPolicy")
 SEARCH_RESULTS_KEY = "search_results"  # Enterprise Search's bot messages carry them
 NOT_EVALUATED = "not evaluated (no judge model)"
+NOT_RECORDED = "the cassette holds no judge call for this message (record the run again)"
 
 
 @dataclass(frozen=True)
@@ -177,7 +178,9 @@ class Judge:
         texts = [question, *questions]
         try:
             vectors = await self.tape.embed(model, texts, lambda missing: llm.embed(model, missing))
-        except Exception as error:  # the model failed, or the cassette lacks the call
+        except TapeMiss:
+            raise _NotJudged(f"{NOT_EVALUATED}: {NOT_RECORDED}") from None
+        except Exception as error:  # the model failed
             raise _NotJudged(f"not evaluated: the embeddings failed: {error}") from None
         similarities = [cosine(vectors[0], vector) for vector in vectors[1:]]
         score = sum(similarities) / len(similarities)
@@ -217,7 +220,9 @@ class Judge:
             completion = await self.tape.complete(
                 TAPE_KIND, model, prompt, lambda: llm.complete(model, prompt)
             )
-        except Exception as error:  # the model failed, or the cassette lacks the call
+        except TapeMiss:
+            raise _NotJudged(f"{NOT_EVALUATED}: {NOT_RECORDED}") from None
+        except Exception as error:  # the model failed
             raise _NotJudged(f"not evaluated: the judge failed: {error}") from None
         return parse_judgement(completion.text)
 

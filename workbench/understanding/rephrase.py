@@ -42,7 +42,7 @@ from workbench.understanding.models import (
     resolve_model,
 )
 from workbench.understanding.prompt import transcript
-from workbench.understanding.tape import ModelTape
+from workbench.understanding.tape import ModelTape, TapeMiss
 
 if TYPE_CHECKING:
     from jinja2 import Template
@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 TAPE_KIND = "rephrase"
 REPHRASER_SOURCE = "ContextualResponseRephraser"
 OFFLINE_NOTE = "not rephrased (offline)"
+NOT_RECORDED = "the cassette holds no rephrasing of this prompt (record the run again)"
 SUMMARY_TURNS = 5  # Rasa summarises the last five turns
 
 DEFAULT_PROMPT = """\
@@ -168,7 +169,9 @@ class Rephraser:
             completion = await self.tape.complete(
                 TAPE_KIND, model, prompt, lambda: llm.complete(model, prompt)
             )
-        except Exception as error:  # a model error or a call the cassette lacks
+        except TapeMiss:
+            raise RephraseProblem(f"not rephrased: {NOT_RECORDED}") from None
+        except Exception as error:  # a model error
             raise RephraseProblem(f"not rephrased: {error}") from None
         rephrased = completion.text.strip()
         if not rephrased:
