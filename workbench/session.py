@@ -69,6 +69,7 @@ from workbench.understanding.dsl.parser import (
     parse_button_payload,
     parse_commands,
 )
+from workbench.understanding.rephrase import Rephraser
 
 # Rasa's cap on predictions per turn in a CALM assistant (MAX_NUMBER_OF_PREDICTIONS_CALM),
 # five times that in a turn that corrects a slot (a correction may walk a long flow)
@@ -98,12 +99,15 @@ class Session:
         seed: int = 0,
         channel: str | None = None,
         clock: Callable[[], float] = time.perf_counter,
+        rephraser: Rephraser | None = None,
     ) -> None:
         self.project = project
         self.clock = clock  # seconds; tests pass a fake one for timings they can assert
         self.generator = generator
         self.actions = actions
         self.channel = channel
+        # responses are rephrased when the project's nlg says so (endpoints.yml)
+        self.rephraser = rephraser or Rephraser()
         self.engine = Engine(project)
         self.tracker = Tracker(project, sender_id=sender_id, seed=seed)
         self.traces = TraceLog()
@@ -341,11 +345,11 @@ class Session:
         followups: list[str] = []
         custom = _CustomRun()
         if kind == ActionKind.RESPONSE:
-            self.utter(name)
+            await self.utter(name)
         elif kind == ActionKind.BUILTIN:
             for effect in self.engine.run_builtin(name, tracker):
                 if isinstance(effect, Utter):
-                    self.utter(effect.response, effect.kwargs)
+                    await self.utter(effect.response, effect.kwargs)
                 else:
                     tracker.add(effect)
         else:
@@ -378,7 +382,7 @@ class Session:
         if problem is None:
             try:
                 for message in result.messages:
-                    self.send(message)
+                    await self.send(message)
                 followups = self.apply_action_events(result.events)
             except (TypeError, ValueError, KeyError) as exc:
                 problem = f"action '{name}' returned something malformed: {exc}"
@@ -423,7 +427,7 @@ class Session:
 
     # -- responses ----------------------------------------------------------------------
 
-    def send(self, message: JSONObject) -> None:
+    async def send(self, message: JSONObject) -> None:
         """A dispatcher message: a response by name (with kwargs) or literal content."""
         if not isinstance(message, dict):
             raise ValueError(f"not a message: {message!r}")
@@ -434,13 +438,13 @@ class Session:
                 for k, v in message.items()
                 if k not in ("response", "template") and not (k in MESSAGE_KEYS and not v)
             }
-            self.utter(str(name), kwargs)
+            await self.utter(str(name), kwargs)
             return
         data = {k: message[k] for k in MESSAGE_KEYS[1:] if message.get(k)}
         text = message.get("text")
         self.tracker.add(ev.bot(None if text is None else str(text), data))
 
-    def utter(self, name: str, kwargs: JSONObject | None = None) -> None:
+    async def utter(self, name: str, kwargs: JSONObject | None = None) -> None:
         response = self.project.response(name)
         message = None
         if response is not None:
@@ -456,10 +460,13 @@ class Session:
             )
         if message is None and name != INTERNAL_ERROR:
             self.tracker.add(ev.error(f"response '{name}' has no variation to send"))
-            self.utter(INTERNAL_ERROR)
+            await self.utter(INTERNAL_ERROR)
             return
-        if message is not None:
-            self.tracker.add(message.as_event())
+        if message is not None and response is not None:
+            event = message.as_event()
+            # a model call: it runs inside the turn, off any front end's event loop
+            await self.rephraser.apply(event, response, self.project, self.tracker)
+            self.tracker.add(event)
 
 
 def _copy(slots: Mapping[str, SlotValue]) -> dict[str, SlotValue]:

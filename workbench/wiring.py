@@ -172,7 +172,10 @@ def make_generator(
         if not path.is_file():
             raise UsageError(f"--cassette {options.cassette}: the file does not exist")
         # a cassette recorded with its secrets masked still answers the real messages
-        return CassetteGenerator(path, unmask=unmask), f"cassette {options.cassette}"
+        cassette = CassetteGenerator(path, unmask=unmask)
+        # the other calls are keyed by their scrubbed input, as they were recorded
+        cassette.tape.scrub = (scrubber or Scrubber.for_project(project)).text
+        return cassette, f"cassette {options.cassette}"
     generator, label = choose_generator(project, offline=options.offline, model=options.model)
     if label.startswith("direct commands only"):
         notes.append(
@@ -270,6 +273,8 @@ class Parts:
     # every model call besides command generation goes through it: replayed from the
     # `--cassette`, recorded into the `--record` cassette, else live
     tape: ModelTape = field(default_factory=ModelTape)
+    # `--offline`: no model is called, not even to rephrase a response
+    offline: bool = False
 
     def close(self) -> None:
         """Write the `--record` cassette once more (with the secrets learned since its
@@ -305,7 +310,7 @@ def make_parts(
         tape = ModelTape()
     elif tape.scrub is None:
         tape.scrub = scrubber.text
-    return Parts(generator, label, actions, notes, scrubber, tape)
+    return Parts(generator, label, actions, notes, scrubber, tape, options.offline)
 
 
 def new_sender_id(prefix: str) -> str:
@@ -322,11 +327,31 @@ def new_session(
     sender_id: str = "default",
     seed: int = 0,
     clock: Callable[[], float] = time.perf_counter,
+    tape: ModelTape | None = None,
+    offline: bool = False,
 ) -> Session:
-    """The one way a front end starts a `Session`."""
+    """The one way a front end starts a `Session`. `tape`: the conversation's other
+    model calls (default: the generator's, replayed from or recorded into its cassette);
+    `offline`: rephrase no response (`--offline`)."""
     from workbench.session import Session
+    from workbench.understanding.rephrase import Rephraser
 
-    return Session(project, generator, actions=actions, sender_id=sender_id, seed=seed, clock=clock)
+    tape = tape or generator_tape(generator)
+    return Session(
+        project,
+        generator,
+        actions=actions,
+        sender_id=sender_id,
+        seed=seed,
+        clock=clock,
+        rephraser=Rephraser(tape, offline=offline),
+    )
+
+
+def generator_tape(generator: CommandGenerator) -> ModelTape:
+    """The tape of a cassette or recording generator, else a live one."""
+    tape = getattr(generator, "tape", None)
+    return tape if isinstance(tape, ModelTape) else ModelTape()
 
 
 def new_recorder(
@@ -393,6 +418,8 @@ def build_conversation(
         actions=parts.actions,
         sender_id=sender_id or "default",
         seed=seed,
+        tape=parts.tape,
+        offline=parts.offline,
     )
     recorder = (
         new_recorder(root or project.root, session, parts.label, scrubber=parts.scrubber)

@@ -103,6 +103,13 @@ SESSION_STARTED_METADATA = "session_started_metadata"
 
 # the key on a bot event's metadata that names the response it came from
 UTTER_ACTION_KEY = "utter_action"
+# who made a bot message (Rasa's `utter_source`: the nlg class, a policy) and, for the
+# rephraser, the response's texts as written (`domain_ground_truth`): judges read both
+UTTER_SOURCE_KEY = "utter_source"
+DOMAIN_GROUND_TRUTH_KEY = "domain_ground_truth"
+# ours, on a message the rephraser handled: the text before it, or why it kept it
+REPHRASED_FROM_KEY = "rephrased_from"
+REPHRASE_SKIPPED_KEY = "rephrase_skipped"
 
 # the message a front end sends to begin a conversation (the greeting turn)
 SESSION_START_MESSAGE = "/session_start"

@@ -107,7 +107,11 @@ def run(args: argparse.Namespace) -> int:
 
     # the runner makes the action runner when a case first needs one, and stops it
     runner = E2ERunner(
-        project, generator, seed=args.seed, actions=lambda p: make_actions(p, options)
+        project,
+        generator,
+        seed=args.seed,
+        actions=lambda p: make_actions(p, options),
+        offline=options.offline,
     )
     run = asyncio.run(_run_with_progress(runner, selected, args.fail_fast, console, label))
     run.notes[:0] = notes

@@ -66,7 +66,9 @@ from workbench.project.model import (
     StaticNext,
     Step,
 )
+from workbench.project.nlg import rephrase_settings
 from workbench.project.regex_risk import risky_patterns
+from workbench.project.yaml_io import line_of
 
 BUILTIN_ACTIONS = frozenset(
     {
@@ -250,6 +252,7 @@ class _Validator:
         self.check_nlu_triggers()
         self.check_coexistence()
         self.check_model_references()
+        self.check_nlg()
         self.check_tests()
         return self.issues
 
@@ -873,6 +876,32 @@ class _Validator:
                 generator.source.line,
                 "missing-prompt-template",
                 f"prompt template '{template}' does not exist",
+                "give a path relative to the project folder",
+            )
+
+    def check_nlg(self) -> None:
+        """`nlg: type: rephrase`: its model group and prompt template must exist."""
+        settings = rephrase_settings(self.project.endpoints)
+        if settings is None:
+            return
+        file = self.project.endpoints.source.file
+        line = line_of(self.project.endpoints.raw, "nlg")
+        group = settings.llm.get("model_group")
+        if group and group not in self.project.endpoints.model_groups:
+            self.issues.error(
+                file,
+                line,
+                "unknown-model-group",
+                f"nlg uses model group '{group}', which endpoints.yml does not define",
+                "add it under `model_groups:`",
+            )
+        template = settings.prompt_template
+        if template and not (self.project.root / template).is_file():
+            self.issues.error(
+                file,
+                line,
+                "missing-prompt-template",
+                f"nlg prompt template '{template}' does not exist",
                 "give a path relative to the project folder",
             )
 

@@ -147,7 +147,8 @@ def run_assertion(
         known = ", ".join(ASSERTION_KINDS)
         return f"unknown assertion '{kind}' (known: {known})", None
     if kind in LLM_JUDGE_ASSERTIONS:
-        return f"'{kind}' needs an LLM judge, not supported", None
+        # the runner judges them (testing/judge.py): they need the conversation's models
+        return f"'{kind}' needs an LLM judge (testing/judge.py)", None
     events = turn_events
     if first_step and kind in SEES_PRIOR_ON_FIRST_STEP:
         events = prior_events + turn_events

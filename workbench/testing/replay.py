@@ -38,6 +38,7 @@ from workbench.understanding.recorded import (
     RecordedOutputGenerator,
     Recording,
 )
+from workbench.understanding.rephrase import recorded_rephraser
 from workbench.wiring import make_actions, new_sender_id, new_session
 
 FLOW_EVENTS = {
@@ -271,6 +272,8 @@ async def replay_session(
     session = new_session(
         project, RecordedGenerator(traces), actions=actions, sender_id=sender, seed=seed
     )
+    # the recorded rephrasings too: a replay calls no model
+    session.rephraser = recorded_rephraser(traces)
     try:
         replayed = await replay_turns(session, traces)
     finally:

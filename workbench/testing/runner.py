@@ -28,13 +28,19 @@ from workbench.engine.events import Event
 from workbench.project.loader import with_rasa_version
 from workbench.project.model import Project, TestCase, TestFile
 from workbench.session import CustomActionRunner, Session
-from workbench.testing.assertions import check_step, run_assertion
+from workbench.testing.assertions import (
+    LLM_JUDGE_ASSERTIONS,
+    assertion_kind,
+    check_step,
+    run_assertion,
+)
 from workbench.testing.case_data import (
     fixture_slots,
     merge_metadata,
     named_metadata,
     stub_case_name,
 )
+from workbench.testing.judge import Judge, judge_config
 from workbench.testing.other_version import advice, other_rasa_version, rerun_generator
 from workbench.testing.results import (
     FAILED,
@@ -58,7 +64,8 @@ from workbench.testing.turn_view import (
 )
 from workbench.trace.turn import TurnTrace
 from workbench.understanding.base import CommandGenerator
-from workbench.wiring import make_actions, new_session
+from workbench.understanding.tape import ModelTape
+from workbench.wiring import generator_tape, make_actions, new_session
 
 # what other modules have always imported from here
 __all__ = [
@@ -112,17 +119,23 @@ class E2ERunner:
         run_id: str | None = None,
         rasa_version: str | None = None,
         try_other_version: bool = True,
+        tape: ModelTape | None = None,
+        offline: bool = False,
     ) -> None:
         """`actions`: the runner for custom actions that are not stubbed (default: the
         in-process runner for the project's actions package, when available).
         `rasa_version`: the behaviour profile to run under (default: the project's);
-        `try_other_version`: run failing cases again under the other profile."""
+        `try_other_version`: run failing cases again under the other profile.
+        `tape`: the other model calls (rephrasing, judges), by default the generator's
+        (replayed from or recorded into its cassette); `offline`: call no model."""
         if rasa_version is not None:
             project = with_rasa_version(project, rasa_version)
         self.project = project
         self.try_other_version = try_other_version
         self._other_project: Project | None = None
         self.generator = generator
+        self.tape = tape or generator_tape(generator)
+        self.offline = offline
         self.seed = seed
         self.notes: list[str] = []
         # unique per run, so that actions keeping per-conversation state (keyed by the
@@ -237,6 +250,8 @@ class E2ERunner:
             actions=self.actions_for(test_file, case),
             sender_id=sender_id,
             seed=self.seed,
+            tape=self.tape,
+            offline=self.offline,
         )
         session.start()
         for slot, value in fixture_slots(test_file, case, result.notes):
@@ -282,7 +297,9 @@ class E2ERunner:
                 )
                 break  # sending stops at the first failing step
         if case.uses_assertions:
-            failure = self._judge_assertions(test_file, case, session, case_metadata)
+            failure = await self._judge_assertions(
+                test_file, case, session, case_metadata, result.notes
+            )
             if step_failure is not None:
                 stopped = f"sending stopped at {step_failure.location}: {step_failure.message}"
                 if failure is not None and failure.turn is None:
@@ -297,14 +314,16 @@ class E2ERunner:
 
     # -- assertions ----------------------------------------------------------------------------
 
-    def _judge_assertions(
+    async def _judge_assertions(
         self,
         test_file: TestFile,
         case: TestCase,
         session: Session,
         case_metadata: JSONObject,
+        notes: list[str],
     ) -> Failure | None:
         events = session.tracker.events
+        judge = Judge(session.project, self.tape, self.offline)
         for index, step in enumerate(case.steps):
             if step.kind != "user" or not step.assertions:
                 continue
@@ -325,7 +344,15 @@ class E2ERunner:
                 )
             trace = trace_for(session, turn[0])
             for assertion in step.assertions:
-                reason, match = run_assertion(assertion, turn, prior, first_step=index == 0)
+                kind = assertion_kind(assertion)
+                if kind in LLM_JUDGE_ASSERTIONS:
+                    config = judge_config(session.project.root, test_file.path)
+                    verdict = await judge.run(kind, assertion[kind], turn, text, config)
+                    reason, match = verdict.failure, verdict.event
+                    if verdict.note:
+                        notes.append(f"{assertion_source(step, assertion)}: {verdict.note}")
+                else:
+                    reason, match = run_assertion(assertion, turn, prior, first_step=index == 0)
                 if reason is not None:
                     if step.assertion_order_enabled:
                         reason += ORDER_HINT

@@ -11,7 +11,12 @@ from types import MappingProxyType
 from typing import Protocol
 
 from workbench.calm.commands import Command, DroppedCommand, RewrittenCommand
-from workbench.calm.names import UTTER_ACTION_KEY, is_pattern
+from workbench.calm.names import (
+    REPHRASE_SKIPPED_KEY,
+    REPHRASED_FROM_KEY,
+    UTTER_ACTION_KEY,
+    is_pattern,
+)
 from workbench.calm.values import JSONValue, SlotValue
 from workbench.engine.stack_patch import apply_patch
 
@@ -276,7 +281,9 @@ class Button:
 
 @dataclass(frozen=True, slots=True)
 class BotMessage:
-    """What the bot sent: text, the response that made it, buttons and rich content."""
+    """What the bot sent: text, the response that made it, buttons and rich content.
+    A rephrased message keeps the text its response rendered to (`original_text`); one
+    the nlg would have rephrased says why it was not (`rephrase_note`)."""
 
     text: str | None = None
     response: str | None = None
@@ -284,6 +291,12 @@ class BotMessage:
     image: str | None = None
     custom: JSONValue = None
     attachment: JSONValue = None
+    original_text: str | None = None
+    rephrase_note: str | None = None
+
+    @property
+    def rephrased(self) -> bool:
+        return self.original_text is not None
 
     @classmethod
     def of_event(cls, event: Event) -> BotMessage:
@@ -296,6 +309,8 @@ class BotMessage:
             _text(payload.get("image")) if payload.get("image") else None,
             payload.get("custom") or None,
             payload.get("attachment") or None,
+            _text(event.metadata.get(REPHRASED_FROM_KEY)),
+            _text(event.metadata.get(REPHRASE_SKIPPED_KEY)),
         )
 
     def as_dict(self) -> dict[str, JSONValue]:
@@ -304,7 +319,7 @@ class BotMessage:
             "response": self.response,
             "buttons": [b.as_dict() for b in self.buttons],
         }
-        for key in ("custom", "image", "attachment"):
+        for key in ("custom", "image", "attachment", "original_text", "rephrase_note"):
             if getattr(self, key):
                 data[key] = getattr(self, key)
         return data
@@ -319,6 +334,8 @@ class BotMessage:
             _text(data.get("image")) if data.get("image") else None,
             data.get("custom") or None,
             data.get("attachment") or None,
+            _text(data.get("original_text")),
+            _text(data.get("rephrase_note")),
         )
 
 

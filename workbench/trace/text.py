@@ -322,13 +322,25 @@ def message_content(message: BotMessage) -> list[str]:
     return [printable(line) for line in lines]
 
 
+def rephrase_note(message: BotMessage) -> str | None:
+    """`rephrased from: <the response's text>`, or why the nlg did not rephrase it
+    (e.g. `not rephrased (offline)`); None for a message the rephraser did not touch."""
+    if message.original_text is not None:
+        return printable(f"rephrased from: {message.original_text}")
+    return printable(message.rephrase_note) if message.rephrase_note else None
+
+
 def bot_message_lines(messages: Sequence[BotMessage], indent: str = "  ") -> list[str]:
-    """Bot messages as `[response] 'text'` lines, buttons on a line below."""
+    """Bot messages as `[response] 'text'` lines, a rephrased one's original and buttons
+    on lines below."""
     lines = []
     for message in messages:
         name = printable(message.response or "-", multiline=False)
         text = message.text
         lines.append(f"{indent}[{name}] {text!r}" if text is not None else f"{indent}[{name}]")
+        note = rephrase_note(message)
+        if note is not None:
+            lines.append(f"{indent}    {note}")
         if message.buttons:
             shown = ", ".join(button_label(b) for b in message.buttons)
             lines.append(f"{indent}    buttons: {shown}")
@@ -494,6 +506,10 @@ def trace_rows(trace: TurnTrace) -> list[tuple[str, str]]:
         rows.append(("flow events", ", ".join(changes)))
     if trace.actions:
         rows.append(("actions", action_names(trace.actions)))
+    for message in trace.bot_messages:
+        note = rephrase_note(message)
+        if note is not None:
+            rows.append(("rephrase", f"{message.response or '-'}: {note}"))
     for run in trace.actions:
         rows.extend((f"log {run.name}", line) for line in run.log_lines)
     return [(printable(label, multiline=False), printable(text)) for label, text in rows]
@@ -558,6 +574,7 @@ __all__ = [
     "json_printable",
     "message_content",
     "printable",
+    "rephrase_note",
     "rewritten_text",
     "run_timing",
     "short_step",

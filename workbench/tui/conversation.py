@@ -238,6 +238,7 @@ class Conversation:
         lease: SessionLease | None,
     ) -> ReplayOutcome:
         from workbench.testing.replay import RecordedGenerator, compare_turn, replay_turns
+        from workbench.understanding.rephrase import recorded_rephraser
 
         self.close()
         if seed is not None:
@@ -245,7 +246,9 @@ class Conversation:
         generator = RecordedGenerator(recorded, fallback=self.generator)
         session = self._session(project, generator, record=False)
         self.session = session
+        live, session.rephraser = session.rephraser, recorded_rephraser(recorded)
         replayed = await replay_turns(session, recorded)
+        session.rephraser = live
         diverged_at = next(
             (
                 new.index
@@ -305,6 +308,8 @@ class Conversation:
             sender_id=new_sender_id(),
             seed=self.seed,
             clock=lambda: self.clock(),
+            tape=self.parts.tape,
+            offline=self.parts.offline,
         )
         if record:
             self.recorder = self._recorder(session)

@@ -110,6 +110,7 @@ class MainScreen(Screen):
         Binding("e", "export", "Export test", tooltip="Write this session as an e2e test"),
         Binding("w", "rewind", "Rewind here", tooltip="Restart from the selected turn"),
         Binding("f", "maximize_panel", "Maximize", tooltip="Maximize the focused pane"),
+        Binding("o", "originals", "Originals", tooltip="Show the text rephrased messages replaced"),
         Binding("escape", "back", "Back", show=False),
     ]
 
@@ -479,6 +480,10 @@ class MainScreen(Screen):
 
     def action_maximize_panel(self) -> None:
         toggle_maximize(self)
+
+    def action_originals(self) -> None:
+        shown = self.chat.toggle_originals()
+        self.notify("originals of rephrased messages " + ("shown" if shown else "hidden"))
 
     def action_back(self) -> None:
         """Esc: un-maximize, else back to live, else between the input and the chat."""

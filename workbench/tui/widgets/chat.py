@@ -21,7 +21,7 @@ from textual.widgets import Button, Input, Label, ListItem, ListView, LoadingInd
 from workbench.buttons import button_text, turn_buttons, typed_choice
 from workbench.calm.names import SESSION_START_MESSAGE, is_session_start
 from workbench.trace.records import Button as TraceButton
-from workbench.trace.text import message_content, printable
+from workbench.trace.text import message_content, printable, rephrase_note
 from workbench.trace.turn import TurnTrace
 
 HISTORY_LIMIT = 200
@@ -82,6 +82,9 @@ class TurnItem(ListItem):
                 with Horizontal(classes="line bot"):
                     yield Label("bot", classes="who")
                     yield Static(text, classes="text", markup=False)
+            note = rephrase_note(message)
+            if note is not None:  # shown while the chat shows originals (o)
+                yield Static(note, classes="line original", markup=False)
             if message.buttons:
                 with Vertical(classes="buttons"):
                     for button in message.buttons:
@@ -252,6 +255,11 @@ class ChatPane(Vertical):
     @property
     def chat_log(self) -> ChatLog:
         return self.query_one(ChatLog)
+
+    def toggle_originals(self) -> bool:
+        """Show or hide what rephrased messages said before (and why others were not
+        rephrased); returns whether they are shown now."""
+        return self.chat_log.toggle_class("-originals").has_class("-originals")
 
     @property
     def input(self) -> HistoryInput:
