@@ -29,6 +29,7 @@ from workbench.understanding.tape import ModelTape
 if TYPE_CHECKING:
     from workbench.actions.protocol import ActionResult, ProjectActions
     from workbench.engine.tracker import Tracker
+    from workbench.knowledge.service import KnowledgeService
     from workbench.project.loader import LoadResult
     from workbench.project.model import Project
     from workbench.project.yaml_io import YamlCache
@@ -270,6 +271,8 @@ class Parts:
     # every model call besides command generation goes through it: replayed from the
     # `--cassette`, recorded into the `--record` cassette, else live
     tape: ModelTape = field(default_factory=ModelTape)
+    # answers knowledge questions; its knowledge bases outlive restarts
+    knowledge: KnowledgeService | None = None
 
     def close(self) -> None:
         """Write the `--record` cassette once more (with the secrets learned since its
@@ -300,12 +303,15 @@ def make_parts(
     else:
         label = str(getattr(generator, "name", None) or type(generator).__name__)
     actions = LazyActions(project, options) if lazy_actions else make_actions(project, options)
+    from workbench.knowledge.service import KnowledgeService
+
     tape = getattr(generator, "tape", None)
     if not isinstance(tape, ModelTape):
         tape = ModelTape()
     elif tape.scrub is None:
         tape.scrub = scrubber.text
-    return Parts(generator, label, actions, notes, scrubber, tape)
+    knowledge = KnowledgeService(tape, offline="--offline" if options.offline else None)
+    return Parts(generator, label, actions, notes, scrubber, tape, knowledge)
 
 
 def new_sender_id(prefix: str) -> str:
@@ -322,11 +328,27 @@ def new_session(
     sender_id: str = "default",
     seed: int = 0,
     clock: Callable[[], float] = time.perf_counter,
+    knowledge: KnowledgeService | None = None,
 ) -> Session:
-    """The one way a front end starts a `Session`."""
+    """The one way a front end starts a `Session`. `knowledge`: the front end's shared
+    knowledge service (`Parts.knowledge`); without one, the session makes its own, which
+    replays and records through the generator's tape."""
     from workbench.session import Session
 
-    return Session(project, generator, actions=actions, sender_id=sender_id, seed=seed, clock=clock)
+    if knowledge is None:
+        from workbench.knowledge.service import KnowledgeService
+
+        tape = getattr(generator, "tape", None)
+        knowledge = KnowledgeService(tape if isinstance(tape, ModelTape) else ModelTape())
+    return Session(
+        project,
+        generator,
+        actions=actions,
+        sender_id=sender_id,
+        seed=seed,
+        clock=clock,
+        knowledge=knowledge,
+    )
 
 
 def new_recorder(
@@ -393,6 +415,7 @@ def build_conversation(
         actions=parts.actions,
         sender_id=sender_id or "default",
         seed=seed,
+        knowledge=parts.knowledge,
     )
     recorder = (
         new_recorder(root or project.root, session, parts.label, scrubber=parts.scrubber)

@@ -103,6 +103,9 @@ SESSION_STARTED_METADATA = "session_started_metadata"
 
 # the key on a bot event's metadata that names the response it came from
 UTTER_ACTION_KEY = "utter_action"
+# the key on a bot event's metadata that says where a text no response made came from
+# (a knowledge answer: its mode and source files)
+MESSAGE_SOURCE_KEY = "workbench_source"
 
 # the message a front end sends to begin a conversation (the greeting turn)
 SESSION_START_MESSAGE = "/session_start"

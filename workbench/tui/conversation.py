@@ -305,6 +305,7 @@ class Conversation:
             sender_id=new_sender_id(),
             seed=self.seed,
             clock=lambda: self.clock(),
+            knowledge=self.parts.knowledge,
         )
         if record:
             self.recorder = self._recorder(session)
