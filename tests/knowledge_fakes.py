@@ -85,8 +85,7 @@ class FakeBase:
         else:
             query_terms = set(terms(query))
             scores = [
-                len(query_terms & set(terms(c.text))) / (len(query_terms) or 1)
-                for c in self.chunks
+                len(query_terms & set(terms(c.text))) / (len(query_terms) or 1) for c in self.chunks
             ]
         ranked = sorted(
             ((i, s) for i, s in enumerate(scores) if s > max(threshold, 0.0)),

@@ -51,11 +51,12 @@ def conversation_text(tracker: Tracker, max_history: int | None) -> str:
 
 
 def prompt_slots(project: Project, tracker: Tracker) -> list[JSONObject]:
-    """The slots that hold a value: [{name, value (as text), type}]."""
+    """The project's slots that hold a value: [{name, value (as text), type}] (the
+    built-in slots of patterns and the workbench's own stay out)."""
     slots: list[JSONObject] = []
     for name, value in tracker.slots.items():
-        if name in HIDDEN_SLOTS or value is None:
-            continue
         slot = project.slot(name)
+        if name in HIDDEN_SLOTS or value is None or (slot is not None and slot.is_builtin):
+            continue
         slots.append({"name": name, "value": str(value), "type": slot.type if slot else "any"})
     return slots
