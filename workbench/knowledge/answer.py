@@ -80,10 +80,10 @@ async def find_answer(
         best = hits[0]
         if best.chunk.answer is None:
             return failed(record, f"{_location(best)} is no Q:/A: pair: it has no answer to give")
-        return answered(record, best.chunk.answer, [best])
+        return answered(record, best.chunk.answer, [_location(best)])
     if mode == OFFLINE or complete is None:
-        text, used = offline_answer(base, query, hits)
-        return answered(replace(record, mode=OFFLINE), text, [used])
+        text, where = offline_answer(base, query, hits)
+        return answered(replace(record, mode=OFFLINE), text, [where])
     return await _generative(project, settings, tracker, record, hits, complete, now)
 
 
@@ -130,7 +130,7 @@ async def _generative(
         record = replace(record, citations=cited.sources)
     if not text:
         return failed(record, "the model answered with no text")
-    return answered(record, text, hits)
+    return answered(record, text, [_location(hit) for hit in hits])
 
 
 # --- offline -----------------------------------------------------------------------------
@@ -138,30 +138,35 @@ async def _generative(
 
 def offline_answer(
     base: SearchableBase, query: str, hits: Sequence[HitView]
-) -> tuple[str, HitView]:
+) -> tuple[str, str]:
     """A Q/A answer from the best chunks when one matches the question, else the best
-    passage of the best chunk; with the hit it came from."""
+    passage of the best chunk; with where it is (`file:line`)."""
     wanted = set(terms(query))
-    best: tuple[int, str, HitView] | None = None
+    best: tuple[int, str, str] | None = None
     for hit in hits:
-        if hit.chunk.answer is not None:
-            pairs = [(hit.chunk.text, hit.chunk.answer)]
+        chunk = hit.chunk
+        if chunk.answer is not None:
+            pairs = [(chunk.text, chunk.answer, chunk.line)]
         else:
-            pairs = [(m.group("q"), m.group("a")) for m in QA_PAIR.finditer(hit.chunk.text)]
-        for question, answer in pairs:
+            pairs = [
+                (m.group("q"), m.group("a"), chunk.line + chunk.text.count("\n", 0, m.start()))
+                for m in QA_PAIR.finditer(chunk.text)
+            ]
+        for question, answer, line in pairs:
             score = len(wanted & set(terms(question)))
             if score and (best is None or score > best[0]):
-                best = (score, " ".join(answer.split()), hit)
+                best = (score, " ".join(answer.split()), f"{chunk.source}:{line}")
     if best is not None:
         return best[1], best[2]
-    return base.passage(query, hits[0], PASSAGE_SENTENCES), hits[0]
+    return base.passage(query, hits[0], PASSAGE_SENTENCES), _location(hits[0])
 
 
 # --- outcomes ----------------------------------------------------------------------------
 
 
-def answered(record: KnowledgeRecord, text: str, used: Sequence[HitView]) -> Answered:
-    sources = tuple(dict.fromkeys(_location(hit) for hit in used))
+def answered(record: KnowledgeRecord, text: str, used: Sequence[str]) -> Answered:
+    """The answer to send; `used`: `file:line` of what it came from."""
+    sources = tuple(dict.fromkeys(used))
     record = replace(record, outcome="answer", answer=text, sources=sources)
     metadata: JSONObject = {
         SEARCH_RESULTS_KEY: [hit.excerpt for hit in record.hits],
