@@ -425,3 +425,28 @@ def test_a_saved_document_is_refreshed_before_the_next_search(tmp_path: Path) ->
     restarted = Session(project_at(root), OfflineGenerator(), knowledge=knowledge)
     ask(restarted, FEES_QUESTION)
     assert len(opener.bases) == 1
+
+
+def test_the_shell_header_says_how_knowledge_questions_are_answered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    service = KnowledgeService(opener=FakeOpener())
+    assert service.label(project_at(FIXTURE)) == (
+        "./docs · extractive (offline: no OPENAI_API_KEY)"
+    )
+    root = copy_fixture(tmp_path, "http://127.0.0.1:9/v1")
+    assert service.label(project_at(root)) == "./docs · generative (openai/fake-chat)"
+    assert KnowledgeService(offline="--offline").label(project_at(root)) == (
+        "./docs · extractive (offline: --offline)"
+    )
+
+
+def test_the_sessions_of_one_generator_share_one_knowledge_service() -> None:
+    from workbench.wiring import new_session
+
+    generator = OfflineGenerator()
+    project = project_at(FIXTURE)
+    first, second = new_session(project, generator), new_session(project, generator)
+    assert first.knowledge is not None and first.knowledge is second.knowledge
+    assert new_session(project, OfflineGenerator()).knowledge is not first.knowledge

@@ -16,6 +16,7 @@ import argparse
 import secrets
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -331,15 +332,11 @@ def new_session(
     knowledge: KnowledgeService | None = None,
 ) -> Session:
     """The one way a front end starts a `Session`. `knowledge`: the front end's shared
-    knowledge service (`Parts.knowledge`); without one, the session makes its own, which
-    replays and records through the generator's tape."""
+    knowledge service (`Parts.knowledge`); by default the generator's (`knowledge_for`)."""
     from workbench.session import Session
 
     if knowledge is None:
-        from workbench.knowledge.service import KnowledgeService
-
-        tape = getattr(generator, "tape", None)
-        knowledge = KnowledgeService(tape if isinstance(tape, ModelTape) else ModelTape())
+        knowledge = knowledge_for(generator)
     return Session(
         project,
         generator,
@@ -349,6 +346,31 @@ def new_session(
         clock=clock,
         knowledge=knowledge,
     )
+
+
+_knowledge_services: weakref.WeakKeyDictionary[CommandGenerator, KnowledgeService] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def knowledge_for(generator: CommandGenerator) -> KnowledgeService:
+    """The knowledge service of the sessions a generator serves (an e2e run's, a
+    replay's): one per generator, so its knowledge bases are opened once for all of
+    them; it replays and records through the generator's tape."""
+    from workbench.knowledge.service import KnowledgeService
+
+    try:
+        known = _knowledge_services.get(generator)
+    except TypeError:  # a generator that cannot be a key (no hash, no weak reference)
+        known = None
+    if known is None:
+        tape = getattr(generator, "tape", None)
+        known = KnowledgeService(tape if isinstance(tape, ModelTape) else ModelTape())
+        try:
+            _knowledge_services[generator] = known
+        except TypeError:
+            pass
+    return known
 
 
 def new_recorder(

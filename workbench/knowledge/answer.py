@@ -136,9 +136,7 @@ async def _generative(
 # --- offline -----------------------------------------------------------------------------
 
 
-def offline_answer(
-    base: SearchableBase, query: str, hits: Sequence[HitView]
-) -> tuple[str, str]:
+def offline_answer(base: SearchableBase, query: str, hits: Sequence[HitView]) -> tuple[str, str]:
     """A Q/A answer from the best chunks when one matches the question, else the best
     passage of the best chunk; with where it is (`file:line`)."""
     wanted = set(terms(query))

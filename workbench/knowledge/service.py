@@ -104,6 +104,22 @@ class KnowledgeService:
         duration = (self.clock() - started) * 1000
         return Answered(result.outcome, replace(record, duration_ms=duration))
 
+    def label(self, project: Project) -> str | None:
+        """How the project's knowledge questions are answered, for headers: `docs ·
+        generative (openai/gpt-4o-mini)`, `docs · extractive (offline: no
+        OPENAI_API_KEY)`; None without EnterpriseSearchPolicy."""
+        settings = search_settings(project)
+        if settings is None:
+            return None
+        mode, model, why = self.answer_model(project, settings)
+        if mode == GENERATIVE and model is not None:
+            how = f"generative ({model.name})"
+        elif mode == OFFLINE:
+            how = f"extractive (offline: {why})"
+        else:
+            how = "extractive (Q/A pairs)"
+        return f"{settings.docs_source or settings.vector_store_type} · {how}"
+
     # -- models --------------------------------------------------------------------------
 
     def answer_model(
