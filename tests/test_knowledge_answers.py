@@ -450,3 +450,11 @@ def test_the_sessions_of_one_generator_share_one_knowledge_service() -> None:
     first, second = new_session(project, generator), new_session(project, generator)
     assert first.knowledge is not None and first.knowledge is second.knowledge
     assert new_session(project, OfflineGenerator()).knowledge is not first.knowledge
+
+
+def test_a_knowledge_question_inside_a_flow_answers_then_offers_to_continue() -> None:
+    session = session_on(project_at(FIXTURE), offline="--offline")
+    ask(session, "I want to send money")
+    trace = ask(session, FEES_QUESTION)
+    assert trace.bot_texts == [FEES_ANSWER, "Would you like to continue with transfer money?"]
+    assert ask(session, "yes").bot_texts == ["Who do you want to send money to?"]
