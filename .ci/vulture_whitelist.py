@@ -3,3 +3,4 @@
 
 parameters  # Screen.check_action(action, parameters): Textual's signature
 mtime_ns  # the lru_cache key of a project's prompt template: a changed file is a new entry
+sentences  # SearchableBase.passage(query, hit, sentences): the knowledge base's signature

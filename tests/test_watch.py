@@ -149,3 +149,38 @@ async def test_ready_is_cleared_when_the_watch_is_cancelled(make_project):
     with pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(task, timeout=10)
     assert not watcher.ready.is_set()
+
+
+async def test_a_saved_document_goes_to_the_knowledge_base_without_a_reload(make_project):
+    root = make_project({"docs/fees.txt": "Q: Fees?\nA: Low.\n"})
+    watcher = ProjectWatcher(root)
+    watcher.load()
+    told: list[list[Path]] = []
+    watcher.on_documents = told.append
+    assert watcher.relevant(None, str(root / "docs" / "fees.txt"))
+    stop = asyncio.Event()
+    results = watcher.watch(stop)
+    first = asyncio.ensure_future(results.__anext__())
+    await asyncio.wait_for(watcher.ready.wait(), timeout=10)
+    (root / "docs" / "fees.txt").write_text("Q: Fees?\nA: None.\n")
+    for _ in range(500):  # the document alone reloads nothing: wait for the hook
+        if told:
+            break
+        await asyncio.sleep(0.01)
+    (root / "data" / "flows.yml").write_text(
+        "flows:\n  greet:\n    description: Changed.\n    steps:\n      - action: utter_greet\n"
+    )
+    try:
+        result = await asyncio.wait_for(first, timeout=10)
+    finally:
+        stop.set()
+    assert told == [[root.resolve() / "docs" / "fees.txt"]]
+    assert result.changed == ("data/flows.yml",)
+
+
+def test_documents_are_watched_only_for_a_knowledge_base(tmp_path: Path):
+    watcher = ProjectWatcher(tmp_path)
+    assert not watcher.relevant(None, str(tmp_path / "docs" / "a.txt"))
+    watcher.on_documents = lambda paths: None
+    assert watcher.relevant(None, str(tmp_path / "docs" / "a.txt"))
+    assert not watcher.relevant(None, str(tmp_path / ".calm" / "a.txt"))

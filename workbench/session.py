@@ -11,6 +11,7 @@ import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from workbench.actions.protocol import ActionResult, CustomActionRunner
 from workbench.actions.responses import render_response
@@ -48,6 +49,7 @@ from workbench.engine.coexistence import (
 from workbench.engine.core import ActionKind, Engine
 from workbench.engine.loops import repeating_tail, spell_loop
 from workbench.engine.policy import ACTION_LISTEN
+from workbench.engine.search import SearchOutcome
 from workbench.engine.tracker import Tracker
 from workbench.project.model import Project
 from workbench.trace.log import TraceLog
@@ -57,6 +59,7 @@ from workbench.trace.records import (
     CommandRecord,
     DroppedRecord,
     Event,
+    KnowledgeRecord,
     RewrittenRecord,
     StackFrame,
     resolve_stack_events,
@@ -70,6 +73,9 @@ from workbench.understanding.dsl.parser import (
     parse_commands,
 )
 from workbench.understanding.rephrase import Rephraser
+
+if TYPE_CHECKING:
+    from workbench.knowledge.service import KnowledgeService
 
 # Rasa's cap on predictions per turn in a CALM assistant (MAX_NUMBER_OF_PREDICTIONS_CALM),
 # five times that in a turn that corrects a slot (a correction may walk a long flow)
@@ -100,8 +106,12 @@ class Session:
         channel: str | None = None,
         clock: Callable[[], float] = time.perf_counter,
         rephraser: Rephraser | None = None,
+        knowledge: KnowledgeService | None = None,
     ) -> None:
         self.project = project
+        # answers knowledge questions (Enterprise Search); one the front end shares keeps
+        # its knowledge bases across restarts, else one is made at the first question
+        self.knowledge = knowledge
         self.clock = clock  # seconds; tests pass a fake one for timings they can assert
         self.generator = generator
         self.actions = actions
@@ -191,7 +201,7 @@ class Session:
         skipped = self.engine.apply(cleaned.commands, tracker)
         applied = clock()
         runs: list[_ActionCall] = []
-        await self._run_actions(runs)
+        await self._run_actions(runs, trace.knowledge)
         finished = clock()
         trace.commands = [
             CommandRecord.of(c, _why(c, output.commands, why)) for c in cleaned.commands
@@ -304,7 +314,7 @@ class Session:
 
     # -- running actions ----------------------------------------------------------------
 
-    async def _run_actions(self, runs: list[_ActionCall]) -> None:
+    async def _run_actions(self, runs: list[_ActionCall], knowledge: list[KnowledgeRecord]) -> None:
         followups: list[str] = []
         trail: list[tuple[str, str]] = []
         limit = MAX_ACTIONS_PER_TURN
@@ -314,6 +324,8 @@ class Session:
             else:
                 prediction = self.engine.predict(self.tracker)
                 name, flow_id = prediction.action, prediction.flow_id or "-"
+                if prediction.search:
+                    name, flow_id = await self._search(knowledge), "search"
             if name == ACTION_LISTEN:
                 self.tracker.add(ev.action(ACTION_LISTEN))
                 return
@@ -335,6 +347,22 @@ class Session:
             )
         )
         self.tracker.add(ev.action(ACTION_LISTEN))
+
+    async def _search(self, knowledge: list[KnowledgeRecord]) -> str:
+        """Enterprise Search answers the search frame on top of the stack; returns the
+        action that follows (the answer sent, or the pattern the engine started)."""
+        if self.knowledge is None:
+            from workbench.knowledge.service import KnowledgeService
+
+            self.knowledge = KnowledgeService()
+        try:
+            answered = await self.knowledge.answer(self.project, self.tracker)
+        except Exception as exc:  # a bug there must not end the conversation
+            outcome = SearchOutcome("error", reason=f"knowledge answer failed: {exc!r}")
+        else:
+            outcome = answered.outcome
+            knowledge.append(answered.record)
+        return self.engine.settle_search(self.tracker, outcome)
 
     async def _run_action(self, name: str, runs: list[_ActionCall]) -> list[str]:
         tracker = self.tracker

@@ -57,6 +57,10 @@ class Shell:
         )
         for note in project.notes:
             self.console.print(f"[dim]note: {escaped(note)}[/]", highlight=False)
+        knowledge = self.session.knowledge
+        answers = knowledge.label(project) if knowledge is not None else None
+        if answers:
+            self.console.print(f"[dim]knowledge: {escaped(answers)}[/]", highlight=False)
         actions = self.session.actions
         label = getattr(actions, "label", None)
         if label:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +30,8 @@ from workbench.wiring import Options, load
 DEBOUNCE_MS = 50
 STEP_MS = 10
 WATCHED_SUFFIXES = frozenset({".yml", ".yaml", ".py"})
+# a saved document is re-indexed by the knowledge base alone: the project is not reloaded
+DOCUMENT_SUFFIX = ".txt"
 # `.calm/` holds the session store and the actions' SQLite files: writing them on every
 # turn must not reload the project. e2e tests are not part of the assistant either (and
 # an export writes there).
@@ -73,17 +75,22 @@ TEMP_PATTERNS = (
 
 def is_relevant(root: Path, path: str | Path) -> bool:
     """Whether a change at `path` (under `root`) can change the loaded project."""
-    path = Path(path)
+    return _watched(root, path) and Path(path).suffix in WATCHED_SUFFIXES
+
+
+def is_document(root: Path, path: str | Path) -> bool:
+    """Whether `path` may be a knowledge base document (Rasa indexes `**/*.txt`)."""
+    return _watched(root, path) and Path(path).suffix == DOCUMENT_SUFFIX
+
+
+def _watched(root: Path, path: str | Path) -> bool:
     try:
-        rel = path.relative_to(root)
+        rel = Path(path).relative_to(root)
     except ValueError:
         return False
     if any(part in IGNORED_DIRS for part in rel.parts[:-1]):
         return False
-    name = rel.name
-    if any(fnmatch.fnmatchcase(name, pattern) for pattern in TEMP_PATTERNS):
-        return False
-    return path.suffix in WATCHED_SUFFIXES
+    return not any(fnmatch.fnmatchcase(rel.name, pattern) for pattern in TEMP_PATTERNS)
 
 
 @dataclass(frozen=True)
@@ -130,6 +137,8 @@ class ProjectWatcher:
         self.last: ReloadResult | None = None
         # set while `changes()` is watching: a file saved from then on is reported
         self.ready = asyncio.Event()
+        # told of saved documents (absolute paths), e.g. `KnowledgeService.notice_changes`
+        self.on_documents: Callable[[list[Path]], None] | None = None
 
     def load(self, changed: Iterable[str] = ()) -> ReloadResult:
         """Load and validate the folder; a result without errors becomes `last_good`."""
@@ -151,6 +160,8 @@ class ProjectWatcher:
         return result
 
     def relevant(self, _change: object, path: str) -> bool:
+        if self.on_documents is not None and is_document(self.root, path):
+            return True
         return is_relevant(self.root, path)
 
     async def changes(
@@ -178,7 +189,12 @@ class ProjectWatcher:
     async def watch(self, stop_event: asyncio.Event | None = None) -> AsyncIterator[ReloadResult]:
         """Reload after every batch of changes (off the event loop) and yield the result."""
         async for changed in self.changes(stop_event):
-            yield await asyncio.to_thread(self.load, changed)
+            documents = [p for p in changed if p.endswith(DOCUMENT_SUFFIX)]
+            if documents and self.on_documents is not None:
+                self.on_documents([self.root / p for p in documents])
+            rest = tuple(p for p in changed if not p.endswith(DOCUMENT_SUFFIX))
+            if rest:
+                yield await asyncio.to_thread(self.load, rest)
 
 
 class _ReadyOnFirstCheck:

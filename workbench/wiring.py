@@ -16,6 +16,7 @@ import argparse
 import secrets
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ from workbench.understanding.tape import ModelTape
 if TYPE_CHECKING:
     from workbench.actions.protocol import ActionResult, ProjectActions
     from workbench.engine.tracker import Tracker
+    from workbench.knowledge.service import KnowledgeService
     from workbench.project.loader import LoadResult
     from workbench.project.model import Project
     from workbench.project.yaml_io import YamlCache
@@ -275,6 +277,8 @@ class Parts:
     tape: ModelTape = field(default_factory=ModelTape)
     # `--offline`: no model is called, not even to rephrase a response
     offline: bool = False
+    # answers knowledge questions; its knowledge bases outlive restarts
+    knowledge: KnowledgeService | None = None
 
     def close(self) -> None:
         """Write the `--record` cassette once more (with the secrets learned since its
@@ -305,12 +309,15 @@ def make_parts(
     else:
         label = str(getattr(generator, "name", None) or type(generator).__name__)
     actions = LazyActions(project, options) if lazy_actions else make_actions(project, options)
+    from workbench.knowledge.service import KnowledgeService
+
     tape = getattr(generator, "tape", None)
     if not isinstance(tape, ModelTape):
         tape = ModelTape()
     elif tape.scrub is None:
         tape.scrub = scrubber.text
-    return Parts(generator, label, actions, notes, scrubber, tape, options.offline)
+    knowledge = KnowledgeService(tape, "--offline" if options.offline else None)
+    return Parts(generator, label, actions, notes, scrubber, tape, options.offline, knowledge)
 
 
 def new_sender_id(prefix: str) -> str:
@@ -329,14 +336,18 @@ def new_session(
     clock: Callable[[], float] = time.perf_counter,
     tape: ModelTape | None = None,
     offline: bool = False,
+    knowledge: KnowledgeService | None = None,
 ) -> Session:
     """The one way a front end starts a `Session`. `tape`: the conversation's other
     model calls (default: the generator's, replayed from or recorded into its cassette);
-    `offline`: rephrase no response (`--offline`)."""
+    `offline`: rephrase no response (`--offline`); `knowledge`: the front end's shared
+    knowledge service (`Parts.knowledge`), by default the generator's (`knowledge_for`)."""
     from workbench.session import Session
     from workbench.understanding.rephrase import Rephraser
 
     tape = tape or generator_tape(generator)
+    if knowledge is None:
+        knowledge = knowledge_for(generator, offline)
     return Session(
         project,
         generator,
@@ -345,7 +356,32 @@ def new_session(
         seed=seed,
         clock=clock,
         rephraser=Rephraser(tape, offline=offline),
+        knowledge=knowledge,
     )
+
+
+_knowledge_services: weakref.WeakKeyDictionary[CommandGenerator, KnowledgeService] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def knowledge_for(generator: CommandGenerator, offline: bool = False) -> KnowledgeService:
+    """The knowledge service of the sessions a generator serves (an e2e run's, a
+    replay's): one per generator, so its knowledge bases are opened once for all of
+    them; it replays and records through the generator's tape."""
+    from workbench.knowledge.service import KnowledgeService
+
+    try:
+        known = _knowledge_services.get(generator)
+    except TypeError:  # a generator that cannot be a key (no hash, no weak reference)
+        known = None
+    if known is None:
+        known = KnowledgeService(generator_tape(generator), "--offline" if offline else None)
+        try:
+            _knowledge_services[generator] = known
+        except TypeError:
+            pass
+    return known
 
 
 def generator_tape(generator: CommandGenerator) -> ModelTape:
@@ -420,6 +456,7 @@ def build_conversation(
         seed=seed,
         tape=parts.tape,
         offline=parts.offline,
+        knowledge=parts.knowledge,
     )
     recorder = (
         new_recorder(root or project.root, session, parts.label, scrubber=parts.scrubber)

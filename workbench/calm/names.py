@@ -110,6 +110,9 @@ DOMAIN_GROUND_TRUTH_KEY = "domain_ground_truth"
 # ours, on a message the rephraser handled: the text before it, or why it kept it
 REPHRASED_FROM_KEY = "rephrased_from"
 REPHRASE_SKIPPED_KEY = "rephrase_skipped"
+# the key on a bot event's metadata that says where a text no response made came from
+# (a knowledge answer: its mode and source files)
+MESSAGE_SOURCE_KEY = "workbench_source"
 
 # the message a front end sends to begin a conversation (the greeting turn)
 SESSION_START_MESSAGE = "/session_start"

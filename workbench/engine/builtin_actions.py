@@ -19,6 +19,8 @@ from workbench.calm.names import (
     ACTION_RESET_ROUTING,
     ACTION_RESTART,
     ACTION_RUN_SLOT_REJECTIONS,
+    ACTION_SEND_TEXT,
+    ACTION_TRIGGER_SEARCH,
     PATTERN_CANCEL_FLOW,
     PATTERN_CORRECTION,
     UTTER_BOOLEAN_SLOT_REJECTION,
@@ -29,6 +31,7 @@ from workbench.calm.names import (
 from workbench.calm.values import JSONObject, SlotValue
 from workbench.engine import events as ev
 from workbench.engine.policy import render_template
+from workbench.engine.search import push_search_frame
 from workbench.engine.slots import coerce
 from workbench.engine.stack_ops import end_frames, join_names, move_group_to_top, push_pattern
 from workbench.engine.tracker import Tracker
@@ -66,7 +69,11 @@ class BuiltinActions:
             ACTION_REPEAT_BOT_MESSAGES: self.repeat_bot_messages,
             ACTION_RESTART: self.restart,
             ACTION_RESET_ROUTING: self.reset_routing,
+            ACTION_TRIGGER_SEARCH: self.trigger_search,
+            ACTION_SEND_TEXT: self.send_text,
         }
+        # messages for `action_send_text` to send (a knowledge answer), oldest first
+        self.outbox: list[JSONObject] = []
 
     def __contains__(self, name: str) -> bool:
         return name in self.handlers
@@ -228,6 +235,13 @@ class BuiltinActions:
         top = tracker.stack.top()
         end_frames(tracker, [f.frame_id for f in tracker.stack if f is not top and f.flow_id])
         return []
+
+    def trigger_search(self, tracker: Tracker) -> list[Effect]:
+        push_search_frame(tracker)
+        return []
+
+    def send_text(self, tracker: Tracker) -> list[Effect]:
+        return [self.outbox.pop(0)] if self.outbox else []
 
     def repeat_bot_messages(self, tracker: Tracker) -> list[Effect]:
         return [

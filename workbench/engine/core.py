@@ -10,10 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from workbench.calm.commands import Command, DroppedCommand
+from workbench.engine import events as ev
 from workbench.engine.builtin_actions import BuiltinActions, Effect
 from workbench.engine.command_cleaner import CleanResult, CommandCleaner
 from workbench.engine.command_runner import CommandRunner
 from workbench.engine.policy import FlowExecutor, Prediction
+from workbench.engine.search import SearchOutcome, settle_search
 from workbench.engine.stack_ops import push_validation
 from workbench.engine.tracker import Tracker
 from workbench.project.model import Project
@@ -54,6 +56,16 @@ class Engine:
         prediction = self.executor.predict(tracker)
         tracker.log_stack()
         return prediction
+
+    def settle_search(self, tracker: Tracker, outcome: SearchOutcome) -> str:
+        """The knowledge answer for a `search` prediction: pops the search frame (and
+        starts the cannot-handle or internal-error pattern when there is no answer);
+        returns the action to run."""
+        action = settle_search(self.project, tracker, outcome)
+        if outcome.kind == "answer":
+            self.builtins.outbox.append(ev.bot(outcome.text, None, outcome.metadata))
+        tracker.log_stack()
+        return action
 
     def _validate_corrected_slots(self, tracker: Tracker) -> None:
         """Rasa validates corrected slots only after the action that follows the

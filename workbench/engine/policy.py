@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # jinja2 is imported on first use
 from workbench.calm.conditions import evaluate_condition
 from workbench.calm.names import (
     ACTION_LISTEN,
+    ACTION_SEND_TEXT,
     ACTION_SESSION_START,
     PATTERN_CANCEL_FLOW,
     PATTERN_COLLECT_INFORMATION,
@@ -32,6 +33,7 @@ from workbench.calm.values import JSONObject, SlotValue
 from workbench.engine import events as ev
 from workbench.engine.external_calls import skipped_call_note
 from workbench.engine.loops import repeating_tail, spell_loop
+from workbench.engine.search import has_search_policy
 from workbench.engine.stack import CALL, CHITCHAT, INTERRUPT, LINK, SEARCH, Frame
 from workbench.engine.stack_ops import interrupted_flow_frames, join_names, push_flow, push_pattern
 from workbench.engine.tracker import Tracker
@@ -59,6 +61,9 @@ class Prediction:
     step_id: str | None = None
     # a custom action the domain does not know is still run, so the trace can show it
     error: str | None = None
+    # the top frame is a search frame Enterprise Search answers: the caller finds the
+    # answer and hands it to `Engine.settle_search`, which says what runs
+    search: bool = False
 
 
 def render_template(text: str, context: JSONObject, slots: Mapping[str, SlotValue]) -> str:
@@ -100,6 +105,7 @@ class FlowExecutor:
         # Rasa 3.14 simply re-asks the open question after a knowledge answer; later
         # versions ask whether to continue the flow, as after an interrupting flow
         self.search_interrupts = project.rasa_version != RASA_3_14
+        self.answers_search = has_search_policy(project)
 
     def predict(self, tracker: Tracker) -> Prediction:
         trail: list[tuple[str, str]] = []
@@ -117,8 +123,10 @@ class FlowExecutor:
             if frame is None:
                 return Prediction(ACTION_LISTEN)
             if not frame.is_flow_frame:
+                if frame.type == SEARCH and self.answers_search:
+                    return Prediction(ACTION_SEND_TEXT, search=True)
                 if frame.type in (SEARCH, CHITCHAT):
-                    # nothing answers free-form search/chitchat frames here
+                    # without Enterprise Search (and for chitchat) nothing answers them
                     tracker.stack.pop()
                     continue
                 return Prediction(ACTION_LISTEN)

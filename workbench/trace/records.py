@@ -12,6 +12,7 @@ from typing import Protocol
 
 from workbench.calm.commands import Command, DroppedCommand, RewrittenCommand
 from workbench.calm.names import (
+    MESSAGE_SOURCE_KEY,
     REPHRASE_SKIPPED_KEY,
     REPHRASED_FROM_KEY,
     UTTER_ACTION_KEY,
@@ -291,6 +292,9 @@ class BotMessage:
     image: str | None = None
     custom: JSONValue = None
     attachment: JSONValue = None
+    # a text no response made: where it came from ("knowledge answer, extractive
+    # (offline): docs/fees.txt:3")
+    source: str | None = None
     original_text: str | None = None
     rephrase_note: str | None = None
 
@@ -309,6 +313,7 @@ class BotMessage:
             _text(payload.get("image")) if payload.get("image") else None,
             payload.get("custom") or None,
             payload.get("attachment") or None,
+            _text(event.metadata.get(MESSAGE_SOURCE_KEY)),
             _text(event.metadata.get(REPHRASED_FROM_KEY)),
             _text(event.metadata.get(REPHRASE_SKIPPED_KEY)),
         )
@@ -319,7 +324,7 @@ class BotMessage:
             "response": self.response,
             "buttons": [b.as_dict() for b in self.buttons],
         }
-        for key in ("custom", "image", "attachment", "original_text", "rephrase_note"):
+        for key in ("custom", "image", "attachment", "source", "original_text", "rephrase_note"):
             if getattr(self, key):
                 data[key] = getattr(self, key)
         return data
@@ -334,6 +339,7 @@ class BotMessage:
             _text(data.get("image")) if data.get("image") else None,
             data.get("custom") or None,
             data.get("attachment") or None,
+            _text(data.get("source")),
             _text(data.get("original_text")),
             _text(data.get("rephrase_note")),
         )
@@ -504,6 +510,124 @@ class ActionRun:
         )
 
 
+# --- knowledge answers ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class KnowledgeHit:
+    """One retrieved chunk: where it is (file and line), how it ranked, and its start."""
+
+    source: str
+    line: int
+    score: float
+    rank: int
+    excerpt: str = ""
+
+    @property
+    def location(self) -> str:
+        return f"{self.source}:{self.line}" if self.line else self.source
+
+    def as_dict(self) -> dict[str, JSONValue]:
+        return {
+            "source": self.source,
+            "line": self.line,
+            "score": self.score,
+            "rank": self.rank,
+            "excerpt": self.excerpt,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, JSONValue]) -> KnowledgeHit:
+        return cls(
+            str(data.get("source") or ""),
+            _count(data.get("line")) or 0,
+            _measure(data.get("score")) or 0.0,
+            _count(data.get("rank")) or 0,
+            str(data.get("excerpt") or ""),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class KnowledgeRecord:
+    """One knowledge question answered (or not) by Enterprise Search: the query, the
+    chunks found, the prompt and the model's raw and final answer, citations, the
+    relevancy verdict, and what the call took. `mode`: generative, extractive (Q/A
+    pairs, no model) or offline (no model available: the best Q/A answer or passage).
+    `outcome`: answer / no_answer / error, with the `reason` for the last two."""
+
+    query: str
+    mode: str
+    outcome: str
+    method: str = ""  # how the chunks were found: bm25, embeddings model, ...
+    hits: tuple[KnowledgeHit, ...] = ()
+    prompt: str | None = None
+    raw_answer: str | None = None
+    answer: str | None = None
+    citations: tuple[str, ...] = ()
+    relevant: bool | None = None  # None: no relevancy check asked for (or none made)
+    reason: str = ""
+    usage: ModelUsage | None = None  # model, latency, tokens, cost, model error
+    sources: tuple[str, ...] = ()  # `file:line` of the chunks the answer came from
+    duration_ms: float = 0.0
+    # documents the knowledge base skipped and other problems in them
+    issues: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """How the answer was made, in the words of a header: "generative (model)",
+        "extractive", "extractive (offline)"."""
+        if self.mode == "offline":
+            return "extractive (offline)"
+        if self.mode == "generative" and self.usage is not None and self.usage.model:
+            return f"generative ({self.usage.model})"
+        return self.mode
+
+    def as_dict(self) -> dict[str, JSONValue]:
+        return {
+            "query": self.query,
+            "mode": self.mode,
+            "outcome": self.outcome,
+            "method": self.method,
+            "hits": [h.as_dict() for h in self.hits],
+            "prompt": self.prompt,
+            "raw_answer": self.raw_answer,
+            "answer": self.answer,
+            "citations": list(self.citations),
+            "relevant": self.relevant,
+            "reason": self.reason,
+            "usage": self.usage.as_dict() if self.usage is not None else None,
+            "sources": list(self.sources),
+            "duration_ms": self.duration_ms,
+            "issues": list(self.issues),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, JSONValue]) -> KnowledgeRecord:
+        usage = data.get("usage")
+        relevant = data.get("relevant")
+        return cls(
+            query=str(data.get("query") or ""),
+            mode=str(data.get("mode") or ""),
+            outcome=str(data.get("outcome") or ""),
+            method=str(data.get("method") or ""),
+            hits=tuple(
+                KnowledgeHit.from_dict(h)
+                for h in _items(data.get("hits"))
+                if isinstance(h, Mapping)
+            ),
+            prompt=_text(data.get("prompt")),
+            raw_answer=_text(data.get("raw_answer")),
+            answer=_text(data.get("answer")),
+            citations=tuple(str(c) for c in _items(data.get("citations"))),
+            relevant=relevant if isinstance(relevant, bool) else None,
+            reason=str(data.get("reason") or ""),
+            usage=ModelUsage.from_dict(usage) if isinstance(usage, Mapping) else None,
+            sources=tuple(str(s) for s in _items(data.get("sources"))),
+            duration_ms=_measure(data.get("duration_ms")) or 0.0,
+            issues=tuple(str(i) for i in _items(data.get("issues"))),
+        )
+
+
 class _Record(Protocol):
     def as_dict(self) -> dict[str, JSONValue]: ...
 
@@ -567,6 +691,8 @@ __all__ = [
     "Data",
     "DroppedRecord",
     "Event",
+    "KnowledgeHit",
+    "KnowledgeRecord",
     "ModelUsage",
     "RetrievedFlow",
     "RewrittenRecord",

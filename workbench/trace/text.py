@@ -33,6 +33,8 @@ from workbench.trace.records import (
     CommandRecord,
     DroppedRecord,
     Event,
+    KnowledgeHit,
+    KnowledgeRecord,
     ModelUsage,
     RewrittenRecord,
     StackFrame,
@@ -330,9 +332,15 @@ def rephrase_note(message: BotMessage) -> str | None:
     return printable(message.rephrase_note) if message.rephrase_note else None
 
 
+def message_source(message: BotMessage) -> str | None:
+    """Where a text no response made came from: `knowledge answer, extractive (offline):
+    docs/fees.txt:3`; None for a response."""
+    return printable(message.source, multiline=False) if message.source else None
+
+
 def bot_message_lines(messages: Sequence[BotMessage], indent: str = "  ") -> list[str]:
-    """Bot messages as `[response] 'text'` lines, a rephrased one's original and buttons
-    on lines below."""
+    """Bot messages as `[response] 'text'` lines, a rephrased one's original, buttons
+    and the source on lines below."""
     lines = []
     for message in messages:
         name = printable(message.response or "-", multiline=False)
@@ -344,6 +352,9 @@ def bot_message_lines(messages: Sequence[BotMessage], indent: str = "  ") -> lis
         if message.buttons:
             shown = ", ".join(button_label(b) for b in message.buttons)
             lines.append(f"{indent}    buttons: {shown}")
+        source = message_source(message)
+        if source:
+            lines.append(f"{indent}    source: {source}")
     return lines
 
 
@@ -356,6 +367,9 @@ def chat_markup(message: BotMessage, first_number: int = 1) -> list[str]:
             f"      [yellow]{number}[/] {escape(printable(button.title, multiline=False))} "
             f"[dim]→ {escape(printable(button.payload, multiline=False))}[/]"
         )
+    source = message_source(message)
+    if source:
+        lines.append(f"      [dim]({escape(source)})[/]")
     return lines
 
 
@@ -470,6 +484,49 @@ def ranked_flows_text(trace: TurnTrace, shown: int = RANKED_FLOWS_SHOWN) -> str:
     return ranked + (f" (+{more} more)" if more > 0 else "")
 
 
+# --- knowledge answers ---------------------------------------------------------------------
+
+OUTCOME_WORDS = {"answer": "answered", "no_answer": "no relevant answer", "error": "failed"}
+
+
+def knowledge_hit_text(hit: KnowledgeHit, excerpt: int = 80) -> str:
+    """`#1 docs/fees.txt:3 0.81 "Q: What are the fees…"`"""
+    shown = truncate(hit.excerpt, excerpt) if excerpt else ""
+    text = f"#{hit.rank} {hit.location} {hit.score:.3g}"
+    return printable(f"{text} {shown!r}" if shown else text, multiline=False)
+
+
+def knowledge_rows(record: KnowledgeRecord) -> list[tuple[str, str]]:
+    """A knowledge question as (label, text) rows: how it was answered, the query, the
+    chunks found, the model call, the raw and final answer, citations, the verdict."""
+    outcome = OUTCOME_WORDS.get(record.outcome, record.outcome)
+    head = f"{record.label} · {outcome} · {record.duration_ms:.1f} ms"
+    rows = [("knowledge", head), ("query", record.query or "(empty)")]
+    if record.method:
+        rows.append(("searched", record.method))
+    rows.extend(("chunk", knowledge_hit_text(hit)) for hit in record.hits)
+    if not record.hits and record.outcome != "error":
+        rows.append(("chunk", "none found"))
+    if record.prompt is not None:
+        rows.append(("prompt", f"{len(record.prompt)} characters, {len(record.hits)} chunks"))
+    if record.usage is not None:
+        rows.append(("model", usage_text(record.usage)))
+    if record.raw_answer is not None and record.raw_answer.strip() != (record.answer or ""):
+        rows.append(("raw answer", record.raw_answer.strip() or "(empty)"))
+    if record.relevant is not None:
+        verdict = "relevant" if record.relevant else "not relevant"
+        rows.append(("relevancy", verdict))
+    if record.answer is not None:
+        rows.append(("answer", record.answer))
+    rows.extend(("citation", citation) for citation in record.citations)
+    if record.sources:
+        rows.append(("from", ", ".join(record.sources)))
+    if record.reason:
+        rows.append(("reason", record.reason))
+    rows.extend(("doc issue", issue) for issue in record.issues)
+    return [(printable(label, multiline=False), printable(text)) for label, text in rows]
+
+
 # --- a whole turn --------------------------------------------------------------------------
 
 
@@ -512,10 +569,12 @@ def trace_rows(trace: TurnTrace) -> list[tuple[str, str]]:
             rows.append(("rephrase", f"{message.response or '-'}: {note}"))
     for run in trace.actions:
         rows.extend((f"log {run.name}", line) for line in run.log_lines)
+    for record in trace.knowledge:
+        rows.extend(knowledge_rows(record))
     return [(printable(label, multiline=False), printable(text)) for label, text in rows]
 
 
-_ROW_STYLES = {"dropped": "red", "rewritten": "yellow"}
+_ROW_STYLES = {"dropped": "red", "rewritten": "yellow", "reason": "yellow", "doc issue": "yellow"}
 
 
 def trace_table(trace: TurnTrace) -> Table:
@@ -572,7 +631,10 @@ __all__ = [
     "frame_context",
     "frame_text",
     "json_printable",
+    "knowledge_hit_text",
+    "knowledge_rows",
     "message_content",
+    "message_source",
     "printable",
     "rephrase_note",
     "rewritten_text",

@@ -17,6 +17,7 @@ from workbench.trace.records import (
     CommandRecord,
     DroppedRecord,
     Event,
+    KnowledgeRecord,
     ModelUsage,
     RetrievedFlow,
     RewrittenRecord,
@@ -39,6 +40,7 @@ _RECORD_LISTS = frozenset(
         "stack_after",
         "actions",
         "retrieved_flows",
+        "knowledge",
     }
 )
 
@@ -74,6 +76,8 @@ class TurnTrace:
     project_fingerprint: str = ""
     # where the turn's first event is in the conversation's event list
     event_offset: int = 0
+    # the knowledge questions Enterprise Search answered (or could not) in this turn
+    knowledge: list[KnowledgeRecord] = field(default_factory=list)
 
     @property
     def changed_slots(self) -> dict[str, tuple[SlotValue, SlotValue]]:
@@ -150,6 +154,7 @@ class TurnTrace:
             notices=_texts(data.get("notices")),
             project_fingerprint=_given(data, "project_fingerprint", str, ""),
             event_offset=_given(data, "event_offset", int, 0),
+            knowledge=_records(data.get("knowledge"), KnowledgeRecord.from_dict, KnowledgeRecord),
         )
 
 
@@ -228,4 +233,4 @@ def _with_resolved(run: ActionRun, events: list[Event]) -> ActionRun:
     return replace(run, events=tuple(own))
 
 
-__all__ = ["ActionRun", "ModelUsage", "RetrievedFlow", "TurnTrace"]
+__all__ = ["ActionRun", "KnowledgeRecord", "ModelUsage", "RetrievedFlow", "TurnTrace"]

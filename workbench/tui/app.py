@@ -169,5 +169,7 @@ def make_app(
     project = initial.project
     # the action runner is made at its first use: start-up need not wait for it
     parts = make_parts(project, options, generator=generator, lazy_actions=True)
+    if parts.knowledge is not None:  # a saved document is re-indexed before the next search
+        watcher.on_documents = parts.knowledge.notice_changes
     conversation = Conversation(project, parts, root=watcher.root, store=store, seed=seed)
     return WorkbenchApp(conversation, watcher, initial, clock=clock, watch=watch, greet=greet)

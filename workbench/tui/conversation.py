@@ -310,6 +310,7 @@ class Conversation:
             clock=lambda: self.clock(),
             tape=self.parts.tape,
             offline=self.parts.offline,
+            knowledge=self.parts.knowledge,
         )
         if record:
             self.recorder = self._recorder(session)

@@ -133,6 +133,10 @@ class ModelTape:
         if missing:
             fresh = await call([texts[index] for index in missing])
             for index, vector in zip(missing, fresh, strict=True):
+                if self.mode == "record":
+                    # the float32 values the cassette keeps: a replay then ranks (and
+                    # breaks ties) exactly as the recorded run did
+                    vector = list(decode_vector(encode_vector(vector)))
                 vectors[index] = vector
                 if self.mode == "record":
                     about = self._about(f"{model.model}: {texts[index]}")

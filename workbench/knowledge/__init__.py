@@ -1,0 +1,1 @@
+"""Enterprise Search: the project's documents indexed, searched and turned into answers."""
