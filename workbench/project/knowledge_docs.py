@@ -58,7 +58,7 @@ def read_doc(root: Path, path: Path) -> DocFile:
                 path,
                 relative,
                 None,
-                f"{size / 1_000_000:.1f} MB is over the {MAX_DOC_BYTES // 1_000_000} MB "
+                f"is {size / 1_000_000:.1f} MB, over the {MAX_DOC_BYTES // 1_000_000} MB "
                 "limit for one document; it is not indexed (split it into smaller files)",
             )
         data = path.read_bytes()

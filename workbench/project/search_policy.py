@@ -166,7 +166,7 @@ class _Reader:
             self._invalid(
                 "vector_store",
                 "`vector_store` has no `source`: there are no documents to index",
-                "add `source: ./docs` (a folder of .txt files)",
+                "add `source: ./docs`, a folder of .txt files",
             )
         threshold = value.get("threshold", 0.0)
         if threshold is None:
@@ -175,7 +175,7 @@ class _Reader:
             self._invalid(
                 "threshold",
                 f"vector_store `threshold` must be a number, not {threshold!r}",
-                "0.0 (keep every hit) is used",
+                "0.0 is used: every hit is kept",
                 value,
             )
             threshold = 0.0

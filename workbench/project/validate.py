@@ -67,6 +67,7 @@ from workbench.project.model import (
     Step,
 )
 from workbench.project.regex_risk import risky_patterns
+from workbench.project.search_checks import search_issues
 
 BUILTIN_ACTIONS = frozenset(
     {
@@ -196,6 +197,7 @@ def validate_project(
     # modules the actions import that their Python lacks (`import rasa` without Rasa)
     issues.extend(action_import_issues(project, actions_python))
     issues.extend(cycle_issues(project))
+    issues.extend(search_issues(project))
     return issues
 
 
