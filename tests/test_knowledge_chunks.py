@@ -3,6 +3,8 @@ on; Q/A pairs as Rasa's FAQ parser reads them; the offline passage."""
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from knowledge_helpers import FINANCE_DOCS
 
 from workbench.knowledge.chunks import CHUNK_OVERLAP, CHUNK_SIZE, chunk_text, split_spans
@@ -41,7 +43,7 @@ def test_a_long_line_is_cut_at_spaces_with_overlap():
     assert chunks[0] == "title"
     body = chunks[1:]
     assert all(len(c) <= 1000 for c in body)
-    for before, after in zip(body, body[1:], strict=False):
+    for before, after in pairwise(body):
         # the next chunk starts again with words from the last 20 characters
         assert after.split()[0] in before[-CHUNK_OVERLAP:]
     assert all(text.count("\n", 0, a) + 1 == 3 for a, _ in spans[1:])

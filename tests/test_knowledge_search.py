@@ -198,7 +198,9 @@ async def test_embedding_failures_are_knowledge_errors(tmp_path):
     async def ragged(texts):
         return [[1.0] * (1 + i % 2) for i, _ in enumerate(texts)]
 
-    with pytest.raises(KnowledgeError, match="embedding the documents failed .*connection refused"):
+    with pytest.raises(
+        KnowledgeError, match=r"embedding the documents failed .*connection refused"
+    ):
         await open_kb(project, down)
     with pytest.raises(KnowledgeError, match=r"returned 1 vectors for \d+ texts"):
         await open_kb(project, short)
@@ -264,5 +266,5 @@ async def test_unreachable_qdrant_and_milvus(tmp_path, monkeypatch):
     with pytest.raises(KnowledgeError, match=f"cannot reach milvus at 127.0.0.1:{port}"):
         await open_kb(project)
     project = remote_project(tmp_path / "n", "qdrant", "action_endpoint: {url: 'http://x'}\n")
-    with pytest.raises(KnowledgeError, match="needs a `vector_store:` section in endpoints.yml"):
+    with pytest.raises(KnowledgeError, match=r"needs a `vector_store:` section in endpoints\.yml"):
         await open_kb(project)
