@@ -198,9 +198,7 @@ async def test_embedding_failures_are_knowledge_errors(tmp_path):
     async def ragged(texts):
         return [[1.0] * (1 + i % 2) for i, _ in enumerate(texts)]
 
-    with pytest.raises(
-        KnowledgeError, match=r"documents failed .*connection refused"
-    ):
+    with pytest.raises(KnowledgeError, match=r"documents failed .*connection refused"):
         await open_kb(project, down)
     with pytest.raises(KnowledgeError, match=r"returned 1 vectors for \d+ texts"):
         await open_kb(project, short)
