@@ -88,10 +88,6 @@ class KnowledgeBase:
         """The indexed documents, relative to the project root."""
         return tuple(self._docs)
 
-    @property
-    def uses_embeddings(self) -> bool:
-        return self._embedder is not None
-
     # -- searching ---------------------------------------------------------------------------
 
     async def search(self, query: str, *, limit: int = 3, threshold: float = 0.0) -> list[Hit]:
@@ -241,22 +237,37 @@ class KnowledgeBase:
         return built
 
     async def _embed_documents(self, docs: list[DocIndex]) -> list[DocIndex]:
-        texts = [chunk.text for doc in docs for chunk in doc.chunks]
-        vectors = await self._embed_all(texts)
-        dimension = len(vectors[0]) if vectors else 0
-        out: list[DocIndex] = []
-        start = 0
+        """Embed the chunks of edited or new documents. A chunk whose text the document
+        already had keeps its vector: saving a small edit embeds only the chunks it
+        touched."""
+        known: dict[str, bytes] = {}
         for doc in docs:
-            rows = vectors[start : start + len(doc.chunks)]
-            start += len(doc.chunks)
-            done = replace(doc, vectors=pack(rows), dimension=dimension)
+            old = self._docs.get(doc.source)
+            if old is not None and old.dimension:
+                width = old.dimension * 4
+                for index, chunk in enumerate(old.chunks):
+                    known[chunk.text] = old.vectors[index * width : (index + 1) * width]
+        missing = list(dict.fromkeys(c.text for d in docs for c in d.chunks if c.text not in known))
+        vectors = await self._embed_all(missing)
+        known.update((text, pack([vector])) for text, vector in zip(missing, vectors, strict=True))
+        dimension = len(vectors[0]) if vectors else self._dimension()
+        out: list[DocIndex] = []
+        for doc in docs:
+            done = replace(
+                doc, vectors=b"".join(known[c.text] for c in doc.chunks), dimension=dimension
+            )
             if self._cache is not None:
                 rows_out = tuple((c.line, c.text, c.answer) for c in doc.chunks)
                 self._cache.save(doc.key, CachedDoc(rows_out, dimension, done.vectors))
             out.append(done)
         return out
 
+    def _dimension(self) -> int:
+        return next((doc.dimension for doc in self._docs.values() if doc.dimension), 0)
+
     async def _embed_all(self, texts: list[str]) -> list[list[float]]:
+        if not texts:
+            return []
         embedder = self._embedder
         assert embedder is not None
         gate = asyncio.Semaphore(EMBED_CONCURRENCY)
