@@ -267,3 +267,42 @@ async def test_unreachable_qdrant_and_milvus(tmp_path, monkeypatch):
     project = remote_project(tmp_path / "n", "qdrant", "action_endpoint: {url: 'http://x'}\n")
     with pytest.raises(KnowledgeError, match=r"needs a `vector_store:` section in endpoints\.yml"):
         await open_kb(project)
+
+
+# --- the project's embeddings model through litellm (fake server on 127.0.0.1) --------------
+
+
+async def test_model_embedder_calls_the_policys_embeddings_model(tmp_path):
+    from fake_llm import FakeLLM
+
+    from workbench.knowledge import model_embedder
+
+    with FakeLLM() as server:
+        project = finance_project(
+            tmp_path,
+            "- name: EnterpriseSearchPolicy\n  embeddings:\n"
+            f"    {{provider: openai, model: fake-embed, api_base: '{server.url}',\n"
+            "     max_retries: 0}\n",
+        )
+        embedder = model_embedder(project, project.config.search)
+        kb = await open_knowledge_base(
+            project, project.config.search, embedder=embedder, cache_dir=None
+        )
+        assert kb.method == "embeddings openai/fake-embed"
+        assert len(await kb.search(FEES)) == 3
+        assert len(server.embedding_requests()) >= 2  # the documents, then the question
+        assert list((tmp_path / ".calm" / "knowledge" / "openai_fake-embed").glob("*.json"))
+
+        server.embedding_status = 500
+        with pytest.raises(KnowledgeError, match="embedding the question failed"):
+            await kb.search("something else entirely")
+
+
+def test_model_embedder_with_an_unknown_model_group(tmp_path):
+    from workbench.knowledge import model_embedder
+
+    project = finance_project(
+        tmp_path, "- name: EnterpriseSearchPolicy\n  embeddings: {model_group: nowhere}\n"
+    )
+    with pytest.raises(KnowledgeError, match="model group 'nowhere' is not defined"):
+        model_embedder(project, project.config.search)

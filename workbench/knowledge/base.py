@@ -74,7 +74,8 @@ class KnowledgeBase:
         self._docs: dict[str, DocIndex] = {}
         self._skipped: dict[str, KnowledgeIssue] = {}
         self._chunks: tuple[Chunk, ...] = ()
-        self._terms = TermIndex(())
+        self._terms = TermIndex()
+        self._offsets: dict[str, int] = {}  # document -> position of its first chunk
         self._vectors: VectorIndex | None = None
 
     # -- what is indexed -------------------------------------------------------------------
@@ -104,7 +105,8 @@ class KnowledgeBase:
                 raise KnowledgeError(f"embeddings model: {error}") from error
             scores = dict(enumerate(similarities))
         else:
-            scores = self._terms.scores(query)
+            offsets = self._offsets
+            scores = {offsets[s] + i: v for (s, i), v in self._terms.scores(query).items()}
         ranked = sorted(
             ((p, s) for p, s in scores.items() if s >= threshold), key=lambda i: (-i[1], i[0])
         )
@@ -305,17 +307,34 @@ class KnowledgeBase:
             )
 
     def _install(self, docs: dict[str, DocIndex], skipped: dict[str, KnowledgeIssue]) -> None:
-        """Make the new state searchable at once (the old one served until now)."""
+        """Make the new state searchable (no await in here: a search sees the old state
+        or the new one, never half of each)."""
         ordered = {name: docs[name] for name in sorted(docs, key=Path)}
-        chunks = tuple(chunk for doc in ordered.values() for chunk in doc.chunks)
-        parts = list(ordered.values())
-        terms = TermIndex(parts) if self._embedder is None else TermIndex(())
-        vectors = VectorIndex(parts) if self._embedder is not None else None
-        self._docs, self._skipped = ordered, skipped
-        self._chunks, self._terms, self._vectors = chunks, terms, vectors
+        if self._embedder is None:
+            for name, old in self._docs.items():
+                if ordered.get(name) is not old:
+                    self._terms.remove(name)
+            for name, doc in ordered.items():
+                if self._docs.get(name) is not doc:
+                    self._terms.add(name, doc.counts)
+        else:
+            self._vectors = VectorIndex(list(ordered.values()))
+        offsets: dict[str, int] = {}
+        position = 0
+        for name, doc in ordered.items():
+            offsets[name] = position
+            position += len(doc.chunks)
+        keep = {doc.key for doc in ordered.values()}
+        stale = {old.key for name, old in self._docs.items() if ordered.get(name) is not old}
+        first = not self._docs and not self._skipped
+        self._chunks = tuple(chunk for doc in ordered.values() for chunk in doc.chunks)
+        self._docs, self._skipped, self._offsets = ordered, skipped, offsets
         self.issues = self._collect_issues()
         if self._cache is not None:
-            self._cache.prune({doc.key for doc in ordered.values()})
+            if first:  # entries of documents deleted since the last run
+                self._cache.prune(keep)
+            else:
+                self._cache.discard(stale - keep)
 
     def _collect_issues(self) -> list[KnowledgeIssue]:
         issues: list[KnowledgeIssue] = []

@@ -105,6 +105,13 @@ class ChunkCache:
         except OSError:
             pass
 
+    def discard(self, keys: set[str]) -> None:
+        for key in keys:
+            try:
+                (self.folder / f"{key}.json").unlink(missing_ok=True)
+            except OSError:
+                pass
+
 
 def pack(vectors: list[list[float]]) -> bytes:
     flat = array("f")

@@ -49,41 +49,66 @@ class DocIndex:
     issues: tuple[KnowledgeIssue, ...] = field(default=())
 
 
+ChunkKey = tuple[str, int]  # (document, index of the chunk in it)
+
+
 class TermIndex:
     """BM25 (k1 1.5, b 0.75) over every chunk, with postings so a query reads only the
-    chunks that hold its words."""
+    chunks that hold its words. Documents are added and removed one at a time, so saving a
+    document updates the postings of its own words only."""
 
-    def __init__(self, docs: Sequence[DocIndex]) -> None:
-        self.postings: dict[str, list[tuple[int, int]]] = {}
-        self.lengths: list[int] = []
-        for doc in docs:
-            for counts in doc.counts:
-                position = len(self.lengths)
-                self.lengths.append(sum(counts.values()))
-                for term, tf in counts.items():
-                    self.postings.setdefault(term, []).append((position, tf))
-        self.total = len(self.lengths)
-        self.average = (sum(self.lengths) / self.total if self.total else 0.0) or 1.0
+    def __init__(self) -> None:
+        self.postings: dict[str, dict[ChunkKey, int]] = {}
+        self.lengths: dict[ChunkKey, int] = {}
+        self.length_sum = 0
+        self._words: dict[str, tuple[Counter[str], ...]] = {}  # what each document added
+
+    @property
+    def total(self) -> int:
+        return len(self.lengths)
+
+    def add(self, source: str, counts: tuple[Counter[str], ...]) -> None:
+        self.remove(source)
+        self._words[source] = counts
+        for index, chunk_counts in enumerate(counts):
+            key = (source, index)
+            length = sum(chunk_counts.values())
+            self.lengths[key] = length
+            self.length_sum += length
+            for term, tf in chunk_counts.items():
+                self.postings.setdefault(term, {})[key] = tf
+
+    def remove(self, source: str) -> None:
+        for index, chunk_counts in enumerate(self._words.pop(source, ())):
+            key = (source, index)
+            self.length_sum -= self.lengths.pop(key, 0)
+            for term in chunk_counts:
+                holders = self.postings.get(term)
+                if holders is not None:
+                    holders.pop(key, None)
+                    if not holders:
+                        del self.postings[term]
 
     def idf(self, term: str) -> float:
         return bm25_idf(len(self.postings.get(term, ())), self.total)
 
-    def scores(self, query: str) -> dict[int, float]:
-        """Normalised score of every chunk that holds a query word, by chunk position."""
+    def scores(self, query: str) -> dict[ChunkKey, float]:
+        """Normalised score of every chunk that holds a query word."""
         wanted = list(dict.fromkeys(terms(query)))
         if not wanted or not self.total:
             return {}
-        raw: dict[int, float] = {}
+        average = (self.length_sum / self.total) or 1.0
+        raw: dict[ChunkKey, float] = {}
         for term in wanted:
-            postings = self.postings.get(term)
-            if not postings:
+            holders = self.postings.get(term)
+            if not holders:
                 continue
             idf = self.idf(term)
-            for position, tf in postings:
-                norm = K1 * (1 - B + B * self.lengths[position] / self.average)
-                raw[position] = raw.get(position, 0.0) + idf * tf * (K1 + 1) / (tf + norm)
+            for key, tf in holders.items():
+                norm = K1 * (1 - B + B * self.lengths[key] / average)
+                raw[key] = raw.get(key, 0.0) + idf * tf * (K1 + 1) / (tf + norm)
         scale = (K1 + 1) * sum(self.idf(term) for term in wanted)
-        return {p: min(1.0, s / scale) for p, s in raw.items()} if scale > 0 else {}
+        return {k: min(1.0, s / scale) for k, s in raw.items()} if scale > 0 else {}
 
 
 def chunk_counts(chunks: Sequence[Chunk]) -> tuple[Counter[str], ...]:
