@@ -761,12 +761,12 @@ def knowledge_index(repeat: int) -> list[float]:
             start = time.perf_counter()
             kb = await open_knowledge_base(project, search, embedder=embedder, cache_dir=cache)
             cold.append((time.perf_counter() - start) * 1000)
-        rss = _rss_mb() - rss_before
         warm: list[float] = []
         for _ in range(3 if embedder is not None else 0):  # vectors from the cache
             start = time.perf_counter()
             kb = await open_knowledge_base(project, search, embedder=embedder, cache_dir=cache)
             warm.append((time.perf_counter() - start) * 1000)
+        rss = _rss_mb() - rss_before
         assert kb is not None
         searches: list[float] = []
         questions: list[float] = []  # embedding the question alone (the model's share)
