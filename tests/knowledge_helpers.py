@@ -35,8 +35,11 @@ class FakeEmbedder:
         self.dimension = dimension
         self.calls = 0
         self.texts: list[str] = []
+        self.error: Exception | None = None  # set: the model is down
 
     async def __call__(self, texts: Sequence[str]) -> list[list[float]]:
+        if self.error is not None:
+            raise self.error
         self.calls += 1
         self.texts.extend(texts)
         return [self.vector(text) for text in texts]

@@ -306,3 +306,38 @@ def test_model_embedder_with_an_unknown_model_group(tmp_path):
     )
     with pytest.raises(KnowledgeError, match="model group 'nowhere' is not defined"):
         model_embedder(project, project.config.search)
+
+
+async def test_concurrent_refreshes_keep_both_changes(tmp_path):
+    import asyncio
+
+    project = finance_project(tmp_path / "p")
+    kb = await open_kb(project, FakeEmbedder(), tmp_path / "cache")
+    folder = tmp_path / "p" / "docs" / "finance"
+    (folder / "one.txt").write_text("Loans are approved within a day.")
+    (folder / "two.txt").write_text("Mortgages need a valuation.")
+    await asyncio.gather(kb.refresh([folder / "one.txt"]), kb.refresh([folder / "two.txt"]))
+    assert {"docs/finance/one.txt", "docs/finance/two.txt"} <= set(kb.documents)
+
+
+async def test_a_failed_refresh_keeps_the_previous_index(tmp_path):
+    project = finance_project(tmp_path)
+    embedder = FakeEmbedder()
+    kb = await open_kb(project, embedder)
+    before = kb.chunks
+    doc = tmp_path / "docs" / "finance" / "fraud_protection.txt"
+    doc.write_text("Entirely new text.")
+    embedder.error = TimeoutError("embeddings timed out")  # down after the index was built
+    with pytest.raises(KnowledgeError, match="timed out"):
+        await kb.refresh([doc])
+    assert kb.chunks == before
+
+
+async def test_vector_store_without_source_is_an_issue(tmp_path):
+    root = write_project(
+        tmp_path, "- name: EnterpriseSearchPolicy\n  vector_store: {type: faiss}\n"
+    )
+    kb = await open_kb(load_project(root).project)
+    assert [str(i) for i in kb.issues] == [
+        "config.yml:5: `vector_store` has no `source`: there are no documents to index"
+    ]

@@ -77,6 +77,7 @@ class KnowledgeBase:
         self._terms = TermIndex()
         self._offsets: dict[str, int] = {}  # document -> position of its first chunk
         self._vectors: VectorIndex | None = None
+        self._refreshing = asyncio.Lock()  # one refresh at a time: each builds on the last
 
     # -- what is indexed -------------------------------------------------------------------
 
@@ -142,19 +143,27 @@ class KnowledgeBase:
 
     async def refresh(self, changed: Iterable[Path] | None = None) -> None:
         """Re-index the documents in `changed` (added, edited or deleted files; other paths
-        are ignored), or every document whose text changed when `changed` is None."""
+        are ignored), or every document whose text changed when `changed` is None. When
+        embedding fails (KnowledgeError) the previous index stays in use."""
         if self.folder is None:
+            source = self.config.source
+            self.issues = [
+                KnowledgeIssue(
+                    source.file,
+                    source.line,
+                    "`vector_store` has no `source`: there are no documents to index",
+                )
+            ]
             return
-        paths = None if changed is None else self._own_paths(changed)
-        if paths is None:
-            files = [read_doc(self.root, path) for path in doc_paths(self.folder)]
-            await self._update(files, removed=set(self._docs) | set(self._skipped))
-            return
-        if not paths:
-            return
-        files = [read_doc(self.root, path) for path in paths if path.is_file()]
-        gone = {relative_path(self.root, path) for path in paths if not path.is_file()}
-        await self._update(files, removed=gone)
+        async with self._refreshing:
+            paths = None if changed is None else self._own_paths(changed)
+            if paths is None:
+                files = [read_doc(self.root, path) for path in doc_paths(self.folder)]
+                await self._update(files, removed=set(self._docs) | set(self._skipped))
+            elif paths:
+                files = [read_doc(self.root, path) for path in paths if path.is_file()]
+                gone = {relative_path(self.root, path) for path in paths if not path.is_file()}
+                await self._update(files, removed=gone)
 
     def _own_paths(self, changed: Iterable[Path]) -> list[Path] | None:
         """The changed paths that are documents of this knowledge base; None when a folder
@@ -167,8 +176,8 @@ class KnowledgeBase:
             full = (path if path.is_absolute() else self.root / path).resolve()
             inside = folder in full.parents
             if full.suffix == ".txt" and not full.is_dir():
-                if inside:
-                    own.append(full)
+                if inside:  # spelled from the root as given, as the full scan spells it
+                    own.append(self.root / full.relative_to(self.root.resolve()))
             elif inside or full == folder or full in folder.parents:
                 return None
         return own
