@@ -216,10 +216,14 @@ class KnowledgeBase:
     async def _index(self, pending: list[tuple[DocFile, str]]) -> list[DocIndex]:
         built: list[DocIndex] = []
         to_embed: list[DocIndex] = []
+        dimension = self._dimension()
         for file, key in pending:
             assert file.text is not None
             cached = self._cache.load(key) if self._cache is not None else None
+            if cached is not None and cached.chunks and dimension not in (0, cached.dimension):
+                cached = None  # written by another version of the model: embedded again
             if cached is not None:
+                dimension = dimension or (cached.dimension if cached.chunks else 0)
                 chunks = tuple(Chunk(file.relative, *row) for row in cached.chunks)
                 # Q/A problems are not cached: found again, cheaply
                 problems = qa_chunks(file.relative, file.text)[1] if self._qa else []
