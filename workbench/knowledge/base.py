@@ -15,6 +15,7 @@ caller can fall back to BM25 (`embedder=None`) and say why.
 from __future__ import annotations
 
 import asyncio
+import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -108,12 +109,14 @@ class KnowledgeBase:
         else:
             offsets = self._offsets
             scores = {offsets[s] + i: v for (s, i), v in self._terms.scores(query).items()}
-        ranked = sorted(
-            ((p, s) for p, s in scores.items() if s >= threshold), key=lambda i: (-i[1], i[0])
+        ranked = heapq.nsmallest(
+            limit,
+            ((p, s) for p, s in scores.items() if s >= threshold),
+            key=lambda item: (-item[1], item[0]),
         )
         return [
             Hit(self._chunks[position], round(score, 4), rank)
-            for rank, (position, score) in enumerate(ranked[:limit], start=1)
+            for rank, (position, score) in enumerate(ranked, start=1)
         ]
 
     def passage(self, query: str, hit: Hit, sentences: int = 3) -> str:
