@@ -676,6 +676,188 @@ def _drain(fd: int) -> None:
             break
 
 
+KNOWLEDGE_DOCS = 1000
+KNOWLEDGE_QUERIES = (
+    "what are the fees for international transfers",
+    "how do I freeze my card after losing it",
+    "can I change the delivery address of an order",
+    "which documents do I need to open an account",
+)
+
+
+def write_knowledge_project(root: Path, docs: int = KNOWLEDGE_DOCS) -> Path:
+    """A project with an EnterpriseSearchPolicy and `docs` generated documents of ~2 KB:
+    Q/A-style paragraphs over a vocabulary of 4,000 made-up words plus common English."""
+    import random
+
+    rng = random.Random(7)
+    syllables = ["ka", "lo", "mi", "ren", "tus", "vel", "dor", "pha", "qui", "zen", "bro", "sal"]
+    vocabulary = [
+        "".join(rng.choice(syllables) for _ in range(rng.randint(2, 4))) for _ in range(4000)
+    ]
+    common = [
+        "fees",
+        "transfer",
+        "card",
+        "account",
+        "payment",
+        "limit",
+        "order",
+        "delivery",
+        "refund",
+        "bank",
+    ]
+    (root / "docs").mkdir(parents=True)
+    (root / "config.yml").write_text(
+        "recipe: default.v1\nlanguage: en\npolicies:\n- name: FlowPolicy\n"
+        "- name: EnterpriseSearchPolicy\n"
+    )
+    (root / "domain.yml").write_text("version: '3.1'\n")
+    for index in range(docs):
+        paragraphs = []
+        while sum(len(p) for p in paragraphs) < 2000:
+            words = [rng.choice(vocabulary if rng.random() < 0.7 else common) for _ in range(14)]
+            question = " ".join(words[:6]).capitalize() + "?"
+            answer = (
+                " ".join(words[6:]).capitalize()
+                + ". "
+                + " ".join(rng.choice(vocabulary) for _ in range(12)).capitalize()
+                + "."
+            )
+            paragraphs.append(f"Q: {question}\nA: {answer}")
+        folder = root / "docs" / f"topic{index % 20:02d}"
+        folder.mkdir(exist_ok=True)
+        (folder / f"doc{index:04d}.txt").write_text("\n\n".join(paragraphs) + "\n")
+    return root
+
+
+@case("knowledge_index")
+def knowledge_index(repeat: int) -> list[float]:
+    """EnterpriseSearchPolicy's knowledge base over 1,000 generated documents of ~2 KB:
+    index time (cold; warm = vectors from the .calm cache), RSS growth, one search, and
+    refresh after saving one document, with BM25 and (when the extra is installed) the
+    local embedding model. Samples are BM25 search times. KNOWLEDGE_DOCS shrinks the set;
+    KNOWLEDGE_LOCAL=0 skips local embeddings (embedding 3,000 chunks takes minutes)."""
+    import asyncio
+    import os
+    import tempfile
+
+    from workbench.knowledge.base import open_knowledge_base
+    from workbench.knowledge.embedders import local_embedder
+    from workbench.project.loader import load_project
+
+    docs = int(os.environ.get("KNOWLEDGE_DOCS", KNOWLEDGE_DOCS))
+    lines: list[str] = []
+    figures: dict[str, object] = {"docs": docs}
+
+    async def measure(label: str, project, embedder, cold_runs: int, cache: Path) -> list[float]:
+        """cold_runs 0: the cache is already filled (warm only)."""
+        search = project.config.search
+        rss_before = _rss_mb()
+        cold: list[float] = []
+        kb = None
+        for _ in range(cold_runs):
+            for old in cache.rglob("*.json"):
+                old.unlink()
+            start = time.perf_counter()
+            kb = await open_knowledge_base(project, search, embedder=embedder, cache_dir=cache)
+            cold.append((time.perf_counter() - start) * 1000)
+        warm: list[float] = []
+        for _ in range(3 if embedder is not None else 0):  # vectors from the cache
+            start = time.perf_counter()
+            kb = await open_knowledge_base(project, search, embedder=embedder, cache_dir=cache)
+            warm.append((time.perf_counter() - start) * 1000)
+        rss = _rss_mb() - rss_before
+        assert kb is not None
+        searches: list[float] = []
+        questions: list[float] = []  # embedding the question alone (the model's share)
+        for index in range(repeat):
+            query = KNOWLEDGE_QUERIES[index % len(KNOWLEDGE_QUERIES)]
+            start = time.perf_counter()
+            await kb.search(query)
+            searches.append((time.perf_counter() - start) * 1000)
+            if embedder is not None:
+                start = time.perf_counter()
+                await embedder.query(query)
+                questions.append((time.perf_counter() - start) * 1000)
+        edited = project.root / "docs" / "topic00" / "doc0000.txt"
+        original = edited.read_text()
+        refreshes: list[float] = []
+        for index in range(min(repeat, 10)):
+            edited.write_text(original + f"\nQ: Edit {index}?\nA: Saved {index}.\n")
+            start = time.perf_counter()
+            await kb.refresh([edited])
+            refreshes.append((time.perf_counter() - start) * 1000)
+        edited.write_text(original)
+        med = statistics.median
+        figures[label] = {
+            "chunks": len(kb.chunks),
+            "cold_ms": med(cold) if cold else None,
+            "warm_ms": med(warm) if warm else None,
+            "rss_mb": rss,
+            "search_median_ms": med(searches),
+            "question_embedding_median_ms": med(questions) if questions else None,
+            "refresh_median_ms": med(refreshes),
+        }
+        warm_text = f", warm {med(warm):.0f} ms" if warm else ""
+        lines.append(
+            f"{label}: {len(kb.chunks)} chunks; index"
+            + (f" cold {med(cold):.0f} ms" if cold else "")
+            + f"{warm_text};"
+            f" +{rss:.0f} MB RSS; search {med(searches):.2f} ms"
+            + (f" (embedding the question: {med(questions):.2f} ms);" if questions else ";")
+            + f" refresh one doc {med(refreshes):.1f} ms (medians)"
+        )
+        return searches
+
+    with tempfile.TemporaryDirectory() as folder:
+        root = write_knowledge_project(Path(folder) / "kb", docs)
+        project = load_project(root).project
+        cache = Path(folder) / "cache"
+        samples = asyncio.run(measure("bm25", project, None, 3, cache))
+        local = local_embedder() if os.environ.get("KNOWLEDGE_LOCAL", "1") != "0" else None
+        if local is not None:
+            asyncio.run(_local_knowledge(local, project, Path(folder), cache, measure, lines))
+        else:
+            lines.append("local embeddings: not measured (extra not installed or skipped)")
+    DERIVED["knowledge_index"] = lambda _summary: {**figures, "report": lines}
+    return samples
+
+
+async def _local_knowledge(local, project, folder: Path, cache: Path, measure, lines) -> None:
+    """The local model embeds a 1,000-character chunk in a few hundred ms on 2 cores, so
+    its cold index is timed on KNOWLEDGE_LOCAL_DOCS documents (and scaled); warm index,
+    search (the real model embeds each question) and refresh (it embeds the saved
+    document) run on the full set, its cache first filled with stand-in vectors."""
+    import os
+    import random
+
+    from workbench.knowledge.base import open_knowledge_base
+    from workbench.knowledge.embedders import NamedEmbedder
+    from workbench.project.loader import load_project
+
+    small_docs = int(os.environ.get("KNOWLEDGE_LOCAL_DOCS", 20))
+    small = load_project(write_knowledge_project(folder / "small", small_docs)).project
+    start = time.perf_counter()
+    kb = await open_knowledge_base(
+        small, small.config.search, embedder=local, cache_dir=folder / "small-cache"
+    )
+    per_chunk = (time.perf_counter() - start) * 1000 / max(1, len(kb.chunks))
+    rng = random.Random(3)
+
+    async def stand_in(texts):
+        return [[rng.uniform(-1, 1) for _ in range(384)] for _ in texts]
+
+    filler = NamedEmbedder(local.model_id, local.method, stand_in)
+    await open_knowledge_base(project, project.config.search, embedder=filler, cache_dir=cache)
+    await measure("local embeddings", project, local, 0, cache)
+    lines.append(
+        f"local embeddings cold: {per_chunk:.0f} ms per chunk ({len(kb.chunks)} chunks of"
+        f" {small_docs} docs), so ~{per_chunk * 3 * KNOWLEDGE_DOCS / 60000:.0f} min for"
+        f" {KNOWLEDGE_DOCS} docs"
+    )
+
+
 def summarise(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
     pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731

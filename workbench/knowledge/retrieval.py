@@ -8,20 +8,14 @@ goes through the tape, so a recorded conversation replays its embeddings too.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Protocol, cast
 
-from workbench.errors import WorkbenchError
 from workbench.knowledge.settings import SearchSettings
 from workbench.project.model import Project
 
 Embedder = Callable[[Sequence[str]], Awaitable[list[list[float]]]]
-
-
-class KnowledgeUnavailable(WorkbenchError):
-    """The knowledge base cannot be opened (its package is missing from this build)."""
 
 
 class ChunkView(Protocol):
@@ -77,13 +71,9 @@ async def open_base(
     cache_dir: Path | None,
 ) -> SearchableBase:
     """The project's knowledge base, indexed (raises when it cannot be built)."""
-    try:
-        module = importlib.import_module("workbench.knowledge.base")
-    except ImportError as error:
-        raise KnowledgeUnavailable(
-            f"the knowledge base is not part of this installation ({error})"
-        ) from error
-    opened = await module.open_knowledge_base(
+    from workbench.knowledge.base import open_knowledge_base
+
+    opened = await open_knowledge_base(
         project, settings, embedder=embedder, cache_dir=cache_dir, model_id=model_id
     )
     return cast(SearchableBase, opened)

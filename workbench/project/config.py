@@ -15,8 +15,10 @@ from workbench.project.model import (
     McpServer,
     ModelConfig,
     ModelGroup,
+    SearchPolicyConfig,
     Source,
 )
+from workbench.project.search_policy import POLICY_NAME, build_search_policy
 from workbench.project.yaml_io import line_of
 
 COMMAND_GENERATORS = (
@@ -90,6 +92,7 @@ def build_config(file: str | None, data: object, issues: IssueList) -> Config:
         if _short_name(component.get("name")) in COMMAND_GENERATORS:
             generator = _command_generator(file, component, line_of(items, index))
             break
+    search = _search_policy(file, policies, issues)
     language = data.get("language") or "en"
     additional = data.get("additional_languages") or ()
     return Config(
@@ -102,6 +105,7 @@ def build_config(file: str | None, data: object, issues: IssueList) -> Config:
         pipeline=pipeline,
         policies=policies,
         command_generator=generator,
+        search=search,
         source=Source(file, 1),
         raw=data,
     )
@@ -132,6 +136,23 @@ def _components(file: str, data: JSONObject, key: str, issues: IssueList) -> tup
             continue
         components.append(item)
     return tuple(components)
+
+
+def _search_policy(
+    file: str, policies: tuple[JSONObject, ...], issues: IssueList
+) -> SearchPolicyConfig | None:
+    """The first EnterpriseSearchPolicy entry (Rasa runs one), parsed; None without one."""
+    found = [p for p in policies if _short_name(p.get("name")) == POLICY_NAME]
+    if not found:
+        return None
+    if len(found) > 1:
+        issues.warning(
+            file,
+            line_of(found[1]),
+            "duplicate-search-policy",
+            f"{POLICY_NAME} is configured twice; the first entry is used",
+        )
+    return build_search_policy(file, found[0], line_of(found[0]), issues)
 
 
 def _short_name(name: object) -> str:

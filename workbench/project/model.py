@@ -297,6 +297,40 @@ class CommandGeneratorConfig:
 
 
 @dataclass(frozen=True)
+class SearchPolicyConfig:
+    """The `EnterpriseSearchPolicy` entry of config.yml's policies, with Rasa 3.21's
+    defaults. `llm` and `embeddings` hold the configured section (a `model_group`
+    reference or an inline client config), or Rasa's default model when none is given."""
+
+    vector_store_type: str = "faiss"
+    # the documents folder relative to the project root; None when `vector_store` is
+    # given without a `source` (Rasa then has no documents to index)
+    docs_source: str | None = "./docs"
+    threshold: float = 0.0
+    vector_store: JSONObject = field(default_factory=dict)
+    llm: JSONObject = field(default_factory=dict)
+    embeddings: JSONObject = field(default_factory=dict)
+    llm_is_default: bool = True
+    embeddings_is_default: bool = True
+    prompt_template: str | None = None
+    citation_enabled: bool = False
+    check_relevancy: bool = False
+    use_generative_llm: bool = True
+    max_messages_in_query: int = 2
+    max_history: int | None = None
+    include_date_time: bool = True
+    timezone: str = "UTC"
+    trace_prompt_tokens: bool = False
+    source: Source = NO_SOURCE
+    raw: JSONObject = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+    @property
+    def is_local_store(self) -> bool:
+        """faiss: the workbench indexes the documents itself (no server)."""
+        return self.vector_store_type == "faiss"
+
+
+@dataclass(frozen=True)
 class Config:
     language: str = "en"
     additional_languages: tuple[str, ...] = ()
@@ -305,6 +339,7 @@ class Config:
     pipeline: tuple[JSONObject, ...] = ()
     policies: tuple[JSONObject, ...] = ()
     command_generator: CommandGeneratorConfig | None = None
+    search: SearchPolicyConfig | None = None  # EnterpriseSearchPolicy, when configured
     source: Source = NO_SOURCE
     raw: JSONObject = field(default_factory=dict, compare=False, hash=False, repr=False)
 

@@ -68,6 +68,7 @@ from workbench.project.model import (
 )
 from workbench.project.nlg import rephrase_settings
 from workbench.project.regex_risk import risky_patterns
+from workbench.project.search_checks import search_issues
 from workbench.project.yaml_io import line_of
 
 BUILTIN_ACTIONS = frozenset(
@@ -198,6 +199,7 @@ def validate_project(
     # modules the actions import that their Python lacks (`import rasa` without Rasa)
     issues.extend(action_import_issues(project, actions_python))
     issues.extend(cycle_issues(project))
+    issues.extend(search_issues(project))
     return issues
 
 
