@@ -320,6 +320,8 @@ class FakeModel:
     documents: list[tuple[str, str]] = field(default_factory=list)  # the project's docs/
     notes: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # `--serve`: an entry answers only the very message it was written for
+    exact: bool = False
     _next: int = 0
 
     def __post_init__(self) -> None:
@@ -348,22 +350,26 @@ class FakeModel:
         """The entry whose user message comes last in the prompt (the latest message);
         among entries with the same message, the next one in order. A case that runs
         again (under the other Rasa profile) starts over at its first entry."""
+        latest = _quoted_tail(prompt[-2000:])
         with self.lock:
             order = list(range(self._next, len(self.commands))) + list(range(self._next))
             best, where = None, -1
             for index in order:
-                position = prompt.rfind(self.commands[index][0])
+                user = self.commands[index][0]
+                if self.exact:
+                    if user == latest:
+                        best = index
+                        break
+                    continue
+                position = prompt.rfind(user)
                 if position > where:
                     best, where = index, position
             if best is not None:
                 self._next = best + 1
                 return self.commands[best][1]
         # a knowledge question the cassette does not know (trying a template by hand)
-        tail = prompt[-2000:]
         for _source, text in self.documents:
-            if search_answer(f"USER: {_quoted_tail(tail)}", [(_source, text)]) != (
-                NOT_RELEVANT_MARKER
-            ):
+            if search_answer(f"USER: {latest}", [(_source, text)]) != (NOT_RELEVANT_MARKER):
                 return "search and reply"
         # not a command prompt the fake knows (e.g. an action calling a model itself)
         self.notes.append(f"answered an unknown prompt with a summary: {prompt[:80]!r}…")
@@ -544,7 +550,7 @@ def main() -> int:
     project = args.template.resolve()
     if args.serve:
         cassette = yaml.safe_load(args.cassette.read_text(encoding="utf-8"))
-        model = FakeModel(Prompts.for_project(project), documents=documents(project))
+        model = FakeModel(Prompts.for_project(project), documents=documents(project), exact=True)
         model.use([(e["user"].strip(), e["completion"]) for e in entries(cassette)])
         server = serve(model, args.port or 8765)
         print(f"fake model on http://127.0.0.1:{server.server_address[1]}/v1", flush=True)
