@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING
 from workbench.errors import UsageError
 from workbench.project.model import RASA_VERSIONS
 from workbench.project.paths import ProjectPaths, resolve_option_path
-from workbench.understanding.tape import ModelTape
 
 if TYPE_CHECKING:
     from workbench.actions.protocol import ActionResult, ProjectActions
@@ -38,6 +37,7 @@ if TYPE_CHECKING:
     from workbench.store.recorder import SessionRecorder
     from workbench.store.redact import Scrubber
     from workbench.understanding.base import CommandGenerator
+    from workbench.understanding.tape import ModelTape
 
 ACTION_MODES = ("auto", "inprocess", "server", "off")
 
@@ -274,7 +274,7 @@ class Parts:
     scrubber: Scrubber | None = None
     # every model call besides command generation goes through it: replayed from the
     # `--cassette`, recorded into the `--record` cassette, else live
-    tape: ModelTape = field(default_factory=ModelTape)
+    tape: ModelTape = field(default_factory=lambda: _live_tape())
     # `--offline`: no model is called, not even to rephrase a response
     offline: bool = False
     # answers knowledge questions; its knowledge bases outlive restarts
@@ -310,6 +310,7 @@ def make_parts(
         label = str(getattr(generator, "name", None) or type(generator).__name__)
     actions = LazyActions(project, options) if lazy_actions else make_actions(project, options)
     from workbench.knowledge.service import KnowledgeService
+    from workbench.understanding.tape import ModelTape
 
     tape = getattr(generator, "tape", None)
     if not isinstance(tape, ModelTape):
@@ -384,8 +385,18 @@ def knowledge_for(generator: CommandGenerator, offline: bool = False) -> Knowled
     return known
 
 
+def _live_tape() -> ModelTape:
+    # imported at the first conversation: the tape module brings the model client's
+    # module, which start-up need not wait for
+    from workbench.understanding.tape import ModelTape
+
+    return ModelTape()
+
+
 def generator_tape(generator: CommandGenerator) -> ModelTape:
     """The tape of a cassette or recording generator, else a live one."""
+    from workbench.understanding.tape import ModelTape
+
     tape = getattr(generator, "tape", None)
     return tape if isinstance(tape, ModelTape) else ModelTape()
 
