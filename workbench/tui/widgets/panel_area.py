@@ -86,6 +86,14 @@ class PanelArea(Vertical):
                         severity="error",
                     )
 
+    def reveal(self, name: str) -> None:
+        """Bring the tab of the panel `name` (`knowledge`, ...) forward and focus it."""
+        tabs = self.query_one(PanelTabs)
+        if tabs.query(f"#tab-{name}"):
+            tabs.active = f"tab-{name}"
+        panel = self.query_one(f"#panel-{name}")
+        self.call_after_refresh(panel.focus)
+
     async def set_wide(self, wide: bool) -> None:
         if wide == self.wide:
             return

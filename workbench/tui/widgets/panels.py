@@ -37,6 +37,7 @@ from workbench.trace.text import (
 from workbench.trace.turn import TurnTrace
 from workbench.tui.widgets.base import NO_TURN, FlowChosen, TextPanel, TracePanel
 from workbench.tui.widgets.flow_panel import FlowPanel
+from workbench.tui.widgets.knowledge_panel import KnowledgePanel
 
 MUTED = "$text-muted"
 VALUE_LIMIT = 40
@@ -543,6 +544,7 @@ PANELS: tuple[type[TracePanel], ...] = (
     SlotsPanel,
     StackPanel,
     PromptPanel,
+    KnowledgePanel,
     EventsPanel,
     FlowPanel,
 )
@@ -553,6 +555,7 @@ __all__ = [
     "EventsPanel",
     "FlowChosen",
     "FlowPanel",
+    "KnowledgePanel",
     "PromptPanel",
     "RetrievedFlowsPanel",
     "SlotRow",

@@ -1,0 +1,256 @@
+"""The Knowledge panel: what Enterprise Search did for a knowledge question of the
+shown turn (the query, how and what it searched, the chunks found, the prompt, the
+raw and final answer, citations, the relevancy verdict, the model's tokens, latency and
+cost, the outcome and why), with the same transparency the Commands panel gives for
+command generation. Enter (or a click) on a chunk posts `ChunkChosen`: the screen opens
+the chunk's document at its line."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.events import Resize
+from textual.message import Message
+from textual.widgets import DataTable, Static
+
+from workbench.project.model import Project
+from workbench.trace.records import KnowledgeHit, KnowledgeRecord
+from workbench.trace.text import OUTCOME_WORDS, printable, truncate, usage_parts
+from workbench.trace.turn import TurnTrace
+from workbench.tui.widgets.base import NO_TURN, TracePanel
+
+MUTED = "$text-muted"
+NO_QUESTION = "no knowledge question this turn"
+NO_POLICY = (
+    "this project has no EnterpriseSearchPolicy: add one under `policies:` in config.yml "
+    "to answer questions from docs/"
+)
+EXCERPT_MIN = 12  # characters of a chunk's excerpt shown however narrow the panel
+_OUTCOME_STYLES = {"answer": "bold $success", "no_answer": "bold $warning", "error": "bold $error"}
+
+
+class ChunkChosen(Message):
+    """A retrieved chunk was picked (Enter or click on its row): open `hit.source` at
+    `hit.line`, under the project folder `root`."""
+
+    def __init__(self, hit: KnowledgeHit, project: Project) -> None:
+        super().__init__()
+        self.hit = hit
+        self.project = project
+
+
+def _row(label: str, text: str, style: str = "") -> Content:
+    return Content.assemble((f"{label:<10}", MUTED), (text, style) if style else text)
+
+
+def _heading(text: str) -> Content:
+    return Content.styled(text, "bold")
+
+
+def _block(text: str | None, empty: str = "(empty)") -> list[Content]:
+    if text is None:
+        return [Content.styled("  (none)", MUTED)]
+    if not text.strip():
+        return [Content.styled(f"  {empty}", MUTED)]
+    return [Content.assemble(("│ ", MUTED), printable(line)) for line in text.splitlines()]
+
+
+def summary_lines(record: KnowledgeRecord, number: int, count: int) -> list[Content]:
+    """The query, how it was searched and answered, and the outcome, above the chunks."""
+    outcome = printable(OUTCOME_WORDS.get(record.outcome, record.outcome), multiline=False)
+    head: list[str | tuple[str, str]] = []
+    if count > 1:
+        head += [(f"question {number} of {count}", "bold"), " · "]
+    head += [
+        (outcome, _OUTCOME_STYLES.get(record.outcome, "bold")),
+        " · ",
+        printable(record.label, multiline=False),
+        (f" · {record.duration_ms:.1f} ms", MUTED),
+    ]
+    lines = [
+        Content.assemble(*head),
+        _row("query", printable(record.query, multiline=False) or "(empty)"),
+        _row("mode", printable(record.mode or "?", multiline=False)),
+        _row("searched", printable(record.method or "(not searched)", multiline=False)),
+    ]
+    if record.reason:
+        style = "$error" if record.outcome == "error" else "$warning"
+        lines.append(_row("reason", printable(record.reason), style))
+    if not record.hits:
+        lines.append(_row("chunks", "none found", MUTED))
+    return lines
+
+
+def detail_lines(record: KnowledgeRecord) -> list[Content]:
+    """Below the chunks: the answer and how it came about."""
+    lines: list[Content] = []
+    if record.answer is not None:
+        lines.append(_heading("Answer"))
+        lines += _block(record.answer)
+    if record.sources:
+        lines.append(_row("from", printable(", ".join(record.sources), multiline=False)))
+    lines += [_row("citation", printable(c, multiline=False)) for c in record.citations]
+    if record.relevant is not None:
+        verdict, style = ("relevant", "$success") if record.relevant else ("not relevant", "$error")
+        lines.append(_row("relevancy", verdict, style))
+    else:
+        lines.append(_row("relevancy", "not checked", MUTED))
+    usage = record.usage
+    if usage is not None:
+        lines.append(_row("model", " · ".join(usage_parts(usage))))
+        if usage.error:
+            lines.append(_row("error", printable(usage.error), "bold $error"))
+    else:
+        lines.append(_row("model", "no model call", MUTED))
+    lines += [_row("doc issue", printable(issue), "$warning") for issue in record.issues]
+    if record.raw_answer is not None and record.raw_answer.strip() != (record.answer or ""):
+        lines.append(_heading("Raw answer"))
+        lines += _block(record.raw_answer)
+    if record.prompt is not None:
+        lines.append(_heading(f"Prompt ({len(record.prompt):,} characters)"))
+        lines += _block(record.prompt.rstrip("\n"))
+    return lines
+
+
+class KnowledgePanel(TracePanel):
+    """The knowledge questions of the turn: summary, the chunks as a table (rank, score,
+    file:line, excerpt), then the answer, verdict, model call, raw answer and prompt."""
+
+    panel_title = "Knowledge"
+
+    DEFAULT_CSS = """
+    KnowledgePanel > #knowledge-scroll { height: 1fr; }
+    KnowledgePanel #knowledge-scroll > Static { width: 1fr; height: auto; }
+    KnowledgePanel #knowledge-hits { height: auto; max-height: 14; margin: 1 0; }
+    """
+
+    COLUMNS: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("rank", "#"),
+        ("score", "score"),
+        ("chunk", "file:line · excerpt"),
+    )
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.hits: dict[str, KnowledgeHit] = {}
+        self._width = 0
+
+    def compose(self) -> ComposeResult:
+        yield Static(NO_TURN, classes="panel-note", id="trace-note", markup=False)
+        with VerticalScroll(id="knowledge-scroll"):
+            yield Static(id="knowledge-summary", markup=False)
+            yield DataTable(cursor_type="row", zebra_stripes=False, id="knowledge-hits")
+            yield Static(id="knowledge-details", markup=False)
+
+    @property
+    def table(self) -> DataTable:
+        return self.query_one("#knowledge-hits", DataTable)
+
+    @property
+    def note(self) -> Static:
+        return self.query_one("#trace-note", Static)
+
+    def prepare(self) -> None:
+        for key, label in self.COLUMNS:
+            self.table.add_column(label, key=key)
+
+    def _set_note(self, text: str) -> None:
+        self.note.update(text)
+        self.note.display = bool(text)
+        self.query_one("#knowledge-scroll").display = not text
+
+    def draw_empty(self, project: Project | None) -> None:
+        self.border_subtitle = ""
+        self.hits = {}
+        self.table.clear()
+        self._set_note(NO_TURN)
+
+    def draw_trace(self, trace: TurnTrace, project: Project) -> None:
+        records = trace.knowledge
+        self.hits = {}
+        self.table.clear()
+        if not records:
+            self.border_subtitle = ""
+            self._set_note(NO_QUESTION if project.config.search is not None else NO_POLICY)
+            return
+        self._set_note("")
+        summary: list[Content] = []
+        details: list[Content] = []
+        excerpt = self._excerpt_width(records)
+        for number, record in enumerate(records, 1):
+            summary += summary_lines(record, number, len(records))
+            if len(records) > 1:
+                details.append(_heading(f"Question {number}"))
+            details += detail_lines(record)
+            for index, hit in enumerate(record.hits):
+                key = f"{number}:{index}"
+                self.hits[key] = hit
+                rank = f"{number}·{hit.rank}" if len(records) > 1 else str(hit.rank)
+                chunk = Text.assemble(
+                    (printable(hit.location, multiline=False), "bold"),
+                    "\n",
+                    (truncate(hit.excerpt, excerpt), "dim"),
+                )
+                self.table.add_row(
+                    Text(rank, justify="right"),
+                    Text(f"{hit.score:.3f}", justify="right"),
+                    chunk,
+                    key=key,
+                    height=2,
+                )
+        self.query_one("#knowledge-summary", Static).update(Content("\n").join(summary))
+        self.query_one("#knowledge-details", Static).update(Content("\n").join(details))
+        self.table.display = bool(self.hits)
+        self.border_subtitle = self._subtitle(records)
+
+    def _excerpt_width(self, records: Sequence[KnowledgeRecord]) -> int:
+        """What is left of the panel's width for an excerpt, so that a row fits."""
+        rank = max((len(str(h.rank)) for r in records for h in r.hits), default=1)
+        rank += 2 if len(records) > 1 else 0
+        used = max(rank, 1) + len("score") + 3 * 2 + 2  # cells, their padding, scrollbar
+        return max(EXCERPT_MIN, self.size.width - used)
+
+    @staticmethod
+    def _subtitle(records: Sequence[KnowledgeRecord]) -> str:
+        hits = sum(len(r.hits) for r in records)
+        parts = [f"{hits} chunk{'s' if hits != 1 else ''}"]
+        outcomes = [OUTCOME_WORDS.get(r.outcome, r.outcome) for r in records]
+        parts.append(printable(", ".join(outcomes), multiline=False))
+        return " · ".join(parts)
+
+    def focus(self, scroll_visible: bool = True) -> KnowledgePanel:
+        """Focus the chunks (Enter opens one), or the text when there are none."""
+        if self.table.display and self.hits:
+            self.table.focus(scroll_visible)
+        else:
+            self.query_one("#knowledge-scroll").focus(scroll_visible)
+        return self
+
+    def on_resize(self, event: Resize) -> None:
+        # the excerpts are cut to the width: a new width draws them again
+        if event.size.width != self._width:
+            self._width = event.size.width
+            if self.is_mounted and self.trace is not None and self.project is not None:
+                self._draw()
+
+    @on(DataTable.RowSelected, "#knowledge-hits")
+    def _chunk_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        hit = self.hits.get(str(event.row_key.value))
+        if hit is not None and self.project is not None:
+            self.post_message(ChunkChosen(hit, self.project))
+
+
+__all__ = ["NO_POLICY", "NO_QUESTION", "ChunkChosen", "KnowledgePanel"]
