@@ -148,8 +148,9 @@ class KnowledgePanel(TracePanel):
         self._width = 0
 
     def compose(self) -> ComposeResult:
-        yield Static(NO_TURN, classes="panel-note", id="trace-note", markup=False)
+        # one scrollable, focusable body, the empty states included: Tab always reaches it
         with VerticalScroll(id="knowledge-scroll"):
+            yield Static(NO_TURN, classes="panel-note", id="trace-note", markup=False)
             yield Static(id="knowledge-summary", markup=False)
             yield DataTable(cursor_type="row", zebra_stripes=False, id="knowledge-hits")
             yield Static(id="knowledge-details", markup=False)
@@ -169,7 +170,10 @@ class KnowledgePanel(TracePanel):
     def _set_note(self, text: str) -> None:
         self.note.update(text)
         self.note.display = bool(text)
-        self.query_one("#knowledge-scroll").display = not text
+        for part in ("#knowledge-summary", "#knowledge-details"):
+            self.query_one(part).display = not text
+        if text:
+            self.table.display = False
 
     def draw_empty(self, project: Project | None) -> None:
         self.border_subtitle = ""
@@ -229,6 +233,12 @@ class KnowledgePanel(TracePanel):
         outcomes = [OUTCOME_WORDS.get(r.outcome, r.outcome) for r in records]
         parts.append(printable(", ".join(outcomes), multiline=False))
         return " · ".join(parts)
+
+    @staticmethod
+    def wanted(trace: TurnTrace | None, project: Project) -> bool:
+        """Whether the panel has anything to show beyond "this project has no
+        EnterpriseSearchPolicy": the project answers from documents, or the turn did."""
+        return project.config.search is not None or bool(trace and trace.knowledge)
 
     def focus(self, scroll_visible: bool = True) -> KnowledgePanel:
         """Focus the chunks (Enter opens one), or the text when there are none."""

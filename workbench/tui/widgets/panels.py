@@ -544,9 +544,9 @@ PANELS: tuple[type[TracePanel], ...] = (
     SlotsPanel,
     StackPanel,
     PromptPanel,
-    KnowledgePanel,
     EventsPanel,
     FlowPanel,
+    KnowledgePanel,  # last: shown or hidden, it never moves the other tabs
 )
 
 __all__ = [
