@@ -89,9 +89,7 @@ def read_document(root: Path, hit: KnowledgeHit) -> Document:
 def _numbered(lines: tuple[str, ...], start: int, width: int) -> Content:
     """Lines with their 1-based numbers in a gutter; the text made printable."""
     return Content("\n").join(
-        Content.assemble(
-            (f"{number:>{width}} │ ", "$text-muted"), printable(text, multiline=False)
-        )
+        Content.assemble((f"{number:>{width}} │ ", "$text-muted"), printable(text, multiline=False))
         for number, text in enumerate(lines, start)
     )
 
