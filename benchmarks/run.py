@@ -824,6 +824,42 @@ def knowledge_index(repeat: int) -> list[float]:
     return samples
 
 
+@case("knowledge_turn")
+def knowledge_turn(repeat: int) -> list[float]:
+    """One knowledge question answered in a session, offline (BM25, extractive: no
+    model), over the 1,000 generated documents of `knowledge_index`: understanding the
+    message (the offline generator), the search, the answer, the flows around it. The
+    knowledge base is opened before the first sample (the first question opens it)."""
+    import asyncio
+    import tempfile
+
+    from workbench.project.loader import load_project
+    from workbench.session import Session
+    from workbench.understanding.offline.generator import OfflineGenerator
+
+    times: list[float] = []
+    with tempfile.TemporaryDirectory() as folder:
+        root = write_knowledge_project(Path(folder) / "kb")
+        (root / "data").mkdir(exist_ok=True)
+        (root / "data" / "patterns.yml").write_text(
+            "flows:\n  pattern_search:\n    description: knowledge\n    steps:\n"
+            "      - action: action_trigger_search\n"
+        )
+        project = load_project(root).project
+        session = Session(project, OfflineGenerator())
+
+        async def ask() -> None:
+            await session.handle(KNOWLEDGE_QUERIES[0])  # opens the knowledge base
+            for index in range(repeat):
+                start = time.perf_counter()
+                trace = await session.handle(KNOWLEDGE_QUERIES[index % len(KNOWLEDGE_QUERIES)])
+                times.append((time.perf_counter() - start) * 1000)
+                assert trace.knowledge, "the question was not taken for a knowledge question"
+
+        asyncio.run(ask())
+    return times
+
+
 async def _local_knowledge(local, project, folder: Path, cache: Path, measure, lines) -> None:
     """The local model embeds a 1,000-character chunk in a few hundred ms on 2 cores, so
     its cold index is timed on KNOWLEDGE_LOCAL_DOCS documents (and scaled); warm index,

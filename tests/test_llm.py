@@ -176,3 +176,34 @@ def test_count_tokens_and_its_fallback(monkeypatch):
 
     monkeypatch.setattr(llm.get_litellm(), "token_counter", broken)
     assert count_tokens("openai/gpt-4o", "x" * 400) == 100
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        "hosted_vllm/meta-llama/Llama-3.1-8B-Instruct",
+        "ollama/llama3",
+        "cohere/command-r",
+        "huggingface/meta-llama/Llama-2-7b-chat-hf",
+    ],
+)
+def test_counting_tokens_never_reaches_the_network(monkeypatch, model):
+    """litellm fetches a Hugging Face tokenizer for llama and cohere models unless told
+    not to: offline that cost tens of seconds of retries on every turn."""
+    import socket
+
+    llm.get_litellm()
+    attempts: list[object] = []
+
+    def refuse(self, address, *args):
+        attempts.append(address)
+        raise OSError("the network is off in this test")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", lambda address, *a, **k: refuse(None, address))
+    started = time.perf_counter()
+    tokens = count_tokens(model, "I would like to cancel my order A1002, please.")
+    assert 5 <= tokens <= 20
+    assert attempts == []
+    assert time.perf_counter() - started < 2.0

@@ -269,3 +269,25 @@ async def test_the_offline_generator_shows_the_flows_retrieval_ranks(sample, mes
     # the same reasons, the offline generator adding the words a flow has in common
     for shown_flow, retrieved in zip(output.retrieved_flows, expected.retrieved, strict=True):
         assert shown_flow.reason.startswith(retrieved.reason)
+
+
+async def test_flow_retrieval_embeddings_are_recorded_and_replayed(project_copy, server):
+    from workbench.understanding.tape import ModelTape
+
+    project = embeddings_project(project_copy, server)
+    message = "please cancel my order"
+    recording = ModelTape("record")
+    retriever = FlowRetriever()
+    retriever.record_embeddings(recording)
+    recorded = await retriever.retrieve(project, Tracker(project), message)
+    assert {call.kind for call in recording.calls} == {"embedding"}
+    assert len(recording.calls) == len(STARTABLE) + 2  # the flows, then the message
+    requests = len(server.embedding_requests())
+
+    (project_copy / ".calm" / "embeddings").rename(project_copy / ".calm" / "moved")
+    replaying = ModelTape("replay", list(recording.calls))
+    again = FlowRetriever()
+    again.record_embeddings(replaying)
+    replayed = await again.retrieve(project, Tracker(project), message)
+    assert len(server.embedding_requests()) == requests  # nothing asked of the server
+    assert [r.flow_id for r in replayed.retrieved] == [r.flow_id for r in recorded.retrieved]

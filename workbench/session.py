@@ -498,9 +498,14 @@ class Session:
 
 
 def _copy(slots: Mapping[str, SlotValue]) -> dict[str, SlotValue]:
+    """A snapshot of the slots: most values are strings, numbers or None, which need no
+    copy; only lists and mappings are copied (deeply), so a later change cannot reach in."""
     import copy
 
-    return copy.deepcopy(dict(slots))
+    return {
+        name: copy.deepcopy(value) if isinstance(value, (list, dict)) else value
+        for name, value in slots.items()
+    }
 
 
 @dataclass

@@ -107,6 +107,10 @@ UTTER_ACTION_KEY = "utter_action"
 # rephraser, the response's texts as written (`domain_ground_truth`): judges read both
 UTTER_SOURCE_KEY = "utter_source"
 DOMAIN_GROUND_TRUTH_KEY = "domain_ground_truth"
+# Enterprise Search's answer carries its query and the chunks it was drawn from
+SEARCH_QUERY_KEY = "search_query"
+SEARCH_RESULTS_KEY = "search_results"
+SEARCH_POLICY = "EnterpriseSearchPolicy"
 # ours, on a message the rephraser handled: the text before it, or why it kept it
 REPHRASED_FROM_KEY = "rephrased_from"
 REPHRASE_SKIPPED_KEY = "rephrase_skipped"

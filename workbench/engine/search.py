@@ -29,12 +29,7 @@ from workbench.engine.stack_ops import push_pattern
 from workbench.engine.tracker import Tracker
 from workbench.project.model import Project
 
-SEARCH_POLICY = "EnterpriseSearchPolicy"
 NO_RELEVANT_ANSWER = "cannot_handle_no_relevant_answer"
-# the bot message's metadata, as Rasa's policy writes it for action_send_text
-UTTER_SOURCE_KEY = "utter_source"
-SEARCH_QUERY_KEY = "search_query"
-SEARCH_RESULTS_KEY = "search_results"
 
 OutcomeKind = Literal["answer", "no_answer", "error"]
 
@@ -55,10 +50,7 @@ class SearchOutcome:
 def has_search_policy(project: Project) -> bool:
     """The project configures EnterpriseSearchPolicy (only then are search frames
     answered; otherwise they are popped unanswered, as before)."""
-    return any(
-        str(policy.get("name", "")).rsplit(".", 1)[-1] == SEARCH_POLICY
-        for policy in project.config.policies
-    )
+    return project.config.search is not None
 
 
 def push_search_frame(tracker: Tracker) -> None:

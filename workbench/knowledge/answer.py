@@ -21,15 +21,15 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from workbench.calm.names import MESSAGE_SOURCE_KEY
-from workbench.calm.values import JSONObject
-from workbench.engine.search import (
+from workbench.calm.names import (
+    MESSAGE_SOURCE_KEY,
     SEARCH_POLICY,
     SEARCH_QUERY_KEY,
     SEARCH_RESULTS_KEY,
     UTTER_SOURCE_KEY,
-    SearchOutcome,
 )
+from workbench.calm.values import JSONObject
+from workbench.engine.search import SearchOutcome
 from workbench.engine.tracker import Tracker
 from workbench.knowledge.citations import order_citations
 from workbench.knowledge.prompt import SearchPrompt, render_search_prompt

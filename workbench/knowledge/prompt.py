@@ -12,7 +12,7 @@ EnterpriseSearchPolicy passes:
                           `include_date_time`, Rasa's default)
 
 Templates render in a sandboxed Jinja environment; a broken one is a
-`SearchPromptError` naming the file (and line when Jinja knows it).
+`PromptTemplateError` naming the file (and line when Jinja knows it).
 
 The prompt keys the recorded answer in a cassette; the clock must not make a recorded
 conversation unreplayable, so the key is the prompt rendered at a fixed time
@@ -24,31 +24,28 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
-from functools import lru_cache
-from importlib import resources
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from workbench.calm.values import JSONObject, JSONValue
 from workbench.engine.tracker import Tracker
-from workbench.errors import WorkbenchError
 from workbench.knowledge.conversation import conversation_text, prompt_slots
 from workbench.knowledge.retrieval import HitView
 from workbench.knowledge.settings import SearchSettings
 from workbench.project.model import Project
+from workbench.understanding.prompt_files import (
+    PromptTemplateError,
+    packaged_template,
+    project_template,
+    render_error,
+)
 
 if TYPE_CHECKING:
     from jinja2 import Template
-    from jinja2.sandbox import SandboxedEnvironment
 
 DEFAULT_TEMPLATE = "search_prompt.jinja2"
 # the time a prompt's cassette key is rendered at
 UTC = timezone.utc
 KEY_TIME = datetime(2000, 1, 1, tzinfo=UTC)
-
-
-class SearchPromptError(WorkbenchError):
-    """The knowledge prompt template cannot be read or rendered."""
 
 
 @dataclass(frozen=True)
@@ -81,7 +78,7 @@ def render_search_prompt(
         try:
             return template.render(**variables, **extra)
         except Exception as error:  # sandbox violations, undefined callables, type errors
-            raise SearchPromptError(f"{name}: cannot render the prompt template: {error}") from None
+            raise PromptTemplateError(render_error(name, error)) from None
 
     if not settings.include_date_time:
         text = render(None)
@@ -110,43 +107,9 @@ def _zone(name: str) -> tzinfo:
 
 def load_template(project: Project, configured: str | None) -> tuple[Template, str]:
     if not configured:
-        return _default_template(), DEFAULT_TEMPLATE
-    path = Path(configured)
-    if not path.is_absolute():
-        path = project.root / path
-    try:
-        stat = path.stat()
-    except OSError:
-        raise SearchPromptError(
-            f"prompt_template '{configured}' of EnterpriseSearchPolicy not found (paths "
-            f"are relative to the project folder {project.root})"
-        ) from None
-    return _project_template(str(path), stat.st_mtime_ns, stat.st_size, configured), configured
-
-
-@lru_cache(maxsize=1)
-def _default_template() -> Template:
-    source = (resources.files(__package__) / "templates" / DEFAULT_TEMPLATE).read_text("utf-8")
-    return _environment(own=True).from_string(source)
-
-
-@lru_cache(maxsize=16)
-def _project_template(path: str, mtime_ns: int, size: int, name: str) -> Template:
-    from jinja2 import TemplateSyntaxError
-
-    try:
-        source = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise SearchPromptError(f"{name}: cannot read the prompt template: {error}") from None
-    try:
-        return _environment(own=False).from_string(source)
-    except TemplateSyntaxError as error:
-        raise SearchPromptError(f"{name}:{error.lineno}: {error.message}") from None
-
-
-def _environment(own: bool) -> SandboxedEnvironment:
-    from jinja2.sandbox import SandboxedEnvironment
-
-    if own:
-        return SandboxedEnvironment(autoescape=False, trim_blocks=True, lstrip_blocks=True)
-    return SandboxedEnvironment(autoescape=False)  # as Rasa renders: default whitespace
+        # not strict: `current_datetime` is absent without include_date_time
+        return packaged_template("workbench.knowledge", DEFAULT_TEMPLATE, strict=False), (
+            DEFAULT_TEMPLATE
+        )
+    what = "prompt_template of EnterpriseSearchPolicy"
+    return project_template(project.root, configured, what), configured

@@ -30,7 +30,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from workbench.calm.names import DOMAIN_GROUND_TRUTH_KEY, UTTER_ACTION_KEY, UTTER_SOURCE_KEY
+from workbench.calm.names import (
+    DOMAIN_GROUND_TRUTH_KEY,
+    SEARCH_RESULTS_KEY,
+    UTTER_ACTION_KEY,
+    UTTER_SOURCE_KEY,
+)
 from workbench.calm.values import JSONObject, JSONValue
 from workbench.project.e2e import CONFTEST_NAMES
 from workbench.project.model import Project
@@ -53,7 +58,6 @@ QUESTION_COUNT = 3
 DEFAULT_JUDGE_LLM: JSONObject = {"provider": "openai", "model": "gpt-4.1-mini-2025-04-14"}
 DEFAULT_JUDGE_EMBEDDINGS: JSONObject = {"provider": "openai", "model": "text-embedding-3-large"}
 GENERATIVE_SOURCES = ("EnterpriseSearchPolicy", "ContextualResponseRephraser", "IntentlessPolicy")
-SEARCH_RESULTS_KEY = "search_results"  # Enterprise Search's bot messages carry them
 NOT_EVALUATED = "not evaluated (no judge model)"
 NOT_RECORDED = "the cassette holds no judge call for this message (record the run again)"
 

@@ -25,6 +25,7 @@ from typing import cast
 from workbench.calm.names import is_session_start
 from workbench.calm.values import JSONObject
 from workbench.errors import WorkbenchError
+from workbench.knowledge.recorded import RecordedKnowledge
 from workbench.project.model import Project
 from workbench.session import CustomActionRunner, Session
 from workbench.store.redact import MASK, PLACEHOLDER
@@ -272,8 +273,9 @@ async def replay_session(
     session = new_session(
         project, RecordedGenerator(traces), actions=actions, sender_id=sender, seed=seed
     )
-    # the recorded rephrasings too: a replay calls no model
+    # the recorded rephrasings and knowledge answers too: a replay calls no model
     session.rephraser = recorded_rephraser(traces)
+    session.knowledge = RecordedKnowledge(traces, session.knowledge)
     try:
         replayed = await replay_turns(session, traces)
     finally:

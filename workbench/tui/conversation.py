@@ -237,6 +237,7 @@ class Conversation:
         continue_store_session: str | None,
         lease: SessionLease | None,
     ) -> ReplayOutcome:
+        from workbench.knowledge.recorded import RecordedKnowledge
         from workbench.testing.replay import RecordedGenerator, compare_turn, replay_turns
         from workbench.understanding.rephrase import recorded_rephraser
 
@@ -247,8 +248,10 @@ class Conversation:
         session = self._session(project, generator, record=False)
         self.session = session
         live, session.rephraser = session.rephraser, recorded_rephraser(recorded)
+        knowledge = session.knowledge
+        session.knowledge = RecordedKnowledge(recorded, knowledge)
         replayed = await replay_turns(session, recorded)
-        session.rephraser = live
+        session.rephraser, session.knowledge = live, knowledge
         diverged_at = next(
             (
                 new.index

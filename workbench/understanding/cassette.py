@@ -56,6 +56,7 @@ from workbench.understanding.recorded import (
     Unmask,
     project_syntax,
 )
+from workbench.understanding.retrieval import FlowRetriever
 from workbench.understanding.tape import ModelTape, TapeCall, calls_data, load_calls
 
 CASSETTE_VERSION = 1
@@ -261,6 +262,9 @@ class RecordingGenerator:
             scrub=(lambda text: str(scrub(text))) if scrub is not None else None,
             on_record=self.write_cassette,
         )
+        retriever = getattr(inner, "retriever", None)
+        if isinstance(retriever, FlowRetriever):  # flow retrieval's embeddings are kept too
+            retriever.record_embeddings(self.tape)
 
     @property
     def name(self) -> str:

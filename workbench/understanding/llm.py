@@ -80,6 +80,11 @@ def get_litellm() -> ModuleType:
             litellm.suppress_debug_info = True
             litellm.set_verbose = False
             litellm.telemetry = False
+            # counting a prompt's tokens must never reach the network: for llama and
+            # cohere models litellm would fetch a tokenizer from Hugging Face (tens of
+            # seconds of retries offline, every turn); their counts use tiktoken's
+            # bundled encoding instead, as for every other model litellm has no file for
+            litellm.disable_hf_tokenizer_download = True
             _litellm_module = litellm
     return _litellm_module
 

@@ -29,13 +29,9 @@ from __future__ import annotations
 
 import json
 import re
-import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
-from functools import lru_cache
-from importlib import resources
-from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict
 
 from workbench.calm.names import PATTERN_COLLECT_INFORMATION
@@ -44,14 +40,18 @@ from workbench.engine import events as ev
 from workbench.engine.events import Event
 from workbench.engine.stack import CALL, Frame
 from workbench.engine.tracker import Tracker
-from workbench.errors import WorkbenchError
 from workbench.project.model import Flow, Project, Step
 from workbench.understanding.dsl.parser import SYNTAX_BY_GENERATOR, Syntax
+from workbench.understanding.prompt_files import (
+    PromptTemplateError,
+    packaged_template,
+    project_template,
+    render_error,
+)
 from workbench.understanding.retrieval import allowed_values, collect_steps
 
 if TYPE_CHECKING:
     from jinja2 import Template
-    from jinja2.sandbox import SandboxedEnvironment
 
 MAX_HISTORY_LINES = 20
 COLLECT_PATTERN = PATTERN_COLLECT_INFORMATION
@@ -61,10 +61,6 @@ ERROR_PLACEHOLDERS = {
     "rasa_internal_error_user_input_empty": "",
 }
 ERROR_PLACEHOLDER_DEFAULT = "[User input triggered an error]"
-
-
-class PromptTemplateError(WorkbenchError):
-    """A prompt template that cannot be read, parsed or rendered."""
 
 
 @dataclass(frozen=True)
@@ -143,7 +139,7 @@ def render_prompt(
     try:
         return template.render(**variables)
     except Exception as error:  # sandbox violations, undefined callables, type errors, ...
-        raise PromptTemplateError(_render_error(name, error)) from None
+        raise PromptTemplateError(render_error(name, error)) from None
 
 
 def prompt_variables(
@@ -442,70 +438,10 @@ def _zone(name: object) -> tuple[str, tzinfo]:
 # --- templates -------------------------------------------------------------------------------
 
 
-def to_json_escaped_string(value: object) -> str:
-    """Rasa's filter: a string JSON-encoded (quotes included), newlines escaped."""
-    return json.dumps(value, ensure_ascii=False)
-
-
 def load_template(project: Project) -> tuple[Template, str]:
     """The compiled template for the project and its name (for error messages)."""
     generator = project.config.command_generator
     configured = generator.prompt_template if generator is not None else None
     if not configured:
-        return _default_template(), DEFAULT_TEMPLATE
-    path = Path(configured)
-    if not path.is_absolute():
-        path = project.root / path
-    try:
-        stat = path.stat()
-    except OSError:
-        raise PromptTemplateError(
-            f"prompt_template '{configured}' not found (paths are relative to the project "
-            f"folder {project.root})"
-        ) from None
-    return _project_template(str(path), stat.st_mtime_ns, stat.st_size, configured), configured
-
-
-@lru_cache(maxsize=1)
-def _default_template() -> Template:
-    source = (resources.files(__package__) / "templates" / DEFAULT_TEMPLATE).read_text("utf-8")
-    env = _environment(own=True)
-    return env.from_string(source)
-
-
-@lru_cache(maxsize=16)
-def _project_template(path: str, mtime_ns: int, size: int, name: str) -> Template:
-    from jinja2 import TemplateSyntaxError
-
-    try:
-        source = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise PromptTemplateError(f"{name}: cannot read the prompt template: {error}") from None
-    try:
-        return _environment(own=False).from_string(source)
-    except TemplateSyntaxError as error:
-        raise PromptTemplateError(f"{name}:{error.lineno}: {error.message}") from None
-
-
-def _environment(own: bool) -> SandboxedEnvironment:
-    from jinja2 import StrictUndefined, Undefined
-    from jinja2.sandbox import SandboxedEnvironment
-
-    if own:
-        env = SandboxedEnvironment(
-            autoescape=False, trim_blocks=True, lstrip_blocks=True, undefined=StrictUndefined
-        )
-    else:  # as Rasa compiles prompt templates: default whitespace, silent undefined
-        env = SandboxedEnvironment(autoescape=False, undefined=Undefined)
-    env.filters["to_json_escaped_string"] = to_json_escaped_string
-    return env
-
-
-def _render_error(name: str, error: Exception) -> str:
-    line = None
-    for frame in traceback.extract_tb(error.__traceback__):
-        if frame.filename == "<template>":
-            line = frame.lineno
-    where = f"{name}:{line}" if line else name
-    detail = str(error) or type(error).__name__
-    return f"{where}: cannot render the prompt template: {type(error).__name__}: {detail}"
+        return packaged_template("workbench.understanding", DEFAULT_TEMPLATE), DEFAULT_TEMPLATE
+    return project_template(project.root, configured), configured

@@ -42,6 +42,7 @@ from workbench.understanding.models import (
     resolve_model,
 )
 from workbench.understanding.prompt import transcript
+from workbench.understanding.prompt_files import environment
 from workbench.understanding.tape import ModelTape, TapeMiss
 
 if TYPE_CHECKING:
@@ -259,7 +260,5 @@ def _checked(source: str, name: str) -> Template:
 
 @lru_cache(maxsize=32)
 def _compiled(source: str) -> Template:
-    from jinja2.sandbox import SandboxedEnvironment
-
     # as Rasa renders its prompts: undefined names render empty; sandboxed here
-    return SandboxedEnvironment(autoescape=False).from_string(source)
+    return environment(own=False).from_string(source)

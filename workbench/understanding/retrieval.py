@@ -36,7 +36,7 @@ import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 from workbench.calm.conditions import evaluate_condition
 from workbench.calm.values import JSONValue
@@ -53,6 +53,9 @@ from workbench.understanding.models import (
     embeddings_model,
     missing_credentials,
 )
+
+if TYPE_CHECKING:
+    from workbench.understanding.tape import ModelTape
 
 DEFAULT_NUM_FLOWS = 20
 DEFAULT_TURNS_TO_EMBED = 1
@@ -321,6 +324,15 @@ class FlowRetriever:
             self._index = BM25Index.build(keyword_documents(project))
             self._index_key = key
         return self._index
+
+    def record_embeddings(self, tape: ModelTape) -> None:
+        """Embed through `tape` (recorded into the cassette, or replayed from it)."""
+        inner = self._embedder or _default_embedder
+
+        async def embed(model: ModelSpec, texts: Sequence[str]) -> list[list[float]]:
+            return await tape.embed(model, texts, lambda missing: inner(model, missing))
+
+        self._embedder = embed
 
     def _keyword_scores(self, project: Project, query: str) -> dict[str, float]:
         return self.keyword_index(project).scores(query)

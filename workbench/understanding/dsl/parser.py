@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -65,6 +65,7 @@ __all__ = [
     "Syntax",
     "parse_button_payload",
     "parse_commands",
+    "write_commands",
 ]
 
 Syntax = Literal["v1", "v2", "v3", "any"]
@@ -482,6 +483,34 @@ def _parse_line(line: str, syntax: str) -> tuple[list[Command], str]:
     if commands:
         return commands, ""
     return [], reason or _dsl_reason(line, body, syntax)
+
+
+def write_commands(commands: Sequence[Command], syntax: Syntax) -> str:
+    """The commands as a model replying in `syntax` writes them, one per line; a command
+    that syntax cannot say is left out (v3 has no `offtopic reply`: an off-topic message
+    is answered with `search and reply`, as Rasa's v3 prompt asks)."""
+    lines: list[str] = []
+    for command in commands:
+        line = _written(command, syntax)
+        if line and line not in lines[-1:]:
+            lines.append(line)
+    return "\n".join(lines)
+
+
+def _written(command: Command, syntax: Syntax) -> str | None:
+    if syntax == "v3" and isinstance(command, (KnowledgeAnswer, ChitChatAnswer)):
+        return "search and reply"
+    if syntax != "v1":
+        return command.to_dsl()
+    if isinstance(command, StartFlow):
+        return f"StartFlow({command.flow})"
+    if isinstance(command, SetSlot):
+        return f"SetSlot({command.slot}, {command.value})"
+    if isinstance(command, Clarify):
+        return f"Clarify({', '.join(command.options)})"
+    if isinstance(command, RestartAgent):
+        return f"RestartAgent({command.agent})"
+    return _DSL_AS_V1.get(command.to_dsl())
 
 
 def parse_commands(text: object, syntax: Syntax = "v2") -> ParseResult:

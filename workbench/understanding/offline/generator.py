@@ -52,7 +52,12 @@ from workbench.engine.tracker import Tracker
 from workbench.project.model import Project
 from workbench.trace.turn import RetrievedFlow
 from workbench.understanding.base import GeneratorOutput, output_from_text
-from workbench.understanding.dsl.parser import parse_commands
+from workbench.understanding.dsl.parser import (
+    SYNTAX_BY_GENERATOR,
+    Syntax,
+    parse_commands,
+    write_commands,
+)
 from workbench.understanding.offline.answers import answer
 from workbench.understanding.offline.clarification import clarification_choice
 from workbench.understanding.offline.corrections import correction, fits_other_slot
@@ -89,8 +94,9 @@ class OfflineGenerator:
 
     async def generate(self, message: str, tracker: Tracker, project: Project) -> GeneratorOutput:
         decision = self.decide(message, tracker, project)
-        output = output_from_text(decision.text)
-        output.raw_output = decision.text
+        text, syntax = _in_project_syntax(decision.text, project)
+        output = output_from_text(text, syntax)
+        output.raw_output = text
         output.why = why_for(decision, len(output.commands))
         output.retrieved_flows = await self.retrieved_flows(message, tracker, project)
         return output
@@ -209,3 +215,18 @@ def unanswered(turn: Turn) -> OfflineDecision:
     if chosen is not None:
         return chosen
     return fits_other_slot(turn) or fallback(turn)
+
+
+def _in_project_syntax(text: str, project: Project) -> tuple[str, Syntax]:
+    """The decision (written in v2) as a model prompted by the project's command
+    generator would write it, with that syntax: v3 answers knowledge and off-topic
+    messages alike with `search and reply`, and a recorded turn then replays the same.
+    As decided (v2) when that syntax cannot say every command."""
+    generator = project.config.command_generator
+    syntax = SYNTAX_BY_GENERATOR.get(generator.name, "v2") if generator is not None else "v2"
+    if syntax in ("v2", "any"):
+        return text, "v2"
+    written = write_commands(parse_commands(text, "v2").commands, syntax)
+    if parse_commands(written, syntax).dropped:
+        return text, "v2"
+    return written, syntax
