@@ -7,6 +7,7 @@ the chunk's document at its line."""
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -45,23 +46,49 @@ class ChunkChosen(Message):
         self.project = project
 
 
-def _row(label: str, text: str, style: str = "") -> Content:
-    return Content.assemble((f"{label:<10}", MUTED), (text, style) if style else text)
+LABEL = 10  # the width of a row's label; its text wraps under the text, not the label
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """`text` cut into lines of at most `width` (0: only at its own line breaks)."""
+    lines: list[str] = []
+    for line in text.split("\n"):
+        if width <= 0 or len(line) <= width:
+            lines.append(line)
+        else:
+            lines += textwrap.wrap(line, width, drop_whitespace=True) or [""]
+    return lines
+
+
+def _row(label: str, text: str, style: str = "", width: int = 0) -> Content:
+    """`label     text`, the text wrapped with a hanging indent so the labels stay a column."""
+    pieces = _wrap(text, width - LABEL if width > LABEL * 2 else 0)
+    body = Content("\n" + " " * LABEL).join(
+        Content.styled(piece, style) if style else Content(piece) for piece in pieces
+    )
+    return Content.assemble((f"{label:<{LABEL}}", MUTED), body)
 
 
 def _heading(text: str) -> Content:
     return Content.styled(text, "bold")
 
 
-def _block(text: str | None, empty: str = "(empty)") -> list[Content]:
+def _block(text: str | None, width: int = 0, empty: str = "(empty)") -> list[Content]:
+    """A quoted block (prompt, answer): each line, wrapped ones too, behind a bar."""
     if text is None:
         return [Content.styled("  (none)", MUTED)]
     if not text.strip():
         return [Content.styled(f"  {empty}", MUTED)]
-    return [Content.assemble(("│ ", MUTED), printable(line)) for line in text.splitlines()]
+    return [
+        Content.assemble(("│ ", MUTED), piece)
+        for line in text.splitlines()
+        for piece in _wrap(printable(line), width - 2 if width > 4 else 0)
+    ]
 
 
-def summary_lines(record: KnowledgeRecord, number: int, count: int) -> list[Content]:
+def summary_lines(
+    record: KnowledgeRecord, number: int, count: int, width: int = 0
+) -> list[Content]:
     """The query, how it was searched and answered, and the outcome, above the chunks."""
     outcome = printable(OUTCOME_WORDS.get(record.outcome, record.outcome), multiline=False)
     head: list[str | tuple[str, str]] = []
@@ -73,48 +100,50 @@ def summary_lines(record: KnowledgeRecord, number: int, count: int) -> list[Cont
         printable(record.label, multiline=False),
         (f" · {record.duration_ms:.1f} ms", MUTED),
     ]
-    lines = [
-        Content.assemble(*head),
-        _row("query", printable(record.query, multiline=False) or "(empty)"),
-        _row("mode", printable(record.mode or "?", multiline=False)),
-        _row("searched", printable(record.method or "(not searched)", multiline=False)),
+    rows = [
+        ("query", printable(record.query, multiline=False) or "(empty)", ""),
+        ("mode", printable(record.mode or "?", multiline=False), ""),
+        ("searched", printable(record.method or "(not searched)", multiline=False), ""),
     ]
     if record.reason:
         style = "$error" if record.outcome == "error" else "$warning"
-        lines.append(_row("reason", printable(record.reason), style))
+        rows.append(("reason", printable(record.reason), style))
     if not record.hits:
-        lines.append(_row("chunks", "none found", MUTED))
-    return lines
+        rows.append(("chunks", "none found", MUTED))
+    return [Content.assemble(*head)] + [_row(*row, width=width) for row in rows]
 
 
-def detail_lines(record: KnowledgeRecord) -> list[Content]:
+def detail_lines(record: KnowledgeRecord, width: int = 0) -> list[Content]:
     """Below the chunks: the answer and how it came about."""
     lines: list[Content] = []
     if record.answer is not None:
         lines.append(_heading("Answer"))
-        lines += _block(record.answer)
+        lines += _block(record.answer, width)
+    rows: list[tuple[str, str, str]] = []
     if record.sources:
-        lines.append(_row("from", printable(", ".join(record.sources), multiline=False)))
-    lines += [_row("citation", printable(c, multiline=False)) for c in record.citations]
-    if record.relevant is not None:
-        verdict, style = ("relevant", "$success") if record.relevant else ("not relevant", "$error")
-        lines.append(_row("relevancy", verdict, style))
+        rows.append(("from", printable(", ".join(record.sources), multiline=False), ""))
+    rows += [("citation", printable(c, multiline=False), "") for c in record.citations]
+    if record.relevant is None:
+        rows.append(("relevancy", "not checked", MUTED))
+    elif record.relevant:
+        rows.append(("relevancy", "relevant", "$success"))
     else:
-        lines.append(_row("relevancy", "not checked", MUTED))
+        rows.append(("relevancy", "not relevant", "$error"))
     usage = record.usage
     if usage is not None:
-        lines.append(_row("model", " · ".join(usage_parts(usage))))
+        rows.append(("model", " · ".join(usage_parts(usage)), ""))
         if usage.error:
-            lines.append(_row("error", printable(usage.error), "bold $error"))
+            rows.append(("error", printable(usage.error), "bold $error"))
     else:
-        lines.append(_row("model", "no model call", MUTED))
-    lines += [_row("doc issue", printable(issue), "$warning") for issue in record.issues]
+        rows.append(("model", "no model call", MUTED))
+    rows += [("doc issue", printable(issue), "$warning") for issue in record.issues]
+    lines += [_row(*row, width=width) for row in rows]
     if record.raw_answer is not None and record.raw_answer.strip() != (record.answer or ""):
         lines.append(_heading("Raw answer"))
-        lines += _block(record.raw_answer)
+        lines += _block(record.raw_answer, width)
     if record.prompt is not None:
         lines.append(_heading(f"Prompt ({len(record.prompt):,} characters)"))
-        lines += _block(record.prompt.rstrip("\n"))
+        lines += _block(record.prompt.rstrip("\n"), width)
     return lines
 
 
@@ -193,11 +222,12 @@ class KnowledgePanel(TracePanel):
         summary: list[Content] = []
         details: list[Content] = []
         excerpt = self._excerpt_width(records)
+        width = max(0, self.size.width - 2)  # the scrollbar's room
         for number, record in enumerate(records, 1):
-            summary += summary_lines(record, number, len(records))
+            summary += summary_lines(record, number, len(records), width)
             if len(records) > 1:
                 details.append(_heading(f"Question {number}"))
-            details += detail_lines(record)
+            details += detail_lines(record, width)
             for index, hit in enumerate(record.hits):
                 key = f"{number}:{index}"
                 self.hits[key] = hit
