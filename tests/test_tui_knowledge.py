@@ -10,7 +10,16 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
-from tui_helpers import SAMPLE, copy_sample, freeze_times, send, start, text_of, turn_items
+from tui_helpers import (
+    SAMPLE,
+    copy_sample,
+    freeze_times,
+    send,
+    start,
+    text_of,
+    turn_items,
+    wait_until,
+)
 
 from workbench.trace.records import KnowledgeHit, KnowledgeRecord
 from workbench.trace.turn import ModelUsage, TurnTrace
@@ -175,8 +184,11 @@ async def test_enter_on_a_chunk_opens_its_document_at_the_chunk(knowledge_projec
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, SourceScreen)
-        await screen.workers.wait_for_complete()
-        await pilot.pause()
+        await wait_until(
+            pilot,
+            lambda: "│" in str(screen.query_one("#source-chunk", Static).visual),
+            what="the document",
+        )
         document = screen.document
         assert document is not None and not document.problem
         text = (knowledge_project / hit.source).read_text(encoding="utf-8")
@@ -186,6 +198,9 @@ async def test_enter_on_a_chunk_opens_its_document_at_the_chunk(knowledge_projec
         first_line = text.split("\n")[hit.line - 1]
         assert chunk.split("\n")[0].endswith(first_line)
         assert chunk.split("\n")[0].lstrip().startswith(f"{hit.line} │")
+        # a long line wraps under its text: the gutter goes on without a number
+        assert max(len(line) for line in text.split("\n")) > SIZE[0]
+        assert "\n  │ " in chunk
         title = str(screen.query_one("#source-title", Static).visual)
         assert f"{hit.source}:{document.first}-{document.last}" in title
         await pilot.press("escape")

@@ -8,6 +8,7 @@ opened."""
 from __future__ import annotations
 
 import asyncio
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,11 +87,29 @@ def read_document(root: Path, hit: KnowledgeHit) -> Document:
     return Document(tuple(text.split("\n")), first, last, cut=cut)
 
 
-def _numbered(lines: tuple[str, ...], start: int, width: int) -> Content:
-    """Lines with their 1-based numbers in a gutter; the text made printable."""
-    return Content("\n").join(
-        Content.assemble((f"{number:>{width}} │ ", "$text-muted"), printable(text, multiline=False))
-        for number, text in enumerate(lines, start)
+def _numbered(lines: tuple[str, ...], start: int, digits: int, width: int) -> Content:
+    """Lines with their 1-based numbers in a gutter, made printable and wrapped to
+    `width` (0: not wrapped) under the text, so the gutter stays a column."""
+    gutter = digits + len(" │ ")
+    room = width - gutter if width > gutter + 10 else 0
+    rows: list[Content] = []
+    for number, text in enumerate(lines, start):
+        shown = printable(text, multiline=False)
+        pieces = textwrap.wrap(shown, room, drop_whitespace=False) if room else []
+        for index, piece in enumerate(pieces or [shown]):
+            mark = f"{number:>{digits}} │ " if index == 0 else f"{'':>{digits}} │ "
+            rows.append(Content.assemble((mark, "$text-muted"), piece))
+    return Content("\n").join(rows)
+
+
+def render_document(document: Document, width: int) -> tuple[Content, Content, Content]:
+    """What goes before the chunk, the chunk, and what follows it, at `width` columns."""
+    lines, first, last = document.lines, document.first, document.last
+    digits = len(str(len(lines)))
+    return (
+        _numbered(lines[: first - 1], 1, digits, width),
+        _numbered(lines[first - 1 : last], first, digits, width),
+        _numbered(lines[last:], last + 1, digits, width),
     )
 
 
@@ -130,28 +149,41 @@ class SourceScreen(Screen[None]):
         self.query_one("#source-body").focus()
         self.load()
 
-    @work(exclusive=True, exit_on_error=False)
+    @work(exclusive=True, group="read", exit_on_error=False)
     async def load(self) -> None:
         document = await asyncio.to_thread(read_document, self.root, self.hit)
-        self.show(document)
-
-    def show(self, document: Document) -> None:
         self.document = document
-        before = self.query_one("#source-before", Static)
-        chunk = self.query_one("#source-chunk", Static)
-        after = self.query_one("#source-after", Static)
-        cut = self.query_one("#source-cut", Static)
         if document.problem:
-            before.update(Content.styled(printable(document.problem), "$text-error"))
-            chunk.display = after.display = cut.display = False
+            self.show_problem(document.problem)
+        else:
+            self.draw(scroll=True)
+
+    def on_resize(self) -> None:
+        if self.document is not None and not self.document.problem:
+            self.draw(scroll=False)
+
+    def show_problem(self, problem: str) -> None:
+        before = self.query_one("#source-before", Static)
+        before.update(Content.styled(printable(problem), "$text-error"))
+        for part in ("#source-chunk", "#source-after", "#source-cut"):
+            self.query_one(part).display = False
+
+    @work(exclusive=True, group="draw", exit_on_error=False)
+    async def draw(self, scroll: bool) -> None:
+        """Lay the document out at the viewer's width (off the event loop: a document
+        can be long), then show it; `scroll`: bring the chunk to the top."""
+        document = self.document
+        if document is None:
             return
-        lines, first, last = document.lines, document.first, document.last
-        width = len(str(len(lines)))
-        before.update(_numbered(lines[: first - 1], 1, width))
-        before.display = first > 1
-        chunk.update(_numbered(lines[first - 1 : last], first, width))
-        after.update(_numbered(lines[last:], last + 1, width))
-        after.display = last < len(lines)
+        width = self.query_one("#source-body").scrollable_content_region.width - 1
+        before, chunk, after = await asyncio.to_thread(render_document, document, width)
+        first, last = document.first, document.last
+        self.query_one("#source-before", Static).update(before)
+        self.query_one("#source-before").display = first > 1
+        self.query_one("#source-chunk", Static).update(chunk)
+        self.query_one("#source-after", Static).update(after)
+        self.query_one("#source-after").display = last < len(document.lines)
+        cut = self.query_one("#source-cut", Static)
         cut.update(f"(the document is longer: only its first {READ_LIMIT:,} characters shown)")
         cut.display = document.cut
         self.query_one("#source-title", Static).update(
@@ -161,8 +193,8 @@ class SourceScreen(Screen[None]):
                 multiline=False,
             )
         )
-        # the chunk near the top, a few lines of what leads to it above
-        self.call_after_refresh(self._scroll_to_chunk)
+        if scroll:  # the chunk near the top, a few lines of what leads to it above
+            self.call_after_refresh(self._scroll_to_chunk)
 
     def _scroll_to_chunk(self) -> None:
         body = self.query_one("#source-body", VerticalScroll)

@@ -162,7 +162,7 @@ class KnowledgePanel(TracePanel):
     COLUMNS: ClassVar[tuple[tuple[str, str], ...]] = (
         ("rank", "#"),
         ("score", "score"),
-        ("chunk", "file:line · excerpt"),
+        ("chunk", "file:line · excerpt  (Enter opens)"),
     )
 
     def __init__(
