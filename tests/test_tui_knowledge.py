@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from textual.command import CommandList, CommandPalette
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 from tui_helpers import (
@@ -160,10 +161,25 @@ async def test_the_empty_states_say_why(tmp_path):
         assert "EnterpriseSearchPolicy" in NO_POLICY
         # its tab is not in the bar until asked for (the palette)
         tabs = app.main.panels.query_one(PanelTabs)
-        assert not tabs.get_tab("tab-knowledge").display
-        await show_knowledge(pilot)
-        assert tabs.get_tab("tab-knowledge").display
-        assert tabs.active == "tab-knowledge"
+        tab = tabs.get_tab("tab-knowledge")
+        assert not tab.display
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Knowledge panel")
+        await wait_until(
+            pilot,
+            lambda: (
+                isinstance(app.screen, CommandPalette)
+                and app.screen.query_one(CommandList).option_count > 0
+            ),
+            what="the palette's match",
+        )
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: tabs.active == "tab-knowledge", what="the tab")
+        assert tab.display
+        await pilot.pause()
+        bar = tabs.query_one("#tabs-scroll").region
+        assert bar.contains_region(tab.region), (bar, tab.region)  # scrolled into view
         assert app.focused is not None and panel(app) in app.focused.ancestors
     assert SAMPLE.exists()
 

@@ -4,6 +4,8 @@ every turn (commands, slots, stack) are visible at once."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
@@ -108,13 +110,23 @@ class PanelArea(Vertical):
 
     def reveal(self, name: str) -> None:
         """Bring the tab of the panel `name` (`knowledge`, ...) forward and focus it."""
+        pane = f"tab-{name}"
         tabs = self.query_one(PanelTabs)
-        if tabs.query(f"#tab-{name}"):
-            self.revealed.add(f"tab-{name}")
-            tabs.get_tab(f"tab-{name}").remove_class("-hidden")
-            tabs.active = f"tab-{name}"
-        panel = self.query_one(f"#panel-{name}")
-        self.call_after_refresh(panel.focus)
+        if tabs.query(f"#{pane}"):
+            self.revealed.add(pane)
+            tabs.get_tab(pane).remove_class("-hidden")
+        self._activate(pane, f"#panel-{name}")
+
+    def _activate(self, pane: str, panel: str, tries: int = 25) -> None:
+        tabs = self.query_one(PanelTabs)
+        if tabs.query(f"#{pane}"):
+            # the bar scrolls to its active tab only once a tab that was hidden has its
+            # place in the bar (after a modal screen such as the palette, that takes a while)
+            if tabs.get_tab(pane).region.width == 0 and tries:
+                self.set_timer(0.02, partial(self._activate, pane, panel, tries - 1))
+                return
+            tabs.active = pane
+        self.query_one(panel).focus()
 
     async def set_wide(self, wide: bool) -> None:
         if wide == self.wide:
