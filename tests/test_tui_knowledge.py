@@ -22,6 +22,8 @@ from tui_helpers import (
     wait_until,
 )
 
+from tests.fake_llm import FakeLLM
+from tests.test_knowledge_answers import copy_fixture
 from workbench.trace.records import KnowledgeHit, KnowledgeRecord
 from workbench.trace.turn import ModelUsage, TurnTrace
 from workbench.tui.app import WorkbenchApp, make_app
@@ -29,6 +31,7 @@ from workbench.tui.screens.source import SourceScreen, chunk_range, read_documen
 from workbench.tui.widgets import NO_TURN, KnowledgePanel
 from workbench.tui.widgets.knowledge_panel import NO_POLICY, NO_QUESTION
 from workbench.tui.widgets.panel_area import PanelTabs
+from workbench.understanding.base import ScriptedGenerator
 
 FIXTURE = Path(__file__).parent / "fixtures" / "knowledge"
 FEES = "what are the fees for international payments?"
@@ -182,6 +185,40 @@ async def test_the_empty_states_say_why(tmp_path):
         assert bar.contains_region(tab.region), (bar, tab.region)  # scrolled into view
         assert app.focused is not None and panel(app) in app.focused.ancestors
     assert SAMPLE.exists()
+
+
+async def test_a_generative_answer_shows_prompt_raw_answer_citations_verdict_and_usage(
+    tmp_path: Path,
+):
+    with FakeLLM() as server:
+        root = copy_fixture(tmp_path, server.url, citation_enabled=True, check_relevancy=True)
+        server.queue(
+            "Standard accounts pay a 0.5% markup [3].\nSources:\n[3] docs/banking/fees.txt:3\n",
+            prompt_tokens=812,
+            completion_tokens=21,
+        )
+        app = make_app(
+            root,
+            generator=ScriptedGenerator(["search and reply"], syntax="v3"),
+            watch=False,
+            store=False,
+            greet=False,
+        )
+        async with app.run_test(size=(160, 45)) as pilot:
+            await send(pilot, FEES)
+            await show_knowledge(pilot)
+            record = app.conversation.traces[-1].knowledge[0]
+            assert record.mode == "generative" and record.prompt is not None
+            shown = flat(text_of(panel(app)))
+            assert "answered · generative (openai/fake-chat)" in shown
+            assert "searched embeddings openai/fake-embed" in shown
+            assert "citation [1] docs/banking/fees.txt:3" in shown
+            assert "relevancy relevant" in shown
+            assert "812 prompt + 21 completion tokens" in shown
+            assert "Raw answer │ Standard accounts pay a 0.5% markup [3]." in shown
+            assert f"Prompt ({len(record.prompt):,} characters)" in shown
+            assert flat(record.prompt)[:200] in shown.replace("│ ", "")
+            assert chunk_rows(app)[0][2].startswith("docs/banking/fees.txt:")
 
 
 # --- the chunk's document --------------------------------------------------------------------
