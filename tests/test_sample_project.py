@@ -32,3 +32,56 @@ def test_sample_project_uses_every_step_type_and_feature():
     assert overrides
     assert project.custom_actions
     assert project.test_cases
+
+
+def test_sample_knowledge_questions_are_answered_offline(capsys, monkeypatch):
+    """e2e_tests/knowledge.yml: Q:/A: and prose answers, no matching document, and a
+    question in the middle of a return, with no model."""
+    from workbench.cli.main import main
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    assert main(["test", str(SAMPLE), "e2e_tests/knowledge.yml", "--offline"]) == 0
+    assert "5 passed" in capsys.readouterr().out
+
+
+def test_sample_generative_knowledge_answers_replay_from_their_cassette(capsys, monkeypatch):
+    """recorded_tests/: the model's answers come from the committed cassette (recorded with
+    tests/record_sample_knowledge.py): no server, no key."""
+    from workbench.cli.main import main
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_API_BASE", raising=False)
+    folder = SAMPLE / "recorded_tests"
+    cassette = folder / "knowledge_generative.cassette.yml"
+    tests = "recorded_tests/knowledge_generative.yml"
+    assert main(["test", str(SAMPLE), tests, "--cassette", str(cassette)]) == 0
+    assert "2 passed" in capsys.readouterr().out
+    # offline the answers are extractive, so these generative texts do not match
+    assert main(["test", str(SAMPLE), tests, "--offline"]) == 1
+
+
+def test_the_sample_knowledge_base_is_not_opened_at_start():
+    """The documents are indexed at the first knowledge question, not when a session starts."""
+    import asyncio
+
+    from workbench.knowledge.service import KnowledgeService
+    from workbench.session import Session
+    from workbench.understanding.offline.generator import OfflineGenerator
+
+    opened: list[str] = []
+    service = KnowledgeService(offline="--offline")
+    real_opener = service.opener
+
+    async def opener(*args):
+        opened.append("opened")
+        return await real_opener(*args)
+
+    service.opener = opener
+    project = validate_path(SAMPLE).project
+    session = Session(project, OfflineGenerator(), knowledge=service)
+    asyncio.run(session.handle("/session_start"))
+    asyncio.run(session.handle("where is my order A1001"))
+    assert opened == []
+    trace = asyncio.run(session.handle("do you ship to Canada?"))
+    assert opened == ["opened"]
+    assert trace.bot_texts[0].startswith("We ship to the United States and Canada only.")

@@ -130,3 +130,27 @@ def test_vectors_survive_the_round_trip_and_bad_calls_are_clear(tmp_path: Path) 
     bad.write_text("version: 1\ncalls: 3\n")
     with pytest.raises(TapeError, match="must be a list"):
         load_calls(bad)
+
+
+def test_a_call_is_described_by_what_it_is_about_not_by_the_prompt_head(tmp_path: Path) -> None:
+    # a project's rephrase template starts every prompt with the same instructions: the
+    # cassette (and a replay miss) must name the response rephrased instead
+    path = tmp_path / "run.cassette.yml"
+    recorder = RecordingGenerator(OfflineGenerator(), path)
+    template_head = "# SYSTEM RULES\nYou rephrase.\n" * 5
+    prompt = f"{template_head}SUGGESTED: Is there anything else?"
+    asyncio.run(
+        recorder.tape.complete(
+            "rephrase",
+            MODEL,
+            prompt,
+            _answer("Anything else?", []),
+            about="Is there anything else?",
+        )
+    )
+    assert [c.about for c in load_calls(path)] == ["Is there anything else?"]
+    replay = ModelTape("replay", [], path)
+    with pytest.raises(TapeMiss, match="rephrase call for 'Hello'"):
+        asyncio.run(
+            replay.complete("rephrase", MODEL, prompt + "!", _answer("x", []), about="Hello")
+        )

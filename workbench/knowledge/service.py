@@ -92,7 +92,8 @@ class KnowledgeService:
             record = KnowledgeRecord(query=query, mode=mode, outcome="error")
             result = failed(record, f"the knowledge base cannot be opened: {error}")
         else:
-            complete = self._complete(model) if model is not None else None
+            question = latest_user_text(tracker)
+            complete = self._complete(model, question) if model is not None else None
             result = await find_answer(
                 project, settings, tracker, base, query, mode=mode, complete=complete
             )
@@ -147,14 +148,18 @@ class KnowledgeService:
             return OFFLINE, None, f"no {missing}"
         return GENERATIVE, spec, ""
 
-    def _complete(self, spec: ModelSpec) -> Complete:
+    def _complete(self, spec: ModelSpec, question: str) -> Complete:
         tape = self.tape
 
         async def complete(prompt: SearchPrompt) -> Completion:
             from workbench.understanding import llm  # imports litellm on first use
 
             return await tape.complete(
-                SEARCH_ANSWER, spec, prompt.key, lambda: llm.complete(spec, prompt.text)
+                SEARCH_ANSWER,
+                spec,
+                prompt.key,
+                lambda: llm.complete(spec, prompt.text),
+                about=question,
             )
 
         return complete

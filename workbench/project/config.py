@@ -82,7 +82,7 @@ def build_config(file: str | None, data: object, issues: IssueList) -> Config:
     if file is None or data is None:
         return Config()
     if not isinstance(data, dict):
-        issues.error(file, line_of(data), "config-not-mapping", "config.yml must be a mapping")
+        issues.error(file, line_of(data) or 1, "config-not-mapping", "config.yml must be a mapping")
         return Config(source=Source(file, 1))
     pipeline = _components(file, data, "pipeline", issues)
     policies = _components(file, data, "policies", issues)
@@ -181,7 +181,7 @@ def build_endpoints(file: str | None, data: object, issues: IssueList) -> Endpoi
         return Endpoints()
     if not isinstance(data, dict):
         issues.error(
-            file, line_of(data), "endpoints-not-mapping", "endpoints.yml must be a mapping"
+            file, line_of(data) or 1, "endpoints-not-mapping", "endpoints.yml must be a mapping"
         )
         return Endpoints(source=Source(file, 1))
     action = data.get("action_endpoint")

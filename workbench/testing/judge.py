@@ -170,7 +170,7 @@ class Judge:
     async def _relevance(
         self, answer: str, question: str, config: JudgeConfig
     ) -> tuple[float, str]:
-        output = await self._ask(config, relevance_prompt(answer))
+        output = await self._ask(config, relevance_prompt(answer), f"questions for: {answer}")
         questions = output.get("question_variations")
         if not isinstance(questions, list) or not all(isinstance(q, str) for q in questions):
             raise _NotJudged("failed: the judge gave no `question_variations` list")
@@ -197,7 +197,8 @@ class Judge:
     async def _groundedness(
         self, answer: str, ground_truth: str, config: JudgeConfig
     ) -> tuple[float, str]:
-        output = await self._ask(config, groundedness_prompt(answer, ground_truth))
+        prompt = groundedness_prompt(answer, ground_truth)
+        output = await self._ask(config, prompt, f"statements of: {answer}")
         statements = output.get("statements")
         if not isinstance(statements, list) or not statements:
             raise _NotJudged("failed: the judge extracted no `statements`")
@@ -218,11 +219,11 @@ class Judge:
 
     # -- the model --------------------------------------------------------------------------
 
-    async def _ask(self, config: JudgeConfig, prompt: str) -> JSONObject:
+    async def _ask(self, config: JudgeConfig, prompt: str, about: str) -> JSONObject:
         model = self._model(config.llm, "judge model")
         try:
             completion = await self.tape.complete(
-                TAPE_KIND, model, prompt, lambda: llm.complete(model, prompt)
+                TAPE_KIND, model, prompt, lambda: llm.complete(model, prompt), about=about
             )
         except TapeMiss:
             raise _NotJudged(f"{NOT_EVALUATED}: {NOT_RECORDED}") from None

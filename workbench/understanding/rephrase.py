@@ -168,7 +168,7 @@ class Rephraser:
             raise RephraseProblem(f"not rephrased: the prompt does not render: {error}") from None
         try:
             completion = await self.tape.complete(
-                TAPE_KIND, model, prompt, lambda: llm.complete(model, prompt)
+                TAPE_KIND, model, prompt, lambda: llm.complete(model, prompt), about=text
             )
         except TapeMiss:
             raise RephraseProblem(f"not rephrased: {NOT_RECORDED}") from None
@@ -192,7 +192,11 @@ class Rephraser:
         prompt = _compiled(SUMMARY_PROMPT).render(conversation=conversation)
         try:
             summary = await self.tape.complete(
-                TAPE_KIND, model, prompt, lambda: llm.complete(model, prompt)
+                TAPE_KIND,
+                model,
+                prompt,
+                lambda: llm.complete(model, prompt),
+                about=f"summary of: {conversation}",
             )
         except Exception:  # as Rasa: the transcript stands in for the summary
             return conversation

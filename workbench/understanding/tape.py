@@ -99,10 +99,18 @@ class ModelTape:
         return self.mode == "replay"
 
     async def complete(
-        self, kind: str, model: ModelSpec, prompt: str, call: CompleteCall
+        self,
+        kind: str,
+        model: ModelSpec,
+        prompt: str,
+        call: CompleteCall,
+        about: str | None = None,
     ) -> Completion:
-        """The completion of `prompt`: recorded, or from `call()` (kept when recording)."""
-        key, about = self._key(prompt), self._about(prompt)
+        """The completion of `prompt`: recorded, or from `call()` (kept when recording).
+        `about` says what the call is about in the cassette and in a miss (the user's
+        question, the response rephrased; default: the prompt's start, which for a
+        project's template is the same for every call)."""
+        key, about = self._key(prompt), self._about(prompt if about is None else about)
         if self.mode == "replay":
             found = self._by_key.get((kind, key))
             if found is None or found.text is None:
