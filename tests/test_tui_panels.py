@@ -270,6 +270,7 @@ def test_panels_are_listed_with_titles():
         "Prompt",
         "Events",
         "Flow",
+        "Knowledge",
     ]
     assert all(issubclass(p, TracePanel) for p in PANELS)
 

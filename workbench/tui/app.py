@@ -20,6 +20,7 @@ from textual.screen import Screen
 from workbench.trace.text import printable
 from workbench.tui.conversation import Conversation
 from workbench.tui.screens.main import MainScreen
+from workbench.tui.widgets.knowledge_panel import ChunkChosen
 from workbench.understanding.base import CommandGenerator
 from workbench.watch import ProjectWatcher, ReloadResult
 from workbench.wiring import Options, make_parts
@@ -82,6 +83,13 @@ class WorkbenchApp(App):
             markup=markup,
         )
 
+    def on_chunk_chosen(self, message: ChunkChosen) -> None:
+        """A retrieved chunk was picked in a Knowledge panel (of any screen): show its
+        document at the chunk."""
+        from workbench.tui.screens.source import SourceScreen
+
+        self.push_screen(SourceScreen(message.project.root, message.hit))
+
     def _warn(self, message: str) -> None:
         self.notify(message, severity="warning", timeout=8)
 
@@ -133,6 +141,11 @@ class WorkbenchApp(App):
             "Maximize pane",
             "Maximize or restore the focused pane (f)",
             screen.action_maximize_panel,
+        )
+        yield SystemCommand(
+            "Knowledge panel",
+            "The knowledge question of the shown turn: chunks, prompt, answer, verdict",
+            screen.show_knowledge,
         )
         yield SystemCommand(
             "Reload project", "Load the project folder again now", screen.reload_now

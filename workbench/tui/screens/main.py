@@ -481,6 +481,10 @@ class MainScreen(Screen):
     def action_maximize_panel(self) -> None:
         toggle_maximize(self)
 
+    def show_knowledge(self) -> None:
+        """Bring the Knowledge tab forward and put the focus in it (the palette)."""
+        self.panels.reveal("knowledge")
+
     def action_originals(self) -> None:
         shown = self.chat.toggle_originals()
         self.notify("originals of rephrased messages " + ("shown" if shown else "hidden"))

@@ -10,6 +10,7 @@ for panel_class in PANELS:
 from workbench.tui.widgets.base import NO_TURN, FlowChosen, TextPanel, TracePanel
 from workbench.tui.widgets.flow_graph import OutlineNode, flow_outline
 from workbench.tui.widgets.flow_panel import FlowPanel
+from workbench.tui.widgets.knowledge_panel import ChunkChosen, KnowledgePanel
 from workbench.tui.widgets.panels import (
     PANELS,
     CommandsPanel,
@@ -23,10 +24,12 @@ from workbench.tui.widgets.panels import (
 __all__ = [
     "NO_TURN",
     "PANELS",
+    "ChunkChosen",
     "CommandsPanel",
     "EventsPanel",
     "FlowChosen",
     "FlowPanel",
+    "KnowledgePanel",
     "OutlineNode",
     "PromptPanel",
     "RetrievedFlowsPanel",

@@ -21,7 +21,7 @@ from textual.widgets import Button, Input, Label, ListItem, ListView, LoadingInd
 from workbench.buttons import button_text, turn_buttons, typed_choice
 from workbench.calm.names import SESSION_START_MESSAGE, is_session_start
 from workbench.trace.records import Button as TraceButton
-from workbench.trace.text import message_content, printable, rephrase_note
+from workbench.trace.text import message_content, message_source, printable, rephrase_note
 from workbench.trace.turn import TurnTrace
 
 HISTORY_LIMIT = 200
@@ -82,6 +82,9 @@ class TurnItem(ListItem):
                 with Horizontal(classes="line bot"):
                     yield Label("bot", classes="who")
                     yield Static(text, classes="text", markup=False)
+            source = message_source(message)
+            if source is not None:  # a knowledge answer: where it came from
+                yield Static(source, classes="line source", markup=False)
             note = rephrase_note(message)
             if note is not None:  # shown while the chat shows originals (o)
                 yield Static(note, classes="line original", markup=False)

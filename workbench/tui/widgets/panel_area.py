@@ -4,6 +4,8 @@ every turn (commands, slots, stack) are visible at once."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
@@ -12,6 +14,7 @@ from textual.widgets import TabbedContent, TabPane
 from workbench.project.model import Project
 from workbench.trace.turn import TurnTrace
 from workbench.tui.widgets.base import TracePanel
+from workbench.tui.widgets.knowledge_panel import KnowledgePanel
 from workbench.tui.widgets.panels import PANELS
 
 WIDE_AT = 150  # terminal columns from which slots and stack are pinned beside the tabs
@@ -47,6 +50,7 @@ class PanelArea(Vertical):
         self.project: Project | None = None
         self.note = ""
         self.failed: set[str] = set()
+        self.revealed: set[str] = set()  # optional tabs the user asked for (the palette)
 
     def compose(self) -> ComposeResult:
         ordered = _ordered()
@@ -85,6 +89,44 @@ class PanelArea(Vertical):
                         f"The {panel.panel_title} panel failed: {exc!r}",  # type: ignore[attr-defined]
                         severity="error",
                     )
+        self._show_knowledge_tab(trace, project)
+
+    def _show_knowledge_tab(self, trace: TurnTrace | None, project: Project) -> None:
+        """The Knowledge tab is in the bar for projects that answer from documents (or a
+        turn that did), or once asked for: elsewhere it would only crowd a narrow bar.
+        It is the last tab, so showing or hiding it moves no other."""
+        pane = f"tab-{panel_id(KnowledgePanel)}"
+        found = self.query(PanelTabs)
+        if not found or not found.first().query(f"#{pane}"):
+            return
+        tabs = found.first()
+        hidden = not (KnowledgePanel.wanted(trace, project) or pane in self.revealed)
+        tab = tabs.get_tab(pane)
+        if tab.has_class("-hidden") == hidden:
+            return
+        tab.set_class(hidden, "-hidden")
+        if hidden and tabs.active == pane:
+            tabs.active = f"tab-{panel_id(_ordered()[0])}"
+
+    def reveal(self, name: str) -> None:
+        """Bring the tab of the panel `name` (`knowledge`, ...) forward and focus it."""
+        pane = f"tab-{name}"
+        tabs = self.query_one(PanelTabs)
+        if tabs.query(f"#{pane}"):
+            self.revealed.add(pane)
+            tabs.get_tab(pane).remove_class("-hidden")
+        self._activate(pane, f"#panel-{name}")
+
+    def _activate(self, pane: str, panel: str, tries: int = 25) -> None:
+        tabs = self.query_one(PanelTabs)
+        if tabs.query(f"#{pane}"):
+            # the bar scrolls to its active tab only once a tab that was hidden has its
+            # place in the bar (after a modal screen such as the palette, that takes a while)
+            if tabs.get_tab(pane).region.width == 0 and tries:
+                self.set_timer(0.02, partial(self._activate, pane, panel, tries - 1))
+                return
+            tabs.active = pane
+        self.query_one(panel).focus()
 
     async def set_wide(self, wide: bool) -> None:
         if wide == self.wide:

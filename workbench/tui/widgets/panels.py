@@ -37,6 +37,7 @@ from workbench.trace.text import (
 from workbench.trace.turn import TurnTrace
 from workbench.tui.widgets.base import NO_TURN, FlowChosen, TextPanel, TracePanel
 from workbench.tui.widgets.flow_panel import FlowPanel
+from workbench.tui.widgets.knowledge_panel import KnowledgePanel
 
 MUTED = "$text-muted"
 VALUE_LIMIT = 40
@@ -545,6 +546,7 @@ PANELS: tuple[type[TracePanel], ...] = (
     PromptPanel,
     EventsPanel,
     FlowPanel,
+    KnowledgePanel,  # last: shown or hidden, it never moves the other tabs
 )
 
 __all__ = [
@@ -553,6 +555,7 @@ __all__ = [
     "EventsPanel",
     "FlowChosen",
     "FlowPanel",
+    "KnowledgePanel",
     "PromptPanel",
     "RetrievedFlowsPanel",
     "SlotRow",
