@@ -154,3 +154,35 @@ def test_a_call_is_described_by_what_it_is_about_not_by_the_prompt_head(tmp_path
         asyncio.run(
             replay.complete("rephrase", MODEL, prompt + "!", _answer("x", []), about="Hello")
         )
+
+
+def test_judge_and_flow_embeddings_are_told_apart_from_the_documents(tmp_path: Path) -> None:
+    """A replayed conversation ranks its documents by embeddings only if the recording
+    embedded documents: the judge's and flow retrieval's embeddings of the same model
+    say what they were for, so they do not count."""
+    from tests.test_knowledge_answers import copy_fixture
+    from workbench.knowledge.service import KnowledgeService
+    from workbench.project.loader import load_project
+
+    project = load_project(copy_fixture(tmp_path)).project
+    settings = project.config.search
+    assert settings is not None
+    recording = ModelTape("record")
+
+    async def vectors(texts: list[str]) -> list[list[float]]:
+        return [[1.0, 0.0] for _ in texts]
+
+    from workbench.understanding.models import resolve_model
+
+    spec = resolve_model(project, settings.embeddings)
+    asyncio.run(recording.embed(spec, ["the answer"], vectors, purpose="judge"))
+    asyncio.run(recording.embed(spec, ["start a transfer"], vectors, purpose="flow retrieval"))
+    assert [c.about.split(" ")[0] for c in recording.calls] == ["judge", "flow"]
+
+    replaying = KnowledgeService(ModelTape("replay", list(recording.calls)))
+    assert replaying._embedder(project, settings) == (None, "bm25")
+
+    asyncio.run(recording.embed(spec, ["Q: fees? A: 0.5%"], vectors))
+    replaying = KnowledgeService(ModelTape("replay", list(recording.calls)))
+    embedder, model_id = replaying._embedder(project, settings)
+    assert embedder is not None and model_id == spec.model

@@ -181,7 +181,9 @@ class Judge:
         model = self._model(config.embeddings, "embeddings model")
         texts = [question, *questions]
         try:
-            vectors = await self.tape.embed(model, texts, lambda missing: llm.embed(model, missing))
+            vectors = await self.tape.embed(
+                model, texts, lambda missing: llm.embed(model, missing), purpose="judge"
+            )
         except TapeMiss:
             raise _NotJudged(f"{NOT_EVALUATED}: {NOT_RECORDED}") from None
         except Exception as error:  # the model failed

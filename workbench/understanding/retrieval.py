@@ -330,7 +330,9 @@ class FlowRetriever:
         inner = self._embedder or _default_embedder
 
         async def embed(model: ModelSpec, texts: Sequence[str]) -> list[list[float]]:
-            return await tape.embed(model, texts, lambda missing: inner(model, missing))
+            return await tape.embed(
+                model, texts, lambda missing: inner(model, missing), purpose="flow retrieval"
+            )
 
         self._embedder = embed
 

@@ -123,10 +123,12 @@ class ModelTape:
         return completion
 
     async def embed(
-        self, model: ModelSpec, texts: Sequence[str], call: EmbedCall
+        self, model: ModelSpec, texts: Sequence[str], call: EmbedCall, purpose: str = ""
     ) -> list[list[float]]:
         """One vector per text: the recorded ones, the rest from `call(missing)` (in
-        replay a missing one is a `TapeMiss`)."""
+        replay a missing one is a `TapeMiss`). `purpose` starts each recorded call's
+        description (`judge`, `flow retrieval`; none for documents), so a reader of the
+        cassette — and the knowledge service replaying it — can tell them apart."""
         keys = [self._key(f"{model.model}\n{text}") for text in texts]
         vectors: dict[int, list[float]] = {}
         missing: list[int] = []
@@ -147,7 +149,8 @@ class ModelTape:
                     vector = list(decode_vector(encode_vector(vector)))
                 vectors[index] = vector
                 if self.mode == "record":
-                    about = self._about(f"{model.model}: {texts[index]}")
+                    lead = f"{purpose} " if purpose else ""
+                    about = self._about(f"{lead}{model.model}: {texts[index]}")
                     self._keep(TapeCall("embedding", keys[index], about, vector=tuple(vector)))
         return [vectors[index] for index in range(len(texts))]
 
