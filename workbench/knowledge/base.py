@@ -19,6 +19,7 @@ import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from workbench.knowledge.cache import (
     CACHE_DIR,
@@ -43,6 +44,9 @@ from workbench.project.knowledge_docs import (
     relative_path,
 )
 from workbench.project.model import Project, SearchPolicyConfig
+
+if TYPE_CHECKING:
+    from workbench.knowledge.qdrant_store import QdrantBase
 
 # texts per embeddings call (as Rasa batches them) and calls in flight at once
 EMBED_BATCH = 50
@@ -386,16 +390,20 @@ async def open_knowledge_base(
     embedder: Embedder | None,
     cache_dir: Path | None,
     model_id: str | None = None,
-) -> KnowledgeBase:
-    """Index the policy's documents. `embedder` None ranks by BM25. `cache_dir` None
-    caches vectors under `<project>/.calm/knowledge/`. `model_id` names the embedder in
-    cache keys (a NamedEmbedder names itself). Raises KnowledgeError when embedding fails
-    or a remote vector store cannot be used."""
+) -> KnowledgeBase | QdrantBase:
+    """Index the policy's documents (or open its qdrant collection). `embedder` None ranks
+    by BM25. `cache_dir` None caches vectors under `<project>/.calm/knowledge/`. `model_id`
+    names the embedder in cache keys (a NamedEmbedder names itself). Raises KnowledgeError
+    when embedding fails or a remote vector store cannot be used."""
     if config.vector_store_type in REMOTE_STORES:
         where = await check_remote_store(project, config.vector_store_type)
+        if config.vector_store_type == "qdrant":
+            from workbench.knowledge.qdrant_store import open_qdrant
+
+            return await asyncio.to_thread(open_qdrant, project, embedder, where)
         raise KnowledgeError(
-            f"the workbench does not search {where} yet: only `type: faiss` (documents "
-            "from a folder) is indexed"
+            f"the workbench does not search {where} yet: `type: faiss` (documents from a "
+            "folder) and `type: qdrant` are searched"
         )
     if not config.is_local_store:
         raise KnowledgeError(
