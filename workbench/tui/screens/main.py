@@ -26,6 +26,7 @@ from workbench.trace.turn import TurnTrace
 from workbench.tui.conversation import Conversation, ReplayOutcome
 from workbench.tui.screens.maximize import toggle_maximize
 from workbench.tui.widgets.chat import ChatPane
+from workbench.tui.widgets.knowledge_panel import KnowledgePanel
 from workbench.tui.widgets.panel_area import WIDE_AT, PanelArea
 from workbench.tui.widgets.status import ErrorBanner, WorkbenchHeader, ago
 from workbench.watch import ReloadResult
@@ -160,6 +161,10 @@ class MainScreen(Screen):
         for note in self.project.notes:
             self.notify(note, title="Project", timeout=8)
         self.update_header()
+        knowledge = self.conversation.parts.knowledge
+        if knowledge is not None:
+            for panel in self.query(KnowledgePanel):
+                panel.answers = knowledge.label
         self.panels.show(None, self.project)
         self.set_interval(1.0, self.update_header)
         # after the first paint: making it (imports, probes) would delay the screen

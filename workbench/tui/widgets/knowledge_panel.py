@@ -8,7 +8,7 @@ the chunk's document at its line."""
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 from rich.text import Text
@@ -175,6 +175,9 @@ class KnowledgePanel(TracePanel):
         super().__init__(name=name, id=id, classes=classes)
         self.hits: dict[str, KnowledgeHit] = {}
         self._width = 0
+        # how the project's questions will be answered (`docs · extractive (offline: …)`),
+        # said while no turn asked one; the screen sets it from the knowledge service
+        self.answers: Callable[[Project], str | None] | None = None
 
     def compose(self) -> ComposeResult:
         # one scrollable, focusable body, the empty states included: Tab always reaches it
@@ -210,13 +213,21 @@ class KnowledgePanel(TracePanel):
         self.table.clear()
         self._set_note(NO_TURN)
 
+    def _no_question(self, project: Project) -> str:
+        if project.config.search is None:
+            return NO_POLICY
+        how = self.answers(project) if self.answers is not None else None
+        return (
+            f"{NO_QUESTION}; questions are answered from {printable(how)}" if how else NO_QUESTION
+        )
+
     def draw_trace(self, trace: TurnTrace, project: Project) -> None:
         records = trace.knowledge
         self.hits = {}
         self.table.clear()
         if not records:
             self.border_subtitle = ""
-            self._set_note(NO_QUESTION if project.config.search is not None else NO_POLICY)
+            self._set_note(self._no_question(project))
             return
         self._set_note("")
         summary: list[Content] = []
