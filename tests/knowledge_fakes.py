@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from workbench.knowledge.retrieval import Embedder, HitView
+from workbench.knowledge.model import Embedder, Hit
 from workbench.knowledge.settings import SearchSettings
 from workbench.project.model import Project
 from workbench.understanding.words import terms
@@ -96,7 +96,7 @@ class FakeBase:
             for rank, (i, s) in enumerate(ranked[:limit], start=1)
         ]
 
-    def passage(self, query: str, hit: HitView, sentences: int = 3) -> str:
+    def passage(self, query: str, hit: Hit, sentences: int = 3) -> str:
         parts = [s for s in re.split(r"(?<=[.!?])\s+", hit.chunk.text) if s]
         wanted = set(terms(query))
         best = max(

@@ -32,9 +32,10 @@ from workbench.calm.values import JSONObject
 from workbench.engine.search import SearchOutcome
 from workbench.engine.tracker import Tracker
 from workbench.knowledge.citations import order_citations
+from workbench.knowledge.model import Hit
 from workbench.knowledge.prompt import SearchPrompt, render_search_prompt
 from workbench.knowledge.relevancy import NOT_RELEVANT_MARKER, is_relevant
-from workbench.knowledge.retrieval import HitView, SearchableBase
+from workbench.knowledge.retrieval import SearchableBase
 from workbench.knowledge.settings import SearchSettings
 from workbench.project.model import Project
 from workbench.trace.records import KnowledgeHit, KnowledgeRecord, ModelUsage
@@ -92,7 +93,7 @@ async def _generative(
     settings: SearchSettings,
     tracker: Tracker,
     record: KnowledgeRecord,
-    hits: Sequence[HitView],
+    hits: Sequence[Hit],
     complete: Complete,
     now: datetime | None,
 ) -> Answered:
@@ -136,7 +137,7 @@ async def _generative(
 # --- offline -----------------------------------------------------------------------------
 
 
-def offline_answer(base: SearchableBase, query: str, hits: Sequence[HitView]) -> tuple[str, str]:
+def offline_answer(base: SearchableBase, query: str, hits: Sequence[Hit]) -> tuple[str, str]:
     """A Q/A answer from the best chunks when one matches the question, else the best
     passage of the best chunk; with where it is (`file:line`)."""
     wanted = set(terms(query))
@@ -185,12 +186,12 @@ def failed(record: KnowledgeRecord, reason: str) -> Answered:
     return Answered(SearchOutcome("error", reason=reason), record)
 
 
-def _hit(hit: HitView) -> KnowledgeHit:
+def _hit(hit: Hit) -> KnowledgeHit:
     text = " ".join(hit.chunk.text.split())
     if len(text) > EXCERPT_CHARS:
         text = text[: EXCERPT_CHARS - 1] + "…"
     return KnowledgeHit(hit.chunk.source, hit.chunk.line, hit.score, hit.rank, text)
 
 
-def _location(hit: HitView) -> str:
+def _location(hit: Hit) -> str:
     return f"{hit.chunk.source}:{hit.chunk.line}" if hit.chunk.line else hit.chunk.source

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from workbench.calm.values import JSONObject, JSONValue
 from workbench.engine.tracker import Tracker
 from workbench.knowledge.conversation import conversation_text, prompt_slots
-from workbench.knowledge.retrieval import HitView
+from workbench.knowledge.model import Hit
 from workbench.knowledge.settings import SearchSettings
 from workbench.project.model import Project
 from workbench.understanding.prompt_files import (
@@ -59,7 +59,7 @@ def render_search_prompt(
     project: Project,
     settings: SearchSettings,
     tracker: Tracker,
-    hits: Sequence[HitView],
+    hits: Sequence[Hit],
     *,
     now: datetime | None = None,
 ) -> SearchPrompt:
@@ -86,7 +86,7 @@ def render_search_prompt(
     return SearchPrompt(render(now or datetime.now(UTC)), render(KEY_TIME), name)
 
 
-def _doc(hit: HitView) -> JSONValue:
+def _doc(hit: Hit) -> JSONValue:
     chunk = hit.chunk
     metadata: JSONObject = {"source": chunk.source, "line": chunk.line}
     if chunk.answer is not None:

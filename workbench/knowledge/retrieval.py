@@ -10,32 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Protocol, cast
+from typing import Protocol
 
+from workbench.knowledge.model import Embedder, Hit
 from workbench.knowledge.settings import SearchSettings
 from workbench.project.model import Project
-
-Embedder = Callable[[Sequence[str]], Awaitable[list[list[float]]]]
-
-
-class ChunkView(Protocol):
-    @property
-    def source(self) -> str: ...
-    @property
-    def line(self) -> int: ...
-    @property
-    def text(self) -> str: ...
-    @property
-    def answer(self) -> str | None: ...
-
-
-class HitView(Protocol):
-    @property
-    def chunk(self) -> ChunkView: ...
-    @property
-    def score(self) -> float: ...
-    @property
-    def rank(self) -> int: ...
 
 
 class SearchableBase(Protocol):
@@ -49,9 +28,9 @@ class SearchableBase(Protocol):
 
     async def search(
         self, query: str, *, limit: int = 3, threshold: float = 0.0
-    ) -> Sequence[HitView]: ...
+    ) -> Sequence[Hit]: ...
 
-    def passage(self, query: str, hit: HitView, sentences: int = 3) -> str: ...
+    def passage(self, query: str, hit: Hit, sentences: int = 3) -> str: ...
 
     async def refresh(self, changed: Iterable[Path] | None = None) -> None: ...
 
@@ -73,7 +52,6 @@ async def open_base(
     """The project's knowledge base, indexed (raises when it cannot be built)."""
     from workbench.knowledge.base import open_knowledge_base
 
-    opened = await open_knowledge_base(
+    return await open_knowledge_base(
         project, settings, embedder=embedder, cache_dir=cache_dir, model_id=model_id
     )
-    return cast(SearchableBase, opened)
