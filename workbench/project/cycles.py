@@ -52,7 +52,7 @@ def _step_cycles(flow: Flow, listens: set[str], issues: IssueList) -> None:
 
     quiet = {step.id: step for step in flow.steps if not waits(step)}
     edges = {sid: [t for t in _targets(step) if t in quiet] for sid, step in quiet.items()}
-    for component in _components(list(quiet), edges.__getitem__):
+    for component in cyclic_components(list(quiet), edges.__getitem__):
         members = set(component)
         first = min((quiet[sid] for sid in members), key=lambda step: step.source.line)
         cycle = _shortest_cycle(first.id, members, edges.__getitem__)
@@ -125,7 +125,7 @@ def _flow_cycles(project: Project, listens: set[str], issues: IssueList) -> None
     def successors(flow_id: str) -> list[str]:
         return [target for target, _ in edges.get(flow_id, [])]
 
-    for component in _components(list(flows), successors):
+    for component in cyclic_components(list(flows), successors):
         members = set(component)
         cycle = _shortest_cycle(min(component), members, successors)
         if cycle is None:
@@ -153,7 +153,9 @@ def _flow_cycles(project: Project, listens: set[str], issues: IssueList) -> None
 # -- graphs -----------------------------------------------------------------------------------
 
 
-def _components(nodes: list[str], successors: Callable[[str], Iterable[str]]) -> list[list[str]]:
+def cyclic_components(
+    nodes: list[str], successors: Callable[[str], Iterable[str]]
+) -> list[list[str]]:
     """Strongly connected components that hold a cycle (Tarjan's, iterative)."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}
