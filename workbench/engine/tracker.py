@@ -42,6 +42,7 @@ class Tracker:
         # (`forget_before_restart`): an event's position in the conversation is
         # `forgotten` + its index
         self.forgotten = 0
+        self._last_restart = 0  # where the latest `restart` event is in `events` (0: none)
         self.stack = DialogueStack()
         # the frames each `stack` event of the current turn leads to, by event index: the
         # turn's trace shows them without applying the patches (the session clears it)
@@ -74,6 +75,8 @@ class Tracker:
             self.latest_message = event
         elif kind == "session_started":
             self.session_started = True
+        elif kind == "restart":
+            self._last_restart = len(self.events) - 1
         return event
 
     def set_slot(
@@ -96,22 +99,15 @@ class Tracker:
         """Drop the events before the latest restart once the log holds more than
         `limit` events; returns how many were dropped. Nothing reads them again (a
         restart ends everything they describe); the session store keeps them."""
-        if len(self.events) <= limit:
+        cut = self._last_restart
+        if len(self.events) <= limit or not cut:
             return 0
-        cut = next(
-            (
-                index
-                for index in range(len(self.events) - 1, 0, -1)
-                if self.events[index].get("event") == "restart"
-            ),
-            0,
-        )
-        if cut:
-            del self.events[:cut]
-            self.forgotten += cut
-            self.logged_stacks = {i - cut: f for i, f in self.logged_stacks.items() if i >= cut}
-            on_stack = {frame.frame_id for frame in self.stack.frames}
-            self.visits = [visit for visit in self.visits if visit.frame_id in on_stack]
+        del self.events[:cut]
+        self._last_restart = 0  # the restart is now the first event: nothing before it
+        self.forgotten += cut
+        self.logged_stacks = {i - cut: f for i, f in self.logged_stacks.items() if i >= cut}
+        on_stack = {frame.frame_id for frame in self.stack.frames}
+        self.visits = [visit for visit in self.visits if visit.frame_id in on_stack]
         return cut
 
     def get_slot(self, name: str) -> SlotValue:
