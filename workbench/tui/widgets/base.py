@@ -11,7 +11,7 @@ from textual.containers import ScrollableContainer
 from textual.content import Content
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Static
+from textual.widgets import DataTable, Static
 
 from workbench.project.model import Project
 from workbench.trace.turn import TurnTrace
@@ -114,6 +114,25 @@ class TracePanel(Widget):
                 child.focus(scroll_visible)
                 break
         return self
+
+
+class TableNotePanel(TracePanel):
+    """A panel with a note line (its empty states) and a DataTable of `COLUMNS`."""
+
+    COLUMNS: ClassVar[tuple[tuple[str, str], ...]] = ()  # (key, label)
+    TABLE_ID: ClassVar[str] = "trace-table"
+
+    @property
+    def table(self) -> DataTable:
+        return self.query_one(f"#{self.TABLE_ID}", DataTable)
+
+    @property
+    def note(self) -> Static:
+        return self.query_one("#trace-note", Static)
+
+    def prepare(self) -> None:
+        for key, label in self.COLUMNS:
+            self.table.add_column(label, key=key)
 
 
 class TextPanel(TracePanel, can_focus=True):

@@ -24,7 +24,7 @@ from workbench.project.model import Project
 from workbench.trace.records import KnowledgeHit, KnowledgeRecord
 from workbench.trace.text import OUTCOME_WORDS, printable, truncate, usage_parts
 from workbench.trace.turn import TurnTrace
-from workbench.tui.widgets.base import NO_TURN, TracePanel
+from workbench.tui.widgets.base import NO_TURN, TableNotePanel
 
 MUTED = "$text-muted"
 NO_QUESTION = "no knowledge question this turn"
@@ -147,7 +147,7 @@ def detail_lines(record: KnowledgeRecord, width: int = 0) -> list[Content]:
     return lines
 
 
-class KnowledgePanel(TracePanel):
+class KnowledgePanel(TableNotePanel):
     """The knowledge questions of the turn: summary, the chunks as a table (rank, score,
     file:line, excerpt), then the answer, verdict, model call, raw answer and prompt."""
 
@@ -164,6 +164,7 @@ class KnowledgePanel(TracePanel):
         ("score", "score"),
         ("chunk", "file:line · excerpt  (Enter opens)"),
     )
+    TABLE_ID = "knowledge-hits"
 
     def __init__(
         self,
@@ -186,18 +187,6 @@ class KnowledgePanel(TracePanel):
             yield Static(id="knowledge-summary", markup=False)
             yield DataTable(cursor_type="row", zebra_stripes=False, id="knowledge-hits")
             yield Static(id="knowledge-details", markup=False)
-
-    @property
-    def table(self) -> DataTable:
-        return self.query_one("#knowledge-hits", DataTable)
-
-    @property
-    def note(self) -> Static:
-        return self.query_one("#trace-note", Static)
-
-    def prepare(self) -> None:
-        for key, label in self.COLUMNS:
-            self.table.add_column(label, key=key)
 
     def _set_note(self, text: str) -> None:
         self.note.update(text)

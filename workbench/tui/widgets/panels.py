@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
 
 from rich.text import Text
 from textual import on
@@ -35,7 +34,7 @@ from workbench.trace.text import (
     value_text,
 )
 from workbench.trace.turn import TurnTrace
-from workbench.tui.widgets.base import NO_TURN, FlowChosen, TextPanel, TracePanel
+from workbench.tui.widgets.base import NO_TURN, FlowChosen, TableNotePanel, TextPanel, TracePanel
 from workbench.tui.widgets.flow_panel import FlowPanel
 from workbench.tui.widgets.knowledge_panel import KnowledgePanel
 
@@ -44,26 +43,12 @@ VALUE_LIMIT = 40
 DUPLICATE = "\0"  # joins a repeated row key and its count
 
 
-class _TablePanel(TracePanel):
+class _TablePanel(TableNotePanel):
     """A note line (empty states) above a DataTable."""
-
-    COLUMNS: ClassVar[tuple[tuple[str, str], ...]] = ()  # (key, label)
 
     def compose(self):
         yield Static(NO_TURN, classes="panel-note", id="trace-note", markup=False)
         yield DataTable(cursor_type="row", zebra_stripes=False, id="trace-table")
-
-    @property
-    def table(self) -> DataTable:
-        return self.query_one("#trace-table", DataTable)
-
-    @property
-    def note(self) -> Static:
-        return self.query_one("#trace-note", Static)
-
-    def prepare(self) -> None:
-        for key, label in self.COLUMNS:
-            self.table.add_column(label, key=key)
 
     def set_note(self, text: str) -> None:
         self.note.update(text)
