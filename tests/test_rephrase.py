@@ -222,7 +222,7 @@ def test_a_recorded_rephrasing_replays_with_no_model(tmp_path, server):
     assert by_response(replayed)["utter_fees"].original_text == ORIGINAL
 
 
-async def test_the_chat_shows_originals_on_o(tmp_path, server):
+async def test_the_chat_shows_originals_on_ctrl_t(tmp_path, server):
     project = project_on(tmp_path, server.url)
     app = make_app(project.root, watch=False)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -234,10 +234,10 @@ async def test_the_chat_shows_originals_on_o(tmp_path, server):
         original = item.query(".original").first()
         assert not original.display
         app.main.chat.chat_log.focus()
-        await pilot.press("o")
+        await pilot.press("ctrl+t")
         await wait_until(pilot, lambda: original.display, what="the originals")
         assert f"rephrased from: {ORIGINAL}" in str(original.render())
-        await pilot.press("o")
+        await pilot.press("ctrl+t")
         await wait_until(pilot, lambda: not original.display, what="the originals hidden")
 
 

@@ -233,13 +233,13 @@ async def test_the_tui_refuses_to_resume_and_forks_instead(root, writer):
         assert app.conversation.recorder.lease is not None
 
         app.main.chat.chat_log.focus()
-        await pilot.press("s")
+        await pilot.press("ctrl+o")
         await wait_until(pilot, lambda: isinstance(app.screen, SessionsScreen))
         table = app.screen.query_one("DataTable")
         row = table.get_row_index(held)
         assert str(table.get_row_at(row)[-1]) == f"open (pid {writer.pid})"
         table.move_cursor(row=row)
-        await pilot.press("r")
+        await pilot.press("ctrl+r")
         await pilot.pause()
         assert isinstance(app.screen, SessionsScreen)  # refused: still browsing
         toasts = [n.message for n in app._notifications]
@@ -248,12 +248,12 @@ async def test_the_tui_refuses_to_resume_and_forks_instead(root, writer):
         await pilot.press("enter")  # read-only is fine
         await wait_until(pilot, lambda: isinstance(app.screen, TranscriptScreen))
         app._notifications.clear()
-        await pilot.press("r")
+        await pilot.press("ctrl+r")
         await pilot.pause()
         assert isinstance(app.screen, TranscriptScreen)  # refused here too
         toasts = [n.message for n in app._notifications]
-        assert any(f"(pid {writer.pid}): k forks it" in m for m in toasts), toasts
-        await pilot.press("k")  # fork: replayed into a new session this window writes
+        assert any(f"(pid {writer.pid}): ctrl+n forks it" in m for m in toasts), toasts
+        await pilot.press("ctrl+n")  # fork: replayed into a new session this window writes
         await wait_until(pilot, lambda: isinstance(app.screen, MainScreen))
         await wait_until(pilot, lambda: len(app.conversation.traces) == 3, what="the fork")
         await wait_until(pilot, lambda: len(turn_items(app)) == 3)

@@ -205,7 +205,9 @@ async def test_rewind_restarts_from_the_selected_turn(project):
         app.main.chat.select(1)
         await wait_until(pilot, lambda: app.main.viewing == 1)
         log.clear()
-        await pilot.press("w")
+        await pilot.press("ctrl+b")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question")
+        await pilot.press("y")
         await wait_until(pilot, lambda: len(app.conversation.traces) == 2, what="the replay")
         await settle(pilot)
         # the replay is one message: no turn is sent, none is done one by one
@@ -272,7 +274,9 @@ def test_export_writes_a_test_that_passes(project, capsys):
             await send(pilot, CANCEL)
             await send(pilot, "1")
             app.main.chat.chat_log.focus()
-            await pilot.press("e")
+            await pilot.press("ctrl+s")
+            await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await pilot.press("y")
             await wait_until(pilot, lambda: app.last_export is not None)
             assert any(app.last_export.test_path.name in m for m in notifications(app))
 
@@ -330,7 +334,7 @@ async def test_session_browser_opens_resumes_and_deletes(project):
         await settle(pilot)
 
         app.main.chat.chat_log.focus()
-        await pilot.press("s")
+        await pilot.press("ctrl+o")
         await wait_until(pilot, lambda: isinstance(app.screen, SessionsScreen))
         browser = app.screen
         table = browser.query_one("DataTable")
@@ -339,7 +343,7 @@ async def test_session_browser_opens_resumes_and_deletes(project):
 
         # delete, with a confirmation
         table.move_cursor(row=table.get_row_index(doomed))
-        await pilot.press("d")
+        await pilot.press("delete")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
         await wait_until(pilot, lambda: table.row_count == 1)
@@ -356,7 +360,7 @@ async def test_session_browser_opens_resumes_and_deletes(project):
         assert transcript.query_one(CommandsPanel).trace.user_text == CANCEL
 
         # resume from there: replayed, then live in the same store session
-        await pilot.press("r")
+        await pilot.press("ctrl+r")
         await wait_until(pilot, lambda: isinstance(app.screen, MainScreen))
         await wait_until(pilot, lambda: len(app.conversation.traces) == 3, what="the replay")
         await settle(pilot)
@@ -376,7 +380,7 @@ async def test_the_session_browser_buttons_run_their_actions(project):
         await start(pilot)
         await send(pilot, ORDER)
         app.main.chat.chat_log.focus()
-        await pilot.press("s")
+        await pilot.press("ctrl+o")
         await wait_until(pilot, lambda: isinstance(app.screen, SessionsScreen))
         await pilot.click("#close")
         await wait_until(pilot, lambda: isinstance(app.screen, MainScreen), what="Back")
@@ -389,7 +393,7 @@ async def test_the_current_session_cannot_be_deleted(project):
         await send(pilot, ORDER)
         app.main.action_sessions()
         await wait_until(pilot, lambda: isinstance(app.screen, SessionsScreen))
-        await pilot.press("d")
+        await pilot.press("delete")
         await pilot.pause()
         assert isinstance(app.screen, SessionsScreen)
         assert any("in progress" in m for m in notifications(app))
@@ -510,14 +514,14 @@ async def test_maximize_the_focused_pane(project):
     async with app.run_test(size=SIZE) as pilot:
         await start(pilot)
         app.main.chat.chat_log.focus()
-        await pilot.press("f")
+        await pilot.press("ctrl+f")
         assert isinstance(app.screen.maximized, ChatPane)
         await pilot.press("escape")
         assert app.screen.maximized is None
         app.query_one(PanelTabs).query_one("Tabs").focus()
-        await pilot.press("f")
+        await pilot.press("ctrl+f")
         assert isinstance(app.screen.maximized, PanelTabs)
-        await pilot.press("f")
+        await pilot.press("ctrl+f")
         assert app.screen.maximized is None
 
 

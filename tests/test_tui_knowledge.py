@@ -74,7 +74,7 @@ def note(app: WorkbenchApp) -> str:
 
 async def show_knowledge(pilot: Pilot) -> None:
     app: WorkbenchApp = pilot.app  # type: ignore[assignment]
-    app.main.show_knowledge()
+    app.main.action_knowledge()
     await pilot.pause()
     await pilot.pause()
 

@@ -8,6 +8,7 @@ the conversation and the watcher.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -18,6 +19,7 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from workbench.trace.text import printable
+from workbench.tui import keys
 from workbench.tui.conversation import Conversation
 from workbench.tui.screens.main import MainScreen
 from workbench.tui.widgets.knowledge_panel import ChunkChosen
@@ -115,41 +117,19 @@ class WorkbenchApp(App):
         yield from super().get_system_commands(screen)
         if not isinstance(screen, MainScreen):
             return
-        yield SystemCommand(
-            "Restart conversation",
-            "A new conversation and store session (ctrl+r)",
-            screen.action_restart,
-        )
-        yield SystemCommand(
-            "Sessions", "Browse stored sessions: open, resume, delete (s)", screen.action_sessions
-        )
-        yield SystemCommand(
-            "Export session as e2e test",
-            "Write this conversation as a test case with its cassette (e)",
-            screen.action_export,
-        )
-        if screen.viewing is not None:
+        for action in keys.MAIN:
+            if not action.palette or not screen.check_action(action.action, ()):
+                continue
+            key = f" ({action.shown_key})" if action.key else ""
             yield SystemCommand(
-                "Rewind here",
-                f"Restart the conversation from turn {screen.viewing} (w)",
-                screen.action_rewind,
+                action.title,
+                f"{action.help}{key}",
+                functools.partial(screen.run_action, action.action),
             )
+        if screen.viewing is not None:
             yield SystemCommand(
                 "Back to live", "Show the latest turn (Esc)", lambda: screen.show_turn(None)
             )
-        yield SystemCommand(
-            "Maximize pane",
-            "Maximize or restore the focused pane (f)",
-            screen.action_maximize_panel,
-        )
-        yield SystemCommand(
-            "Knowledge panel",
-            "The knowledge question of the shown turn: chunks, prompt, answer, verdict",
-            screen.show_knowledge,
-        )
-        yield SystemCommand(
-            "Reload project", "Load the project folder again now", screen.reload_now
-        )
 
 
 def make_app(

@@ -13,9 +13,8 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
@@ -23,6 +22,7 @@ from textual.widgets import Footer
 
 from workbench.calm.names import SESSION_START_MESSAGE
 from workbench.trace.turn import TurnTrace
+from workbench.tui import keys
 from workbench.tui.conversation import Conversation, ReplayOutcome
 from workbench.tui.screens.maximize import toggle_maximize
 from workbench.tui.widgets.chat import ChatPane
@@ -105,15 +105,7 @@ def guarded(what: str) -> Callable[[Handler[_S, _P]], Guarded[_S, _P]]:
 
 
 class MainScreen(Screen):
-    BINDINGS = [
-        Binding("ctrl+r", "restart", "Restart", priority=True, tooltip="A new conversation"),
-        Binding("s", "sessions", "Sessions", tooltip="Browse, open, resume, delete sessions"),
-        Binding("e", "export", "Export test", tooltip="Write this session as an e2e test"),
-        Binding("w", "rewind", "Rewind here", tooltip="Restart from the selected turn"),
-        Binding("f", "maximize_panel", "Maximize", tooltip="Maximize the focused pane"),
-        Binding("o", "originals", "Originals", tooltip="Show the text rephrased messages replaced"),
-        Binding("escape", "back", "Back", show=False),
-    ]
+    BINDINGS = keys.bindings(keys.MAIN)
 
     def __init__(self) -> None:
         super().__init__(id="main")
@@ -440,12 +432,46 @@ class MainScreen(Screen):
             self._start_turn(SESSION_START_MESSAGE)
 
     def action_rewind(self) -> None:
-        if self.viewing is None:
+        viewing = self.viewing
+        if viewing is None:
             self.notify("Select an earlier turn first (↑ in the chat).", severity="warning")
             return
-        self.rewind_to(self.viewing)
+        later = len(self.conversation.traces) - 1 - viewing
+
+        def answered(yes: bool | None) -> None:
+            if yes and self.viewing == viewing:
+                self.rewind_to(viewing)
+
+        self.ask(
+            f"Restart the conversation from turn {viewing}? The {later} later turn"
+            f"{'s' if later != 1 else ''} stay in the stored session, which Sessions can resume.",
+            answered,
+            yes="Rewind",
+        )
+
+    def ask(self, question: str, then: Callable[[bool | None], None], *, yes: str) -> None:
+        from workbench.tui.screens.confirm import ConfirmScreen
+
+        self.app.push_screen(ConfirmScreen(question, yes=yes, no="Cancel", danger=False), then)
 
     def action_export(self) -> None:
+        if len(self.conversation.traces) < 2:  # the greeting alone is not a test
+            self.notify("Nothing to export yet: say something first.", severity="warning")
+            return
+        folder = _relative(self.project.root / "e2e_tests", self.project.root)
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.export_now()
+
+        self.ask(
+            f"Write this conversation as an e2e test (and its cassette) into {folder}/? "
+            "No file is overwritten.",
+            answered,
+            yes="Write",
+        )
+
+    def export_now(self) -> None:
         from workbench.testing.export import NothingToExport
 
         try:
@@ -486,9 +512,32 @@ class MainScreen(Screen):
     def action_maximize_panel(self) -> None:
         toggle_maximize(self)
 
-    def show_knowledge(self) -> None:
+    def action_knowledge(self) -> None:
         """Bring the Knowledge tab forward and put the focus in it (the palette)."""
         self.panels.reveal("knowledge")
+
+    def action_reload(self) -> None:
+        self.reload_now()
+
+    def action_help(self) -> None:
+        from workbench.tui.screens.help import HelpScreen
+
+        self.app.push_screen(HelpScreen(keys.MAIN))
+
+    # -- typing -----------------------------------------------------------------------------------
+
+    def on_key(self, event: events.Key) -> None:
+        """A printable key typed where nothing takes typing goes to the message input, so
+        typing a sentence with the focus on the chat log or a panel only writes it."""
+        if event.is_printable and event.character and not keys.takes_typing(self.focused):
+            event.stop()
+            event.prevent_default()
+            self.chat.type_into_input(event.character)
+
+    def on_paste(self, event: events.Paste) -> None:
+        if not keys.takes_typing(self.focused):
+            event.stop()
+            self.chat.type_into_input(event.text)
 
     def action_originals(self) -> None:
         shown = self.chat.toggle_originals()

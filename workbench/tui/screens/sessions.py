@@ -12,17 +12,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.content import Content
 from textual.coordinate import Coordinate
-from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Footer, Label, Static
+from textual.screen import Screen
+from textual.widgets import Button, DataTable, Footer, Input, Label, Static
 
 from workbench.trace.text import printable
 from workbench.trace.turn import TurnTrace
+from workbench.tui import keys
+from workbench.tui.screens.confirm import ConfirmScreen
 from workbench.tui.widgets.chat import ChatPane
 from workbench.tui.widgets.panel_area import WIDE_AT, PanelArea
 from workbench.tui.widgets.status import ago
@@ -54,7 +55,7 @@ def in_use_message(session_id: str, pid: int, *, reading: bool = False) -> str:
     read = "" if reading else "Enter opens it read-only, "
     return (
         f"Session {session_id} is open in another window ({who}): "
-        f"{read}k forks it into a new session."
+        f"{read}ctrl+n forks it into a new session."
     )
 
 
@@ -66,44 +67,8 @@ def _age(stamp: str, now: float) -> str:
     return ago(now - when.timestamp())
 
 
-class ConfirmScreen(ModalScreen[bool]):
-    """Yes or no."""
-
-    BINDINGS = [
-        Binding("y", "answer(True)", "Yes"),
-        Binding("n,escape", "answer(False)", "No"),
-    ]
-
-    def __init__(self, question: str) -> None:
-        super().__init__(id="confirm")
-        self.question = question
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="confirm-box"):
-            yield Static(self.question, id="confirm-question", markup=False)
-            with Horizontal(id="confirm-buttons"):
-                yield Button("Delete (y)", variant="error", id="yes")
-                yield Button("Keep (n)", id="no")
-
-    def on_mount(self) -> None:
-        self.query_one("#no", Button).focus()
-
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "yes")
-
-    def action_answer(self, yes: bool) -> None:
-        self.dismiss(yes)
-
-
 class SessionsScreen(Screen[Resume | None]):
-    BINDINGS = [
-        Binding("escape", "close", "Back"),
-        Binding("enter", "open", "Open"),
-        Binding("r", "resume", "Resume"),
-        Binding("k", "fork", "Fork", show=False),
-        Binding("d,delete", "delete", "Delete"),
-    ]
+    BINDINGS = keys.bindings(keys.SESSIONS)
 
     def __init__(
         self,
@@ -121,6 +86,11 @@ class SessionsScreen(Screen[Resume | None]):
 
     def compose(self) -> ComposeResult:
         yield Label(id="sessions-title")
+        yield Input(
+            placeholder="search titles and messages (type anywhere)",
+            id="sessions-search",
+            select_on_focus=False,
+        )
         yield DataTable(id="sessions-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="sessions-empty")
         with Horizontal(id="sessions-buttons"):
@@ -133,7 +103,8 @@ class SessionsScreen(Screen[Resume | None]):
     def on_mount(self) -> None:
         self.query_one("#sessions-title", Label).update(
             Content.from_markup(
-                "[b]Sessions[/] · $name · [dim]Enter opens read-only · r resumes · d deletes[/]",
+                "[b]Sessions[/] · $name · "
+                "[dim]Enter opens read-only · ^r resumes · ^n forks · Del deletes[/]",
                 name=printable(self.root.name, multiline=False),
             )
         )
@@ -166,7 +137,8 @@ class SessionsScreen(Screen[Resume | None]):
         self.summaries = {}
         try:
             store = self._open_store()
-            summaries = store.list_sessions(limit=500) if store is not None else []
+            search = self.query_one("#sessions-search", Input).value.strip() or None
+            summaries = store.list_sessions(limit=500, search=search) if store else []
         except Exception as exc:
             self.notify(f"The session store cannot be read: {exc}", severity="error")
             summaries = []
@@ -190,7 +162,10 @@ class SessionsScreen(Screen[Resume | None]):
             )
         empty = self.query_one("#sessions-empty", Static)
         empty.display = not summaries
-        empty.update("No sessions saved yet: chat in the main screen and they appear here.")
+        if self.query_one("#sessions-search", Input).value.strip():
+            empty.update("No session matches the search.")
+        else:
+            empty.update("No sessions saved yet: chat in the main screen and they appear here.")
 
     # -- the selected session ---------------------------------------------------------------
 
@@ -228,6 +203,30 @@ class SessionsScreen(Screen[Resume | None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+    def action_refresh(self) -> None:
+        self.reload()
+
+    def on_key(self, event: events.Key) -> None:
+        """Typing anywhere searches (no action sits on a letter)."""
+        if event.is_printable and event.character and not keys.takes_typing(self.focused):
+            event.stop()
+            event.prevent_default()
+            search = self.query_one("#sessions-search", Input)
+            search.cursor_position = len(search.value)
+            search.insert_text_at_cursor(event.character)
+            search.focus()
+
+    @on(Input.Changed, "#sessions-search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.reload()
+
+    @on(Input.Submitted, "#sessions-search")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.query_one(DataTable).focus()
+        self.action_open()
 
     def action_open(self) -> None:
         summary = self.selected()
@@ -298,12 +297,7 @@ class SessionsScreen(Screen[Resume | None]):
 class TranscriptScreen(Screen[Resume | None]):
     """One stored session, read-only: its chat and its turns in the panels."""
 
-    BINDINGS = [
-        Binding("escape", "back", "Back"),
-        Binding("r", "resume", "Resume"),
-        Binding("k", "fork", "Fork", show=False),
-        Binding("f", "maximize_panel", "Maximize"),
-    ]
+    BINDINGS = keys.bindings(keys.TRANSCRIPT)
 
     def __init__(
         self,
@@ -331,7 +325,7 @@ class TranscriptScreen(Screen[Resume | None]):
         summary = self.summary
         self.query_one("#transcript-title", Label).update(
             Content.from_markup(
-                "[b]Session $id[/] · $title · read-only (r resumes it)",
+                "[b]Session $id[/] · $title · read-only (^r resumes it, ^n forks it)",
                 id=printable(summary.id, multiline=False),
                 title=printable(summary.title or "(no message yet)", multiline=False),
             )

@@ -167,7 +167,8 @@ class HistoryInput(Input):
     ]
 
     def __init__(self, *, placeholder: str = "", id: str | None = None) -> None:
-        super().__init__(placeholder=placeholder, id=id)
+        # a draft is kept when the focus comes back, not selected for the next key to replace
+        super().__init__(placeholder=placeholder, id=id, select_on_focus=False)
         self.history: list[str] = []
         self._position = 0
         self._draft = ""
@@ -329,6 +330,16 @@ class ChatPane(Vertical):
     def focus_input(self) -> None:
         if not self.read_only:
             self.input.focus()
+
+    def type_into_input(self, text: str) -> None:
+        """Text typed or pasted elsewhere: appended to the message and the input focused
+        (a read-only chat has no input and drops it)."""
+        if self.read_only:
+            return
+        field = self.input
+        field.cursor_position = len(field.value)
+        field.insert_text_at_cursor(text)
+        field.focus()
 
     # -- events ---------------------------------------------------------------------------
 
