@@ -465,6 +465,25 @@ async def test_an_edit_on_disk_changes_the_next_turn(project):
         assert "reloaded" in text_of(app.query_one(WorkbenchHeader))
 
 
+async def test_editing_the_running_flow_continues_it_and_says_so(project):
+    app = app_on(project)
+    flows = project / "data" / "flows" / "orders.yml"
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot)
+        await send(pilot, CANCEL)
+        assert "cancel" in text_of(turn_items(app)[-1]).lower()
+        text = flows.read_text()
+        old = "description: whether the customer really wants to cancel the order"
+        flows.write_text(text.replace(old, "description: true when the customer confirms"))
+        await wait_until(pilot, lambda: app.reload_count >= 1, what="the reload")
+        assert "flow cancel_order changed; continuing at collect confirm_cancellation" in (
+            notifications(app)
+        )
+        await send(pilot, "yes")
+        last = text_of(turn_items(app)[-1])
+        assert "cancelled" in last.lower() and "changed" not in last
+
+
 async def test_a_broken_edit_shows_the_banner_and_keeps_the_old_flows(project):
     app = app_on(project)
     flows = project / "data" / "flows" / "orders.yml"

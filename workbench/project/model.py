@@ -494,6 +494,8 @@ class Project:
     # beside those whose names say so (store/redact.py)
     secret_slots: frozenset[str] = frozenset()
     not_secret_slots: frozenset[str] = frozenset()
+    # a running flow changed by a reload: "continue" at its matching step, or "rasa"
+    code_change: str = "continue"
 
     def flow(self, flow_id: str) -> Flow | None:
         return self.flows.get(flow_id)

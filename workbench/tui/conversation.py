@@ -27,7 +27,7 @@ from workbench import wiring
 from workbench.calm.names import is_session_start
 from workbench.errors import WorkbenchError
 from workbench.project.model import Project
-from workbench.session import Session
+from workbench.session import FlowEdit, Session
 from workbench.trace.turn import TurnTrace
 from workbench.understanding.base import CommandGenerator
 from workbench.wiring import Parts
@@ -132,11 +132,13 @@ class Conversation:
     def store_session_id(self) -> str | None:
         return getattr(self.recorder, "session_id", None)
 
-    def replace_project(self, project: Project) -> None:
-        """A reloaded project; the conversation goes on (the engine notices edits to
-        flows on the stack at the next message)."""
-        self.session.replace_project(project)
+    def replace_project(self, project: Project) -> list[FlowEdit]:
+        """A reloaded project; the conversation goes on. Returns what became of the
+        running flows it changed (continued at a matching step, or left to the
+        code-change pattern)."""
+        edits = self.session.replace_project(project)
         self.remember(project)
+        return edits
 
     def remember(self, project: Project) -> None:
         """Keep `project` to draw turns against (the last `PROJECTS_KEPT` are kept)."""

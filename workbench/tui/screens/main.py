@@ -376,9 +376,16 @@ class MainScreen(Screen):
         result = message.result
         self.reload = result
         if result.ok:
-            self.conversation.replace_project(result.project)
+            edits = self.conversation.replace_project(result.project)
             self.reloaded_at = self.wb.clock()
             self.notify(f"Reloaded {result.what} in {result.elapsed_ms:.0f} ms", timeout=3)
+            for edit in edits:
+                self.notify(
+                    edit.message(),
+                    title="The running flow changed",
+                    severity="information" if edit.continued else "warning",
+                    timeout=8,
+                )
             self.show_turn(self.viewing)  # panels that draw the project see the new one
         else:
             count = len(result.errors)
