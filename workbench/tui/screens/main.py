@@ -20,7 +20,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from workbench.calm.names import SESSION_START_MESSAGE
+from workbench.calm.names import SESSION_START_MESSAGE, is_session_start
 from workbench.trace.turn import TurnTrace
 from workbench.tui import keys
 from workbench.tui.conversation import Conversation, ReplayOutcome
@@ -294,7 +294,9 @@ class MainScreen(Screen):
 
     def rewind_to(self, index: int) -> None:
         traces = list(self.conversation.traces[: index + 1])
-        self._rebuild(traces, what=f"Rewound to turn {index}")
+        first = next((t.user_text for t in traces if not is_session_start(t.user_text)), "")
+        title = f"{first[:50]} (rewound to turn {index})" if first else None
+        self._rebuild(traces, what=f"Rewound to turn {index}", title=title)
 
     def resume(self, session_id: str, traces: list[TurnTrace], seed: int) -> None:
         self._rebuild(
@@ -308,11 +310,12 @@ class MainScreen(Screen):
         what: str,
         seed: int | None = None,
         continue_id: str | None = None,
+        title: str | None = None,
     ) -> None:
         self.generation += 1
         self.workers.cancel_group(self, "turn")
         self.chat.set_busy(True)
-        self.run_replay(traces, self.generation, what, seed, continue_id)
+        self.run_replay(traces, self.generation, what, seed, continue_id, title)
 
     @work(exclusive=True, group="turn", exit_on_error=False)
     async def run_replay(
@@ -322,10 +325,11 @@ class MainScreen(Screen):
         what: str,
         seed: int | None,
         continue_id: str | None,
+        title: str | None,
     ) -> None:
         try:
             outcome = await self.conversation.replay(
-                traces, self.project, seed=seed, continue_store_session=continue_id
+                traces, self.project, seed=seed, continue_store_session=continue_id, title=title
             )
         except Exception as exc:
             self.post_message(TurnFailed(f"replay failed: {type(exc).__name__}: {exc}", generation))
@@ -512,7 +516,12 @@ class MainScreen(Screen):
             return
         session_id, traces, seed, fork = result
         if fork:  # replayed into a new store session, as a rewind is
-            self._rebuild(traces, what=f"Forked session {session_id}", seed=seed)
+            self._rebuild(
+                traces,
+                what=f"Forked session {session_id}",
+                seed=seed,
+                title=f"fork of {session_id}",
+            )
         else:
             self.resume(session_id, traces, seed)
 
