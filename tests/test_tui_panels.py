@@ -432,6 +432,25 @@ async def test_slots_highlight_changes_filter_and_toggle_builtins(project):
         assert "dim" in str(table.get_row_at(0)[0].style)
 
 
+async def test_the_highlighted_slot_is_shown_in_full_below_the_table(project):
+    trace = await run_turns(project, "where is my order", "A1001")
+    panel = SlotsPanel()
+    async with PanelApp(panel).run_test(size=(60, 30)) as pilot:  # a narrow side panel
+        panel.show_trace(trace, project)
+        await pilot.pause()
+        table = panel.query_one(DataTable)
+        detail = panel.query_one("#slot-detail", Static)
+        assert str(detail.render()) == "order_id (text) = 'A1001'  was null"
+        whole = value_text(trace.slots_after["order_details"], 400)
+        table.focus()
+        row = next(i for i, r in enumerate(rows(table)) if r[0] == "order_details")
+        assert len(rows(table)[row][2]) < len(whole)  # cut in the table's value column ...
+        table.move_cursor(row=row)
+        await pilot.pause()
+        assert whole in str(detail.render())  # ... whole down here
+        assert detail.region.width <= 60 and detail.region.height >= 2  # wrapped
+
+
 async def test_enter_in_the_slot_filter_does_not_reach_the_app(project):
     trace = await run_turns(project, "where is my order")
     panel = SlotsPanel()

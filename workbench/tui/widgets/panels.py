@@ -40,6 +40,7 @@ from workbench.tui.widgets.knowledge_panel import KnowledgePanel
 
 MUTED = "$text-muted"
 VALUE_LIMIT = 40
+DETAIL_LIMIT = 400  # the slot detail line wraps; only a huge value is cut
 DUPLICATE = "\0"  # joins a repeated row key and its count
 
 
@@ -258,6 +259,12 @@ class SlotsPanel(_TablePanel):
     SlotsPanel #slot-builtin {
         width: auto;
     }
+    SlotsPanel > #slot-detail {
+        height: auto;
+        max-height: 8;
+        border-top: solid $foreground 30%;
+        padding: 0 1;
+    }
     """
 
     def __init__(
@@ -275,6 +282,29 @@ class SlotsPanel(_TablePanel):
             yield Input(placeholder="filter slots", compact=True, id="slot-filter")
             yield Checkbox("built-in", compact=True, id="slot-builtin")
         yield from super().compose()
+        # the highlighted slot in full: a long name or value is cut in the table
+        yield Static(id="slot-detail", markup=False)
+
+    @on(DataTable.RowHighlighted, "#trace-table")
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        name = str(event.row_key.value).split(DUPLICATE)[0]
+        row = next((r for r in self.rows if r.name == name), None)
+        self.show_detail(row)
+
+    def show_detail(self, row: SlotRow | None) -> None:
+        detail = self.query_one("#slot-detail", Static)
+        detail.display = row is not None
+        if row is None:
+            return
+        parts: list[str | tuple[str, str]] = [
+            (printable(row.name, multiline=False), "bold"),
+            (f" ({printable(row.type, multiline=False)})", "dim"),
+            " = ",
+            (value_text(row.value, DETAIL_LIMIT), "bold yellow" if row.changed else ""),
+        ]
+        if row.changed:
+            parts += [("  was ", "dim"), value_text(row.old, DETAIL_LIMIT)]
+        detail.update(Text.assemble(*parts))
 
     @property
     def filter_text(self) -> str:
@@ -309,6 +339,7 @@ class SlotsPanel(_TablePanel):
     def draw_empty(self, project: Project | None) -> None:
         self.rows = []
         super().draw_empty(project)
+        self.show_detail(None)
 
     def fill(self) -> None:
         """Apply the filter and the built-in toggle to the rows of the last trace."""
@@ -320,6 +351,7 @@ class SlotsPanel(_TablePanel):
             if needle in row.name.lower() and (show_builtin or row.changed or not row.builtin)
         ]
         self.set_rows([(row.name, self._cells(row)) for row in shown])
+        self.show_detail(shown[0] if shown else None)
         if shown:
             self.set_note("")
         elif needle:
