@@ -28,6 +28,7 @@ from workbench.tui.screens.maximize import toggle_maximize
 from workbench.tui.widgets.chat import ChatPane
 from workbench.tui.widgets.knowledge_panel import KnowledgePanel
 from workbench.tui.widgets.panel_area import WIDE_AT, PanelArea
+from workbench.tui.widgets.panels import SlotsPanel
 from workbench.tui.widgets.status import ErrorBanner, WorkbenchHeader, ago
 from workbench.watch import ReloadResult
 
@@ -247,6 +248,37 @@ class MainScreen(Screen):
         if self.chat.busy:
             return
         self._start_turn(event.text)
+
+    @on(SlotsPanel.EditSlot)
+    def _edit_slot(self, event: SlotsPanel.EditSlot) -> None:
+        from workbench.tui.screens.slot_edit import SlotEditScreen
+
+        event.stop()
+        why = self._why_not_live()
+        slot = self.project.slot(event.name)
+        if why is None and slot is None:
+            why = f"'{event.name}' is a built-in slot: its patterns set it"
+        if why is not None:
+            self.notify(f"Cannot set the slot: {why}", severity="warning", timeout=5)
+            return
+        assert slot is not None
+        current = self.conversation.session.tracker.slots.get(slot.name)
+
+        def chosen(message: str | None) -> None:
+            if message is not None and self._why_not_live() is None:
+                self._start_turn(message)
+
+        self.app.push_screen(SlotEditScreen(slot, current), chosen)
+
+    def _why_not_live(self) -> str | None:
+        """Why the conversation cannot take a message from a panel now (None: it can)."""
+        if self.chat.read_only:
+            return "this session is open read-only"
+        if self.viewing is not None:
+            return "an earlier turn is shown (Esc goes back to the latest)"
+        if self.chat.busy:
+            return "the last message is still being answered"
+        return None
 
     @on(TurnDone)
     @guarded("Showing the turn")

@@ -14,6 +14,7 @@ from rich.text import Text
 from textual import on
 from textual.containers import Horizontal
 from textual.content import Content
+from textual.message import Message
 from textual.widgets import Checkbox, DataTable, Input, Static
 
 from workbench.calm.names import ACTION_LISTEN, is_pattern
@@ -284,6 +285,18 @@ class SlotsPanel(_TablePanel):
         yield from super().compose()
         # the highlighted slot in full: a long name or value is cut in the table
         yield Static(id="slot-detail", markup=False)
+
+    class EditSlot(Message):
+        """Enter (or a click) on a slot row: the user wants to set or clear it."""
+
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name = name
+
+    @on(DataTable.RowSelected, "#trace-table")
+    def _edit_slot(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.post_message(self.EditSlot(str(event.row_key.value).split(DUPLICATE)[0]))
 
     @on(DataTable.RowHighlighted, "#trace-table")
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
