@@ -8,14 +8,15 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from textual.widgets import Button, DataTable, Input, Static
+from textual.widgets import Button, DataTable, Input, Static, TextArea
 from tui_helpers import MessageLog, copy_sample, send, settle, start, wait_until
 
 from workbench.cli.main import main as cli_main
 from workbench.project.loader import load_project
 from workbench.slot_input import checked_value, set_slots_message
 from workbench.tui.app import make_app
-from workbench.tui.screens.main import MainScreen, TurnDone
+from workbench.tui.screens.correct import CorrectScreen
+from workbench.tui.screens.main import ConversationRebuilt, MainScreen, TurnDone
 from workbench.tui.screens.slot_edit import SlotEditScreen
 from workbench.tui.widgets.panels import SlotsPanel
 
@@ -139,3 +140,62 @@ def test_an_exported_conversation_with_a_slot_edit_passes_as_a_test(project, cap
         ["test", str(project), str(test), "--cassette", str(app.last_export.cassette_path)]
     )
     assert code == 0, capsys.readouterr().out
+
+
+# -- correcting the model ---------------------------------------------------------------------
+
+
+def test_correct_the_latest_turn_and_keep_it_as_a_test(project, capsys):
+    app = make_app(project, offline=True)
+    log = MessageLog(ConversationRebuilt)
+
+    async def chat():
+        async with app.run_test(size=(100, 30), message_hook=log) as pilot:
+            await start(pilot)
+            await send(pilot, CANCEL)
+            assert app.conversation.traces[-1].raw_output.startswith("start flow cancel_order")
+            await pilot.press("ctrl+g")
+            await wait_until(pilot, lambda: isinstance(app.screen, CorrectScreen))
+            area = app.screen.query_one(TextArea)
+            assert area.text == app.conversation.traces[-1].raw_output
+            area.text = "start flow check_order_status\nset slot order_id A1002\nbogus line"
+            await pilot.pause()
+            reading = str(app.screen.query_one("#correct-reading", Static).render())
+            assert reading.startswith(
+                "reads as: start flow check_order_status; set slot order_id A1002"
+            )
+            assert "ignored 'bogus line'" in reading
+            await pilot.press("ctrl+s")
+            await wait_until(pilot, lambda: log.of(ConversationRebuilt), what="the re-run")
+            await wait_until(pilot, lambda: app.last_export is not None, what="the export")
+            last = app.conversation.traces[-1]
+            assert last.user_text == CANCEL
+            assert [c.dsl for c in last.commands] == [
+                "start flow check_order_status",
+                "set slot order_id A1002",
+            ]
+            assert any("A1002" in text for text in last.bot_texts)
+            assert not any("Are you sure" in text for text in last.bot_texts)
+
+    asyncio.run(chat())
+    export = app.last_export
+    cassette = export.cassette_path.read_text()
+    assert "start flow check_order_status" in cassette
+    assert "start flow cancel_order" not in cassette
+    capsys.readouterr()
+    code = cli_main(
+        ["test", str(project), str(export.test_path), "--cassette", str(export.cassette_path)]
+    )
+    assert code == 0, capsys.readouterr().out
+
+
+async def test_a_turn_the_model_never_saw_cannot_be_corrected(project):
+    app = make_app(project, offline=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await start(pilot)
+        await send(pilot, "/SetSlots(order_id=A1001)")
+        await pilot.press("ctrl+g")
+        await settle(pilot)
+        assert isinstance(app.screen, MainScreen)
+        shown = [n.message for n in app._notifications]
+        assert any(m.startswith("Nothing to correct: the latest message did not go") for m in shown)

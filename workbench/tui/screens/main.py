@@ -7,6 +7,7 @@ goes to the `Conversation` (the `Session`), traces come back and are rendered.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 from collections.abc import Callable, Coroutine
@@ -30,10 +31,12 @@ from workbench.tui.widgets.knowledge_panel import KnowledgePanel
 from workbench.tui.widgets.panel_area import WIDE_AT, PanelArea
 from workbench.tui.widgets.panels import SlotsPanel
 from workbench.tui.widgets.status import ErrorBanner, WorkbenchHeader, ago
+from workbench.understanding.base import GeneratorFailure
 from workbench.watch import ReloadResult
 
 if TYPE_CHECKING:
     from workbench.tui.app import WorkbenchApp
+    from workbench.tui.screens.correct import Correction
     from workbench.tui.screens.sessions import Resume
 
 
@@ -114,6 +117,7 @@ class MainScreen(Screen):
         self.viewing: int | None = None
         self.reload: ReloadResult | None = None
         self.reloaded_at: float = 0.0
+        self.correcting: Correction | None = None  # a corrected turn being re-run
         self.actions_error: str | None = None
         self.actions_label = ""
 
@@ -270,6 +274,39 @@ class MainScreen(Screen):
 
         self.app.push_screen(SlotEditScreen(slot, current), chosen)
 
+    def action_correct(self) -> None:
+        from workbench.testing.replay import model_message
+        from workbench.tui.screens.correct import CorrectScreen
+        from workbench.understanding.prompt import syntax_for
+
+        why = self._why_not_live()
+        traces = self.conversation.traces
+        last = traces[-1] if traces else None
+        if why is None and (last is None or model_message(last) is None):
+            why = "the latest message did not go to the command generator"
+        if why is not None:
+            self.notify(f"Nothing to correct: {why}", severity="warning", timeout=5)
+            return
+        assert last is not None
+        screen = CorrectScreen(last.user_text, last.raw_output or "", syntax_for(self.project))
+        self.app.push_screen(screen, self.correct_latest)
+
+    def correct_latest(self, correction: Correction | None) -> None:
+        """Re-run the conversation with `correction` as the generator's answer to the
+        latest message: a new store session, whose cassette holds the corrected answer."""
+        traces = list(self.conversation.traces)
+        if correction is None or not traces or self._why_not_live() is not None:
+            return
+        last = traces[-1]
+        fixed = dataclasses.replace(
+            last,
+            raw_output=correction.output,
+            errors=[e for e in last.errors if GeneratorFailure.from_text(e) is None],
+        )
+        self.correcting = correction
+        title = f"{last.user_text[:50]} (corrected turn {last.index})"
+        self._rebuild([*traces[:-1], fixed], what=f"Corrected turn {last.index}", title=title)
+
     def _why_not_live(self) -> str | None:
         """Why the conversation cannot take a message from a panel now (None: it can)."""
         if self.chat.read_only:
@@ -377,6 +414,18 @@ class MainScreen(Screen):
         await self._show_conversation()
         outcome = message.outcome
         note = f"{message.what}: {len(outcome.traces)} turns replayed, now live."
+        corrected, self.correcting = self.correcting, None
+        if corrected is not None:
+            last = outcome.traces[-1] if outcome.traces else None
+            if corrected.save_test:
+                self.export_now()
+            if last is not None and last.errors:
+                self.notify(
+                    f"The corrected turn {last.index} went wrong: {last.errors[0]}",
+                    severity="warning",
+                    timeout=10,
+                )
+            return
         if outcome.diverged_at is not None:
             self.notify(
                 f"{note} From turn {outcome.diverged_at} on, the assistant behaves differently "
