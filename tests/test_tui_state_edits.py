@@ -8,6 +8,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from textual.command import CommandPalette
 from textual.widgets import Button, DataTable, Input, Static, TextArea
 from tui_helpers import MessageLog, copy_sample, send, settle, start, wait_until
 
@@ -199,3 +200,32 @@ async def test_a_turn_the_model_never_saw_cannot_be_corrected(project):
         assert isinstance(app.screen, MainScreen)
         shown = [n.message for n in app._notifications]
         assert any(m.startswith("Nothing to correct: the latest message did not go") for m in shown)
+
+
+# -- flows from the palette -------------------------------------------------------------------
+
+
+async def palette_run(pilot, app, query: str) -> None:
+    await pilot.press("ctrl+p")
+    await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette), what="the palette")
+    await pilot.press(*query)
+    await settle(pilot)
+    await pilot.press("enter")
+
+
+async def test_start_and_cancel_a_flow_from_the_palette(project):
+    app = make_app(project, offline=True)
+    log = MessageLog(TurnDone)
+    async with app.run_test(size=(100, 30), message_hook=log) as pilot:
+        await start(pilot)
+        log.clear()
+        await palette_run(pilot, app, "start flow check_order")
+        await wait_until(pilot, lambda: log.of(TurnDone), what="the turn")
+        trace = log.of(TurnDone)[0].trace
+        assert trace.user_text == "/start flow check_order_status"
+        assert app.main.active_user_flow() == "check_order_status"
+        log.clear()
+        await palette_run(pilot, app, "cancel flow check")
+        await wait_until(pilot, lambda: log.of(TurnDone), what="the turn")
+        assert log.of(TurnDone)[0].trace.user_text == "/cancel flow"
+        assert app.main.active_user_flow() is None

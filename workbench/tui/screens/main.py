@@ -21,10 +21,11 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from workbench.calm.names import SESSION_START_MESSAGE, is_session_start
+from workbench.calm.names import SESSION_START_MESSAGE, is_pattern, is_session_start
 from workbench.trace.turn import TurnTrace
 from workbench.tui import keys
 from workbench.tui.conversation import Conversation, ReplayOutcome
+from workbench.tui.flow_commands import FlowCommands
 from workbench.tui.screens.maximize import toggle_maximize
 from workbench.tui.widgets.chat import ChatPane
 from workbench.tui.widgets.knowledge_panel import KnowledgePanel
@@ -110,6 +111,7 @@ def guarded(what: str) -> Callable[[Handler[_S, _P]], Guarded[_S, _P]]:
 
 class MainScreen(Screen):
     BINDINGS = keys.bindings(keys.MAIN)
+    COMMANDS = Screen.COMMANDS | {FlowCommands}
 
     def __init__(self) -> None:
         super().__init__(id="main")
@@ -269,8 +271,8 @@ class MainScreen(Screen):
         current = self.conversation.session.tracker.slots.get(slot.name)
 
         def chosen(message: str | None) -> None:
-            if message is not None and self._why_not_live() is None:
-                self._start_turn(message)
+            if message is not None:
+                self.send_from_panel(message)
 
         self.app.push_screen(SlotEditScreen(slot, current), chosen)
 
@@ -306,6 +308,23 @@ class MainScreen(Screen):
         self.correcting = correction
         title = f"{last.user_text[:50]} (corrected turn {last.index})"
         self._rebuild([*traces[:-1], fixed], what=f"Corrected turn {last.index}", title=title)
+
+    def send_from_panel(self, message: str) -> None:
+        """Send `message` as the next turn, as typing it would (a slot set from the Slots
+        panel, a flow started from the palette); says why when it cannot be sent now."""
+        why = self._why_not_live()
+        if why is not None:
+            self.notify(f"Not sent: {why}", severity="warning", timeout=5)
+            return
+        self._start_turn(message)
+
+    def active_user_flow(self) -> str | None:
+        """The flow of the top user flow frame of the live conversation."""
+        traces = self.conversation.traces
+        for frame in reversed(traces[-1].stack_after if traces else []):
+            if frame.is_flow and frame.flow_id and not is_pattern(frame.flow_id):
+                return frame.flow_id
+        return None
 
     def _why_not_live(self) -> str | None:
         """Why the conversation cannot take a message from a panel now (None: it can)."""
