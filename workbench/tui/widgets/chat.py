@@ -59,7 +59,7 @@ class TurnItem(ListItem):
         trace = self.trace
         if is_session_start(trace.user_text):
             yield Static(
-                Content.from_markup("[dim]session start[/]"), classes="line system", markup=False
+                Content("session start"), classes="line system", markup=False
             )
         else:
             pressed = _pressed(trace.user_text, self.offered)

@@ -492,16 +492,18 @@ class PromptPanel(TextPanel):
 
 # --- events -----------------------------------------------------------------------------
 
+# the theme's text colours: made to be read on its backgrounds (its plain `$secondary`
+# and friends are fill colours, too dark for text on a dark theme)
 _EVENT_STYLES = {
-    "user": "$accent",
-    "bot": "$success",
-    "slot": "$secondary",
-    "error": "bold $error",
-    "notice": "$warning",
+    "user": "$text-accent",
+    "bot": "$text-success",
+    "slot": "$text-secondary",
+    "error": "bold $text-error",
+    "notice": "$text-warning",
     "flow_started": "bold",
     "flow_completed": "bold",
-    "flow_cancelled": "bold $warning",
-    "flow_interrupted": "$warning",
+    "flow_cancelled": "bold $text-warning",
+    "flow_interrupted": "$text-warning",
     "flow_resumed": "bold",
 }
 
