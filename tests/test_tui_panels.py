@@ -369,10 +369,10 @@ async def test_commands_show_raw_output_dropped_and_rewritten(project):
         assert "Parsed (3)" in text and "Accepted (1)" in text
         reason = "start flow delete_everything: flow 'delete_everything' does not exist"
         assert reason in text
-        assert any("$error" in s for s in line_styles(body(panel), reason))
+        assert any("$text-error" in s for s in line_styles(body(panel), reason))
         rewritten = "set slot foo 3 → cannot handle cannot_handle_default: slot 'foo' is not"
         assert rewritten in text
-        assert any("$warning" in s for s in line_styles(body(panel), rewritten))
+        assert any("$text-warning" in s for s in line_styles(body(panel), rewritten))
         assert text.index("Accepted (1)\n  start flow check_order_status") > 0
         assert "2 dropped" in str(panel.border_subtitle)
 
@@ -596,7 +596,7 @@ async def test_events_show_errors_in_red(project):
         await pilot.pause()
         needle = "! command generator failed: RuntimeError('the model fell over')"
         assert needle in text_of(panel)
-        assert any("$error" in s for s in line_styles(body(panel), needle))
+        assert any("$text-error" in s for s in line_styles(body(panel), needle))
         assert "1 error" in str(panel.border_subtitle)
 
 

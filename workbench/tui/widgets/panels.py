@@ -35,7 +35,14 @@ from workbench.trace.text import (
     value_text,
 )
 from workbench.trace.turn import TurnTrace
-from workbench.tui.widgets.base import NO_TURN, FlowChosen, TableNotePanel, TextPanel, TracePanel
+from workbench.tui.widgets.base import (
+    NO_TURN,
+    FlowChosen,
+    Line,
+    TableNotePanel,
+    TextPanel,
+    TracePanel,
+)
 from workbench.tui.widgets.flow_panel import FlowPanel
 from workbench.tui.widgets.knowledge_panel import KnowledgePanel
 
@@ -132,8 +139,8 @@ def _heading(text: str, style: str = "bold") -> Content:
     return Content.styled(text, style)
 
 
-def _indented(text: str, style: str = "", prefix: str = "  ") -> Content:
-    return Content.assemble(prefix, (text, style) if style else text)
+def _indented(text: str, style: str = "", prefix: str = "  ") -> Line:
+    return (prefix, Content.styled(text, style) if style else Content(text))
 
 
 class CommandsPanel(TextPanel):
@@ -142,12 +149,12 @@ class CommandsPanel(TextPanel):
     panel_title = "Commands"
 
     def draw_trace(self, trace: TurnTrace, project: Project) -> None:
-        lines: list[Content] = []
+        lines: list[Line] = []
         total = trace.timings_ms.get("total")
         header: list[str | tuple[str, str]] = [
             (f"turn {trace.index}", "bold"),
             " · ",
-            (printable(trace.source, multiline=False), "$accent"),
+            (printable(trace.source, multiline=False), "$text-accent"),
         ]
         if trace.generator:
             header += [" · ", printable(trace.generator, multiline=False)]
@@ -176,13 +183,13 @@ class CommandsPanel(TextPanel):
             lines += _command_lines(trace.commands)
 
         if trace.dropped:
-            lines.append(_heading(f"Dropped ({len(trace.dropped)})", "bold $error"))
+            lines.append(_heading(f"Dropped ({len(trace.dropped)})", "bold $text-error"))
             for dropped in trace.dropped:
-                lines.append(_indented(dropped_text(dropped), "$error", "  ✗ "))
+                lines.append(_indented(dropped_text(dropped), "$text-error", "  ✗ "))
         if trace.rewritten:
-            lines.append(_heading(f"Rewritten ({len(trace.rewritten)})", "bold $warning"))
+            lines.append(_heading(f"Rewritten ({len(trace.rewritten)})", "bold $text-warning"))
             for rewritten in trace.rewritten:
-                lines.append(_indented(rewritten_text(rewritten), "$warning", "  ↻ "))
+                lines.append(_indented(rewritten_text(rewritten), "$text-warning", "  ↻ "))
         self.set_body(lines)
         summary = f"{len(accepted)} accepted"
         if trace.dropped:
@@ -192,7 +199,7 @@ class CommandsPanel(TextPanel):
         self.border_subtitle = summary
 
 
-def _command_lines(commands: list[CommandRecord]) -> list[Content]:
+def _command_lines(commands: list[CommandRecord]) -> list[Line]:
     """Each command, and under it why it was made when the generator said."""
     lines = []
     for command in commands:
@@ -462,7 +469,7 @@ class PromptPanel(TextPanel):
             lines.append(Content.styled(f"no model call ({_why_no_model(trace)})", MUTED))
             self.border_subtitle = ""
             if usage is not None and usage.error:
-                lines.append(Content.styled(f"error: {printable(usage.error)}", "bold $error"))
+                lines.append(Content.styled(f"error: {printable(usage.error)}", "bold $text-error"))
             if trace.raw_output is not None:
                 lines.append(_heading("Generator output"))
                 lines += [Content(printable(line)) for line in trace.raw_output.splitlines()]
@@ -474,7 +481,7 @@ class PromptPanel(TextPanel):
             facts += [" · ", part]
         lines.append(Content.assemble(*facts))
         if usage is not None and usage.error:
-            lines.append(Content.styled(f"error: {printable(usage.error)}", "bold $error"))
+            lines.append(Content.styled(f"error: {printable(usage.error)}", "bold $text-error"))
         lines.append(_heading("Prompt"))
         lines.append(
             Content(printable(trace.prompt.rstrip("\n")))
@@ -546,7 +553,7 @@ class EventsPanel(TextPanel):
                 if run.error and not any(
                     e.type == "error" and e.action == run.name for e in trace.events
                 ):
-                    parts.append((f"  {printable(run.error)}", "$error"))
+                    parts.append((f"  {printable(run.error)}", "$text-error"))
                 lines.append(Content.assemble(*parts))
                 # what the action server printed during the call, under its action
                 pad = " " * (width + 3)
@@ -559,7 +566,7 @@ class EventsPanel(TextPanel):
         event_errors = {e.message for e in trace.events if e.type == "error"}
         for error in trace.errors:
             if error not in event_errors:
-                lines.append(Content.styled(f"! {printable(error)}", "bold $error"))
+                lines.append(Content.styled(f"! {printable(error)}", "bold $text-error"))
         if not lines:
             lines.append(Content.styled("no events", MUTED))
         self.set_body(lines)
