@@ -138,7 +138,7 @@ class Probe:
         self.test_case = name or ""
         self.ideal.begin_test_case(name, file)  # type: ignore[attr-defined]
 
-    async def generate(self, message, tracker, project):  # noqa: ANN001, ANN201
+    async def generate(self, message, tracker, project):
         start = time.perf_counter()
         got = await self.offline.generate(message, tracker, project)
         ms = (time.perf_counter() - start) * 1000
@@ -165,10 +165,7 @@ def corpus_projects(templates: Path) -> list[tuple[str, Path, Path]]:
     listing = parse_yaml((CORPUS / "corpus.yml").read_text(encoding="utf-8"), "corpus.yml")
     out = []
     for entry in listing["projects"]:  # type: ignore[index]
-        if "template" in entry:
-            folder = templates / entry["template"]
-        else:
-            folder = CORPUS / entry["path"]
+        folder = templates / entry["template"] if "template" in entry else CORPUS / entry["path"]
         out.append((entry["name"], folder, (CORPUS / entry["labels"]).resolve()))
     return out
 

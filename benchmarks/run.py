@@ -931,9 +931,10 @@ def offline_accuracy(repeat: int) -> list[float]:
         f" turns (v2 {100 * figures[split]['v2']:.1f} %, v3 {100 * figures[split]['v3']:.1f} %)"
         for split in module.SPLITS
     ]
-    DERIVED["offline_accuracy"] = lambda _summary: {
-        key: value for key, value in figures.items() if key in ("turns", "all", *module.SPLITS)
-    } | {"report": lines}
+    DERIVED["offline_accuracy"] = lambda _summary: (
+        {key: value for key, value in figures.items() if key in ("turns", "all", *module.SPLITS)}
+        | {"report": lines}
+    )
     return [r.ms for r in results]
 
 
