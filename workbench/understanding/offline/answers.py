@@ -20,7 +20,7 @@ from workbench.understanding.offline.values import (
 
 def answer(turn: Turn, info: SlotInfo) -> tuple[str, str] | OfflineDecision | None:
     """(value text, how) for the open question, a decision (cancel/start/...), or None."""
-    kind = info.slot.type
+    kind = "bool" if info.true_false else info.slot.type
     if kind == "bool":
         if turn.is_cancel() and not turn.echoes_question():
             return cancel(turn)

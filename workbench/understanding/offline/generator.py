@@ -60,6 +60,7 @@ from workbench.understanding.dsl.parser import (
 )
 from workbench.understanding.offline.answers import answer
 from workbench.understanding.offline.clarification import clarification_choice
+from workbench.understanding.offline.conversation_flows import own_conversation_flow
 from workbench.understanding.offline.corrections import correction, fits_other_slot
 from workbench.understanding.offline.model import Model, build_model
 from workbench.understanding.offline.pattern_questions import (
@@ -155,7 +156,11 @@ def no_question(turn: Turn) -> OfflineDecision:
         stop = cancel(turn)
         if stop is not None:
             return stop
-    found = correction(turn) or clarification_choice(turn)
+    found = (
+        correction(turn)
+        or clarification_choice(turn)
+        or own_conversation_flow(turn, ("greeting", "goodbye", "capabilities"))
+    )
     if found is not None:
         return found
     named = named_flow(turn)
@@ -173,7 +178,7 @@ def open_question(turn: Turn) -> OfflineDecision | None:
     info = turn.asked_info
     if info is None:
         return None
-    found = skip(turn)
+    found = skip(turn) or own_conversation_flow(turn, ("greeting", "goodbye"))
     if found is not None:
         return found
     if turn.on_pattern and info.slot.type == "bool":

@@ -4,6 +4,10 @@ questions no flow answers."""
 
 from __future__ import annotations
 
+from workbench.understanding.offline.conversation_flows import (
+    out_of_scope,
+    own_conversation_flow,
+)
 from workbench.understanding.offline.ranking import (
     INTERRUPT_THRESHOLD,
     START_THRESHOLD,
@@ -47,6 +51,9 @@ def cancel(turn: Turn) -> OfflineDecision | None:
 
 def fallback(turn: Turn) -> OfflineDecision:
     """Small talk, a question no flow answers, or nothing (cannot handle)."""
+    own = own_conversation_flow(turn, ("small_talk",))
+    if own is not None:
+        return own
     if turn.is_small_talk():
         return turn.decision(["offtopic reply"], "offtopic reply: small talk")
     if turn.is_question() and turn.terms:
@@ -59,4 +66,4 @@ def fallback(turn: Turn) -> OfflineDecision:
             return turn.decision(
                 ["provide info"], f"provide info: a question no flow matches{matched}"
             )
-    return turn.decision([], "cannot handle: no rule matched")
+    return out_of_scope(turn) or turn.decision([], "cannot handle: no rule matched")

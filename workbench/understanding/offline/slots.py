@@ -42,7 +42,7 @@ def value_for(turn: Turn, info: SlotInfo, text: str, strict: bool) -> tuple[str,
     2 = a partial categorical match, 1 = it parses (a number, a yes/no), 0 = any text."""
     slot = info.slot
     short = len(words(text)) <= 3
-    if slot.type == "bool":
+    if slot.type == "bool" or info.true_false:
         value = parse_bool(text)
         return (str(value), 1) if value is not None and not strict and short else None
     if slot.type == "float":
