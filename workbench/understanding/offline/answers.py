@@ -5,6 +5,7 @@ a request for another flow, a short question)."""
 
 from __future__ import annotations
 
+from workbench.understanding.offline import dates
 from workbench.understanding.offline.model import SlotInfo
 from workbench.understanding.offline.ranking import INTERRUPT_THRESHOLD, choose_flow
 from workbench.understanding.offline.repair import cancel
@@ -47,6 +48,11 @@ def answer(turn: Turn, info: SlotInfo) -> tuple[str, str] | OfflineDecision | No
             return format_number(number), "number"
         return None
     shape = info.shape
+    expected = dates.expects(info.slot.name, info.hints) if kind in ("text", "any") else None
+    if expected is not None:
+        when = dates.value_for(expected, turn.text, info.hints)
+        if when is not None:
+            return when, f"the {expected} in the message"
     if kind == "text" and shape.extractable:
         found_token = shape.extract(turn.text)
         if found_token is not None:

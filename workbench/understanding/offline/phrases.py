@@ -22,6 +22,12 @@ CANCEL_CLAUSE = re.compile(
     r"(?:stop|cancel|quit|abort)(?: (?:it|this|that|everything))?|"
     r"scratch that|not interested|i am not interested|i am done|do not bother|leave it)"
 )
+# a first clause that drops what is going on, whatever reason follows ("never mind, I'll
+# pay at the desk")
+LEADING_CANCEL = re.compile(
+    r"(?:never mind|nevermind|nvm|forget (?:it|about it|that|this)|scratch that|"
+    r"(?:i )?(?:have )?changed my mind|(?:i )?do not bother)"
+)
 # cancelling words that also name what to cancel ("cancel it" may mean "cancel my order")
 CANCEL_WITH_OBJECT = re.compile(r"cancel")
 REPEAT_CLAUSE = re.compile(

@@ -21,6 +21,7 @@ from workbench.understanding.offline.phrases import (
     CANCEL_CLAUSE,
     GREETING,
     INJECTION,
+    LEADING_CANCEL,
     POLITE_ONLY,
     QUESTION_START,
     REPEAT_CLAUSE,
@@ -29,6 +30,8 @@ from workbench.understanding.offline.phrases import (
     SMALL_TALK,
     WH_START,
     all_clauses,
+    clauses,
+    strip_fillers,
 )
 from workbench.understanding.words import STOP_WORDS, normalize, stem, terms, words
 
@@ -138,7 +141,14 @@ class Turn:
     # -- what the message is ------------------------------------------------------------------
 
     def is_cancel(self) -> bool:
-        return all_clauses(self.norm, CANCEL_CLAUSE)
+        if all_clauses(self.norm, CANCEL_CLAUSE):
+            return True
+        parts = [p for p in (strip_fillers(c) for c in clauses(self.norm)) if p]
+        return (
+            len(parts) > 1
+            and bool(LEADING_CANCEL.fullmatch(parts[0]))
+            and not REQUEST.match(" ".join(parts[1:]))
+        )
 
     def is_repeat(self) -> bool:
         return all_clauses(self.norm, REPEAT_CLAUSE)
