@@ -22,6 +22,8 @@ from workbench.understanding.offline.values import (
 def answer(turn: Turn, info: SlotInfo) -> tuple[str, str] | OfflineDecision | None:
     """(value text, how) for the open question, a decision (cancel/start/...), or None."""
     kind = "bool" if info.true_false else info.slot.type
+    if turn.is_info_question():
+        return None  # asks something instead of answering
     if kind == "bool":
         if turn.is_cancel() and not turn.echoes_question():
             return cancel(turn)

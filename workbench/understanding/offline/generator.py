@@ -73,7 +73,14 @@ from workbench.understanding.offline.ranking import (
     choose_flow,
     named_flow,
 )
-from workbench.understanding.offline.repair import cancel, fallback, injection, repeat, skip
+from workbench.understanding.offline.repair import (
+    cancel,
+    fallback,
+    injection,
+    knowledge_question,
+    repeat,
+    skip,
+)
 from workbench.understanding.offline.slots import extract_slots
 from workbench.understanding.offline.turn import OfflineDecision, Turn
 from workbench.understanding.retrieval import FlowRetriever
@@ -168,7 +175,7 @@ def no_question(turn: Turn) -> OfflineDecision:
         return turn.decision(
             [f"start flow {named}"], f"start flow: the message is the name of flow {named}"
         )
-    chosen = choose_flow(turn, START_THRESHOLD, allow_clarify=True)
+    chosen = knowledge_question(turn) or choose_flow(turn, START_THRESHOLD, allow_clarify=True)
     if chosen is not None:
         return chosen
     return fallback(turn)

@@ -76,6 +76,12 @@ QUESTION_START = re.compile(
     r"do i|am i|is my|are my|is your|are your)\b"
 )
 WH_START = re.compile(r"(?:what|how|when|where|why|which|who)\b")
+# a question that asks for information, not a request ("can you ...") or an answer put
+# as a question ("what about Friday?", "how about the second one?")
+INFO_QUESTION = re.compile(
+    r"(?:what|how|when|where|why|which|who|whom|whose|do|does|did|is|are|am|was|were)\b"
+    r"(?! about\b)(?! if\b)"
+)
 REQUEST = re.compile(
     r"^(?:(?:hi|hello|hey|ok|okay|actually|wait|sorry|oh|so|and|also|but|please|no|yes|"
     r"yeah|well|hmm|um|first)\b[\s,.!]*)*"

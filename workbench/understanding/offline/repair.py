@@ -9,6 +9,7 @@ from workbench.understanding.offline.conversation_flows import (
     own_conversation_flow,
 )
 from workbench.understanding.offline.ranking import (
+    CLARIFY_COVERAGE,
     INTERRUPT_THRESHOLD,
     START_THRESHOLD,
     best_other_flow,
@@ -47,6 +48,19 @@ def cancel(turn: Turn) -> OfflineDecision | None:
     return turn.decision(
         ["cancel flow"], f"cancel flow: the message asks to stop flow {turn.active_flow}"
     )
+
+
+def knowledge_question(turn: Turn) -> OfflineDecision | None:
+    """A question for information whose words the best flow explains less than half of
+    ("how secure are my online payments?" shares one word with a payments flow) is a
+    question for the knowledge base, not a request for that flow."""
+    if not turn.is_info_question():
+        return None
+    best = best_other_flow(turn)
+    if best is not None and (best.coverage >= CLARIFY_COVERAGE or best.bonus):
+        return None
+    matched = f" (best flow {best.flow_id} explains {best.coverage:.0%} of it)" if best else ""
+    return turn.decision(["provide info"], f"provide info: a question no flow matches{matched}")
 
 
 def fallback(turn: Turn) -> OfflineDecision:

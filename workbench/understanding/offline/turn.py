@@ -20,6 +20,7 @@ from workbench.understanding.offline.model import Model, SlotInfo, response_text
 from workbench.understanding.offline.phrases import (
     CANCEL_CLAUSE,
     GREETING,
+    INFO_QUESTION,
     INJECTION,
     LEADING_CANCEL,
     POLITE_ONLY,
@@ -178,6 +179,15 @@ class Turn:
 
     def is_question(self) -> bool:
         return self.text.rstrip().endswith("?") or bool(QUESTION_START.match(self.norm))
+
+    def is_info_question(self) -> bool:
+        """A question of four words or more that asks for information ("what time does
+        the central library close?"): never the answer to an open question."""
+        return (
+            self.text.rstrip().endswith("?")
+            and bool(INFO_QUESTION.match(self.norm))
+            and len(self.flat.split()) >= 4
+        )
 
     def is_request(self) -> bool:
         return bool(REQUEST.match(self.norm))
