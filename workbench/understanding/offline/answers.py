@@ -6,6 +6,7 @@ a request for another flow, a short question)."""
 from __future__ import annotations
 
 from workbench.understanding.offline import dates
+from workbench.understanding.offline.free_text import trim_answer
 from workbench.understanding.offline.model import SlotInfo
 from workbench.understanding.offline.ranking import INTERRUPT_THRESHOLD, choose_flow
 from workbench.understanding.offline.repair import cancel
@@ -74,5 +75,5 @@ def answer(turn: Turn, info: SlotInfo) -> tuple[str, str] | OfflineDecision | No
             return chosen
         if turn.is_short_question():
             return None
-    typed = clean_free_text(turn.text, info.shape.aliases)
+    typed = trim_answer(clean_free_text(turn.text, info.shape.aliases), info)
     return (typed, "the message as typed") if typed else None
