@@ -6,6 +6,7 @@ a request for another flow, a short question)."""
 from __future__ import annotations
 
 from workbench.understanding.offline import dates
+from workbench.understanding.offline.catch_all import catch_all
 from workbench.understanding.offline.free_text import trim_answer
 from workbench.understanding.offline.model import SlotInfo
 from workbench.understanding.offline.ranking import INTERRUPT_THRESHOLD, choose_flow
@@ -42,6 +43,9 @@ def answer(turn: Turn, info: SlotInfo) -> tuple[str, str] | OfflineDecision | No
             return cancel(turn)
         if found is not None:
             return found.value, f"value by {found.via}"
+        rest = catch_all(turn, info)
+        if rest is not None:
+            return rest, "names none of the values: the catch-all value"
         return None
     if turn.is_cancel():
         return cancel(turn)
