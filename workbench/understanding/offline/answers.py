@@ -10,7 +10,7 @@ from workbench.understanding.offline.catch_all import catch_all
 from workbench.understanding.offline.free_text import trim_answer
 from workbench.understanding.offline.model import SlotInfo
 from workbench.understanding.offline.ranking import INTERRUPT_THRESHOLD, choose_flow
-from workbench.understanding.offline.repair import cancel
+from workbench.understanding.offline.repair import cancel, hold_on
 from workbench.understanding.offline.slots import categorical
 from workbench.understanding.offline.turn import OfflineDecision, Turn
 from workbench.understanding.offline.values import (
@@ -26,6 +26,9 @@ def answer(turn: Turn, info: SlotInfo) -> tuple[str, str] | OfflineDecision | No
     kind = "bool" if info.true_false else info.slot.type
     if turn.is_info_question():
         return None  # asks something instead of answering
+    held = hold_on(turn)
+    if held is not None:
+        return held
     if kind == "bool":
         if turn.is_cancel() and not turn.echoes_question():
             return cancel(turn)

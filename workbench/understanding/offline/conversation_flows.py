@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from workbench.understanding.offline.phrases import GREETING, SMALL_TALK, all_clauses
+from workbench.understanding.offline.phrases import GREETING, SMALL_TALK, WH_START, all_clauses
 from workbench.understanding.offline.turn import OfflineDecision, Turn
 from workbench.understanding.words import words
 
@@ -26,7 +26,6 @@ CAPABILITIES = re.compile(
     r"what (?:are|is) you(?:r)? (?:able|capabilities|skills)|what do you do|"
     r"how can you help|what can i ask(?: you)?|help"
 )
-DAY_TALK = re.compile(r"\bhow is (?:your|the) (?:day|week|morning|evening)\b")
 
 # kind -> (words a flow's id or name has, a pattern its description matches)
 _FLOW_CUES: dict[str, tuple[frozenset[str], re.Pattern[str]]] = {
@@ -62,7 +61,7 @@ def message_kind(turn: Turn) -> str | None:
         return "greeting"
     if CAPABILITIES.fullmatch(norm):
         return "capabilities"
-    if turn.flat and (SMALL_TALK.search(turn.flat) or DAY_TALK.search(turn.flat)):
+    if turn.flat and SMALL_TALK.search(turn.flat):
         return "small_talk"
     return None
 
@@ -106,8 +105,9 @@ def own_conversation_flow(turn: Turn, kinds: tuple[str, ...]) -> OfflineDecision
 
 
 def out_of_scope(turn: Turn) -> OfflineDecision | None:
-    """A request no flow matches starts the project's own out-of-scope flow."""
-    if not turn.is_request():
+    """A request no flow matches ("can you find me a hotel?", not "what is ...?")
+    starts the project's own out-of-scope flow."""
+    if not turn.is_request() or WH_START.match(turn.norm):
         return None
     flow_id = conversation_flow(turn, "out_of_scope")
     if flow_id is None:

@@ -76,6 +76,7 @@ from workbench.understanding.offline.ranking import (
 from workbench.understanding.offline.repair import (
     cancel,
     fallback,
+    hold_on,
     injection,
     knowledge_question,
     repeat,
@@ -167,6 +168,7 @@ def no_question(turn: Turn) -> OfflineDecision:
         correction(turn)
         or clarification_choice(turn)
         or own_conversation_flow(turn, ("greeting", "goodbye", "capabilities"))
+        or hold_on(turn)
     )
     if found is not None:
         return found

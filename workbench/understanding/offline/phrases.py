@@ -28,6 +28,12 @@ LEADING_CANCEL = re.compile(
     r"(?:never mind|nevermind|nvm|forget (?:it|about it|that|this)|scratch that|"
     r"(?:i )?(?:have )?changed my mind|(?:i )?do not bother)"
 )
+# "one moment": the user needs time, which answers nothing
+HOLD_ON = re.compile(
+    r"(?:(?:one|a|just a|give me a|wait a) (?:moment|sec|second|minute|min|mo)|"
+    r"hang on|hold on|wait|brb|be right back|let me (?:check|look|see|find (?:it|that))|"
+    r"i will (?:check|look)|i need to (?:check|look))"
+)
 # cancelling words that also name what to cancel ("cancel it" may mean "cancel my order")
 CANCEL_WITH_OBJECT = re.compile(r"cancel")
 REPEAT_CLAUSE = re.compile(
@@ -51,6 +57,7 @@ GREETING = re.compile(
 )
 SMALL_TALK = re.compile(
     r"\b(?:jokes?|funny|weather|how are you|how is it going|how are things|how do you do|"
+    r"how is (?:your|the) (?:day|week|morning|evening|weekend)|"
     r"what is up|whats up|wassup|who are you|what are you|"
     r"are you (?:a |an )?(?:bot|robot|human|real|ai|person|machine|chatbot)|"
     r"your name|how old are you|where are you from|where do you live|do you like|"

@@ -41,6 +41,14 @@ def skip(turn: Turn) -> OfflineDecision | None:
     )
 
 
+def hold_on(turn: Turn) -> OfflineDecision | None:
+    """ "One moment", "hang on, let me check": small talk, never a value or a request."""
+    if not turn.is_hold_on():
+        return None
+    asked = f"; no value for '{turn.asked}'" if turn.asked else ""
+    return turn.decision(["offtopic reply"], f"offtopic reply: asks for a moment{asked}")
+
+
 def cancel(turn: Turn) -> OfflineDecision | None:
     """`cancel flow` when a flow is running (the caller has seen a request to stop)."""
     if turn.user_frame is None:
@@ -54,7 +62,7 @@ def knowledge_question(turn: Turn) -> OfflineDecision | None:
     """A question for information whose words the best flow explains less than half of
     ("how secure are my online payments?" shares one word with a payments flow) is a
     question for the knowledge base, not a request for that flow."""
-    if not turn.is_info_question():
+    if not turn.is_info_question() or turn.is_small_talk():
         return None
     best = best_other_flow(turn)
     if best is not None and (best.coverage >= CLARIFY_COVERAGE or best.bonus):
@@ -70,6 +78,9 @@ def fallback(turn: Turn) -> OfflineDecision:
         return own
     if turn.is_small_talk():
         return turn.decision(["offtopic reply"], "offtopic reply: small talk")
+    beyond = out_of_scope(turn)
+    if beyond is not None:
+        return beyond
     if turn.is_question() and turn.terms:
         best = best_other_flow(turn)
         enough = INTERRUPT_THRESHOLD if turn.asked else START_THRESHOLD
@@ -80,4 +91,4 @@ def fallback(turn: Turn) -> OfflineDecision:
             return turn.decision(
                 ["provide info"], f"provide info: a question no flow matches{matched}"
             )
-    return out_of_scope(turn) or turn.decision([], "cannot handle: no rule matched")
+    return turn.decision([], "cannot handle: no rule matched")

@@ -20,6 +20,7 @@ from workbench.understanding.offline.model import Model, SlotInfo, response_text
 from workbench.understanding.offline.phrases import (
     CANCEL_CLAUSE,
     GREETING,
+    HOLD_ON,
     INFO_QUESTION,
     INJECTION,
     LEADING_CANCEL,
@@ -153,6 +154,10 @@ class Turn:
 
     def is_repeat(self) -> bool:
         return all_clauses(self.norm, REPEAT_CLAUSE)
+
+    def is_hold_on(self) -> bool:
+        """ "one moment", "hang on, let me check": no answer yet."""
+        return all_clauses(self.norm, HOLD_ON)
 
     def is_skip(self) -> bool:
         return all_clauses(self.norm, SKIP_CLAUSE)
