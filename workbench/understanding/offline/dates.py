@@ -59,7 +59,7 @@ def date_format(hints: Iterable[str]) -> str | None:
 
 
 def expects(name: str, hints: Iterable[str]) -> str | None:
-    """"date", "month" or "year" when the slot holds one, else None."""
+    """ "date", "month" or "year" when the slot holds one, else None."""
     parts = set(re.split(r"[_\W]+", name.lower()))
     if parts & _DATE_NAME_WORDS or date_format(hints):
         return "date"
@@ -70,9 +70,12 @@ def expects(name: str, hints: Iterable[str]) -> str | None:
     return None
 
 
-def find_date(text: str, month_first: bool = False) -> tuple[tuple[int, int, int | None], str] | None:
+Ymd = tuple[int | None, int, int]  # (year, if written; month; day)
+
+
+def find_date(text: str, month_first: bool = False) -> tuple[Ymd, str] | None:
     """((year or None, month, day), the words as written) of the first date in a text."""
-    found: list[tuple[int, tuple[int | None, int, int], str]] = []
+    found: list[tuple[int, Ymd, str]] = []
     for match in _ISO.finditer(text):
         found.append((match.start(), _ymd(match["year"], match["month"], match["day"]), match[0]))
     for pattern in (_DAY_MONTH, _MONTH_DAY):
@@ -87,7 +90,7 @@ def find_date(text: str, month_first: bool = False) -> tuple[tuple[int, int, int
     if not valid:
         return None
     _start, (year, month, day), written = min(valid, key=lambda f: f[0])
-    return (year, month, day), written  # type: ignore[return-value]
+    return (year, month, day), written
 
 
 def date_value(text: str, hints: Iterable[str]) -> str | None:
@@ -124,7 +127,7 @@ def value_for(kind: str, text: str, hints: Iterable[str]) -> str | None:
     return year_value(text)
 
 
-def _ymd(year: str, month: str, day: str) -> tuple[int | None, int, int]:
+def _ymd(year: str, month: str, day: str) -> Ymd:
     return int(year), int(month), int(day)
 
 

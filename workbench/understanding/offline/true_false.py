@@ -14,18 +14,15 @@ _TRUE = re.compile(r"\btrue\b", re.IGNORECASE)
 _FALSE = re.compile(r"\bfalse\b", re.IGNORECASE)
 
 
-def holds_true_false(
-    slot: Slot, hints: Sequence[str], buttons: Sequence[tuple[str, str]]
-) -> bool:
+def holds_true_false(slot: Slot, hints: Sequence[str], buttons: Sequence[tuple[str, str]]) -> bool:
     """Whether a text slot is meant to hold True/False (see the module docstring)."""
     if slot.type not in ("text", "any"):
         return False
     if any(_TRUE.search(h) and _FALSE.search(h) for h in hints):
         return True
-    values = set()
+    values: set[str] = set()
     for _title, payload in buttons:
         parsed = parse_button_payload(payload)
         if isinstance(parsed, SetSlotsPayload):
             values.update(str(v).lower() for name, v in parsed.slots if name == slot.name)
     return bool(values) and values <= {"true", "false"}
-
