@@ -5,8 +5,8 @@ a request for another flow, a short question)."""
 
 from __future__ import annotations
 
-from workbench.understanding.offline import dates
 from workbench.understanding.offline.catch_all import catch_all
+from workbench.understanding.offline.dates import date_kind, dated_value
 from workbench.understanding.offline.free_text import trim_answer
 from workbench.understanding.offline.model import SlotInfo
 from workbench.understanding.offline.ranking import INTERRUPT_THRESHOLD, choose_flow
@@ -58,9 +58,9 @@ def answer(turn: Turn, info: SlotInfo) -> tuple[str, str] | OfflineDecision | No
             return format_number(number), "number"
         return None
     shape = info.shape
-    expected = dates.expects(info.slot.name, info.hints) if kind in ("text", "any") else None
+    expected = date_kind(info.slot.name, info.hints) if kind in ("text", "any") else None
     if expected is not None:
-        when = dates.value_for(expected, turn.text, info.hints)
+        when = dated_value(expected, turn.text, info.hints)
         if when is not None:
             return when, f"the {expected} in the message"
     if kind == "text" and shape.extractable:

@@ -58,7 +58,7 @@ def date_format(hints: Iterable[str]) -> str | None:
     return None
 
 
-def expects(name: str, hints: Iterable[str]) -> str | None:
+def date_kind(name: str, hints: Iterable[str]) -> str | None:
     """ "date", "month" or "year" when the slot holds one, else None."""
     parts = set(re.split(r"[_\W]+", name.lower()))
     if parts & _DATE_NAME_WORDS or date_format(hints):
@@ -118,7 +118,7 @@ def year_value(text: str) -> str | None:
     return match.group() if match else None
 
 
-def value_for(kind: str, text: str, hints: Iterable[str]) -> str | None:
+def dated_value(kind: str, text: str, hints: Iterable[str]) -> str | None:
     """The `kind` ("date", "month", "year") value in `text`, written for the slot."""
     if kind == "date":
         return date_value(text, hints)

@@ -35,12 +35,21 @@ The rules, in order (the first that applies wins):
    ``provide info``.
 5. Otherwise no commands (the parser turns that into cannot-handle: "please rephrase").
 
+Whatever the rule, a project's own flows for the conversation (greeting, goodbye, small
+talk, "what can you do", out of scope) are started rather than a generic reply; a
+question for information is never the answer to an open question, and one whose words no
+flow explains goes to the knowledge base; "one moment" is small talk.
+
 This module holds the order of the rules; each family lives in its own module:
 `repair.py` (instructions, repeat, skip, stop, small talk, questions), `answers.py`
 (answers to the open question by slot type), `pattern_questions.py` (the questions
 patterns ask), `corrections.py`, `clarification.py`, `ranking.py` (which flow a message
-asks for, and the thresholds) and `slots.py` (slot values in a message). `turn.py` holds
-what they all look at. Each decision names the rule that won, per command line; the
+asks for, and the thresholds), `conversation_flows.py` (the project's own greeting,
+goodbye, small-talk and out-of-scope flows) and `slots.py` (slot values in a message),
+with the values themselves in `values.py`, `dates.py`, `quantities.py` (money, counts),
+`free_text.py` (answers trimmed to the value), `true_false.py` (text slots meant for
+True/False) and `catch_all.py` (a categorical slot's "other"). `turn.py` holds what they
+all look at. Each decision names the rule that won, per command line; the
 generator hands it on as `GeneratorOutput.why`.
 """
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from workbench.understanding.offline import dates
+from workbench.understanding.offline.dates import date_kind, dated_value
 from workbench.understanding.offline.model import SlotInfo
 from workbench.understanding.offline.phrases import RATING_CUE
 from workbench.understanding.offline.quantities import amount, counted, holds_money
@@ -109,8 +109,8 @@ def _extract_one(turn: Turn, info: SlotInfo) -> tuple[str, str] | None:
             return number, "a number with a rating cue or the slot's name"
         return _quantity(turn, info)
     if slot.type in ("text", "any"):
-        kind = dates.expects(slot.name, info.hints)
-        when = dates.value_for(kind, turn.text, info.hints) if kind else None
+        kind = date_kind(slot.name, info.hints)
+        when = dated_value(kind, turn.text, info.hints) if kind else None
         if when:
             return when, f"the {kind} in the message"
         if holds_money(info) and (money := amount(turn.text)):
