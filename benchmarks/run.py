@@ -971,6 +971,39 @@ def summarise(samples: list[float]) -> dict[str, float]:
     }
 
 
+@case("offline_accuracy")
+def offline_accuracy(repeat: int) -> list[float]:
+    """The offline generator against the labelled corpus (benchmarks/understanding_corpus):
+    exact command sets per user turn, for the tuning and the held-back split and per
+    project syntax (v2/v3); samples are the generator's ms per turn. Rasa's templates
+    are read from $RASA_TEMPLATES or the unpacked wheel (skipped when absent). `repeat`
+    is not used: the corpus runs once (see benchmarks/offline_accuracy.py for misses)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "offline_accuracy", ROOT / "benchmarks" / "offline_accuracy.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    import os
+
+    templates = Path(os.environ.get("RASA_TEMPLATES", module.DEFAULT_TEMPLATES))
+    results = module.run_corpus(templates)
+    figures = module.figures(results)
+    lines = [
+        f"{split}: {100 * figures[split]['exact']:.1f} % exact of {figures[split]['turns']}"
+        f" turns (v2 {100 * figures[split]['v2']:.1f} %, v3 {100 * figures[split]['v3']:.1f} %)"
+        for split in module.SPLITS
+    ]
+    DERIVED["offline_accuracy"] = lambda _summary: (
+        {key: value for key, value in figures.items() if key in ("turns", "all", *module.SPLITS)}
+        | {"report": lines}
+    )
+    return [r.ms for r in results]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
