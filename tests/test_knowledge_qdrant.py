@@ -96,3 +96,14 @@ def test_wrong_settings_and_no_embeddings_are_clear_errors(tmp_path: Path) -> No
     base = open_store(project, None)
     with pytest.raises(KnowledgeError, match="searched by embeddings"):
         asyncio.run(base.search(FEES))
+
+
+def test_validate_warns_of_a_missing_collection(tmp_path: Path) -> None:
+    from workbench.knowledge.store_checks import vector_store_issues
+
+    project = qdrant_project(tmp_path, FakeEmbedder(), collection="missing")
+    [issue] = vector_store_issues(project)
+    assert issue.code == "vector-store-unavailable" and not issue.is_error
+    assert "has no collection 'missing'" in issue.message
+    assert issue.file.endswith("config.yml")
+    assert vector_store_issues(qdrant_project(tmp_path / "ok", FakeEmbedder())) == []

@@ -7,9 +7,11 @@ workers, so every wait is a bounded poll (tests/tui_helpers.py), never a fixed s
 from __future__ import annotations
 
 import asyncio
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
+from textual.widgets import Tab, Tabs
 from tui_helpers import (
     MessageLog,
     copy_sample,
@@ -34,7 +36,7 @@ from workbench.tui.screens.main import (
 from workbench.tui.screens.sessions import ConfirmScreen, SessionsScreen, TranscriptScreen
 from workbench.tui.widgets.chat import ChatPane, TurnItem
 from workbench.tui.widgets.flow_panel import FlowPanel
-from workbench.tui.widgets.panel_area import PanelArea, PanelTabs
+from workbench.tui.widgets.panel_area import PanelArea, PanelTabs, ordered_panels, panel_id
 from workbench.tui.widgets.panels import PANELS, CommandsPanel
 from workbench.tui.widgets.status import ErrorBanner, WorkbenchHeader
 from workbench.understanding.base import ScriptedGenerator
@@ -561,6 +563,32 @@ async def test_maximize_the_focused_pane(project):
         assert isinstance(app.screen.maximized, PanelTabs)
         await pilot.press("ctrl+f")
         assert app.screen.maximized is None
+
+
+async def test_every_panel_tab_fits_the_tab_bar_at_100_columns(project):
+    app = app_on(project)
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot)
+        area = app.main.panels
+        # optional tabs (Knowledge for a project without documents, ...) asked for too:
+        # the bar must hold every panel at once
+        for cls in PANELS:
+            area.reveal(panel_id(cls))
+        area.reveal(panel_id(PANELS[0]))
+        await pilot.pause()
+        bar = app.query_one(PanelTabs).query_one(Tabs)
+        tabs = list(bar.query(Tab))
+        assert [str(tab.label) for tab in tabs] == [cls.panel_title for cls in ordered_panels()]
+        assert bar.scroll_x == 0
+        for tab in tabs:
+            title = str(tab.label)
+            assert tab.display, title
+            assert tab.region.width >= len(title), f"{title} is cut: {tab.region}"
+            assert bar.region.x <= tab.region.x, title
+            assert tab.region.right <= bar.region.right, f"{title} is past the bar: {tab.region}"
+        # one column between neighbours, so the labels do not run together
+        for left, right in pairwise(tabs):
+            assert right.region.x > left.region.right, (str(left.label), str(right.label))
 
 
 async def test_wide_terminals_pin_slots_and_stack(project):

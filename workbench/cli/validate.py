@@ -37,6 +37,10 @@ def run(args: argparse.Namespace) -> int:
     from workbench.trace.text import escaped
 
     result = validate_loaded(load(root, options), actions_python=options.actions_python)
+    if not result.issues.errors:
+        from workbench.knowledge.store_checks import vector_store_issues
+
+        result.issues.extend(vector_store_issues(result.project))
     issues = result.issues
     if args.format == "json":
         print(issues_json(issues, str(result.project.root), result.project.notes))

@@ -46,7 +46,7 @@ from workbench.project.knowledge_docs import (
 from workbench.project.model import Project, SearchPolicyConfig
 
 if TYPE_CHECKING:
-    from workbench.knowledge.qdrant_store import QdrantBase
+    from workbench.knowledge.collection import CollectionBase
 
 # texts per embeddings call (as Rasa batches them) and calls in flight at once
 EMBED_BATCH = 50
@@ -390,8 +390,8 @@ async def open_knowledge_base(
     embedder: Embedder | None,
     cache_dir: Path | None,
     model_id: str | None = None,
-) -> KnowledgeBase | QdrantBase:
-    """Index the policy's documents (or open its qdrant collection). `embedder` None ranks
+) -> KnowledgeBase | CollectionBase:
+    """Index the policy's documents (or open its qdrant or milvus collection). `embedder` None ranks
     by BM25. `cache_dir` None caches vectors under `<project>/.calm/knowledge/`. `model_id`
     names the embedder in cache keys (a NamedEmbedder names itself). Raises KnowledgeError
     when embedding fails or a remote vector store cannot be used."""
@@ -401,10 +401,9 @@ async def open_knowledge_base(
             from workbench.knowledge.qdrant_store import open_qdrant
 
             return await asyncio.to_thread(open_qdrant, project, embedder, where)
-        raise KnowledgeError(
-            f"the workbench does not search {where} yet: `type: faiss` (documents from a "
-            "folder) and `type: qdrant` are searched"
-        )
+        from workbench.knowledge.milvus_store import open_milvus
+
+        return await asyncio.to_thread(open_milvus, project, embedder, where)
     if not config.is_local_store:
         raise KnowledgeError(
             f"vector store '{config.vector_store_type}' is a custom store class, which only "

@@ -41,7 +41,7 @@ def client_installed(module: str) -> bool:
 
 def store_address(project: Project, store: RemoteStore) -> tuple[str, int] | None:
     """host and port from endpoints.yml's `vector_store:`; None when the store runs in
-    this process (qdrant's `location: ":memory:"` or `path:`)."""
+    this process (qdrant's `location: ":memory:"` or `path:`, a Milvus Lite file)."""
     settings = project.endpoints.raw.get("vector_store")
     if not isinstance(settings, dict):
         raise KnowledgeError(
@@ -50,7 +50,14 @@ def store_address(project: Project, store: RemoteStore) -> tuple[str, int] | Non
         )
     if store.kind == "qdrant" and (settings.get("location") or settings.get("path")):
         return None
+    if store.kind == "milvus" and milvus_lite_file(str(settings.get("uri") or "")):
+        return None
     return _address(settings, store)
+
+
+def milvus_lite_file(uri: str) -> bool:
+    """A milvus `uri` naming a Milvus Lite database file rather than a server."""
+    return "://" not in uri and uri.endswith(".db")
 
 
 def _address(settings: JSONObject, store: RemoteStore) -> tuple[str, int]:

@@ -27,7 +27,7 @@ def panel_id(cls: type) -> str:
     return cls.__name__.removesuffix("Panel").lower()
 
 
-def _ordered() -> list[type[TracePanel]]:
+def ordered_panels() -> list[type[TracePanel]]:
     first = [c for name in FIRST for c in PANELS if c.__name__ == name]
     return first + [c for c in PANELS if c not in first]
 
@@ -53,7 +53,7 @@ class PanelArea(Vertical):
         self.revealed: set[str] = set()  # optional tabs the user asked for (the palette)
 
     def compose(self) -> ComposeResult:
-        ordered = _ordered()
+        ordered = ordered_panels()
         pinned = [c for c in ordered if self.wide and c.__name__ in PINNED]
         tabbed = [c for c in ordered if c not in pinned]
         tabs = PanelTabs(id="panel-tabs")
@@ -106,7 +106,7 @@ class PanelArea(Vertical):
             return
         tab.set_class(hidden, "-hidden")
         if hidden and tabs.active == pane:
-            tabs.active = f"tab-{panel_id(_ordered()[0])}"
+            tabs.active = f"tab-{panel_id(ordered_panels()[0])}"
 
     def reveal(self, name: str) -> None:
         """Bring the tab of the panel `name` (`knowledge`, ...) forward and focus it."""
