@@ -26,7 +26,7 @@ from functools import cache, lru_cache
 from typing import TYPE_CHECKING, overload
 
 from workbench.calm.conditions import evaluate_condition
-from workbench.calm.names import UTTER_ACTION_KEY
+from workbench.calm.names import TRANSLATION_KEY, UTTER_ACTION_KEY
 from workbench.calm.values import JSONObject, JSONValue, SlotValue
 
 if TYPE_CHECKING:
@@ -143,6 +143,8 @@ def render_response(
 
     raw = variation.raw if isinstance(variation.raw, Mapping) else {}
     text = _translated_text(variation, translate_to)
+    translated = translate_to is not None and _translation(variation, translate_to) is not None
+    language_used = {TRANSLATION_KEY: translate_to} if translated else {}
     quick_replies = raw.get("quick_replies")
     elements = raw.get("elements")
     return BotMessage(
@@ -157,7 +159,11 @@ def render_response(
         custom=_fill(raw.get("custom"), render),
         quick_replies=_as_tuple(_fill(quick_replies, render)),
         elements=_as_tuple(_plain(elements)),
-        metadata={**_plain(dict(variation.metadata)), UTTER_ACTION_KEY: response.name},
+        metadata={
+            **_plain(dict(variation.metadata)),
+            UTTER_ACTION_KEY: response.name,
+            **language_used,
+        },
     )
 
 

@@ -98,6 +98,21 @@ FLOW_HASHES = "flow_hashes"
 DIALOGUE_STACK = "dialogue_stack"
 RETURN_VALUE = "return_value"
 SESSION_STARTED_METADATA = "session_started_metadata"
+# the conversation's language: a categorical slot Rasa adds to every domain, valued by
+# `language` and `additional_languages` in config.yml
+LANGUAGE_SLOT = "language"
+# the slots Rasa itself adds and marks built-in: any command may set them (its set-slot
+# rule that a flow must collect a slot skips built-in slots)
+RASA_BUILTIN_SLOTS = frozenset(
+    {
+        REQUESTED_SLOT,
+        FLOW_HASHES,
+        DIALOGUE_STACK,
+        RETURN_VALUE,
+        SESSION_STARTED_METADATA,
+        LANGUAGE_SLOT,
+    }
+)
 
 # -- event metadata ------------------------------------------------------------------------
 
@@ -117,6 +132,8 @@ REPHRASE_SKIPPED_KEY = "rephrase_skipped"
 # the key on a bot event's metadata that says where a text no response made came from
 # (a knowledge answer: its mode and source files)
 MESSAGE_SOURCE_KEY = "workbench_source"
+# ours, on a message a response rendered in another language: the language it used
+TRANSLATION_KEY = "workbench_translation"
 
 # the message a front end sends to begin a conversation (the greeting turn)
 SESSION_START_MESSAGE = "/session_start"

@@ -42,6 +42,7 @@ from workbench.calm.names import (
     PATTERN_SESSION_END,
     PATTERN_SESSION_START,
     PATTERN_SKIP_QUESTION,
+    RASA_BUILTIN_SLOTS,
 )
 from workbench.calm.values import SlotValue
 from workbench.engine import events as ev
@@ -202,8 +203,13 @@ class CommandRunner:
         slot = self.project.slot(name)
         if slot is None:
             return f"slot '{name}' is not in the domain"
-        # the coexistence routing slot is set whatever the flows collect (as in Rasa)
-        if name != ROUTE_TO_CALM_SLOT and name not in self.fillable_slots(tracker, started):
+        # the coexistence routing slot and Rasa's built-in slots (the language) are set
+        # whatever the flows collect (as in Rasa)
+        if (
+            name != ROUTE_TO_CALM_SLOT
+            and name not in RASA_BUILTIN_SLOTS
+            and name not in self.fillable_slots(tracker, started)
+        ):
             return f"no active flow collects '{name}' now, so the value is not used"
         value, _ = coerce(slot, value)
         tracker.set_slot(name, value, filled_by=filled_by)

@@ -7,7 +7,7 @@ import random
 from dataclasses import dataclass
 from typing import cast
 
-from workbench.calm.names import PATTERN_COLLECT_INFORMATION
+from workbench.calm.names import LANGUAGE_SLOT, PATTERN_COLLECT_INFORMATION
 from workbench.calm.values import JSONObject, SlotValue
 from workbench.engine import events as ev
 from workbench.engine.events import Event
@@ -32,7 +32,7 @@ class Tracker:
         self.sender_id = sender_id
         self.seed = seed
         self.rng = random.Random(seed)
-        self.language = project.config.language
+        self.default_language = project.config.language
         self.slots: dict[str, SlotValue] = {
             name: copy.deepcopy(slot.initial_value) for name, slot in project.domain.slots.items()
         }
@@ -58,6 +58,12 @@ class Tracker:
         self._logged_stack: list[JSONObject] = []
 
     # -- events -------------------------------------------------------------------------
+
+    @property
+    def language(self) -> str:
+        """The conversation's language: the `language` slot, else config.yml's."""
+        value = self.slots.get(LANGUAGE_SLOT)
+        return str(value) if value else self.default_language
 
     def add(self, event: Event) -> Event:
         self.events.append(event)

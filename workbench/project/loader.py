@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
+from workbench.calm.names import LANGUAGE_SLOT
 from workbench.calm.patterns import DEFAULT_PATTERNS_FILE, PROFILE_FILES, pattern_file_text
 from workbench.calm.values import JSONObject, JSONValue
 from workbench.errors import WorkbenchError
@@ -39,10 +40,13 @@ from workbench.project.flows import FlowBuilder
 from workbench.project.issues import Issue, IssueList
 from workbench.project.model import (
     DEFAULT_RASA_VERSION,
+    NO_SOURCE,
     RASA_VERSIONS,
+    Config,
     Domain,
     Flow,
     Project,
+    Slot,
     TestFile,
 )
 from workbench.project.paths import YAML_SUFFIXES, ProjectPaths, find_config, yaml_file
@@ -202,6 +206,7 @@ class _Loader:
         domain = domain_parts.build()
         if flows:
             flows, domain = _with_default_patterns(flows, domain, rasa_version)
+        domain = self._with_language_slot(domain, config)
         custom_actions, response_kwargs = scan_actions(
             self.root, endpoints.actions_module, self.issues
         )
@@ -225,6 +230,23 @@ class _Loader:
             code_change=settings.code_change,
         )
         return LoadResult(project, self.issues)
+
+    def _with_language_slot(self, domain: Domain, config: Config) -> Domain:
+        """Rasa adds the built-in `language` slot to any domain that defines something,
+        and refuses a domain that defines a slot of that name itself."""
+        own = domain.slots.get(LANGUAGE_SLOT)
+        if own is not None and not own.is_builtin:
+            self.issues.error(
+                own.source.file,
+                own.source.line,
+                "builtin-slot",
+                f"'{LANGUAGE_SLOT}' is a built-in slot that cannot be overridden",
+                "remove it from the domain; its values come from `language` and "
+                "`additional_languages` in config.yml",
+            )
+        if not (domain.slots or domain.responses or domain.actions or domain.intents):
+            return domain
+        return replace(domain, slots={**domain.slots, LANGUAGE_SLOT: language_slot(config)})
 
     def _config(self) -> tuple[str | None, JSONValue]:
         if self.paths.config is not None:
@@ -358,6 +380,23 @@ def _yaml_files(directory: Path) -> list[Path]:
     return result
 
 
+def language_slot(config: Config) -> Slot:
+    """The built-in `language` slot Rasa adds to a domain: categorical, valued by the
+    additional languages and the language, starting at the language."""
+    values = list(config.additional_languages)
+    if config.language and config.language not in values:
+        values.append(config.language)
+    return Slot(
+        LANGUAGE_SLOT,
+        "categorical",
+        NO_SOURCE,
+        mappings=(),
+        initial_value=config.language,
+        values=tuple(values),
+        is_builtin=True,
+    )
+
+
 @lru_cache(maxsize=len(RASA_VERSIONS))
 def default_patterns(
     rasa_version: str = DEFAULT_RASA_VERSION,
@@ -416,6 +455,9 @@ def with_rasa_version(project: Project, rasa_version: str) -> Project:
     )
     if own_flows:
         flows, domain = _with_default_patterns(own_flows, own_domain, rasa_version)
+        language = project.domain.slots.get(LANGUAGE_SLOT)
+        if language is not None:  # built in, but not by a version profile
+            domain = replace(domain, slots={**domain.slots, LANGUAGE_SLOT: language})
     else:
         flows = project.flows
     return replace(project, flows=flows, domain=domain, rasa_version=rasa_version)

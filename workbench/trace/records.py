@@ -15,6 +15,7 @@ from workbench.calm.names import (
     MESSAGE_SOURCE_KEY,
     REPHRASE_SKIPPED_KEY,
     REPHRASED_FROM_KEY,
+    TRANSLATION_KEY,
     UTTER_ACTION_KEY,
     is_pattern,
 )
@@ -297,6 +298,8 @@ class BotMessage:
     source: str | None = None
     original_text: str | None = None
     rephrase_note: str | None = None
+    # the language of the translation a response used (None: written as it was sent)
+    translation: str | None = None
 
     @property
     def rephrased(self) -> bool:
@@ -316,6 +319,7 @@ class BotMessage:
             _text(event.metadata.get(MESSAGE_SOURCE_KEY)),
             _text(event.metadata.get(REPHRASED_FROM_KEY)),
             _text(event.metadata.get(REPHRASE_SKIPPED_KEY)),
+            _text(event.metadata.get(TRANSLATION_KEY)),
         )
 
     def as_dict(self) -> dict[str, JSONValue]:
@@ -324,7 +328,15 @@ class BotMessage:
             "response": self.response,
             "buttons": [b.as_dict() for b in self.buttons],
         }
-        for key in ("custom", "image", "attachment", "source", "original_text", "rephrase_note"):
+        for key in (
+            "custom",
+            "image",
+            "attachment",
+            "source",
+            "original_text",
+            "rephrase_note",
+            "translation",
+        ):
             if getattr(self, key):
                 data[key] = getattr(self, key)
         return data
@@ -342,6 +354,7 @@ class BotMessage:
             _text(data.get("source")),
             _text(data.get("original_text")),
             _text(data.get("rephrase_note")),
+            _text(data.get("translation")),
         )
 
 

@@ -338,6 +338,15 @@ def message_source(message: BotMessage) -> str | None:
     return printable(message.source, multiline=False) if message.source else None
 
 
+def translation_note(message: BotMessage) -> str | None:
+    """`in de (a translation of utter_greet)` for a response sent in another language."""
+    if not message.translation:
+        return None
+    language = printable(message.translation, multiline=False)
+    name = printable(message.response or "the response", multiline=False)
+    return f"in {language} (a translation of {name})"
+
+
 def bot_message_lines(messages: Sequence[BotMessage], indent: str = "  ") -> list[str]:
     """Bot messages as `[response] 'text'` lines, a rephrased one's original, buttons
     and the source on lines below."""
@@ -355,6 +364,9 @@ def bot_message_lines(messages: Sequence[BotMessage], indent: str = "  ") -> lis
         source = message_source(message)
         if source:
             lines.append(f"{indent}    source: {source}")
+        translation = translation_note(message)
+        if translation:
+            lines.append(f"{indent}    {translation}")
     return lines
 
 

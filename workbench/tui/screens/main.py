@@ -25,7 +25,7 @@ from workbench.calm.names import SESSION_START_MESSAGE, is_pattern, is_session_s
 from workbench.trace.turn import TurnTrace
 from workbench.tui import keys
 from workbench.tui.conversation import Conversation, ReplayOutcome
-from workbench.tui.flow_commands import FlowCommands
+from workbench.tui.palette import ConversationCommands
 from workbench.tui.screens.maximize import toggle_maximize
 from workbench.tui.widgets.chat import ChatPane
 from workbench.tui.widgets.knowledge_panel import KnowledgePanel
@@ -111,7 +111,7 @@ def guarded(what: str) -> Callable[[Handler[_S, _P]], Guarded[_S, _P]]:
 
 class MainScreen(Screen):
     BINDINGS = keys.bindings(keys.MAIN)
-    COMMANDS = Screen.COMMANDS | {FlowCommands}
+    COMMANDS = Screen.COMMANDS | {ConversationCommands}
 
     def __init__(self) -> None:
         super().__init__(id="main")

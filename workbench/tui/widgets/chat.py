@@ -21,7 +21,13 @@ from textual.widgets import Button, Input, Label, ListItem, ListView, LoadingInd
 from workbench.buttons import button_text, turn_buttons, typed_choice
 from workbench.calm.names import SESSION_START_MESSAGE, is_session_start
 from workbench.trace.records import Button as TraceButton
-from workbench.trace.text import message_content, message_source, printable, rephrase_note
+from workbench.trace.text import (
+    message_content,
+    message_source,
+    printable,
+    rephrase_note,
+    translation_note,
+)
 from workbench.trace.turn import TurnTrace
 
 HISTORY_LIMIT = 200
@@ -83,6 +89,9 @@ class TurnItem(ListItem):
             source = message_source(message)
             if source is not None:  # a knowledge answer: where it came from
                 yield Static(source, classes="line source", markup=False)
+            translation = translation_note(message)
+            if translation is not None:  # the language the response was sent in
+                yield Static(translation, classes="line source", markup=False)
             note = rephrase_note(message)
             if note is not None:  # shown while the chat shows originals (o)
                 yield Static(note, classes="line original", markup=False)

@@ -1,6 +1,8 @@
-"""The command palette's flow commands: start any flow of the project, or cancel the
-active one, as the next message of the conversation (`/start flow <id>`, `/cancel
-flow`: the direct commands the chat input takes too), to try a branch without typing."""
+"""The command palette's conversation commands, each sent as the next message: start any
+flow of the project or cancel the active one (`/start flow <id>`, `/cancel flow`: the
+direct commands the chat input takes too), and switch the conversation's language
+(`/SetSlots(language=<code>)`, as a Rasa button would) in a project with
+`additional_languages`."""
 
 from __future__ import annotations
 
@@ -9,13 +11,15 @@ from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from workbench.calm.names import LANGUAGE_SLOT
+from workbench.slot_input import set_slots_message
 from workbench.trace.text import printable
 
 if TYPE_CHECKING:
     from workbench.tui.screens.main import MainScreen
 
 
-class FlowCommands(Provider):
+class ConversationCommands(Provider):
     def _entries(self) -> list[tuple[str, str, str]]:
         """(title, help, message to send) for the palette."""
         screen: MainScreen = self.screen  # type: ignore[assignment]
@@ -28,6 +32,16 @@ class FlowCommands(Provider):
             )
             for flow in sorted(project.user_flows, key=lambda f: f.id)
         ]
+        config = project.config
+        if config.additional_languages:
+            for code in (config.language, *config.additional_languages):
+                entries.append(
+                    (
+                        f"Language: {printable(code, multiline=False)}",
+                        "Go on in this language (sets the language slot)",
+                        set_slots_message(LANGUAGE_SLOT, code),
+                    )
+                )
         active = screen.active_user_flow()
         if active is not None:
             entries.insert(
