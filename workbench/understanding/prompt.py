@@ -1,9 +1,13 @@
 """The command prompt: what the model is told about the project and the conversation.
 
-`render_prompt` renders either the workbench's own template
-(`templates/command_prompt.jinja2`) or the project's `prompt_template` (a path relative to
-the project root, written for Rasa). Both get the variables Rasa's command generators pass
-to their templates, so a Rasa prompt template renders unchanged:
+`render_prompt` renders one of three templates (`prompt_source` says which):
+- the project's `prompt_template` (a path relative to the project root, written for Rasa);
+- else Rasa's own default template for the generator and model, read from the installed
+  rasa-pro with the variables Rasa computes (`rasa_prompt.py`), unless the project asks
+  for the workbench's (`--prompt workbench`, `prompt: workbench` in workbench.yml);
+- else the workbench's own (`templates/command_prompt.jinja2`).
+The project's and the workbench's template get the variables Rasa's command generators
+pass to their templates, so a Rasa prompt template renders unchanged:
 
     available_flows             [{name (the flow id), description, slots: [{name,
                                 description, allowed_values}]}]; allowed_values is Rasa's
@@ -47,7 +51,9 @@ from workbench.understanding.prompt_files import (
     packaged_template,
     project_template,
     render_error,
+    template_from_text,
 )
+from workbench.understanding.rasa_prompt import rasa_installed, rasa_prompt_variables, rasa_template
 from workbench.understanding.retrieval import allowed_values, collect_steps
 
 if TYPE_CHECKING:
@@ -134,8 +140,12 @@ def render_prompt(
     now: datetime | None = None,
 ) -> str:
     """The prompt for `message` (not yet in the tracker) with `flows` offered to the model."""
-    template, name = load_template(project)
-    variables = prompt_variables(project, tracker, message, flows, syntax=syntax, now=now)
+    template, source = load_template(project)
+    name = source.name
+    if source.kind == RASA:
+        variables = rasa_prompt_variables(project, tracker, message, flows, now=now)
+    else:
+        variables = prompt_variables(project, tracker, message, flows, syntax=syntax, now=now)
     try:
         return template.render(**variables)
     except Exception as error:  # sandbox violations, undefined callables, type errors, ...
@@ -438,10 +448,56 @@ def _zone(name: object) -> tuple[str, tzinfo]:
 # --- templates -------------------------------------------------------------------------------
 
 
-def load_template(project: Project) -> tuple[Template, str]:
-    """The compiled template for the project and its name (for error messages)."""
+PROJECT, RASA, WORKBENCH = "project", "rasa", "workbench"
+
+
+@dataclass(frozen=True)
+class PromptSource:
+    """Which template the command prompt is rendered from: the project's `prompt_template`,
+    Rasa's default (`name` is its file in the installed rasa-pro) or the workbench's;
+    `note` says why the workbench's is used where Rasa's was asked for."""
+
+    kind: str
+    name: str
+    note: str = ""
+
+    @property
+    def label(self) -> str:
+        if self.kind == PROJECT:
+            return f"project prompt {self.name}"
+        if self.kind == RASA:
+            return f"Rasa prompt {self.name}"
+        return f"workbench prompt ({self.note})" if self.note else "workbench prompt"
+
+
+def prompt_source(project: Project) -> PromptSource:
     generator = project.config.command_generator
     configured = generator.prompt_template if generator is not None else None
-    if not configured:
-        return packaged_template("workbench.understanding", DEFAULT_TEMPLATE), DEFAULT_TEMPLATE
-    return project_template(project.root, configured), configured
+    if configured:
+        return PromptSource(PROJECT, configured)
+    if project.prompt == WORKBENCH:
+        return PromptSource(WORKBENCH, DEFAULT_TEMPLATE)
+    found = rasa_template(project)
+    if found is not None:
+        return PromptSource(RASA, found.name)
+    note = ""
+    if project.prompt == RASA:
+        name = generator.name if generator is not None else "the generator"
+        note = (
+            f"Rasa has no single default prompt for {name}"
+            if rasa_installed()
+            else "Rasa's was asked for, but rasa-pro is not installed"
+        )
+    return PromptSource(WORKBENCH, DEFAULT_TEMPLATE, note)
+
+
+def load_template(project: Project) -> tuple[Template, PromptSource]:
+    """The compiled template for the project and where it comes from."""
+    source = prompt_source(project)
+    if source.kind == PROJECT:
+        return project_template(project.root, source.name), source
+    if source.kind == RASA:
+        found = rasa_template(project)
+        if found is not None:
+            return template_from_text(found.source), source
+    return packaged_template("workbench.understanding", DEFAULT_TEMPLATE), source
