@@ -22,16 +22,16 @@ import pytest
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no network at import
 
-import rasa  # noqa: E402 - this file runs only where rasa-pro is installed
+import rasa
 
-from workbench.engine.tracker import Tracker  # noqa: E402
-from workbench.project.loader import load_project  # noqa: E402
-from workbench.project.model import Project  # noqa: E402
-from workbench.testing.runner import run_tests  # noqa: E402
-from workbench.understanding.base import GeneratorOutput  # noqa: E402
-from workbench.understanding.cassette import CassetteGenerator  # noqa: E402
-from workbench.understanding.prompt import prompt_source, render_prompt  # noqa: E402
-from workbench.understanding.retrieval import FlowRetriever  # noqa: E402
+from workbench.engine.tracker import Tracker
+from workbench.project.loader import load_project
+from workbench.project.model import Project
+from workbench.testing.runner import run_tests
+from workbench.understanding.base import GeneratorOutput
+from workbench.understanding.cassette import CassetteGenerator
+from workbench.understanding.prompt import prompt_source, render_prompt
+from workbench.understanding.retrieval import FlowRetriever
 
 REPO = Path(__file__).resolve().parents[2]
 CASSETTES = REPO / "compat" / "rasa-templates"
@@ -123,7 +123,8 @@ class ComparingGenerator(CassetteGenerator):
 
 def first_difference(theirs: str, ours: str, context: int = 80) -> str:
     at = next(
-        (i for i, (a, b) in enumerate(zip(theirs, ours)) if a != b), min(len(theirs), len(ours))
+        (i for i, (a, b) in enumerate(zip(theirs, ours, strict=False)) if a != b),
+        min(len(theirs), len(ours)),
     )
     start = max(0, at - context)
     return (
