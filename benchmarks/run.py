@@ -949,7 +949,8 @@ def prompt_tokens(repeat: int) -> list[float]:
             for f in project.user_flows
             if not f.is_link_only and evaluate_condition(f.guard, document)
         ]
-        fixed = count_tokens(PROMPT_MODEL, render_prompt(project, tracker, "", [], now=now, use=use))
+        empty = render_prompt(project, tracker, "", [], now=now, use=use)
+        fixed = count_tokens(PROMPT_MODEL, empty)
         full = render_prompt(project, tracker, "", flows, now=now, use=use)
         per_flow = (count_tokens(PROMPT_MODEL, full) - fixed) / max(1, len(flows))
         return fixed, per_flow, len(flows)

@@ -60,6 +60,7 @@ def flows_in(prompt: str) -> dict[str, dict[str, str]]:
     """The flows section of the workbench prompt: flow id -> {slot line name: the rest}."""
     section = prompt.split("\nFlows (")[1].split("\n\nState:")[0].splitlines()[1:]
     flows: dict[str, dict[str, str]] = {}
+    current = ""
     for line in section:
         if line.startswith("  "):
             name, _, rest = line.strip().partition(" ")
@@ -140,7 +141,7 @@ async def test_outside_any_flow_the_state_says_so(project):
     tracker = Tracker(project)
     prompt = render_prompt(project, tracker, "hello", list(project.user_flows), now=NOW)
     assert "No active flow." in prompt
-    assert "Conversation:\n(none yet)\nUSER: \"\"\"hello\"\"\"" in prompt
+    assert 'Conversation:\n(none yet)\nUSER: """hello"""' in prompt
 
 
 async def test_v3_syntax_offers_search_and_reply(project):

@@ -75,7 +75,9 @@ class ActionLine:
 
 
 _START = ActionLine("start flow FLOW_ID", "the user wants what the flow does")
-_SET = ActionLine("set slot SLOT VALUE", "the user gave a value for a slot of an active or new flow")
+_SET = ActionLine(
+    "set slot SLOT VALUE", "the user gave a value for a slot of an active or new flow"
+)
 _CANCEL = ActionLine("cancel flow", "the user wants to stop the active flow")
 _CLARIFY = ActionLine(
     "disambiguate flows FLOW_ID FLOW_ID ...", "several flows fit and you cannot tell which"
