@@ -22,8 +22,8 @@ from workbench.understanding.llm_generator import LLMCommandGenerator
 from workbench.understanding.models import ModelSpec
 from workbench.understanding.prompt import prompt_source, render_prompt
 from workbench.understanding.rasa_prompt import (
+    find_rasa_templates,
     rasa_prompt_variables,
-    rasa_templates_folder,
     template_names,
 )
 
@@ -90,25 +90,26 @@ flows:
 
 @pytest.fixture
 def fake_rasa(tmp_path, monkeypatch):
-    """A `rasa` package on the path with `names` as templates (the printing one)."""
+    """Rasa's templates folder, holding `names` (the printing template)."""
 
     def install(*names: str) -> None:
-        folder = tmp_path / "site" / "rasa" / "dialogue_understanding" / "generator"
-        (folder / "prompt_templates").mkdir(parents=True)
-        (tmp_path / "site" / "rasa" / "__init__.py").write_text("", encoding="utf-8")
+        folder = tmp_path / "rasa" / "dialogue_understanding" / "generator" / "prompt_templates"
+        folder.mkdir(parents=True)
         for name in names:
-            (folder / "prompt_templates" / name).write_text(PRINTING_TEMPLATE, encoding="utf-8")
-        monkeypatch.syspath_prepend(str(tmp_path / "site"))
-        rasa_templates_folder.cache_clear()
+            (folder / name).write_text(PRINTING_TEMPLATE, encoding="utf-8")
+        monkeypatch.setattr(rasa_prompt, "rasa_templates_folder", lambda: folder)
 
-    yield install
-    rasa_templates_folder.cache_clear()
+    return install
 
 
-@pytest.fixture
-def no_rasa(monkeypatch):
-    """Whatever is installed, `rasa` is not importable."""
-    monkeypatch.setattr(rasa_prompt, "rasa_templates_folder", lambda: None)
+def test_the_templates_are_found_in_the_rasa_package_without_importing_it(tmp_path, monkeypatch):
+    package = tmp_path / "site" / "rasa"
+    (package / "dialogue_understanding" / "generator" / "prompt_templates").mkdir(parents=True)
+    (package / "__init__.py").write_text("raise ImportError('never imported')", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    folder = find_rasa_templates()  # an installed rasa-pro is found first when imported
+    assert folder is not None and folder.is_dir()
+    assert folder.parts[-3:] == ("dialogue_understanding", "generator", "prompt_templates")
 
 
 def bank(make_project, files: dict[str, str] | None = None):
@@ -209,9 +210,7 @@ def test_rasa_installed_gives_rasas_template_unless_the_project_asks_otherwise(
     assert prompt_source(own).label == "project prompt prompts/mine.jinja2"
 
 
-def test_without_rasa_the_workbench_prompt_is_used_and_says_why_when_rasa_was_asked(
-    make_project, no_rasa
-):
+def test_without_rasa_the_workbench_prompt_is_used_and_says_why_when_rasa_was_asked(make_project):
     assert prompt_source(bank(make_project)).label == "workbench prompt"
     asked = bank(make_project, {"workbench.yml": "prompt: rasa\n"})
     assert prompt_source(asked).label == (
@@ -235,9 +234,7 @@ def test_a_bad_prompt_setting_is_an_error_with_its_line(make_project):
     assert errors and errors[0].line == 2
 
 
-def test_the_prompt_flag_overrides_workbench_yml_and_needs_rasa_for_rasa(
-    make_project, capsys, no_rasa
-):
+def test_the_prompt_flag_overrides_workbench_yml_and_needs_rasa_for_rasa(make_project, capsys):
     root = make_project(
         {"config.yml": CONFIG, "domain.yml": DOMAIN, "data/flows.yml": FLOWS}, base=False
     )

@@ -81,7 +81,11 @@ MODEL_TAGS = _model_tags()
 @lru_cache(maxsize=1)
 def rasa_templates_folder() -> Path | None:
     """The folder of Rasa's prompt templates in the installed `rasa` package, or None
-    when `rasa` is not importable here."""
+    when `rasa` is not importable here (looked up once)."""
+    return find_rasa_templates()
+
+
+def find_rasa_templates() -> Path | None:
     try:
         spec = importlib.util.find_spec("rasa")
     except (ImportError, ValueError):
