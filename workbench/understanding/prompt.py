@@ -41,7 +41,6 @@ from workbench.calm.names import PATTERN_COLLECT_INFORMATION
 from workbench.calm.values import JSONObject, JSONValue
 from workbench.engine import events as ev
 from workbench.engine.events import Event
-from workbench.engine.stack import CALL, Frame
 from workbench.engine.tracker import Tracker
 from workbench.project.model import Flow, Project, Step
 from workbench.understanding.dsl.parser import SYNTAX_BY_GENERATOR, Syntax
@@ -52,7 +51,12 @@ from workbench.understanding.prompt_files import (
     render_error,
     template_from_text,
 )
-from workbench.understanding.rasa_prompt import rasa_installed, rasa_prompt_variables, rasa_template
+from workbench.understanding.rasa_prompt import (
+    active_frames,
+    rasa_installed,
+    rasa_prompt_variables,
+    rasa_template,
+)
 from workbench.understanding.retrieval import allowed_values, collect_steps
 
 if TYPE_CHECKING:
@@ -262,17 +266,7 @@ class _State:
         """As Rasa: the active flow is the topmost flow frame, looking through the
         collect pattern and through `call` frames (the called flow's step is the one
         asking)."""
-        calling: Frame | None = None
-        called: Frame | None = None
-        for frame in reversed(tracker.stack.frames):
-            if not frame.is_flow_frame or frame.type == COLLECT_PATTERN:
-                continue
-            if called is None:
-                called = frame
-            if frame.is_user_flow and frame.frame_type == CALL:
-                continue
-            calling = frame
-            break
+        calling, called = active_frames(tracker)
         if calling is None or called is None:
             return cls()
         flow = project.flow(calling.flow_id or "")

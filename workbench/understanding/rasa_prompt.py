@@ -180,7 +180,8 @@ def rasa_prompt_variables(
     """The variables Rasa's single-step command generators pass to their template, as
     Rasa computes them: slots described by their collect step only, collect steps of
     called flows included, slots asked first (`ask_before_filling`) offered once set."""
-    calling, called = active_frames(project, tracker)
+    calling_frame, called = active_frames(tracker)
+    calling = project.flow(calling_frame.flow_id or "") if calling_frame is not None else None
     step = _current_step(project, called)
     current_slot = step.collect if step is not None and step.kind == "collect" else None
     slot = project.slot(current_slot) if current_slot else None
@@ -208,9 +209,10 @@ def rasa_prompt_variables(
     return variables
 
 
-def active_frames(project: Project, tracker: Tracker) -> tuple[Flow | None, Frame | None]:
-    """(the flow of the topmost flow frame, looking through `call` frames; the topmost
-    flow frame itself), neither being the collect pattern's, as Rasa finds them."""
+def active_frames(tracker: Tracker) -> tuple[Frame | None, Frame | None]:
+    """(the topmost flow frame, looking through `call` frames; the topmost flow frame
+    itself), neither being the collect pattern's, as Rasa finds them: the first is the
+    active flow, the second the one whose step is asking."""
     calling: Frame | None = None
     called: Frame | None = None
     for frame in reversed(tracker.stack.frames):
@@ -222,8 +224,7 @@ def active_frames(project: Project, tracker: Tracker) -> tuple[Flow | None, Fram
             continue
         calling = frame
         break
-    flow = project.flow(calling.flow_id or "") if calling is not None else None
-    return flow, called
+    return calling, called
 
 
 def _current_step(project: Project, frame: Frame | None) -> Step | None:
