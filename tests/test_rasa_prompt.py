@@ -321,7 +321,7 @@ async def test_the_trace_says_which_prompt_the_model_got(make_project, fake_rasa
         completer=completer,
         count_tokens=lambda model, text: len(text.split()),
     )
-    assert generator.prompt_label(project) == f"Rasa prompt {V2_DEFAULT}"
+    assert generator.prompt_label(project) == "Rasa prompt"
     session = Session(project, generator)
     trace = await session.handle("send money")
     assert trace.prompt_template == f"Rasa prompt {V2_DEFAULT}"

@@ -109,8 +109,9 @@ class LLMCommandGenerator:
         return output
 
     def prompt_label(self, project: Project) -> str:
-        """Which command prompt the model gets for `project` (for headers)."""
-        return prompt_source(project).label
+        """Which command prompt the model gets for `project`, briefly (for headers; the
+        Prompt panel names the template)."""
+        return prompt_source(project).brief
 
     async def _complete(self, prompt: str) -> Completion:
         if self._completer is not None:

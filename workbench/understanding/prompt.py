@@ -455,6 +455,11 @@ class PromptSource:
             return f"Rasa prompt {self.name}"
         return f"workbench prompt ({self.note})" if self.note else "workbench prompt"
 
+    @property
+    def brief(self) -> str:
+        """For a header: "Rasa prompt", "project prompt", "workbench prompt"."""
+        return {PROJECT: "project prompt", RASA: "Rasa prompt"}.get(self.kind, "workbench prompt")
+
 
 def prompt_source(project: Project, use: str | None = None) -> PromptSource:
     generator = project.config.command_generator
