@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import sys
 import time
@@ -609,59 +610,124 @@ def startup(repeat: int) -> list[float]:
     return samples
 
 
-def _start_in_pty(root: Path, timeout: float = 30.0) -> tuple[float, float]:
-    import fcntl
-    import os
-    import pty
-    import select
-    import signal
-    import struct
-    import subprocess
-    import termios
+class PtyApp:
+    """`python -m workbench ROOT --offline --no-store` in a pseudo-terminal of the given
+    size, its output read as it comes (what a user's terminal would draw)."""
 
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
-    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30"}
-    start = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "workbench", str(root), "--offline", "--no-store"],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=env,
-        cwd=ROOT,
-        start_new_session=True,
-    )
-    os.close(slave)
-    seen = b""
-    ready = greeted = None
-    try:
-        while time.perf_counter() - start < timeout and greeted is None:
-            readable, _, _ = select.select([master], [], [], 0.05)
+    def __init__(self, root: Path, size: tuple[int, int] = (100, 30)) -> None:
+        import fcntl
+        import os
+        import pty
+        import struct
+        import subprocess
+        import termios
+
+        columns, lines = size
+        self.master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
+        env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(columns), "LINES": str(lines)}
+        self.started = time.perf_counter()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "workbench", str(root), "--offline", "--no-store"],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            cwd=ROOT,
+            start_new_session=True,
+        )
+        os.close(slave)
+        self.seen = b""
+
+    def wait_for(self, marker: bytes, timeout: float = 30.0) -> float:
+        """Read until `marker` appears in output read from now on; the perf_counter
+        time it arrived."""
+        import os
+        import select
+
+        self.seen = b""
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            readable, _, _ = select.select([self.master], [], [], 0.02)
             if not readable:
                 continue
             try:
-                chunk = os.read(master, 65536)
+                chunk = os.read(self.master, 65536)
             except OSError:
                 break
             now = time.perf_counter()
-            seen = seen[-4096:] + chunk
-            if ready is None and STARTUP_MARKER in seen:
-                ready = now
-            if ready is not None and GREETING_MARKER in seen:
-                greeted = now
-        if ready is None or greeted is None:
-            raise RuntimeError(f"calm-tui did not start within {timeout} s: {seen[-500:]!r}")
-    finally:
+            self.seen = self.seen[-65536:] + chunk
+            # Textual may move the cursor inside a word it draws: match the text alone
+            if marker in ESCAPES.sub(b"", self.seen):
+                return now
+        raise RuntimeError(f"{marker!r} did not appear within {timeout} s: {self.seen[-500:]!r}")
+
+    def close(self) -> None:
+        import os
+        import signal
+        import subprocess
+
         try:
-            os.write(master, b"\x11")  # ctrl+q
-            process.wait(timeout=5)
+            os.write(self.master, b"\x11")  # ctrl+q
+            self.process.wait(timeout=5)
         except (OSError, subprocess.TimeoutExpired):
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        _drain(master)
-        os.close(master)
-    return (ready - start) * 1000, (greeted - start) * 1000
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        _drain(self.master)
+        os.close(self.master)
+
+
+def _start_in_pty(root: Path, timeout: float = 30.0) -> tuple[float, float]:
+    app = PtyApp(root)
+    try:
+        ready = app.wait_for(STARTUP_MARKER, timeout)
+        app.seen = b""
+        greeted = (
+            app.wait_for(GREETING_MARKER, timeout) if GREETING_MARKER not in app.seen else ready
+        )
+    finally:
+        app.close()
+    return (ready - app.started) * 1000, (greeted - app.started) * 1000
+
+
+RELOAD_MARKER = b"Reloaded domain/responses/orders.yml"  # the reload's notification
+ESCAPES = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+@case("reload_repaint")
+def reload_repaint(repeat: int) -> list[float]:
+    """Save -> the reload on screen, as a user sees it: calm-tui on a copy of
+    sample_project in a 160x45 pseudo-terminal; a response file is saved and the clock
+    stops when the terminal has drawn the "Reloaded domain/responses/orders.yml"
+    notification. Includes the file-system notification, the watcher's debounce, load +
+    validate, the swap into the live session and the repaint. One process; each save
+    waits for the previous notification to go."""
+    import tempfile
+
+    samples: list[float] = []
+    with tempfile.TemporaryDirectory() as folder:
+        root = _sample_copy(folder)
+        responses = root / "domain" / "responses" / "orders.yml"
+        original = responses.read_text()
+        app = PtyApp(root, size=(160, 45))
+        try:
+            app.wait_for(STARTUP_MARKER)
+            time.sleep(1.0)  # the greeting and the watcher are up
+            for index in range(min(repeat, 15) + 1):
+                text = original.replace("Good news!", f"Good news ({index})!")
+                _drain(app.master)  # what was drawn before the save
+                saved = time.perf_counter()
+                responses.write_text(text)
+                shown = app.wait_for(RELOAD_MARKER, timeout=10)
+                if index:  # the first save warms the reload path
+                    samples.append((shown - saved) * 1000)
+                time.sleep(3.5)  # the notification's 3 s
+        finally:
+            app.close()
+    DERIVED["reload_repaint"] = lambda figures: {
+        "how": "save a response file -> its notification drawn in a 160x45 pty",
+    }
+    return samples
 
 
 def _drain(fd: int) -> None:
@@ -987,6 +1053,39 @@ def prompt_tokens(repeat: int) -> list[float]:
         lambda: render_prompt(sample, tracker, "", sample.user_flows, now=now, use="workbench"),
         repeat,
     )
+
+
+@case("offline_accuracy")
+def offline_accuracy(repeat: int) -> list[float]:
+    """The offline generator against the labelled corpus (benchmarks/understanding_corpus):
+    exact command sets per user turn, for the tuning and the held-back split and per
+    project syntax (v2/v3); samples are the generator's ms per turn. Rasa's templates
+    are read from $RASA_TEMPLATES or the unpacked wheel (skipped when absent). `repeat`
+    is not used: the corpus runs once (see benchmarks/offline_accuracy.py for misses)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "offline_accuracy", ROOT / "benchmarks" / "offline_accuracy.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    import os
+
+    templates = Path(os.environ.get("RASA_TEMPLATES", module.DEFAULT_TEMPLATES))
+    results = module.run_corpus(templates)
+    figures = module.figures(results)
+    lines = [
+        f"{split}: {100 * figures[split]['exact']:.1f} % exact of {figures[split]['turns']}"
+        f" turns (v2 {100 * figures[split]['v2']:.1f} %, v3 {100 * figures[split]['v3']:.1f} %)"
+        for split in module.SPLITS
+    ]
+    DERIVED["offline_accuracy"] = lambda _summary: (
+        {key: value for key, value in figures.items() if key in ("turns", "all", *module.SPLITS)}
+        | {"report": lines}
+    )
+    return [r.ms for r in results]
 
 
 def main() -> int:

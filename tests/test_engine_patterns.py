@@ -567,6 +567,7 @@ async def test_repeat_repeats_the_previous_turn():
 
 async def test_code_change_ends_the_running_flows(tmp_path):
     root = copy_shop(tmp_path / "shop")
+    (root / "workbench.yml").write_text("code_change: rasa\n")
     chat = Chat(load(root))
     await chat.run([("/start flow greet", [NAME_Q])])
     flows = root / "data" / "flows.yml"
@@ -597,6 +598,7 @@ async def test_code_change_ends_the_running_flows(tmp_path):
 
 async def test_code_change_with_an_interrupted_flow_ends_all_flows(tmp_path):
     root = copy_shop(tmp_path / "shop")
+    (root / "workbench.yml").write_text("code_change: rasa\n")
     chat = Chat(load(root))
     await chat.run([("/start flow greet", [NAME_Q]), ("/start flow ask_age", [AGE_Q_POLITE])])
     flows = root / "data" / "flows.yml"

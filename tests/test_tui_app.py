@@ -230,6 +230,9 @@ async def test_rewind_restarts_from_the_selected_turn(project):
     with SessionStore(project) as store:
         assert store.get_session(second_store_session).turn_count == 3
         assert store.get_session(first_store_session).turn_count == 3
+        # a title of its own, so the browser tells the two apart
+        assert store.get_session(first_store_session).title == ORDER
+        assert store.get_session(second_store_session).title == f"{ORDER} (rewound to turn 1)"
 
 
 async def test_the_rewind_button_asks_the_screen_to_rewind(project):
@@ -279,9 +282,25 @@ def test_export_writes_a_test_that_passes(project, capsys):
             await pilot.press("y")
             await wait_until(pilot, lambda: app.last_export is not None)
             assert any(app.last_export.test_path.name in m for m in notifications(app))
+            first = app.last_export
+            await pilot.press("ctrl+s")  # the same conversation again: a test of its own
+            await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await pilot.press("y")
+            await wait_until(pilot, lambda: app.last_export is not first)
+            exports.extend([first, app.last_export])
+            session_ids.append(app.conversation.store_session_id)
 
+    exports: list = []
+    session_ids: list[str] = []
     asyncio.run(chat_and_export())
-    result = app.last_export
+    result, again = exports
+    assert again.test_path != result.test_path and again.name != result.name
+    for export in exports:
+        header = export.test_path.read_text().splitlines()[0]
+        assert header.startswith(
+            f"# Exported by calm-tui from session {session_ids[0]} (generator: offline"
+        )
+        assert f"test_case: {export.name}" in export.test_path.read_text()
     assert result.test_path.parent == project / "e2e_tests"
     assert result.cassette_path is not None and result.cassette_path.exists()
     capsys.readouterr()
@@ -463,6 +482,25 @@ async def test_an_edit_on_disk_changes_the_next_turn(project):
         assert log.names() == ["Submitted", "Send", "TurnDone"]
         assert "Great news! A1001" in text_of(turn_items(app)[-1])
         assert "reloaded" in text_of(app.query_one(WorkbenchHeader))
+
+
+async def test_editing_the_running_flow_continues_it_and_says_so(project):
+    app = app_on(project)
+    flows = project / "data" / "flows" / "orders.yml"
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot)
+        await send(pilot, CANCEL)
+        assert "cancel" in text_of(turn_items(app)[-1]).lower()
+        text = flows.read_text()
+        old = "description: whether the customer really wants to cancel the order"
+        flows.write_text(text.replace(old, "description: true when the customer confirms"))
+        await wait_until(pilot, lambda: app.reload_count >= 1, what="the reload")
+        assert "flow cancel_order changed; continuing at collect confirm_cancellation" in (
+            notifications(app)
+        )
+        await send(pilot, "yes")
+        last = text_of(turn_items(app)[-1])
+        assert "cancelled" in last.lower() and "changed" not in last
 
 
 async def test_a_broken_edit_shows_the_banner_and_keeps_the_old_flows(project):
@@ -737,3 +775,19 @@ async def test_the_header_says_which_prompt_a_model_gets(project):
     async with app.run_test(size=(160, 45)) as pilot:
         await start(pilot)
         assert "workbench prompt" in text_of(app.query_one(WorkbenchHeader))
+
+
+async def test_the_palette_screenshot_is_saved_under_the_project(project):
+    app = app_on(project)
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot)
+        app.deliver_screenshot()  # what the palette's "Screenshot" command runs
+        folder = project / ".calm" / "screenshots"
+        await wait_until(pilot, lambda: any(folder.glob("*.svg")), what="the screenshot")
+        await wait_until(
+            pilot,
+            lambda: any(str(folder) in m for m in notifications(app)),
+            what="the notification naming the file",
+        )
+        [svg] = folder.glob("*.svg")
+        assert svg.read_text().startswith("<svg")

@@ -369,10 +369,10 @@ async def test_commands_show_raw_output_dropped_and_rewritten(project):
         assert "Parsed (3)" in text and "Accepted (1)" in text
         reason = "start flow delete_everything: flow 'delete_everything' does not exist"
         assert reason in text
-        assert any("$error" in s for s in line_styles(body(panel), reason))
+        assert any("$text-error" in s for s in line_styles(body(panel), reason))
         rewritten = "set slot foo 3 → cannot handle cannot_handle_default: slot 'foo' is not"
         assert rewritten in text
-        assert any("$warning" in s for s in line_styles(body(panel), rewritten))
+        assert any("$text-warning" in s for s in line_styles(body(panel), rewritten))
         assert text.index("Accepted (1)\n  start flow check_order_status") > 0
         assert "2 dropped" in str(panel.border_subtitle)
 
@@ -430,6 +430,25 @@ async def test_slots_highlight_changes_filter_and_toggle_builtins(project):
         await pilot.pause()
         assert [r[0] for r in rows(table)] == ["max_clarification_options"]
         assert "dim" in str(table.get_row_at(0)[0].style)
+
+
+async def test_the_highlighted_slot_is_shown_in_full_below_the_table(project):
+    trace = await run_turns(project, "where is my order", "A1001")
+    panel = SlotsPanel()
+    async with PanelApp(panel).run_test(size=(60, 30)) as pilot:  # a narrow side panel
+        panel.show_trace(trace, project)
+        await pilot.pause()
+        table = panel.query_one(DataTable)
+        detail = panel.query_one("#slot-detail", Static)
+        assert str(detail.render()) == "order_id (text) = 'A1001'  was null"
+        whole = value_text(trace.slots_after["order_details"], 400)
+        table.focus()
+        row = next(i for i, r in enumerate(rows(table)) if r[0] == "order_details")
+        assert len(rows(table)[row][2]) < len(whole)  # cut in the table's value column ...
+        table.move_cursor(row=row)
+        await pilot.pause()
+        assert whole in str(detail.render())  # ... whole down here
+        assert detail.region.width <= 60 and detail.region.height >= 2  # wrapped
 
 
 async def test_enter_in_the_slot_filter_does_not_reach_the_app(project):
@@ -588,7 +607,7 @@ async def test_events_show_errors_in_red(project):
         await pilot.pause()
         needle = "! command generator failed: RuntimeError('the model fell over')"
         assert needle in text_of(panel)
-        assert any("$error" in s for s in line_styles(body(panel), needle))
+        assert any("$text-error" in s for s in line_styles(body(panel), needle))
         assert "1 error" in str(panel.border_subtitle)
 
 

@@ -47,6 +47,7 @@ from workbench.engine.coexistence import (
     routing_commands,
 )
 from workbench.engine.core import ActionKind, Engine
+from workbench.engine.flow_edits import FlowEdit, add_new_slots, continue_edited_flows
 from workbench.engine.loops import repeating_tail, spell_loop
 from workbench.engine.policy import ACTION_LISTEN
 from workbench.engine.search import SearchOutcome
@@ -142,14 +143,20 @@ class Session:
 
     def replace_project(
         self, project: Project, actions: CustomActionRunner | bool | None = False
-    ) -> None:
-        """Swap in a reloaded project; the conversation goes on. Flows on the stack that
-        changed are handled by the code-change pattern on the next message. Pass
-        `actions` to replace the custom action runner too (e.g. a new action endpoint)."""
-        self.project = project
+    ) -> list[FlowEdit]:
+        """Swap in a reloaded project; the conversation goes on: new slots exist, and a
+        running flow that changed continues at its matching step (engine/flow_edits.py),
+        or, with `code_change: rasa` or no matching step, is handled by the code-change
+        pattern on the next message. Returns what became of each changed running flow.
+        Pass `actions` to replace the custom action runner too (e.g. a new endpoint)."""
+        old, self.project = self.project, project
         self.engine = Engine(project)
         if actions is not False:
             self.actions = actions  # type: ignore[assignment]
+        add_new_slots(project, self.tracker)
+        if project.code_change == "rasa":
+            return []
+        return continue_edited_flows(old, project, self.tracker)
 
     # -- one turn ------------------------------------------------------------------------------
 

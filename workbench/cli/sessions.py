@@ -259,7 +259,7 @@ def _session_turns(args: argparse.Namespace, whole: bool = True):
 
 
 def run_export(args: argparse.Namespace, console: Console) -> int:
-    from workbench.testing.export import NothingToExport, slug, write_export
+    from workbench.testing.export import NothingToExport, export_comment, slug, write_export
 
     summary, turns = _session_turns(args)
     for turn in turns:
@@ -269,17 +269,14 @@ def run_export(args: argparse.Namespace, console: Console) -> int:
             raise WorkbenchError(f"session {summary.id}, turn {turn.index}: {damage}")
     # the export reads slot and flow definitions; a project with errors still has them
     project = load(Path(args.project_dir), options_from_args(args), with_tests=False).project
-    name = args.name or slug(summary.title, fallback=f"session_{slug(summary.id)}")
-    comment = (
-        f"Exported by calm-tui from session {summary.id} (generator: "
-        f"{summary.generator or '?'}, started {_when(summary.started_at)} UTC)."
-    )
+    title = args.name or slug(summary.title, fallback=f"session_{slug(summary.id)}")
+    comment = export_comment(summary.id, summary.generator, summary.started_at)
     try:
         result = write_export(
             project,
             turns,
-            name=name,
-            title=args.name or summary.title or summary.id,
+            name=args.name or (None if args.out is None else title),
+            title=title,
             assertions=args.assertions,
             out=args.out,
             cassette=not args.no_cassette,

@@ -226,6 +226,7 @@ class _Loader:
             rasa_version=rasa_version,
             secret_slots=settings.secret_slots,
             not_secret_slots=settings.not_secret_slots,
+            code_change=settings.code_change,
             prompt=prompt or settings.prompt,
         )
         return LoadResult(project, self.issues)

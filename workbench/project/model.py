@@ -497,6 +497,8 @@ class Project:
     # beside those whose names say so (store/redact.py)
     secret_slots: frozenset[str] = frozenset()
     not_secret_slots: frozenset[str] = frozenset()
+    # a running flow changed by a reload: "continue" at its matching step, or "rasa"
+    code_change: str = "continue"
     # the command prompt asked for (`--prompt`, else workbench.yml's `prompt:`): "rasa",
     # "workbench", or None for Rasa's own when rasa-pro is installed
     prompt: str | None = None

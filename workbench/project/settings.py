@@ -14,7 +14,8 @@ from workbench.project.yaml_io import line_of
 
 SETTINGS_STEM = "workbench"
 SECRET_KEYS = ("secret_slots", "not_secret_slots")
-KNOWN_KEYS = ("rasa_version", "prompt", *SECRET_KEYS)
+CODE_CHANGE_MODES = ("continue", "rasa")
+KNOWN_KEYS = ("rasa_version", "code_change", "prompt", *SECRET_KEYS)
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,9 @@ class WorkbenchSettings:
     secret_slots: frozenset[str] = frozenset()
     # slots named like a secret (`pin_hint`) that are not one
     not_secret_slots: frozenset[str] = frozenset()
+    # a running flow edited by a reload: "continue" at the matching step, or "rasa": the
+    # code-change pattern, exactly as Rasa handles it
+    code_change: str = "continue"
     prompt: str | None = None  # one of PROMPT_CHOICES; None: Rasa's when it is installed
 
 
@@ -70,7 +74,18 @@ def build_settings(file: str | None, data: object, issues: IssueList) -> Workben
             f"slot '{name}' is listed in both secret_slots and not_secret_slots",
             "keep it in one of the two lists",
         )
-    return WorkbenchSettings(version, secret, not_secret - secret, prompt)
+    code_change = data.get("code_change", "continue")
+    if code_change not in CODE_CHANGE_MODES:
+        issues.error(
+            file,
+            line_of(data, "code_change"),
+            "bad-code-change",
+            f"code_change {code_change!r} is not one of: {', '.join(CODE_CHANGE_MODES)}",
+            "continue: an edited running flow goes on at the matching step; "
+            "rasa: Rasa's code-change pattern restarts it",
+        )
+        code_change = "continue"
+    return WorkbenchSettings(version, secret, not_secret - secret, str(code_change), prompt)
 
 
 def _prompt_choice(file: str, data: dict[object, object], issues: IssueList) -> str | None:

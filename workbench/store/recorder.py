@@ -62,6 +62,8 @@ class SessionRecorder:
         self.session_id: str | None = None
         self.lease: SessionLease | None = None
         self.pending: list[tuple[TurnTrace, datetime]] = []
+        # the title of the session it creates (None: its first message, as the store does)
+        self.title: str | None = None
 
     def __call__(self, trace: TurnTrace) -> None:
         self.pending.append((trace, datetime.now(timezone.utc)))
@@ -125,6 +127,8 @@ class SessionRecorder:
             )
             self.lease = SessionLease.acquire(store.path, session_id)
             self.session_id = session_id
+            if self.title:
+                store.rename(session_id, self.title)
         while self.pending:
             trace, finished = self.pending[0]
             try:

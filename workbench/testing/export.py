@@ -35,6 +35,7 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from workbench.calm.names import (
@@ -363,11 +364,21 @@ class ExportResult:
     model_outputs: int
 
 
+def export_comment(session_id: str | None, generator: str, started: datetime | str) -> str:
+    """The header line of an exported test: where and when its conversation came from."""
+    when = started if isinstance(started, str) else started.strftime("%Y-%m-%dT%H:%M")
+    where = f"session {session_id}" if session_id else "an unsaved conversation"
+    return (
+        f"Exported by calm-tui from {where} (generator: {generator or '?'}, "
+        f"started {when[:16].replace('T', ' ')} UTC)."
+    )
+
+
 def write_export(
     project: Project,
     traces: Sequence[TurnTrace],
     *,
-    name: str,
+    name: str | None = None,
     title: str | None = None,
     assertions: bool = False,
     out: Path | str | None = None,
@@ -375,8 +386,10 @@ def write_export(
     comment: str | None = None,
 ) -> ExportResult:
     """Write the test file (at `out`, else `export_path(project, title or name)`) and
-    its cassette. Neither file may exist already (FileExistsError)."""
-    path = Path(out) if out is not None else export_path(project, title or name)
+    its cassette. Neither file may exist already (FileExistsError). With no `name`, the
+    test case is named after its file, so every export's test case has a name of its own."""
+    path = Path(out) if out is not None else export_path(project, title or name or "session")
+    name = name or path.stem
     cassette_path = cassette_path_for(path) if cassette else None
     for existing in (path, cassette_path):
         if existing is not None and existing.exists():

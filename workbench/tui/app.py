@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from workbench.testing.export import ExportResult
 
 
+SCREENSHOT_DIR = Path(".calm") / "screenshots"
+
+
 class WorkbenchApp(App):
     TITLE = "CALM Workbench"
     CSS_PATH = ["global.tcss", "app.tcss"]
@@ -84,6 +87,24 @@ class WorkbenchApp(App):
             timeout=timeout,
             markup=markup,
         )
+
+    def deliver_screenshot(
+        self,
+        filename: str | None = None,
+        path: str | None = None,
+        time_format: str | None = None,
+    ) -> str | None:
+        """Screenshots go under the project's `.calm/screenshots/` (Textual's default, the
+        user's Downloads folder, may not exist); the notification names the file."""
+        if path is None:
+            folder = self.conversation.project.root / SCREENSHOT_DIR
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                self.notify(f"Cannot save the screenshot: {error}", severity="error")
+                return None
+            path = str(folder)
+        return super().deliver_screenshot(filename, path, time_format)
 
     def on_chunk_chosen(self, message: ChunkChosen) -> None:
         """A retrieved chunk was picked in a Knowledge panel (of any screen): show its

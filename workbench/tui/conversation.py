@@ -20,6 +20,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -27,7 +28,7 @@ from workbench import wiring
 from workbench.calm.names import is_session_start
 from workbench.errors import WorkbenchError
 from workbench.project.model import Project
-from workbench.session import Session
+from workbench.session import FlowEdit, Session
 from workbench.trace.turn import TurnTrace
 from workbench.understanding.base import CommandGenerator
 from workbench.wiring import Parts
@@ -132,11 +133,13 @@ class Conversation:
     def store_session_id(self) -> str | None:
         return getattr(self.recorder, "session_id", None)
 
-    def replace_project(self, project: Project) -> None:
-        """A reloaded project; the conversation goes on (the engine notices edits to
-        flows on the stack at the next message)."""
-        self.session.replace_project(project)
+    def replace_project(self, project: Project) -> list[FlowEdit]:
+        """A reloaded project; the conversation goes on. Returns what became of the
+        running flows it changed (continued at a matching step, or left to the
+        code-change pattern)."""
+        edits = self.session.replace_project(project)
         self.remember(project)
+        return edits
 
     def remember(self, project: Project) -> None:
         """Keep `project` to draw turns against (the last `PROJECTS_KEPT` are kept)."""
@@ -198,19 +201,21 @@ class Conversation:
         *,
         seed: int | None = None,
         continue_store_session: str | None = None,
+        title: str | None = None,
     ) -> ReplayOutcome:
         """Rebuild a conversation from recorded turns: a fresh Session sends the same
         user messages with the recorded model output, then goes on live.
 
         Without `continue_store_session` the rebuilt turns are saved as a new store
         session (rewind, fork); with it, they are already stored and new turns are
-        appended to that session (resume). A session another process writes is not
-        resumed: SessionInUseError, before anything changes here."""
+        appended to that session (resume). A new store session is titled `title` (with
+        none, after its first message). A session another process writes is not resumed:
+        SessionInUseError, before anything changes here."""
         recorded = list(traces)
         lease = self._lease(continue_store_session)
         try:
             return await self.turns.run(
-                self._replay(recorded, project, seed, continue_store_session, lease)
+                self._replay(recorded, project, seed, continue_store_session, lease, title)
             )
         except BaseException:
             if lease is not None:  # not adopted: adopting it is the last thing done
@@ -236,6 +241,7 @@ class Conversation:
         seed: int | None,
         continue_store_session: str | None,
         lease: SessionLease | None,
+        title: str | None,
     ) -> ReplayOutcome:
         from workbench.knowledge.recorded import RecordedKnowledge
         from workbench.testing.replay import RecordedGenerator, compare_turn, replay_turns
@@ -264,6 +270,7 @@ class Conversation:
         self.recorder = self._recorder(session)
         if self.recorder is not None:
             if continue_store_session is None:
+                self.recorder.title = title
                 for trace in session.traces:
                     self.save(trace)
             else:
@@ -294,16 +301,23 @@ class Conversation:
     def export(self, project: Project, *, assertions: bool = False) -> ExportResult:
         """Write the conversation as an e2e test case with its cassette beside it (never
         overwriting a file); returns the `ExportResult` (test_path, cassette_path)."""
-        from workbench.testing.export import write_export
+        from workbench.testing.export import export_comment, write_export
 
         traces = list(self.traces)
-        title = _title(traces) or "conversation"
-        return write_export(project, traces, name=title, title=title, assertions=assertions)
+        comment = export_comment(self.store_session_id, self.label, self.started_at)
+        return write_export(
+            project,
+            traces,
+            title=_title(traces) or "conversation",
+            assertions=assertions,
+            comment=comment,
+        )
 
     # -- helpers --------------------------------------------------------------------------
 
     def _session(self, project: Project, generator: CommandGenerator, record: bool = True):
         self.remember(project)
+        self.started_at = datetime.now(timezone.utc)
         session = wiring.new_session(
             project,
             generator,

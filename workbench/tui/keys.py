@@ -77,6 +77,14 @@ MAIN = (
         asks=True,
     ),
     UserAction(
+        "correct",
+        "ctrl+g",
+        "Correct",
+        "Correct the model",
+        "Edit the commands of the latest turn and re-run it (optionally saved as a test)",
+        footer=False,
+    ),
+    UserAction(
         "maximize_panel",
         "ctrl+f",
         "Maximize",

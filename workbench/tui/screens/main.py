@@ -7,6 +7,7 @@ goes to the `Conversation` (the `Session`), traces come back and are rendered.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 from collections.abc import Callable, Coroutine
@@ -20,19 +21,23 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from workbench.calm.names import SESSION_START_MESSAGE
+from workbench.calm.names import SESSION_START_MESSAGE, is_pattern, is_session_start
 from workbench.trace.turn import TurnTrace
 from workbench.tui import keys
 from workbench.tui.conversation import Conversation, ReplayOutcome
+from workbench.tui.flow_commands import FlowCommands
 from workbench.tui.screens.maximize import toggle_maximize
 from workbench.tui.widgets.chat import ChatPane
 from workbench.tui.widgets.knowledge_panel import KnowledgePanel
 from workbench.tui.widgets.panel_area import WIDE_AT, PanelArea
+from workbench.tui.widgets.panels import SlotsPanel
 from workbench.tui.widgets.status import ErrorBanner, WorkbenchHeader, ago
+from workbench.understanding.base import GeneratorFailure
 from workbench.watch import ReloadResult
 
 if TYPE_CHECKING:
     from workbench.tui.app import WorkbenchApp
+    from workbench.tui.screens.correct import Correction
     from workbench.tui.screens.sessions import Resume
 
 
@@ -106,6 +111,7 @@ def guarded(what: str) -> Callable[[Handler[_S, _P]], Guarded[_S, _P]]:
 
 class MainScreen(Screen):
     BINDINGS = keys.bindings(keys.MAIN)
+    COMMANDS = Screen.COMMANDS | {FlowCommands}
 
     def __init__(self) -> None:
         super().__init__(id="main")
@@ -113,6 +119,7 @@ class MainScreen(Screen):
         self.viewing: int | None = None
         self.reload: ReloadResult | None = None
         self.reloaded_at: float = 0.0
+        self.correcting: Correction | None = None  # a corrected turn being re-run
         self.actions_error: str | None = None
         self.actions_label = ""
 
@@ -251,6 +258,87 @@ class MainScreen(Screen):
             return
         self._start_turn(event.text)
 
+    @on(SlotsPanel.EditSlot)
+    def _edit_slot(self, event: SlotsPanel.EditSlot) -> None:
+        from workbench.tui.screens.slot_edit import SlotEditScreen
+
+        event.stop()
+        why = self._why_not_live()
+        slot = self.project.slot(event.name)
+        if why is None and slot is None:
+            why = f"'{event.name}' is a built-in slot: its patterns set it"
+        if why is not None:
+            self.notify(f"Cannot set the slot: {why}", severity="warning", timeout=5)
+            return
+        assert slot is not None
+        current = self.conversation.session.tracker.slots.get(slot.name)
+
+        def chosen(message: str | None) -> None:
+            if message is not None:
+                self.send_from_panel(message)
+
+        self.app.push_screen(SlotEditScreen(slot, current), chosen)
+
+    def action_correct(self) -> None:
+        from workbench.testing.replay import model_message
+        from workbench.tui.screens.correct import CorrectScreen
+        from workbench.understanding.prompt import syntax_for
+
+        why = self._why_not_live()
+        traces = self.conversation.traces
+        last = traces[-1] if traces else None
+        if why is None and (last is None or model_message(last) is None):
+            why = "the latest message did not go to the command generator"
+        if why is not None:
+            self.notify(f"Nothing to correct: {why}", severity="warning", timeout=5)
+            return
+        assert last is not None
+        screen = CorrectScreen(last.user_text, last.raw_output or "", syntax_for(self.project))
+        self.app.push_screen(screen, self.correct_latest)
+
+    def correct_latest(self, correction: Correction | None) -> None:
+        """Re-run the conversation with `correction` as the generator's answer to the
+        latest message: a new store session, whose cassette holds the corrected answer."""
+        traces = list(self.conversation.traces)
+        if correction is None or not traces or self._why_not_live() is not None:
+            return
+        last = traces[-1]
+        fixed = dataclasses.replace(
+            last,
+            raw_output=correction.output,
+            errors=[e for e in last.errors if GeneratorFailure.from_text(e) is None],
+        )
+        self.correcting = correction
+        title = f"{last.user_text[:50]} (corrected turn {last.index})"
+        self._rebuild([*traces[:-1], fixed], what=f"Corrected turn {last.index}", title=title)
+
+    def send_from_panel(self, message: str) -> None:
+        """Send `message` as the next turn, as typing it would (a slot set from the Slots
+        panel, a flow started from the palette); says why when it cannot be sent now."""
+        why = self._why_not_live()
+        if why is not None:
+            self.notify(f"Not sent: {why}", severity="warning", timeout=5)
+            return
+        self._start_turn(message)
+
+    def active_user_flow(self) -> str | None:
+        """The flow of the top user flow frame of the live conversation."""
+        traces = self.conversation.traces
+        for frame in reversed(traces[-1].stack_after if traces else []):
+            if frame.is_flow and frame.flow_id and not is_pattern(frame.flow_id):
+                return frame.flow_id
+        return None
+
+    def _why_not_live(self) -> str | None:
+        """Why the conversation cannot take a message from a panel now (None: it can)."""
+        if self.chat.read_only:
+            return "this session is open read-only"
+        if self.viewing is not None:
+            return "an earlier turn is shown (Esc goes back to the latest)"
+        if self.chat.busy:
+            return "the last message is still being answered"
+        return None
+
     @on(TurnDone)
     @guarded("Showing the turn")
     async def _turn_done(self, message: TurnDone) -> None:
@@ -297,7 +385,9 @@ class MainScreen(Screen):
 
     def rewind_to(self, index: int) -> None:
         traces = list(self.conversation.traces[: index + 1])
-        self._rebuild(traces, what=f"Rewound to turn {index}")
+        first = next((t.user_text for t in traces if not is_session_start(t.user_text)), "")
+        title = f"{first[:50]} (rewound to turn {index})" if first else None
+        self._rebuild(traces, what=f"Rewound to turn {index}", title=title)
 
     def resume(self, session_id: str, traces: list[TurnTrace], seed: int) -> None:
         self._rebuild(
@@ -311,11 +401,12 @@ class MainScreen(Screen):
         what: str,
         seed: int | None = None,
         continue_id: str | None = None,
+        title: str | None = None,
     ) -> None:
         self.generation += 1
         self.workers.cancel_group(self, "turn")
         self.chat.set_busy(True)
-        self.run_replay(traces, self.generation, what, seed, continue_id)
+        self.run_replay(traces, self.generation, what, seed, continue_id, title)
 
     @work(exclusive=True, group="turn", exit_on_error=False)
     async def run_replay(
@@ -325,10 +416,11 @@ class MainScreen(Screen):
         what: str,
         seed: int | None,
         continue_id: str | None,
+        title: str | None,
     ) -> None:
         try:
             outcome = await self.conversation.replay(
-                traces, self.project, seed=seed, continue_store_session=continue_id
+                traces, self.project, seed=seed, continue_store_session=continue_id, title=title
             )
         except Exception as exc:
             self.post_message(TurnFailed(f"replay failed: {type(exc).__name__}: {exc}", generation))
@@ -344,6 +436,18 @@ class MainScreen(Screen):
         await self._show_conversation()
         outcome = message.outcome
         note = f"{message.what}: {len(outcome.traces)} turns replayed, now live."
+        corrected, self.correcting = self.correcting, None
+        if corrected is not None:
+            last = outcome.traces[-1] if outcome.traces else None
+            if corrected.save_test:
+                self.export_now()
+            if last is not None and last.errors:
+                self.notify(
+                    f"The corrected turn {last.index} went wrong: {last.errors[0]}",
+                    severity="warning",
+                    timeout=10,
+                )
+            return
         if outcome.diverged_at is not None:
             self.notify(
                 f"{note} From turn {outcome.diverged_at} on, the assistant behaves differently "
@@ -379,9 +483,16 @@ class MainScreen(Screen):
         result = message.result
         self.reload = result
         if result.ok:
-            self.conversation.replace_project(result.project)
+            edits = self.conversation.replace_project(result.project)
             self.reloaded_at = self.wb.clock()
             self.notify(f"Reloaded {result.what} in {result.elapsed_ms:.0f} ms", timeout=3)
+            for edit in edits:
+                self.notify(
+                    edit.message(),
+                    title="The running flow changed",
+                    severity="information" if edit.continued else "warning",
+                    timeout=8,
+                )
             self.show_turn(self.viewing)  # panels that draw the project see the new one
         else:
             count = len(result.errors)
@@ -508,7 +619,12 @@ class MainScreen(Screen):
             return
         session_id, traces, seed, fork = result
         if fork:  # replayed into a new store session, as a rewind is
-            self._rebuild(traces, what=f"Forked session {session_id}", seed=seed)
+            self._rebuild(
+                traces,
+                what=f"Forked session {session_id}",
+                seed=seed,
+                title=f"fork of {session_id}",
+            )
         else:
             self.resume(session_id, traces, seed)
 

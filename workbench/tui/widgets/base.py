@@ -4,6 +4,7 @@ against the project, and nothing else. Re-exported by `panels.py`."""
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import ClassVar
 
 from textual.binding import BindingType
@@ -135,6 +136,26 @@ class TableNotePanel(TracePanel):
             self.table.add_column(label, key=key)
 
 
+# a line of a TextPanel: styled text, or (prefix, text) with a hanging indent
+Line = Content | tuple[str, Content]
+
+
+def _laid_out(lines: Sequence[Line], width: int) -> list[Content]:
+    out: list[Content] = []
+    for line in lines:
+        if isinstance(line, Content):
+            out.append(line)
+            continue
+        prefix, text = line
+        if width <= len(prefix) + 8:  # not laid out yet, or too narrow to indent
+            out.append(Content.assemble(prefix, text))
+            continue
+        pieces = text.wrap(width - len(prefix)) or [Content("")]
+        out.append(Content.assemble(prefix, pieces[0]))
+        out += [Content.assemble(" " * len(prefix), piece) for piece in pieces[1:]]
+    return out
+
+
 class TextPanel(TracePanel, can_focus=True):
     """A panel that is one scrollable, focusable block of styled text (`#trace-body`)."""
 
@@ -158,8 +179,18 @@ class TextPanel(TracePanel, can_focus=True):
     def body(self) -> Static:
         return self.query_one("#trace-body", Static)
 
-    def set_body(self, lines: list[Content]) -> None:
-        self.body.update(Content("\n").join(lines))
+    def set_body(self, lines: Sequence[Line]) -> None:
+        """Show `lines`; a `(prefix, text)` line wraps under its text, not its prefix."""
+        self._lines = list(lines)
+        self._wrapped_at = self._text_width()
+        self.body.update(Content("\n").join(_laid_out(self._lines, self._wrapped_at)))
+
+    def _text_width(self) -> int:
+        return self.scrollable_content_region.width
+
+    def on_resize(self) -> None:
+        if getattr(self, "_lines", None) and self._text_width() != self._wrapped_at:
+            self.set_body(self._lines)
 
     def draw_empty(self, project: Project | None) -> None:
         self.border_subtitle = ""

@@ -58,9 +58,7 @@ class TurnItem(ListItem):
     def compose(self) -> ComposeResult:
         trace = self.trace
         if is_session_start(trace.user_text):
-            yield Static(
-                Content.from_markup("[dim]session start[/]"), classes="line system", markup=False
-            )
+            yield Static(Content("session start"), classes="line system", markup=False)
         else:
             pressed = _pressed(trace.user_text, self.offered)
             with Horizontal(classes="line user"):

@@ -33,7 +33,11 @@ NO_POLICY = (
     "to answer questions from docs/"
 )
 EXCERPT_MIN = 12  # characters of a chunk's excerpt shown however narrow the panel
-_OUTCOME_STYLES = {"answer": "bold $success", "no_answer": "bold $warning", "error": "bold $error"}
+_OUTCOME_STYLES = {
+    "answer": "bold $text-success",
+    "no_answer": "bold $text-warning",
+    "error": "bold $text-error",
+}
 
 
 class ChunkChosen(Message):
@@ -106,7 +110,7 @@ def summary_lines(
         ("searched", printable(record.method or "(not searched)", multiline=False), ""),
     ]
     if record.reason:
-        style = "$error" if record.outcome == "error" else "$warning"
+        style = "$text-error" if record.outcome == "error" else "$text-warning"
         rows.append(("reason", printable(record.reason), style))
     if not record.hits:
         rows.append(("chunks", "none found", MUTED))
@@ -126,17 +130,17 @@ def detail_lines(record: KnowledgeRecord, width: int = 0) -> list[Content]:
     if record.relevant is None:
         rows.append(("relevancy", "not checked", MUTED))
     elif record.relevant:
-        rows.append(("relevancy", "relevant", "$success"))
+        rows.append(("relevancy", "relevant", "$text-success"))
     else:
-        rows.append(("relevancy", "not relevant", "$error"))
+        rows.append(("relevancy", "not relevant", "$text-error"))
     usage = record.usage
     if usage is not None:
         rows.append(("model", " · ".join(usage_parts(usage)), ""))
         if usage.error:
-            rows.append(("error", printable(usage.error), "bold $error"))
+            rows.append(("error", printable(usage.error), "bold $text-error"))
     else:
         rows.append(("model", "no model call", MUTED))
-    rows += [("doc issue", printable(issue), "$warning") for issue in record.issues]
+    rows += [("doc issue", printable(issue), "$text-warning") for issue in record.issues]
     lines += [_row(*row, width=width) for row in rows]
     if record.raw_answer is not None and record.raw_answer.strip() != (record.answer or ""):
         lines.append(_heading("Raw answer"))

@@ -14,6 +14,7 @@ from rich.text import Text
 from textual import on
 from textual.containers import Horizontal
 from textual.content import Content
+from textual.message import Message
 from textual.widgets import Checkbox, DataTable, Input, Static
 
 from workbench.calm.names import ACTION_LISTEN, is_pattern
@@ -34,12 +35,20 @@ from workbench.trace.text import (
     value_text,
 )
 from workbench.trace.turn import TurnTrace
-from workbench.tui.widgets.base import NO_TURN, FlowChosen, TableNotePanel, TextPanel, TracePanel
+from workbench.tui.widgets.base import (
+    NO_TURN,
+    FlowChosen,
+    Line,
+    TableNotePanel,
+    TextPanel,
+    TracePanel,
+)
 from workbench.tui.widgets.flow_panel import FlowPanel
 from workbench.tui.widgets.knowledge_panel import KnowledgePanel
 
 MUTED = "$text-muted"
 VALUE_LIMIT = 40
+DETAIL_LIMIT = 400  # the slot detail line wraps; only a huge value is cut
 DUPLICATE = "\0"  # joins a repeated row key and its count
 
 
@@ -130,8 +139,8 @@ def _heading(text: str, style: str = "bold") -> Content:
     return Content.styled(text, style)
 
 
-def _indented(text: str, style: str = "", prefix: str = "  ") -> Content:
-    return Content.assemble(prefix, (text, style) if style else text)
+def _indented(text: str, style: str = "", prefix: str = "  ") -> Line:
+    return (prefix, Content.styled(text, style) if style else Content(text))
 
 
 class CommandsPanel(TextPanel):
@@ -140,12 +149,12 @@ class CommandsPanel(TextPanel):
     panel_title = "Commands"
 
     def draw_trace(self, trace: TurnTrace, project: Project) -> None:
-        lines: list[Content] = []
+        lines: list[Line] = []
         total = trace.timings_ms.get("total")
         header: list[str | tuple[str, str]] = [
             (f"turn {trace.index}", "bold"),
             " · ",
-            (printable(trace.source, multiline=False), "$accent"),
+            (printable(trace.source, multiline=False), "$text-accent"),
         ]
         if trace.generator:
             header += [" · ", printable(trace.generator, multiline=False)]
@@ -174,13 +183,13 @@ class CommandsPanel(TextPanel):
             lines += _command_lines(trace.commands)
 
         if trace.dropped:
-            lines.append(_heading(f"Dropped ({len(trace.dropped)})", "bold $error"))
+            lines.append(_heading(f"Dropped ({len(trace.dropped)})", "bold $text-error"))
             for dropped in trace.dropped:
-                lines.append(_indented(dropped_text(dropped), "$error", "  ✗ "))
+                lines.append(_indented(dropped_text(dropped), "$text-error", "  ✗ "))
         if trace.rewritten:
-            lines.append(_heading(f"Rewritten ({len(trace.rewritten)})", "bold $warning"))
+            lines.append(_heading(f"Rewritten ({len(trace.rewritten)})", "bold $text-warning"))
             for rewritten in trace.rewritten:
-                lines.append(_indented(rewritten_text(rewritten), "$warning", "  ↻ "))
+                lines.append(_indented(rewritten_text(rewritten), "$text-warning", "  ↻ "))
         self.set_body(lines)
         summary = f"{len(accepted)} accepted"
         if trace.dropped:
@@ -190,7 +199,7 @@ class CommandsPanel(TextPanel):
         self.border_subtitle = summary
 
 
-def _command_lines(commands: list[CommandRecord]) -> list[Content]:
+def _command_lines(commands: list[CommandRecord]) -> list[Line]:
     """Each command, and under it why it was made when the generator said."""
     lines = []
     for command in commands:
@@ -258,6 +267,12 @@ class SlotsPanel(_TablePanel):
     SlotsPanel #slot-builtin {
         width: auto;
     }
+    SlotsPanel > #slot-detail {
+        height: auto;
+        max-height: 8;
+        border-top: solid $foreground 30%;
+        padding: 0 1;
+    }
     """
 
     def __init__(
@@ -275,6 +290,41 @@ class SlotsPanel(_TablePanel):
             yield Input(placeholder="filter slots", compact=True, id="slot-filter")
             yield Checkbox("built-in", compact=True, id="slot-builtin")
         yield from super().compose()
+        # the highlighted slot in full: a long name or value is cut in the table
+        yield Static(id="slot-detail", markup=False)
+
+    class EditSlot(Message):
+        """Enter (or a click) on a slot row: the user wants to set or clear it."""
+
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name = name
+
+    @on(DataTable.RowSelected, "#trace-table")
+    def _edit_slot(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.post_message(self.EditSlot(str(event.row_key.value).split(DUPLICATE)[0]))
+
+    @on(DataTable.RowHighlighted, "#trace-table")
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        name = str(event.row_key.value).split(DUPLICATE)[0]
+        row = next((r for r in self.rows if r.name == name), None)
+        self.show_detail(row)
+
+    def show_detail(self, row: SlotRow | None) -> None:
+        detail = self.query_one("#slot-detail", Static)
+        detail.display = row is not None
+        if row is None:
+            return
+        parts: list[str | tuple[str, str]] = [
+            (printable(row.name, multiline=False), "bold"),
+            (f" ({printable(row.type, multiline=False)})", "dim"),
+            " = ",
+            (value_text(row.value, DETAIL_LIMIT), "bold yellow" if row.changed else ""),
+        ]
+        if row.changed:
+            parts += [("  was ", "dim"), value_text(row.old, DETAIL_LIMIT)]
+        detail.update(Text.assemble(*parts))
 
     @property
     def filter_text(self) -> str:
@@ -309,6 +359,7 @@ class SlotsPanel(_TablePanel):
     def draw_empty(self, project: Project | None) -> None:
         self.rows = []
         super().draw_empty(project)
+        self.show_detail(None)
 
     def fill(self) -> None:
         """Apply the filter and the built-in toggle to the rows of the last trace."""
@@ -320,6 +371,7 @@ class SlotsPanel(_TablePanel):
             if needle in row.name.lower() and (show_builtin or row.changed or not row.builtin)
         ]
         self.set_rows([(row.name, self._cells(row)) for row in shown])
+        self.show_detail(shown[0] if shown else None)
         if shown:
             self.set_note("")
         elif needle:
@@ -417,7 +469,7 @@ class PromptPanel(TextPanel):
             lines.append(Content.styled(f"no model call ({_why_no_model(trace)})", MUTED))
             self.border_subtitle = ""
             if usage is not None and usage.error:
-                lines.append(Content.styled(f"error: {printable(usage.error)}", "bold $error"))
+                lines.append(Content.styled(f"error: {printable(usage.error)}", "bold $text-error"))
             if trace.raw_output is not None:
                 lines.append(_heading("Generator output"))
                 lines += [Content(printable(line)) for line in trace.raw_output.splitlines()]
@@ -429,7 +481,7 @@ class PromptPanel(TextPanel):
             facts += [" · ", part]
         lines.append(Content.assemble(*facts))
         if usage is not None and usage.error:
-            lines.append(Content.styled(f"error: {printable(usage.error)}", "bold $error"))
+            lines.append(Content.styled(f"error: {printable(usage.error)}", "bold $text-error"))
         template = f" · {trace.prompt_template}" if trace.prompt_template else ""
         lines.append(_heading(printable(f"Prompt{template}", multiline=False)))
         lines.append(
@@ -448,16 +500,18 @@ class PromptPanel(TextPanel):
 
 # --- events -----------------------------------------------------------------------------
 
+# the theme's text colours: made to be read on its backgrounds (its plain `$secondary`
+# and friends are fill colours, too dark for text on a dark theme)
 _EVENT_STYLES = {
-    "user": "$accent",
-    "bot": "$success",
-    "slot": "$secondary",
-    "error": "bold $error",
-    "notice": "$warning",
+    "user": "$text-accent",
+    "bot": "$text-success",
+    "slot": "$text-secondary",
+    "error": "bold $text-error",
+    "notice": "$text-warning",
     "flow_started": "bold",
     "flow_completed": "bold",
-    "flow_cancelled": "bold $warning",
-    "flow_interrupted": "$warning",
+    "flow_cancelled": "bold $text-warning",
+    "flow_interrupted": "$text-warning",
     "flow_resumed": "bold",
 }
 
@@ -500,7 +554,7 @@ class EventsPanel(TextPanel):
                 if run.error and not any(
                     e.type == "error" and e.action == run.name for e in trace.events
                 ):
-                    parts.append((f"  {printable(run.error)}", "$error"))
+                    parts.append((f"  {printable(run.error)}", "$text-error"))
                 lines.append(Content.assemble(*parts))
                 # what the action server printed during the call, under its action
                 pad = " " * (width + 3)
@@ -513,7 +567,7 @@ class EventsPanel(TextPanel):
         event_errors = {e.message for e in trace.events if e.type == "error"}
         for error in trace.errors:
             if error not in event_errors:
-                lines.append(Content.styled(f"! {printable(error)}", "bold $error"))
+                lines.append(Content.styled(f"! {printable(error)}", "bold $text-error"))
         if not lines:
             lines.append(Content.styled("no events", MUTED))
         self.set_body(lines)

@@ -5,9 +5,12 @@ a request for another flow, a short question)."""
 
 from __future__ import annotations
 
+from workbench.understanding.offline.catch_all import catch_all
+from workbench.understanding.offline.dates import date_kind, dated_value
+from workbench.understanding.offline.free_text import trim_answer
 from workbench.understanding.offline.model import SlotInfo
 from workbench.understanding.offline.ranking import INTERRUPT_THRESHOLD, choose_flow
-from workbench.understanding.offline.repair import cancel
+from workbench.understanding.offline.repair import cancel, hold_on
 from workbench.understanding.offline.slots import categorical
 from workbench.understanding.offline.turn import OfflineDecision, Turn
 from workbench.understanding.offline.values import (
@@ -20,7 +23,12 @@ from workbench.understanding.offline.values import (
 
 def answer(turn: Turn, info: SlotInfo) -> tuple[str, str] | OfflineDecision | None:
     """(value text, how) for the open question, a decision (cancel/start/...), or None."""
-    kind = info.slot.type
+    kind = "bool" if info.true_false else info.slot.type
+    if turn.is_info_question():
+        return None  # asks something instead of answering
+    held = hold_on(turn)
+    if held is not None:
+        return held
     if kind == "bool":
         if turn.is_cancel() and not turn.echoes_question():
             return cancel(turn)
@@ -38,6 +46,9 @@ def answer(turn: Turn, info: SlotInfo) -> tuple[str, str] | OfflineDecision | No
             return cancel(turn)
         if found is not None:
             return found.value, f"value by {found.via}"
+        rest = catch_all(turn, info)
+        if rest is not None:
+            return rest, "names none of the values: the catch-all value"
         return None
     if turn.is_cancel():
         return cancel(turn)
@@ -47,6 +58,11 @@ def answer(turn: Turn, info: SlotInfo) -> tuple[str, str] | OfflineDecision | No
             return format_number(number), "number"
         return None
     shape = info.shape
+    expected = date_kind(info.slot.name, info.hints) if kind in ("text", "any") else None
+    if expected is not None:
+        when = dated_value(expected, turn.text, info.hints)
+        if when is not None:
+            return when, f"the {expected} in the message"
     if kind == "text" and shape.extractable:
         found_token = shape.extract(turn.text)
         if found_token is not None:
@@ -66,5 +82,5 @@ def answer(turn: Turn, info: SlotInfo) -> tuple[str, str] | OfflineDecision | No
             return chosen
         if turn.is_short_question():
             return None
-    typed = clean_free_text(turn.text, info.shape.aliases)
+    typed = trim_answer(clean_free_text(turn.text, info.shape.aliases), info)
     return (typed, "the message as typed") if typed else None

@@ -35,12 +35,21 @@ The rules, in order (the first that applies wins):
    ``provide info``.
 5. Otherwise no commands (the parser turns that into cannot-handle: "please rephrase").
 
+Whatever the rule, a project's own flows for the conversation (greeting, goodbye, small
+talk, "what can you do", out of scope) are started rather than a generic reply; a
+question for information is never the answer to an open question, and one whose words no
+flow explains goes to the knowledge base; "one moment" is small talk.
+
 This module holds the order of the rules; each family lives in its own module:
 `repair.py` (instructions, repeat, skip, stop, small talk, questions), `answers.py`
 (answers to the open question by slot type), `pattern_questions.py` (the questions
 patterns ask), `corrections.py`, `clarification.py`, `ranking.py` (which flow a message
-asks for, and the thresholds) and `slots.py` (slot values in a message). `turn.py` holds
-what they all look at. Each decision names the rule that won, per command line; the
+asks for, and the thresholds), `conversation_flows.py` (the project's own greeting,
+goodbye, small-talk and out-of-scope flows) and `slots.py` (slot values in a message),
+with the values themselves in `values.py`, `dates.py`, `quantities.py` (money, counts),
+`free_text.py` (answers trimmed to the value), `true_false.py` (text slots meant for
+True/False) and `catch_all.py` (a categorical slot's "other"). `turn.py` holds what they
+all look at. Each decision names the rule that won, per command line; the
 generator hands it on as `GeneratorOutput.why`.
 """
 
@@ -60,6 +69,7 @@ from workbench.understanding.dsl.parser import (
 )
 from workbench.understanding.offline.answers import answer
 from workbench.understanding.offline.clarification import clarification_choice
+from workbench.understanding.offline.conversation_flows import own_conversation_flow
 from workbench.understanding.offline.corrections import correction, fits_other_slot
 from workbench.understanding.offline.model import Model, build_model
 from workbench.understanding.offline.pattern_questions import (
@@ -72,7 +82,15 @@ from workbench.understanding.offline.ranking import (
     choose_flow,
     named_flow,
 )
-from workbench.understanding.offline.repair import cancel, fallback, injection, repeat, skip
+from workbench.understanding.offline.repair import (
+    cancel,
+    fallback,
+    hold_on,
+    injection,
+    knowledge_question,
+    repeat,
+    skip,
+)
 from workbench.understanding.offline.slots import extract_slots
 from workbench.understanding.offline.turn import OfflineDecision, Turn
 from workbench.understanding.retrieval import FlowRetriever
@@ -155,7 +173,12 @@ def no_question(turn: Turn) -> OfflineDecision:
         stop = cancel(turn)
         if stop is not None:
             return stop
-    found = correction(turn) or clarification_choice(turn)
+    found = (
+        correction(turn)
+        or clarification_choice(turn)
+        or own_conversation_flow(turn, ("greeting", "goodbye", "capabilities"))
+        or hold_on(turn)
+    )
     if found is not None:
         return found
     named = named_flow(turn)
@@ -163,7 +186,7 @@ def no_question(turn: Turn) -> OfflineDecision:
         return turn.decision(
             [f"start flow {named}"], f"start flow: the message is the name of flow {named}"
         )
-    chosen = choose_flow(turn, START_THRESHOLD, allow_clarify=True)
+    chosen = knowledge_question(turn) or choose_flow(turn, START_THRESHOLD, allow_clarify=True)
     if chosen is not None:
         return chosen
     return fallback(turn)
@@ -173,7 +196,7 @@ def open_question(turn: Turn) -> OfflineDecision | None:
     info = turn.asked_info
     if info is None:
         return None
-    found = skip(turn)
+    found = skip(turn) or own_conversation_flow(turn, ("greeting", "goodbye"))
     if found is not None:
         return found
     if turn.on_pattern and info.slot.type == "bool":

@@ -3,12 +3,13 @@ flow index for ranking, and for each slot its type, shape, question texts and bu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from workbench.calm.names import utter_ask
 from workbench.project.model import Flow, Project, Slot
 from workbench.understanding.dsl.parser import SetSlotsPayload, parse_button_payload
 from workbench.understanding.lexical import FieldIndex
+from workbench.understanding.offline.true_false import holds_true_false
 from workbench.understanding.offline.values import SlotShape, slot_shape
 from workbench.understanding.words import STOP_WORDS, stem, terms, words
 
@@ -25,6 +26,7 @@ class SlotInfo:
     choices: tuple[str, ...]  # values in the order of the question's buttons
     name_terms: frozenset[str]
     description_terms: frozenset[str]
+    true_false: bool = False  # a text slot meant to hold True/False (true_false.py)
 
 
 @dataclass
@@ -35,6 +37,8 @@ class Model:
     slots: dict[str, SlotInfo]
     fillable: dict[str, tuple[str, ...]]  # flow -> slots it (and flows it calls) collects
     collected: dict[str, tuple[str, ...]]  # flow -> every slot it (and its calls) collects
+    # conversation kind -> the project's own flow for it (conversation_flows.py), as found
+    conversation_flows: dict[str, str | None] = field(default_factory=dict)
 
 
 def called_flows(project: Project, flow_id: str, seen: set[str] | None = None) -> list[Flow]:
@@ -142,6 +146,9 @@ def build_model(project: Project) -> Model:
             choices=tuple(choices),
             name_terms=frozenset(stem(w) for w in name_words),
             description_terms=frozenset(terms(" ".join(hints[:2]))),
+            true_false=holds_true_false(
+                slot, hints, [b for utter in asks for b in question_buttons(project, utter)]
+            ),
         )
 
     fillable: dict[str, tuple[str, ...]] = {}

@@ -18,6 +18,11 @@ NONE_OF_THEM = re.compile(
     r"no thank you|not now|no need)"
 )
 
+# words that turn a mention of the interrupted flow into a refusal
+DECLINES = re.compile(
+    r"\b(?:no|not|nope|never|forget|drop|skip|cancel|stop|abandon|scrap|without)\b"
+)
+
 
 def pattern_yes_no(turn: Turn, info: SlotInfo) -> OfflineDecision | None:
     """Yes/no questions of patterns ("anything else?", "continue with ...?")."""
@@ -30,6 +35,12 @@ def pattern_yes_no(turn: Turn, info: SlotInfo) -> OfflineDecision | None:
     if asked == "continue_interrupted_flow_confirmation":
         resume = names_interrupted_flow(turn)
         if resume:
+            # "no, forget the booking" names the flow to decline it
+            if parse_bool(turn.text) is False or DECLINES.search(turn.flat):
+                return turn.decision(
+                    [f"set slot {asked} False"],
+                    f"set slot: names the interrupted flow {resume} to decline it",
+                )
             return turn.decision(
                 [f"set slot {asked} True"], f"set slot: names the interrupted flow {resume}"
             )

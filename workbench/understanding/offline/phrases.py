@@ -22,6 +22,18 @@ CANCEL_CLAUSE = re.compile(
     r"(?:stop|cancel|quit|abort)(?: (?:it|this|that|everything))?|"
     r"scratch that|not interested|i am not interested|i am done|do not bother|leave it)"
 )
+# a first clause that drops what is going on, whatever reason follows ("never mind, I'll
+# pay at the desk")
+LEADING_CANCEL = re.compile(
+    r"(?:never mind|nevermind|nvm|forget (?:it|about it|that|this)|scratch that|"
+    r"(?:i )?(?:have )?changed my mind|(?:i )?do not bother)"
+)
+# "one moment": the user needs time, which answers nothing
+HOLD_ON = re.compile(
+    r"(?:(?:one|a|just a|give me a|wait a) (?:moment|sec|second|minute|min|mo)|"
+    r"hang on|hold on|wait|brb|be right back|let me (?:check|look|see|find (?:it|that))|"
+    r"i will (?:check|look)|i need to (?:check|look))"
+)
 # cancelling words that also name what to cancel ("cancel it" may mean "cancel my order")
 CANCEL_WITH_OBJECT = re.compile(r"cancel")
 REPEAT_CLAUSE = re.compile(
@@ -45,6 +57,7 @@ GREETING = re.compile(
 )
 SMALL_TALK = re.compile(
     r"\b(?:jokes?|funny|weather|how are you|how is it going|how are things|how do you do|"
+    r"how is (?:your|the) (?:day|week|morning|evening|weekend)|"
     r"what is up|whats up|wassup|who are you|what are you|"
     r"are you (?:a |an )?(?:bot|robot|human|real|ai|person|machine|chatbot)|"
     r"your name|how old are you|where are you from|where do you live|do you like|"
@@ -70,6 +83,12 @@ QUESTION_START = re.compile(
     r"do i|am i|is my|are my|is your|are your)\b"
 )
 WH_START = re.compile(r"(?:what|how|when|where|why|which|who)\b")
+# a question that asks for information, not a request ("can you ...") or an answer put
+# as a question ("what about Friday?", "how about the second one?")
+INFO_QUESTION = re.compile(
+    r"(?:what|how|when|where|why|which|who|whom|whose|do|does|did|is|are|am|was|were)\b"
+    r"(?! about\b)(?! if\b)"
+)
 REQUEST = re.compile(
     r"^(?:(?:hi|hello|hey|ok|okay|actually|wait|sorry|oh|so|and|also|but|please|no|yes|"
     r"yeah|well|hmm|um|first)\b[\s,.!]*)*"

@@ -5,11 +5,12 @@ slots the message fills, and the thresholds that turn a ranking into `start flow
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from workbench.understanding.offline.slots import categorical, extract_slots
 from workbench.understanding.offline.turn import OfflineDecision, Turn
-from workbench.understanding.words import words
+from workbench.understanding.words import STOP_WORDS, stem, terms, words
 
 # Flow scores are in "unique words": 1.0 is one word that only this flow's name has.
 START_THRESHOLD = 0.8  # start a flow when nothing else is going on
@@ -20,6 +21,7 @@ CLARIFY_COVERAGE = 0.5  # ... if it also explains half of the message's words
 MIN_COVERAGE = 0.25  # a flow explaining less of the message starts only if it scores ...
 STRONG_SCORE = 1.5  # ... at least this much
 MAX_CLARIFY_OPTIONS = 3
+TITLE_WORDS = 5  # a flow name longer than this reads as a description
 VALUE_BONUS = 0.6  # the message names a categorical value of a slot the flow collects
 TOKEN_BONUS = 0.2  # the message holds an id/email shaped like a slot the flow collects
 
@@ -118,6 +120,14 @@ def choose_flow(
     candidates = [r for r in ranking(turn) if r.flow_id != turn.active_flow and r.score > 0]
     if not candidates:
         return None
+    verb = _verb_flow(turn, candidates)
+    if verb is not None:
+        return start(
+            turn,
+            verb.flow_id,
+            f"start flow: the request's verb '{_leading_verb(turn)}' starts the name of "
+            f"flow {verb.flow_id} only ({verb.evidence(turn)})" + (f"; {rule}" if rule else ""),
+        )
     best = candidates[0]
     close = [
         r
@@ -127,6 +137,15 @@ def choose_flow(
         and (r.coverage >= CLARIFY_COVERAGE or r is best)
     ]
     if len(close) >= 2:
+        named = _named_by_title(turn, close)
+        if named is not None and named.score >= threshold:
+            return start(
+                turn,
+                named.flow_id,
+                f"start flow: {named.evidence(turn)}, all in its name (score "
+                f"{named.score:.3g}); the other close flows only mention them"
+                + (f"; {rule}" if rule else ""),
+            )
         if allow_clarify:
             offered = close[:MAX_CLARIFY_OPTIONS]
             options = " ".join(r.flow_id for r in offered)
@@ -145,6 +164,57 @@ def choose_flow(
             + (f"; {rule}" if rule else ""),
         )
     return None
+
+
+_REQUEST_LEAD = re.compile(
+    r"^(?:(?:please|pls|ok|okay|so|hi|hello|hey|now|just|also|actually)\s+)*"
+    r"(?:(?:i|we)\s+(?:want|would like|need|wish|have|wanna|would love)\s+(?:to\s+)?|"
+    r"(?:can|could|would|will)\s+(?:you|i|we)\s+(?:please\s+)?|"
+    r"(?:help|let)\s+(?:me|us)\s+|i\s+am\s+trying\s+to\s+)?(?:please\s+)?"
+)
+
+
+def _leading_verb(turn: Turn) -> str:
+    """The first word of a request once its politeness is gone ("please transfer ...",
+    "can you transfer ..." -> "transfer")."""
+    rest = _REQUEST_LEAD.sub("", turn.flat, count=1).split()
+    return rest[0] if rest else ""
+
+
+def _verb_flow(turn: Turn, candidates: list[Ranked]) -> Ranked | None:
+    """The one matching flow whose title begins with the request's verb, when the
+    message starts with that verb and it is a word the ranking matched."""
+    verb = _leading_verb(turn)
+    if not verb or verb in STOP_WORDS or len(turn.terms) < 2:
+        return None  # a lone word ("returns") is vague, not a request
+    verb_term = stem(verb)
+    if not any(m.partition("~")[0] == verb_term for m in candidates[0].matched):
+        return None
+    found = []
+    for ranked in candidates:
+        first = ranked.flow_id.replace("-", "_").split("_")[0]
+        if stem(first) == verb_term:
+            found.append(ranked)
+    return found[0] if len(found) == 1 else None
+
+
+def _named_by_title(turn: Turn, close: list[Ranked]) -> Ranked | None:
+    """The one close flow whose name or id holds every word the message matched ("who
+    are my payees": `list_payees`, not a contacts flow whose description mentions
+    payees): a model does not ask which one is meant then."""
+    if any(r.bonus for r in close):
+        return None  # the message names a value another close flow collects: ask
+    titled = []
+    for ranked in close:
+        flow = turn.project.flow(ranked.flow_id)
+        if flow is None or not ranked.matched:
+            continue
+        # a name of a few words is a title; a sentence used as a name is a description
+        name = flow.name if flow.name and len(words(flow.name)) <= TITLE_WORDS else ""
+        title = set(terms(name)) | set(terms(ranked.flow_id.replace("_", " ")))
+        if all(m.partition("~")[0] in title for m in ranked.matched):
+            titled.append(ranked)
+    return titled[0] if len(titled) == 1 else None
 
 
 def start(turn: Turn, flow_id: str, rule: str) -> OfflineDecision:

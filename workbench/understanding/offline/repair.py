@@ -4,7 +4,12 @@ questions no flow answers."""
 
 from __future__ import annotations
 
+from workbench.understanding.offline.conversation_flows import (
+    out_of_scope,
+    own_conversation_flow,
+)
 from workbench.understanding.offline.ranking import (
+    CLARIFY_COVERAGE,
     INTERRUPT_THRESHOLD,
     START_THRESHOLD,
     best_other_flow,
@@ -36,6 +41,14 @@ def skip(turn: Turn) -> OfflineDecision | None:
     )
 
 
+def hold_on(turn: Turn) -> OfflineDecision | None:
+    """ "One moment", "hang on, let me check": small talk, never a value or a request."""
+    if not turn.is_hold_on():
+        return None
+    asked = f"; no value for '{turn.asked}'" if turn.asked else ""
+    return turn.decision(["offtopic reply"], f"offtopic reply: asks for a moment{asked}")
+
+
 def cancel(turn: Turn) -> OfflineDecision | None:
     """`cancel flow` when a flow is running (the caller has seen a request to stop)."""
     if turn.user_frame is None:
@@ -45,10 +58,29 @@ def cancel(turn: Turn) -> OfflineDecision | None:
     )
 
 
+def knowledge_question(turn: Turn) -> OfflineDecision | None:
+    """A question for information whose words the best flow explains less than half of
+    ("how secure are my online payments?" shares one word with a payments flow) is a
+    question for the knowledge base, not a request for that flow."""
+    if not turn.is_info_question() or turn.is_small_talk():
+        return None
+    best = best_other_flow(turn)
+    if best is not None and (best.coverage >= CLARIFY_COVERAGE or best.bonus):
+        return None
+    matched = f" (best flow {best.flow_id} explains {best.coverage:.0%} of it)" if best else ""
+    return turn.decision(["provide info"], f"provide info: a question no flow matches{matched}")
+
+
 def fallback(turn: Turn) -> OfflineDecision:
     """Small talk, a question no flow answers, or nothing (cannot handle)."""
+    own = own_conversation_flow(turn, ("small_talk",))
+    if own is not None:
+        return own
     if turn.is_small_talk():
         return turn.decision(["offtopic reply"], "offtopic reply: small talk")
+    beyond = out_of_scope(turn)
+    if beyond is not None:
+        return beyond
     if turn.is_question() and turn.terms:
         best = best_other_flow(turn)
         enough = INTERRUPT_THRESHOLD if turn.asked else START_THRESHOLD

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import re
 
+from workbench.understanding.offline.dates import date_kind, dated_value
 from workbench.understanding.offline.model import SlotInfo
 from workbench.understanding.offline.phrases import RATING_CUE
+from workbench.understanding.offline.quantities import amount, counted, holds_money
 from workbench.understanding.offline.turn import Turn
 from workbench.understanding.offline.values import (
     CategoricalMatch,
@@ -42,7 +44,7 @@ def value_for(turn: Turn, info: SlotInfo, text: str, strict: bool) -> tuple[str,
     2 = a partial categorical match, 1 = it parses (a number, a yes/no), 0 = any text."""
     slot = info.slot
     short = len(words(text)) <= 3
-    if slot.type == "bool":
+    if slot.type == "bool" or info.true_false:
         value = parse_bool(text)
         return (str(value), 1) if value is not None and not strict and short else None
     if slot.type == "float":
@@ -103,7 +105,16 @@ def _extract_one(turn: Turn, info: SlotInfo) -> tuple[str, str] | None:
         return (found.value, f"one of its values, by {found.via}") if found is not None else None
     if slot.type == "float":
         number = _rated_number(turn, info)
-        return (number, "a number with a rating cue or the slot's name") if number else None
+        if number:
+            return number, "a number with a rating cue or the slot's name"
+        return _quantity(turn, info)
+    if slot.type in ("text", "any"):
+        kind = date_kind(slot.name, info.hints)
+        when = dated_value(kind, turn.text, info.hints) if kind else None
+        if when:
+            return when, f"the {kind} in the message"
+        if holds_money(info) and (money := amount(turn.text)):
+            return money, "an amount of money"
     if slot.type == "text" and info.shape.extractable:
         token = info.shape.extract(turn.text, strict=True)
         return (token[0], f"{_a(info.shape.kind)} like its examples") if token is not None else None
@@ -111,6 +122,13 @@ def _extract_one(turn: Turn, info: SlotInfo) -> tuple[str, str] | None:
         value = _named_value(turn, info)
         return (value, "introduced by the slot's name") if value else None
     return None
+
+
+def _quantity(turn: Turn, info: SlotInfo) -> tuple[str, str] | None:
+    if holds_money(info) and (money := amount(turn.text)):
+        return money, "an amount of money"
+    number = counted(turn.text, info)
+    return (number, "a number of what the slot counts") if number else None
 
 
 def _rated_number(turn: Turn, info: SlotInfo) -> str | None:

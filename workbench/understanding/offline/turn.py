@@ -20,7 +20,10 @@ from workbench.understanding.offline.model import Model, SlotInfo, response_text
 from workbench.understanding.offline.phrases import (
     CANCEL_CLAUSE,
     GREETING,
+    HOLD_ON,
+    INFO_QUESTION,
     INJECTION,
+    LEADING_CANCEL,
     POLITE_ONLY,
     QUESTION_START,
     REPEAT_CLAUSE,
@@ -29,6 +32,8 @@ from workbench.understanding.offline.phrases import (
     SMALL_TALK,
     WH_START,
     all_clauses,
+    clauses,
+    strip_fillers,
 )
 from workbench.understanding.words import STOP_WORDS, normalize, stem, terms, words
 
@@ -138,10 +143,21 @@ class Turn:
     # -- what the message is ------------------------------------------------------------------
 
     def is_cancel(self) -> bool:
-        return all_clauses(self.norm, CANCEL_CLAUSE)
+        if all_clauses(self.norm, CANCEL_CLAUSE):
+            return True
+        parts = [p for p in (strip_fillers(c) for c in clauses(self.norm)) if p]
+        return (
+            len(parts) > 1
+            and bool(LEADING_CANCEL.fullmatch(parts[0]))
+            and not REQUEST.match(" ".join(parts[1:]))
+        )
 
     def is_repeat(self) -> bool:
         return all_clauses(self.norm, REPEAT_CLAUSE)
+
+    def is_hold_on(self) -> bool:
+        """ "one moment", "hang on, let me check": no answer yet."""
+        return all_clauses(self.norm, HOLD_ON)
 
     def is_skip(self) -> bool:
         return all_clauses(self.norm, SKIP_CLAUSE)
@@ -168,6 +184,15 @@ class Turn:
 
     def is_question(self) -> bool:
         return self.text.rstrip().endswith("?") or bool(QUESTION_START.match(self.norm))
+
+    def is_info_question(self) -> bool:
+        """A question of four words or more that asks for information ("what time does
+        the central library close?"): never the answer to an open question."""
+        return (
+            self.text.rstrip().endswith("?")
+            and bool(INFO_QUESTION.match(self.norm))
+            and len(self.flat.split()) >= 4
+        )
 
     def is_request(self) -> bool:
         return bool(REQUEST.match(self.norm))

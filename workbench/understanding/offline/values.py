@@ -696,6 +696,8 @@ _PREFIX_HINT = re.compile(
 )
 _N_DIGITS = re.compile(r"\b(\d{1,2})[- ]digits?\b", re.IGNORECASE)
 _TOKEN = re.compile(r"#?[A-Za-z0-9][A-Za-z0-9-]*")
+# three or more groups of digits split by single spaces or dashes: a card or account number
+_DIGIT_GROUPS = re.compile(r"(?<![\w-])\d{2,6}(?:[ -]\d{2,6}){2,}(?![\w-])")
 
 
 @dataclass(frozen=True)
@@ -729,7 +731,20 @@ class SlotShape:
             return None
         without_emails = _EMAIL.sub(" ", str(text))
         best: tuple[int, int, str] | None = None
+        # a number written in groups ("4111 1111 1111 1111") is one value, kept as written
+        grouped = [m for m in _DIGIT_GROUPS.finditer(without_emails)]
+        for match in grouped:
+            joined = re.sub(r"[ -]", "", match.group())
+            rank = 0 if any(re.fullmatch(p, joined) for p in self.patterns) else 1
+            if self.patterns and rank and not self._same_classes(joined):
+                continue
+            if strict and rank > 0:
+                continue
+            if best is None or (rank, -1) < best[:2]:
+                best = (rank, -1, match.group())
         for position, match in enumerate(_TOKEN.finditer(without_emails)):
+            if any(g.start() <= match.start() < g.end() for g in grouped):
+                continue
             token = match.group().lstrip("#").strip("-")
             if not token or not any(c.isdigit() for c in token):
                 continue
