@@ -971,6 +971,90 @@ def summarise(samples: list[float]) -> dict[str, float]:
     }
 
 
+PROMPT_PROJECTS = (
+    SAMPLE,
+    ROOT / "tests" / "fixtures" / "compat",
+    ROOT / "tests" / "fixtures" / "coexistence",
+    ROOT / "tests" / "fixtures" / "knowledge",
+    ROOT / "tests" / "fixtures" / "rasa_env",
+)
+RASA_TEMPLATE_PROJECTS = ("default", "basic", "finance", "telco")
+PROMPT_MODEL = "openai/gpt-5.1-2025-11-13"  # the tokenizer the figures are counted with
+
+
+@case("prompt_tokens")
+def prompt_tokens(repeat: int) -> list[float]:
+    """Tokens of the workbench's command prompt over the fixture projects: the fixed part
+    (no flow offered, no conversation, the date line included) and the tokens each offered
+    flow adds (every startable flow offered, minus the fixed part, per flow). Where rasa-pro
+    is installed (scripts/check-rasa-env.sh), the same for Rasa's default template of each
+    project's generator (rendered from the installed package, as Rasa renders it), the
+    ratios, and Rasa's own project templates too. The samples time one render of the
+    workbench's prompt for sample_project with every flow offered."""
+    from datetime import datetime, timezone
+
+    from workbench.calm.conditions import evaluate_condition
+    from workbench.engine.tracker import Tracker
+    from workbench.project.loader import load_project
+    from workbench.understanding.llm import count_tokens
+    from workbench.understanding.prompt import render_prompt
+    from workbench.understanding.rasa_prompt import rasa_templates_folder
+
+    now = datetime(2026, 3, 14, 15, 9, tzinfo=timezone.utc)
+    folder = rasa_templates_folder()
+    roots = list(PROMPT_PROJECTS)
+    if folder is not None:
+        templates = folder.parents[2] / "cli" / "project_templates"
+        roots += [templates / name for name in RASA_TEMPLATE_PROJECTS]
+
+    def measure(project, use: str) -> tuple[int, float, int]:
+        tracker = Tracker(project)
+        document = tracker.condition_document()
+        flows = [
+            f
+            for f in project.user_flows
+            if not f.is_link_only and evaluate_condition(f.guard, document)
+        ]
+        empty = render_prompt(project, tracker, "", [], now=now, use=use)
+        fixed = count_tokens(PROMPT_MODEL, empty)
+        full = render_prompt(project, tracker, "", flows, now=now, use=use)
+        per_flow = (count_tokens(PROMPT_MODEL, full) - fixed) / max(1, len(flows))
+        return fixed, per_flow, len(flows)
+
+    lines = [f"tokens counted for {PROMPT_MODEL}; fixed part, then tokens per flow"]
+    ratios: dict[str, tuple[float, float]] = {}
+    sample = None
+    for root in roots:
+        project = load_project(root).project
+        sample = sample or project
+        fixed, per_flow, count = measure(project, "workbench")
+        line = f"{root.name:<12} {count:>3} flows  workbench {fixed:>4} + {per_flow:6.1f}/flow"
+        if folder is not None:
+            rasa_fixed, rasa_per_flow, _ = measure(project, "rasa")
+            ratios[root.name] = (fixed / rasa_fixed, per_flow / rasa_per_flow)
+            line += (
+                f"   rasa {rasa_fixed:>4} + {rasa_per_flow:6.1f}/flow"
+                f"   ratio fixed {fixed / rasa_fixed:.2f}, per flow {per_flow / rasa_per_flow:.2f}"
+            )
+        lines.append(line)
+    if ratios:
+        worst_fixed = max(r[0] for r in ratios.values())
+        worst_flow = max(r[1] for r in ratios.values())
+        lines.append(
+            f"worst ratios: fixed part {worst_fixed:.2f} (target <= 0.60), "
+            f"per flow {worst_flow:.2f} (target <= 1.00)"
+        )
+    else:
+        lines.append("rasa-pro is not installed here: no ratios (scripts/check-rasa-env.sh)")
+    DERIVED["prompt_tokens"] = lambda _summary: {"report": lines}
+    assert sample is not None
+    tracker = Tracker(sample)
+    return timed(
+        lambda: render_prompt(sample, tracker, "", sample.user_flows, now=now, use="workbench"),
+        repeat,
+    )
+
+
 @case("offline_accuracy")
 def offline_accuracy(repeat: int) -> list[float]:
     """The offline generator against the labelled corpus (benchmarks/understanding_corpus):

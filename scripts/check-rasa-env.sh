@@ -4,7 +4,12 @@
 #   2. the workbench installed into it as the README says (`pip install -e .`),
 #   3. `pip check` must stay clean (no dependency of Rasa's replaced or broken),
 #   4. an e2e file whose custom action imports `rasa` passes,
-#   5. the workbench's model-client tests pass on the litellm Rasa pins.
+#   5. the workbench's model-client tests pass on the litellm Rasa pins,
+#   6. Rasa's default command prompt, rendered by the workbench from the installed package,
+#      is byte for byte what Rasa's own command generator renders (tests/rasa_env, over
+#      the dialogue states of Rasa's project templates' e2e tests),
+#   7. the workbench's own prompt against Rasa's default in tokens (benchmarks/run.py
+#      prompt_tokens: fixed part and tokens per flow, with the ratios).
 # Not part of .ci/run (too big and slow); run it before changing a dependency.
 #
 #   scripts/check-rasa-env.sh [VENV_DIR]      (default: .rasa-env-check, reused if present)
@@ -48,4 +53,10 @@ step "the model-client tests on this litellm"
 "$venv/bin/python" -m pytest -q -p no:cacheprovider \
     tests/test_llm.py tests/test_llm_generator.py tests/test_llm_models.py tests/test_rasa_env_fixture.py
 
-step "all good: the workbench installs into $spec and its actions import rasa"
+step "Rasa's default prompt, rendered by the workbench and by Rasa, byte for byte"
+"$venv/bin/python" -m pytest -q -s -p no:cacheprovider -W ignore::DeprecationWarning tests/rasa_env
+
+step "prompt tokens: the workbench's prompt against Rasa's default"
+"$venv/bin/python" benchmarks/run.py prompt_tokens --repeat 5
+
+step "all good: the workbench installs into $spec, its actions import rasa, Rasa's prompt renders byte for byte"

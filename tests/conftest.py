@@ -98,6 +98,18 @@ def broken_dir() -> Path:
 
 
 @pytest.fixture(autouse=True)
+def _no_installed_rasa_prompt(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The prompt a test sees must not depend on whether rasa-pro is installed here (its
+    default template would replace the workbench's); only tests/rasa_env renders it."""
+    if "rasa_env" not in request.node.path.parts:
+        from workbench.understanding import rasa_prompt
+
+        monkeypatch.setattr(rasa_prompt, "rasa_templates_folder", lambda: None)
+
+
+@pytest.fixture(autouse=True)
 def _lexical_retrieval(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """Flow ranking must not depend on whether the optional local-embeddings extra is
     installed; only its own tests see it."""

@@ -63,7 +63,7 @@ async def test_a_turn_through_the_model_fills_the_trace(sample, server):
     assert trace.generator == "openai/fake-model"
     assert trace.raw_output == "start flow store_info\nset slot faq_topic shipping"
     assert '"""How long does shipping take?"""' in trace.prompt
-    assert '{"id":"store_info"' in trace.prompt
+    assert "\nstore_info: " in trace.prompt
     assert trace.prompt_tokens and trace.prompt_tokens > 100
     assert trace.usage.model == "openai/fake-model"
     assert trace.usage.prompt_tokens == 1234  # as the provider reported it

@@ -6,7 +6,6 @@ Regenerate the snapshot after an intended change to the prompt with
 
 from __future__ import annotations
 
-import json
 import os
 from datetime import datetime, timezone
 from pathlib import Path
@@ -57,10 +56,24 @@ async def sample_prompt(project) -> str:
     return render_prompt(project, session.tracker, MESSAGE, retrieval.flows, now=NOW)
 
 
+def flows_in(prompt: str) -> dict[str, dict[str, str]]:
+    """The flows section of the workbench prompt: flow id -> {slot line name: the rest}."""
+    section = prompt.split("\nFlows (")[1].split("\n\nState:")[0].splitlines()[1:]
+    flows: dict[str, dict[str, str]] = {}
+    current = ""
+    for line in section:
+        if line.startswith("  "):
+            name, _, rest = line.strip().partition(" ")
+            flows[current][name.rstrip(":")] = rest
+        else:
+            current = line.split(":")[0]
+            flows[current] = {}
+    return flows
+
+
 async def test_default_prompt_holds_flows_slots_state_history_and_message(project):
     prompt = await sample_prompt(project)
-    flow_lines = [json.loads(line) for line in prompt.splitlines() if line.startswith('{"id"')]
-    flows = {f["id"]: f for f in flow_lines}
+    flows = flows_in(prompt)
     # link-only verify_identity and guarded premium_support (not gold) are not offered
     assert set(flows) == {
         "check_loyalty_points",
@@ -72,30 +85,47 @@ async def test_default_prompt_holds_flows_slots_state_history_and_message(projec
         "leave_feedback",
         "talk_to_human",
     }
-    assert flows["store_info"]["slots"] == [
-        {
-            "name": "faq_topic",
-            "type": "categorical",
-            "description": "what the question is about",
-            "allowed_values": ["shipping", "returns", "payment", "opening_hours"],
-        }
-    ]
-    address_slots = {s["name"]: s for s in flows["update_shipping_address"]["slots"]}
-    assert address_slots["confirm_address_change"]["allowed_values"] == ["True", "False"]
-    assert "email" in address_slots  # collected by the called verify_identity flow
+    assert flows["store_info"] == {
+        "faq_topic": "[shipping, returns, payment, opening_hours]: what the question is about"
+    }
+    address = flows["update_shipping_address"]
+    assert address["confirm_address_change"] == (
+        "[True, False]: whether the customer confirms the new address"
+    )
+    assert "email" in address  # collected by the called verify_identity flow
     # ask_before_filling slots are only offered once set or asked
-    assert [s["name"] for s in flows["cancel_order"]["slots"]] == ["order_id"]
+    assert list(flows["cancel_order"]) == ["order_id"]
+    assert flows["leave_feedback"]["feedback_rating"].startswith("(number): a rating")
     assert "Active flow: store_info" in prompt
-    assert "Open question: slot faq_topic (categorical)" in prompt
-    assert "Allowed values: shipping, returns, payment, opening_hours" in prompt
+    assert (
+        "Open question: faq_topic (categorical) [shipping, returns, payment, opening_hours]: "
+        "what the question is about" in prompt
+    )
+    assert "Slots of the active flow:\n  faq_topic: unset\n" in prompt
     assert "USER: hi there\n" in prompt
     assert "USER: I have a question about your shop\n" in prompt
     assert 'AI: Happy to help! What would you like to know about? button 1: "Shipping"' in prompt
-    assert f'"""{MESSAGE}"""' in prompt
-    for line in ("start flow FLOW_ID", "set slot SLOT_NAME VALUE", "cancel flow", "provide info"):
-        assert f"\n{line}\n" in prompt
+    assert f'USER: """{MESSAGE}"""' in prompt
+    for line in ("start flow FLOW_ID", "set slot SLOT VALUE", "cancel flow", "provide info"):
+        assert f"\n{line}: " in prompt
     assert "search and reply" not in prompt  # v2 syntax
     assert "Now: Monday 06 January 2025, 09:30 (UTC)" in prompt
+
+
+async def test_the_lean_prompt_keeps_what_the_model_needs(project):
+    """Every offered flow's description and every offered slot's collect description
+    and allowed values are in the prompt, word for word (whitespace joined)."""
+    prompt = await sample_prompt(project)
+    retrieval = await FlowRetriever().retrieve(project, Tracker(project), MESSAGE)
+    variables = prompt_variables(project, Tracker(project), MESSAGE, retrieval.flows, now=NOW)
+    flows = flows_in(prompt)
+    for flow in variables["available_flows"]:
+        assert f"{flow['id']}: {' '.join(flow['description'].split())}\n" in prompt
+        for slot in flow["slots"]:
+            line = flows[flow["id"]][slot["name"]]
+            assert " ".join(slot["description"].split()) in line
+            for value in slot["values"] or ():
+                assert str(value) in line
 
 
 async def test_default_prompt_matches_the_snapshot(project):
@@ -110,13 +140,13 @@ async def test_default_prompt_matches_the_snapshot(project):
 async def test_outside_any_flow_the_state_says_so(project):
     tracker = Tracker(project)
     prompt = render_prompt(project, tracker, "hello", list(project.user_flows), now=NOW)
-    assert "No flow is active." in prompt
-    assert "(this is the first message)" in prompt
+    assert "No active flow." in prompt
+    assert 'Conversation:\n(none yet)\nUSER: """hello"""' in prompt
 
 
 async def test_v3_syntax_offers_search_and_reply(project):
     prompt = render_prompt(project, Tracker(project), "hi", [], syntax="v3", now=NOW)
-    assert "\nsearch and reply\n" in prompt
+    assert "\nsearch and reply: " in prompt
     assert "provide info" not in prompt and "offtopic reply" not in prompt
     assert "(none)" in prompt  # no flows retrieved
 

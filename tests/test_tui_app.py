@@ -791,6 +791,20 @@ async def test_an_older_turn_is_drawn_against_the_project_it_was_made_with(proje
         assert panel.project_note == ""
 
 
+async def test_the_header_says_which_prompt_a_model_gets(project):
+    from workbench.project.loader import load_project
+    from workbench.understanding.llm_generator import LLMCommandGenerator
+    from workbench.understanding.models import ModelSpec
+
+    (project / "workbench.yml").write_text("prompt: workbench\n", encoding="utf-8")
+    loaded = load_project(project).project
+    model = LLMCommandGenerator(loaded, ModelSpec("openai/gpt-4o-mini"))
+    app = make_app(project, generator=model, store=False)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await start(pilot)
+        assert "workbench prompt" in text_of(app.query_one(WorkbenchHeader))
+
+
 async def test_the_palette_screenshot_is_saved_under_the_project(project):
     app = app_on(project)
     async with app.run_test(size=SIZE) as pilot:

@@ -533,6 +533,17 @@ async def test_prompt_panel_without_and_with_a_model_call(project):
             text
         )
 
+        # which template the prompt came from heads the prompt
+        llm_trace.prompt_template = (
+            "Rasa prompt command_prompt_v2_gpt_5_1_2025_11_13_template.jinja2"
+        )
+        panel.show_trace(llm_trace, project)
+        await pilot.pause()
+        assert (
+            "Prompt · Rasa prompt command_prompt_v2_gpt_5_1_2025_11_13_template.jinja2\n"
+            "You are a helpful assistant." in text_of(panel)
+        )
+
 
 async def test_events_are_listed_in_order(project):
     session = Session(project, OfflineGenerator(), actions=make_action_runner(project))

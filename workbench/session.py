@@ -195,6 +195,7 @@ class Session:
         trace.raw_output = output.raw_output
         trace.prompt = output.prompt
         trace.prompt_tokens = output.prompt_tokens
+        trace.prompt_template = output.prompt_template
         trace.retrieved_flows = output.retrieved_flows
         trace.usage = output.usage
         why = [*output.why, *[""] * (len(output.commands) - len(output.why))]

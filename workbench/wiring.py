@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from workbench.errors import UsageError
-from workbench.project.model import RASA_VERSIONS
+from workbench.project.model import PROMPT_CHOICES, RASA_VERSIONS
 from workbench.project.paths import ProjectPaths, resolve_option_path
 
 if TYPE_CHECKING:
@@ -54,6 +54,7 @@ class Options:
     actions: str = "auto"
     actions_python: Path | None = None
     rasa_version: str | None = None
+    prompt: str | None = None  # "rasa" | "workbench"; None: workbench.yml's, else Rasa's
 
 
 def add_project_options(parser: argparse.ArgumentParser) -> None:
@@ -101,6 +102,13 @@ def add_generator_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--model", metavar="NAME", help="a litellm model, e.g. openai/gpt-4o-mini")
     group.add_argument("--cassette", metavar="FILE", help="replay recorded model output")
     group.add_argument("--record", metavar="FILE", help="record the model output to FILE")
+    group.add_argument(
+        "--prompt",
+        choices=PROMPT_CHOICES,
+        help="the model's command prompt when the project names no prompt_template: Rasa's "
+        "own default (needs rasa-pro installed) or the workbench's (default: workbench.yml's "
+        "prompt, else Rasa's when installed)",
+    )
 
 
 def options_from_args(args: argparse.Namespace) -> Options:
@@ -108,6 +116,16 @@ def options_from_args(args: argparse.Namespace) -> Options:
     if get("cassette") and get("record"):
         raise UsageError("--cassette and --record exclude each other")
     python = get("actions_python")
+    prompt = get("prompt")
+    if prompt == "rasa":
+        from workbench.understanding.rasa_prompt import rasa_installed
+
+        if not rasa_installed():
+            raise UsageError(
+                "--prompt rasa renders the default prompt of the installed Rasa Pro, but "
+                "`rasa` is not importable here: run in the project's Rasa environment "
+                "(pip install rasa-pro), or use --prompt workbench"
+            )
     return Options(
         paths=ProjectPaths(
             config=_path(get("config")),
@@ -122,6 +140,7 @@ def options_from_args(args: argparse.Namespace) -> Options:
         actions=get("actions") or "auto",
         actions_python=Path(python).expanduser() if python else None,
         rasa_version=get("rasa_version"),
+        prompt=prompt,
     )
 
 
@@ -141,6 +160,7 @@ def load(
         with_tests=with_tests,
         paths=options.paths.resolved(Path(root).resolve()),
         rasa_version=options.rasa_version,
+        prompt=options.prompt,
     )
 
 

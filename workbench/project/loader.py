@@ -102,12 +102,14 @@ def load_project(
     with_tests: bool = True,
     paths: ProjectPaths | None = None,
     rasa_version: str | None = None,
+    prompt: str | None = None,
 ) -> LoadResult:
     """Load everything under `root` (or the files `paths` names). Raises ProjectNotFound
     only if `root` is no folder.
 
     `rasa_version` picks the behaviour profile ("3.14" or "3.21"); None takes it from
-    workbench.yml, else the default."""
+    workbench.yml, else the default. `prompt` ("rasa" or "workbench") picks the command
+    prompt the same way."""
     root = Path(root).resolve()
     if not root.is_dir():
         raise ProjectNotFound(f"{root} is not a folder")
@@ -117,7 +119,7 @@ def load_project(
         )
     loader = _Loader(root, cache or YamlCache(), paths or ProjectPaths())
     with collector_paused():
-        return loader.load(with_tests, rasa_version)
+        return loader.load(with_tests, rasa_version, prompt)
 
 
 class _Loader:
@@ -159,7 +161,9 @@ class _Loader:
         finally:
             self.hash.update(f"{file}:{self.cache.digest(path)};".encode())
 
-    def load(self, with_tests: bool, rasa_version: str | None = None) -> LoadResult:
+    def load(
+        self, with_tests: bool, rasa_version: str | None = None, prompt: str | None = None
+    ) -> LoadResult:
         settings_file, settings_data = self._given_or_default(
             "settings", None, yaml_file(self.root, SETTINGS_STEM)
         )
@@ -228,6 +232,7 @@ class _Loader:
             secret_slots=settings.secret_slots,
             not_secret_slots=settings.not_secret_slots,
             code_change=settings.code_change,
+            prompt=prompt or settings.prompt,
         )
         return LoadResult(project, self.issues)
 

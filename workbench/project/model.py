@@ -471,6 +471,9 @@ class CustomActionInfo:
 RASA_3_14, RASA_3_21 = "3.14", "3.21"
 RASA_VERSIONS = (RASA_3_14, RASA_3_21)
 DEFAULT_RASA_VERSION = RASA_3_21
+# the command prompt a model gets when the project names no `prompt_template`: Rasa's own
+# default (read from the installed rasa-pro) or the workbench's
+PROMPT_CHOICES = ("rasa", "workbench")
 
 
 @dataclass(frozen=True)
@@ -496,6 +499,9 @@ class Project:
     not_secret_slots: frozenset[str] = frozenset()
     # a running flow changed by a reload: "continue" at its matching step, or "rasa"
     code_change: str = "continue"
+    # the command prompt asked for (`--prompt`, else workbench.yml's `prompt:`): "rasa",
+    # "workbench", or None for Rasa's own when rasa-pro is installed
+    prompt: str | None = None
 
     def flow(self, flow_id: str) -> Flow | None:
         return self.flows.get(flow_id)

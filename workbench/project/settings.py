@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from workbench.project.issues import IssueList, suggest
-from workbench.project.model import RASA_VERSIONS
+from workbench.project.model import PROMPT_CHOICES, RASA_VERSIONS
 from workbench.project.yaml_io import line_of
 
 SETTINGS_STEM = "workbench"
 SECRET_KEYS = ("secret_slots", "not_secret_slots")
 CODE_CHANGE_MODES = ("continue", "rasa")
-KNOWN_KEYS = ("rasa_version", "code_change", *SECRET_KEYS)
+KNOWN_KEYS = ("rasa_version", "code_change", "prompt", *SECRET_KEYS)
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class WorkbenchSettings:
     # a running flow edited by a reload: "continue" at the matching step, or "rasa": the
     # code-change pattern, exactly as Rasa handles it
     code_change: str = "continue"
+    prompt: str | None = None  # one of PROMPT_CHOICES; None: Rasa's when it is installed
 
 
 def build_settings(file: str | None, data: object, issues: IssueList) -> WorkbenchSettings:
@@ -63,6 +64,7 @@ def build_settings(file: str | None, data: object, issues: IssueList) -> Workben
                 + ", ".join(f'"{v}"' for v in RASA_VERSIONS),
                 'the version of Rasa Pro the project is written for, e.g. rasa_version: "3.21"',
             )
+    prompt = _prompt_choice(file, data, issues)
     secret, not_secret = (_slot_names(file, data, key, issues) for key in SECRET_KEYS)
     for name in sorted(secret & not_secret):
         issues.error(
@@ -83,7 +85,21 @@ def build_settings(file: str | None, data: object, issues: IssueList) -> Workben
             "rasa: Rasa's code-change pattern restarts it",
         )
         code_change = "continue"
-    return WorkbenchSettings(version, secret, not_secret - secret, str(code_change))
+    return WorkbenchSettings(version, secret, not_secret - secret, str(code_change), prompt)
+
+
+def _prompt_choice(file: str, data: dict[object, object], issues: IssueList) -> str | None:
+    value = data.get("prompt")
+    if value is None or value in PROMPT_CHOICES:
+        return value if isinstance(value, str) else None
+    issues.error(
+        file,
+        line_of(data, "prompt"),
+        "bad-prompt-choice",
+        f"prompt {value!r} is not supported; accepted values: {', '.join(PROMPT_CHOICES)}",
+        "prompt: rasa (Rasa's default prompt, when rasa-pro is installed) or prompt: workbench",
+    )
+    return None
 
 
 def _slot_names(

@@ -54,6 +54,8 @@ class TurnTrace:
     retrieved_flows: list[RetrievedFlow] = field(default_factory=list)
     prompt: str | None = None
     prompt_tokens: int | None = None
+    # which template the prompt was rendered from ("Rasa prompt <file>", "workbench prompt", …)
+    prompt_template: str | None = None
     raw_output: str | None = None
     usage: ModelUsage | None = None
     parsed_commands: list[CommandRecord] = field(default_factory=list)
@@ -128,6 +130,7 @@ class TurnTrace:
             ),
             prompt=_given(data, "prompt", str, None),
             prompt_tokens=_given(data, "prompt_tokens", int, None),
+            prompt_template=_given(data, "prompt_template", str, None),
             raw_output=_given(data, "raw_output", str, None),
             usage=(
                 ModelUsage.from_dict(usage)

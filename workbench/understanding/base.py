@@ -56,6 +56,8 @@ class GeneratorOutput:
     raw_output: str | None = None
     prompt: str | None = None
     prompt_tokens: int | None = None
+    # which template the prompt was rendered from ("Rasa prompt <file>", "workbench prompt", …)
+    prompt_template: str | None = None
     retrieved_flows: list[RetrievedFlow] = field(default_factory=list)
     usage: ModelUsage | None = None
     # things the user should know about how this message was understood (not errors)

@@ -20,7 +20,12 @@ from workbench.understanding.base import GeneratorFailure, GeneratorOutput, outp
 from workbench.understanding.dsl.parser import Syntax
 from workbench.understanding.llm import Completion, LLMError
 from workbench.understanding.models import ModelSpec
-from workbench.understanding.prompt import PromptTemplateError, render_prompt, syntax_for
+from workbench.understanding.prompt import (
+    PromptTemplateError,
+    prompt_source,
+    render_prompt,
+    syntax_for,
+)
 from workbench.understanding.retrieval import FlowRetriever
 
 Completer = Callable[[ModelSpec, str], Awaitable[Completion]]
@@ -80,6 +85,7 @@ class LLMCommandGenerator:
                 [Error()],
                 prompt=prompt,
                 prompt_tokens=prompt_tokens,
+                prompt_template=prompt_source(project).label,
                 retrieved_flows=retrieved,
                 usage=ModelUsage(
                     model=getattr(error, "model", None) or self.name,
@@ -91,6 +97,7 @@ class LLMCommandGenerator:
         output = output_from_text(completion.text, syntax)
         output.prompt = prompt
         output.prompt_tokens = prompt_tokens
+        output.prompt_template = prompt_source(project).label
         output.retrieved_flows = retrieved
         output.usage = ModelUsage(
             model=completion.model,
@@ -100,6 +107,11 @@ class LLMCommandGenerator:
             cost=completion.cost,
         )
         return output
+
+    def prompt_label(self, project: Project) -> str:
+        """Which command prompt the model gets for `project`, briefly (for headers; the
+        Prompt panel names the template)."""
+        return prompt_source(project).brief
 
     async def _complete(self, prompt: str) -> Completion:
         if self._completer is not None:

@@ -1,9 +1,13 @@
 """The command prompt: what the model is told about the project and the conversation.
 
-`render_prompt` renders either the workbench's own template
-(`templates/command_prompt.jinja2`) or the project's `prompt_template` (a path relative to
-the project root, written for Rasa). Both get the variables Rasa's command generators pass
-to their templates, so a Rasa prompt template renders unchanged:
+`render_prompt` renders one of three templates (`prompt_source` says which):
+- the project's `prompt_template` (a path relative to the project root, written for Rasa);
+- else Rasa's own default template for the generator and model, read from the installed
+  rasa-pro with the variables Rasa computes (`rasa_prompt.py`), unless the project asks
+  for the workbench's (`--prompt workbench`, `prompt: workbench` in workbench.yml);
+- else the workbench's own (`templates/command_prompt.jinja2`).
+The project's and the workbench's template get the variables Rasa's command generators
+pass to their templates, so a Rasa prompt template renders unchanged:
 
     available_flows             [{name (the flow id), description, slots: [{name,
                                 description, allowed_values}]}]; allowed_values is Rasa's
@@ -19,7 +23,7 @@ to their templates, so a Rasa prompt template renders unchanged:
     current_datetime            an aware datetime (when `include_date_time`, default true)
 
 plus the filter `to_json_escaped_string`. The workbench's template also gets
-`flow_lines` (one compact JSON object per flow), `state_lines`, `history_lines`,
+`flow_lines` (a line per flow and one per slot), `state_lines`, `history_lines`,
 `actions` (the action lines of the generator's syntax), `assistant_id`, `timezone` and
 `syntax`. Templates render in a sandboxed Jinja environment; a broken template becomes a
 `PromptTemplateError` naming the file and line.
@@ -27,7 +31,6 @@ plus the filter `to_json_escaped_string`. The workbench's template also gets
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,7 +41,6 @@ from workbench.calm.names import PATTERN_COLLECT_INFORMATION
 from workbench.calm.values import JSONObject, JSONValue
 from workbench.engine import events as ev
 from workbench.engine.events import Event
-from workbench.engine.stack import CALL, Frame
 from workbench.engine.tracker import Tracker
 from workbench.project.model import Flow, Project, Step
 from workbench.understanding.dsl.parser import SYNTAX_BY_GENERATOR, Syntax
@@ -47,6 +49,13 @@ from workbench.understanding.prompt_files import (
     packaged_template,
     project_template,
     render_error,
+    template_from_text,
+)
+from workbench.understanding.rasa_prompt import (
+    active_frames,
+    rasa_installed,
+    rasa_prompt_variables,
+    rasa_template,
 )
 from workbench.understanding.retrieval import allowed_values, collect_steps
 
@@ -69,27 +78,23 @@ class ActionLine:
     use: str
 
 
-_START = ActionLine("start flow FLOW_ID", "the user wants what a flow below does")
+_START = ActionLine("start flow FLOW_ID", "the user wants what the flow does")
 _SET = ActionLine(
-    "set slot SLOT_NAME VALUE",
-    "the user gave a value for a slot of the active flow or of a flow you start",
+    "set slot SLOT VALUE", "the user gave a value for a slot of an active or new flow"
 )
 _CANCEL = ActionLine("cancel flow", "the user wants to stop the active flow")
 _CLARIFY = ActionLine(
-    "disambiguate flows FLOW_ID FLOW_ID ...",
-    "the message fits several flows and you cannot tell which: list them",
+    "disambiguate flows FLOW_ID FLOW_ID ...", "several flows fit and you cannot tell which"
 )
-_REPEAT = ActionLine("repeat message", "the user asks the assistant to say its last message again")
+_REPEAT = ActionLine("repeat message", "the user wants the last message again")
 ACTIONS: dict[str, tuple[ActionLine, ...]] = {
     "v2": (
         _START,
         _SET,
         _CANCEL,
         _CLARIFY,
-        ActionLine(
-            "provide info", "a question about the business (policies, facts) that no flow handles"
-        ),
-        ActionLine("offtopic reply", "small talk, or anything unrelated to the flows"),
+        ActionLine("provide info", "a question about the business that no flow handles"),
+        ActionLine("offtopic reply", "small talk or anything unrelated"),
         _REPEAT,
     ),
     "v3": (
@@ -97,19 +102,16 @@ ACTIONS: dict[str, tuple[ActionLine, ...]] = {
         _SET,
         _CANCEL,
         _CLARIFY,
-        ActionLine(
-            "search and reply",
-            "a question no flow handles, or small talk: answered from the knowledge base",
-        ),
+        ActionLine("search and reply", "a question no flow handles, or small talk"),
         _REPEAT,
     ),
     "v1": (
         ActionLine("StartFlow(FLOW_ID)", _START.use),
-        ActionLine("SetSlot(SLOT_NAME, VALUE)", _SET.use),
+        ActionLine("SetSlot(SLOT, VALUE)", _SET.use),
         ActionLine("CancelFlow()", _CANCEL.use),
         ActionLine("Clarify(FLOW_ID, FLOW_ID, ...)", _CLARIFY.use),
         ActionLine("SearchAndReply()", "a question about the business that no flow handles"),
-        ActionLine("ChitChat()", "small talk, or anything unrelated to the flows"),
+        ActionLine("ChitChat()", "small talk or anything unrelated"),
         ActionLine("RepeatLastBotMessages()", _REPEAT.use),
     ),
 }
@@ -132,10 +134,16 @@ def render_prompt(
     *,
     syntax: Syntax | None = None,
     now: datetime | None = None,
+    use: str | None = None,
 ) -> str:
-    """The prompt for `message` (not yet in the tracker) with `flows` offered to the model."""
-    template, name = load_template(project)
-    variables = prompt_variables(project, tracker, message, flows, syntax=syntax, now=now)
+    """The prompt for `message` (not yet in the tracker) with `flows` offered to the model.
+    `use` ("rasa" or "workbench") renders that template whatever the project names."""
+    template, source = load_template(project, use)
+    name = source.name
+    if source.kind == RASA:
+        variables = rasa_prompt_variables(project, tracker, message, flows, now=now)
+    else:
+        variables = prompt_variables(project, tracker, message, flows, syntax=syntax, now=now)
     try:
         return template.render(**variables)
     except Exception as error:  # sandbox violations, undefined callables, type errors, ...
@@ -182,7 +190,7 @@ def prompt_variables(
         "timezone": zone_name,
         "syntax": syntax,
         "actions": ACTIONS.get(syntax, ACTIONS["v2"]),
-        "flow_lines": [_json_line(_flow_line(flow)) for flow in available],
+        "flow_lines": [line for flow in available for line in _flow_lines(flow)],
         "state_lines": _state_lines(state, current_slot_values, current_datetime, zone_name),
         "history_lines": history,
     }
@@ -258,17 +266,7 @@ class _State:
         """As Rasa: the active flow is the topmost flow frame, looking through the
         collect pattern and through `call` frames (the called flow's step is the one
         asking)."""
-        calling: Frame | None = None
-        called: Frame | None = None
-        for frame in reversed(tracker.stack.frames):
-            if not frame.is_flow_frame or frame.type == COLLECT_PATTERN:
-                continue
-            if called is None:
-                called = frame
-            if frame.is_user_flow and frame.frame_type == CALL:
-                continue
-            calling = frame
-            break
+        calling, called = active_frames(tracker)
         if calling is None or called is None:
             return cls()
         flow = project.flow(calling.flow_id or "")
@@ -361,19 +359,25 @@ def _flow_for_template(project: Project, tracker: Tracker, flow: Flow) -> Templa
     return {"name": flow.id, "id": flow.id, "description": flow.description, "slots": slots}
 
 
-def _flow_line(flow: TemplateFlow) -> JSONObject:
-    line: JSONObject = {"id": flow["id"], "description": flow["description"] or ""}
-    slots: list[JSONObject] = []
+def _flow_lines(flow: TemplateFlow) -> list[str]:
+    """`flow_id: description`, then one indented line per slot: `name [allowed values]:
+    description` (` (number)` marks a float slot; text slots need no mark). Plain lines
+    cost fewer tokens than JSON and say the same."""
+    lines = [f"{flow['id']}: {_one_line(flow['description'])}".rstrip()]
     for slot in flow["slots"]:
-        entry: JSONObject = {"name": slot["name"], "type": slot["type"]}
-        if slot["description"]:
-            entry["description"] = slot["description"]
+        line = f"  {slot['name']}"
+        if slot["type"] == "float":
+            line += " (number)"
         if slot["values"] is not None:
-            entry["allowed_values"] = [_dsl_value(v) for v in slot["values"]]
-        slots.append(entry)
-    if slots:
-        line["slots"] = slots
-    return line
+            line += " [" + ", ".join(str(_dsl_value(v)) for v in slot["values"]) + "]"
+        if slot["description"]:
+            line += f": {_one_line(slot['description'])}"
+        lines.append(line)
+    return lines
+
+
+def _one_line(text: str | None) -> str:
+    return " ".join((text or "").split())
 
 
 def _state_lines(
@@ -384,27 +388,23 @@ def _state_lines(
 ) -> list[str]:
     lines: list[str] = []
     if state.flow_id is None:
-        lines.append("No flow is active.")
+        lines.append("No active flow.")
     else:
         lines.append(f"Active flow: {state.flow_id}")
         if state.slot:
-            text = f"Open question: slot {state.slot}"
+            text = f"Open question: {state.slot}"
             if state.slot_type:
                 text += f" ({state.slot_type})"
-            if state.slot_description:
-                text += f": {state.slot_description}"
             if values:
-                text += f". Allowed values: {', '.join(str(_dsl_value(v)) for v in values)}"
+                text += " [" + ", ".join(str(_dsl_value(v)) for v in values) + "]"
+            if state.slot_description:
+                text += f": {_one_line(state.slot_description)}"
             lines.append(text)
         if state.flow_slots:
-            lines.append("Slot values of the active flow:")
+            lines.append("Slots of the active flow:")
             lines.extend(
-                _json_line(
-                    {
-                        "name": slot["name"],
-                        "value": None if slot["value"] == "undefined" else slot["value"],
-                    }
-                )
+                f"  {slot['name']}: "
+                + ("unset" if slot["value"] == "undefined" else _one_line(str(slot["value"])))
                 for slot in state.flow_slots
             )
     if now is not None:
@@ -418,10 +418,6 @@ def _dsl_value(value: object) -> JSONValue:
 
 def _rasa_values(values: list[JSONValue] | None) -> str | None:
     return str(values) if values is not None else None
-
-
-def _json_line(data: object) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 def _zone(name: object) -> tuple[str, tzinfo]:
@@ -438,10 +434,61 @@ def _zone(name: object) -> tuple[str, tzinfo]:
 # --- templates -------------------------------------------------------------------------------
 
 
-def load_template(project: Project) -> tuple[Template, str]:
-    """The compiled template for the project and its name (for error messages)."""
+PROJECT, RASA, WORKBENCH = "project", "rasa", "workbench"
+
+
+@dataclass(frozen=True)
+class PromptSource:
+    """Which template the command prompt is rendered from: the project's `prompt_template`,
+    Rasa's default (`name` is its file in the installed rasa-pro) or the workbench's;
+    `note` says why the workbench's is used where Rasa's was asked for."""
+
+    kind: str
+    name: str
+    note: str = ""
+
+    @property
+    def label(self) -> str:
+        if self.kind == PROJECT:
+            return f"project prompt {self.name}"
+        if self.kind == RASA:
+            return f"Rasa prompt {self.name}"
+        return f"workbench prompt ({self.note})" if self.note else "workbench prompt"
+
+    @property
+    def brief(self) -> str:
+        """For a header: "Rasa prompt", "project prompt", "workbench prompt"."""
+        return {PROJECT: "project prompt", RASA: "Rasa prompt"}.get(self.kind, "workbench prompt")
+
+
+def prompt_source(project: Project, use: str | None = None) -> PromptSource:
     generator = project.config.command_generator
     configured = generator.prompt_template if generator is not None else None
-    if not configured:
-        return packaged_template("workbench.understanding", DEFAULT_TEMPLATE), DEFAULT_TEMPLATE
-    return project_template(project.root, configured), configured
+    if configured and use is None:
+        return PromptSource(PROJECT, configured)
+    if (use or project.prompt) == WORKBENCH:
+        return PromptSource(WORKBENCH, DEFAULT_TEMPLATE)
+    found = rasa_template(project)
+    if found is not None:
+        return PromptSource(RASA, found.name)
+    note = ""
+    if (use or project.prompt) == RASA:
+        name = generator.name if generator is not None else "the generator"
+        note = (
+            f"Rasa has no single default prompt for {name}"
+            if rasa_installed()
+            else "Rasa's was asked for, but rasa-pro is not installed"
+        )
+    return PromptSource(WORKBENCH, DEFAULT_TEMPLATE, note)
+
+
+def load_template(project: Project, use: str | None = None) -> tuple[Template, PromptSource]:
+    """The compiled template for the project and where it comes from."""
+    source = prompt_source(project, use)
+    if source.kind == PROJECT:
+        return project_template(project.root, source.name), source
+    if source.kind == RASA:
+        found = rasa_template(project)
+        if found is not None:
+            return template_from_text(found.source), source
+    return packaged_template("workbench.understanding", DEFAULT_TEMPLATE), source

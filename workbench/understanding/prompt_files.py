@@ -54,6 +54,13 @@ def packaged_template(package: str, name: str, strict: bool = True) -> Template:
     return environment(own=True, strict=strict).from_string(source)
 
 
+@lru_cache(maxsize=4)
+def template_from_text(source: str) -> Template:
+    """A template written for Rasa (Rasa's own default, read from its package), compiled
+    as Rasa compiles prompt templates."""
+    return environment(own=False).from_string(source)
+
+
 @lru_cache(maxsize=16)
 def _project_template(path: str, mtime_ns: int, size: int, name: str) -> Template:
     from jinja2 import TemplateSyntaxError

@@ -196,6 +196,9 @@ class MainScreen(Screen):
             else:
                 status = f"loaded {when}"
         generator = self.conversation.label
+        prompt_label = getattr(self.conversation.generator, "prompt_label", None)
+        if callable(prompt_label):  # a model generator: say which command prompt it gets
+            generator = f"{generator} · {prompt_label(self.project)}"
         if self.actions_label:
             generator = f"{generator} · {self.actions_label}"
         self.query_one(WorkbenchHeader).show(

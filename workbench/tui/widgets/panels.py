@@ -482,7 +482,8 @@ class PromptPanel(TextPanel):
         lines.append(Content.assemble(*facts))
         if usage is not None and usage.error:
             lines.append(Content.styled(f"error: {printable(usage.error)}", "bold $text-error"))
-        lines.append(_heading("Prompt"))
+        template = f" · {trace.prompt_template}" if trace.prompt_template else ""
+        lines.append(_heading(printable(f"Prompt{template}", multiline=False)))
         lines.append(
             Content(printable(trace.prompt.rstrip("\n")))
         )  # one block: prompts can be long
