@@ -207,6 +207,8 @@ class FlowPanel(TracePanel):
         self._draw()
 
     def on_resize(self) -> None:
+        # a short panel (80x24) keeps most of its rows for the chart
+        self.details.styles.max_height = 3 if self.size.height < 20 else 5
         if self.zoom is None and self._shown_key is not None:
             self._shown_key = None
             self._draw()
