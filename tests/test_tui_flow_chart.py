@@ -151,10 +151,14 @@ async def test_a_click_on_a_step_describes_it(project):
         chart.scroll_to(0, 0, animate=False)
         await pilot.pause()
         offset = (node.x + 2 - chart.scroll_x, node.y + 1 - chart.scroll_y)
+        messages.clear()
         await pilot.click(FlowChart, offset=offset)
         await pilot.pause()
         assert chart.cursor == "report_status"
-        assert ("Chosen", "report_status") in chart_messages(messages)
+        assert set(chart_messages(messages)) == {("Highlighted", "report_status")}
+        await pilot.click(FlowChart, offset=offset)  # once more: as Enter
+        await pilot.pause()
+        assert chart_messages(messages)[-1] == ("Chosen", "report_status")
         details = str(panel.details.render())
         assert details.startswith("action utter_order_status  #report_status")
         assert "next → END" in details

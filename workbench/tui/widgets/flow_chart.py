@@ -1,7 +1,7 @@
 """`FlowChart`: paints a laid-out `Chart` (flow_layout.py) in a scrollable view, with a
 cursor on one step. Arrows move the cursor from step to step, shift+arrows pan, ctrl+e
-switches between compact boxes and full labels (the keys live in `tui/keys.py`); Enter
-or a click chooses the step under the cursor."""
+switches between compact boxes and full labels (the keys live in `tui/keys.py`). A click
+puts the cursor on a step; Enter, or a click on the step under the cursor, chooses it."""
 
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ class FlowChart(ScrollView, can_focus=True):
             self.key = key
 
     class Chosen(Message):
-        """Enter or a click on the node `key`."""
+        """Enter, or a click on the node under the cursor: `key`."""
 
         def __init__(self, chart: FlowChart, key: str) -> None:
             super().__init__()
@@ -191,9 +191,10 @@ class FlowChart(ScrollView, can_focus=True):
             return
         scroll = self.scroll_offset
         key = self.chart.owner_at(offset.x + scroll.x, offset.y + scroll.y)
-        if key is not None:
+        if key is not None and key == self.cursor:
+            self.post_message(self.Chosen(self, key))  # a second click: as Enter
+        elif key is not None:
             self.move_to(key)
-            self.post_message(self.Chosen(self, key))
 
 
 __all__ = ["FlowChart"]

@@ -203,16 +203,16 @@ def _back_edges(flow: Flow, edges: list[tuple[str, str | None, str, bool]]) -> s
         stack = [(root, iter(out.get(root, [])))]
         while stack:
             node, pending = stack[-1]
-            index = next(pending, None)
-            if index is None:
+            following: int | None = next(pending, None)
+            if following is None:
                 state[node] = 2
                 stack.pop()
                 continue
-            target = edges[index][2]
+            target = edges[following][2]
             if target not in known:
                 continue
             if state.get(target) == 1:
-                back.add(index)
+                back.add(following)
             elif target not in state:
                 state[target] = 1
                 stack.append((target, iter(out.get(target, []))))
@@ -642,7 +642,7 @@ def _draw_node(
         return
     is_current = node.step_id == current
     role = "current" if is_current else "visited" if node.step_id in visited else "box"
-    tl, tr, bl, br, h, v, port = HEAVY if is_current else LIGHT
+    tl, tr, bl, br, h, v, port = tuple(HEAVY if is_current else LIGHT)
     inner = node.width - 2
     bottom = [h] * inner
     if _has_out(canvas, node):
