@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from test_flow_chart import CHART_FLOWS
 from textual.app import App, ComposeResult
 
 from workbench.actions.runner import make_action_runner
@@ -165,27 +166,11 @@ async def test_a_click_on_a_step_describes_it(project):
 
 
 async def test_a_loop_marker_leads_back_to_its_step(make_project):
-    root = make_project(
-        {
-            "data/flows.yml": """\
-            flows:
-              again:
-                description: Ask until it is right.
-                steps:
-                  - id: ask
-                    collect: answer
-                  - action: check_answer
-                    next:
-                      - if: slots.answer_ok
-                        then: END
-                      - else: ask
-            """
-        }
-    )
+    root = make_project({"data/flows.yml": CHART_FLOWS})
     project = load_project(root).project
     panel = FlowPanel()
     async with ChartApp(panel).run_test(size=(60, 30)) as pilot:
-        panel.select_flow("again")
+        panel.select_flow("looping")
         panel.show_trace(None, project)
         await pilot.pause()
         chart = panel.chart

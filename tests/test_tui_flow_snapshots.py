@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
@@ -22,19 +21,6 @@ SCRIPT = {
 }
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    return copy_sample(tmp_path)
-
-
-def _app(project: Path):
-    app = make_app(
-        project, generator=ScriptedGenerator(SCRIPT), clock=lambda: NOW, watch=False, store=False
-    )
-    freeze_times(app)
-    return app
-
-
 async def _on_the_flow_tab(pilot: Pilot) -> None:
     await start(pilot)
     await send(pilot, "I want to return an item")
@@ -48,5 +34,13 @@ async def _on_the_flow_tab(pilot: Pilot) -> None:
 
 
 @pytest.mark.parametrize("size", [(100, 30), (160, 45)], ids=["100x30", "160x45"])
-def test_flow_chart_in_the_middle_of_a_flow(project, snap_compare, size):
-    assert snap_compare(_app(project), terminal_size=size, run_before=_on_the_flow_tab)
+def test_flow_chart_in_the_middle_of_a_flow(tmp_path, snap_compare, size):
+    app = make_app(
+        copy_sample(tmp_path),
+        generator=ScriptedGenerator(SCRIPT),
+        clock=lambda: NOW,
+        watch=False,
+        store=False,
+    )
+    freeze_times(app)
+    assert snap_compare(app, terminal_size=size, run_before=_on_the_flow_tab)
