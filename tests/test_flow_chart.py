@@ -246,3 +246,18 @@ def test_a_completed_flow_ends_at_end_and_silent_steps_are_filled_in_only_when_c
     chart = layout_flow(flow, COMPACT, visited=path.visited, taken=path.taken)
     roles = {c.role for row in chart.rows for c in row}
     assert {"visited", "taken", "taken-label"} <= roles
+
+
+def test_only_the_turns_of_the_latest_run_are_read(sample):
+    from workbench.trace.log import TraceLog
+    from workbench.tui.widgets.flow_path import latest_run_turns
+
+    texts = ("hello", "where is my order", "A9999", "where is my order", "A1001", "hi")
+    traces = _conversation(sample, *texts)
+    # the second run of check_order_status started in turn 3
+    log = TraceLog(traces, keep=2, batch=1)  # older turns packed, as in a long session
+    run = latest_run_turns("check_order_status", log, len(log) - 1)
+    assert [t.index for t in run] == [3, 4, 5]
+    assert [t.index for t in latest_run_turns("check_order_status", log, 2)] == [1, 2]
+    assert latest_run_turns("store_info", log, len(log) - 1) == []
+    assert [t.index for t in latest_run_turns("check_order_status", log, 4, look_back=1)] == [4]

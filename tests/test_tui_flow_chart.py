@@ -91,7 +91,7 @@ async def test_an_older_turn_shows_the_path_up_to_that_turn(project):
     traces = await conversation(project, "I want to return an item", "A1003")
     panel = FlowPanel()
     async with ChartApp(panel).run_test(size=(60, 30)) as pilot:
-        panel.show_history(traces[:1])
+        panel.show_history(traces)  # the whole conversation; the path stops at turn 0
         panel.show_trace(traces[0], project)
         await pilot.pause()
         flow = project.flow("return_item")

@@ -370,11 +370,10 @@ class MainScreen(Screen):
         self.viewing = index
         self.chat.show_viewing(index, len(traces) - 1)
         trace = traces[index] if index is not None else (traces[-1] if traces else None)
-        history = traces[: index + 1] if index is not None else traces
         if index is None:
-            self.panels.show(trace, self.project, history=history)
+            self.panels.show(trace, self.project, history=traces)
         else:  # an older turn is drawn against the project it was made with
-            self.panels.show(trace, *self.conversation.project_for(trace), history=history)
+            self.panels.show(trace, *self.conversation.project_for(trace), history=traces)
         self.refresh_bindings()
 
     @on(ChatPane.RewindRequested)

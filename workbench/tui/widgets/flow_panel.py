@@ -19,7 +19,7 @@ from workbench.tui.widgets.base import NO_TURN, TracePanel
 from workbench.tui.widgets.flow_chart import FlowChart
 from workbench.tui.widgets.flow_graph import step_label, target_label
 from workbench.tui.widgets.flow_layout import COMPACT, FULL, Chart, layout_flow
-from workbench.tui.widgets.flow_path import FlowPath, flow_path
+from workbench.tui.widgets.flow_path import FlowPath, flow_path, latest_run_turns
 
 ACTIVE = "\0active"  # the select option that follows the active flow
 ACTIVE_LABEL = "active flow"
@@ -87,7 +87,7 @@ def step_details(flow: Flow, step: Step, current: str | None, path: FlowPath) ->
 class FlowPanel(TracePanel):
     """A flow as a chart: the active flow (top user flow frame), or the flow chosen in
     the select ("selected flow" mode; pick "active flow" to follow again). `history` is
-    the conversation up to the shown turn, from which the path taken is read."""
+    the conversation's turns (by index), from which the path taken is read."""
 
     panel_title = "Flow"
 
@@ -150,7 +150,8 @@ class FlowPanel(TracePanel):
         return self.query_one("#flow-select", Select)
 
     def show_history(self, history: Sequence[TurnTrace]) -> None:
-        """The turns up to the one `show_trace` is given next (oldest first)."""
+        """The conversation's turns, oldest first (position = `TurnTrace.index`); only
+        those of the shown flow's latest run up to the shown turn are read."""
         self.history = history
 
     # -- selection ------------------------------------------------------------------------
@@ -268,15 +269,16 @@ class FlowPanel(TracePanel):
         self._flow = None
         self.border_subtitle = ""
 
-    def _history_for(self, trace: TurnTrace | None) -> list[TurnTrace]:
-        """The turns up to `trace`: the history given, cut at `trace` (or the trace
-        alone when the history does not hold it)."""
+    def _turns_for(self, flow_id: str, trace: TurnTrace | None) -> list[TurnTrace]:
+        """The turns of the flow's latest run up to `trace`, from the history (by the
+        trace's index), or `trace` alone when the history does not hold it."""
         if trace is None:
             return []
-        for index, earlier in enumerate(self.history):
-            if earlier is trace:
-                return list(self.history[: index + 1])
-        return [trace]
+        history = self.history
+        at = trace.index
+        if not (0 <= at < len(history) and history[at].index == at):
+            history, at = [trace], 0
+        return latest_run_turns(flow_id, history, at)
 
     def _show_chart(
         self, flow: Flow, step: str | None, status: str, trace: TurnTrace | None
@@ -289,7 +291,7 @@ class FlowPanel(TracePanel):
         self.border_subtitle = printable(f"{flow.id}{where} · {status}", multiline=False)
         if self.project_note:
             self.border_subtitle += f" · {self.project_note}"
-        self.path = flow_path(flow, self._history_for(trace))
+        self.path = flow_path(flow, self._turns_for(flow.id, trace))
         width = chart.scrollable_content_region.width or self.size.width
         key = (flow.id, flow.fingerprint, flow.steps, step, self.path, self.zoom, width)
         if key == self._shown_key:

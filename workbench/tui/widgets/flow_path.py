@@ -23,6 +23,9 @@ from workbench.trace.turn import TurnTrace
 from workbench.tui.widgets.flow_layout import START, flow_edges
 
 MAX_SILENT = 25  # steps passed without stopping between two known ones, at most
+# turns looked back for a flow's latest run: an old turn may be packed (trace/log.py),
+# and unpacking the whole of a long session on every turn would cost more than the path
+LOOK_BACK = 200
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,31 @@ class FlowPath:
     @property
     def visited(self) -> frozenset[str]:
         return frozenset(self.steps)
+
+
+def _mentions(flow_id: str, trace: TurnTrace) -> bool:
+    return any(f.flow_id == flow_id for f in trace.stack_before) or any(
+        event.flow_id == flow_id or any(f.flow_id == flow_id for f in event.frames)
+        for event in trace.events
+        if event.type in ("stack", "flow_started", "flow_completed", "flow_cancelled")
+    )
+
+
+def latest_run_turns(
+    flow_id: str, history: Sequence[TurnTrace], upto: int, look_back: int = LOOK_BACK
+) -> list[TurnTrace]:
+    """The turns `flow_path` needs for the latest run of `flow_id` up to turn `upto` of
+    `history` (a conversation's turns, by index): back to the turn the run started in,
+    at most `look_back` turns; none when the flow did not run in them."""
+    turns: list[TurnTrace] = []
+    seen = False
+    for index in range(min(upto, len(history) - 1), max(-1, upto - look_back), -1):
+        trace = history[index]
+        turns.append(trace)
+        seen = seen or _mentions(flow_id, trace)
+        if seen and not any(f.flow_id == flow_id for f in trace.stack_before):
+            break  # the run started in this turn
+    return list(reversed(turns)) if seen else []
 
 
 def _states(flow_id: str, traces: Sequence[TurnTrace]) -> list[tuple[str, str]]:
@@ -127,4 +155,4 @@ def _only_way(
     return found[0] if len(found) == 1 else None
 
 
-__all__ = ["FlowPath", "flow_path"]
+__all__ = ["FlowPath", "flow_path", "latest_run_turns"]

@@ -84,7 +84,7 @@ class PanelArea(Vertical):
     ) -> None:
         """Every panel shows `trace` (None: the empty state) against `project`; `note`
         says when that is not the project the turn was made with; `history` is the
-        conversation up to `trace` (the Flow panel marks the way it went). A panel that
+        conversation's turns (the Flow panel marks the way a flow went). A panel that
         fails is reported once and does not stop the others."""
         self.trace, self.project, self.note, self.history = trace, project, note, history
         for flow_panel in self.query(FlowPanel):
