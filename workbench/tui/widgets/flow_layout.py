@@ -31,11 +31,11 @@ COMPACT_LABEL = 18  # characters of a step's label in compact boxes
 FULL_LABEL = 36  # a full label wraps at this width
 EDGE_LABEL = {COMPACT: 24, FULL: 40}  # an edge label's room at most
 
-# how a step's kind is told in a compact box
+# how a step's kind is told in a compact box (a response, `action: utter_…`, is "»")
 KIND_MARK = {
     "collect": "?",
     "action": "▸",
-    "set_slots": "=",  # responses (utter_…) are "»", other actions "▸"
+    "set_slots": "=",
     "call": "↳",
     "link": "⇒",
     "noop": "·",
@@ -49,7 +49,6 @@ class ChartEdge:
     source: str
     target: str  # a node key
     label: str | None  # `if …` / `else`; None for a plain `next`
-    condition: str | None = None
     step_target: str | None = None  # the step id or END the flow file names
 
 
@@ -255,7 +254,7 @@ def layout_flow(
     for index, (source, condition, target, branch) in enumerate(raw):
         label = edge_label(condition, zoom) if branch else None
         if target in nodes and target != START and index not in back:
-            edges.append(ChartEdge(source, target, label, condition, target))
+            edges.append(ChartEdge(source, target, label, target))
             continue
         key = f"\0marker{index}"
         if target == END_STEP:
@@ -265,7 +264,7 @@ def layout_flow(
             text = f"↻ to {shown}" if index in back else f"✗ {shown}"
             text = _cut(text, COMPACT_LABEL + 4 if zoom == COMPACT else FULL_LABEL + 4)
             nodes[key] = ChartNode(key, "loop", (text,), target=target, width=len(text))
-        edges.append(ChartEdge(source, key, label, condition, target))
+        edges.append(ChartEdge(source, key, label, target))
     _rank(chart, edges)
     chain = _split_long_edges(chart, edges)
     _order(chart, chain)
