@@ -131,13 +131,16 @@ class FlowChart(ScrollView, can_focus=True):
         base = self.rich_style
         chart = self.chart
         row = chart.rows[y + scroll_y] if chart and 0 <= y + scroll_y < chart.height else []
-        cursor = self._style("cursor")
+        mixed: dict[tuple[str, bool], Style] = {}
         segments: list[Segment] = []
         run, run_style = "", None
         for cell in row[scroll_x : scroll_x + width]:
-            style = base + self._style(cell.role) if cell.role else base
-            if cell.owner is not None and cell.owner == self.cursor:
-                style += cursor
+            on_cursor = cell.owner is not None and cell.owner == self.cursor
+            style = mixed.get((cell.role, on_cursor))
+            if style is None:
+                style = base + self._style(cell.role) if cell.role else base
+                style = style + self._style("cursor") if on_cursor else style
+                mixed[(cell.role, on_cursor)] = style
             if style != run_style and run:
                 segments.append(Segment(run, run_style))
                 run = ""

@@ -82,6 +82,9 @@ class Cell:
     owner: str | None = None  # the node a click on this cell selects
 
 
+BLANK = Cell()
+
+
 @dataclass
 class Chart:
     """The laid-out chart: `rows` of cells, the nodes by key and in reading order."""
@@ -269,8 +272,8 @@ def layout_flow(
     chain = _split_long_edges(chart, edges)
     _order(chart, chain)
     _widen_for_labels(chart, chain)
-    _place(chart, chain)
-    _draw(chart, chain, current, visited_set, taken_set)
+    gaps = _place(chart, chain)
+    _draw(chart, chain, gaps, current, visited_set, taken_set)
     return chart
 
 
@@ -403,7 +406,7 @@ def _widen_for_labels(chart: Chart, segments: list[_Segment]) -> None:
             node.width = max(node.width, 2 + min(len(seg.edge.label), room))
 
 
-def _place(chart: Chart, segments: list[_Segment]) -> None:
+def _place(chart: Chart, segments: list[_Segment]) -> list[dict[str, int]]:
     """x: each node under the middle of its parents (then over its children), pushed
     right where it would overlap its left neighbour; y: rank by rank, with a gap for the
     edge tracks and a row for the arrows and their labels."""
@@ -437,31 +440,40 @@ def _place(chart: Chart, segments: list[_Segment]) -> None:
         shift = min(n.x for n in nodes.values())
         for node in nodes.values():
             node.x -= shift
-    _place_rows(chart, segments)
+    return _place_rows(chart, segments)
 
 
-def _place_rows(chart: Chart, segments: list[_Segment]) -> None:
+def _place_rows(chart: Chart, segments: list[_Segment]) -> list[dict[str, int]]:
+    """y of every node; returns each gap's tracks (see `_tracks`)."""
+    arrivals = _arrivals(chart, segments)
+    gaps = []
     y = 0
     for index, rank in enumerate(chart.ranks):
         if index:
-            y += _tracks(chart, segments, index - 1)[1] + 1
+            tracks, count = _tracks(chart, segments, arrivals, index - 1)
+            gaps.append(tracks)
+            y += count + 1
         height = max(chart.nodes[k].height for k in rank)
         for key in rank:
             chart.nodes[key].y = y
             if chart.nodes[key].kind == "dummy":
                 chart.nodes[key].height = height
         y += height
+    gaps.append({})
+    return gaps
 
 
-def _tracks(chart: Chart, segments: list[_Segment], rank: int) -> tuple[dict[str, int], int]:
+def _tracks(
+    chart: Chart, segments: list[_Segment], arrivals: list[int], rank: int
+) -> tuple[dict[str, int], int]:
     """The track (row of the gap below `rank`) of each source node of that gap whose
     edges turn, and how many tracks the gap needs. A source's edges share its track."""
     spans: dict[str, tuple[int, int]] = {}
-    for seg in segments:
+    for seg, ex in zip(segments, arrivals, strict=True):
         upper = chart.nodes[seg.upper]
         if upper.rank != rank:
             continue
-        sx, ex = _exit(upper), _arrival(chart, segments, seg)
+        sx = _exit(upper)
         if sx == ex and seg.upper not in spans:
             continue
         low, high = spans.get(seg.upper, (sx, sx))
@@ -486,21 +498,30 @@ def _exit(node: ChartNode) -> int:
     return node.x if node.kind == "dummy" else node.center
 
 
-def _arrival(chart: Chart, segments: list[_Segment], seg: _Segment) -> int:
-    """The column an edge enters its lower node at: the middle of a node with one edge
-    in and no label, else ports from the left, one per incoming edge, so that each
-    label has the room up to the next port."""
-    lower = chart.nodes[seg.lower]
-    if lower.kind == "dummy":
-        return lower.x
-    if lower.kind in ("end", "loop"):
-        return lower.x if seg.first and seg.edge.label else lower.center
-    into = [s for s in segments if s.lower == seg.lower]
-    if len(into) == 1 and not (seg.first and seg.edge.label):
-        return lower.center
-    into.sort(key=lambda s: chart.nodes[s.upper].center)
-    step = max(1, (lower.width - 2) // len(into))
-    return lower.x + 1 + into.index(seg) * step
+def _arrivals(chart: Chart, segments: list[_Segment]) -> list[int]:
+    """The column each segment enters its lower node at: the middle of a node with one
+    edge in and no label, else ports from the left, one per incoming edge (ordered as
+    their sources), so that each label has the room up to the next port."""
+    into: dict[str, list[int]] = {}
+    for index, seg in enumerate(segments):
+        into.setdefault(seg.lower, []).append(index)
+    for members in into.values():
+        members.sort(key=lambda i: chart.nodes[segments[i].upper].center)
+    out = []
+    for index, seg in enumerate(segments):
+        lower = chart.nodes[seg.lower]
+        labelled = seg.first and bool(seg.edge.label)
+        if lower.kind == "dummy":
+            out.append(lower.x)
+        elif lower.kind in ("end", "loop"):
+            out.append(lower.x if labelled else lower.center)
+        elif len(into[seg.lower]) == 1 and not labelled:
+            out.append(lower.center)
+        else:
+            members = into[seg.lower]
+            step = max(1, (lower.width - 2) // len(members))
+            out.append(lower.x + 1 + members.index(index) * step)
+    return out
 
 
 # --- drawing -----------------------------------------------------------------------------
@@ -529,15 +550,21 @@ HEAVY = "┏┓┗┛━┃┳"
 
 class _Canvas:
     def __init__(self, width: int, height: int) -> None:
-        self.rows = [[Cell() for _ in range(width)] for _ in range(height)]
+        self.rows = [[BLANK] * width for _ in range(height)]  # cells are frozen: shared
         self.links = [[0] * width for _ in range(height)]
         self.taken = [[False] * width for _ in range(height)]
+        self.made: dict[tuple[str, str, str | None], Cell] = {}
 
     def put(self, x: int, y: int, text: str, role: str, owner: str | None = None) -> None:
         row = self.rows[y]
+        made = self.made
         for offset, char in enumerate(text):
             if 0 <= x + offset < len(row):
-                row[x + offset] = Cell(char, role, owner)
+                # a chart repeats few (char, role, owner) triples: one frozen Cell each
+                cell = made.get((char, role, owner))
+                if cell is None:
+                    cell = made[(char, role, owner)] = Cell(char, role, owner)
+                row[x + offset] = cell
 
     def link(self, x: int, y: int, bits: int, taken: bool) -> None:
         self.links[y][x] |= bits
@@ -564,12 +591,13 @@ class _Canvas:
             for x, bits in enumerate(row):
                 if bits and self.rows[y][x].char == " ":
                     role = "taken" if self.taken[y][x] else "edge"
-                    self.rows[y][x] = Cell(LINES[bits], role)
+                    self.put(x, y, LINES[bits], role)
 
 
 def _draw(
     chart: Chart,
     segments: list[_Segment],
+    gaps: list[dict[str, int]],
     current: str | None,
     visited: set[str],
     taken: set[tuple[str, str]],
@@ -578,15 +606,15 @@ def _draw(
     width = max(n.x + n.width for n in nodes.values()) + EDGE_LABEL[chart.zoom]
     height = max(n.y + n.height for n in nodes.values())
     canvas = _Canvas(width, height)
-    gaps = {r: _tracks(chart, segments, r)[0] for r in range(len(chart.ranks))}
+    arrivals = _arrivals(chart, segments)
     labels: list[tuple[int, int, str, bool]] = []
     arrows: list[tuple[int, int, bool]] = []
     ports: list[tuple[int, int]] = []  # where edges enter the next rank
-    for seg in segments:
+    for seg, ex in zip(segments, arrivals, strict=True):
         upper, lower = nodes[seg.upper], nodes[seg.lower]
         edge = seg.edge
         is_taken = (_step_key(edge.source), edge.step_target or "") in taken
-        sx, ex = _exit(upper), _arrival(chart, segments, seg)
+        sx = _exit(upper)
         top = upper.y + upper.height  # first row below the upper node
         # from the upper node's last row (a box's border is drawn over it later)
         canvas.line(sx, upper.y if upper.kind == "dummy" else top - 1, sx, top, is_taken)
