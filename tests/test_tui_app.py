@@ -785,9 +785,10 @@ async def test_an_older_turn_is_drawn_against_the_project_it_was_made_with(proje
         await wait_until(pilot, lambda: app.main.viewing == 1)
         panel = app.main.query_one(FlowPanel)
         assert panel.project.fingerprint == made_with.project_fingerprint
-        labels = [str(node.label) for node in panel.flow_tree.root.children]
-        assert "▶ collect confirm_cancellation" in labels
-        assert not any("confirm_it" in label for label in labels)
+        chart = panel.chart.chart
+        assert chart is not None and panel.current_step == "confirm_cancellation"
+        assert chart.nodes["confirm_cancellation"].step_kind == "collect"
+        assert "confirm_it" not in chart.nodes
         assert panel.project_note == ""
 
 

@@ -12,21 +12,14 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.containers import Grid
 from textual.content import Content
-from textual.widgets import Checkbox, DataTable, Input, Static, Tree
+from textual.widgets import Checkbox, DataTable, Input, Static
 
 from workbench.actions.runner import make_action_runner
 from workbench.calm.commands import SetSlot, StartFlow
 from workbench.engine.tracker import Tracker
 from workbench.project.loader import load_project
 from workbench.project.model import (
-    END_STEP,
-    Branch,
-    ConditionalNext,
-    Flow,
     Project,
-    Source,
-    StaticNext,
-    Step,
 )
 from workbench.session import Session
 from workbench.trace.records import CommandRecord, Event, StackFrame
@@ -40,13 +33,11 @@ from workbench.tui.widgets import (
     EventsPanel,
     FlowChosen,
     FlowPanel,
-    OutlineNode,
     PromptPanel,
     RetrievedFlowsPanel,
     SlotsPanel,
     StackPanel,
     TracePanel,
-    flow_outline,
 )
 from workbench.understanding.base import GeneratorOutput, ScriptedGenerator
 from workbench.understanding.offline.generator import OfflineGenerator
@@ -114,117 +105,6 @@ def line_styles(content: Content, needle: str) -> list[str]:
 
 def note(panel: TracePanel) -> Static:
     return panel.query_one("#trace-note", Static)
-
-
-# --- flow_outline (no Textual) ------------------------------------------------------------
-
-BRANCHY_FLOWS = """\
-flows:
-  greet:
-    description: Greet the user by name.
-    steps:
-      - collect: name
-      - collect: age
-        next:
-          - if: slots.age > 3
-            then:
-              - action: utter_greet
-              - set_slots:
-                  - name: null
-                next: END
-          - if: slots.age = 2
-            then: bye
-          - else: END
-      - id: bye
-        link: other
-  other:
-    description: Call greet, then do nothing.
-    steps:
-      - call: greet
-      - noop: true
-        next: END
-"""
-
-
-def test_flow_outline_nests_branches_and_marks_the_current_step(make_project):
-    root = make_project(
-        {
-            "data/flows.yml": BRANCHY_FLOWS,
-            "domain.yml": """\
-                version: "3.1"
-                slots:
-                  name:
-                    type: text
-                  age:
-                    type: float
-                responses:
-                  utter_ask_name:
-                    - text: "What is your name?"
-                  utter_ask_age:
-                    - text: "How old are you?"
-                  utter_greet:
-                    - text: "Hello {name}!"
-                """,
-        }
-    )
-    result = load_project(root)
-    flow = result.project.flow("greet")
-    age_step = flow.steps[1].id
-
-    outline = flow_outline(flow, age_step)
-
-    assert [n.label for n in outline] == ["collect name", "collect age", "link other"]
-    name, age, link = outline
-    assert name.children == () and not name.current
-    assert age.current and age.step_id == age_step
-    assert [b.label for b in age.children] == [
-        "if slots.age > 3",
-        "if slots.age = 2 → bye",
-        "else → END",
-    ]
-    nested = age.children[0]
-    assert nested.kind == "branch" and nested.condition == "slots.age > 3"
-    assert [s.label for s in nested.children] == ["action utter_greet", "set_slots name=null"]
-    # the last step of a nested list says where it goes; the one before falls through
-    assert nested.children[0].children == ()
-    assert [c.label for c in nested.children[1].children] == ["→ END"]
-    assert age.children[1].target == "bye" and age.children[2].target == END_STEP
-    assert link.explicit_id and link.step_id == "bye" and link.children == ()
-    assert sum(1 for node in outline for n in node.walk() if n.current) == 1
-
-    other = flow_outline(result.project.flow("other"))
-    assert [n.label for n in other] == ["call greet", "noop"]
-    assert not any(n.current for node in other for n in node.walk())
-
-
-def _step(step_id: str, kind: str, nxt: Any, explicit: bool = True, **fields: Any) -> Step:
-    return Step(step_id, kind, nxt, Source("flows.yml", 1), explicit_id=explicit, **fields)
-
-
-def test_flow_outline_of_a_flow_without_raw_yaml_shows_every_link():
-    flow = Flow(
-        "demo",
-        None,
-        (
-            _step(
-                "ask",
-                "collect",
-                ConditionalNext((Branch("slots.x > 3", "big"), Branch(None, END_STEP))),
-                collect="x",
-            ),
-            _step("big", "action", StaticNext("again"), action="utter_big"),
-            _step("again", "set_slots", StaticNext("ask"), slot_values=(("x", 1), ("y", None))),
-        ),
-        Source("flows.yml", 1),
-    )
-
-    outline = flow_outline(flow, "big")
-
-    assert [n.label for n in outline] == ["collect x", "action utter_big", "set_slots x=1, y=null"]
-    assert [b.label for b in outline[0].children] == ["if slots.x > 3 → big", "else → END"]
-    assert outline[1].current and outline[1].children == ()  # falls through to `again`
-    assert [c.label for c in outline[2].children] == ["→ ask"]  # the loop back is shown
-    assert all(isinstance(n, OutlineNode) for n in outline)
 
 
 def test_text_helpers():
@@ -623,60 +503,6 @@ async def test_the_flow_panel_says_when_the_turns_own_project_is_gone(project):
         panel.show_trace(trace, project)
         await pilot.pause()
         assert UNKNOWN_PROJECT not in str(panel.border_subtitle)
-
-
-async def test_flow_tree_highlights_the_current_step_and_follows_a_selection(project):
-    trace = await run_turns(project, "where is my order")
-    panel = FlowPanel()
-    async with PanelApp(panel).run_test(size=(80, 30)) as pilot:
-        panel.show_trace(trace, project)
-        await pilot.pause()
-        tree = panel.query_one(Tree)
-        assert str(tree.root.label) == "check_order_status  active · regular"
-        steps = [str(node.label) for node in tree.root.children]
-        assert steps == [
-            "▶ collect order_id",
-            "action action_check_order",
-            "action utter_order_status  #report_status",
-        ]
-        assert tree.cursor_node is tree.root.children[0]
-        assert tree.cursor_node.data.current
-        branches = [str(node.label) for node in tree.root.children[1].children]
-        assert branches == ['if slots.order_status = "not_found"', "else → report_status"]
-        nested = [str(n.label) for n in tree.root.children[1].children[0].children]
-        assert nested == ["action utter_order_not_found", "set_slots order_id=null → END"]
-
-        panel.flow_select.value = "cancel_order"
-        await pilot.pause()
-        assert panel.selected == "cancel_order"
-        assert str(tree.root.label) == "cancel_order  selected"
-        assert not any(n.data.current for n in tree.root.children)
-
-        panel.show_trace(None, project)  # a selected flow stays visible without a turn
-        await pilot.pause()
-        assert tree.display and str(tree.root.label) == "cancel_order  selected"
-
-        panel.select_flow(None)
-        panel.show_trace(trace, project)
-        await pilot.pause()
-        assert str(tree.root.label).startswith("check_order_status")
-
-        # selecting a link node moves the cursor to the step it leads to
-        else_node = tree.root.children[1].children[1]
-        tree.select_node(else_node)
-        await pilot.pause()
-        assert tree.cursor_node is tree.root.children[2]
-
-
-async def test_flow_panel_shows_the_flow_that_ended_this_turn(project):
-    trace = await run_turns(project, "where is my order A1001")
-    panel = FlowPanel()
-    async with PanelApp(panel).run_test(size=(80, 30)) as pilot:
-        panel.show_trace(trace, project)
-        await pilot.pause()
-        tree = panel.query_one(Tree)
-        assert str(tree.root.label) == "check_order_status  completed this turn"
-        assert not any(node.data.current for node in tree.root.children)
 
 
 async def test_a_trace_that_names_a_flow_twice_still_renders(project):

@@ -159,6 +159,31 @@ SESSIONS = (
 )
 
 
+# the flow chart, while it has the focus: arrows move between steps, shift+arrows pan
+CHART = (
+    UserAction("cursor('up')", "up", "", "Step above", "Move to the step above", footer=False),
+    UserAction("cursor('down')", "down", "", "Step below", "Move to the step below", footer=False),
+    UserAction("cursor('left')", "left", "", "Step left", "Move to the step left", footer=False),
+    UserAction(
+        "cursor('right')", "right", "", "Step right", "Move to the step right", footer=False
+    ),
+    UserAction(
+        "choose",
+        "enter",
+        "Open",
+        "Flow chart: open step",
+        "A call or link: open its flow; a loop: go to its step",
+    ),
+    UserAction("pan(-1, 0)", "shift+left", "", "Pan left", "Scroll the chart", footer=False),
+    UserAction(
+        "pan(1, 0)", "shift+right", "Pan", "Flow chart: pan", "Scroll the chart (shift+arrows)"
+    ),
+    UserAction("pan(0, -1)", "shift+up", "", "Pan up", "Scroll the chart", footer=False),
+    UserAction("pan(0, 1)", "shift+down", "", "Pan down", "Scroll the chart", footer=False),
+    UserAction("zoom", "ctrl+e", "Zoom", "Flow chart: zoom", "Compact boxes or full labels"),
+)
+
+
 def bindings(actions: tuple[UserAction, ...]) -> list[BindingType]:
     return [a.binding() for a in actions if a.key]
 

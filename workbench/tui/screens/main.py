@@ -348,7 +348,7 @@ class MainScreen(Screen):
         self.viewing = None
         self.chat.show_viewing(None, 0)
         await self.chat.add_turn(message.trace)
-        self.panels.show(message.trace, self.project)
+        self.panels.show(message.trace, self.project, history=self.conversation.traces)
         self._check_actions()
 
     @on(TurnFailed)
@@ -374,9 +374,9 @@ class MainScreen(Screen):
         self.chat.show_viewing(index, len(traces) - 1)
         trace = traces[index] if index is not None else (traces[-1] if traces else None)
         if index is None:
-            self.panels.show(trace, self.project)
+            self.panels.show(trace, self.project, history=traces)
         else:  # an older turn is drawn against the project it was made with
-            self.panels.show(trace, *self.conversation.project_for(trace))
+            self.panels.show(trace, *self.conversation.project_for(trace), history=traces)
         self.refresh_bindings()
 
     @on(ChatPane.RewindRequested)
@@ -463,7 +463,7 @@ class MainScreen(Screen):
         self.viewing = None
         self.chat.show_viewing(None, 0)
         await self.chat.set_turns(traces)
-        self.panels.show(traces[-1] if traces else None, self.project)
+        self.panels.show(traces[-1] if traces else None, self.project, history=traces)
         self.chat.focus_input()
         self.refresh_bindings()
 
@@ -641,7 +641,7 @@ class MainScreen(Screen):
     def action_help(self) -> None:
         from workbench.tui.screens.help import HelpScreen
 
-        self.app.push_screen(HelpScreen(keys.MAIN))
+        self.app.push_screen(HelpScreen(keys.MAIN + tuple(a for a in keys.CHART if a.footer)))
 
     # -- typing -----------------------------------------------------------------------------------
 

@@ -349,7 +349,7 @@ class TranscriptScreen(Screen[Resume | None]):
         self.viewing = index
         self.query_one(ChatPane).show_viewing(index, len(traces) - 1)
         trace = traces[index] if index is not None else (traces[-1] if traces else None)
-        self.query_one(PanelArea).show(trace, self.project)
+        self.query_one(PanelArea).show(trace, self.project, history=traces)
 
     @on(ChatPane.TurnSelected)
     def _selected(self, event: ChatPane.TurnSelected) -> None:

@@ -8,7 +8,6 @@ for panel_class in PANELS:
 """
 
 from workbench.tui.widgets.base import NO_TURN, FlowChosen, TextPanel, TracePanel
-from workbench.tui.widgets.flow_graph import OutlineNode, flow_outline
 from workbench.tui.widgets.flow_panel import FlowPanel
 from workbench.tui.widgets.knowledge_panel import ChunkChosen, KnowledgePanel
 from workbench.tui.widgets.panels import (
@@ -30,12 +29,10 @@ __all__ = [
     "FlowChosen",
     "FlowPanel",
     "KnowledgePanel",
-    "OutlineNode",
     "PromptPanel",
     "RetrievedFlowsPanel",
     "SlotsPanel",
     "StackPanel",
     "TextPanel",
     "TracePanel",
-    "flow_outline",
 ]

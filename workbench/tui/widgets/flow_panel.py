@@ -1,19 +1,25 @@
-"""`FlowPanel`: the steps of the active flow (or one picked in the select) as a tree, the
-step the flow waits at highlighted. Selecting a link node jumps to the step it leads to."""
+"""`FlowPanel`: the active flow (or one picked in the select) as a chart: the step the
+flow waits at highlighted, the way this conversation went through it marked, the step
+under the cursor described below the chart. Enter on a `call`/`link` step opens the flow
+it names; on a loop marker it moves to the step the loop goes back to."""
 
 from __future__ import annotations
 
-from rich.text import Text
+from collections.abc import Sequence
+
 from textual import on
-from textual.widgets import Select, Static, Tree
-from textual.widgets.tree import TreeNode
+from textual.content import Content
+from textual.widgets import Select, Static
 
 from workbench.calm.names import is_pattern
-from workbench.project.model import END_STEP, Flow, Project
+from workbench.project.model import ConditionalNext, Flow, Project, StaticNext, Step
 from workbench.trace.text import printable, short_step
 from workbench.trace.turn import TurnTrace
 from workbench.tui.widgets.base import NO_TURN, TracePanel
-from workbench.tui.widgets.flow_graph import ARROW, OutlineNode, flow_outline
+from workbench.tui.widgets.flow_chart import FlowChart
+from workbench.tui.widgets.flow_graph import step_label, target_label
+from workbench.tui.widgets.flow_layout import COMPACT, FULL, Chart, layout_flow
+from workbench.tui.widgets.flow_path import FlowPath, flow_path, latest_run_turns
 
 ACTIVE = "\0active"  # the select option that follows the active flow
 ACTIVE_LABEL = "active flow"
@@ -44,46 +50,44 @@ def frame_step(trace: TurnTrace | None, flow_id: str) -> str | None:
     return None
 
 
-def node_text(node: OutlineNode) -> Text:
-    """The tree label of an outline node (its text comes from the flow file: shown as it
-    reads, controls made visible)."""
-    if not node.is_step:
-        where = _shown(node.target_label or node.target or "?")
-        parts: list[str | tuple[str, str]] = []
-        if node.kind == "branch" and node.condition is not None:
-            parts += [("if ", "dim"), (_shown(node.condition), "italic")]
-        elif node.kind == "branch":
-            parts.append(("else", "dim"))
-        if not node.children:
-            parts += [(f" {ARROW} " if parts else f"{ARROW} ", "dim")]
-            parts.append((where, "bold" if where == END_STEP else ""))
-        return Text.assemble(*parts)
-    parts = []
-    if node.current:
-        parts += [("▶ ", "bold"), (_shown(node.label), "bold reverse")]
-    else:
-        parts.append(_shown(node.label))
-    if node.explicit_id and not node.label.endswith(f" {node.step_id}"):
-        parts.append((_shown(f"  #{node.step_id}"), "dim"))
-    if inline_next(node):
-        for child in node.children:
-            where = _shown(child.target_label or child.target or "?")
-            parts += [(f" {ARROW} ", "dim"), (where, "bold" if where == END_STEP else "")]
-    return Text.assemble(*parts)
-
-
 def _shown(text: str) -> str:
     return printable(text, multiline=False)
 
 
-def inline_next(node: OutlineNode) -> bool:
-    """A step whose only link is a static jump shows it on the step's line: `x → END`."""
-    return node.is_step and bool(node.children) and all(c.kind == "next" for c in node.children)
+def step_details(flow: Flow, step: Step, current: str | None, path: FlowPath) -> Content:
+    """What the details line under the chart says about `step`: its label and id, its
+    description, where each of its links goes and on which condition."""
+    where = "the flow waits here" if step.id == current else ""
+    if not where and step.id in path.visited:
+        where = "passed this run"
+    head = [(_shown(step_label(step)), "bold"), (f"  #{_shown(step.id)}", "$text-muted")]
+    if where:
+        head.append((f"  · {where}", "$text-success"))
+    lines = [Content.assemble(*head)]
+    if step.description:
+        lines.append(Content(_shown(step.description)))
+    nxt = step.next
+    if isinstance(nxt, ConditionalNext):
+        for branch in nxt.branches:
+            cond = "else" if branch.condition is None else f"if {branch.condition}"
+            lines.append(
+                Content.assemble(
+                    (_shown(cond), "italic"), f" → {_shown(target_label(flow, branch.target))}"
+                )
+            )
+        if nxt.else_target is None:
+            lines.append(Content.assemble(("else", "italic"), " → END (no branch matched)"))
+    elif isinstance(nxt, StaticNext):
+        lines.append(Content(f"next → {_shown(target_label(flow, nxt.target))}"))
+    if step.kind in ("call", "link") and step.target:
+        lines.append(Content.styled(f"Enter: open flow {_shown(step.target)}", "$text-accent"))
+    return Content("\n").join(lines)
 
 
 class FlowPanel(TracePanel):
-    """A flow's steps as a `Tree`: the active flow (top user flow frame), or the flow
-    chosen in the select ("selected flow" mode; pick "active flow" to follow again)."""
+    """A flow as a chart: the active flow (top user flow frame), or the flow chosen in
+    the select ("selected flow" mode; pick "active flow" to follow again). `history` is
+    the conversation's turns (by index), from which the path taken is read."""
 
     panel_title = "Flow"
 
@@ -91,8 +95,14 @@ class FlowPanel(TracePanel):
     FlowPanel > #flow-select {
         width: 1fr;
     }
-    FlowPanel > #flow-tree {
+    FlowPanel > #flow-chart {
         height: 1fr;
+    }
+    FlowPanel > #flow-details {
+        height: auto;
+        max-height: 5;
+        border-top: hkey $foreground-muted;
+        padding: 0 1;
     }
     """
 
@@ -107,9 +117,13 @@ class FlowPanel(TracePanel):
         self.selected: str | None = None  # None: follow the active flow
         self.shown_flow: str | None = None
         self.current_step: str | None = None
+        self.history: Sequence[TurnTrace] = ()
+        self.zoom: str | None = None  # None: full labels where they fit, else compact
+        self.path = FlowPath()
+        self.current_shown: str | None = None  # the current step the chart was drawn with
+        self._flow: Flow | None = None
         self._flow_ids: tuple[str, ...] = ()
         self._shown_key: tuple[object, ...] | None = None
-        self._step_nodes: dict[str, TreeNode[OutlineNode]] = {}
 
     def compose(self):
         yield Select(
@@ -120,18 +134,25 @@ class FlowPanel(TracePanel):
             id="flow-select",
         )
         yield Static(NO_TURN, classes="panel-note", id="trace-note", markup=False)
-        tree: Tree[OutlineNode] = Tree("flow", id="flow-tree")
-        tree.guide_depth = 3
-        tree.auto_expand = False
-        yield tree
+        yield FlowChart(id="flow-chart")
+        yield Static(id="flow-details", markup=False)
 
     @property
-    def flow_tree(self) -> Tree[OutlineNode]:
-        return self.query_one("#flow-tree", Tree)
+    def chart(self) -> FlowChart:
+        return self.query_one("#flow-chart", FlowChart)
+
+    @property
+    def details(self) -> Static:
+        return self.query_one("#flow-details", Static)
 
     @property
     def flow_select(self) -> Select:
         return self.query_one("#flow-select", Select)
+
+    def show_history(self, history: Sequence[TurnTrace]) -> None:
+        """The conversation's turns, oldest first (position = `TurnTrace.index`); only
+        those of the shown flow's latest run up to the shown turn are read."""
+        self.history = history
 
     # -- selection ------------------------------------------------------------------------
 
@@ -155,12 +176,43 @@ class FlowPanel(TracePanel):
             self.selected = selected
             self._draw()
 
-    @on(Tree.NodeSelected, "#flow-tree")
-    def _jump_to_target(self, event: Tree.NodeSelected) -> None:
+    @on(FlowChart.Highlighted)
+    def _describe(self, event: FlowChart.Highlighted) -> None:
         event.stop()
-        node: OutlineNode | None = event.node.data
-        if node is not None and node.target in self._step_nodes:
-            self.flow_tree.move_cursor(self._step_nodes[node.target])
+        self._show_details(event.key)
+
+    @on(FlowChart.Chosen)
+    def _chosen(self, event: FlowChart.Chosen) -> None:
+        """Enter or a click: a loop marker moves to the step it goes back to; a call or
+        link step opens the flow it names (a click on it, once it is under the cursor)."""
+        event.stop()
+        chart = self.chart.chart
+        node = chart.nodes.get(event.key) if chart else None
+        if node is None:
+            return
+        if node.kind == "loop" and node.target and chart and node.target in chart.nodes:
+            self.chart.move_to(node.target)
+        elif node.step_kind in ("call", "link") and node.target:
+            if self.project is not None and self.project.flow(node.target) is not None:
+                self.select_flow(node.target)
+                self.chart.focus()
+            else:
+                self.notify(f"flow '{node.target}' is not in the project", severity="warning")
+
+    @on(FlowChart.ZoomToggled)
+    def _zoom(self, event: FlowChart.ZoomToggled) -> None:
+        event.stop()
+        shown = self.chart.chart.zoom if self.chart.chart else COMPACT
+        self.zoom = FULL if shown == COMPACT else COMPACT
+        self._shown_key = None
+        self._draw()
+
+    def on_resize(self) -> None:
+        # a short panel (80x24) keeps most of its rows for the chart
+        self.details.styles.max_height = 3 if self.size.height < 20 else 5
+        if self.zoom is None and self._shown_key is not None:
+            self._shown_key = None
+            self._draw()
 
     # -- drawing --------------------------------------------------------------------------
 
@@ -205,58 +257,84 @@ class FlowPanel(TracePanel):
                 note = f"flow '{flow_id}' is not in the project"
             self._show_note(note)
             return
-        self._show_tree(flow, step, status)
+        self._show_chart(flow, step, status, trace)
 
     def _show_note(self, text: str) -> None:
         note = self.query_one("#trace-note", Static)
         note.update(printable(text))
         note.display = True
-        self.flow_tree.display = False
+        self.chart.display = False
+        self.details.display = False
         self._shown_key = None
+        self._flow = None
         self.border_subtitle = ""
 
-    def _show_tree(self, flow: Flow, step: str | None, status: str) -> None:
+    def _turns_for(self, flow_id: str, trace: TurnTrace | None) -> list[TurnTrace]:
+        """The turns of the flow's latest run up to `trace`, from the history (by the
+        trace's index), or `trace` alone when the history does not hold it."""
+        if trace is None:
+            return []
+        history = self.history
+        at = trace.index
+        if not (0 <= at < len(history) and history[at].index == at):
+            history, at = [trace], 0
+        return latest_run_turns(flow_id, history, at)
+
+    def _show_chart(
+        self, flow: Flow, step: str | None, status: str, trace: TurnTrace | None
+    ) -> None:
         self.query_one("#trace-note", Static).display = False
-        tree = self.flow_tree
-        tree.display = True
+        chart = self.chart
+        chart.display = True
+        self.details.display = True
         where = f" @ {short_step(flow.id, step)}" if step else ""
-        self.border_subtitle = printable(f"{flow.id}{where}", multiline=False)
+        self.border_subtitle = printable(f"{flow.id}{where} · {status}", multiline=False)
         if self.project_note:
             self.border_subtitle += f" · {self.project_note}"
-        key = (flow.id, flow.fingerprint, flow.steps, step, status)
+        self.path = flow_path(flow, self._turns_for(flow.id, trace))
+        width = chart.scrollable_content_region.width or self.size.width
+        key = (flow.id, flow.fingerprint, flow.steps, step, self.path, self.zoom, width)
         if key == self._shown_key:
             return
+        moved = self._flow is None or self._flow.id != flow.id or step != self.current_shown
         self._shown_key = key
-        tree.clear()
-        tree.root.set_label(
-            Text.assemble((printable(flow.id, multiline=False), "bold"), (f"  {status}", "dim"))
-        )
-        tree.root.expand()
-        self._step_nodes = {}
-        lines = [0]  # every node is expanded, so display lines follow insertion order
-        current_line: int | None = None
+        self._flow = flow
+        self.current_shown = step
+        drawn = self._layout(flow, step, width)
+        chart.show(drawn, cursor=step)
+        if moved:
+            focus = step if step in drawn.nodes else chart.cursor
+            self.call_after_refresh(chart.move_to, focus, center=True)
 
-        def add(parent: TreeNode[OutlineNode], node: OutlineNode) -> None:
-            nonlocal current_line
-            lines[0] += 1
-            if node.current:
-                current_line = lines[0]
-            if node.children and not inline_next(node):
-                tree_node = parent.add(node_text(node), data=node, expand=True)
-                for child in node.children:
-                    add(tree_node, child)
-            else:
-                tree_node = parent.add_leaf(node_text(node), data=node)
-            if node.step_id is not None:
-                self._step_nodes[node.step_id] = tree_node
+    def _layout(self, flow: Flow, step: str | None, width: int) -> Chart:
+        def draw(zoom: str) -> Chart:
+            return layout_flow(
+                flow, zoom, current=step, visited=self.path.visited, taken=self.path.taken
+            )
 
-        for node in flow_outline(flow, step):
-            add(tree.root, node)
-        if current_line is not None:
-            try:
-                tree.move_cursor_to_line(current_line)
-            except IndexError:  # pragma: no cover - lines are built from the nodes above
-                pass
+        if self.zoom is not None:
+            return draw(self.zoom)
+        full = draw(FULL)
+        return full if full.width <= width else draw(COMPACT)
+
+    def _show_details(self, key: str | None) -> None:
+        flow = self._flow
+        chart = self.chart.chart
+        node = chart.nodes.get(key) if chart and key else None
+        if flow is None or node is None:
+            self.details.update("")
+            return
+        if node.kind == "loop":
+            self.details.update(
+                Content.assemble(
+                    (_shown(node.lines[0]), "bold"),
+                    ("  Enter: go to that step", "$text-accent"),
+                )
+            )
+            return
+        step = flow.step(node.step_id or "")
+        if step is not None:
+            self.details.update(step_details(flow, step, self.current_step, self.path))
 
 
-__all__ = ["ACTIVE", "FlowPanel", "active_flow", "frame_step", "node_text"]
+__all__ = ["ACTIVE", "FlowPanel", "active_flow", "frame_step", "step_details"]

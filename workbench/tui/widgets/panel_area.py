@@ -4,6 +4,7 @@ every turn (commands, slots, stack) are visible at once."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import partial
 
 from textual.app import ComposeResult
@@ -14,6 +15,7 @@ from textual.widgets import TabbedContent, TabPane
 from workbench.project.model import Project
 from workbench.trace.turn import TurnTrace
 from workbench.tui.widgets.base import TracePanel
+from workbench.tui.widgets.flow_panel import FlowPanel
 from workbench.tui.widgets.knowledge_panel import KnowledgePanel
 from workbench.tui.widgets.panels import PANELS
 
@@ -49,6 +51,7 @@ class PanelArea(Vertical):
         self.trace: TurnTrace | None = None
         self.project: Project | None = None
         self.note = ""
+        self.history: Sequence[TurnTrace] = ()
         self.failed: set[str] = set()
         self.revealed: set[str] = set()  # optional tabs the user asked for (the palette)
 
@@ -72,11 +75,20 @@ class PanelArea(Vertical):
     def panels(self) -> list[Widget]:
         return [w for w in self.query("*") if isinstance(w, PANELS)]
 
-    def show(self, trace: TurnTrace | None, project: Project, note: str = "") -> None:
+    def show(
+        self,
+        trace: TurnTrace | None,
+        project: Project,
+        note: str = "",
+        history: Sequence[TurnTrace] = (),
+    ) -> None:
         """Every panel shows `trace` (None: the empty state) against `project`; `note`
-        says when that is not the project the turn was made with. A panel that fails
-        is reported once and does not stop the others."""
-        self.trace, self.project, self.note = trace, project, note
+        says when that is not the project the turn was made with; `history` is the
+        conversation's turns (the Flow panel marks the way a flow went). A panel that
+        fails is reported once and does not stop the others."""
+        self.trace, self.project, self.note, self.history = trace, project, note, history
+        for flow_panel in self.query(FlowPanel):
+            flow_panel.show_history(history)
         for panel in self.panels:
             try:
                 panel.project_note = note  # type: ignore[attr-defined]
@@ -138,4 +150,4 @@ class PanelArea(Vertical):
         if active and tabs.query(f"#{active}"):
             tabs.active = active
         if self.project is not None:
-            self.show(self.trace, self.project, self.note)
+            self.show(self.trace, self.project, self.note, self.history)
