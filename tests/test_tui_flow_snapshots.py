@@ -29,8 +29,11 @@ async def _on_the_flow_tab(pilot: Pilot) -> None:
     await pilot.pause()
     pilot.app.main.query_one(FlowChart).focus()
     pilot.app.main.chat.input.cursor_blink = False
-    await pilot.pause()
-    await pilot.pause()
+    # the chart scrolls to the waiting step once laid out: let a busy machine get there
+    await pilot.wait_for_scheduled_animations()
+    for _ in range(3):
+        await pilot.pause()
+    await pilot.pause(0.1)
 
 
 @pytest.mark.parametrize("size", [(100, 30), (160, 45)], ids=["100x30", "160x45"])

@@ -119,6 +119,9 @@ class Session:
         self.channel = channel
         # responses are rephrased when the project's nlg says so (endpoints.yml)
         self.rephraser = rephraser or Rephraser()
+        # render, for a message no model sees, the prompt one would get (the TUI's Prompt
+        # panel offline); off by default: test runs need no prompt
+        self.preview_prompt = False
         self.engine = Engine(project)
         self.tracker = Tracker(project, sender_id=sender_id, seed=seed)
         self.traces = TraceLog()
@@ -196,6 +199,7 @@ class Session:
         trace.prompt = output.prompt
         trace.prompt_tokens = output.prompt_tokens
         trace.prompt_template = output.prompt_template
+        trace.prompt_preview = output.prompt_preview
         trace.retrieved_flows = output.retrieved_flows
         trace.usage = output.usage
         why = [*output.why, *[""] * (len(output.commands) - len(output.why))]
@@ -273,10 +277,24 @@ class Session:
             failure = GeneratorFailure.of(exc)
             trace.errors.append(failure.text)
             output = GeneratorOutput([Error(ERROR_DEFAULT)], failure=failure)
+        if self.preview_prompt and output.prompt is None and output.failure is None:
+            output.prompt_preview = self._prompt_preview(text, output)
         # as Rasa's generators do after every prediction in a coexistence project
         output.commands = [*output.commands, *routing_commands(self.project)]
         output.notices = [*notices, *output.notices]
         return output, "user"
+
+    def _prompt_preview(self, text: str, output: GeneratorOutput) -> str:
+        """The prompt a model would get for `text` now, offered the flows the generator
+        ranked (all startable ones when it ranked none)."""
+        from workbench.understanding.prompt import PromptTemplateError, render_prompt
+
+        ranked = [self.project.flow(r.flow_id) for r in output.retrieved_flows]
+        flows = [f for f in ranked if f is not None] or list(self.project.user_flows)
+        try:
+            return render_prompt(self.project, self.tracker, text, flows)
+        except PromptTemplateError as error:
+            return f"(the prompt template does not render: {error})"
 
     def _direct(self, text: str) -> tuple[GeneratorOutput, str] | None:
         """`/SetSlots(...)` buttons, `/intent` triggers and typed commands skip the model."""

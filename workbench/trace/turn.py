@@ -28,6 +28,8 @@ from workbench.trace.records import (
 )
 
 # the fields that hold lists of records, stored as lists of their dicts
+# recomputed where needed, never kept with the turn (a prompt per offline turn is bulk)
+_NOT_STORED = frozenset({"prompt_preview"})
 _RECORD_LISTS = frozenset(
     {
         "parsed_commands",
@@ -56,6 +58,9 @@ class TurnTrace:
     prompt_tokens: int | None = None
     # which template the prompt was rendered from ("Rasa prompt <file>", "workbench prompt", …)
     prompt_template: str | None = None
+    # offline: the prompt a model would have been sent for this message (never sent; not
+    # stored: the TUI shows it where a user without a key tunes descriptions)
+    prompt_preview: str | None = field(default=None, compare=False)
     raw_output: str | None = None
     usage: ModelUsage | None = None
     parsed_commands: list[CommandRecord] = field(default_factory=list)
@@ -97,6 +102,8 @@ class TurnTrace:
     def to_dict(self) -> dict[str, JSONValue]:
         data: dict[str, JSONValue] = {}
         for name in self.__dataclass_fields__:
+            if name in _NOT_STORED:
+                continue
             value = getattr(self, name)
             if name in _RECORD_LISTS:
                 value = as_dicts(value)

@@ -329,6 +329,7 @@ class Conversation:
             offline=self.parts.offline,
             knowledge=self.parts.knowledge,
         )
+        session.preview_prompt = True  # the Prompt panel shows it offline
         if record:
             self.recorder = self._recorder(session)
         return session

@@ -58,6 +58,7 @@ class GeneratorOutput:
     prompt_tokens: int | None = None
     # which template the prompt was rendered from ("Rasa prompt <file>", "workbench prompt", …)
     prompt_template: str | None = None
+    prompt_preview: str | None = None  # offline: what a model would have been sent
     retrieved_flows: list[RetrievedFlow] = field(default_factory=list)
     usage: ModelUsage | None = None
     # things the user should know about how this message was understood (not errors)

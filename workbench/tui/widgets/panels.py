@@ -473,6 +473,9 @@ class PromptPanel(TextPanel):
             if trace.raw_output is not None:
                 lines.append(_heading("Generator output"))
                 lines += [Content(printable(line)) for line in trace.raw_output.splitlines()]
+            if trace.prompt_preview is not None:
+                lines.append(_heading("The prompt a model would be sent (not sent)"))
+                lines.append(Content(printable(trace.prompt_preview.rstrip("\n"))))
             self.set_body(lines)
             return
         model, *rest = usage_parts(usage, trace.prompt_tokens)
