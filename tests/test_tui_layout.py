@@ -74,3 +74,28 @@ def turn_at_top(app) -> int:
     log = app.main.chat.chat_log
     items = turn_items(app)
     return next(i for i, item in enumerate(items) if item.region.bottom > log.content_region.y)
+
+
+async def test_the_flow_tab_is_reachable_from_the_keyboard_at_80_columns(project):
+    from textual.widgets import Tab, Tabs
+
+    from workbench.tui.widgets.flow_panel import FlowPanel
+    from workbench.tui.widgets.panel_area import PanelTabs
+
+    app = make_app(project, offline=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start(pilot)
+        await send(pilot, "I want to cancel order A1002")
+        bar = app.query_one(PanelTabs).query_one(Tabs)
+        bar.focus()
+        for _ in range(12):  # right arrow along the bar until the Flow tab is active
+            if str(bar.active_tab.label) == "Flow":
+                break
+            await pilot.press("right")
+        await settle(pilot)
+        tab = next(t for t in bar.query(Tab) if str(t.label) == "Flow")
+        assert bar.active_tab is tab
+        # scrolled into view, and its panel shown
+        visible = bar.scrollable_content_region
+        assert tab.region.x >= visible.x and tab.region.right <= visible.right
+        assert app.query_one(FlowPanel).region.width > 0
