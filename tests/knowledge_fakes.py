@@ -105,6 +105,9 @@ class FakeBase:
         )
         return " ".join(parts[best : best + sentences])
 
+    def term_weight(self, term: str) -> float:
+        return 1.0
+
     async def refresh(self, changed: Iterable[Path] | None = None) -> None:
         self.refreshed.append(list(changed or []))
         await self.load()

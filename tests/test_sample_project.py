@@ -41,7 +41,7 @@ def test_sample_knowledge_questions_are_answered_offline(capsys, monkeypatch):
 
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     assert main(["test", str(SAMPLE), "e2e_tests/knowledge.yml", "--offline"]) == 0
-    assert "5 passed" in capsys.readouterr().out
+    assert "6 passed" in capsys.readouterr().out
 
 
 def test_sample_generative_knowledge_answers_replay_from_their_cassette(capsys, monkeypatch):

@@ -139,9 +139,12 @@ async def _generative(
 
 def offline_answer(base: SearchableBase, query: str, hits: Sequence[Hit]) -> tuple[str, str]:
     """A Q/A answer from the best chunks when one matches the question, else the best
-    passage of the best chunk; with where it is (`file:line`)."""
+    passage of the best chunk; with where it is (`file:line`). A pair scores the telling
+    words of the query its question shares (rare words count more than "take" or "long"),
+    and, at half weight, those only its answer has; the search's rank breaks ties."""
     wanted = set(terms(query))
-    best: tuple[int, str, str] | None = None
+    weight = base.term_weight
+    best: tuple[float, str, str] | None = None
     for hit in hits:
         chunk = hit.chunk
         if chunk.answer is not None:
@@ -152,8 +155,12 @@ def offline_answer(base: SearchableBase, query: str, hits: Sequence[Hit]) -> tup
                 for m in QA_PAIR.finditer(chunk.text)
             ]
         for question, answer, line in pairs:
-            score = len(wanted & set(terms(question)))
-            if score and (best is None or score > best[0]):
+            asked = wanted & set(terms(question))
+            if not asked:
+                continue
+            told = (wanted & set(terms(answer))) - asked
+            score = sum(weight(t) for t in asked) + 0.5 * sum(weight(t) for t in told)
+            if best is None or score > best[0]:
                 best = (score, " ".join(answer.split()), f"{chunk.source}:{line}")
     if best is not None:
         return best[1], best[2]

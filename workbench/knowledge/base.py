@@ -131,6 +131,10 @@ class KnowledgeBase:
         weight = self._terms.idf if self._terms.total else None
         return best_passage(query, hit.chunk.text, sentences, weight)
 
+    def term_weight(self, term: str) -> float:
+        """The term's inverse document frequency over the indexed chunks (1 before any)."""
+        return self._terms.idf(term) if self._terms.total else 1.0
+
     async def _embed_query(self, query: str) -> list[float]:
         embedder = self._embedder
         assert embedder is not None

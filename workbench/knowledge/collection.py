@@ -116,6 +116,10 @@ class CollectionBase:
             return hit.chunk.answer
         return best_passage(query, hit.chunk.text, sentences)
 
+    def term_weight(self, term: str) -> float:
+        """Every term alike: the collection's texts are not counted here."""
+        return 1.0
+
     async def refresh(self, changed: Iterable[Path] | None = None) -> None:
         """Nothing to do: the collection is kept up to date by whoever fills it."""
 

@@ -32,6 +32,8 @@ class SearchableBase(Protocol):
 
     def passage(self, query: str, hit: Hit, sentences: int = 3) -> str: ...
 
+    def term_weight(self, term: str) -> float: ...  # how telling a (stemmed) term is
+
     async def refresh(self, changed: Iterable[Path] | None = None) -> None: ...
 
 
