@@ -611,10 +611,16 @@ def startup(repeat: int) -> list[float]:
 
 
 class PtyApp:
-    """`python -m workbench ROOT --offline --no-store` in a pseudo-terminal of the given
-    size, its output read as it comes (what a user's terminal would draw)."""
+    """`python -m workbench ROOT --offline --no-store` (or ROOT and `options`) in a
+    pseudo-terminal of the given size, its output read as it comes (what a user's
+    terminal would draw); `write` types."""
 
-    def __init__(self, root: Path, size: tuple[int, int] = (100, 30)) -> None:
+    def __init__(
+        self,
+        root: Path,
+        size: tuple[int, int] = (100, 30),
+        options: tuple[str, ...] = ("--offline", "--no-store"),
+    ) -> None:
         import fcntl
         import os
         import pty
@@ -628,7 +634,7 @@ class PtyApp:
         env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(columns), "LINES": str(lines)}
         self.started = time.perf_counter()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "workbench", str(root), "--offline", "--no-store"],
+            [sys.executable, "-m", "workbench", str(root), *options],
             stdin=slave,
             stdout=slave,
             stderr=slave,
@@ -661,6 +667,13 @@ class PtyApp:
             if marker in ESCAPES.sub(b"", self.seen):
                 return now
         raise RuntimeError(f"{marker!r} did not appear within {timeout} s: {self.seen[-500:]!r}")
+
+    def write(self, data: bytes) -> float:
+        """Type `data`; the perf_counter time it was sent."""
+        import os
+
+        os.write(self.master, data)
+        return time.perf_counter()
 
     def close(self) -> None:
         import os
@@ -740,6 +753,95 @@ def _drain(fd: int) -> None:
                 break
         except OSError:
             break
+
+
+# the fake model's reply, and what the Commands panel shows once the turn is done
+FIRST_TURN_REPLY = "start flow check_order_status"
+FIRST_TURN_MARKER = b"check_order_status"
+FIRST_TURN_MESSAGE = b"where is my order"
+FIRST_TURN_PAUSE_S = 3.0  # the user reads the screen and types before sending
+# typed one every 100 ms while litellm imports: letters the screen shows nowhere else
+ECHO_KEYS = "жщюяфывапролдэйцукенгшзхъ"
+
+
+@case("first_model_turn")
+def first_model_turn(repeat: int) -> list[float]:
+    """Enter -> the model's command on screen, for the first message of a session, with
+    a model configured: `python -m workbench PROJECT --no-store` on a copy of
+    sample_project whose command generator calls a fake OpenAI-compatible server on
+    127.0.0.1 that answers at once ("start flow check_order_status"), in a 100x30 pty.
+    Once the input is drawn the user "reads": for 2.5 s a key is typed every 100 ms (each
+    key's echo is timed: litellm is importing meanwhile), then the keys are erased, a
+    message is typed, and Enter is pressed 3 s after the input appeared. The clock stops
+    when the Commands panel shows the command. Extra lines: start-up to input and the
+    echo times. Each sample is a fresh process."""
+    import tempfile
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from fake_llm import FakeLLM
+
+    startups: list[float] = []
+    echoes: list[float] = []
+    samples: list[float] = []
+    with tempfile.TemporaryDirectory() as folder, FakeLLM() as server:
+        server.default.text = FIRST_TURN_REPLY
+        root = _sample_copy(folder)
+        _point_main_llm_at(root, server.url)
+        for index in range(min(repeat, 10) + 1):  # a process per sample: cap the count
+            startup, echo, turn = _first_turn_in_pty(root)
+            if index:  # the first run warms the OS file cache
+                startups.append(startup)
+                echoes.extend(echo)
+                samples.append(turn)
+    DERIVED["first_model_turn"] = lambda figures: {
+        "startup_median_ms": statistics.median(startups),
+        "startup_p90_ms": summarise(startups)["p90_ms"],
+        "echo_median_ms": statistics.median(echoes),
+        "echo_p90_ms": summarise(echoes)["p90_ms"],
+        "echo_max_ms": max(echoes),
+        "report": [
+            f"start-up to input: median {statistics.median(startups):.0f} ms,"
+            f" p90 {summarise(startups)['p90_ms']:.0f} ms (model configured)",
+            f"key echo while the model loads: median {statistics.median(echoes):.1f} ms,"
+            f" p90 {summarise(echoes)['p90_ms']:.1f} ms, max {max(echoes):.1f} ms"
+            f" ({len(echoes)} keys)",
+        ],
+    }
+    return samples
+
+
+def _point_main_llm_at(root: Path, url: str) -> None:
+    endpoints = root / "endpoints.yml"
+    text = endpoints.read_text(encoding="utf-8")
+    text = text.replace(
+        "        model: gpt-4o-2024-11-20\n",
+        f"        model: fake\n        api_base: {url}\n",
+        1,
+    )
+    endpoints.write_text(text, encoding="utf-8")
+
+
+def _first_turn_in_pty(root: Path) -> tuple[float, list[float], float]:
+    app = PtyApp(root, options=("--no-store",))
+    try:
+        ready = app.wait_for(STARTUP_MARKER)
+        echoes = []
+        for key in ECHO_KEYS:
+            target = ready + 0.1 * (len(echoes) + 1)
+            time.sleep(max(0.0, target - time.perf_counter()))
+            if time.perf_counter() > ready + 2.5:
+                break
+            _drain(app.master)  # what was drawn before the key
+            sent = app.write(key.encode())
+            echoes.append((app.wait_for(key.encode(), 5.0) - sent) * 1000)
+        app.write(b"\x7f" * len(echoes) + FIRST_TURN_MESSAGE)
+        time.sleep(max(0.0, ready + FIRST_TURN_PAUSE_S - time.perf_counter()))
+        _drain(app.master)
+        sent = app.write(b"\r")
+        shown = app.wait_for(FIRST_TURN_MARKER, 60.0)
+    finally:
+        app.close()
+    return (ready - app.started) * 1000, echoes, (shown - sent) * 1000
 
 
 KNOWLEDGE_DOCS = 1000

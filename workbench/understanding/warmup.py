@@ -1,0 +1,107 @@
+"""Getting a model ready in the background, while the user reads the first screen.
+
+Importing litellm costs seconds and its first calls pay more (the tokenizer, the flow
+vectors of local embeddings); done on the first message, that is a first turn of several
+seconds. A front end calls `start` once its first frame is drawn (the shell once it has
+started), and the first turn finds everything loaded.
+
+An import holds the GIL for most of its time, so the thread that imports competes with
+the event loop that echoes keystrokes. While it runs, the interpreter switches threads
+every `FAST_SWITCH_S` instead of every 5 ms (the loop gets the GIL back sooner when a key
+arrives), and the garbage collector is paused: an import allocates hundreds of thousands
+of objects, and each full collection over them would freeze the screen for tens of
+milliseconds. Afterwards the objects the import made are moved out of the collector's
+view (`gc.freeze`), so later collections, the first turn's among them, never scan them.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+FAST_SWITCH_S = 0.0005
+
+
+@dataclass
+class WarmUp:
+    """One background preparation: `done` is set when it has finished (or failed)."""
+
+    done: threading.Event = field(default_factory=threading.Event)
+    started_at: float = 0.0
+    finished_at: float = 0.0
+    error: str | None = None  # the first turn reports the real failure, if it recurs
+
+    @property
+    def seconds(self) -> float:
+        return self.finished_at - self.started_at if self.done.is_set() else 0.0
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self.done.wait(timeout)
+
+
+_lock = threading.Lock()
+_running = 0  # preparations under way; the interpreter settings are restored by the last
+
+
+def start(prepare: Callable[[], object], name: str = "model warm-up") -> WarmUp:
+    """Run `prepare` in a daemon thread, with fast thread switches and the collector
+    paused while it runs. Never raises: a failure is kept in `WarmUp.error`."""
+    state = WarmUp(started_at=time.perf_counter())
+    thread = threading.Thread(target=_run, args=(prepare, state), name=name, daemon=True)
+    thread.start()
+    return state
+
+
+def _run(prepare: Callable[[], object], state: WarmUp) -> None:
+    global _running
+    with _lock:
+        _running += 1
+        if _running == 1:
+            _quiet_interpreter()
+    try:
+        prepare()
+    except Exception as error:  # reported again, in context, by the turn that needs it
+        state.error = f"{type(error).__name__}: {error}"
+    finally:
+        with _lock:
+            _running -= 1
+            if _running == 0:
+                _restore_interpreter()
+        state.finished_at = time.perf_counter()
+        state.done.set()
+
+
+_saved: dict[str, float | bool] = {}
+
+
+def _quiet_interpreter() -> None:
+    _saved["switch"] = sys.getswitchinterval()
+    _saved["gc"] = gc.isenabled()
+    sys.setswitchinterval(FAST_SWITCH_S)
+    gc.disable()
+
+
+def _restore_interpreter() -> None:
+    sys.setswitchinterval(float(_saved.get("switch", 0.005)))
+    # what the import made lives as long as the process: keep collections off it
+    gc.freeze()
+    if _saved.get("gc", True):
+        gc.enable()
+
+
+def start_for(generator: object) -> WarmUp | None:
+    """Start the preparation of a generator that calls a model (one wrapped to record
+    included); None for the others, which have nothing to prepare."""
+    seen = 0
+    while generator is not None and seen < 4:
+        start_warm_up = getattr(generator, "start_warm_up", None)
+        if callable(start_warm_up):
+            state = start_warm_up()
+            return state if isinstance(state, WarmUp) else None
+        generator = getattr(generator, "inner", None)
+        seen += 1
+    return None
