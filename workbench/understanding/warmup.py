@@ -76,6 +76,7 @@ def _run(prepare: Callable[[], object], state: WarmUp) -> None:
 
 
 _saved: dict[str, float | bool] = {}
+_frozen = False
 
 
 def _quiet_interpreter() -> None:
@@ -86,9 +87,14 @@ def _quiet_interpreter() -> None:
 
 
 def _restore_interpreter() -> None:
+    global _frozen
     sys.setswitchinterval(float(_saved.get("switch", 0.005)))
-    # what the import made lives as long as the process: keep collections off it
-    gc.freeze()
+    if not _frozen:
+        # what the first import made lives as long as the process: keep collections off
+        # it (once: a later freeze would also keep the garbage made since from the
+        # collector)
+        gc.freeze()
+        _frozen = True
     if _saved.get("gc", True):
         gc.enable()
 
