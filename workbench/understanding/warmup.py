@@ -24,6 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 FAST_SWITCH_S = 0.0005
+# how long the preparation stands aside after a key: the screen's echo of it needs ~10-20 ms
+# of the interpreter, which it then has to itself
+KEY_HOLD_S = 0.04
 
 
 @dataclass
@@ -62,12 +65,14 @@ def _run(prepare: Callable[[], object], state: WarmUp) -> None:
         _running += 1
         if _running == 1:
             _quiet_interpreter()
+        _stand_aside.threads.add(threading.get_ident())
     try:
         prepare()
     except Exception as error:  # reported again, in context, by the turn that needs it
         state.error = f"{type(error).__name__}: {error}"
     finally:
         with _lock:
+            _stand_aside.threads.discard(threading.get_ident())
             _running -= 1
             if _running == 0:
                 _restore_interpreter()
@@ -79,15 +84,46 @@ _saved: dict[str, float | bool] = {}
 _frozen = False
 
 
+def hold(seconds: float = KEY_HOLD_S) -> None:
+    """The user is typing: a running preparation pauses at its next module import for
+    `seconds`, so the event loop echoes the key without sharing the interpreter."""
+    global _hold_until
+    _hold_until = max(_hold_until, time.perf_counter() + seconds)
+
+
+_hold_until = 0.0
+
+
+class _StandAside:
+    """Sits first in `sys.meta_path` while a preparation runs: asked for every module the
+    preparation's thread imports (an import takes thousands), it sleeps, releasing the
+    GIL, while `hold` asks it to, then lets the real finders find the module."""
+
+    def __init__(self) -> None:
+        self.threads: set[int] = set()
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        if threading.get_ident() in self.threads:
+            wait = _hold_until - time.perf_counter()
+            if wait > 0:
+                time.sleep(min(wait, KEY_HOLD_S))
+
+
+_stand_aside = _StandAside()
+
+
 def _quiet_interpreter() -> None:
     _saved["switch"] = sys.getswitchinterval()
     _saved["gc"] = gc.isenabled()
     sys.setswitchinterval(FAST_SWITCH_S)
     gc.disable()
+    sys.meta_path.insert(0, _stand_aside)
 
 
 def _restore_interpreter() -> None:
     global _frozen
+    if _stand_aside in sys.meta_path:
+        sys.meta_path.remove(_stand_aside)
     sys.setswitchinterval(float(_saved.get("switch", 0.005)))
     if not _frozen:
         # what the first import made lives as long as the process: keep collections off
