@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import importlib
 import io
 import shutil
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -156,6 +158,8 @@ async def test_the_tui_prepares_the_model_after_its_first_frame_and_stays_respon
 ):
     held = HeldPreparation()
     monkeypatch.setattr(llm, "prepare", held)
+    holds: list[float] = []
+    monkeypatch.setattr(warmup, "hold", lambda: holds.append(time.perf_counter()))
     app = make_app(model_project(tmp_path, server.url), watch=False, store=False)
     generator = app.conversation.generator
     assert isinstance(generator, LLMCommandGenerator)
@@ -167,6 +171,7 @@ async def test_the_tui_prepares_the_model_after_its_first_frame_and_stays_respon
         await pilot.press("o", "k")
         chat_input = app.main.chat.input
         assert chat_input.value == "ok"
+        assert len(holds) == 2  # each key asked the preparation to stand aside
         await app.wait_for_turns(60)  # the greeting needs no model
         held.release()
         chat_input.value = "where is my order"
@@ -191,3 +196,28 @@ def test_the_shell_starts_the_preparation_and_does_not_wait_for_it(
     out = capsys.readouterr().out
     assert "generator: openai/fake" in out and "Hello and welcome" in out
     held.release()
+
+
+def test_a_key_makes_the_preparation_stand_aside_at_its_next_import(tmp_path, monkeypatch):
+    for name in ("prepared_module", "typed_module"):
+        (tmp_path / f"{name}.py").write_text("VALUE = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    took: dict[str, float] = {}
+    holding = threading.Event()
+
+    def prepare() -> None:
+        holding.wait(10)
+        started = time.perf_counter()
+        importlib.import_module("prepared_module")
+        took["prepare"] = time.perf_counter() - started
+
+    state = warmup.start(prepare)
+    warmup.hold(0.2)  # a key arrived
+    holding.set()
+    started = time.perf_counter()
+    importlib.import_module("typed_module")  # the event loop's own imports never wait
+    took["loop"] = time.perf_counter() - started
+    assert state.wait(10)
+    assert took["prepare"] >= warmup.KEY_HOLD_S * 0.9  # at most KEY_HOLD_S per import
+    assert took["loop"] < warmup.KEY_HOLD_S
+    assert not any(isinstance(f, warmup._StandAside) for f in sys.meta_path)  # removed after
