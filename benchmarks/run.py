@@ -861,12 +861,15 @@ def flow_ranking(repeat: int) -> list[float]:
     from flow_corpus import corpus_projects, project_requests
 
     from workbench.project.loader import load_project
-    from workbench.understanding.local_embeddings import LocalEmbedder
+    from workbench.understanding.local_embeddings import LocalEmbedder, LocalEmbeddingsError
     from workbench.understanding.retrieval import FlowRetriever, cosine, flow_document, fuse_ranks
 
     templates = Path(os.environ.get("RASA_TEMPLATES", RASA_TEMPLATES))
     local = LocalEmbedder()
-    local.load()
+    try:
+        local.load()
+    except LocalEmbeddingsError as error:
+        raise SystemExit(f"flow_ranking needs the local-embeddings extra: {error}") from error
     hits = dict.fromkeys(RANKERS, 0)
     total = unlabelled = 0
     lines: list[str] = []
