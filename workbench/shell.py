@@ -19,6 +19,7 @@ from workbench.store.redact import Scrubber
 from workbench.trace.records import BotMessage, Button
 from workbench.trace.text import chat_markup, escaped, trace_table
 from workbench.trace.turn import TurnTrace
+from workbench.understanding import warmup
 
 EXIT_WORDS = ("/exit", "/quit", "/bye")
 HELP = """\
@@ -128,6 +129,8 @@ def run_shell(
     console = Console(highlight=False, soft_wrap=True, file=sys.stdout)
     shell = Shell(session, console, debug=debug, on_turn=on_turn, scrubber=scrubber)
     shell.header(generator_label)
+    # the model's client is imported while the user reads the header and types
+    warmup.start_for(session.generator)
     return asyncio.run(shell.run(greet=greet))
 
 

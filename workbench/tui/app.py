@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
@@ -23,6 +24,7 @@ from workbench.tui import keys
 from workbench.tui.conversation import Conversation
 from workbench.tui.screens.main import MainScreen
 from workbench.tui.widgets.knowledge_panel import ChunkChosen
+from workbench.understanding import warmup
 from workbench.understanding.base import CommandGenerator
 from workbench.watch import ProjectWatcher, ReloadResult
 from workbench.wiring import Options, make_parts
@@ -61,6 +63,11 @@ class WorkbenchApp(App):
         self.reload_count = 0  # project reloads handled (tests and benchmarks wait on it)
         self.last_export: ExportResult | None = None
         conversation.warn = self._warn
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            warmup.hold()  # the model's preparation stands aside while the key is echoed
+        await super().on_event(event)
 
     def get_default_screen(self) -> Screen:
         return MainScreen()

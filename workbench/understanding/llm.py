@@ -99,6 +99,40 @@ def is_loaded() -> bool:
     return _litellm_module is not None
 
 
+# providers whose client honours `api_base`: their first call can be rehearsed locally
+REHEARSED_PREFIXES = frozenset(
+    {"openai", "azure", "anthropic", "hosted_vllm", "ollama", "ollama_chat", "groq", "mistral"}
+)
+
+
+def prepare(model: ModelSpec) -> None:
+    """Pay, ahead of the first turn, what the first call to `model` would: the import,
+    the tokenizer, and the ~500 modules litellm and the provider's client import on their
+    first request. That request is rehearsed synchronously (no event loop, so no client
+    tied to one is cached) against a socket on this machine that refuses it: nothing
+    leaves the machine, no key is sent."""
+    litellm = get_litellm()
+    count_tokens(model.model, "warm up")
+    if model.prefix not in REHEARSED_PREFIXES:
+        return
+    import socket
+
+    with socket.socket() as refusing:  # bound, never listening: connecting is refused
+        refusing.bind(("127.0.0.1", 0))
+        kwargs = model.call_kwargs()
+        kwargs.update(api_base=f"http://127.0.0.1:{refusing.getsockname()[1]}/v1", api_key="-")
+        try:
+            litellm.completion(
+                messages=[{"role": "user", "content": "-"}],
+                timeout=2,
+                max_retries=0,
+                drop_params=True,
+                **kwargs,
+            )
+        except Exception:
+            pass  # refused, as intended
+
+
 # --- completion ------------------------------------------------------------------------------
 
 

