@@ -198,3 +198,27 @@ async def test_typing_in_a_read_only_transcript_does_nothing(project):
         await type_text(pilot, "resume or fork")
         await pilot.pause()
         assert isinstance(app.screen, TranscriptScreen)
+
+
+async def test_the_session_browser_previews_the_highlighted_session(project):
+    app = make_app(project, offline=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot)
+        await send(pilot, "where is my order A1001")
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: len(app.conversation.traces) == 1)
+        await send(pilot, "I want to cancel order A1002")
+        await pilot.press("ctrl+o")
+        await wait_until(pilot, lambda: isinstance(app.screen, SessionsScreen))
+        browser = app.screen
+        table = browser.query_one("DataTable")
+        preview = browser.query_one("#sessions-preview")
+        table.focus()
+        table.move_cursor(row=0)  # newest first: the cancellation
+        await wait_until(pilot, lambda: "cancel order A1002" in text_of(preview))
+        shown = text_of(preview)
+        assert "  1  you  I want to cancel order A1002" in shown
+        assert "bot  Order A1002" in shown
+        table.move_cursor(row=1)
+        await wait_until(pilot, lambda: "where is my order A1001" in text_of(preview))
+        assert "Good news! Order A1001" in text_of(preview)

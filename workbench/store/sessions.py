@@ -374,6 +374,16 @@ class SessionStore:
         ).fetchall()
         return [_turn(*row) for row in rows]
 
+    def preview(self, session_id: str, limit: int = 6) -> list[tuple[int, str, str]]:
+        """(index, user text, bot text) of the first `limit` turns after the greeting:
+        what a session browser shows of a session before it is opened."""
+        rows = self.db.execute(
+            "SELECT idx, user_text, bot_text FROM turns WHERE session_id = ? AND idx > 0"
+            " ORDER BY idx LIMIT ?",
+            (session_id, limit),
+        ).fetchall()
+        return [(int(i), str(user or ""), str(bot or "")) for i, user, bot in rows]
+
     def get_turn_summaries(self, id_or_prefix: str) -> list[TurnTrace]:
         """The turns with just what a transcript shows (user text, source, timing, bot
         messages, commands, dropped commands, errors): SQLite picks those fields out of

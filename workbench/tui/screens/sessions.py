@@ -93,6 +93,7 @@ class SessionsScreen(Screen[Resume | None]):
         )
         yield DataTable(id="sessions-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="sessions-empty")
+        yield Static(id="sessions-preview", markup=False)
         with Horizontal(id="sessions-buttons"):
             yield Button("Open", id="open", compact=True)
             yield Button("Resume", id="resume", compact=True, variant="primary")
@@ -188,6 +189,29 @@ class SessionsScreen(Screen[Resume | None]):
         except Exception as exc:
             self.notify(f"The session cannot be read: {exc}", severity="error")
             return None
+
+    @on(DataTable.RowHighlighted)
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        self.show_preview(self.summaries.get(str(event.row_key.value)))
+
+    def show_preview(self, summary: SessionSummary | None) -> None:
+        """The first turns of the highlighted session, a line each side."""
+        preview = self.query_one("#sessions-preview", Static)
+        store = self._open_store() if summary is not None else None
+        try:
+            turns = store.preview(summary.id) if store and summary else []
+        except Exception as exc:
+            turns, preview.display = [], True
+            preview.update(f"(the session cannot be read: {exc})")
+            return
+        preview.display = bool(turns)
+        lines = []
+        for index, user, bot in turns:
+            lines.append(f"{index:>3}  you  {printable(user, multiline=False)}")
+            if bot:
+                lines.append(f"     bot  {printable(bot, multiline=False)}")
+        preview.update(Content("\n".join(lines)))
 
     # -- actions -------------------------------------------------------------------------------
 
