@@ -61,6 +61,13 @@ class TurnItem(ListItem):
         self.buttons_live = buttons_live
         self.offered = offered or []  # the buttons of the turn before
 
+    def on_resize(self) -> None:
+        # the turn grew as its buttons and notes were laid out: a scroll to the end made
+        # when it was added fell short of its last lines
+        log = self.parent
+        if isinstance(log, ChatLog) and log.children and log.children[-1] is self:
+            log.follow_newest()
+
     def compose(self) -> ComposeResult:
         trace = self.trace
         if is_session_start(trace.user_text):
@@ -149,6 +156,22 @@ class ChatLog(ListView):
 
     class Live(Message):
         """The user asked to go back to the latest turn."""
+
+    # at the newest line as of the last scroll: the log follows what is added while this
+    # holds, and stays where the user scrolled to otherwise
+    at_end = True
+
+    def on_mount(self) -> None:
+        self.watch(self, "scroll_y", self._scrolled, init=False)
+
+    def _scrolled(self, scroll_y: float) -> None:
+        self.at_end = scroll_y >= self.max_scroll_y
+
+    def follow_newest(self) -> None:
+        """While live (no earlier turn selected) and at the end, keep the newest line in
+        view."""
+        if self.index is None and self.at_end:
+            self.scroll_end(animate=False)
 
     def action_cursor_up(self) -> None:
         # from live (nothing selected), "up" means the turn before the latest one
@@ -288,6 +311,7 @@ class ChatPane(Vertical):
         offered = self.current_buttons()
         await log.append(TurnItem(trace, buttons_live=not self.read_only, offered=offered))
         log.index = None
+        log.at_end = True  # a new turn is always shown
         log.scroll_end(animate=False)
 
     async def set_turns(self, traces: Iterable[TurnTrace]) -> None:
