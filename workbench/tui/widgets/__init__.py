@@ -9,6 +9,7 @@ for panel_class in PANELS:
 
 from workbench.tui.widgets.base import NO_TURN, FlowChosen, TextPanel, TracePanel
 from workbench.tui.widgets.flow_panel import FlowPanel
+from workbench.tui.widgets.history_panel import HistoryPanel
 from workbench.tui.widgets.knowledge_panel import ChunkChosen, KnowledgePanel
 from workbench.tui.widgets.panels import (
     PANELS,
@@ -28,6 +29,7 @@ __all__ = [
     "EventsPanel",
     "FlowChosen",
     "FlowPanel",
+    "HistoryPanel",
     "KnowledgePanel",
     "PromptPanel",
     "RetrievedFlowsPanel",

@@ -44,6 +44,7 @@ from workbench.tui.widgets.base import (
     TracePanel,
 )
 from workbench.tui.widgets.flow_panel import FlowPanel
+from workbench.tui.widgets.history_panel import HistoryPanel
 from workbench.tui.widgets.knowledge_panel import KnowledgePanel
 
 MUTED = "$text-muted"
@@ -588,6 +589,7 @@ PANELS: tuple[type[TracePanel], ...] = (
     StackPanel,
     PromptPanel,
     EventsPanel,
+    HistoryPanel,
     FlowPanel,
     KnowledgePanel,  # last: shown or hidden, it never moves the other tabs
 )
@@ -598,6 +600,7 @@ __all__ = [
     "EventsPanel",
     "FlowChosen",
     "FlowPanel",
+    "HistoryPanel",
     "KnowledgePanel",
     "PromptPanel",
     "RetrievedFlowsPanel",
