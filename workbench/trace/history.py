@@ -159,10 +159,12 @@ def _interrupter(events: Sequence[Event], after: int) -> str:
 def flow_timeline(traces: Sequence[TurnTrace]) -> list[FlowRun]:
     """Every flow run of the conversation (patterns included), in the order they started.
     An event names its flow, not its frame: it belongs to the latest open run of that
-    flow. A run whose frame left the stack without an end event (a restart, a code
-    change) ends as `ended` in that turn."""
+    flow. After each turn the stack is read: a run whose frame left it without an end
+    event (a restart, a code change) ends as `ended`; an interrupted run that is the
+    topmost user flow again (its interrupter was cancelled) is resumed, though Rasa
+    logs no event for that."""
     runs: list[FlowRun] = []
-    open_runs: dict[str, FlowRun] = {}
+    open_runs: list[FlowRun] = []  # oldest first
     for trace in traces:
         turn = trace.index
         for position, event in enumerate(trace.events):
@@ -173,26 +175,33 @@ def flow_timeline(traces: Sequence[TurnTrace]) -> list[FlowRun]:
                 frame_id = str(event.metadata.get("frame_id") or "")
                 run = FlowRun(flow_id, frame_id, turn, marks=[(turn, STARTED)])
                 runs.append(run)
-                open_runs[flow_id] = run
+                open_runs.append(run)
                 continue
-            known = open_runs.get(flow_id)
-            if known is None:
+            found = next((r for r in reversed(open_runs) if r.flow_id == flow_id), None)
+            if found is None:
                 continue  # started before the first turn kept
-            run = known
             if event.type == "flow_interrupted":
-                run.marks.append((turn, INTERRUPTED))
-                run.interrupted_by.append(_interrupter(trace.events, position))
+                found.marks.append((turn, INTERRUPTED))
+                found.interrupted_by.append(_interrupter(trace.events, position))
             elif event.type == "flow_resumed":
-                run.marks.append((turn, RESUMED))
+                found.marks.append((turn, RESUMED))
             elif event.type in _ENDINGS:
-                _end(run, turn, _ENDINGS[event.type])
-                del open_runs[flow_id]
-        on_stack = {frame.frame_id for frame in trace.stack_after}
-        for flow_id, run in list(open_runs.items()):
-            if run.frame_id and run.frame_id not in on_stack:
-                _end(run, turn, ENDED)
-                del open_runs[flow_id]
+                _end(found, turn, _ENDINGS[event.type])
+                open_runs.remove(found)
+        _read_stack(trace, open_runs)
     return runs
+
+
+def _read_stack(trace: TurnTrace, open_runs: list[FlowRun]) -> None:
+    on_stack = {frame.frame_id for frame in trace.stack_after}
+    for run in list(open_runs):
+        if run.frame_id and run.frame_id not in on_stack:
+            _end(run, trace.index, ENDED)
+            open_runs.remove(run)
+    top = next((f for f in reversed(trace.stack_after) if f.is_flow), None)
+    for run in open_runs:
+        if top is not None and run.frame_id == top.frame_id and run.paused_after(trace.index):
+            run.marks.append((trace.index, RESUMED))
 
 
 def _end(run: FlowRun, turn: int, outcome: str) -> None:
@@ -212,7 +221,10 @@ BAR = {
     "paused": "╌",
     "outside": "·",
 }
-BAR_LEGEND = "▶ start  ━ active  ╌ interrupted  ▷ resumed  ✓ completed  ✗ cancelled  ■ gone"
+BAR_LEGEND = (
+    "▶ started  ━ active  ╌ interrupted  ▷ resumed",
+    "✓ completed  ✗ cancelled  ■ left the stack",
+)
 
 
 def timeline_cells(run: FlowRun, turns: Sequence[int]) -> list[str]:

@@ -94,6 +94,7 @@ class HistoryPanel(TracePanel):
         height: 1;
     }
     HistoryPanel #history-mode {
+        layout: horizontal;
         width: auto;
         height: 1;
         margin-right: 1;
@@ -148,6 +149,9 @@ class HistoryPanel(TracePanel):
         self.show_patterns = False
         self.tracker_text = ""
         self.rows: list[LogRow] = []  # the log rows shown, after the filter
+        # the line to keep in view (None: the end), again whenever the panel is shown:
+        # a panel on a hidden tab cannot scroll
+        self.scroll_target: int | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="history-bar"):
@@ -250,7 +254,7 @@ class HistoryPanel(TracePanel):
         if self.trace is None:
             self.app.notify("No turn yet: nothing to copy.", severity="warning")
             return
-        text = self.tracker_text or history.tracker_json(self._tracker_state())
+        text = history.tracker_json(self._tracker_state())
         self.app.copy_to_clipboard(text)
         self.app.notify(
             f"Tracker state after turn {self.trace.index} copied ({len(text)} characters)",
@@ -272,15 +276,19 @@ class HistoryPanel(TracePanel):
     def _set_body(self, lines: list[Content], scroll_to: int | None = None) -> None:
         """Show `lines`; then scroll so that line `scroll_to` is in view (None: the end)."""
         self.query_one("#history-body", Static).update(Content("\n").join(lines))
+        self.scroll_target = scroll_to
+        self.call_after_refresh(self.scroll_to_target)
+
+    def scroll_to_target(self) -> None:
         scroller = self.scroller
+        if self.scroll_target is None:
+            scroller.scroll_end(animate=False, immediate=True, x_axis=False)
+        else:
+            y = max(self.scroll_target - 1, 0)
+            scroller.scroll_to(y=y, animate=False, immediate=True)
 
-        def scroll() -> None:
-            if scroll_to is None:
-                scroller.scroll_end(animate=False, immediate=True)
-            else:
-                scroller.scroll_to(y=max(scroll_to - 1, 0), animate=False, immediate=True)
-
-        self.call_after_refresh(scroll)
+    def on_show(self) -> None:
+        self.call_after_refresh(self.scroll_to_target)
 
     def _draw_log(self) -> None:
         rows = history.shown_rows(history.conversation_log(self.turns), self.categories)
@@ -302,8 +310,10 @@ class HistoryPanel(TracePanel):
         shown_runs = [run for run in runs if self.show_patterns or not run.pattern]
         width = max((len(run.flow_id) for run in shown_runs), default=4)
         shown = self.shown_turn
-        lines = [Content.styled(history.BAR_LEGEND, MUTED), _ruler(turns, width, shown)]
-        lines += [_timeline_line(run, turns, width) for run in shown_runs]
+        lines = [Content.styled(legend, MUTED) for legend in history.BAR_LEGEND]
+        lines.append(_ruler(turns, width, shown))
+        for run in shown_runs:
+            lines += _timeline_lines(run, turns, width)
         if not shown_runs:
             lines.append(Content.styled("no flow has started yet", MUTED))
         self._set_body(lines, 0)
@@ -352,13 +362,14 @@ def _ruler(turns: list[int], width: int, shown: int | None) -> Content:
     return Content.assemble(*parts)
 
 
-def _timeline_line(run: FlowRun, turns: list[int], width: int) -> Content:
+def _timeline_lines(run: FlowRun, turns: list[int], width: int) -> list[Content]:
+    """The run's name and bar, and under them what happened to it (a line of its own,
+    so that it reads in a narrow panel)."""
     name_style = STYLES["pattern"] if run.pattern else STYLES["flow"]
     name = printable(run.flow_id, multiline=False)
     parts: list[tuple[str, str]] = [(f"{name:<{width}} ", name_style)]
     parts += [(history.BAR[cell], STYLES[cell]) for cell in history.timeline_cells(run, turns)]
-    parts.append((f"  {history.run_summary(run)}", MUTED))
-    return Content.assemble(*parts)
+    return [Content.assemble(*parts), Content.styled(f"  {history.run_summary(run)}", MUTED)]
 
 
 __all__ = ["FILTERS", "MODES", "STYLES", "HistoryPanel"]
