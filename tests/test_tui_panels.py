@@ -33,6 +33,7 @@ from workbench.tui.widgets import (
     EventsPanel,
     FlowChosen,
     FlowPanel,
+    HistoryPanel,
     PromptPanel,
     RetrievedFlowsPanel,
     SlotsPanel,
@@ -149,6 +150,7 @@ def test_panels_are_listed_with_titles():
         "Stack",
         "Prompt",
         "Events",
+        "History",
         "Flow",
         "Knowledge",
     ]
@@ -165,6 +167,8 @@ async def test_every_panel_shows_the_empty_state(project):
         for panel in panels:
             if isinstance(panel, (CommandsPanel, PromptPanel, EventsPanel)):
                 assert text_of(panel) == NO_TURN
+            elif isinstance(panel, HistoryPanel):
+                assert str(panel.query_one("#history-body", Static).render()) == NO_TURN
             else:
                 assert str(note(panel).render()) == NO_TURN
                 assert note(panel).display

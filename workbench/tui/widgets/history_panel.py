@@ -280,7 +280,10 @@ class HistoryPanel(TracePanel):
         self.call_after_refresh(self.scroll_to_target)
 
     def scroll_to_target(self) -> None:
-        scroller = self.scroller
+        found = self.query("#history-scroll")
+        if not found:  # removed meanwhile (the panel area recomposes on a resize)
+            return
+        scroller = found.first(VerticalScroll)
         if self.scroll_target is None:
             scroller.scroll_end(animate=False, immediate=True, x_axis=False)
         else:
