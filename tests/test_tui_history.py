@@ -150,7 +150,11 @@ async def test_modes_switch_from_the_top_row_and_say_so(conversation):
         text = lines(panel)
         at = next(n for n, line in enumerate(text) if line.startswith("check_order_status"))
         assert text[at].endswith("·▶╌▷✗")
-        assert "interrupted by return_item in 2" in text[at + 1]
+        assert text[at + 1 : at + 4] == [
+            "  turns 1–4 · cancelled",
+            "  interrupted by return_item in 2",
+            "  resumed in 3",
+        ]
         assert not any(line.startswith("pattern_") for line in text)
         assert "pattern runs hidden" in str(panel.border_subtitle)
         assert not panel.query_one("#history-filter").display

@@ -246,15 +246,16 @@ def timeline_bar(run: FlowRun, turns: Sequence[int]) -> str:
     return "".join(BAR[cell] for cell in timeline_cells(run, turns))
 
 
-def run_summary(run: FlowRun) -> str:
-    """`turns 1–3 · completed · interrupted by book_flight in 2, resumed in 3`."""
+def run_summary(run: FlowRun) -> list[str]:
+    """What happened to the run, a line each: `turns 1–3 · completed`, then
+    `interrupted by book_flight in 2`, `resumed in 3`."""
     if run.ended is None:
         span, outcome = f"turn {run.started}–", "running"
     elif run.ended == run.started:
         span, outcome = f"turn {run.started}", run.outcome or ""
     else:
         span, outcome = f"turns {run.started}–{run.ended}", run.outcome or ""
-    parts = [span, outcome]
+    parts = [f"{span} · {outcome}"]
     interruptions = iter(run.interrupted_by)
     for turn, what in run.marks:
         if what == INTERRUPTED:
@@ -262,7 +263,7 @@ def run_summary(run: FlowRun) -> str:
             parts.append(f"interrupted by {by} in {turn}")
         elif what == RESUMED:
             parts.append(f"resumed in {turn}")
-    return " · ".join(parts)
+    return parts
 
 
 def turn_ruler(turns: Sequence[int]) -> str:

@@ -291,7 +291,10 @@ class HistoryPanel(TracePanel):
             scroller.scroll_to(y=y, animate=False, immediate=True)
 
     def on_show(self) -> None:
-        self.call_after_refresh(self.scroll_to_target)
+        if self.mode == "log" and self.trace is not None:
+            self._draw()  # the shown turn's block is as wide as the panel, known now
+        else:
+            self.call_after_refresh(self.scroll_to_target)
 
     def _draw_log(self) -> None:
         rows = history.shown_rows(history.conversation_log(self.turns), self.categories)
@@ -299,6 +302,12 @@ class HistoryPanel(TracePanel):
         shown = self.shown_turn
         width = len(str(max((row.turn for row in rows), default=0)))
         lines = [_log_line(row, width, row.turn == shown) for row in rows]
+        # the shown turn's rows are one block as wide as the widest row (or the panel)
+        block = max([line.cell_length for line in lines] + [self.scroller.size.width])
+        lines = [
+            line.pad_right(block - line.cell_length).stylize(SHOWN) if row.turn == shown else line
+            for row, line in zip(rows, lines, strict=True)
+        ]
         if not lines:
             lines = [Content.styled("no events of this kind", MUTED)]
         span = history.turn_lines(rows, shown) if shown is not None else None
@@ -342,12 +351,11 @@ class HistoryPanel(TracePanel):
 def _log_line(row: LogRow, width: int, shown: bool) -> Content:
     style = STYLES["quiet"] if row.quiet else STYLES.get(row.kind, STYLES["action"])
     turn_style = STYLES["turn_shown"] if shown else STYLES["turn"]
-    line = Content.assemble(
+    return Content.assemble(
         ("▌" if shown else " ", turn_style),
         (f"{row.turn:>{width}} ", turn_style),
         (row.text, style),
     )
-    return line.stylize(SHOWN) if shown else line
 
 
 def _ruler(turns: list[int], width: int, shown: int | None) -> Content:
@@ -372,7 +380,8 @@ def _timeline_lines(run: FlowRun, turns: list[int], width: int) -> list[Content]
     name = printable(run.flow_id, multiline=False)
     parts: list[tuple[str, str]] = [(f"{name:<{width}} ", name_style)]
     parts += [(history.BAR[cell], STYLES[cell]) for cell in history.timeline_cells(run, turns)]
-    return [Content.assemble(*parts), Content.styled(f"  {history.run_summary(run)}", MUTED)]
+    story = [Content.styled(f"  {line}", MUTED) for line in history.run_summary(run)]
+    return [Content.assemble(*parts), *story]
 
 
 __all__ = ["FILTERS", "MODES", "STYLES", "HistoryPanel"]
