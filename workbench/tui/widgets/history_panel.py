@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from textual import on
 from textual.app import ComposeResult
@@ -152,6 +153,7 @@ class HistoryPanel(TracePanel):
         # the line to keep in view (None: the end), again whenever the panel is shown:
         # a panel on a hidden tab cannot scroll
         self.scroll_target: int | None = None
+        self.line_count = 0
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="history-bar"):
@@ -277,13 +279,19 @@ class HistoryPanel(TracePanel):
         """Show `lines`; then scroll so that line `scroll_to` is in view (None: the end)."""
         self.query_one("#history-body", Static).update(Content("\n").join(lines))
         self.scroll_target = scroll_to
+        self.line_count = len(lines)
         self.call_after_refresh(self.scroll_to_target)
 
-    def scroll_to_target(self) -> None:
+    def scroll_to_target(self, tries: int = 25) -> None:
         found = self.query("#history-scroll")
         if not found:  # removed meanwhile (the panel area recomposes on a resize)
             return
         scroller = found.first(VerticalScroll)
+        if 0 < scroller.size.height < self.line_count and scroller.max_scroll_y == 0:
+            # a panel just shown has no scroll range until its body is laid out
+            if tries:
+                self.set_timer(0.02, partial(self.scroll_to_target, tries - 1))
+            return
         if self.scroll_target is None:
             scroller.scroll_end(animate=False, immediate=True, x_axis=False)
         else:
