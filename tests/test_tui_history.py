@@ -297,3 +297,19 @@ async def test_the_workbench_feeds_the_whole_conversation_and_time_travel(tmp_pa
         state = json.loads(app.clipboard)
         assert state["sender_id"] == app.conversation.sender_id
         assert state["latest_message"]["text"] == "where is my order"
+
+
+async def test_typing_from_the_panels_controls_goes_to_the_message_input(tmp_path):
+    app = make_app(copy_sample(tmp_path), offline=True, watch=False, store=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await start(pilot)
+        app.main.panels.reveal("history")
+        await pilot.pause()
+        panel = app.query_one(HistoryPanel)
+        for control in ("#history-mode", "#history-filter", "#history-scroll"):
+            app.main.chat.input.value = ""
+            panel.query_one(control).focus()
+            await pilot.press(*"tl ")
+            await pilot.pause()
+            assert app.main.chat.input.value == "tl ", control
+            assert panel.mode == "log" and panel.categories == FILTERS[0][1]
