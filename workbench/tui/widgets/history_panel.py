@@ -135,14 +135,8 @@ class HistoryPanel(TracePanel):
 
         text: str
 
-    def __init__(
-        self,
-        *,
-        name: str | None = None,
-        id: str | None = None,
-        classes: str | None = None,
-    ) -> None:
-        super().__init__(name=name, id=id, classes=classes)
+    def __init__(self, **options: str | None) -> None:  # name, id, classes
+        super().__init__(**options)
         self.traces: list[TurnTrace] = []
         self.sender_id: str | None = None
         self.mode = MODES[0]
