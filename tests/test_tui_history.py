@@ -16,10 +16,11 @@ from tui_helpers import MessageLog, copy_sample, send, start
 
 from workbench.project.model import Project
 from workbench.trace import history
+from workbench.trace.records import Event, StackFrame
 from workbench.trace.turn import TurnTrace
 from workbench.tui.app import make_app
 from workbench.tui.widgets import NO_TURN, HistoryPanel
-from workbench.tui.widgets.history_panel import FILTERS, SHOWN, STYLES
+from workbench.tui.widgets.history_panel import FILTERS, MODES, SHOWN, STYLES
 
 AA = 4.5  # WCAG AA, normal text
 
@@ -313,3 +314,32 @@ async def test_typing_from_the_panels_controls_goes_to_the_message_input(tmp_pat
             await pilot.pause()
             assert app.main.chat.input.value == "tl ", control
             assert panel.mode == "log" and panel.categories == FILTERS[0][1]
+
+
+async def test_every_mode_shows_controls_as_text(conversation):
+    project, _ = conversation
+    evil = "evil\x1b[2J\x9b"
+    started = Event("flow_started", {"flow_id": evil, "metadata": {"frame_id": "f1"}})
+    interrupted = Event("flow_interrupted", {"flow_id": evil})
+    other = Event("flow_started", {"flow_id": f"other{evil}", "metadata": {"frame_id": "f2"}})
+    frames = [StackFrame("f1", "flow", evil), StackFrame("f2", "flow", f"other{evil}")]
+    trace = TurnTrace(
+        index=0,
+        user_text=evil,
+        events=[Event("user", {"text": evil}), started, interrupted, other],
+        errors=[evil],
+        slots_after={evil: evil},
+        stack_after=frames,
+    )
+    app = HistoryApp()
+    async with app.run_test(size=(90, 30)) as pilot:
+        panel = app.panel
+        for mode in MODES:
+            panel.set_mode(mode)
+            await pilot.pause()
+            show(panel, project, [trace], 0)
+            await pilot.pause()
+            shown = body(panel).plain
+            assert "\x1b" not in shown and "\x9b" not in shown, mode
+            # JSON writes them as escapes (the same data once parsed), the rest as pictures
+            assert ("\\u001b[2J" if mode == "tracker" else "␛[2J") in shown, mode

@@ -83,7 +83,7 @@ def turn_rows(trace: TurnTrace) -> list[LogRow]:
     rows[:0] = commands  # a turn with no user event (a direct command): commands first
     logged = {e.message for e in trace.events if e.type == "error"}
     rows += [
-        LogRow(trace.index, PROBLEM, "error", f"error: {error}")
+        LogRow(trace.index, PROBLEM, "error", f"error: {printable(error, multiline=False)}")
         for error in trace.errors
         if error not in logged
     ]
