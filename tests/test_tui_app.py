@@ -380,6 +380,8 @@ async def test_session_browser_opens_resumes_and_deletes(project):
         assert len(chat.chat_log.query(TurnItem)) == 3
         assert not transcript.query("#chat-input")
         assert transcript.query_one(CommandsPanel).trace.user_text == CANCEL
+        transcript.query_one(PanelArea).reveal("history")
+        await pilot.pause()
         history = transcript.query_one(HistoryPanel)  # the stored conversation, whole
         assert {row.turn for row in history.rows} == {0, 1, 2}
         assert (history.sender_id or "").startswith("tui-")

@@ -283,9 +283,11 @@ async def test_the_workbench_feeds_the_whole_conversation_and_time_travel(tmp_pa
         await start(pilot)
         await send(pilot, "where is my order")
         await send(pilot, "A1001")
+        panel = app.query_one(HistoryPanel)
+        assert panel.stale and panel.rows == []  # a hidden tab is drawn when it is shown
         app.main.panels.reveal("history")
         await pilot.pause()
-        panel = app.query_one(HistoryPanel)
+        assert not panel.stale
         assert {row.turn for row in panel.rows} == {0, 1, 2}
         assert panel.query_one("#history-mode").region.width > 0  # the tab is shown
         app.main.show_turn(1)

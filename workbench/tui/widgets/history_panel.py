@@ -148,6 +148,7 @@ class HistoryPanel(TracePanel):
         # a panel on a hidden tab cannot scroll
         self.scroll_target: int | None = None
         self.line_count = 0
+        self.stale = False  # turns came while the panel was hidden: draw when shown
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="history-bar"):
@@ -292,8 +293,17 @@ class HistoryPanel(TracePanel):
             y = max(self.scroll_target - 1, 0)
             scroller.scroll_to(y=y, animate=False, immediate=True)
 
+    def _draw(self) -> None:
+        """Draw now if the panel can be seen; on a hidden tab, when it is shown: a long
+        conversation costs the whole log each time, and turns come while it is hidden."""
+        if not all(node.display for node in self.ancestors_with_self):
+            self.stale = True
+            return
+        self.stale = False
+        super()._draw()
+
     def on_show(self) -> None:
-        if self.mode == "log" and self.trace is not None:
+        if self.stale or (self.mode == "log" and self.trace is not None):
             self._draw()  # the shown turn's block is as wide as the panel, known now
         else:
             self.call_after_refresh(self.scroll_to_target)
