@@ -24,6 +24,7 @@ from workbench.trace.text import (
     event_line,
     json_printable,
     printable,
+    run_timing,
 )
 from workbench.trace.turn import TurnTrace
 
@@ -67,23 +68,39 @@ def category_of(event: Event) -> str:
 
 def turn_rows(trace: TurnTrace) -> list[LogRow]:
     """The rows of one turn: its events in order, with the commands the user's message
-    became (accepted, then dropped) right after the user event that sent it."""
-    commands = [LogRow(trace.index, COMMAND, "command", command_text(c)) for c in trace.commands]
-    commands += [LogRow(trace.index, COMMAND, "dropped", dropped_text(d)) for d in trace.dropped]
+    became (accepted, then dropped) right after the user event that sent it. A custom
+    action's row says how it ran and how long it took; what an action server printed
+    while running it follows it, and an error it raised that no event logged too."""
+    turn = trace.index
+    commands = [LogRow(turn, COMMAND, "command", command_text(c)) for c in trace.commands]
+    commands += [LogRow(turn, COMMAND, "dropped", dropped_text(d)) for d in trace.dropped]
+    runs = list(trace.actions)
+    logged = {e.message for e in trace.events if e.type == "error"}
+    logged_by = {e.action for e in trace.events if e.type == "error"}
     rows: list[LogRow] = []
     for event in trace.events:
         kind, text = event_line(event)
         quiet = (kind == "action" and event.name == ACTION_LISTEN) or (
             kind.startswith("flow_") and is_pattern(event.flow_id or "")
         )
-        rows.append(LogRow(trace.index, category_of(event), kind, text, quiet))
+        run = runs.pop(0) if kind == "action" and runs and runs[0].name == event.name else None
+        if run is not None and run.kind not in ("builtin", "response"):
+            text += f"  {run_timing(run)}"
+        rows.append(LogRow(turn, category_of(event), kind, text, quiet))
+        if run is not None:
+            rows += [
+                LogRow(turn, ACTION, "log", f"  │ {printable(line, multiline=False)}", True)
+                for line in run.log_lines
+            ]
+            if run.error and run.name not in logged_by:
+                error = printable(run.error, multiline=False)
+                rows.append(LogRow(turn, PROBLEM, "error", f"error ({run.name}): {error}"))
         if kind == "user" and commands:
             rows += commands
             commands = []
     rows[:0] = commands  # a turn with no user event (a direct command): commands first
-    logged = {e.message for e in trace.events if e.type == "error"}
     rows += [
-        LogRow(trace.index, PROBLEM, "error", f"error: {printable(error, multiline=False)}")
+        LogRow(turn, PROBLEM, "error", f"error: {printable(error, multiline=False)}")
         for error in trace.errors
         if error not in logged
     ]

@@ -14,7 +14,6 @@ from workbench.tui.widgets.knowledge_panel import ChunkChosen, KnowledgePanel
 from workbench.tui.widgets.panels import (
     PANELS,
     CommandsPanel,
-    EventsPanel,
     PromptPanel,
     RetrievedFlowsPanel,
     SlotsPanel,
@@ -26,7 +25,6 @@ __all__ = [
     "PANELS",
     "ChunkChosen",
     "CommandsPanel",
-    "EventsPanel",
     "FlowChosen",
     "FlowPanel",
     "HistoryPanel",
