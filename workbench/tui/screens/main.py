@@ -167,7 +167,7 @@ class MainScreen(Screen):
             for panel in self.query(KnowledgePanel):
                 panel.answers = knowledge.label
         conversation = self.conversation
-        self.panels.conversation = lambda: (conversation.traces, conversation.sender_id)
+        self.panels.sender_id = lambda: conversation.sender_id
         self.panels.show(None, self.project)
         self.set_interval(1.0, self.update_header)
         # after the first paint: making it (imports, probes) would delay the screen
