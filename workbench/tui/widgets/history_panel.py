@@ -104,6 +104,21 @@ class HistoryPanel(TracePanel):
         width: auto;
         margin-right: 1;
     }
+    /* the off button and the cursor of an unfocused row readable (WCAG AA) */
+    HistoryPanel #history-mode > RadioButton > .toggle--button {
+        color: $text-muted;
+    }
+    HistoryPanel #history-mode > RadioButton.-on > .toggle--button {
+        color: $text-success;
+    }
+    HistoryPanel #history-mode > RadioButton.-selected > .toggle--label {
+        background: transparent;
+    }
+    HistoryPanel #history-mode:focus > RadioButton.-selected > .toggle--label {
+        background: $primary-muted;
+        color: $foreground;
+        text-style: bold underline;
+    }
     HistoryPanel #history-filter {
         width: 20;
     }
@@ -323,8 +338,8 @@ class HistoryPanel(TracePanel):
         if not lines:
             lines = [Content.styled("no events of this kind", MUTED)]
         span = history.turn_lines(rows, shown) if shown is not None else None
-        latest = bool(self.turns) and self.turns[-1].index == shown
-        self._set_body(lines, None if latest or span is None else span[0])
+        # the shown turn from its first row (its message and commands), the latest too
+        self._set_body(lines, None if span is None else span[0])
         turns = len(self.turns)
         self.border_subtitle = f"{len(rows)} rows · {turns} turn{'s' if turns != 1 else ''}"
 
