@@ -36,6 +36,7 @@ from workbench.tui.screens.main import (
 from workbench.tui.screens.sessions import ConfirmScreen, SessionsScreen, TranscriptScreen
 from workbench.tui.widgets.chat import ChatPane, TurnItem
 from workbench.tui.widgets.flow_panel import FlowPanel
+from workbench.tui.widgets.history_panel import HistoryPanel
 from workbench.tui.widgets.panel_area import PanelArea, PanelTabs, ordered_panels, panel_id
 from workbench.tui.widgets.panels import PANELS, CommandsPanel
 from workbench.tui.widgets.status import ErrorBanner, WorkbenchHeader
@@ -379,6 +380,11 @@ async def test_session_browser_opens_resumes_and_deletes(project):
         assert len(chat.chat_log.query(TurnItem)) == 3
         assert not transcript.query("#chat-input")
         assert transcript.query_one(CommandsPanel).trace.user_text == CANCEL
+        transcript.query_one(PanelArea).reveal("history")
+        await pilot.pause()
+        history = transcript.query_one(HistoryPanel)  # the stored conversation, whole
+        assert {row.turn for row in history.rows} == {0, 1, 2}
+        assert (history.sender_id or "").startswith("tui-")
 
         # resume from there: replayed, then live in the same store session
         await pilot.press("ctrl+r")

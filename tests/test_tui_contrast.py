@@ -14,7 +14,7 @@ from tui_helpers import copy_sample, send, settle, start
 from workbench.tui.app import make_app
 from workbench.tui.widgets.panel_area import PanelArea
 
-PANELS = ("commands", "slots", "stack", "prompt", "events", "flow", "knowledge")
+PANELS = ("commands", "slots", "stack", "prompt", "history", "flow", "knowledge")
 # box drawing, block elements, tree guides, the toggle glyph of a checkbox: graphics,
 # which WCAG holds to 3:1 as UI components, not text
 GRAPHICS = set("─│╭╮╰╯├└┬┴┼▔▁▂▃▄▅▆▇█▉▊▋▌▍▎▏▐━┃╸╹╺╻┏┓┗┛░▒▓▼▶◀▲·•X ")
@@ -88,7 +88,7 @@ async def test_switching_theme_recolours_the_panels(project):
     async with app.run_test(size=(100, 30)) as pilot:
         await start(pilot)
         await send(pilot, "I want to cancel order A1002")
-        app.main.query_one(PanelArea).reveal("events")
+        app.main.query_one(PanelArea).reveal("history")
         await settle(pilot)
 
         def slot_line_colour() -> tuple[int, int, int]:

@@ -30,9 +30,9 @@ from workbench.tui.widgets import (
     NO_TURN,
     PANELS,
     CommandsPanel,
-    EventsPanel,
     FlowChosen,
     FlowPanel,
+    HistoryPanel,
     PromptPanel,
     RetrievedFlowsPanel,
     SlotsPanel,
@@ -148,7 +148,7 @@ def test_panels_are_listed_with_titles():
         "Slots",
         "Stack",
         "Prompt",
-        "Events",
+        "History",
         "Flow",
         "Knowledge",
     ]
@@ -163,8 +163,10 @@ async def test_every_panel_shows_the_empty_state(project):
             panel.show_trace(None, project)
         await pilot.pause()
         for panel in panels:
-            if isinstance(panel, (CommandsPanel, PromptPanel, EventsPanel)):
+            if isinstance(panel, (CommandsPanel, PromptPanel)):
                 assert text_of(panel) == NO_TURN
+            elif isinstance(panel, HistoryPanel):
+                assert str(panel.query_one("#history-body", Static).render()) == NO_TURN
             else:
                 assert str(note(panel).render()) == NO_TURN
                 assert note(panel).display
@@ -425,16 +427,20 @@ async def test_prompt_panel_without_and_with_a_model_call(project):
         )
 
 
+def history_lines(panel: HistoryPanel) -> list[str]:
+    return str(panel.query_one("#history-body", Static).render()).splitlines()
+
+
 async def test_events_are_listed_in_order(project):
     session = Session(project, OfflineGenerator(), actions=make_action_runner(project))
     await session.handle("where is my order")
     trace = await session.handle("A1001")
-    panel = EventsPanel()
+    panel = HistoryPanel()
     async with PanelApp(panel).run_test(size=(120, 40)) as pilot:
-        panel.show_trace(trace, project)
+        panel.show_trace(trace, project)  # a turn alone: the panel was told no conversation
         await pilot.pause()
-        lines = text_of(panel).splitlines()
-        assert len(lines) == len(trace.events)
+        lines = history_lines(panel)
+        assert len(lines) == len(trace.events) + len(trace.commands)
         expected = [
             'user "A1001"',
             "slot order_id = 'A1001'",
@@ -449,7 +455,7 @@ async def test_events_are_listed_in_order(project):
         positions = [next(i for i, ln in enumerate(lines) if e in ln) for e in expected]
         assert positions == sorted(positions)
         assert "(utter_order_status)" in lines[positions[6]]
-        assert lines[0].startswith(" 1 ")
+        assert lines[0].startswith(f"▌{trace.index} ")
 
 
 async def test_an_action_servers_log_lines_follow_their_action(project):
@@ -459,13 +465,13 @@ async def test_an_action_servers_log_lines_follow_their_action(project):
     (at,) = [i for i, a in enumerate(trace.actions) if a.name == "action_check_order"]
     # as a started action server's are
     trace.actions[at] = replace(trace.actions[at], log_lines=("looking up A1001", "found it"))
-    panel = EventsPanel()
+    panel = HistoryPanel()
     async with PanelApp(panel).run_test(size=(120, 40)) as pilot:
         panel.show_trace(trace, project)
         await pilot.pause()
-        lines = text_of(panel).splitlines()
+        lines = history_lines(panel)
         at = next(i for i, line in enumerate(lines) if "action action_check_order" in line)
-        assert [line.strip() for line in lines[at + 1 : at + 3]] == [
+        assert [line.split(maxsplit=1)[1].strip() for line in lines[at + 1 : at + 3]] == [
             "│ looking up A1001",
             "│ found it",
         ]
@@ -481,14 +487,15 @@ class FailingGenerator:
 
 async def test_events_show_errors_in_red(project):
     trace = await run_turns(project, "hello", generator=FailingGenerator())
-    panel = EventsPanel()
+    panel = HistoryPanel()
     async with PanelApp(panel).run_test(size=(120, 30)) as pilot:
         panel.show_trace(trace, project)
         await pilot.pause()
-        needle = "! command generator failed: RuntimeError('the model fell over')"
-        assert needle in text_of(panel)
-        assert any("$text-error" in s for s in line_styles(body(panel), needle))
-        assert "1 error" in str(panel.border_subtitle)
+        needle = "command generator failed: RuntimeError('the model fell over')"
+        assert needle in "\n".join(history_lines(panel))
+        content = panel.query_one("#history-body", Static).content
+        assert isinstance(content, Content)
+        assert any("$text-error" in s for s in line_styles(content, needle))
 
 
 async def test_the_flow_panel_says_when_the_turns_own_project_is_gone(project):

@@ -12,6 +12,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from history_helpers import SCRIPT as HISTORY_SCRIPT
+from history_helpers import TEXTS as HISTORY_TEXTS
 from textual.pilot import Pilot
 from tui_helpers import copy_sample, freeze_times, send, start, wait_until
 
@@ -19,6 +21,7 @@ from workbench.store.sessions import SessionStore
 from workbench.trace.turn import TurnTrace
 from workbench.tui.app import make_app
 from workbench.tui.screens.sessions import SessionsScreen
+from workbench.tui.widgets import HistoryPanel
 from workbench.tui.widgets.status import ErrorBanner
 from workbench.understanding.base import ScriptedGenerator
 
@@ -113,3 +116,42 @@ def test_session_browser(project, snap_compare):
         await pilot.pause()
 
     assert snap_compare(app_on(project), terminal_size=SIZE, run_before=run_before)
+
+
+def _history_app(project: Path):
+    app = make_app(
+        project,
+        generator=ScriptedGenerator(HISTORY_SCRIPT),
+        clock=lambda: NOW,
+        watch=False,
+        store=False,
+    )
+    freeze_times(app)
+    return app
+
+
+async def _interrupted_conversation(pilot: Pilot) -> None:
+    await start(pilot)
+    for text in HISTORY_TEXTS[1:]:
+        await send(pilot, text)
+    pilot.app.main.panels.reveal("history")
+    await pilot.pause()
+
+
+def test_history_timeline(project, snap_compare):
+    async def run_before(pilot: Pilot) -> None:
+        await _interrupted_conversation(pilot)
+        pilot.app.query_one(HistoryPanel).set_mode("timeline")
+        await _still(pilot)
+
+    assert snap_compare(_history_app(project), terminal_size=SIZE, run_before=run_before)
+
+
+def test_history_log_on_an_earlier_turn_wide(project, snap_compare):
+    async def run_before(pilot: Pilot) -> None:
+        await _interrupted_conversation(pilot)
+        pilot.app.main.show_turn(2)
+        await pilot.pause()
+        await _still(pilot)
+
+    assert snap_compare(_history_app(project), terminal_size=(160, 45), run_before=run_before)

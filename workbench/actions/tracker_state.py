@@ -12,6 +12,7 @@ import weakref
 from collections.abc import Mapping
 from typing import TypedDict
 
+from workbench.calm.names import WORKBENCH_EVENTS
 from workbench.calm.values import JSONObject, JSONValue, SlotValue, UncheckedJSON
 from workbench.engine.events import Event
 from workbench.engine.tracker import Tracker
@@ -37,10 +38,6 @@ class TrackerState(TypedDict):
     user_id: str | None
     conversation_started_timestamp: float | None
     current_session_id: str | None
-
-
-# events the workbench logs for its own panels; Rasa has no such event types
-WORKBENCH_EVENTS = frozenset({"error", "notice"})
 
 
 def plain(value: object) -> UncheckedJSON:

@@ -86,6 +86,10 @@ def action_ask(slot: str) -> str:
     return f"action_ask_{slot}"
 
 
+# events the workbench logs for its own panels; Rasa has no such event types
+WORKBENCH_EVENTS = frozenset({"error", "notice"})
+
+
 def is_pattern(flow_id: str) -> bool:
     return flow_id.startswith(PATTERN_PREFIX)
 

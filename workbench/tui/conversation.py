@@ -130,6 +130,10 @@ class Conversation:
         return self.session.project
 
     @property
+    def sender_id(self) -> str:
+        return self.session.tracker.sender_id
+
+    @property
     def store_session_id(self) -> str | None:
         return getattr(self.recorder, "session_id", None)
 

@@ -110,6 +110,14 @@ MAIN = (
     UserAction(
         "reload", "", "", "Reload project", "Load the project folder again now", footer=False
     ),
+    UserAction(
+        "copy_tracker",
+        "",
+        "",
+        "Copy tracker state",
+        "Copy the tracker after the shown turn as Rasa's tracker JSON (History panel)",
+        footer=False,
+    ),
     UserAction("help", "f1", "Keys", "Keys and actions", "Every action and its key"),
     UserAction(
         "back",

@@ -28,6 +28,7 @@ from workbench.tui.conversation import Conversation, ReplayOutcome
 from workbench.tui.palette import ConversationCommands
 from workbench.tui.screens.maximize import toggle_maximize
 from workbench.tui.widgets.chat import ChatPane
+from workbench.tui.widgets.history_panel import HistoryPanel
 from workbench.tui.widgets.knowledge_panel import KnowledgePanel
 from workbench.tui.widgets.panel_area import WIDE_AT, PanelArea
 from workbench.tui.widgets.panels import SlotsPanel
@@ -165,6 +166,8 @@ class MainScreen(Screen):
         if knowledge is not None:
             for panel in self.query(KnowledgePanel):
                 panel.answers = knowledge.label
+        conversation = self.conversation
+        self.panels.sender_id = lambda: conversation.sender_id
         self.panels.show(None, self.project)
         self.set_interval(1.0, self.update_header)
         # after the first paint: making it (imports, probes) would delay the screen
@@ -638,6 +641,9 @@ class MainScreen(Screen):
     def action_knowledge(self) -> None:
         """Bring the Knowledge tab forward and put the focus in it (the palette)."""
         self.panels.reveal("knowledge")
+
+    def action_copy_tracker(self) -> None:
+        self.query_one(HistoryPanel).copy_tracker()
 
     def action_reload(self) -> None:
         self.reload_now()

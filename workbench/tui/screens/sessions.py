@@ -356,6 +356,7 @@ class TranscriptScreen(Screen[Resume | None]):
         )
         chat = self.query_one(ChatPane)
         await chat.set_turns(self.traces)
+        self.query_one(PanelArea).sender_id = lambda: summary.sender_id
         self._show(None)
         chat.chat_log.focus()
 

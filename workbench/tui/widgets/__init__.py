@@ -9,11 +9,11 @@ for panel_class in PANELS:
 
 from workbench.tui.widgets.base import NO_TURN, FlowChosen, TextPanel, TracePanel
 from workbench.tui.widgets.flow_panel import FlowPanel
+from workbench.tui.widgets.history_panel import HistoryPanel
 from workbench.tui.widgets.knowledge_panel import ChunkChosen, KnowledgePanel
 from workbench.tui.widgets.panels import (
     PANELS,
     CommandsPanel,
-    EventsPanel,
     PromptPanel,
     RetrievedFlowsPanel,
     SlotsPanel,
@@ -25,9 +25,9 @@ __all__ = [
     "PANELS",
     "ChunkChosen",
     "CommandsPanel",
-    "EventsPanel",
     "FlowChosen",
     "FlowPanel",
+    "HistoryPanel",
     "KnowledgePanel",
     "PromptPanel",
     "RetrievedFlowsPanel",

@@ -4,7 +4,7 @@ every turn (commands, slots, stack) are visible at once."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 
 from textual.app import ComposeResult
@@ -16,6 +16,7 @@ from workbench.project.model import Project
 from workbench.trace.turn import TurnTrace
 from workbench.tui.widgets.base import TracePanel
 from workbench.tui.widgets.flow_panel import FlowPanel
+from workbench.tui.widgets.history_panel import HistoryPanel
 from workbench.tui.widgets.knowledge_panel import KnowledgePanel
 from workbench.tui.widgets.panels import PANELS
 
@@ -52,6 +53,9 @@ class PanelArea(Vertical):
         self.project: Project | None = None
         self.note = ""
         self.history: Sequence[TurnTrace] = ()
+        # the conversation's sender id, for the History panel's tracker: the screen that
+        # owns the conversation sets it (a restart makes a new one)
+        self.sender_id: Callable[[], str | None] = lambda: None
         self.failed: set[str] = set()
         self.revealed: set[str] = set()  # optional tabs the user asked for (the palette)
 
@@ -89,6 +93,8 @@ class PanelArea(Vertical):
         self.trace, self.project, self.note, self.history = trace, project, note, history
         for flow_panel in self.query(FlowPanel):
             flow_panel.show_history(history)
+        for history_panel in self.query(HistoryPanel):
+            history_panel.show_conversation(history, self.sender_id())
         for panel in self.panels:
             try:
                 panel.project_note = note  # type: ignore[attr-defined]

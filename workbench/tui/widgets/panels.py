@@ -17,18 +17,15 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Checkbox, DataTable, Input, Static
 
-from workbench.calm.names import ACTION_LISTEN, is_pattern
 from workbench.calm.values import SlotValue
 from workbench.project.model import Project
 from workbench.trace.records import CommandRecord
 from workbench.trace.text import (
     command_text,
     dropped_text,
-    event_line,
     frame_cells,
     printable,
     rewritten_text,
-    run_timing,
     truncate,
     usage_brief,
     usage_parts,
@@ -44,6 +41,7 @@ from workbench.tui.widgets.base import (
     TracePanel,
 )
 from workbench.tui.widgets.flow_panel import FlowPanel
+from workbench.tui.widgets.history_panel import HistoryPanel
 from workbench.tui.widgets.knowledge_panel import KnowledgePanel
 
 MUTED = "$text-muted"
@@ -501,93 +499,13 @@ class PromptPanel(TextPanel):
         self.border_subtitle = usage_brief(usage, trace.prompt_tokens)
 
 
-# --- events -----------------------------------------------------------------------------
-
-# the theme's text colours: made to be read on its backgrounds (its plain `$secondary`
-# and friends are fill colours, too dark for text on a dark theme)
-_EVENT_STYLES = {
-    "user": "$text-accent",
-    "bot": "$text-success",
-    "slot": "$text-secondary",
-    "error": "bold $text-error",
-    "notice": "$text-warning",
-    "flow_started": "bold",
-    "flow_completed": "bold",
-    "flow_cancelled": "bold $text-warning",
-    "flow_interrupted": "$text-warning",
-    "flow_resumed": "bold",
-}
-
-
-class EventsPanel(TextPanel):
-    """The turn's events in order, one readable line each; errors in red."""
-
-    panel_title = "Events"
-
-    DEFAULT_CSS = """
-    EventsPanel {
-        overflow-x: auto;
-    }
-    EventsPanel > #trace-body {
-        width: auto;
-        min-width: 100%;
-        text-wrap: nowrap;
-    }
-    """
-
-    def draw_trace(self, trace: TurnTrace, project: Project) -> None:
-        runs = list(trace.actions)
-        width = len(str(len(trace.events)))
-        lines: list[Content] = []
-        for number, event in enumerate(trace.events, 1):
-            kind, text = event_line(event)
-            style = _EVENT_STYLES.get(kind, "")
-            if kind == "action" and event.name == ACTION_LISTEN:
-                style = MUTED
-            if kind.startswith("flow_") and is_pattern(event.flow_id or ""):
-                style = MUTED
-            parts: list[str | tuple[str, str]] = [
-                (f"{number:>{width}} ", MUTED),
-                (text, style) if style else text,
-            ]
-            if kind == "action" and runs and runs[0].name == event.name:
-                run = runs.pop(0)
-                if run.kind not in ("builtin", "response"):
-                    parts.append((f"  {run_timing(run)}", MUTED))
-                if run.error and not any(
-                    e.type == "error" and e.action == run.name for e in trace.events
-                ):
-                    parts.append((f"  {printable(run.error)}", "$text-error"))
-                lines.append(Content.assemble(*parts))
-                # what the action server printed during the call, under its action
-                pad = " " * (width + 3)
-                lines.extend(
-                    Content.styled(f"{pad}│ {printable(line, multiline=False)}", MUTED)
-                    for line in run.log_lines
-                )
-                continue
-            lines.append(Content.assemble(*parts))
-        event_errors = {e.message for e in trace.events if e.type == "error"}
-        for error in trace.errors:
-            if error not in event_errors:
-                lines.append(Content.styled(f"! {printable(error)}", "bold $text-error"))
-        if not lines:
-            lines.append(Content.styled("no events", MUTED))
-        self.set_body(lines)
-        errors = len(event_errors | set(trace.errors))
-        subtitle = f"{len(trace.events)} events"
-        if errors:
-            subtitle += f" · {errors} error{'s' if errors != 1 else ''}"
-        self.border_subtitle = subtitle
-
-
 PANELS: tuple[type[TracePanel], ...] = (
     RetrievedFlowsPanel,
     CommandsPanel,
     SlotsPanel,
     StackPanel,
     PromptPanel,
-    EventsPanel,
+    HistoryPanel,  # the events of every turn; the shown turn's highlighted
     FlowPanel,
     KnowledgePanel,  # last: shown or hidden, it never moves the other tabs
 )
@@ -595,9 +513,9 @@ PANELS: tuple[type[TracePanel], ...] = (
 __all__ = [
     "PANELS",
     "CommandsPanel",
-    "EventsPanel",
     "FlowChosen",
     "FlowPanel",
+    "HistoryPanel",
     "KnowledgePanel",
     "PromptPanel",
     "RetrievedFlowsPanel",
