@@ -157,16 +157,21 @@ async def test_footer_palette_and_help_come_from_the_registry(project):
         await wait_until(pilot, lambda: isinstance(app.screen, MainScreen))
 
 
+async def two_sessions_in_the_browser(pilot, app) -> None:
+    """An order question, a new conversation with a cancellation, then ctrl+o."""
+    await start(pilot)
+    await send(pilot, "where is my order A1001")
+    await pilot.press("ctrl+r")
+    await wait_until(pilot, lambda: len(app.conversation.traces) == 1)
+    await send(pilot, "I want to cancel order A1002")
+    await pilot.press("ctrl+o")
+    await wait_until(pilot, lambda: isinstance(app.screen, SessionsScreen))
+
+
 async def test_typing_in_the_session_browser_searches(project):
     app = make_app(project, offline=True)
     async with app.run_test(size=SIZE) as pilot:
-        await start(pilot)
-        await send(pilot, "where is my order A1001")
-        await pilot.press("ctrl+r")
-        await wait_until(pilot, lambda: len(app.conversation.traces) == 1)
-        await send(pilot, "I want to cancel order A1002")
-        await pilot.press("ctrl+o")
-        await wait_until(pilot, lambda: isinstance(app.screen, SessionsScreen))
+        await two_sessions_in_the_browser(pilot, app)
         browser = app.screen
         table = browser.query_one("DataTable")
         assert table.row_count == 2
@@ -203,13 +208,7 @@ async def test_typing_in_a_read_only_transcript_does_nothing(project):
 async def test_the_session_browser_previews_the_highlighted_session(project):
     app = make_app(project, offline=True)
     async with app.run_test(size=SIZE) as pilot:
-        await start(pilot)
-        await send(pilot, "where is my order A1001")
-        await pilot.press("ctrl+r")
-        await wait_until(pilot, lambda: len(app.conversation.traces) == 1)
-        await send(pilot, "I want to cancel order A1002")
-        await pilot.press("ctrl+o")
-        await wait_until(pilot, lambda: isinstance(app.screen, SessionsScreen))
+        await two_sessions_in_the_browser(pilot, app)
         browser = app.screen
         table = browser.query_one("DataTable")
         preview = browser.query_one("#sessions-preview")
