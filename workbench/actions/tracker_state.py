@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import TypedDict
 
 from workbench.calm.names import WORKBENCH_EVENTS
+from workbench.calm.parse_data import message_parse_data
 from workbench.calm.values import JSONObject, JSONValue, SlotValue, UncheckedJSON
 from workbench.engine.events import Event
 from workbench.engine.tracker import Tracker
@@ -66,17 +67,9 @@ def latest_message(tracker: Tracker) -> Event:
     event = tracker.latest_message
     if not event:
         return {}
-    parse_data = plain(event.get("parse_data") or {})
-    message = {
-        "intent": parse_data.pop("intent", None) or {},
-        "entities": parse_data.pop("entities", None) or [],
-        "text": event.get("text"),
-        "message_id": event.get("message_id"),
-        "metadata": plain(event.get("metadata") or {}),
-    }
-    message.update(parse_data)
-    message.setdefault("commands", [])
-    return message
+    copied = plain(event)
+    assert isinstance(copied, dict)
+    return message_parse_data(copied)
 
 
 class _EventCopies:

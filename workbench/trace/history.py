@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from workbench.calm.names import ACTION_LISTEN, WORKBENCH_EVENTS, is_pattern
+from workbench.calm.parse_data import message_parse_data
 from workbench.calm.values import JSONValue
 from workbench.trace.records import Event
 from workbench.trace.text import (
@@ -215,7 +216,7 @@ def _read_stack(trace: TurnTrace, open_runs: list[FlowRun]) -> None:
         if run.frame_id and run.frame_id not in on_stack:
             _end(run, trace.index, ENDED)
             open_runs.remove(run)
-    top = next((f for f in reversed(trace.stack_after) if f.is_flow), None)
+    top = trace.top_flow_frame
     for run in open_runs:
         if top is not None and run.frame_id == top.frame_id and run.paused_after(trace.index):
             run.marks.append((trace.index, RESUMED))
@@ -308,28 +309,13 @@ def _latest(events: Sequence[Event], kind: str) -> Event | None:
 def latest_message(events: Sequence[Event]) -> dict[str, JSONValue] | None:
     """The latest user message as Rasa's parse data: text, intent, entities, commands."""
     user = _latest(events, "user")
-    if user is None:
-        return None
-    parse_data = user.data.get("parse_data")
-    parsed = dict(parse_data) if isinstance(parse_data, dict) else {}
-    message: dict[str, JSONValue] = {
-        "intent": parsed.pop("intent", None) or {},
-        "entities": parsed.pop("entities", None) or [],
-        "text": user.text,
-        "message_id": user.data.get("message_id"),
-        "metadata": dict(user.metadata),
-    }
-    message.update(parsed)
-    message.setdefault("commands", [])
-    return message
+    return message_parse_data(user.as_dict()) if user is not None else None
 
 
 def active_flow(trace: TurnTrace | None) -> str | None:
     """The topmost user flow on the stack after `trace` (patterns sit above it)."""
-    for frame in reversed(trace.stack_after if trace else []):
-        if frame.is_flow:
-            return frame.flow_id
-    return None
+    top = trace.top_flow_frame if trace is not None else None
+    return top.flow_id if top is not None else None
 
 
 def tracker_state(

@@ -96,6 +96,11 @@ class TurnTrace:
         }
 
     @property
+    def top_flow_frame(self) -> StackFrame | None:
+        """The topmost user flow frame on the stack after the turn (patterns sit above)."""
+        return next((f for f in reversed(self.stack_after) if f.is_flow), None)
+
+    @property
     def bot_texts(self) -> list[str]:
         return [m.text or "" for m in self.bot_messages]
 

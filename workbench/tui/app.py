@@ -22,6 +22,7 @@ from textual.screen import Screen
 from workbench.trace.text import printable
 from workbench.tui import keys
 from workbench.tui.conversation import Conversation
+from workbench.tui.palette import conversation_commands
 from workbench.tui.screens.main import MainScreen
 from workbench.tui.widgets.knowledge_panel import ChunkChosen
 from workbench.understanding import warmup
@@ -158,6 +159,7 @@ class WorkbenchApp(App):
             yield SystemCommand(
                 "Back to live", "Show the latest turn (Esc)", lambda: screen.show_turn(None)
             )
+        yield from conversation_commands(screen)
 
 
 def make_app(

@@ -312,7 +312,7 @@ class Conversation:
         return write_export(
             project,
             traces,
-            title=_title(traces) or "conversation",
+            title=conversation_title(traces) or "conversation",
             assertions=assertions,
             comment=comment,
         )
@@ -351,7 +351,8 @@ class Conversation:
         )
 
 
-def _title(traces: Sequence[TurnTrace]) -> str:
+def conversation_title(traces: Sequence[TurnTrace]) -> str:
+    """The first thing the user said ("" before they said anything)."""
     for trace in traces:
         text = trace.user_text.strip()
         if text and not is_session_start(text):

@@ -2,14 +2,15 @@
 flow of the project or cancel the active one (`/start flow <id>`, `/cancel flow`: the
 direct commands the chat input takes too), and switch the conversation's language
 (`/SetSlots(language=<code>)`, as a Rasa button would) in a project with
-`additional_languages`."""
+`additional_languages`. The app lists them with its system commands."""
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.app import SystemCommand
 
 from workbench.calm.names import LANGUAGE_SLOT
 from workbench.slot_input import set_slots_message
@@ -19,53 +20,25 @@ if TYPE_CHECKING:
     from workbench.tui.screens.main import MainScreen
 
 
-class ConversationCommands(Provider):
-    def _entries(self) -> list[tuple[str, str, str]]:
-        """(title, help, message to send) for the palette."""
-        screen: MainScreen = self.screen  # type: ignore[assignment]
-        project = screen.project
-        entries = [
-            (
-                f"Start flow {printable(flow.id, multiline=False)}",
-                printable(flow.description or flow.name or "", multiline=False)[:80],
-                f"/start flow {flow.id}",
+def conversation_commands(screen: MainScreen) -> Iterator[SystemCommand]:
+    def sending(title: str, help_text: str, message: str) -> SystemCommand:
+        return SystemCommand(title, help_text, functools.partial(screen.send_from_panel, message))
+
+    active = screen.active_user_flow()
+    if active is not None:
+        yield sending(f"Cancel flow {active}", "Cancel the active flow now", "/cancel flow")
+    project = screen.project
+    for flow in sorted(project.user_flows, key=lambda f: f.id):
+        yield sending(
+            f"Start flow {printable(flow.id, multiline=False)}",
+            printable(flow.description or flow.name or "", multiline=False)[:80],
+            f"/start flow {flow.id}",
+        )
+    config = project.config
+    if config.additional_languages:
+        for code in (config.language, *config.additional_languages):
+            yield sending(
+                f"Language: {printable(code, multiline=False)}",
+                "Go on in this language (sets the language slot)",
+                set_slots_message(LANGUAGE_SLOT, code),
             )
-            for flow in sorted(project.user_flows, key=lambda f: f.id)
-        ]
-        config = project.config
-        if config.additional_languages:
-            for code in (config.language, *config.additional_languages):
-                entries.append(
-                    (
-                        f"Language: {printable(code, multiline=False)}",
-                        "Go on in this language (sets the language slot)",
-                        set_slots_message(LANGUAGE_SLOT, code),
-                    )
-                )
-        active = screen.active_user_flow()
-        if active is not None:
-            entries.insert(
-                0,
-                (f"Cancel flow {active}", "Cancel the active flow now", "/cancel flow"),
-            )
-        return entries
-
-    def _run(self, message: str) -> None:
-        screen: MainScreen = self.screen  # type: ignore[assignment]
-        screen.send_from_panel(message)
-
-    async def discover(self) -> Hits:
-        for title, help_text, message in self._entries():
-            yield DiscoveryHit(title, functools.partial(self._run, message), help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for title, help_text, message in self._entries():
-            score = matcher.match(title)
-            if score > 0:
-                yield Hit(
-                    score,
-                    matcher.highlight(title),
-                    functools.partial(self._run, message),
-                    help=help_text,
-                )

@@ -25,9 +25,11 @@ class ConfirmScreen(ModalScreen[bool]):
         self.yes, self.no, self.danger = yes, no, danger
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="confirm-box"):
-            yield Static(self.question, id="confirm-question", markup=False)
-            with Horizontal(id="confirm-buttons"):
+        with Vertical(id="confirm-box", classes="dialog"):
+            yield Static(
+                self.question, id="confirm-question", classes="dialog-question", markup=False
+            )
+            with Horizontal(id="confirm-buttons", classes="dialog-buttons"):
                 yield Button(
                     f"{self.yes} (y)", variant="error" if self.danger else "primary", id="yes"
                 )

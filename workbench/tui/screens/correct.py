@@ -44,16 +44,17 @@ class CorrectScreen(ModalScreen[Correction | None]):
         self.message, self.output, self.syntax = message, output, syntax
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="correct-box"):
+        with Vertical(id="correct-box", classes="dialog"):
             yield Static(
                 f"What should the model have answered to “{printable(self.message)}”?\n"
                 "One command per line, as the generator writes them.",
                 id="correct-question",
+                classes="dialog-question",
                 markup=False,
             )
             yield TextArea(self.output, id="correct-output", soft_wrap=True)
             yield Static("", id="correct-reading", markup=False)
-            with Horizontal(id="correct-buttons"):
+            with Horizontal(id="correct-buttons", classes="dialog-buttons"):
                 yield Button("Re-run (^r)", variant="primary", id="rerun")
                 yield Button("Re-run, save test (^s)", id="save")
                 yield Button("Cancel (Esc)", id="cancel")

@@ -21,11 +21,11 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from workbench.calm.names import SESSION_START_MESSAGE, is_pattern, is_session_start
+from workbench.calm.names import SESSION_START_MESSAGE
+from workbench.trace.history import active_flow
 from workbench.trace.turn import TurnTrace
 from workbench.tui import keys
-from workbench.tui.conversation import Conversation, ReplayOutcome
-from workbench.tui.palette import ConversationCommands
+from workbench.tui.conversation import Conversation, ReplayOutcome, conversation_title
 from workbench.tui.screens.maximize import toggle_maximize
 from workbench.tui.widgets.chat import ChatPane
 from workbench.tui.widgets.history_panel import HistoryPanel
@@ -113,7 +113,6 @@ def guarded(what: str) -> Callable[[Handler[_S, _P]], Guarded[_S, _P]]:
 
 class MainScreen(Screen):
     BINDINGS = keys.bindings(keys.MAIN)
-    COMMANDS = Screen.COMMANDS | {ConversationCommands}
 
     def __init__(self) -> None:
         super().__init__(id="main")
@@ -316,7 +315,7 @@ class MainScreen(Screen):
             errors=[e for e in last.errors if GeneratorFailure.from_text(e) is None],
         )
         self.correcting = correction
-        title = f"{last.user_text[:50]} (corrected turn {last.index})"
+        title = f"{conversation_title(traces)} (corrected turn {last.index})"
         self._rebuild([*traces[:-1], fixed], what=f"Corrected turn {last.index}", title=title)
 
     def send_from_panel(self, message: str) -> None:
@@ -331,10 +330,7 @@ class MainScreen(Screen):
     def active_user_flow(self) -> str | None:
         """The flow of the top user flow frame of the live conversation."""
         traces = self.conversation.traces
-        for frame in reversed(traces[-1].stack_after if traces else []):
-            if frame.is_flow and frame.flow_id and not is_pattern(frame.flow_id):
-                return frame.flow_id
-        return None
+        return active_flow(traces[-1]) if traces else None
 
     def _why_not_live(self) -> str | None:
         """Why the conversation cannot take a message from a panel now (None: it can)."""
@@ -392,8 +388,8 @@ class MainScreen(Screen):
 
     def rewind_to(self, index: int) -> None:
         traces = list(self.conversation.traces[: index + 1])
-        first = next((t.user_text for t in traces if not is_session_start(t.user_text)), "")
-        title = f"{first[:50]} (rewound to turn {index})" if first else None
+        first = conversation_title(traces)
+        title = f"{first} (rewound to turn {index})" if first else None
         self._rebuild(traces, what=f"Rewound to turn {index}", title=title)
 
     def resume(self, session_id: str, traces: list[TurnTrace], seed: int) -> None:

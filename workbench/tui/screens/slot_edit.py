@@ -30,18 +30,19 @@ class SlotEditScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         slot = self.slot
         kind = slot.type + (f" ({', '.join(slot.values)})" if slot.values else "")
-        with Vertical(id="slot-edit-box"):
+        with Vertical(id="slot-edit-box", classes="dialog"):
             yield Static(
                 f"Set slot {printable(slot.name, multiline=False)} · {kind}\n"
                 f"now: {value_text(self.current, 200)}\n"
                 "It is sent as the next message, /SetSlots(...), as a button would.",
                 id="slot-edit-question",
+                classes="dialog-question",
                 markup=False,
             )
             shown = "" if self.current is None else value_text(self.current, 500).strip("'")
             yield Input(shown, id="slot-edit-value", compact=True, select_on_focus=True)
             yield Static("", id="slot-edit-error", markup=False)
-            with Horizontal(id="slot-edit-buttons"):
+            with Horizontal(id="slot-edit-buttons", classes="dialog-buttons"):
                 yield Button("Set", variant="primary", id="set")
                 yield Button("Clear", id="clear")
                 yield Button("Cancel", id="cancel")

@@ -159,6 +159,10 @@ def _laid_out(lines: Sequence[Line], width: int) -> list[Content]:
 class TextPanel(TracePanel, can_focus=True):
     """A panel that is one scrollable, focusable block of styled text (`#trace-body`)."""
 
+    # the lines last shown, and the width they were wrapped at (re-wrapped on a resize)
+    _lines: Sequence[Line] = ()
+    _wrapped_at = 0
+
     BINDINGS: ClassVar[list[BindingType]] = list(ScrollableContainer.BINDINGS)
 
     DEFAULT_CSS = """
@@ -189,7 +193,7 @@ class TextPanel(TracePanel, can_focus=True):
         return self.scrollable_content_region.width
 
     def on_resize(self) -> None:
-        if getattr(self, "_lines", None) and self._text_width() != self._wrapped_at:
+        if self._lines and self._text_width() != self._wrapped_at:
             self.set_body(self._lines)
 
     def draw_empty(self, project: Project | None) -> None:

@@ -29,9 +29,9 @@ FLOW_EVENTS = ("flow_started", "flow_resumed", "flow_completed", "flow_cancelled
 def active_flow(trace: TurnTrace) -> tuple[str | None, str | None, str]:
     """(flow id, current step id, status) of the flow to show for `trace`: the top user
     flow frame after the turn; else the last user flow an event of this turn names."""
-    for frame in reversed(trace.stack_after):
-        if frame.is_flow and frame.flow_id:
-            return frame.flow_id, frame.step_id, f"active · {frame.kind}"
+    top = trace.top_flow_frame
+    if top is not None and top.flow_id:
+        return top.flow_id, top.step_id, f"active · {top.kind}"
     for event in reversed(trace.events):
         flow_id = event.flow_id
         if event.type in FLOW_EVENTS and flow_id and not is_pattern(flow_id):
