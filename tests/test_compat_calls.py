@@ -1,6 +1,6 @@
 """Projects Rasa Pro 3.21 accepts load without false errors: sub-agent and MCP tool calls,
-a null `noop`, patterns linking to pattern_chitchat. Calls the workbench does not run are
-skipped with a notice in the turn's trace, and the flow goes on."""
+a null `noop`, patterns linking to pattern_chitchat. (Running the calls:
+test_external_calls.py and test_agent_sessions.py.)"""
 
 from __future__ import annotations
 
@@ -10,12 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from workbench.calm.commands import SetSlot, StartFlow
-from workbench.engine import events as ev
-from workbench.engine.core import Engine
-from workbench.engine.tracker import Tracker
 from workbench.project.loader import load_project
-from workbench.project.validate import BUILTIN_ACTIONS, validate_path
+from workbench.project.validate import validate_path
 from workbench.session import Session
 from workbench.understanding.offline.generator import OfflineGenerator
 
@@ -58,54 +54,6 @@ def test_call_steps_are_parsed_into_the_step_model():
     assert tool_call.mcp_output == (("shipment_status", "result.structuredContent.status"),)
     noop = project.flows["track_parcel"].steps[2]
     assert noop.kind == "noop" and noop.raw["noop"] is None
-
-
-def test_engine_skips_an_agent_call_with_a_notice_and_goes_on():
-    project = load_project(COMPAT).project
-    engine, tracker = Engine(project), Tracker(project)
-    engine.apply([StartFlow("check_order"), SetSlot("order_id", "A1001")], tracker)
-    first = len(tracker.events)
-    predicted = []
-    while not predicted or predicted[-1] not in ("utter_order_checked", "action_listen"):
-        predicted.append(engine.predict(tracker).action)
-        if predicted[-1] in BUILTIN_ACTIONS:  # the collect pattern checks the filled slot
-            for effect in engine.run_builtin(predicted[-1], tracker):
-                if isinstance(effect, dict):
-                    tracker.add(effect)
-    assert predicted[-1] == "utter_order_checked"
-    notices = [e for e in tracker.events[first:] if e["event"] == "notice"]
-    assert notices == [
-        ev.notice(
-            "agent order_assistant is not run by this version",
-            flow_id="check_order",
-            step_id="check_order_1_call_order_assistant",
-        )
-    ]
-
-
-def test_session_runs_through_agent_and_tool_calls():
-    project = load_project(COMPAT).project
-    session = Session(project, OfflineGenerator())
-
-    def turn(text: str):
-        return asyncio.run(session.handle(text))
-
-    assert turn("I want to check my order").bot_texts == ["What is your order number?"]
-    trace = turn("A1001")
-    assert trace.notices == ["agent order_assistant is not run by this version"]
-    assert trace.bot_texts[0] == "That is all I know about order A1001."
-    assert trace.errors == []
-    turn("track my parcel")
-    trace = turn("ZX99")
-    assert trace.notices == [
-        "MCP tool track_shipment (server carrier_tools) is not run by this version"
-    ]
-    # nothing filled the tool's output slot, so the null noop branches to the else step
-    assert trace.bot_texts[0] == "I could not find the parcel's status."
-    # notices are a workbench event: they never reach custom actions
-    from workbench.actions.tracker_state import WORKBENCH_EVENTS
-
-    assert "notice" in WORKBENCH_EVENTS
 
 
 def test_pattern_links_to_pattern_chitchat():
@@ -370,33 +318,6 @@ def test_fixture_copy_with_a_typo_in_an_agent_call_is_an_error(tmp_path):
 
 
 # --- where the notice shows ---------------------------------------------------------------
-
-
-def test_shell_and_tui_show_the_notice():
-    import io
-
-    from rich.console import Console
-
-    from workbench.shell import Shell
-    from workbench.trace.text import event_line
-    from workbench.tui.widgets.chat import _notes
-
-    project = load_project(COMPAT).project
-    out = io.StringIO()
-    shell = Shell(Session(project, OfflineGenerator()), Console(file=out, width=200), debug=True)
-    asyncio.run(shell.turn("I want to check my order"))
-    trace = asyncio.run(shell.turn("A1001"))
-    assert "i agent order_assistant is not run by this version" in out.getvalue()
-    assert "agent order_assistant is not run by this version" in _notes(trace)
-    [notice] = [e for e in trace.events if e.type == "notice"]
-    assert event_line(notice) == (
-        "notice",
-        "note: agent order_assistant is not run by this version",
-    )
-    # the trace keeps its notices through the store's round trip
-    from workbench.trace.turn import TurnTrace
-
-    assert TurnTrace.from_dict(trace.to_dict()).notices == trace.notices
 
 
 def test_agent_model_group_must_be_in_endpoints(make_project):

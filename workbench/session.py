@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 from workbench.actions.protocol import ActionResult, CustomActionRunner
 from workbench.actions.responses import render_response
+from workbench.agents.caller import failed_agent_turn, failed_tool_call
+from workbench.agents.given import agent_input
 from workbench.calm.commands import (
     ERROR_DEFAULT,
     ERROR_INPUT_EMPTY,
@@ -29,7 +31,9 @@ from workbench.calm.commands import (
     SessionStart,
     StartFlow,
 )
+from workbench.calm.external import AgentCallRequest, AgentOutcome, ToolCallRequest, ToolOutcome
 from workbench.calm.names import (
+    ACTION_AGENT_REQUEST_USER_INPUT,
     ACTION_CORRECT_FLOW_SLOT,
     ACTION_RESTART,
     ACTION_SESSION_START,
@@ -53,6 +57,7 @@ from workbench.engine.policy import ACTION_LISTEN
 from workbench.engine.search import SearchOutcome
 from workbench.engine.tracker import Tracker
 from workbench.project.model import Project
+from workbench.trace.calls import CallRecord
 from workbench.trace.log import TraceLog
 from workbench.trace.records import (
     ActionRun,
@@ -76,6 +81,7 @@ from workbench.understanding.dsl.parser import (
 from workbench.understanding.rephrase import Rephraser
 
 if TYPE_CHECKING:
+    from workbench.agents.caller import ExternalCaller
     from workbench.knowledge.service import KnowledgeService
 
 # Rasa's cap on predictions per turn in a CALM assistant (MAX_NUMBER_OF_PREDICTIONS_CALM),
@@ -108,11 +114,14 @@ class Session:
         clock: Callable[[], float] = time.perf_counter,
         rephraser: Rephraser | None = None,
         knowledge: KnowledgeService | None = None,
+        calls: ExternalCaller | None = None,
     ) -> None:
         self.project = project
         # answers knowledge questions (Enterprise Search); one the front end shares keeps
         # its knowledge bases across restarts, else one is made at the first question
         self.knowledge = knowledge
+        # calls MCP tools and runs sub-agents; wiring gives one that records or replays
+        self.calls = calls
         self.clock = clock  # seconds; tests pass a fake one for timings they can assert
         self.generator = generator
         self.actions = actions
@@ -213,7 +222,7 @@ class Session:
         skipped = self.engine.apply(cleaned.commands, tracker)
         applied = clock()
         runs: list[_ActionCall] = []
-        await self._run_actions(runs, trace.knowledge)
+        await self._run_actions(runs, trace)
         finished = clock()
         trace.commands = [
             CommandRecord.of(c, _why(c, output.commands, why)) for c in cleaned.commands
@@ -340,7 +349,7 @@ class Session:
 
     # -- running actions ----------------------------------------------------------------
 
-    async def _run_actions(self, runs: list[_ActionCall], knowledge: list[KnowledgeRecord]) -> None:
+    async def _run_actions(self, runs: list[_ActionCall], trace: TurnTrace) -> None:
         followups: list[str] = []
         trail: list[tuple[str, str]] = []
         limit = MAX_ACTIONS_PER_TURN
@@ -351,7 +360,16 @@ class Session:
                 prediction = self.engine.predict(self.tracker)
                 name, flow_id = prediction.action, prediction.flow_id or "-"
                 if prediction.search:
-                    name, flow_id = await self._search(knowledge), "search"
+                    name, flow_id = await self._search(trace.knowledge), "search"
+                elif prediction.call is not None:
+                    settled = await self._call(prediction.call, trace.calls)
+                    if settled is None:
+                        # a call is a step, not an action: a looping flow is still bounded
+                        trail.append((flow_id, f"call {prediction.call}"))
+                        if len(trail) >= limit:
+                            break
+                        continue
+                    name = settled
             if name == ACTION_LISTEN:
                 self.tracker.add(ev.action(ACTION_LISTEN))
                 return
@@ -361,6 +379,9 @@ class Session:
                 break
             trail.append((flow_id, name))
             followups.extend(await self._run_action(name, runs))
+            if name == ACTION_AGENT_REQUEST_USER_INPUT:  # the agent waits for the answer
+                self.tracker.add(ev.action(ACTION_LISTEN))
+                return
         # Rasa only stops predicting; the looping flows are ended too, so that a `link`
         # cycle does not start over with the next message
         self.engine.stop_loop(self.tracker)
@@ -389,6 +410,31 @@ class Session:
             outcome = answered.outcome
             knowledge.append(answered.record)
         return self.engine.settle_search(self.tracker, outcome)
+
+    async def _call(
+        self, request: ToolCallRequest | AgentCallRequest, records: list[CallRecord]
+    ) -> str | None:
+        """Make the MCP tool call or agent turn the engine asked for; returns the action
+        the engine settles on (None: go on predicting)."""
+        if self.calls is None:
+            from workbench.agents.caller import ExternalCaller
+
+            self.calls = ExternalCaller()
+        outcome: ToolOutcome | AgentOutcome
+        try:
+            if isinstance(request, ToolCallRequest):
+                outcome, record = await self.calls.call_tool(self.project, request)
+            else:
+                given = agent_input(self.project, self.tracker, request)
+                outcome, record = await self.calls.run_agent(self.project, request, given)
+        except Exception as exc:  # a bug there must not end the conversation
+            reason = f"{type(exc).__name__}: {exc}"
+            if isinstance(request, ToolCallRequest):
+                outcome, record = failed_tool_call(request, reason)
+            else:
+                outcome, record = failed_agent_turn(request, reason)
+        records.append(record)
+        return self.engine.settle_call(self.tracker, request, outcome)
 
     async def _run_action(self, name: str, runs: list[_ActionCall]) -> list[str]:
         tracker = self.tracker

@@ -363,6 +363,7 @@ def new_session(
     model calls (default: the generator's, replayed from or recorded into its cassette);
     `offline`: rephrase no response (`--offline`); `knowledge`: the front end's shared
     knowledge service (`Parts.knowledge`), by default the generator's (`knowledge_for`)."""
+    from workbench.agents.caller import ExternalCaller
     from workbench.session import Session
     from workbench.understanding.rephrase import Rephraser
 
@@ -378,6 +379,7 @@ def new_session(
         clock=clock,
         rephraser=Rephraser(tape, offline=offline),
         knowledge=knowledge,
+        calls=ExternalCaller(tape, "--offline" if offline else None),
     )
 
 

@@ -97,7 +97,7 @@ class SkipQuestion(Command):
 
 @dataclass(frozen=True)
 class ContinueAgent(Command):
-    """Sub-agent command: parsed so it can be shown, never executed (no sub-agents here)."""
+    """The waiting sub-agent gets this turn (nothing to do: the agent frame is on top)."""
 
     name: ClassVar[str] = "continue agent"
 

@@ -49,6 +49,8 @@ ACTION_TWO_STAGE_FALLBACK = "action_two_stage_fallback"
 ACTION_UNLIKELY_INTENT = "action_unlikely_intent"
 ACTION_BACK = "action_back"
 ACTION_SEND_TEXT = "action_send_text"
+# utters a sub-agent's question and waits for the answer (no further prediction)
+ACTION_AGENT_REQUEST_USER_INPUT = "action_agent_request_user_input"
 ACTION_EXTRACT_SLOTS = "action_extract_slots"
 ACTION_VALIDATE_SLOT_MAPPINGS = "action_validate_slot_mappings"
 ACTION_CANCEL_FLOW = "action_cancel_flow"

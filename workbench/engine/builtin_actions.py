@@ -9,6 +9,7 @@ from typing import cast
 
 from workbench.calm.conditions import ConditionSyntaxError, parse_condition
 from workbench.calm.names import (
+    ACTION_AGENT_REQUEST_USER_INPUT,
     ACTION_CANCEL_FLOW,
     ACTION_CANCEL_INTERRUPTED_FLOWS,
     ACTION_CLARIFY_FLOWS,
@@ -71,6 +72,7 @@ class BuiltinActions:
             ACTION_RESET_ROUTING: self.reset_routing,
             ACTION_TRIGGER_SEARCH: self.trigger_search,
             ACTION_SEND_TEXT: self.send_text,
+            ACTION_AGENT_REQUEST_USER_INPUT: self.send_text,
         }
         # messages for `action_send_text` to send (a knowledge answer), oldest first
         self.outbox: list[JSONObject] = []

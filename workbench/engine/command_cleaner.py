@@ -40,6 +40,7 @@ from workbench.calm.names import (
 )
 from workbench.calm.values import SlotValue
 from workbench.engine.coexistence import is_coexistence, is_routing_command
+from workbench.engine.external_calls import agent_is_active, restart_refused
 from workbench.engine.slots import coerce
 from workbench.engine.tracker import StepVisit, Tracker
 from workbench.project.model import Flow, Project, Step
@@ -135,8 +136,30 @@ class CommandCleaner:
         working = self._slots(working, tracker, result)
         working = self._flows(working, tracker, result)
         working = self._conflicts(working, result)
-        result.commands = self._order(working, tracker)
+        result.commands = self._order(self._keep_agent_going(working, tracker, result), tracker)
         return result
+
+    def _keep_agent_going(
+        self, commands: list[Command], tracker: Tracker, result: CleanResult
+    ) -> list[Command]:
+        """While an agent waits for the user, a turn nothing else understood goes to the
+        agent (Rasa: cannot-handle, chitchat aside, and no command become `continue
+        agent`)."""
+        if not agent_is_active(tracker):
+            return commands
+        kept = [
+            c
+            for c in commands
+            if not (isinstance(c, CannotHandle) and c.reason != CANNOT_HANDLE_CHITCHAT)
+        ]
+        if len(kept) == len(commands) and commands:
+            return commands
+        if not any(isinstance(c, ContinueAgent) for c in kept):
+            for command in commands:
+                if command not in kept:
+                    result.rewrite(command, ContinueAgent(), "an agent is waiting for the user")
+            kept.append(ContinueAgent())
+        return kept
 
     # -- rules --------------------------------------------------------------------------
 
@@ -182,9 +205,14 @@ class CommandCleaner:
                     )
                 elif len(known) != len(command.options):
                     command = Clarify(tuple(known))
-            elif isinstance(command, (ContinueAgent, RestartAgent)):
-                result.drop(command, "sub-agents are not supported")
+            elif isinstance(command, ContinueAgent) and not agent_is_active(tracker):
+                result.drop(command, "no agent is active")
                 continue
+            elif isinstance(command, RestartAgent):
+                reason = restart_refused(self.project, tracker, command.agent)
+                if reason:
+                    result.drop(command, reason)
+                    continue
             out.append(command)
         return out
 

@@ -13,6 +13,7 @@ from workbench.calm.commands import (
     ChitChatAnswer,
     Clarify,
     Command,
+    ContinueAgent,
     CorrectSlots,
     DroppedCommand,
     Error,
@@ -21,6 +22,7 @@ from workbench.calm.commands import (
     Noop,
     RepeatBotMessages,
     Restart,
+    RestartAgent,
     SessionEnd,
     SessionStart,
     SetSlot,
@@ -48,6 +50,7 @@ from workbench.calm.values import SlotValue
 from workbench.engine import events as ev
 from workbench.engine.coexistence import ROUTE_TO_CALM_SLOT
 from workbench.engine.command_cleaner import CONTINUE_PATTERN, asked_slot, visited_collects
+from workbench.engine.external_calls import restart_agent
 from workbench.engine.slots import coerce
 from workbench.engine.stack import INTERRUPT, REGULAR, Frame
 from workbench.engine.stack_ops import (
@@ -118,6 +121,8 @@ class CommandRunner:
                 push_pattern(
                     self.project, tracker, PATTERN_CANNOT_HANDLE, {"reason": command.reason}
                 )
+            elif isinstance(command, RestartAgent):
+                restart_agent(self.project, tracker, command.agent)
             elif isinstance(command, Error):
                 push_pattern(
                     self.project,
@@ -127,7 +132,7 @@ class CommandRunner:
                 )
             elif type(command) in SIMPLE_PATTERNS:
                 push_pattern(self.project, tracker, SIMPLE_PATTERNS[type(command)])
-            elif not isinstance(command, Noop):
+            elif not isinstance(command, (Noop, ContinueAgent)):
                 skipped.append(DroppedCommand("the engine does not run this command", command))
         # Rasa writes each validation frame as a stack change against the stack before
         # any of them, so all land at the same position: the last one pushed ends up

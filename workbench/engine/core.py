@@ -10,10 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from workbench.calm.commands import Command, DroppedCommand
+from workbench.calm.external import AgentCallRequest, AgentOutcome, ToolCallRequest, ToolOutcome
 from workbench.engine import events as ev
 from workbench.engine.builtin_actions import BuiltinActions, Effect
 from workbench.engine.command_cleaner import CleanResult, CommandCleaner
 from workbench.engine.command_runner import CommandRunner
+from workbench.engine.external_calls import settle_agent, settle_tool
 from workbench.engine.policy import FlowExecutor, Prediction
 from workbench.engine.search import SearchOutcome, settle_search
 from workbench.engine.stack_ops import push_validation
@@ -64,6 +66,24 @@ class Engine:
         action = settle_search(self.project, tracker, outcome)
         if outcome.kind == "answer":
             self.builtins.outbox.append(ev.bot(outcome.text, None, outcome.metadata))
+        tracker.log_stack()
+        return action
+
+    def settle_call(
+        self,
+        tracker: Tracker,
+        request: ToolCallRequest | AgentCallRequest,
+        outcome: ToolOutcome | AgentOutcome,
+    ) -> str | None:
+        """The outcome of the MCP tool call or agent turn a prediction asked for; returns
+        the action that utters the agent's message, or None to predict on."""
+        if isinstance(request, ToolCallRequest) and isinstance(outcome, ToolOutcome):
+            settle_tool(self.project, tracker, request, outcome)
+            action = None
+        elif isinstance(request, AgentCallRequest) and isinstance(outcome, AgentOutcome):
+            action = settle_agent(self.project, tracker, request, outcome, self.builtins.outbox)
+        else:
+            raise TypeError(f"{type(outcome).__name__} does not settle {type(request).__name__}")
         tracker.log_stack()
         return action
 

@@ -79,6 +79,33 @@ def flow_event(kind: str, flow_id: str, step_id: str | None) -> Event:
     return {"event": kind, "flow_id": flow_id, "step_id": step_id}
 
 
+def agent_event(kind: str, agent_id: str, flow_id: str, **extra: object) -> Event:
+    """agent_started / agent_resumed / agent_completed / agent_cancelled (Rasa's agent
+    events, which e2e tests and the prompt's `completed_agents` read)."""
+    return {"event": kind, "agent_id": agent_id, "flow_id": flow_id, **extra}
+
+
+def mcp_tool_executed(
+    tool: str,
+    server: str,
+    arguments: JSONObject,
+    result: JSONObject | None,
+    error: str | None,
+    flow_id: str,
+    step_id: str,
+) -> Event:
+    """Rasa's `McpToolExecuted`: a flow's direct tool call, its arguments and result."""
+    return {
+        "event": "mcp_tool_executed",
+        "tool_name": tool,
+        "arguments": arguments,
+        "result": result,
+        "is_error": error is not None,
+        "error_message": error,
+        "metadata": {"flow_id": flow_id, "step_id": step_id, "mcp_server": server},
+    }
+
+
 def stack(update: str) -> Event:
     """Rasa's `DialogueStackUpdated`: `update` is a JSON Patch of the frames list (see
     engine/stack_patch.py); earlier versions stored the whole stack as `frames`."""

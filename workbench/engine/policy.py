@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # jinja2 is imported on first use
     from jinja2.sandbox import SandboxedEnvironment
 
 from workbench.calm.conditions import evaluate_condition
+from workbench.calm.external import AgentCallRequest, ToolCallRequest
 from workbench.calm.names import (
     ACTION_LISTEN,
     ACTION_SEND_TEXT,
@@ -31,10 +32,17 @@ from workbench.calm.names import (
 )
 from workbench.calm.values import JSONObject, SlotValue
 from workbench.engine import events as ev
-from workbench.engine.external_calls import skipped_call_note
+from workbench.engine.external_calls import (
+    agent_request,
+    calls_agent,
+    drop_ended_agent,
+    mark_interrupted,
+    tool_request,
+    waiting_agent_request,
+)
 from workbench.engine.loops import repeating_tail, spell_loop
 from workbench.engine.search import has_search_policy
-from workbench.engine.stack import CALL, CHITCHAT, INTERRUPT, LINK, SEARCH, Frame
+from workbench.engine.stack import AGENT, CALL, CHITCHAT, INTERRUPT, LINK, SEARCH, Frame
 from workbench.engine.stack_ops import interrupted_flow_frames, join_names, push_flow, push_pattern
 from workbench.engine.tracker import Tracker
 from workbench.project.model import (
@@ -64,6 +72,9 @@ class Prediction:
     # the top frame is a search frame Enterprise Search answers: the caller finds the
     # answer and hands it to `Engine.settle_search`, which says what runs
     search: bool = False
+    # a `call` of an MCP tool or a sub-agent: the caller makes it and hands the outcome
+    # to `Engine.settle_call`, which says what runs (`action` is "" meanwhile)
+    call: ToolCallRequest | AgentCallRequest | None = None
 
 
 def render_template(text: str, context: JSONObject, slots: Mapping[str, SlotValue]) -> str:
@@ -118,10 +129,17 @@ class FlowExecutor:
     def _advance(self, tracker: Tracker, trail: list[tuple[str, str]]) -> Prediction | None:
         """Steps until one predicts an action; None after MAX_STEPS steps (Rasa's flow
         circuit breaker), with the steps taken in `trail`."""
+        mark_interrupted(tracker)
         for _ in range(MAX_STEPS):
             frame = tracker.stack.top()
             if frame is None:
                 return Prediction(ACTION_LISTEN)
+            if frame.type == AGENT:
+                if frame.step_id.startswith(NEXT_PREFIX):
+                    drop_ended_agent(tracker, frame)
+                    continue
+                request = waiting_agent_request(self.project, tracker, frame)
+                return Prediction("", request.flow_id, request.step_id, call=request)
             if not frame.is_flow_frame:
                 if frame.type == SEARCH and self.answers_search:
                     return Prediction(ACTION_SEND_TEXT, search=True)
@@ -223,10 +241,11 @@ class FlowExecutor:
             return None
         if step.kind == "call":
             target = step.call or ""
-            note = skipped_call_note(self.project, step)
-            if note is not None:
-                tracker.add(ev.notice(note, flow_id=flow.id, step_id=step.id))
-                return None
+            if step.calls_mcp_tool:
+                return Prediction("", flow.id, step.id, call=tool_request(tracker, flow, step))
+            if calls_agent(self.project, step):
+                request = agent_request(self.project, tracker, flow, step)
+                return Prediction("", flow.id, step.id, call=request)
             if push_flow(self.project, tracker, target, CALL) is None:
                 tracker.add(ev.error(f"call of unknown flow '{target}' ignored"))
             return None

@@ -21,6 +21,8 @@ from workbench.project.model import START_STEP
 FLOW = "flow"
 REGULAR, INTERRUPT, LINK, CALL = "regular", "interrupt", "link", "call"
 SEARCH, CHITCHAT = "search", "chitchat"
+# a sub-agent waiting for the user, above the flow that called it (`state`, `agent_id`)
+AGENT = "agent"
 
 _ID_CHARS = string.ascii_uppercase + string.ascii_lowercase + string.digits
 
@@ -63,7 +65,7 @@ class Frame:
     @property
     def is_flow_frame(self) -> bool:
         """Frames the flow executor advances (user flows and patterns)."""
-        return self.flow_id is not None
+        return self.flow_id is not None and self.type != AGENT
 
     def as_dict(self) -> JSONObject:
         data: JSONObject = {"frame_id": self.frame_id, "type": self.type}

@@ -11,6 +11,7 @@ from typing import TypeVar
 
 from workbench.calm.conditions import check_syntax, parse_condition
 from workbench.calm.names import (
+    ACTION_AGENT_REQUEST_USER_INPUT,
     ACTION_BACK,
     ACTION_CANCEL_FLOW,
     ACTION_CANCEL_INTERRUPTED_FLOWS,
@@ -85,6 +86,7 @@ BUILTIN_ACTIONS = frozenset(
         ACTION_UNLIKELY_INTENT,
         ACTION_BACK,
         ACTION_SEND_TEXT,
+        ACTION_AGENT_REQUEST_USER_INPUT,
         ACTION_EXTRACT_SLOTS,
         ACTION_VALIDATE_SLOT_MAPPINGS,
         ACTION_CANCEL_FLOW,

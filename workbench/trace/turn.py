@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from workbench.calm.values import JSONValue, SlotValue
+from workbench.trace.calls import CallRecord
 from workbench.trace.records import (
     ActionRun,
     BotMessage,
@@ -43,6 +44,7 @@ _RECORD_LISTS = frozenset(
         "actions",
         "retrieved_flows",
         "knowledge",
+        "calls",
     }
 )
 
@@ -85,6 +87,8 @@ class TurnTrace:
     event_offset: int = 0
     # the knowledge questions Enterprise Search answered (or could not) in this turn
     knowledge: list[KnowledgeRecord] = field(default_factory=list)
+    # the MCP tools and sub-agents the flows called in this turn
+    calls: list[CallRecord] = field(default_factory=list)
 
     @property
     def changed_slots(self) -> dict[str, tuple[SlotValue, SlotValue]]:
@@ -170,6 +174,7 @@ class TurnTrace:
             project_fingerprint=_given(data, "project_fingerprint", str, ""),
             event_offset=_given(data, "event_offset", int, 0),
             knowledge=_records(data.get("knowledge"), KnowledgeRecord.from_dict, KnowledgeRecord),
+            calls=_records(data.get("calls"), CallRecord.from_dict, CallRecord),
         )
 
 
