@@ -29,6 +29,7 @@ from workbench.tui.conversation import UNKNOWN_PROJECT
 from workbench.tui.widgets import (
     NO_TURN,
     PANELS,
+    AgentsPanel,
     CommandsPanel,
     FlowChosen,
     FlowPanel,
@@ -150,7 +151,8 @@ def test_panels_are_listed_with_titles():
         "Prompt",
         "History",
         "Flow",
-        "Knowledge",
+        "Calls",
+        "Docs",
     ]
     assert all(issubclass(p, TracePanel) for p in PANELS)
 
@@ -163,7 +165,7 @@ async def test_every_panel_shows_the_empty_state(project):
             panel.show_trace(None, project)
         await pilot.pause()
         for panel in panels:
-            if isinstance(panel, (CommandsPanel, PromptPanel)):
+            if isinstance(panel, (CommandsPanel, PromptPanel, AgentsPanel)):
                 assert text_of(panel) == NO_TURN
             elif isinstance(panel, HistoryPanel):
                 assert str(panel.query_one("#history-body", Static).render()) == NO_TURN

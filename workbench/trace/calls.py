@@ -9,6 +9,10 @@ from dataclasses import dataclass, field
 
 from workbench.calm.external import AgentStep
 from workbench.calm.values import JSONObject, JSONValue, SlotValue
+from workbench.engine.external_calls import calls_agent
+from workbench.engine.stack import AGENT as AGENT_FRAME
+from workbench.project.model import Project, Step
+from workbench.trace.records import StackFrame
 
 TOOL, AGENT = "tool", "agent"
 # where an outcome came from
@@ -112,6 +116,22 @@ class CallRecord:
             duration_ms=float(duration) if isinstance(duration, (int, float)) else 0.0,
             source=str(data.get("source") or LIVE),
         )
+
+
+def call_kind(project: Project, step: Step) -> str | None:
+    """`tool` or `agent` for a `call` step whose target is not a flow; None otherwise."""
+    if step.calls_mcp_tool:
+        return TOOL
+    return AGENT if calls_agent(project, step) else None
+
+
+def agent_state(frame: StackFrame) -> str | None:
+    """The state of an agent frame (`waiting_for_input`, `interrupted`, `resuming`);
+    None for a frame that is not an agent's."""
+    if frame.type != AGENT_FRAME:
+        return None
+    state = frame.context.get("state")
+    return state if isinstance(state, str) else ""
 
 
 def _text(value: JSONValue) -> str | None:

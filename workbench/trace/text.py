@@ -24,8 +24,10 @@ from rich.table import Table
 from rich.text import Text
 
 from workbench.calm.commands import FROM_LLM
+from workbench.calm.external import AgentStep
 from workbench.calm.names import UTTER_ACTION_KEY, is_session_start
 from workbench.calm.values import JSONValue
+from workbench.trace.calls import AGENT, TOOL, CallRecord, agent_state
 from workbench.trace.records import (
     ActionRun,
     BotMessage,
@@ -413,8 +415,15 @@ def frame_context(frame: StackFrame, limit: int = 40) -> str:
 
 
 def frame_cells(frame: StackFrame, style: str = "") -> tuple[Text, Text]:
-    """(flow id / @ step, frame kind / pattern context) of one frame, two lines each."""
+    """(flow id / @ step, frame kind / pattern context) of one frame, two lines each; an
+    agent frame names its agent and state, and the flow step that called it."""
     kind = frame.kind
+    agent = agent_frame_text(frame)
+    if agent is not None:
+        first = Text.assemble(
+            (agent, style or "bold"), "\n", (f"for {_frame_where(frame)}", style or "dim")
+        )
+        return first, Text(kind, style=style or "bold")
     name_style = style or ("dim" if kind == "pattern" else "bold")
     step = printable(short_step(frame.flow_id, frame.step_id), multiline=False)
     first = Text.assemble(
@@ -426,8 +435,17 @@ def frame_cells(frame: StackFrame, style: str = "") -> tuple[Text, Text]:
     return first, second
 
 
+def _frame_where(frame: StackFrame) -> str:
+    step = short_step(frame.flow_id, frame.step_id)
+    return printable(f"{frame.flow_id or '?'} @ {step}" if step else frame.flow_id or "?")
+
+
 def frame_text(frame: StackFrame) -> str:
-    """`flow (kind) @ step` for one frame."""
+    """`flow (kind) @ step` for one frame; `agent x · waiting for input (for flow @ step)`
+    for an agent's."""
+    agent = agent_frame_text(frame)
+    if agent is not None:
+        return printable(f"{agent} (for {_frame_where(frame)})", multiline=False)
     return printable(f"{frame.flow_name} ({frame.kind}) @ {frame.step_id}", multiline=False)
 
 
@@ -539,6 +557,166 @@ def knowledge_rows(record: KnowledgeRecord) -> list[tuple[str, str]]:
     return [(printable(label, multiline=False), printable(text)) for label, text in rows]
 
 
+# --- MCP tool and sub-agent calls ----------------------------------------------------------
+
+# the agent frame's states on the stack, as a reader says them
+AGENT_STATES = {
+    "waiting_for_input": "waiting for input",
+    "interrupted": "interrupted",
+    "resuming": "resuming",
+}
+
+
+def json_text(value: JSONValue, indent: int | None = None) -> str:
+    """`value` as JSON (`indent`: pretty, over several lines), text that is not JSON as is."""
+    try:
+        dumped = json.dumps(value, ensure_ascii=False, indent=indent, default=str)
+    except (TypeError, ValueError):
+        dumped = repr(value)
+    return printable(json_printable(dumped))
+
+
+def arguments_text(name: str, arguments: JSONValue) -> str:
+    """`track_parcel(tracking_number='A1', full=true)`: a call as a reader writes it."""
+    pairs = arguments.items() if isinstance(arguments, dict) else ()
+    shown = ", ".join(f"{key}={value_text(value, 0)}" for key, value in pairs)
+    return printable(f"{name}({shown})", multiline=False)
+
+
+def tool_result_text(result: JSONValue, indent: int | None = None) -> str:
+    """What a tool returned: its `structuredContent` as JSON, else its text parts, else the
+    wire result as it came."""
+    if isinstance(result, dict):
+        structured = result.get("structuredContent")
+        if structured is not None:
+            return json_text(structured, indent)
+        parts = result.get("content")
+        if isinstance(parts, list):
+            texts = [
+                str(part.get("text", ""))
+                for part in parts
+                if isinstance(part, dict) and part.get("type") == "text"
+            ]
+            if texts:
+                return printable("\n".join(texts))
+    if result is None:
+        return "(nothing)"
+    return printable(result) if isinstance(result, str) else json_text(result, indent)
+
+
+def call_usage(record: CallRecord) -> list[str]:
+    """`[source, "12.3 ms", "812+40 tokens", "$0.0012"]`: how a call was made and what it
+    took (tokens and cost only for an agent whose model was asked)."""
+    parts = [printable(record.source, multiline=False), f"{record.duration_ms:.1f} ms"]
+    if any(step.kind == "model" for step in record.steps):
+        prompt, completion = record.tokens
+        parts.append(f"{prompt}+{completion} tokens")
+    cost = record.cost
+    if cost is not None:
+        parts.append(f"${cost:.6f}".rstrip("0").rstrip("."))
+    return parts
+
+
+def call_title(record: CallRecord) -> str:
+    """`tool track_parcel @parcels: ok · stub · 3.1 ms`: the headline and its usage."""
+    return printable(" · ".join([record.headline, *call_usage(record)]), multiline=False)
+
+
+def exit_check_text(step: AgentStep) -> str:
+    """`order_status='shipped' → met`: the exit slots' values and whether `exit_if` held."""
+    if step.error:
+        return printable(f"not evaluated: {step.error}", multiline=False)
+    checked = step.arguments.get("slots")
+    values = (
+        ", ".join(f"{name}={value_text(value, 0)}" for name, value in checked.items())
+        if isinstance(checked, dict) and checked
+        else "no exit slot set"
+    )
+    verdict = "met" if step.result is True else "not met"
+    return printable(f"{values} → {verdict}", multiline=False)
+
+
+def _step_usage(step: AgentStep) -> str:
+    parts = []
+    if step.prompt_tokens is not None or step.completion_tokens is not None:
+        parts.append(f"{_count(step.prompt_tokens)}+{_count(step.completion_tokens)} tokens")
+    if step.latency_ms:
+        parts.append(f"{step.latency_ms:.0f} ms")
+    return " · ".join(parts)
+
+
+def agent_step_text(step: AgentStep) -> str:
+    """One step of an agent's loop on one line: `model "text" → calls x(a=1) · 80+12
+    tokens · 420 ms`, `tool x(a=1) → {...} · 30 ms`, `set_slot s(slot_value=1) → 1`,
+    `exit check a=1 → met`."""
+    usage = _step_usage(step)
+    if step.kind == "model":
+        said = f" {truncate(repr(step.text), 0)}" if step.text else ""
+        calls = ", ".join(
+            arguments_text(str(call.get("name", "?")), call.get("arguments"))
+            for call in step.tool_calls
+        )
+        text = f"model{said}" + (f" → calls {calls}" if calls else "")
+    elif step.kind == "exit_check":
+        text = f"exit check {exit_check_text(step)}"
+    elif step.kind in ("tool", "set_slot"):
+        text = f"{step.kind} {arguments_text(step.name, step.arguments)}"
+        if step.error:
+            text += f" → error: {step.error}"
+        elif step.result is not None:
+            shown = (
+                tool_result_text(step.result) if step.kind == "tool" else value_text(step.result, 0)
+            )
+            text += f" → {shown}"
+    else:
+        text = f"{step.kind} {step.name}".rstrip()
+        if step.error:
+            text += f": {step.error}"
+    if usage:
+        text += f" · {usage}"
+    return printable(text, multiline=False)
+
+
+def call_rows(record: CallRecord) -> list[tuple[str, str]]:
+    """A tool or agent call as (label, text) rows: the headline, where it was called, what
+    it was sent and what came back; for an agent its exit conditions, each step of its
+    loop, the message it said and the slots it set."""
+    where = short_step(record.flow_id, record.step_id)
+    rows = [("call", call_title(record)), ("at", f"{record.flow_id} @ {where}".strip(" @"))]
+    if record.kind == TOOL:
+        rows.append(("arguments", json_text(dict(record.arguments))))
+        if record.result is not None:
+            rows.append(("result", tool_result_text(record.result)))
+    elif record.kind == AGENT:
+        if record.model:
+            rows.append(("model", record.model))
+        rows.extend(("exit if", condition) for condition in record.exit_if)
+        if record.prompt is not None:
+            rows.append(("prompt", f"{len(record.prompt)} characters"))
+        rows.extend(
+            (f"step {number}", agent_step_text(step)) for number, step in enumerate(record.steps, 1)
+        )
+        if record.message is not None:
+            rows.append(("message", record.message))
+        if record.slots:
+            rows.append(("sets", ", ".join(slot_set_text(n, v) for n, v in record.slots)))
+    if record.error:
+        rows.append(("error", record.error))
+    return [(printable(label, multiline=False), printable(text)) for label, text in rows]
+
+
+def agent_frame_text(frame: StackFrame) -> str | None:
+    """`agent parcel_helper · waiting for input` for an agent frame; None for any other."""
+    state = agent_state(frame)
+    if state is None:
+        return None
+    agent = frame.context.get("agent_id") or "?"
+    text = f"agent {agent}"
+    if state:
+        text += f" · {AGENT_STATES.get(state, state)}"
+    return printable(text, multiline=False)
+
+
 # --- a whole turn --------------------------------------------------------------------------
 
 
@@ -583,10 +761,18 @@ def trace_rows(trace: TurnTrace) -> list[tuple[str, str]]:
         rows.extend((f"log {run.name}", line) for line in run.log_lines)
     for record in trace.knowledge:
         rows.extend(knowledge_rows(record))
+    for call in trace.calls:
+        rows.extend(call_rows(call))
     return [(printable(label, multiline=False), printable(text)) for label, text in rows]
 
 
-_ROW_STYLES = {"dropped": "red", "rewritten": "yellow", "reason": "yellow", "doc issue": "yellow"}
+_ROW_STYLES = {
+    "dropped": "red",
+    "rewritten": "yellow",
+    "reason": "yellow",
+    "doc issue": "yellow",
+    "error": "red",
+}
 
 
 def trace_table(trace: TurnTrace) -> Table:
@@ -626,10 +812,17 @@ def bot_text(messages: Iterable[BotMessage]) -> str:
 
 
 __all__ = [
+    "AGENT_STATES",
     "action_names",
+    "agent_frame_text",
+    "agent_step_text",
+    "arguments_text",
     "bot_message_lines",
     "bot_text",
     "button_label",
+    "call_rows",
+    "call_title",
+    "call_usage",
     "chat_markup",
     "command_call",
     "command_text",
@@ -638,11 +831,13 @@ __all__ = [
     "dropped_what",
     "escaped",
     "event_line",
+    "exit_check_text",
     "flow_change",
     "frame_cells",
     "frame_context",
     "frame_text",
     "json_printable",
+    "json_text",
     "knowledge_hit_text",
     "knowledge_rows",
     "message_content",
@@ -654,6 +849,7 @@ __all__ = [
     "short_step",
     "slot_set_text",
     "summary_markup",
+    "tool_result_text",
     "trace_rows",
     "trace_table",
     "truncate",

@@ -108,6 +108,14 @@ MAIN = (
         footer=False,
     ),
     UserAction(
+        "agents",
+        "",
+        "",
+        "Agents and tools panel",
+        "The Calls tab: the MCP tools and sub-agents the shown turn called, their steps",
+        footer=False,
+    ),
+    UserAction(
         "reload", "", "", "Reload project", "Load the project folder again now", footer=False
     ),
     UserAction(

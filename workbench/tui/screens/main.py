@@ -635,8 +635,12 @@ class MainScreen(Screen):
         toggle_maximize(self)
 
     def action_knowledge(self) -> None:
-        """Bring the Knowledge tab forward and put the focus in it (the palette)."""
+        """Bring the Docs tab (knowledge) forward and put the focus in it (the palette)."""
         self.panels.reveal("knowledge")
+
+    def action_agents(self) -> None:
+        """Bring the Calls tab (agents and tools) forward and focus it (the palette)."""
+        self.panels.reveal("agents")
 
     def action_copy_tracker(self) -> None:
         self.query_one(HistoryPanel).copy_tracker()

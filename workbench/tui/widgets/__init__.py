@@ -7,6 +7,7 @@ for panel_class in PANELS:
     panel.show_trace(trace, project)  # trace None: the "No turn yet" state
 """
 
+from workbench.tui.widgets.agents_panel import AgentsPanel
 from workbench.tui.widgets.base import NO_TURN, FlowChosen, TextPanel, TracePanel
 from workbench.tui.widgets.flow_panel import FlowPanel
 from workbench.tui.widgets.history_panel import HistoryPanel
@@ -23,6 +24,7 @@ from workbench.tui.widgets.panels import (
 __all__ = [
     "NO_TURN",
     "PANELS",
+    "AgentsPanel",
     "ChunkChosen",
     "CommandsPanel",
     "FlowChosen",

@@ -1,10 +1,18 @@
 """How a flow's steps and links are named on screen: `collect order_id`, `action x`,
-`set_slots a=1`, and a link's target by its explicit id or its step's label."""
+`set_slots a=1`, a link's target by its explicit id or its step's label, and what a
+`call` of an agent or MCP tool is and how it went in a turn."""
 
 from __future__ import annotations
 
-from workbench.project.model import END_STEP, Flow, Step
+from workbench.calm.external import CANCELLED, COMPLETED, INPUT_REQUIRED
+from workbench.project.model import END_STEP, Flow, Project, Step
+from workbench.trace.calls import TOOL, agent_state, call_kind
 from workbench.trace.text import truncate
+from workbench.trace.turn import TurnTrace
+
+# an agent's turn, as the chart says it
+_AGENT_STATES = {COMPLETED: "ok", INPUT_REQUIRED: "waiting", CANCELLED: "cancelled"}
+_FRAME_STATES = {"waiting_for_input": "waiting"}
 
 
 def _value(value: object) -> str:
@@ -37,4 +45,34 @@ def target_label(flow: Flow, target: str) -> str:
     return step.id if step.explicit_id else step_label(step)
 
 
-__all__ = ["step_label", "target_label"]
+def call_state(trace: TurnTrace | None, flow_id: str, step: Step) -> str | None:
+    """How the call at `step` went in `trace`: ok, error, waiting, cancelled, called; an
+    agent waiting on the stack from an earlier turn is waiting (or interrupted)."""
+    if trace is None:
+        return None
+    made = [c for c in trace.calls if c.flow_id == flow_id and c.step_id == step.id]
+    if made:
+        last = made[-1]
+        if last.kind == TOOL:
+            return "error" if last.error else "ok"
+        return _AGENT_STATES.get(last.status, "error" if last.status else "called")
+    for frame in trace.stack_after:
+        state = agent_state(frame)
+        if state is not None and frame.flow_id == flow_id and frame.step_id == step.id:
+            return _FRAME_STATES.get(state, state or "waiting")
+    return None
+
+
+def call_marks(project: Project, flow: Flow, trace: TurnTrace | None) -> dict[str, str]:
+    """Step id -> `tool · ok` / `agent · waiting for input` for each call of an agent or
+    tool in `flow`: its kind, and its state in `trace` when it took part."""
+    marks = {}
+    for step in flow.steps:
+        kind = call_kind(project, step)
+        if kind is not None:
+            state = call_state(trace, flow.id, step)
+            marks[step.id] = f"{kind} · {state}" if state else kind
+    return marks
+
+
+__all__ = ["call_marks", "call_state", "step_label", "target_label"]

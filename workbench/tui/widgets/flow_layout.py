@@ -17,7 +17,7 @@ terminal column:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from workbench.project.model import END_STEP, ConditionalNext, Flow, StaticNext, Step
@@ -131,7 +131,10 @@ def edge_label(condition: str | None, zoom: str) -> str:
     return compact_condition(condition) if zoom == COMPACT else f"if {condition}"
 
 
-def step_lines(step: Step, zoom: str) -> tuple[str, ...]:
+def step_lines(step: Step, zoom: str, mark: str | None = None) -> tuple[str, ...]:
+    if mark:
+        width = COMPACT_LABEL if zoom == COMPACT else FULL_LABEL
+        return (*step_lines(step, zoom), _cut(mark, width))
     if zoom == COMPACT:
         mark = KIND_MARK.get(step.kind, step.kind)
         text = step_label(step).removeprefix(step.kind).removeprefix(" ")
@@ -231,16 +234,18 @@ def layout_flow(
     current: str | None = None,
     visited: Iterable[str] = (),
     taken: Iterable[tuple[str, str]] = (),
+    marks: Mapping[str, str] | None = None,
 ) -> Chart:
     """The chart of `flow`: `current` is the step the flow waits at, `visited` the steps
     this conversation went through and `taken` the links it followed ((source, target)
-    step ids; START and END as themselves)."""
+    step ids; START and END as themselves); `marks` a line more in a step's box (what a
+    call of an agent or tool is, and how it went: `agent · waiting`)."""
     visited_set, taken_set = set(visited), set(taken)
     chart = Chart(flow.id, zoom)
     nodes = chart.nodes
     nodes[START] = ChartNode(START, "start", ("● START",), width=7)
     for step in flow.steps:
-        lines = step_lines(step, zoom)
+        lines = step_lines(step, zoom, (marks or {}).get(step.id))
         nodes[step.id] = ChartNode(
             step.id,
             "step",

@@ -17,7 +17,7 @@ from workbench.trace.text import printable, short_step
 from workbench.trace.turn import TurnTrace
 from workbench.tui.widgets.base import NO_TURN, TracePanel
 from workbench.tui.widgets.flow_chart import FlowChart
-from workbench.tui.widgets.flow_graph import step_label, target_label
+from workbench.tui.widgets.flow_graph import call_marks, step_label, target_label
 from workbench.tui.widgets.flow_layout import COMPACT, FULL, Chart, layout_flow
 from workbench.tui.widgets.flow_path import FlowPath, flow_path, latest_run_turns
 
@@ -54,9 +54,12 @@ def _shown(text: str) -> str:
     return printable(text, multiline=False)
 
 
-def step_details(flow: Flow, step: Step, current: str | None, path: FlowPath) -> Content:
-    """What the details line under the chart says about `step`: its label and id, its
-    description, where each of its links goes and on which condition."""
+def step_details(
+    flow: Flow, step: Step, current: str | None, path: FlowPath, mark: str | None = None
+) -> Content:
+    """What the details line under the chart says about `step`: its label and id, what a
+    call of an agent or tool is and how it went (`mark`), its description, where each of
+    its links goes and on which condition."""
     where = "the flow waits here" if step.id == current else ""
     if not where and step.id in path.visited:
         where = "passed this run"
@@ -64,6 +67,9 @@ def step_details(flow: Flow, step: Step, current: str | None, path: FlowPath) ->
     if where:
         head.append((f"  · {where}", "$text-success"))
     lines = [Content.assemble(*head)]
+    if mark:
+        server = f" on {_shown(step.mcp_server)}" if step.mcp_server else ""
+        lines.append(Content.styled(f"{_shown(mark)}{server} (the Calls tab shows it)", "bold"))
     if step.description:
         lines.append(Content(_shown(step.description)))
     nxt = step.next
@@ -79,7 +85,7 @@ def step_details(flow: Flow, step: Step, current: str | None, path: FlowPath) ->
             lines.append(Content.assemble(("else", "italic"), " → END (no branch matched)"))
     elif isinstance(nxt, StaticNext):
         lines.append(Content(f"next → {_shown(target_label(flow, nxt.target))}"))
-    if step.kind in ("call", "link") and step.target:
+    if step.kind in ("call", "link") and step.target and not mark:
         lines.append(Content.styled(f"Enter: open flow {_shown(step.target)}", "$text-accent"))
     return Content("\n").join(lines)
 
@@ -124,6 +130,7 @@ class FlowPanel(TracePanel):
         self._flow: Flow | None = None
         self._flow_ids: tuple[str, ...] = ()
         self._shown_key: tuple[object, ...] | None = None
+        self.marks: dict[str, str] = {}  # step id -> an agent or tool call's kind and state
 
     def compose(self):
         yield Select(
@@ -193,7 +200,9 @@ class FlowPanel(TracePanel):
         if node.kind == "loop" and node.target and chart and node.target in chart.nodes:
             self.chart.move_to(node.target)
         elif node.step_kind in ("call", "link") and node.target:
-            if self.project is not None and self.project.flow(node.target) is not None:
+            if node.key in self.marks:
+                self.notify(f"{node.target}: {self.marks[node.key]} (see the Calls tab)")
+            elif self.project is not None and self.project.flow(node.target) is not None:
                 self.select_flow(node.target)
                 self.chart.focus()
             else:
@@ -293,7 +302,9 @@ class FlowPanel(TracePanel):
             self.border_subtitle += f" · {self.project_note}"
         self.path = flow_path(flow, self._turns_for(flow.id, trace))
         width = chart.scrollable_content_region.width or self.size.width
-        key = (flow.id, flow.fingerprint, flow.steps, step, self.path, self.zoom, width)
+        self.marks = call_marks(self.project, flow, trace) if self.project else {}
+        marks = tuple(sorted(self.marks.items()))
+        key = (flow.id, flow.fingerprint, flow.steps, step, self.path, self.zoom, width, marks)
         if key == self._shown_key:
             return
         moved = self._flow is None or self._flow.id != flow.id or step != self.current_shown
@@ -309,7 +320,12 @@ class FlowPanel(TracePanel):
     def _layout(self, flow: Flow, step: str | None, width: int) -> Chart:
         def draw(zoom: str) -> Chart:
             return layout_flow(
-                flow, zoom, current=step, visited=self.path.visited, taken=self.path.taken
+                flow,
+                zoom,
+                current=step,
+                visited=self.path.visited,
+                taken=self.path.taken,
+                marks=self.marks,
             )
 
         if self.zoom is not None:
@@ -334,7 +350,9 @@ class FlowPanel(TracePanel):
             return
         step = flow.step(node.step_id or "")
         if step is not None:
-            self.details.update(step_details(flow, step, self.current_step, self.path))
+            self.details.update(
+                step_details(flow, step, self.current_step, self.path, self.marks.get(step.id))
+            )
 
 
 __all__ = ["ACTIVE", "FlowPanel", "active_flow", "frame_step", "step_details"]

@@ -155,7 +155,8 @@ class KnowledgePanel(TableNotePanel):
     """The knowledge questions of the turn: summary, the chunks as a table (rank, score,
     file:line, excerpt), then the answer, verdict, model call, raw answer and prompt."""
 
-    panel_title = "Knowledge"
+    # "Docs": the tab bar holds every tab at 100 columns only with a short label
+    panel_title = "Docs"
 
     DEFAULT_CSS = """
     KnowledgePanel > #knowledge-scroll { height: 1fr; }

@@ -14,6 +14,7 @@ from textual.widgets import TabbedContent, TabPane
 
 from workbench.project.model import Project
 from workbench.trace.turn import TurnTrace
+from workbench.tui.widgets.agents_panel import AgentsPanel
 from workbench.tui.widgets.base import TracePanel
 from workbench.tui.widgets.flow_panel import FlowPanel
 from workbench.tui.widgets.history_panel import HistoryPanel
@@ -23,6 +24,8 @@ from workbench.tui.widgets.panels import PANELS
 WIDE_AT = 150  # terminal columns from which slots and stack are pinned beside the tabs
 PINNED = ("SlotsPanel", "StackPanel")
 FIRST = ("CommandsPanel", "SlotsPanel", "StackPanel")  # tab order: these first
+# the tabs in the bar only for projects (or turns) that use them, or once asked for
+OPTIONAL: tuple[type[AgentsPanel] | type[KnowledgePanel], ...] = (AgentsPanel, KnowledgePanel)
 
 
 def panel_id(cls: type) -> str:
@@ -107,27 +110,32 @@ class PanelArea(Vertical):
                         f"The {panel.panel_title} panel failed: {exc!r}",  # type: ignore[attr-defined]
                         severity="error",
                     )
-        self._show_knowledge_tab(trace, project)
+        self._show_optional_tabs(trace, project)
 
-    def _show_knowledge_tab(self, trace: TurnTrace | None, project: Project) -> None:
-        """The Knowledge tab is in the bar for projects that answer from documents (or a
-        turn that did), or once asked for: elsewhere it would only crowd a narrow bar.
-        It is the last tab, so showing or hiding it moves no other."""
-        pane = f"tab-{panel_id(KnowledgePanel)}"
+    def _show_optional_tabs(self, trace: TurnTrace | None, project: Project) -> None:
+        """The Calls and Docs tabs are in the bar for projects that call agents or
+        tools, or answer from documents (or a turn that did), or once asked for:
+        elsewhere they would only crowd a narrow bar. They are the last tabs, so showing
+        or hiding them moves no other."""
         found = self.query(PanelTabs)
-        if not found or not found.first().query(f"#{pane}"):
+        if not found:
             return
         tabs = found.first()
-        hidden = not (KnowledgePanel.wanted(trace, project) or pane in self.revealed)
-        tab = tabs.get_tab(pane)
-        if tab.has_class("-hidden") == hidden:
-            return
-        tab.set_class(hidden, "-hidden")
-        if hidden and tabs.active == pane:
-            tabs.active = f"tab-{panel_id(ordered_panels()[0])}"
+        for cls in OPTIONAL:
+            pane = f"tab-{panel_id(cls)}"
+            if not tabs.query(f"#{pane}"):
+                continue
+            hidden = not (cls.wanted(trace, project) or pane in self.revealed)
+            tab = tabs.get_tab(pane)
+            if tab.has_class("-hidden") == hidden:
+                continue
+            tab.set_class(hidden, "-hidden")
+            if hidden and tabs.active == pane:
+                tabs.active = f"tab-{panel_id(ordered_panels()[0])}"
 
     def reveal(self, name: str) -> None:
-        """Bring the tab of the panel `name` (`knowledge`, ...) forward and focus it."""
+        """Bring the tab of the panel `name` (`knowledge`, `agents`, ...) forward and
+        focus it."""
         pane = f"tab-{name}"
         tabs = self.query_one(PanelTabs)
         if tabs.query(f"#{pane}"):

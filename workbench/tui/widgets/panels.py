@@ -32,6 +32,7 @@ from workbench.trace.text import (
     value_text,
 )
 from workbench.trace.turn import TurnTrace
+from workbench.tui.widgets.agents_panel import AgentsPanel
 from workbench.tui.widgets.base import (
     NO_TURN,
     FlowChosen,
@@ -507,11 +508,14 @@ PANELS: tuple[type[TracePanel], ...] = (
     PromptPanel,
     HistoryPanel,  # the events of every turn; the shown turn's highlighted
     FlowPanel,
-    KnowledgePanel,  # last: shown or hidden, it never moves the other tabs
+    # last, the tabs a project may not need: shown or hidden, they never move the others
+    AgentsPanel,
+    KnowledgePanel,
 )
 
 __all__ = [
     "PANELS",
+    "AgentsPanel",
     "CommandsPanel",
     "FlowChosen",
     "FlowPanel",
