@@ -12,6 +12,7 @@ import pytest
 from textual.pilot import Pilot
 from tui_helpers import freeze_times, send, start, text_of
 
+from tests.test_tui_contrast import low_contrast_text
 from workbench.agents.stubs import CallStubs
 from workbench.calm.external import AgentStep
 from workbench.trace.calls import AGENT, STUB, CallRecord
@@ -261,6 +262,24 @@ async def test_the_chart_marks_a_tool_call_with_how_it_went(compat):
 
 
 # --- how it looks ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [(100, 30), (160, 45)])
+async def test_the_calls_the_stack_and_the_chart_meet_aa_contrast(compat, size):
+    app = app_on(compat)
+    async with app.run_test(size=size) as pilot:
+        await agent_conversation(pilot)
+        await show_agents(pilot)
+        assert low_contrast_text(app) == []
+        app.main.show_turn(4)  # the agent waits: its frame on the stack, its step marked
+        app.main.panels.reveal("stack")
+        await pilot.pause()
+        assert low_contrast_text(app) == []
+        app.main.panels.reveal("flow")
+        await pilot.pause()
+        marks = app.main.query_one(FlowPanel).marks
+        assert marks == {"check_order_1_call_order_assistant": "agent · waiting"}
+        assert low_contrast_text(app) == []
 
 
 def test_agents_panel_snapshot(compat, snap_compare):

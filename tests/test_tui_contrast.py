@@ -14,7 +14,7 @@ from tui_helpers import copy_sample, send, settle, start
 from workbench.tui.app import make_app
 from workbench.tui.widgets.panel_area import PanelArea
 
-PANELS = ("commands", "slots", "stack", "prompt", "history", "flow", "knowledge")
+PANELS = ("commands", "slots", "stack", "prompt", "history", "flow", "agents", "knowledge")
 # box drawing, block elements, tree guides, the toggle glyph of a checkbox: graphics,
 # which WCAG holds to 3:1 as UI components, not text
 GRAPHICS = set("─│╭╮╰╯├└┬┴┼▔▁▂▃▄▅▆▇█▉▊▋▌▍▎▏▐━┃╸╹╺╻┏┓┗┛░▒▓▼▶◀▲·•X ")
