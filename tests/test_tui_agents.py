@@ -5,6 +5,7 @@ calls a sub-agent) with the calls stubbed as an e2e test stubs them; the agent's
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -146,7 +147,8 @@ async def test_a_tool_call_shows_its_arguments_and_result(compat):
         await send(pilot, "/start flow track_parcel")
         await send(pilot, "/set slot tracking_number 1Z999")
         shown = text_of(panel(app))
-        assert "tool track_shipment @carrier_tools  ok · stub · 0.0 ms" in shown
+        # the stub's own duration is measured, not frozen
+        assert re.search(r"tool track_shipment @carrier_tools  ok · stub · [\d.]+ ms\n", shown)
         assert "track_parcel @ 1_call_track_shipment" in shown
         assert '"tracking_number": "1Z999"' in shown  # the arguments, as JSON
         assert '"status": "in transit"' in shown  # the structured result, pretty
