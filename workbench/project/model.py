@@ -453,6 +453,9 @@ class TestFile:
     fixture_sources: dict[str, tuple[Source, ...]] = field(default_factory=dict)
     metadata: dict[str, JSONObject] = field(default_factory=dict)
     stub_custom_actions: dict[str, JSONObject] = field(default_factory=dict)
+    # the workbench's stubs for MCP tools and sub-agents (agents/stubs.py)
+    stub_tools: JSONObject = field(default_factory=dict)
+    stub_agents: JSONObject = field(default_factory=dict)
 
 
 # --- the project -------------------------------------------------------------------------
