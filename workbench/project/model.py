@@ -407,6 +407,16 @@ class SubAgent:
     folder: str = ""
     configuration: JSONObject = field(default_factory=dict, compare=False, hash=False)
     mcp_servers: tuple[str, ...] = ()
+    # per server: the tools offered to the agent (`include_tools`, None: all of them)
+    # and those held back (`exclude_tools`)
+    tool_filters: tuple[tuple[str, tuple[str, ...] | None, tuple[str, ...]], ...] = ()
+
+    def offers(self, server: str, tool: str) -> bool:
+        """Whether the agent's connections let its model call `tool` of `server`."""
+        for name, include, exclude in self.tool_filters:
+            if name == server:
+                return (include is None or tool in include) and tool not in exclude
+        return server in self.mcp_servers
 
 
 # --- e2e tests ---------------------------------------------------------------------------
