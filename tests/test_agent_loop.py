@@ -297,6 +297,31 @@ async def test_an_unknown_tool_twice_is_fatal(server):
     assert len(server.chat_requests()) == 2
 
 
+async def test_unreadable_arguments_are_answered_with_an_error_and_never_run(server):
+    server.queue("", tool_calls=[{"name": "get_order", "arguments": '{"order_id": 42'}])
+    server.queue("Which order number was it?")
+    tools = ScriptedTools(GET_ORDER, get_order=SHIPPED)
+
+    outcome = await run(server, tools)
+
+    assert outcome.status == INPUT_REQUIRED and tools.calls == []
+    told = messages(server.chat_requests()[1])[-1]
+    assert told["role"] == "tool" and "not valid JSON" in told["content"]
+
+
+async def test_servers_that_cannot_list_their_tools_or_a_broken_exit_condition_are_fatal(server):
+    class Down(ScriptedTools):
+        async def list(self) -> list[ToolSpec]:
+            raise McpError("orders", "connection refused")
+
+    unlisted = await run(server, Down())
+    broken = await run(server, ScriptedTools(GET_ORDER), given(exit_if=("slots.x is",)))
+
+    assert unlisted.status == FATAL_ERROR and "connection refused" in (unlisted.error or "")
+    assert broken.status == FATAL_ERROR and "slots.x is" in (broken.error or "")
+    assert server.chat_requests() == []
+
+
 async def test_a_tool_that_fails_is_fatal_with_the_reason(server):
     server.queue("", tool_calls=[tool_call("get_order", order_id="42")])
     down = McpError("orders", "connection refused")
