@@ -473,11 +473,11 @@ def _current_datetime(tracker: Tracker, zone_name: object, now: datetime | None)
             return datetime.fromisoformat(mocked)
         except ValueError:
             pass
-    zone = _zone(str(zone_name) if zone_name else "UTC")
+    zone = time_zone(str(zone_name) if zone_name else "UTC")
     return (now or datetime.now(timezone.utc)).astimezone(zone)
 
 
-def _zone(name: str) -> tzinfo:
+def time_zone(name: str) -> tzinfo:
     try:
         from zoneinfo import ZoneInfo
 
