@@ -21,19 +21,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
+from workbench.actions.process import free_port
 from workbench.project.model import McpServer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PARCELS_MODULE = "tests.mcp_servers.parcels"
 # importing the SDK and starting uvicorn takes a few seconds on a busy machine
 START_TIMEOUT_S = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def parcels_stdio(name: str = "parcels") -> McpServer:
