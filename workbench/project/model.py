@@ -374,12 +374,28 @@ class ModelGroup:
 
 @dataclass(frozen=True)
 class McpServer:
-    """An entry of endpoints.yml's `mcp_servers:`."""
+    """An entry of endpoints.yml's `mcp_servers:`: a streamable HTTP server at `url`
+    (`type: http`/`https`, as Rasa), or a local process the workbench starts and talks to
+    over stdin/stdout (`type: stdio`, a workbench extension Rasa does not load)."""
 
     name: str
     url: str | None = None
     type: str | None = None
     source: Source = NO_SOURCE
+    # stdio only: the program and its arguments, extra environment variables, and the
+    # folder it runs in (absolute once loaded; the project root when not given)
+    command: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    cwd: str | None = None
+
+    @property
+    def is_stdio(self) -> bool:
+        return self.type == "stdio"
+
+    @property
+    def address(self) -> str:
+        """Where the server is, for messages: its URL or its command line."""
+        return " ".join(self.command) if self.is_stdio else str(self.url)
 
 
 @dataclass(frozen=True)
