@@ -44,17 +44,29 @@ def parcels_http() -> Iterator[str]:
     """Start the parcels server over streamable HTTP, wait until it accepts connections,
     yield its URL, stop it."""
     port = free_port()
+    with http_server([sys.executable, "-m", PARCELS_MODULE, "--http", str(port)], REPO_ROOT, port):
+        yield f"http://127.0.0.1:{port}/mcp"
+
+
+@contextmanager
+def sample_parcels_http(project: Path) -> Iterator[str]:
+    """The sample project's own parcels server (`python -m mcp_tools.parcels`), run from
+    the project folder `project` on a free port; yields its URL."""
+    port = free_port()
+    command = [sys.executable, "-m", "mcp_tools.parcels", "--port", str(port)]
+    with http_server(command, project, port):
+        yield f"http://127.0.0.1:{port}/mcp"
+
+
+@contextmanager
+def http_server(command: list[str], cwd: Path, port: int) -> Iterator[None]:
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", PARCELS_MODULE, "--http", str(port)],
-            cwd=REPO_ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+            command, cwd=cwd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
         )
         try:
             _wait_until_listening(process, port, log)
-            yield f"http://127.0.0.1:{port}/mcp"
+            yield
         finally:
             process.terminate()
             try:

@@ -36,9 +36,18 @@ def track_parcel(tracking_number: str) -> Parcel:
     """Where a parcel is and when it should arrive, by its tracking number (PX + 3 digits)."""
     key = tracking_number.strip().upper()
     if key not in PARCELS:
-        raise ValueError(f"no parcel with tracking number {tracking_number}")
+        raise _tool_error(f"no parcel with tracking number {tracking_number}")
     status, eta = PARCELS[key]
     return {"tracking_number": key, "status": status, "eta": eta}
+
+
+def _tool_error(message: str) -> Exception:
+    """An error the caller sees as the tool's result (`isError`, with this text)."""
+    try:  # mcp 2.x
+        from mcp.server.mcpserver.exceptions import ToolError
+    except ImportError:  # mcp 1.x
+        from mcp.server.fastmcp.exceptions import ToolError
+    return ToolError(message)
 
 
 def main() -> None:
