@@ -314,3 +314,31 @@ async def test_an_agent_that_stops_answering_mid_task_is_a_timeout(server):
     assert outcome.error == (
         f"A2A agent 'travel_agent': no answer from {server}/ within 0.3 s (timeout)"
     )
+
+
+async def test_a_task_the_agent_no_longer_knows_is_a_fatal_error(server):
+    sender = a_sender()
+    await run_a2a_agent(travel_agent(card_url(server)), turn("I want to book a flight", sender))
+    # the agent restarted meanwhile (here: another server answers for it) and forgot the task
+    with serving() as restarted:
+        outcome = await run_a2a_agent(travel_agent(card_url(restarted)), turn("Rome", sender))
+    assert outcome.status == FATAL_ERROR
+    assert outcome.error.startswith("A2A agent 'travel_agent': the agent answered with an error")
+    assert len(outcome.steps) == 1
+    # the forgotten task is dropped: the next turn starts afresh
+    again = await run_a2a_agent(travel_agent(card_url(server)), turn("Rome", sender))
+    assert "task_id" not in again.steps[0].arguments
+
+
+async def test_a_card_offering_no_transport_the_client_speaks_is_a_fatal_error(tmp_path):
+    card = {
+        "name": "x",
+        "description": "y",
+        "supportedInterfaces": [{"url": "http://127.0.0.1:1/", "protocolBinding": "GRPC"}],
+    }
+    (tmp_path / "card.json").write_text(json.dumps(card))
+    outcome = await run_a2a_agent(travel_agent("card.json"), turn("hi", a_sender()), tmp_path)
+    assert outcome.status == FATAL_ERROR
+    assert outcome.error.startswith(
+        "A2A agent 'travel_agent': cannot talk to the agent its card describes"
+    )

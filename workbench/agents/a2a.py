@@ -105,8 +105,8 @@ async def run_a2a_agent(
     tries = max(1, int(_number(agent.configuration.get("max_retries"), DEFAULT_MAX_RETRIES)))
     steps: list[AgentStep] = []
     try:
+        import a2a.client  # noqa: F401  (optional: missing, the turn says how to install it)
         import httpx
-        from a2a.client import ClientConfig, create_client
     except ImportError:
         return _outcome(
             FATAL_ERROR, started, steps, error=f"{_who(agent)}: needs the A2A SDK ({INSTALL})"
@@ -115,10 +115,7 @@ async def run_a2a_agent(
         try:
             card = await _agent_card(agent, root, http, timeout)
             url = _message_url(card)
-            config = ClientConfig(
-                streaming=True, httpx_client=http, accepted_output_modes=OUTPUT_MODES
-            )
-            client = await create_client(card, client_config=config)
+            client = await _client(card, http)
         except _Unreachable as error:
             steps.append(AgentStep(kind="a2a", name=agent.name, error=str(error)))
             return _outcome(FATAL_ERROR, started, steps, error=f"{_who(agent)}: {error}")
@@ -197,6 +194,16 @@ def _card_file(path: Path) -> AgentCard:
         raise _Unreachable(f"the agent card file {path} is not an agent card: {error}") from error
 
 
+async def _client(card: AgentCard, http: httpx.AsyncClient) -> Client:
+    from a2a.client import ClientConfig, create_client
+
+    config = ClientConfig(streaming=True, httpx_client=http, accepted_output_modes=OUTPUT_MODES)
+    try:
+        return await create_client(card, client_config=config)
+    except ValueError as error:  # no transport both sides speak
+        raise _Unreachable(f"cannot talk to the agent its card describes: {error}") from error
+
+
 def _message_url(card: AgentCard) -> str:
     """Where messages go: the card's JSON-RPC interface, else its first one."""
     urls = [(i.protocol_binding, i.url) for i in card.supported_interfaces if i.url]
@@ -252,6 +259,8 @@ async def _exchange(
         reply = _Reply(RECOVERABLE_ERROR, error=f"the agent answered with an error: {error}")
     except A2AError as error:
         reply = _Reply(FATAL_ERROR, error=f"the agent answered with an error: {error}")
+    except (ValueError, TypeError) as error:  # an answer the SDK could not read
+        reply = _Reply(FATAL_ERROR, error=f"the agent's answer could not be read: {error}")
     sent: JSONObject = {"url": url, "context_id": given.sender_id, "text": text}
     if task_id:
         sent["task_id"] = task_id
