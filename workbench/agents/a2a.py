@@ -17,17 +17,20 @@ or working) becomes the outcome:
   the artifacts (each text once);
 - input-required, or a plain message instead of a task -> INPUT_REQUIRED: the status
   message's text is the agent's question;
-- failed, rejected, canceled, auth-required: Rasa counts these as recoverable and tries
-  the turn again, up to `configuration.max_retries` times (default 5, waiting 1, 2, 4, 5
-  s between tries), then ends it with a fatal error; so does this (FATAL_ERROR, the
-  reason names the state and the agent's own words). A remote `canceled` is not Rasa's
-  CANCELLED: that status only comes from cancelling the turn on Rasa's side.
+- failed, rejected, canceled, auth-required (and an empty answer, or the server's
+  JSON-RPC internal error): Rasa counts these as recoverable and sends the turn again,
+  up to `configuration.max_retries` times (default 5, waiting 1, 2, 4, 5 s between
+  tries), then ends it with a fatal error; so does this (FATAL_ERROR, the reason names
+  the state and the agent's own words). A remote `canceled` is not Rasa's CANCELLED:
+  that status only comes from cancelling the turn on Rasa's side.
 
-Data parts set no slots: Rasa's A2A client never turns them into slots, it keeps them as
-the turn's structured results; here they are in each exchange's `AgentStep.result`
-(`data`), for the Agent panel. Errors that are not the task's (the server cannot be
-reached, the card is bad, no answer within `configuration.timeout`, default 30 s, a
-JSON-RPC error) end the turn at once with a fatal error that says which.
+A task still submitted or working when the answer ends is asked about again
+(`configuration.max_polling_time`, default 60 s, first after `polling_initial_delay`,
+0.5 s). Data parts set no slots: Rasa's A2A client never turns them into slots, it keeps
+them as the turn's structured results; here they are in each exchange's
+`AgentStep.result` (`data`), for the Agent panel. The other errors (the server cannot be
+reached, the card is bad, no answer within `configuration.timeout`, default 30 s, any
+other JSON-RPC error) end the turn at once with a fatal error that says which.
 """
 
 from __future__ import annotations
@@ -65,7 +68,8 @@ INSTALL = "pip install 'calm-workbench[agents]'"
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_MAX_RETRIES = 5
 MAX_RETRY_DELAY_S = 5.0
-# Rasa's A2A_TASK_POLLING_INITIAL_DELAY
+# Rasa's A2A_TASK_POLLING_MAX_WAIT and A2A_TASK_POLLING_INITIAL_DELAY
+POLL_FOR_S = 60.0
 POLL_DELAY_S = 0.5
 OUTPUT_MODES = ["text", "text/plain", "application/json"]
 
@@ -232,8 +236,9 @@ async def _exchange(
 
     started = time.perf_counter()
     task_id = _open_tasks.get((given.sender_id, agent.name), "")
-    text = given.user_message if task_id and not given.resumed else given.conversation
-    parts = [_text_part(text or given.user_message)]
+    whole = not task_id or given.resumed
+    text = (given.conversation if whole else "") or given.user_message
+    parts = [_text_part(text)]
     slots: JSONObject = {s.name: s.value for s in given.slots if s.value is not None}
     if given.slots:
         parts.append(_data_part({"slots": slots}))
@@ -246,7 +251,7 @@ async def _exchange(
     )
     try:
         reply = await _consume(client.send_message(SendMessageRequest(message=message)))
-        reply = await _settle(client, reply, timeout)
+        reply = await _settle(client, reply, _polling(agent))
     except A2AClientTimeoutError:
         reply = _Reply(FATAL_ERROR, error=f"no answer from {url} within {timeout:g} s (timeout)")
     except A2AClientError as error:
@@ -309,19 +314,20 @@ async def _consume(stream: AsyncIterator[StreamResponse]) -> _Reply:
     return _task_reply(task)
 
 
-async def _settle(client: Client, reply: _Reply, timeout: float) -> _Reply:
-    """Poll a task that is still submitted or working, as Rasa does, for up to `timeout`."""
+async def _settle(client: Client, reply: _Reply, polling: tuple[float, float]) -> _Reply:
+    """Ask again about a task that is still submitted or working, as Rasa does: for up
+    to `polling[0]` seconds, first after `polling[1]`, then twice as long each time."""
     from a2a.types import GetTaskRequest
 
-    deadline = time.monotonic() + timeout
-    delay = POLL_DELAY_S
+    deadline = time.monotonic() + polling[0]
+    delay = polling[1]
     while reply.state in _STILL_RUNNING:
         if not reply.task_id:
             return _Reply(FATAL_ERROR, error="the agent's task has no id to ask about")
         if time.monotonic() + delay > deadline:
             return _Reply(
                 FATAL_ERROR,
-                error=f"the task was still {reply.state} after {timeout:g} s (timeout)",
+                error=f"the task was still {reply.state} after {polling[0]:g} s (polling timeout)",
                 state=reply.state,
                 task_id=reply.task_id,
             )
@@ -368,7 +374,9 @@ def _task_reply(task: Task) -> _Reply:
         said = f": {status_text}" if status_text else ""
         reason = f"the task ended {state}{said}"
         return _Reply(RECOVERABLE_ERROR, error=reason, state=state, task_id=task.id, data=data)
-    reason = "the agent sent no task" if not task.id else f"unexpected task state '{state}'"
+    if not task.id:  # Rasa tries again when nothing came back
+        return _Reply(RECOVERABLE_ERROR, error="the agent sent nothing back")
+    reason = f"unexpected task state '{state}'"
     return _Reply(FATAL_ERROR, error=reason, state=state, task_id=task.id, data=data)
 
 
@@ -433,6 +441,15 @@ def _network_cause(error: BaseException, timeout: float) -> str | None:
     if connect is not None:
         return f"cannot connect: {connect}" if str(connect) else "cannot connect"
     return None
+
+
+def _polling(agent: SubAgent) -> tuple[float, float]:
+    """How long to ask about a running task, and how soon first (Rasa's settings)."""
+    settings = agent.configuration
+    return (
+        _number(settings.get("max_polling_time"), POLL_FOR_S),
+        _number(settings.get("polling_initial_delay"), POLL_DELAY_S),
+    )
 
 
 def _who(agent: SubAgent) -> str:
