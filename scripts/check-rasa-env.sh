@@ -9,7 +9,9 @@
 #      is byte for byte what Rasa's own command generator renders (tests/rasa_env, over
 #      the dialogue states of Rasa's project templates' e2e tests),
 #   7. the workbench's own prompt against Rasa's default in tokens (benchmarks/run.py
-#      prompt_tokens: fixed part and tokens per flow, with the ratios).
+#      prompt_tokens: fixed part and tokens per flow, with the ratios),
+#   8. sub-agents and MCP tools work on the mcp 1.x and a2a-sdk Rasa pins, and the
+#      `agents` extra leaves them in place.
 # Not part of .ci/run (too big and slow); run it before changing a dependency.
 #
 #   scripts/check-rasa-env.sh [VENV_DIR]      (default: .rasa-env-check, reused if present)
@@ -52,6 +54,13 @@ step "the model-client tests on this litellm"
 "$venv/bin/pip" check
 "$venv/bin/python" -m pytest -q -p no:cacheprovider \
     tests/test_llm.py tests/test_llm_generator.py tests/test_llm_models.py tests/test_rasa_env_fixture.py
+
+step "sub-agents and MCP tools on Rasa's mcp 1.x and a2a-sdk (the agents extra must not replace them)"
+"$venv/bin/pip" install --quiet -e "$repo[agents]"
+"$venv/bin/pip" check
+"$venv/bin/python" -c 'from importlib.metadata import version as v; print("mcp", v("mcp"), "| a2a-sdk", v("a2a-sdk"))'
+"$venv/bin/python" -m pytest -q -p no:cacheprovider \
+    tests/test_mcp_client.py tests/test_agent_loop.py tests/test_agent_sessions.py tests/test_a2a_agent.py
 
 step "Rasa's default prompt, rendered by the workbench and by Rasa, byte for byte"
 "$venv/bin/python" -m pytest -q -s -p no:cacheprovider -W ignore::DeprecationWarning tests/rasa_env

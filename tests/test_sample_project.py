@@ -60,6 +60,23 @@ def test_sample_generative_knowledge_answers_replay_from_their_cassette(capsys, 
     assert main(["test", str(SAMPLE), tests, "--offline"]) == 1
 
 
+def test_sample_agent_and_tool_tests_replay_from_their_cassette(capsys, monkeypatch):
+    """recorded_tests/parcels_agent.yml: the agent's model steps and the tool's results
+    come from the committed cassette (tests/record_sample_agents.py): no model, no key,
+    no parcels server (nothing listens on its port)."""
+    from workbench.cli.main import main
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_API_BASE", raising=False)
+    cassette = SAMPLE / "recorded_tests" / "parcels_agent.cassette.yml"
+    tests = "recorded_tests/parcels_agent.yml"
+    assert main(["test", str(SAMPLE), tests, "--cassette", str(cassette)]) == 0
+    assert "2 passed" in capsys.readouterr().out
+    # offline the agent needs a model and the tool its server: both tests fail
+    assert main(["test", str(SAMPLE), tests, "--offline"]) == 1
+    assert "0 passed, 2 failed" in capsys.readouterr().out
+
+
 def test_the_sample_knowledge_base_is_not_opened_at_start():
     """The documents are indexed at the first knowledge question, not when a session starts."""
     import asyncio

@@ -821,8 +821,9 @@ def test_known_model_group_and_existing_prompt_template(make_project):
             prompt_template: prompts/cmd.jinja2
         """
     endpoints = "model_groups:\n  - id: main\n    models: [{provider: openai, model: x}]\n"
+    template = "{{ user_message }}"
     root = make_project(
-        {"config.yml": config, "endpoints.yml": endpoints, "prompts/cmd.jinja2": "{{ x }}"}
+        {"config.yml": config, "endpoints.yml": endpoints, "prompts/cmd.jinja2": template}
     )
     assert list(validate_path(root).issues) == []
 

@@ -98,7 +98,7 @@ class ExternalCaller:
         elif agent.protocol == "a2a":
             from workbench.agents.a2a import run_a2a_agent
 
-            outcome, source = await run_a2a_agent(agent, given), LIVE
+            outcome, source = await run_a2a_agent(agent, given, project.root), LIVE
         else:
             outcome, source = await self._run_model_agent(project, agent, given)
         duration = (time.perf_counter() - started) * 1000

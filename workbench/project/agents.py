@@ -191,13 +191,17 @@ def _agent(
         protocol=protocol,
         folder=folder,
         configuration=dict(configuration),
-        mcp_servers=servers,
+        mcp_servers=tuple(name for name, _, _ in servers),
+        tool_filters=servers,
     )
+
+
+ToolFilter = tuple[str, tuple[str, ...] | None, tuple[str, ...]]
 
 
 def _servers(
     file: str, connections: object, endpoints: Endpoints, issues: IssueList
-) -> tuple[str, ...]:
+) -> tuple[ToolFilter, ...]:
     if not isinstance(connections, dict) or connections.get("mcp_servers") is None:
         return ()
     servers = connections["mcp_servers"]
@@ -216,7 +220,13 @@ def _servers(
         if not isinstance(name, str) or not name:
             issues.error(file, line, "invalid-sub-agent", "each MCP server entry needs a `name`")
             continue
-        names.append(name)
+        names.append(
+            (
+                name,
+                _tool_names(item.get("include_tools")),
+                _tool_names(item.get("exclude_tools")) or (),
+            )
+        )
         if _has_file(endpoints) and name not in endpoints.mcp_servers:
             issues.error(
                 file,
@@ -228,6 +238,10 @@ def _servers(
                 ),
             )
     return tuple(names)
+
+
+def _tool_names(value: object) -> tuple[str, ...] | None:
+    return tuple(str(v) for v in value) if isinstance(value, list) else None
 
 
 def _has_file(endpoints: Endpoints) -> bool:

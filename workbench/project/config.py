@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from collections.abc import Mapping
+from pathlib import Path
 
 from workbench.calm.values import JSONObject, JSONValue
 from workbench.project.issues import IssueList
@@ -176,7 +178,9 @@ def _command_generator(file: str, data: JSONObject, line: int) -> CommandGenerat
     )
 
 
-def build_endpoints(file: str | None, data: object, issues: IssueList) -> Endpoints:
+def build_endpoints(
+    file: str | None, data: object, issues: IssueList, root: Path | None = None
+) -> Endpoints:
     if file is None or data is None:
         return Endpoints()
     if not isinstance(data, dict):
@@ -210,16 +214,19 @@ def build_endpoints(file: str | None, data: object, issues: IssueList) -> Endpoi
         action_endpoint_url=str(url) if url else None,
         actions_module=str(module) if module else None,
         model_groups=groups,
-        mcp_servers=build_mcp_servers(file, data, issues),
+        mcp_servers=build_mcp_servers(file, data, issues, root),
         nlg=nlg if isinstance(nlg, dict) else None,
         source=Source(file, 1),
         raw=data,
     )
 
 
-def build_mcp_servers(file: str, data: JSONObject, issues: IssueList) -> dict[str, McpServer]:
+def build_mcp_servers(
+    file: str, data: JSONObject, issues: IssueList, root: Path | None = None
+) -> dict[str, McpServer]:
     """`mcp_servers:` as Rasa reads it: each entry needs a `name`, a `url` and a `type`
-    of http or https; other keys are the server's own settings."""
+    of http or https; other keys are the server's own settings. `type: stdio` with a
+    `command` is the workbench's extension (a relative `cwd` is taken from `root`)."""
     value = data.get("mcp_servers")
     servers: dict[str, McpServer] = {}
     if value is None:
@@ -234,7 +241,9 @@ def build_mcp_servers(file: str, data: JSONObject, issues: IssueList) -> dict[st
         return servers
     for index, item in enumerate(value):
         line = line_of(value, index)
-        if not isinstance(item, dict) or not item.get("name") or not item.get("url"):
+        if isinstance(item, dict) and item.get("name") and item.get("type") == "stdio":
+            server = _stdio_server(file, line, item, issues, root)
+        elif not isinstance(item, dict) or not item.get("name") or not item.get("url"):
             issues.error(
                 file,
                 line,
@@ -243,24 +252,86 @@ def build_mcp_servers(file: str, data: JSONObject, issues: IssueList) -> dict[st
                 "write `- {name: my_server, url: http://localhost:8000/mcp, type: http}`",
             )
             continue
-        name = str(item["name"])
-        if str(item.get("type")) not in ("http", "https"):
-            issues.error(
-                file,
-                line,
-                "invalid-mcp-servers",
-                f"MCP server '{name}' needs `type: http` (or https)",
+        else:
+            server = McpServer(
+                str(item["name"]), str(item["url"]), str(item.get("type")), Source(file, line)
             )
-        if name in servers:  # Rasa does not object; the first entry wins there too
+            if server.type not in ("http", "https"):
+                issues.error(
+                    file,
+                    line,
+                    "invalid-mcp-servers",
+                    f"MCP server '{server.name}' needs `type: http` (or https)",
+                    "or `type: stdio` with a `command` to start a local server",
+                )
+        if server is None:
+            continue
+        if server.name in servers:  # Rasa does not object; the first entry wins there too
             issues.warning(
                 file,
                 line,
                 "duplicate-mcp-server",
-                f"MCP server '{name}' is defined twice; the first definition is used",
+                f"MCP server '{server.name}' is defined twice; the first definition is used",
             )
             continue
-        servers[name] = McpServer(name, str(item["url"]), str(item.get("type")), Source(file, line))
+        servers[server.name] = server
     return servers
+
+
+def _stdio_server(
+    file: str, line: int, item: JSONObject, issues: IssueList, root: Path | None
+) -> McpServer | None:
+    """`{name, type: stdio, command, args?, env?, cwd?}`: a local server the workbench
+    starts; `command` is a string (split as a shell would) or a list."""
+    name = str(item["name"])
+    command = item.get("command")
+    words: list[str] = []
+    if isinstance(command, str):
+        try:
+            words = shlex.split(command)
+        except ValueError as error:
+            issues.error(
+                file,
+                line,
+                "invalid-mcp-servers",
+                f"MCP server '{name}': cannot split `command` ({error})",
+                "check the quotes, or write the command as a list",
+            )
+            return None
+    elif isinstance(command, list):
+        words = [str(word) for word in command]
+    args = item.get("args", [])
+    env = item.get("env", {})
+    cwd = item.get("cwd")
+    if not words or not isinstance(args, list) or not isinstance(env, dict):
+        issues.error(
+            file,
+            line,
+            "invalid-mcp-servers",
+            f"MCP server '{name}' of `type: stdio` needs a `command` "
+            "(a string or a list; `args` a list and `env` a mapping when given)",
+            "write `- {name: my_tools, type: stdio, command: python -m my_tools}`",
+        )
+        return None
+    issues.warning(
+        file,
+        line,
+        "mcp-stdio-not-in-rasa",
+        f"MCP server '{name}' uses `type: stdio`, a workbench extension: Rasa accepts only "
+        "http and https, so Rasa will not load this endpoints file",
+        "serve the tools over streamable HTTP (`type: http`, `url`) to run the project in Rasa",
+    )
+    folder = Path(str(cwd)) if cwd else None
+    if root is not None:
+        folder = root / folder if folder is not None else root
+    return McpServer(
+        name,
+        type="stdio",
+        source=Source(file, line),
+        command=(*words, *(str(arg) for arg in args)),
+        env=tuple((str(key), str(val)) for key, val in env.items()),
+        cwd=str(folder) if folder is not None else None,
+    )
 
 
 def build_model_groups(file: str, value: object, issues: IssueList) -> dict[str, ModelGroup]:

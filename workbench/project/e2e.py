@@ -21,7 +21,11 @@ from workbench.project.yaml_io import YamlSyntaxError, line_of, parse_yaml
 
 STEP_KINDS = ("user", "bot", "utter", "slot_was_set", "slot_was_not_set")
 USER_STEP_KEYS = frozenset({"user", "metadata", "assertions", "assertion_order_enabled"})
-TEST_FILE_KEYS = frozenset({"test_cases", "fixtures", "metadata", "stub_custom_actions"})
+# `stub_tools` and `stub_agents` are the workbench's (workbench/agents/stubs.py): Rasa's
+# format has no stubs for MCP tools and sub-agents
+TEST_FILE_KEYS = frozenset(
+    {"test_cases", "fixtures", "metadata", "stub_custom_actions", "stub_tools", "stub_agents"}
+)
 TEST_CASE_KEYS = frozenset({"test_case", "steps", "fixtures", "metadata"})
 
 
@@ -134,7 +138,19 @@ def build_test_file(file: str, data: JSONObject, issues: IssueList) -> TestFile:
         stub_custom_actions={str(k): v for k, v in stubs.items()}
         if isinstance(stubs, dict)
         else {},
+        stub_tools=_stub_map(file, data, "stub_tools", issues),
+        stub_agents=_stub_map(file, data, "stub_agents", issues),
     )
+
+
+def _stub_map(file: str, data: JSONObject, key: str, issues: IssueList) -> JSONObject:
+    value = data.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        issues.error(file, line_of(data, key), "invalid-test", f"`{key}` must be a mapping")
+        return {}
+    return {str(k): v for k, v in value.items()}
 
 
 def build_fixtures(file: str, value: object, issues: IssueList) -> tuple[Fixtures, FixtureSources]:

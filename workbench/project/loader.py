@@ -179,7 +179,7 @@ class _Loader:
             endpoints_data = substitute_env(endpoints_data, endpoints_file, self.issues)
         config = build_config(config_file, config_data, self.issues)
         config = resolve_custom_generator(self.root, config, self.issues)
-        endpoints = build_endpoints(endpoints_file, endpoints_data, self.issues)
+        endpoints = build_endpoints(endpoints_file, endpoints_data, self.issues, self.root)
         if config_file and isinstance(config_data, dict) and "model_groups" in config_data:
             extra = build_model_groups(config_file, config_data["model_groups"], self.issues)
             endpoints = replace(endpoints, model_groups={**extra, **endpoints.model_groups})

@@ -374,12 +374,28 @@ class ModelGroup:
 
 @dataclass(frozen=True)
 class McpServer:
-    """An entry of endpoints.yml's `mcp_servers:`."""
+    """An entry of endpoints.yml's `mcp_servers:`: a streamable HTTP server at `url`
+    (`type: http`/`https`, as Rasa), or a local process the workbench starts and talks to
+    over stdin/stdout (`type: stdio`, a workbench extension Rasa does not load)."""
 
     name: str
     url: str | None = None
     type: str | None = None
     source: Source = NO_SOURCE
+    # stdio only: the program and its arguments, extra environment variables, and the
+    # folder it runs in (absolute once loaded; the project root when not given)
+    command: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    cwd: str | None = None
+
+    @property
+    def is_stdio(self) -> bool:
+        return self.type == "stdio"
+
+    @property
+    def address(self) -> str:
+        """Where the server is, for messages: its URL or its command line."""
+        return " ".join(self.command) if self.is_stdio else str(self.url)
 
 
 @dataclass(frozen=True)
@@ -407,6 +423,16 @@ class SubAgent:
     folder: str = ""
     configuration: JSONObject = field(default_factory=dict, compare=False, hash=False)
     mcp_servers: tuple[str, ...] = ()
+    # per server: the tools offered to the agent (`include_tools`, None: all of them)
+    # and those held back (`exclude_tools`)
+    tool_filters: tuple[tuple[str, tuple[str, ...] | None, tuple[str, ...]], ...] = ()
+
+    def offers(self, server: str, tool: str) -> bool:
+        """Whether the agent's connections let its model call `tool` of `server`."""
+        for name, include, exclude in self.tool_filters:
+            if name == server:
+                return (include is None or tool in include) and tool not in exclude
+        return server in self.mcp_servers
 
 
 # --- e2e tests ---------------------------------------------------------------------------
@@ -453,6 +479,9 @@ class TestFile:
     fixture_sources: dict[str, tuple[Source, ...]] = field(default_factory=dict)
     metadata: dict[str, JSONObject] = field(default_factory=dict)
     stub_custom_actions: dict[str, JSONObject] = field(default_factory=dict)
+    # the workbench's stubs for MCP tools and sub-agents (agents/stubs.py)
+    stub_tools: JSONObject = field(default_factory=dict)
+    stub_agents: JSONObject = field(default_factory=dict)
 
 
 # --- the project -------------------------------------------------------------------------

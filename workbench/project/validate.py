@@ -70,6 +70,11 @@ from workbench.project.model import (
 from workbench.project.nlg import rephrase_settings
 from workbench.project.regex_risk import risky_patterns
 from workbench.project.search_checks import search_issues
+from workbench.project.template_vars import (
+    COMMAND_PROMPT_VARIABLES,
+    template_source,
+    undeclared_variables,
+)
 from workbench.project.yaml_io import line_of
 
 BUILTIN_ACTIONS = frozenset(
@@ -882,6 +887,18 @@ class _Validator:
                 f"prompt template '{template}' does not exist",
                 "give a path relative to the project folder",
             )
+        elif template:
+            source = template_source(self.project.root / template)
+            for name, line in undeclared_variables(source or "", COMMAND_PROMPT_VARIABLES):
+                self.issues.warning(
+                    template,
+                    line,
+                    "undefined-prompt-variable",
+                    f"the prompt template uses `{name}`, which the command generator never "
+                    "passes: it renders empty",
+                    "check the spelling against the variables Rasa passes (available_flows, "
+                    "current_conversation, flow_slots, current_flow, current_slot, ...)",
+                )
 
     def check_nlg(self) -> None:
         """`nlg: type: rephrase`: its model group and prompt template must exist."""

@@ -253,6 +253,12 @@ class E2ERunner:
             tape=self.tape,
             offline=self.offline,
         )
+        if (test_file.stub_tools or test_file.stub_agents) and session.calls is not None:
+            from workbench.agents.stubs import CallStubs
+
+            session.calls.stubs = CallStubs(
+                test_file.stub_tools, test_file.stub_agents, stub_case_name(case.name)
+            )
         session.start()
         for slot, value in fixture_slots(test_file, case, result.notes):
             session.set_slots({slot: value})

@@ -139,7 +139,7 @@ def prepare(model: ModelSpec) -> None:
 async def complete(model: ModelSpec, prompt: str) -> Completion:
     """Send `prompt` as one user message; retries, then fallbacks; raises LLMError."""
     await warm_up()
-    return await _with_policy(model, lambda spec: _complete_once(spec, prompt))
+    return await with_policy(model, lambda spec: _complete_once(spec, prompt))
 
 
 async def _complete_once(spec: ModelSpec, prompt: str) -> Completion:
@@ -148,7 +148,7 @@ async def _complete_once(spec: ModelSpec, prompt: str) -> Completion:
     if spec.temperature is not None:
         kwargs["temperature"] = spec.temperature
     started = time.perf_counter()
-    response = await _guarded(
+    response = await guarded(
         spec,
         litellm.acompletion(
             messages=[{"role": "user", "content": prompt}],
@@ -170,11 +170,11 @@ async def _complete_once(spec: ModelSpec, prompt: str) -> Completion:
         latency_ms=latency_ms,
         prompt_tokens=getattr(usage, "prompt_tokens", None),
         completion_tokens=getattr(usage, "completion_tokens", None),
-        cost=_cost(litellm, response),
+        cost=cost_of(litellm, response),
     )
 
 
-def _cost(litellm: ModuleType, response: object) -> float | None:
+def cost_of(litellm: ModuleType, response: object) -> float | None:
     """USD cost when litellm knows the model's price, else None (local/unknown models)."""
     try:
         cost = litellm.completion_cost(completion_response=response)
@@ -191,7 +191,7 @@ async def embed(model: ModelSpec, texts: Sequence[str]) -> list[list[float]]:
     if not texts:
         return []
     await warm_up()
-    return await _with_policy(model, lambda spec: _embed_once(spec, list(texts)))
+    return await with_policy(model, lambda spec: _embed_once(spec, list(texts)))
 
 
 async def _embed_once(spec: ModelSpec, texts: list[str]) -> list[list[float]]:
@@ -199,7 +199,7 @@ async def _embed_once(spec: ModelSpec, texts: list[str]) -> list[list[float]]:
     kwargs = spec.call_kwargs()
     kwargs.pop("max_tokens", None)
     kwargs.pop("max_completion_tokens", None)
-    response = await _guarded(
+    response = await guarded(
         spec,
         litellm.aembedding(input=texts, timeout=spec.timeout, max_retries=0, **kwargs),
     )
@@ -238,7 +238,7 @@ def count_tokens(model: str, text: str) -> int:
 # --- the policy ------------------------------------------------------------------------------
 
 
-async def _with_policy(model: ModelSpec, call: Callable[[ModelSpec], Awaitable[T]]) -> T:
+async def with_policy(model: ModelSpec, call: Callable[[ModelSpec], Awaitable[T]]) -> T:
     failures: list[str] = []
     last: LLMError | None = None
     attempts = 0
@@ -282,7 +282,7 @@ def backoff(attempt: int) -> float:
     return min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2.0**attempt)
 
 
-async def _guarded(spec: ModelSpec, awaitable: Awaitable[T]) -> T:
+async def guarded(spec: ModelSpec, awaitable: Awaitable[T]) -> T:
     """litellm's timeout, and asyncio's as a backstop."""
     deadline = spec.timeout * HARD_TIMEOUT_FACTOR + HARD_TIMEOUT_MARGIN_S
     try:

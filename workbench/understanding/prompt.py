@@ -52,7 +52,10 @@ from workbench.understanding.prompt_files import (
     template_from_text,
 )
 from workbench.understanding.rasa_prompt import (
+    active_agent_info,
     active_frames,
+    completed_agents_info,
+    flow_agent_info,
     rasa_installed,
     rasa_prompt_variables,
     rasa_template,
@@ -185,6 +188,7 @@ def prompt_variables(
         "last_user_message": user_message,
         "is_repeat_command_enabled": True,
         "current_datetime": current_datetime,
+        **_agent_variables(project, tracker, state.flow_id),
         # the workbench template's
         "assistant_id": project.config.assistant_id,
         "timezone": zone_name,
@@ -193,6 +197,16 @@ def prompt_variables(
         "flow_lines": [line for flow in available for line in _flow_lines(flow)],
         "state_lines": _state_lines(state, current_slot_values, current_datetime, zone_name),
         "history_lines": history,
+    }
+
+
+def _agent_variables(project: Project, tracker: Tracker, flow_id: str | None) -> JSONObject:
+    """Rasa's agent variables, in projects with sub-agents."""
+    if not project.agents:
+        return {}
+    return {
+        "active_agent": active_agent_info(project, tracker, flow_id),
+        "completed_agents": completed_agents_info(project, tracker),
     }
 
 
@@ -330,13 +344,17 @@ class TemplateSlot(TypedDict):
     values: list[JSONValue] | None
 
 
-class TemplateFlow(TypedDict):
-    """An available flow, as Rasa's prompt template reads it (`available_flows`)."""
-
+class _FlowFields(TypedDict):
     name: str
     id: str
     description: str | None
     slots: list[TemplateSlot]
+
+
+class TemplateFlow(_FlowFields, total=False):
+    """An available flow, as Rasa's prompt template reads it (`available_flows`)."""
+
+    agent_info: list[JSONValue]  # the agents started in it (projects with sub-agents)
 
 
 def _flow_for_template(project: Project, tracker: Tracker, flow: Flow) -> TemplateFlow:
@@ -356,7 +374,16 @@ def _flow_for_template(project: Project, tracker: Tracker, flow: Flow) -> Templa
                 "values": values,
             }
         )
-    return {"name": flow.id, "id": flow.id, "description": flow.description, "slots": slots}
+    listed: TemplateFlow = {
+        "name": flow.id,
+        "id": flow.id,
+        "description": flow.description,
+        "slots": slots,
+    }
+    agents = flow_agent_info(project, tracker, flow.id)
+    if agents:
+        listed["agent_info"] = agents
+    return listed
 
 
 def _flow_lines(flow: TemplateFlow) -> list[str]:

@@ -32,8 +32,11 @@ def to_json_escaped_string(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def project_template(root: Path, configured: str, what: str = "prompt_template") -> Template:
-    """The project's template file `configured` (relative to the project folder)."""
+def project_template(
+    root: Path, configured: str, what: str = "prompt_template", strict: bool = False
+) -> Template:
+    """The project's template file `configured` (relative to the project folder);
+    `strict`: an undefined name is an error that names it, instead of rendering empty."""
     path = Path(configured)
     if not path.is_absolute():
         path = root / path
@@ -43,7 +46,7 @@ def project_template(root: Path, configured: str, what: str = "prompt_template")
         raise PromptTemplateError(
             f"{what} '{configured}' not found (paths are relative to the project folder {root})"
         ) from None
-    return _project_template(str(path), stat.st_mtime_ns, stat.st_size, configured)
+    return _project_template(str(path), stat.st_mtime_ns, stat.st_size, configured, strict)
 
 
 @lru_cache(maxsize=8)
@@ -62,7 +65,7 @@ def template_from_text(source: str) -> Template:
 
 
 @lru_cache(maxsize=16)
-def _project_template(path: str, mtime_ns: int, size: int, name: str) -> Template:
+def _project_template(path: str, mtime_ns: int, size: int, name: str, strict: bool) -> Template:
     from jinja2 import TemplateSyntaxError
 
     try:
@@ -70,24 +73,25 @@ def _project_template(path: str, mtime_ns: int, size: int, name: str) -> Templat
     except (OSError, UnicodeDecodeError) as error:
         raise PromptTemplateError(f"{name}: cannot read the prompt template: {error}") from None
     try:
-        return environment(own=False).from_string(source)
+        return environment(own=False, strict=strict).from_string(source)
     except TemplateSyntaxError as error:
         raise PromptTemplateError(f"{name}:{error.lineno}: {error.message}") from None
 
 
-def environment(own: bool, strict: bool = True) -> SandboxedEnvironment:
+def environment(own: bool, strict: bool | None = None) -> SandboxedEnvironment:
+    """`own`: the workbench's templates (trimmed block lines), else as Rasa compiles
+    prompt templates (default whitespace). `strict` (default: `own`): an undefined name
+    is an error."""
     from jinja2 import StrictUndefined, Undefined
     from jinja2.sandbox import SandboxedEnvironment
 
+    undefined = StrictUndefined if (own if strict is None else strict) else Undefined
     if own:
         env = SandboxedEnvironment(
-            autoescape=False,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            undefined=StrictUndefined if strict else Undefined,
+            autoescape=False, trim_blocks=True, lstrip_blocks=True, undefined=undefined
         )
-    else:  # as Rasa compiles prompt templates: default whitespace, silent undefined
-        env = SandboxedEnvironment(autoescape=False, undefined=Undefined)
+    else:
+        env = SandboxedEnvironment(autoescape=False, undefined=undefined)
     env.filters["to_json_escaped_string"] = to_json_escaped_string
     return env
 

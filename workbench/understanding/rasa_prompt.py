@@ -22,7 +22,8 @@ from pathlib import Path
 
 from workbench.calm.values import JSONObject, JSONValue
 from workbench.engine import events as ev
-from workbench.engine.stack import CALL, Frame
+from workbench.engine.external_calls import RESUMING, WAITING
+from workbench.engine.stack import AGENT, CALL, Frame
 from workbench.engine.tracker import Tracker
 from workbench.project.model import Flow, Project, Step
 
@@ -188,7 +189,8 @@ def rasa_prompt_variables(
     user_message = sanitize(message)
     variables: JSONObject = {
         "available_flows": [_available_flow(project, tracker, flow) for flow in flows],
-        "current_conversation": rasa_transcript(tracker) + f"\nUSER: {user_message}",
+        "current_conversation": rasa_transcript(tracker, highlight_agents=bool(project.agents))
+        + f"\nUSER: {user_message}",
         "flow_slots": _flow_slots(project, tracker, calling, step),
         "current_flow": calling.id if calling is not None else None,
         "current_slot": current_slot,
@@ -199,9 +201,10 @@ def rasa_prompt_variables(
         else None,
         "user_message": user_message,
     }
-    if project.agents:  # agents do not run in the workbench: none is active or done
-        variables["active_agent"] = None
-        variables["completed_agents"] = []
+    if project.agents:
+        flow_id = calling.id if calling is not None else None
+        variables["active_agent"] = active_agent_info(project, tracker, flow_id)
+        variables["completed_agents"] = completed_agents_info(project, tracker)
     generator = project.config.command_generator
     raw = generator.raw if generator is not None else {}
     if raw.get("include_date_time", True):
@@ -289,7 +292,72 @@ def _available_flow(project: Project, tracker: Tracker, flow: Flow) -> JSONObjec
     ]
     # Rasa passes the description as written (a YAML block keeps its last newline)
     description = flow.raw.get("description", flow.description)
-    return {"name": flow.id, "description": description, "slots": slots}
+    listed: JSONObject = {"name": flow.id, "description": description, "slots": slots}
+    agents = flow_agent_info(project, tracker, flow.id)
+    if agents:
+        listed["agent_info"] = agents
+    return listed
+
+
+def flow_agent_info(project: Project, tracker: Tracker, flow_id: str) -> list[JSONValue]:
+    """The agents started in this flow, once per start, as Rasa lists them."""
+    if not project.agents:
+        return []
+    started = [
+        _agent_info(project, str(event.get("agent_id")))
+        for event in tracker.events
+        if event.get("event") == "agent_started" and event.get("flow_id") == flow_id
+    ]
+    return [info for info in started if info is not None]
+
+
+def _agent_info(project: Project, name: str) -> JSONObject | None:
+    agent = project.agents.get(name)
+    return {"name": agent.name, "description": agent.description} if agent else None
+
+
+def active_agent_info(project: Project, tracker: Tracker, flow_id: str | None) -> JSONObject | None:
+    """The agent of the active flow that waits for the user (Rasa's `active_agent`)."""
+    if flow_id is None:
+        return None
+    for frame in tracker.stack:
+        if (
+            frame.type == AGENT
+            and frame.flow_id == flow_id
+            and frame.text("state") in (WAITING, RESUMING)
+        ):
+            return _agent_info(project, frame.text("agent_id") or "")
+    return None
+
+
+def completed_agents_info(project: Project, tracker: Tracker) -> list[JSONValue]:
+    """The agents that completed in the active flow and have not started again since
+    (Rasa's `completed_agents`)."""
+    top = tracker.stack.top_user_frame()
+    if top is None:
+        return []
+    completed = {
+        str(e.get("agent_id"))
+        for e in tracker.events
+        if e.get("event") == "agent_completed" and e.get("flow_id") == top.flow_id
+    }
+    infos: list[JSONValue] = []
+    for name in completed:
+        if _last_agent_event(tracker, name) == "agent_completed":
+            info = _agent_info(project, name)
+            if info is not None:
+                infos.append(info)
+    return infos
+
+
+def _last_agent_event(tracker: Tracker, agent: str) -> str | None:
+    for event in reversed(tracker.events):
+        if event.get("agent_id") == agent and event.get("event") in (
+            "agent_completed",
+            "agent_started",
+        ):
+            return str(event.get("event"))
+    return None
 
 
 def _flow_slots(
@@ -337,10 +405,14 @@ def sanitize(text: str | None) -> str:
     return text.replace("\n", " ") if text else ""
 
 
-def rasa_transcript(tracker: Tracker) -> str:
-    """`USER: …` / `AI: …` lines of this session, the last 20, as Rasa writes them."""
+def rasa_transcript(tracker: Tracker, highlight_agents: bool = False) -> str:
+    """`USER: …` / `AI: …` lines of this session, the last 20, as Rasa writes them; with
+    `highlight_agents` (a project with sub-agents) an agent's lines are its own, named
+    after it instead of `AI`."""
     lines: list[str] = []
-    for event in reversed(tracker.events):
+    speakers = _agent_speakers(tracker) if highlight_agents else {}
+    for position in range(len(tracker.events) - 1, -1, -1):
+        event = tracker.events[position]
         kind = event.get("event")
         if kind in ("session_started", "restart"):
             break
@@ -356,8 +428,24 @@ def rasa_transcript(tracker: Tracker) -> str:
                 parts.append(_buttons_text(buttons))
             line = " ".join(parts)
             if line:
-                lines.append(f"AI: {line}")
+                lines.append(f"{speakers.get(position, 'AI')}: {line}")
     return "\n".join(lines[:MAX_TRANSCRIPT_LINES][::-1])
+
+
+def _agent_speakers(tracker: Tracker) -> dict[int, str]:
+    """The agent speaking at each bot event, by position: from an agent's start (or
+    resumption) until it completes, is cancelled or interrupted."""
+    speakers: dict[int, str] = {}
+    speaker: str | None = None
+    for position, event in enumerate(tracker.events):
+        kind = event.get("event")
+        if kind in ("agent_started", "agent_resumed"):
+            speaker = str(event.get("agent_id"))
+        elif kind in ("agent_completed", "agent_cancelled", "agent_interrupted"):
+            speaker = None
+        elif kind == "bot" and speaker is not None:
+            speakers[position] = speaker
+    return speakers
 
 
 def _buttons_text(buttons: list[JSONValue]) -> str:
@@ -385,11 +473,11 @@ def _current_datetime(tracker: Tracker, zone_name: object, now: datetime | None)
             return datetime.fromisoformat(mocked)
         except ValueError:
             pass
-    zone = _zone(str(zone_name) if zone_name else "UTC")
+    zone = time_zone(str(zone_name) if zone_name else "UTC")
     return (now or datetime.now(timezone.utc)).astimezone(zone)
 
 
-def _zone(name: str) -> tzinfo:
+def time_zone(name: str) -> tzinfo:
     try:
         from zoneinfo import ZoneInfo
 

@@ -20,6 +20,10 @@ In the cassette file the calls sit under `calls:`, after the command entries::
         about: "text-embedding-3-small: Q: How many countries can I send money to…"
         vector: AAAgQQAAoEA=…         # float32, little-endian, base64
 
+A sub-agent's model steps and MCP tool calls (`agents/tape.py`) go through `recorded`,
+which keeps a text payload (their JSON) under `text:`, kinds `agent_step`, `mcp_tool` and
+`mcp_tool_list`.
+
 Keys are computed over the scrubbed input (the conversation's scrubber masks the same
 secrets when recording and replaying), so no secret reaches the file, not even hashed.
 Replaying, the first recorded call of a key answers every call with that key.
@@ -121,6 +125,22 @@ class ModelTape:
             text = self.scrub(completion.text) if self.scrub else completion.text
             self._keep(TapeCall(kind, key, about, text=text, model=completion.model))
         return completion
+
+    async def recorded(
+        self, kind: str, key_text: str, about: str, call: Callable[[], Awaitable[str]]
+    ) -> str:
+        """A text payload (a sub-agent's model step, an MCP tool's result, as JSON)
+        keyed by `key_text`: recorded, or from `call()` (kept when recording)."""
+        key, about = self._key(key_text), self._about(about)
+        if self.mode == "replay":
+            found = self._by_key.get((kind, key))
+            if found is None or found.text is None:
+                raise TapeMiss(kind, about, self.path)
+            return found.text
+        text = await call()
+        if self.mode == "record":
+            self._keep(TapeCall(kind, key, about, text=self.scrub(text) if self.scrub else text))
+        return text
 
     async def embed(
         self, model: ModelSpec, texts: Sequence[str], call: EmbedCall, purpose: str = ""
