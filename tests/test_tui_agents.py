@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from tui_helpers import freeze_times, send, start, text_of
+from tui_helpers import copy_sample, freeze_times, send, start, text_of
 
 from tests.test_tui_contrast import low_contrast_text
 from workbench.agents.stubs import CallStubs
@@ -24,6 +24,7 @@ from workbench.tui.widgets.flow_panel import FlowPanel
 from workbench.tui.widgets.panel_area import PanelTabs
 
 COMPAT = Path(__file__).parent / "fixtures" / "compat"
+KNOWLEDGE = Path(__file__).parent / "fixtures" / "knowledge"  # no agent, no tool
 SIZE = (100, 30)
 PROMPT = "You are the order assistant.\nFind the order's status and say it in one sentence."
 TOOL_RESULT = {"structuredContent": {"status": "in transit", "eta": "tomorrow"}}
@@ -156,6 +157,24 @@ async def test_a_tool_call_shows_its_arguments_and_result(compat):
         assert panel(app).border_subtitle == "1 tool call"
 
 
+async def test_a_tool_call_replayed_from_the_samples_cassette(tmp_path, monkeypatch):
+    """No stub: the command generator's reply and the tool's result come from the
+    sample's committed recording, through the caller the shell and the TUI use."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    root = copy_sample(tmp_path)
+    cassette = root / "recorded_tests" / "parcels_agent.cassette.yml"
+    app = make_app(root, cassette=cassette, watch=False, store=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot)
+        await send(pilot, "where is my parcel PX100?")
+        await show_agents(pilot)
+        shown = text_of(panel(app))
+        assert re.search(r"tool track_parcel @parcels  ok · recorded · [\d.]+ ms\n", shown)
+        assert "locate_parcel @ 1_call_track_parcel" in shown
+        assert '"tracking_number": "PX100"' in shown
+        assert '"status": "in transit"' in shown and '"eta": "tomorrow"' in shown
+
+
 async def test_an_agent_turn_shows_its_steps_exit_check_message_and_slots(compat):
     app = app_on(compat)
     async with app.run_test(size=SIZE) as pilot:
@@ -203,9 +222,9 @@ async def test_time_travel_shows_the_selected_turns_calls(compat):
 
 
 async def test_a_project_without_agents_or_tools_hides_the_tab_and_says_so(tmp_path):
-    from tui_helpers import copy_sample
-
-    app = make_app(copy_sample(tmp_path), offline=True, watch=False, store=False)
+    root = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE, root, ignore=shutil.ignore_patterns(".calm", "__pycache__"))
+    app = make_app(root, offline=True, watch=False, store=False)
     async with app.run_test(size=SIZE) as pilot:
         await start(pilot)
         tabs = app.main.panels.query_one(PanelTabs)
