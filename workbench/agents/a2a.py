@@ -213,10 +213,10 @@ def _message_url(card: AgentCard) -> str:
     urls = [(i.protocol_binding, i.url) for i in card.supported_interfaces if i.url]
     for binding, url in urls:
         if binding == "JSONRPC":
-            return url
+            return str(url)
     if not urls:
         raise _Unreachable("the agent card names no URL to send messages to")
-    return urls[0][1]
+    return str(urls[0][1])
 
 
 # --- one message, one reply ------------------------------------------------------------------
@@ -384,7 +384,7 @@ def _state(task: Task) -> str:
     """The task's state as the A2A wire spells it: `input-required`, `canceled`, ..."""
     from a2a.types import TaskState
 
-    name = TaskState.Name(task.status.state)
+    name = str(TaskState.Name(task.status.state))
     return name.removeprefix("TASK_STATE_").lower().replace("_", "-")
 
 
