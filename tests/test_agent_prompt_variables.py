@@ -25,8 +25,9 @@ ORDER_ASSISTANT = {
 }
 
 
-def agent_waiting():
-    project = load_project(COMPAT).project
+def agent_waiting(root: Path = COMPAT):
+    """The order assistant has asked "Which store?" and waits for the answer."""
+    project = load_project(root).project
     engine, tracker = Engine(project), Tracker(project)
     engine.apply([StartFlow("check_order"), SetSlot("order_id", "A1001")], tracker)
     while (prediction := engine.predict(tracker)).call is None:
@@ -79,14 +80,7 @@ def test_a_project_template_reading_the_agent_variables_gets_them(tmp_path):
         "done: {{ completed_agents | length }}\n",
         encoding="utf-8",
     )
-    project = load_project(root).project
-    engine, tracker = Engine(project), Tracker(project)
-    engine.apply([StartFlow("check_order"), SetSlot("order_id", "A1001")], tracker)
-    while (prediction := engine.predict(tracker)).call is None:
-        for effect in engine.run_builtin(prediction.action, tracker):
-            if isinstance(effect, dict):
-                tracker.add(effect)
-    engine.settle_call(tracker, prediction.call, AgentOutcome(INPUT_REQUIRED, message="?"))
+    project, _, tracker = agent_waiting(root)
     prompt = render_prompt(project, tracker, "hi", flows_of(project))
     assert prompt.splitlines() == [
         "ACTIVE order_assistant",
