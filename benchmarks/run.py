@@ -10,6 +10,7 @@ Each case repeats its measurement and prints the median and the spread (p10..p90
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import re
 import statistics
@@ -163,6 +164,91 @@ def e2e_throughput(repeat: int) -> list[float]:
         "model_output": source,
     }
     return samples
+
+
+TEST_THROUGHPUT_CASES = 500
+
+
+@case("test_throughput")
+def test_throughput(repeat: int) -> list[float]:
+    """`calm-tui test --offline -q` of a 500-case suite, serial and with `-n 2`: a copy of
+    sample_project whose e2e suite is repeated under new names (stubs keyed to a case
+    renamed with it). Each sample is one fresh process, worker start included; samples
+    are the serial runs' ms, and an extra line gives both medians as test cases/s and
+    their ratio. `repeat` is capped at 5 (a serial run takes seconds)."""
+    import subprocess
+    import tempfile
+
+    runs = min(repeat, 5)
+    with tempfile.TemporaryDirectory() as folder:
+        root = _sample_copy(folder)
+        cases = _repeat_suite(root, TEST_THROUGHPUT_CASES)
+        command = [*_calm_tui(), "test", str(root), "--offline", "-q"]
+        timings: dict[str, list[float]] = {"serial": [], "-n 2": []}
+        for index in range(runs + 1):  # the first round warms the OS file cache
+            for name, extra in (("serial", []), ("-n 2", ["-n", "2"])):
+                start = time.perf_counter()
+                done = subprocess.run(command + extra, capture_output=True, text=True)
+                elapsed = (time.perf_counter() - start) * 1000
+                if done.returncode != 0:
+                    raise RuntimeError(f"{name} run failed:\n{done.stdout}{done.stderr}")
+                if index:
+                    timings[name].append(elapsed)
+    serial, parallel = (statistics.median(timings[name]) for name in ("serial", "-n 2"))
+    DERIVED["test_throughput"] = lambda _summary: {
+        "cases": cases,
+        "serial_cases_per_s": cases / (serial / 1000),
+        "n2_cases_per_s": cases / (parallel / 1000),
+        "ratio": serial / parallel,
+        "report": [
+            f"{cases} cases: serial {cases / (serial / 1000):.1f} cases/s ({serial:.0f} ms),"
+            f" -n 2 {cases / (parallel / 1000):.1f} cases/s ({parallel:.0f} ms),"
+            f" ratio {serial / parallel:.2f}x (medians of {runs}, process start included)"
+        ],
+    }
+    return timings["serial"]
+
+
+def _calm_tui() -> list[str]:
+    """The command as users run it: the installed script beside this Python."""
+    script = Path(sys.executable).with_name("calm-tui")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "workbench"]
+
+
+def _repeat_suite(root: Path, count: int) -> int:
+    """Add copies of the e2e test files of the project at `root` under
+    e2e_tests/copy_<k>/, the test cases renamed `<name>_<k>`, until the suite holds at
+    least `count` cases; returns how many it holds."""
+    from ruamel.yaml import YAML
+
+    yaml = YAML()
+    originals = sorted((root / "e2e_tests").glob("*.yml"))
+    documents = [(path.name, yaml.load(path.read_text(encoding="utf-8"))) for path in originals]
+    per_copy = sum(len(document.get("test_cases") or []) for _name, document in documents)
+    copies = -(-max(count - per_copy, 0) // per_copy) if per_copy else 0
+    for copy in range(1, copies + 1):
+        folder = root / "e2e_tests" / f"copy_{copy}"
+        folder.mkdir()
+        for name, document in documents:
+            names = {case["test_case"] for case in document.get("test_cases") or []}
+            text = io.StringIO()
+            yaml.dump(_renamed(document, names, f"_{copy}"), text)
+            (folder / name).write_text(text.getvalue(), encoding="utf-8")
+    return per_copy * (copies + 1)
+
+
+def _renamed(document: dict, names: set[str], suffix: str) -> dict:
+    import copy
+
+    renamed = copy.deepcopy(document)
+    for case in renamed.get("test_cases") or []:
+        case["test_case"] += suffix
+    stubs = renamed.get("stub_custom_actions") or {}
+    for key in list(stubs):
+        case_name, sep, action = key.partition("::")
+        if sep and case_name in names:
+            stubs[f"{case_name}{suffix}::{action}"] = stubs.pop(key)
+    return renamed
 
 
 # a 17-turn block of sample_project chat that ends with a restart, repeated

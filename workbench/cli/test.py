@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 
 from workbench.cli.common import load_or_report, project_folder, run_verb
 from workbench.cli.exits import EXIT_OK, EXIT_PROBLEMS
-from workbench.errors import WorkbenchError
+from workbench.errors import UsageError, WorkbenchError
 from workbench.wiring import (
+    Options,
     add_generator_options,
     add_project_options,
     make_actions,
@@ -25,8 +26,9 @@ PROG = "calm-tui test"
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from workbench.project.model import TestCase, TestFile
-    from workbench.testing.results import CaseResult, RunResult
+    from workbench.project.model import Project, TestCase, TestFile
+    from workbench.testing.parallel import ParallelRun
+    from workbench.testing.results import RunResult
     from workbench.testing.runner import E2ERunner
 
 
@@ -54,7 +56,54 @@ def test_parser() -> argparse.ArgumentParser:
         "--fail-fast", action="store_true", help="stop after the first failing test case"
     )
     parser.add_argument("--seed", type=int, default=0, help="seed for response variations")
+    add_parallel_options(parser)
     return parser
+
+
+def add_parallel_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("parallel and sharded runs")
+    group.add_argument(
+        "-n",
+        "--workers",
+        metavar="N",
+        type=_workers,
+        default=1,
+        help="run the test cases in N worker processes ('auto': one per core); the report "
+        "is the one a serial run prints",
+    )
+    group.add_argument(
+        "--shard",
+        metavar="K/N",
+        type=_shard,
+        help="run only shard K of N: the cases sorted by file::name, dealt round-robin "
+        "(a CI matrix runs 1/N .. N/N)",
+    )
+    group.add_argument(
+        "-q", "--quiet", action="store_true", help="no header and no progress bar: the report"
+    )
+
+
+def _workers(text: str) -> int:
+    if text == "auto":
+        from workbench.testing.parallel import auto_workers
+
+        return auto_workers()
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"-n {text}: give a number of workers (1 or more) or auto")
+    return count
+
+
+def _shard(text: str) -> tuple[int, int]:
+    from workbench.testing.shards import parse_shard
+
+    try:
+        return parse_shard(text)
+    except WorkbenchError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def _looks_like_project(folder: Path) -> bool:
@@ -91,29 +140,67 @@ def run(args: argparse.Namespace) -> int:
     args.project_dir = project_dir  # where a crash report goes
     root = project_folder(project_dir)
     options = options_from_args(args)
+    pool = _start_workers(args, root, paths, options)
+    try:
+        return _run(args, console, root, paths, options, pool)
+    finally:
+        if pool is not None:
+            pool.close()
+
+
+def _run(
+    args: argparse.Namespace,
+    console: Console,
+    root: Path,
+    paths: list[str],
+    options: Options,
+    pool: ParallelRun | None,
+) -> int:
     project = load_or_report(root, options)
 
     from workbench.testing.runner import E2ERunner, select_cases
 
     selected = select_cases(project, paths)  # a SelectionError is a usage error
+    if args.shard:
+        from workbench.testing.shards import shard_cases
+
+        selected = shard_cases(selected, *args.shard)
     if not selected:
-        console.print(f"[yellow]no e2e test cases found in {root.resolve().name}[/]")
+        where = f"shard {'/'.join(map(str, args.shard))} of " if args.shard else ""
+        console.print(f"[yellow]no e2e test cases found in {where}{root.resolve().name}[/]")
         return EXIT_OK
 
     notes: list[str] = list(project.notes)
     generator, label = make_generator(project, options, notes)
+    if pool is not None:
+        from workbench.testing.cassette_order import order_dependence
 
-    import asyncio
+        reason = order_dependence(generator, selected)
+        if reason is not None:
+            notes.append(
+                f"-n {args.workers} ran the cases one after another: {reason} (give the "
+                "entries `test_case:` to run in parallel)"
+            )
+            pool.close()
+            pool = None
 
     # the runner makes the action runner when a case first needs one, and stops it
     runner = E2ERunner(
         project,
         generator,
         seed=args.seed,
+        run_id=args.run_id,
         actions=lambda p: make_actions(p, options),
         offline=options.offline,
     )
-    run = asyncio.run(_run_with_progress(runner, selected, args.fail_fast, console, label))
+    if pool is not None:
+        run = _run_in_workers(pool, runner, selected, args, console, label)
+    else:
+        import asyncio
+
+        run = asyncio.run(
+            _run_with_progress(runner, selected, args.fail_fast, console, label, args.quiet)
+        )
     run.notes[:0] = notes
     run.generator = label
 
@@ -133,48 +220,95 @@ def cmd_test(argv: Sequence[str]) -> int:
     return run_verb(PROG, test_parser(), run, argv)
 
 
+def _header(console: Console, project: Project, count: int, label: str, how: str = "") -> None:
+    from rich.markup import escape
+
+    console.print(
+        f"running {count} test case(s) of [bold]{escape(project.root.name)}[/]{how} "
+        f"· generator: [cyan]{escape(label)}[/] · Rasa {escape(project.rasa_version)}"
+    )
+
+
 async def _run_with_progress(
     runner: E2ERunner,
     selected: list[tuple[TestFile, TestCase]],
     fail_fast: bool,
     console: Console,
     label: str,
+    quiet: bool = False,
 ) -> RunResult:
-    from rich.markup import escape
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        SpinnerColumn,
-        TextColumn,
-        TimeElapsedColumn,
-    )
+    from workbench.cli.test_progress import RunProgress
 
-    console.print(
-        f"running {len(selected)} test case(s) of [bold]{escape(runner.project.root.name)}[/] "
-        f"· generator: [cyan]{escape(label)}[/] · Rasa {escape(runner.project.rasa_version)}"
-    )
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
-    with progress:
-        task = progress.add_task("e2e", total=len(selected))
+    if not quiet:
+        _header(console, runner.project, len(selected), label)
+    with RunProgress(console, len(selected), enabled=not quiet) as progress:
 
         def on_start(test_file: TestFile, case: TestCase) -> None:
-            progress.update(task, description=escape(f"{test_file.path}::{case.name}"))
-
-        def on_result(result: CaseResult) -> None:
-            progress.advance(task)
+            progress.running(f"{test_file.path}::{case.name}")
 
         return await runner.run(
-            selected, fail_fast=fail_fast, on_start=on_start, on_result=on_result
+            selected, fail_fast=fail_fast, on_start=on_start, on_result=progress.done
         )
+
+
+# --- -n N: worker processes ---------------------------------------------------------------
+
+
+def _start_workers(
+    args: argparse.Namespace, root: Path, paths: list[str], options: Options
+) -> ParallelRun | None:
+    """The worker pool of `-n N`, started before the project is loaded here, so that
+    the workers load it meanwhile. The run's id is made here for the parent and the
+    workers alike (a case's sender id contains it)."""
+    from workbench.testing.results import new_run_id
+
+    args.run_id = new_run_id()
+    if args.workers < 2:
+        return None
+    if options.record is not None:
+        raise UsageError(
+            "--record writes one cassette in the order of one run: record without -n, "
+            "then replay the cassette with -n"
+        )
+    from workbench.testing.parallel import ParallelRun
+    from workbench.testing.worker_setup import WorkerSetup
+
+    setup = WorkerSetup(root.resolve(), tuple(paths), options, args.seed, args.run_id)
+    return ParallelRun(setup, args.workers)
+
+
+def _run_in_workers(
+    pool: ParallelRun,
+    runner: E2ERunner,
+    selected: list[tuple[TestFile, TestCase]],
+    args: argparse.Namespace,
+    console: Console,
+    label: str,
+) -> RunResult:
+    import time
+
+    from workbench.cli.test_progress import RunProgress
+    from workbench.testing.parallel_worker import Chunks
+    from workbench.testing.results import RunResult
+
+    started = time.perf_counter()
+    project = runner.project
+    how = f" in {args.workers} processes"
+    if not args.quiet:
+        _header(console, project, len(selected), label, how)
+    local = Chunks(runner, selected)
+    try:
+        with RunProgress(console, len(selected), enabled=not args.quiet, label=how.strip()) as bar:
+            results, notes = pool.run(selected, local, fail_fast=args.fail_fast, on_result=bar.done)
+    finally:
+        local.close()
+    return RunResult(
+        results,
+        notes=notes,
+        generator=label,
+        duration_s=time.perf_counter() - started,
+        rasa_version=project.rasa_version,
+    )
 
 
 def main() -> int:  # `python -m workbench.cli.test`

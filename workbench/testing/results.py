@@ -3,6 +3,8 @@ the turn it diverged in, and the run's totals."""
 
 from __future__ import annotations
 
+import os
+import time
 from dataclasses import dataclass, field
 
 from workbench.calm.names import UTTER_ACTION_KEY
@@ -133,3 +135,9 @@ class RunResult:
     @property
     def ok(self) -> bool:
         return not self.failed
+
+
+def new_run_id() -> str:
+    """A run's id, unique per run, so that actions keeping per-conversation state (keyed
+    by the sender id, which contains it) start afresh each run."""
+    return time.strftime("%Y%m%d%H%M%S") + os.urandom(2).hex()

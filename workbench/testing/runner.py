@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import time
 from collections.abc import Callable, Sequence
 
@@ -50,6 +49,7 @@ from workbench.testing.results import (
     Failure,
     RunResult,
     TurnView,
+    new_run_id,
 )
 from workbench.testing.selection import SelectionError, select_cases
 from workbench.testing.turn_view import (
@@ -140,8 +140,10 @@ class E2ERunner:
         self.notes: list[str] = []
         # unique per run, so that actions keeping per-conversation state (keyed by the
         # sender id) start afresh each run, as Rasa's runner does with a timestamp
-        self.run_id = run_id if run_id is not None else _run_id()
+        self.run_id = run_id if run_id is not None else new_run_id()
         self._counter = itertools.count(1)
+        self._place: int | None = None  # the running case's place in the selection
+        self._conversations = 0
         self._actions_arg = actions
         self._fallback: CustomActionRunner | None = None
         self._fallback_ready = False
@@ -189,7 +191,19 @@ class E2ERunner:
     # -- one case ----------------------------------------------------------------------------
 
     def sender_id(self, case: TestCase) -> str:
-        return f"{case.name}_{self.run_id}_{next(self._counter)}"
+        """`<case>_<run id>_<N>`: N is the case's place in the selection (`at_place`), so
+        a case gets the same id in a serial run and in whichever worker of a parallel
+        run (`parallel.py`) runs it; the case's second conversation (under the other Rasa
+        version) gets `N.2`. Without a place (`run_case` alone) N counts conversations."""
+        if self._place is None:
+            return f"{case.name}_{self.run_id}_{next(self._counter)}"
+        self._conversations += 1
+        again = f".{self._conversations}" if self._conversations > 1 else ""
+        return f"{case.name}_{self.run_id}_{self._place}{again}"
+
+    def at_place(self, place: int) -> None:
+        """The next `run_case` runs the case at `place` (from 1) of the selection."""
+        self._place, self._conversations = place, 0
 
     async def run_case(self, test_file: TestFile, case: TestCase) -> CaseResult:
         rerun = rerun_generator(self.generator) if self.try_other_version else None
@@ -402,18 +416,19 @@ class E2ERunner:
         started = time.perf_counter()
         results: list[CaseResult] = []
         stop = False
-        for test_file, case in selected:
+        for place, (test_file, case) in enumerate(selected, 1):
             if stop:
-                result = CaseResult(test_file.path, case.name, SKIPPED, source=case.source)
-                result.notes.append("not run: --fail-fast stopped the run")
+                result = not_run(test_file, case)
             else:
                 if on_start is not None:
                     on_start(test_file, case)
+                self.at_place(place)
                 result = await self.run_case(test_file, case)
                 stop = fail_fast and result.status == FAILED
             results.append(result)
             if on_result is not None:
                 on_result(result)
+        self._place = None
         return RunResult(
             results,
             notes=list(self.notes),
@@ -421,6 +436,13 @@ class E2ERunner:
             duration_s=time.perf_counter() - started,
             rasa_version=self.project.rasa_version,
         )
+
+
+def not_run(test_file: TestFile, case: TestCase) -> CaseResult:
+    """The result of a case that `--fail-fast` kept from running."""
+    result = CaseResult(test_file.path, case.name, SKIPPED, source=case.source)
+    result.notes.append("not run: --fail-fast stopped the run")
+    return result
 
 
 def run_tests(
@@ -451,7 +473,3 @@ def run_tests(
     return asyncio.run(
         runner.run(selected, fail_fast=fail_fast, on_start=on_start, on_result=on_result)
     )
-
-
-def _run_id() -> str:
-    return time.strftime("%Y%m%d%H%M%S") + os.urandom(2).hex()

@@ -1,0 +1,167 @@
+"""`calm-tui test -n N`: the selected test cases run in N processes, this one and N-1
+workers.
+
+The workers are spawned (no thread or loop of the parent is copied) as soon as the
+run's options are known, and load the project while the parent loads it too
+(`parallel_worker.py`). The selection is cut into chunks of consecutive cases; each
+worker has one running and one waiting, and the parent runs the next chunk itself
+between collecting theirs. Results come back in any order and are reported at their
+place in the selection, so the report, the JUnit file and the exit code are those of a
+serial run; each case gets the sender id the serial run gives it
+(`E2ERunner.sender_id`).
+
+With `fail_fast`, a chunk stops at a failure and no chunk is started after it; chunks
+already running elsewhere finish and are reported, the cases never started as not run.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING
+
+from workbench.errors import WorkbenchError
+from workbench.testing.worker_setup import WorkerSetup
+
+if TYPE_CHECKING:
+    from workbench.project.model import TestCase, TestFile
+    from workbench.testing.parallel_worker import CaseKey, ChunkResult, Chunks
+    from workbench.testing.results import CaseResult
+
+# cases per chunk at most: small enough for an even end and a moving progress bar,
+# large enough that sending them costs nothing next to running them
+MAX_CHUNK = 10
+CHUNKS_PER_WORKER = 4
+
+
+# The pool is made before the parent imports the runner (~0.4 s it need not wait for):
+# these name the worker's functions without importing its module here.
+
+
+def _start(setup: WorkerSetup) -> None:
+    from workbench.testing.parallel_worker import start
+
+    start(setup)
+
+
+def _ready() -> bool:
+    from workbench.testing.parallel_worker import ready
+
+    return ready()
+
+
+def _run_chunk(chunk: list[tuple[int, CaseKey]], fail_fast: bool) -> ChunkResult:
+    from workbench.testing.parallel_worker import run_chunk
+
+    return run_chunk(chunk, fail_fast)
+
+
+def auto_workers() -> int:
+    """`-n auto`: the cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def chunked(count: int, workers: int) -> list[range]:
+    """Places 1..count cut into consecutive chunks."""
+    size = max(1, min(MAX_CHUNK, math.ceil(count / (workers * CHUNKS_PER_WORKER))))
+    return [range(first, min(first + size, count + 1)) for first in range(1, count + 1, size)]
+
+
+class ParallelRun:
+    """`processes` processes run one run's cases: this one and `processes - 1` workers
+    (started at once); `close` ends the workers."""
+
+    def __init__(self, setup: WorkerSetup, processes: int) -> None:
+        self.processes = processes
+        self.pool = ProcessPoolExecutor(
+            processes - 1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start,
+            initargs=(setup,),
+        )
+        # the pool starts a process per task it cannot give to an idle one: start them all
+        self._warm = [self.pool.submit(_ready) for _ in range(processes - 1)]
+
+    def run(
+        self,
+        selected: Sequence[tuple[TestFile, TestCase]],
+        local: Chunks,
+        *,
+        fail_fast: bool = False,
+        on_result: Callable[[CaseResult], None] | None = None,
+    ) -> tuple[list[CaseResult], list[str]]:
+        """Run `selected`, chunks at a time, in the workers and on `local` (this
+        process's runner) in turns. Returns (the results in the selection's order, the
+        runners' notes in the order of the chunks that first wrote them)."""
+        from workbench.testing.parallel_worker import case_key
+        from workbench.testing.results import FAILED
+        from workbench.testing.runner import not_run
+
+        keys = [case_key(test_file, case) for test_file, case in selected]
+        waiting = deque(
+            (index, [(place, keys[place - 1]) for place in places])
+            for index, places in enumerate(chunked(len(selected), self.processes))
+        )
+        running: dict[Future[ChunkResult], int] = {}
+        by_place: dict[int, CaseResult] = {}
+        notes_by_chunk: dict[int, list[str]] = {}
+        stop = False
+
+        def take(index: int, chunk_result: ChunkResult) -> None:
+            nonlocal stop
+            notes_by_chunk[index] = chunk_result.notes
+            for place, result in chunk_result.results:
+                by_place[place] = result
+                if on_result is not None:
+                    on_result(result)
+                stop = stop or (fail_fast and result.status == FAILED)
+
+        try:
+            while (waiting and not stop) or running:
+                # this process first: the workers are still starting
+                if waiting and not stop:
+                    index, chunk = waiting.popleft()
+                    take(index, local.run(chunk, fail_fast))
+                # each worker has one chunk running and one queued, so it never waits
+                while waiting and not stop and len(running) < 2 * (self.processes - 1):
+                    index, chunk = waiting.popleft()
+                    running[self.pool.submit(_run_chunk, chunk, fail_fast)] = index
+                if waiting and not stop:
+                    done = {future for future in running if future.done()}
+                else:
+                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    index = running.pop(future)
+                    if not future.cancelled():
+                        take(index, future.result())
+                if stop:
+                    for future in running:
+                        future.cancel()  # the queued ones; the running ones finish
+        except BrokenProcessPool as exc:
+            raise WorkbenchError(
+                "a test worker stopped (its error is printed above); run without -n to "
+                "see the problem in the report"
+            ) from exc
+        results = []
+        for place, (test_file, case) in enumerate(selected, 1):
+            result = by_place.get(place)
+            if result is None:
+                result = not_run(test_file, case)
+                if on_result is not None:
+                    on_result(result)
+            results.append(result)
+        notes: list[str] = []
+        for index in sorted(notes_by_chunk):
+            notes.extend(note for note in notes_by_chunk[index] if note not in notes)
+        return results, notes
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,151 @@
+"""The worker side of `calm-tui test -n N` (`parallel.py` is the side that schedules).
+
+A worker process loads the project once, selects the run's test cases as the parent did,
+and makes its generator, custom action runner and cassette exactly as a serial run makes
+them (`wiring`); then it runs the chunks of cases it is sent, each case at its place in
+the selection, so its sender id is the one the serial run gives it. Only this module and
+what the runner needs are imported here: no Rich, no command line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing.reduction
+import multiprocessing.util
+import signal
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from workbench.calm.values import JSONValue
+from workbench.errors import WorkbenchError
+from workbench.project.model import TestCase, TestFile
+from workbench.testing.results import FAILED, CaseResult
+from workbench.testing.runner import E2ERunner
+from workbench.testing.selection import select_cases
+from workbench.testing.worker_setup import WorkerSetup
+from workbench.wiring import load, make_actions, make_generator
+
+# a case as the parent names it: (file, test case name, line)
+CaseKey = tuple[str, str, int]
+
+
+@dataclass
+class ChunkResult:
+    results: list[tuple[int, CaseResult]]  # (place, result) in the chunk's order
+    notes: list[str] = field(default_factory=list)  # the runner's notes new in this chunk
+
+
+class Chunks:
+    """Runs chunks of the selection on one runner, in one event loop for all of them
+    (as a serial run has one: an action server's client lives in it). The parent runs
+    chunks too, on its own runner, while the workers run theirs.
+
+    A passed case's turn traces are dropped unless `keep_traces`: the report quotes only
+    a failure's turns, and sending every trace back costs more than a case takes."""
+
+    def __init__(
+        self,
+        runner: E2ERunner,
+        selected: Sequence[tuple[TestFile, TestCase]],
+        keep_traces: bool = False,
+    ):
+        self.runner = runner
+        self.keep_traces = keep_traces
+        self.cases = {case_key(test_file, case): (test_file, case) for test_file, case in selected}
+        self.loop = asyncio.new_event_loop()
+        self.notes_sent = 0
+
+    def run(self, chunk: list[tuple[int, CaseKey]], fail_fast: bool) -> ChunkResult:
+        return self.loop.run_until_complete(self._run(chunk, fail_fast))
+
+    async def _run(self, chunk: list[tuple[int, CaseKey]], fail_fast: bool) -> ChunkResult:
+        results = []
+        for place, key in chunk:
+            found = self.cases.get(key)
+            if found is None:
+                raise WorkbenchError(f"{key[0]}::{key[1]} changed while the test run started")
+            self.runner.at_place(place)
+            result = await self.runner.run_case(*found)
+            if result.passed and not self.keep_traces:
+                result.traces = []
+            results.append((place, result))
+            if fail_fast and result.status == FAILED:
+                break  # the parent reports the rest as not run
+        notes = self.runner.notes[self.notes_sent :]
+        self.notes_sent = len(self.runner.notes)
+        return ChunkResult(results, list(notes))
+
+    def close(self) -> None:
+        try:
+            self.loop.run_until_complete(self.runner.aclose())
+        finally:
+            self.loop.close()
+
+
+def _made(setup: WorkerSetup) -> Chunks:
+    """The runner of a serial run, made in a worker from the same options."""
+    loaded = load(setup.root, setup.options)
+    if not loaded.ok:
+        raise WorkbenchError(f"the project {setup.root} does not load")
+    project = loaded.project
+    generator, _label = make_generator(project, setup.options, [])
+    options = setup.options
+    runner = E2ERunner(
+        project,
+        generator,
+        seed=setup.seed,
+        run_id=setup.run_id,
+        actions=lambda p: make_actions(p, options),
+        offline=options.offline,
+    )
+    return Chunks(runner, select_cases(project, setup.paths))
+
+
+_worker: Chunks | None = None
+_problem = "it did not start"
+
+
+def case_key(test_file: TestFile, case: TestCase) -> CaseKey:
+    return (test_file.path, case.name, case.source.line)
+
+
+def start(setup: WorkerSetup) -> None:
+    """The pool's initializer: once per worker process."""
+    global _worker, _problem
+    # Ctrl+C reaches the whole process group: the parent stops the run, the workers
+    # finish their chunk instead of dying with a traceback each
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        _worker = _made(setup)
+    except Exception as exc:  # said by the first chunk: a pool whose start fails is broken
+        _problem = str(exc) or repr(exc)
+        return
+    # a pool's worker leaves through os._exit, past atexit: stop a started action server
+    multiprocessing.util.Finalize(_worker, _worker.close, exitpriority=10)
+
+
+def ready() -> bool:
+    """Submitted once per worker as soon as the pool exists, so the workers start (and
+    load the project) while the parent is still loading it."""
+    return _worker is not None
+
+
+def run_chunk(chunk: list[tuple[int, CaseKey]], fail_fast: bool) -> ChunkResult:
+    if _worker is None:
+        raise WorkbenchError(f"a test worker cannot run the cases: {_problem}")
+    return _worker.run(chunk, fail_fast)
+
+
+def _frozen_mapping(data: dict[str, JSONValue]) -> MappingProxyType[str, JSONValue]:
+    return MappingProxyType(data)
+
+
+def _reduce_mapping(
+    mapping: MappingProxyType[str, JSONValue],
+) -> tuple[Callable[..., object], tuple[dict[str, JSONValue]]]:
+    return _frozen_mapping, (dict(mapping),)
+
+
+# the trace records keep their fields in read-only mappings, which pickle cannot send
+multiprocessing.reduction.ForkingPickler.register(MappingProxyType, _reduce_mapping)
