@@ -18,11 +18,11 @@ from workbench.testing.cassette_order import order_dependence
 from workbench.testing.parallel import ParallelRun, chunked
 from workbench.testing.parallel_worker import Chunks
 from workbench.testing.report import failure_text
-from workbench.testing.runner import PASSED, E2ERunner, select_cases
+from workbench.testing.runner import PASSED, E2ERunner, options_runner, select_cases
 from workbench.testing.shards import shard_cases
 from workbench.testing.worker_setup import WorkerSetup
 from workbench.understanding.cassette import CassetteEntry, CassetteGenerator, save_cassette
-from workbench.wiring import Options, make_actions, make_generator
+from workbench.wiring import Options, make_generator
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_project"
 
@@ -92,13 +92,7 @@ def _sample_runs(root: Path, paths: list[str], options: Options):
 
     def runner(run_id: str) -> E2ERunner:
         generator, _label = make_generator(project, options, [])
-        return E2ERunner(
-            project,
-            generator,
-            run_id=run_id,
-            actions=lambda p: make_actions(p, options),
-            offline=options.offline,
-        )
+        return options_runner(project, generator, options, seed=0, run_id=run_id)
 
     import asyncio
 

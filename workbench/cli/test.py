@@ -15,7 +15,6 @@ from workbench.wiring import (
     Options,
     add_generator_options,
     add_project_options,
-    make_actions,
     make_generator,
     options_from_args,
 )
@@ -158,7 +157,7 @@ def _run(
 ) -> int:
     project = load_or_report(root, options)
 
-    from workbench.testing.runner import E2ERunner, select_cases
+    from workbench.testing.runner import options_runner, select_cases
 
     selected = select_cases(project, paths)  # a SelectionError is a usage error
     if args.shard:
@@ -184,15 +183,7 @@ def _run(
             pool.close()
             pool = None
 
-    # the runner makes the action runner when a case first needs one, and stops it
-    runner = E2ERunner(
-        project,
-        generator,
-        seed=args.seed,
-        run_id=args.run_id,
-        actions=lambda p: make_actions(p, options),
-        offline=options.offline,
-    )
+    runner = options_runner(project, generator, options, seed=args.seed, run_id=args.run_id)
     if pool is not None:
         run = _run_in_workers(pool, runner, selected, args, console, label)
     else:

@@ -21,10 +21,10 @@ from workbench.calm.values import JSONValue
 from workbench.errors import WorkbenchError
 from workbench.project.model import TestCase, TestFile
 from workbench.testing.results import FAILED, CaseResult
-from workbench.testing.runner import E2ERunner
+from workbench.testing.runner import E2ERunner, options_runner
 from workbench.testing.selection import select_cases
 from workbench.testing.worker_setup import WorkerSetup
-from workbench.wiring import load, make_actions, make_generator
+from workbench.wiring import load, make_generator
 
 # a case as the parent names it: (file, test case name, line)
 CaseKey = tuple[str, str, int]
@@ -90,15 +90,7 @@ def _made(setup: WorkerSetup) -> Chunks:
         raise WorkbenchError(f"the project {setup.root} does not load")
     project = loaded.project
     generator, _label = make_generator(project, setup.options, [])
-    options = setup.options
-    runner = E2ERunner(
-        project,
-        generator,
-        seed=setup.seed,
-        run_id=setup.run_id,
-        actions=lambda p: make_actions(p, options),
-        offline=options.offline,
-    )
+    runner = options_runner(project, generator, setup.options, seed=setup.seed, run_id=setup.run_id)
     return Chunks(runner, select_cases(project, setup.paths))
 
 

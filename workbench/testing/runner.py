@@ -65,7 +65,7 @@ from workbench.testing.turn_view import (
 from workbench.trace.turn import TurnTrace
 from workbench.understanding.base import CommandGenerator
 from workbench.understanding.tape import ModelTape
-from workbench.wiring import generator_tape, make_actions, new_session
+from workbench.wiring import Options, generator_tape, make_actions, new_session
 
 # what other modules have always imported from here
 __all__ = [
@@ -436,6 +436,22 @@ class E2ERunner:
             duration_s=time.perf_counter() - started,
             rasa_version=self.project.rasa_version,
         )
+
+
+def options_runner(
+    project: Project, generator: CommandGenerator, options: Options, *, seed: int, run_id: str
+) -> E2ERunner:
+    """The runner of `calm-tui test` for the command line's options: made so in the
+    parent and in each worker of `-n N`, so that a case runs the same in any of them.
+    It makes the action runner when a case first needs one, and stops it."""
+    return E2ERunner(
+        project,
+        generator,
+        seed=seed,
+        run_id=run_id,
+        actions=lambda p: make_actions(p, options),
+        offline=options.offline,
+    )
 
 
 def not_run(test_file: TestFile, case: TestCase) -> CaseResult:
