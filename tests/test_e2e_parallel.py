@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from workbench.cli import test_progress
+from workbench.cli import run_progress
 from workbench.cli.test import cmd_test
 from workbench.project.loader import load_project
 from workbench.testing.cassette_order import order_dependence
@@ -300,7 +300,7 @@ HIDE_CURSOR = "\x1b[?25l"  # what a live progress display writes first
 
 
 def test_progress_shows_on_a_terminal_only_and_never_with_quiet(monkeypatch, capsys):
-    monkeypatch.setattr(test_progress, "SHOW_AFTER_S", 0.0)
+    monkeypatch.setattr(run_progress, "SHOW_AFTER_S", 0.0)
     target = [str(SAMPLE), "e2e_tests/happy_paths.yml", "--offline"]
     assert cmd_test(target) == 0
     assert HIDE_CURSOR not in capsys.readouterr().out  # not a terminal: a CI log

@@ -67,8 +67,8 @@ def add_parallel_options(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         type=_workers,
         default=1,
-        help="run the test cases in N worker processes ('auto': one per core); the report "
-        "is the one a serial run prints",
+        help="run the test cases in N processes, this one and N-1 workers ('auto': one per "
+        "core); the report is the one a serial run prints",
     )
     group.add_argument(
         "--shard",
@@ -228,7 +228,7 @@ async def _run_with_progress(
     label: str,
     quiet: bool = False,
 ) -> RunResult:
-    from workbench.cli.test_progress import RunProgress
+    from workbench.cli.run_progress import RunProgress
 
     if not quiet:
         _header(console, runner.project, len(selected), label)
@@ -278,7 +278,7 @@ def _run_in_workers(
 ) -> RunResult:
     import time
 
-    from workbench.cli.test_progress import RunProgress
+    from workbench.cli.run_progress import RunProgress
     from workbench.testing.parallel_worker import Chunks
     from workbench.testing.results import RunResult
 

@@ -33,8 +33,8 @@ if TYPE_CHECKING:
     from workbench.testing.parallel_worker import CaseKey, ChunkResult, Chunks
     from workbench.testing.results import CaseResult
 
-# cases per chunk at most: small enough for an even end and a moving progress bar,
-# large enough that sending them costs nothing next to running them
+# cases per chunk at most: small enough for a moving progress bar, large enough that
+# sending them costs nothing next to running them
 MAX_CHUNK = 10
 CHUNKS_PER_WORKER = 4
 
@@ -69,10 +69,17 @@ def auto_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def chunked(count: int, workers: int) -> list[range]:
-    """Places 1..count cut into consecutive chunks."""
-    size = max(1, min(MAX_CHUNK, math.ceil(count / (workers * CHUNKS_PER_WORKER))))
-    return [range(first, min(first + size, count + 1)) for first in range(1, count + 1, size)]
+def chunked(count: int, processes: int) -> list[range]:
+    """Places 1..count cut into consecutive chunks that get smaller towards the end, so
+    that the processes run out of work at about the same time."""
+    chunks = []
+    first = 1
+    while first <= count:
+        left = count - first + 1
+        size = max(1, min(MAX_CHUNK, math.ceil(left / (processes * CHUNKS_PER_WORKER))))
+        chunks.append(range(first, first + size))
+        first += size
+    return chunks
 
 
 class ParallelRun:
