@@ -97,8 +97,8 @@ def _sample_runs(root: Path, paths: list[str], options: Options):
     import asyncio
 
     serial = asyncio.run(runner("serial").run(selected)).results
-    pool = ParallelRun(WorkerSetup(root.resolve(), tuple(paths), options, 0, "parallel"), 2)
-    local = Chunks(runner("parallel"), selected)
+    pool = ParallelRun(WorkerSetup(root.resolve(), options, 0, "parallel"), 2)
+    local = Chunks(runner("parallel"))
     try:
         parallel, _notes = pool.run(selected, local)
     finally:

@@ -139,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
     args.project_dir = project_dir  # where a crash report goes
     root = project_folder(project_dir)
     options = options_from_args(args)
-    pool = _start_workers(args, root, paths, options)
+    pool = _start_workers(args, root, options)
     try:
         return _run(args, console, root, paths, options, pool)
     finally:
@@ -245,9 +245,7 @@ async def _run_with_progress(
 # --- -n N: worker processes ---------------------------------------------------------------
 
 
-def _start_workers(
-    args: argparse.Namespace, root: Path, paths: list[str], options: Options
-) -> ParallelRun | None:
+def _start_workers(args: argparse.Namespace, root: Path, options: Options) -> ParallelRun | None:
     """The worker pool of `-n N`, started before the project is loaded here, so that
     the workers load it meanwhile. The run's id is made here for the parent and the
     workers alike (a case's sender id contains it)."""
@@ -264,7 +262,7 @@ def _start_workers(
     from workbench.testing.parallel import ParallelRun
     from workbench.testing.worker_setup import WorkerSetup
 
-    setup = WorkerSetup(root.resolve(), tuple(paths), options, args.seed, args.run_id)
+    setup = WorkerSetup(root.resolve(), options, args.seed, args.run_id)
     return ParallelRun(setup, args.workers)
 
 
@@ -287,7 +285,7 @@ def _run_in_workers(
     how = f" in {args.workers} processes"
     if not args.quiet:
         _header(console, project, len(selected), label, how)
-    local = Chunks(runner, selected)
+    local = Chunks(runner)
     try:
         with RunProgress(console, len(selected), enabled=not args.quiet, label=how.strip()) as bar:
             results, notes = pool.run(selected, local, fail_fast=args.fail_fast, on_result=bar.done)

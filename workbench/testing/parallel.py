@@ -30,7 +30,7 @@ from workbench.testing.worker_setup import WorkerSetup
 
 if TYPE_CHECKING:
     from workbench.project.model import TestCase, TestFile
-    from workbench.testing.parallel_worker import CaseKey, ChunkResult, Chunks
+    from workbench.testing.parallel_worker import Chunk, ChunkResult, Chunks
     from workbench.testing.results import CaseResult
 
 # cases per chunk at most: small enough for a moving progress bar, large enough that
@@ -55,7 +55,7 @@ def _ready() -> bool:
     return ready()
 
 
-def _run_chunk(chunk: list[tuple[int, CaseKey]], fail_fast: bool) -> ChunkResult:
+def _run_chunk(chunk: Chunk, fail_fast: bool) -> ChunkResult:
     from workbench.testing.parallel_worker import run_chunk
 
     return run_chunk(chunk, fail_fast)
@@ -108,13 +108,11 @@ class ParallelRun:
         """Run `selected`, chunks at a time, in the workers and on `local` (this
         process's runner) in turns. Returns (the results in the selection's order, the
         runners' notes in the order of the chunks that first wrote them)."""
-        from workbench.testing.parallel_worker import case_key
         from workbench.testing.results import FAILED
         from workbench.testing.runner import not_run
 
-        keys = [case_key(test_file, case) for test_file, case in selected]
         waiting = deque(
-            (index, [(place, keys[place - 1]) for place in places])
+            (index, [(place, *selected[place - 1]) for place in places])
             for index, places in enumerate(chunked(len(selected), self.processes))
         )
         running: dict[Future[ChunkResult], int] = {}

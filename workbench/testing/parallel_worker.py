@@ -1,10 +1,11 @@
 """The worker side of `calm-tui test -n N` (`parallel.py` is the side that schedules).
 
-A worker process loads the project once, selects the run's test cases as the parent did,
-and makes its generator, custom action runner and cassette exactly as a serial run makes
-them (`wiring`); then it runs the chunks of cases it is sent, each case at its place in
-the selection, so its sender id is the one the serial run gives it. Only this module and
-what the runner needs are imported here: no Rich, no command line.
+A worker process loads the project once (without its test files: the parent sends the
+cases with each chunk) and makes its generator, custom action runner and cassette
+exactly as a serial run makes them (`options_runner`); then it runs the chunks it is
+sent, each case at its place in the selection, so its sender id is the one the serial
+run gives it. Only this module and what the runner needs are imported here: no Rich,
+no command line.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import asyncio
 import multiprocessing.reduction
 import multiprocessing.util
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -22,12 +23,11 @@ from workbench.errors import WorkbenchError
 from workbench.project.model import TestCase, TestFile
 from workbench.testing.results import FAILED, CaseResult
 from workbench.testing.runner import E2ERunner, options_runner
-from workbench.testing.selection import select_cases
 from workbench.testing.worker_setup import WorkerSetup
 from workbench.wiring import load, make_generator
 
-# a case as the parent names it: (file, test case name, line)
-CaseKey = tuple[str, str, int]
+# the cases of a chunk: (place in the selection, from 1; test file; test case)
+Chunk = list[tuple[int, TestFile, TestCase]]
 
 
 @dataclass
@@ -44,29 +44,20 @@ class Chunks:
     A passed case's turn traces are dropped unless `keep_traces`: the report quotes only
     a failure's turns, and sending every trace back costs more than a case takes."""
 
-    def __init__(
-        self,
-        runner: E2ERunner,
-        selected: Sequence[tuple[TestFile, TestCase]],
-        keep_traces: bool = False,
-    ):
+    def __init__(self, runner: E2ERunner, keep_traces: bool = False):
         self.runner = runner
         self.keep_traces = keep_traces
-        self.cases = {case_key(test_file, case): (test_file, case) for test_file, case in selected}
         self.loop = asyncio.new_event_loop()
         self.notes_sent = 0
 
-    def run(self, chunk: list[tuple[int, CaseKey]], fail_fast: bool) -> ChunkResult:
+    def run(self, chunk: Chunk, fail_fast: bool) -> ChunkResult:
         return self.loop.run_until_complete(self._run(chunk, fail_fast))
 
-    async def _run(self, chunk: list[tuple[int, CaseKey]], fail_fast: bool) -> ChunkResult:
+    async def _run(self, chunk: Chunk, fail_fast: bool) -> ChunkResult:
         results = []
-        for place, key in chunk:
-            found = self.cases.get(key)
-            if found is None:
-                raise WorkbenchError(f"{key[0]}::{key[1]} changed while the test run started")
+        for place, test_file, case in chunk:
             self.runner.at_place(place)
-            result = await self.runner.run_case(*found)
+            result = await self.runner.run_case(test_file, case)
             if result.passed and not self.keep_traces:
                 result.traces = []
             results.append((place, result))
@@ -85,21 +76,17 @@ class Chunks:
 
 def _made(setup: WorkerSetup) -> Chunks:
     """The runner of a serial run, made in a worker from the same options."""
-    loaded = load(setup.root, setup.options)
+    loaded = load(setup.root, setup.options, with_tests=False)
     if not loaded.ok:
         raise WorkbenchError(f"the project {setup.root} does not load")
     project = loaded.project
     generator, _label = make_generator(project, setup.options, [])
     runner = options_runner(project, generator, setup.options, seed=setup.seed, run_id=setup.run_id)
-    return Chunks(runner, select_cases(project, setup.paths))
+    return Chunks(runner)
 
 
 _worker: Chunks | None = None
 _problem = "it did not start"
-
-
-def case_key(test_file: TestFile, case: TestCase) -> CaseKey:
-    return (test_file.path, case.name, case.source.line)
 
 
 def start(setup: WorkerSetup) -> None:
@@ -123,7 +110,7 @@ def ready() -> bool:
     return _worker is not None
 
 
-def run_chunk(chunk: list[tuple[int, CaseKey]], fail_fast: bool) -> ChunkResult:
+def run_chunk(chunk: Chunk, fail_fast: bool) -> ChunkResult:
     if _worker is None:
         raise WorkbenchError(f"a test worker cannot run the cases: {_problem}")
     return _worker.run(chunk, fail_fast)

@@ -14,7 +14,6 @@ class WorkerSetup:
     """What a worker needs to make what the serial run makes."""
 
     root: Path  # the project folder, absolute
-    paths: tuple[str, ...]  # the PATHS of the command line
     options: Options
     seed: int
     run_id: str
