@@ -185,8 +185,10 @@ def test_throughput(repeat: int) -> list[float]:
         cases = _repeat_suite(root, TEST_THROUGHPUT_CASES)
         command = [*_calm_tui(), "test", str(root), "--offline", "-q"]
         timings: dict[str, list[float]] = {"serial": [], "-n 2": []}
+        cpu: dict[str, list[float]] = {"serial": [], "-n 2": []}
         for index in range(runs + 1):  # the first round warms the OS file cache
             for name, extra in (("serial", []), ("-n 2", ["-n", "2"])):
+                used = _children_cpu_s()
                 start = time.perf_counter()
                 done = subprocess.run(command + extra, capture_output=True, text=True)
                 elapsed = (time.perf_counter() - start) * 1000
@@ -194,7 +196,11 @@ def test_throughput(repeat: int) -> list[float]:
                     raise RuntimeError(f"{name} run failed:\n{done.stdout}{done.stderr}")
                 if index:
                     timings[name].append(elapsed)
+                    cpu[name].append(_children_cpu_s() - used)
     serial, parallel = (statistics.median(timings[name]) for name in ("serial", "-n 2"))
+    # on a busy machine the wall-clock ratio says how many cores were free; the CPU
+    # seconds say what the workers cost
+    cpu_serial, cpu_parallel = (statistics.median(cpu[name]) for name in ("serial", "-n 2"))
     DERIVED["test_throughput"] = lambda _summary: {
         "cases": cases,
         "serial_cases_per_s": cases / (serial / 1000),
@@ -203,10 +209,18 @@ def test_throughput(repeat: int) -> list[float]:
         "report": [
             f"{cases} cases: serial {cases / (serial / 1000):.1f} cases/s ({serial:.0f} ms),"
             f" -n 2 {cases / (parallel / 1000):.1f} cases/s ({parallel:.0f} ms),"
-            f" ratio {serial / parallel:.2f}x (medians of {runs}, process start included)"
+            f" ratio {serial / parallel:.2f}x (medians of {runs}, process start included)",
+            f"CPU time (all processes): serial {cpu_serial:.2f} s, -n 2 {cpu_parallel:.2f} s",
         ],
     }
     return timings["serial"]
+
+
+def _children_cpu_s() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _calm_tui() -> list[str]:
