@@ -39,14 +39,11 @@ class ChunkResult:
 class Chunks:
     """Runs chunks of the selection on one runner, in one event loop for all of them
     (as a serial run has one: an action server's client lives in it). The parent runs
-    chunks too, on its own runner, while the workers run theirs.
+    chunks too, on its own runner, while the workers run theirs. A result comes back
+    whole, its turn traces too: the reports, coverage and budgets read them."""
 
-    A passed case's turn traces are dropped unless `keep_traces`: the report quotes only
-    a failure's turns, and sending every trace back costs more than a case takes."""
-
-    def __init__(self, runner: E2ERunner, keep_traces: bool = False):
+    def __init__(self, runner: E2ERunner):
         self.runner = runner
-        self.keep_traces = keep_traces
         self.loop = asyncio.new_event_loop()
         self.notes_sent = 0
 
@@ -58,8 +55,6 @@ class Chunks:
         for place, test_file, case in chunk:
             self.runner.at_place(place)
             result = await self.runner.run_case(test_file, case)
-            if result.passed and not self.keep_traces:
-                result.traces = []
             results.append((place, result))
             if fail_fast and result.status == FAILED:
                 break  # the parent reports the rest as not run
