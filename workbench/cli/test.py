@@ -25,7 +25,7 @@ PROG = "calm-tui test"
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from workbench.project.model import TestCase, TestFile
+    from workbench.project.model import Project, TestCase, TestFile
     from workbench.testing.results import CaseResult, RunResult
     from workbench.testing.runner import E2ERunner
 
@@ -54,7 +54,47 @@ def test_parser() -> argparse.ArgumentParser:
         "--fail-fast", action="store_true", help="stop after the first failing test case"
     )
     parser.add_argument("--seed", type=int, default=0, help="seed for response variations")
+    add_coverage_options(parser)
     return parser
+
+
+def add_coverage_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("coverage")
+    group.add_argument(
+        "--coverage",
+        action="store_true",
+        help="report which steps, branches, collects, rejections, responses and patterns "
+        "the run reached; written to PROJECT_DIR/.calm/coverage.json (the TUI marks it)",
+    )
+    group.add_argument(
+        "--coverage-json",
+        metavar="FILE",
+        help="also write the coverage as JSON to FILE (implies --coverage)",
+    )
+
+
+def report_coverage(
+    args: argparse.Namespace, project: Project, run: RunResult, console: Console
+) -> None:
+    """The coverage table, and the JSON files, when asked for."""
+    if not (args.coverage or args.coverage_json):
+        return
+    from workbench.testing.coverage import measure
+    from workbench.testing.coverage_file import coverage_path, write_coverage
+    from workbench.testing.coverage_report import print_coverage
+
+    coverage = measure(project, (result.traces for result in run.results))
+    print_coverage(coverage, console)
+    paths = [coverage_path(project.root)]
+    if args.coverage_json:
+        paths.append(Path(args.coverage_json))
+    for path in paths:
+        try:
+            write_coverage(coverage, path)
+        except OSError as exc:
+            raise WorkbenchError(f"cannot write {path}: {exc}") from exc
+    if args.coverage_json:
+        console.print(f"coverage written to {args.coverage_json}", highlight=False)
 
 
 def _looks_like_project(folder: Path) -> bool:
@@ -120,6 +160,7 @@ def run(args: argparse.Namespace) -> int:
     from workbench.testing.report import print_report, write_junit
 
     print_report(run, console)
+    report_coverage(args, project, run, console)
     if args.junit:
         try:
             write_junit(run, args.junit)

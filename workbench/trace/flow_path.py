@@ -1,7 +1,9 @@
-"""The way this conversation went through a flow, read from its turn traces.
+"""The way a conversation went through a flow, read from its turn traces: the Flow
+panel marks it, test coverage adds up every run.
 
 Pure (no Textual). A trace does not list the steps a flow passed; what it has is the
-dialogue stack before the turn, after each `stack` event and after the turn, and the
+dialogue stack before the turn, after each `stack` event and after the turn, the
+`flow_started` events (which hold the new frame at its first step) and the
 `flow_completed` / `flow_cancelled` events (which name the flow's last step). The stack
 is logged whenever the executor stops at a step that runs an action (a collect that asks,
 an action), so those steps are known for certain. Steps the executor passes without
@@ -17,10 +19,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
+from workbench.project.flow_links import flow_links
 from workbench.project.model import END_STEP, START_STEP, Flow
 from workbench.trace.records import StackFrame
 from workbench.trace.turn import TurnTrace
-from workbench.tui.widgets.flow_layout import START, flow_edges
 
 MAX_SILENT = 25  # steps passed without stopping between two known ones, at most
 # turns looked back for a flow's latest run: an old turn may be packed (trace/log.py),
@@ -83,6 +85,12 @@ def _states(flow_id: str, traces: Sequence[TurnTrace]) -> list[tuple[str, str]]:
         for event in trace.events:
             if event.type == "stack":
                 stack(event.frames)
+            elif event.type == "flow_started" and event.flow_id == flow_id:
+                # a run that starts and ends between two logged stacks (a called flow
+                # of `set_slots` steps) is seen only here; its metadata is its frame
+                frame_id, step = event.metadata.get("frame_id"), event.metadata.get("step_id")
+                if frame_id and step:
+                    out += [(str(frame_id), START_STEP), (str(frame_id), str(step))]
             elif event.type in ("flow_completed", "flow_cancelled") and event.flow_id == flow_id:
                 out.append(("", f"{event.type.removeprefix('flow_')}:{event.step_id or ''}"))
         stack(trace.stack_after)
@@ -94,9 +102,20 @@ def flow_path(flow: Flow, traces: Sequence[TurnTrace]) -> FlowPath:
     shown turn, oldest first)."""
     states = _states(flow.id, traces)
     runs = [frame_id for frame_id, _ in states if frame_id]
-    if not runs:
-        return FlowPath()
-    run = runs[-1]
+    return _run_path(flow, states, runs[-1]) if runs else FlowPath()
+
+
+def flow_runs(flow: Flow, traces: Sequence[TurnTrace]) -> list[FlowPath]:
+    """The path of every run of `flow` in `traces` (one conversation, oldest first),
+    in the order the runs were first seen."""
+    states = _states(flow.id, traces)
+    runs = dict.fromkeys(frame_id for frame_id, _ in states if frame_id)
+    return [_run_path(flow, states, run) for run in runs]
+
+
+def _run_path(flow: Flow, states: list[tuple[str, str]], run: str) -> FlowPath:
+    """The path of the run in frame `run`: its known steps, then how it ended (the first
+    end of the flow after the frame was last seen)."""
     last = max(i for i, (frame_id, _) in enumerate(states) if frame_id == run)
     known: list[str] = []
     for frame_id, step in states[: last + 1]:
@@ -118,8 +137,8 @@ def flow_path(flow: Flow, traces: Sequence[TurnTrace]) -> FlowPath:
 def _fill_in(flow: Flow, known: list[str], ended: str) -> FlowPath:
     """Known steps joined by the one way between each two, where there is only one."""
     nexts: dict[str, list[str]] = {}
-    for source, _, target, _ in flow_edges(flow):
-        nexts.setdefault(START_STEP if source == START else source, []).append(target)
+    for source, _, target, _ in flow_links(flow):
+        nexts.setdefault(source, []).append(target)
     steps: list[str] = []
     taken: set[tuple[str, str]] = set()
     for index, step in enumerate(known):
@@ -155,4 +174,4 @@ def _only_way(
     return found[0] if len(found) == 1 else None
 
 
-__all__ = ["FlowPath", "flow_path", "latest_run_turns"]
+__all__ = ["FlowPath", "flow_path", "flow_runs", "latest_run_turns"]
