@@ -7,12 +7,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import time
 from pathlib import Path
 
 import pytest
 from test_tui_flow_chart import ChartApp, conversation
+from tui_helpers import copy_sample
 
 from workbench.cli.test import cmd_test
 from workbench.project.loader import load_project
@@ -23,7 +23,6 @@ from workbench.testing.runner import PASSED, run_tests, select_cases
 from workbench.tui.widgets import FlowPanel
 from workbench.understanding.base import ScriptedGenerator
 
-SAMPLE = Path(__file__).resolve().parent.parent / "sample_project"
 SAMPLE_CASSETTE = (
     Path(__file__).resolve().parent / "fixtures" / "e2e" / "sample_project_cassette.yml"
 )
@@ -176,6 +175,67 @@ def test_a_rejection_that_never_fires_is_not_counted(drinks):
     assert (condition.seen_true, condition.seen_false) == (False, True)
 
 
+TIP_FLOWS = """\
+flows:
+  tip:
+    description: Leave a tip.
+    steps:
+      - collect: tip
+      - id: check
+        noop: true
+        next:
+          - if: slots.tip > 5
+            then:
+              - id: generous
+                set_slots:
+                  - generous: true
+                next: thank
+          - else:
+              - id: modest
+                set_slots:
+                  - generous: false
+                next: thank
+      - id: thank
+        action: utter_thanks
+"""
+
+TIP_DOMAIN = """\
+version: "3.1"
+slots:
+  tip:
+    type: float
+  generous:
+    type: bool
+responses:
+  utter_ask_tip:
+    - text: "How much?"
+  utter_thanks:
+    - text: "Thanks!"
+"""
+
+TIP_TESTS = """\
+test_cases:
+  - test_case: big_tip
+    steps:
+      - user: "/start flow tip"
+      - user: "/SetSlots(tip=10)"
+      - utter: utter_thanks
+"""
+
+
+def test_of_two_silent_ways_the_one_whose_slot_values_were_set_counts(make_project):
+    root = make_project(
+        {"domain.yml": TIP_DOMAIN, "data/flows.yml": TIP_FLOWS, "e2e_tests/t.yml": TIP_TESTS}
+    )
+    project = load_project(root).project
+    coverage = run_cases(project, "big_tip")
+    tip = coverage.flow("tip")
+    assert tip is not None
+    # both ways run no action and join again: only `generous: true` tells them apart
+    assert "generous" in tip.reached and "modest" not in tip.reached
+    assert [b.taken for b in tip.branches] == [True, False]
+
+
 def test_no_cases_cover_nothing(drinks):
     coverage = measure(drinks, [])
     assert coverage.totals()["steps"] == Count(0, 7)
@@ -198,12 +258,6 @@ def test_the_coverage_file_reads_back_what_the_tui_needs(drinks, tmp_path):
 
 
 # --- the command line ---------------------------------------------------------------------
-
-
-def copy_sample(tmp_path: Path) -> Path:
-    root = tmp_path / "sample"
-    shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns(".calm", "*.db", "__pycache__"))
-    return root
 
 
 def test_calm_tui_test_coverage_on_the_sample_project(tmp_path, capsys):
@@ -265,7 +319,7 @@ async def test_the_flow_chart_marks_the_steps_no_test_reached(tmp_path):
         assert line.display
         reached = len(flow.steps) - len(untested)
         assert str(line.render()) == (
-            f"tests reach {reached}/{len(flow.steps)} steps of this flow (run 3 min ago)"
+            f"tests reach {reached}/{len(flow.steps)} steps (run 3 min ago)"
         )
         for key in untested:
             node = chart.nodes[key]

@@ -9,12 +9,14 @@ is logged whenever the executor stops at a step that runs an action (a collect t
 an action), so those steps are known for certain. Steps the executor passes without
 stopping (a `set_slots`, a `noop`, a collect whose slot was already filled, a `call`
 of a flow that ends at once) are filled in only where the flow leaves no choice: when
-exactly one way leads from one known step to the next through such steps. Where two
-ways could have been taken, the chart marks the known steps and no link between them.
+exactly one way leads from one known step to the next through such steps, or one alone
+sets slot values the conversation's slot events show. Where two ways could have been
+taken, the chart marks the known steps and no link between them.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
@@ -25,6 +27,7 @@ from workbench.trace.records import StackFrame
 from workbench.trace.turn import TurnTrace
 
 MAX_SILENT = 25  # steps passed without stopping between two known ones, at most
+MAX_WAYS = 8  # ways between two known steps weighed against the slots set, at most
 # turns looked back for a flow's latest run: an old turn may be packed (trace/log.py),
 # and unpacking the whole of a long session on every turn would cost more than the path
 LOOK_BACK = 200
@@ -102,7 +105,7 @@ def flow_path(flow: Flow, traces: Sequence[TurnTrace]) -> FlowPath:
     shown turn, oldest first)."""
     states = _states(flow.id, traces)
     runs = [frame_id for frame_id, _ in states if frame_id]
-    return _run_path(flow, states, runs[-1]) if runs else FlowPath()
+    return _run_path(flow, states, runs[-1], _slots_set(traces)) if runs else FlowPath()
 
 
 def flow_runs(flow: Flow, traces: Sequence[TurnTrace]) -> list[FlowPath]:
@@ -110,10 +113,24 @@ def flow_runs(flow: Flow, traces: Sequence[TurnTrace]) -> list[FlowPath]:
     in the order the runs were first seen."""
     states = _states(flow.id, traces)
     runs = dict.fromkeys(frame_id for frame_id, _ in states if frame_id)
-    return [_run_path(flow, states, run) for run in runs]
+    slots_set = _slots_set(traces)
+    return [_run_path(flow, states, run, slots_set) for run in runs]
 
 
-def _run_path(flow: Flow, states: list[tuple[str, str]], run: str) -> FlowPath:
+def _slots_set(traces: Sequence[TurnTrace]) -> frozenset[tuple[str, str]]:
+    """(slot, value as JSON) of every slot event in `traces`: what tells apart two ways
+    that differ only in the `set_slots` steps on them."""
+    return frozenset(
+        (event.name or "", json.dumps(event.value, sort_keys=True, default=str))
+        for trace in traces
+        for event in trace.events
+        if event.type == "slot"
+    )
+
+
+def _run_path(
+    flow: Flow, states: list[tuple[str, str]], run: str, slots_set: frozenset[tuple[str, str]]
+) -> FlowPath:
     """The path of the run in frame `run`: its known steps, then how it ended (the first
     end of the flow after the frame was last seen)."""
     last = max(i for i, (frame_id, _) in enumerate(states) if frame_id == run)
@@ -131,10 +148,12 @@ def _run_path(flow: Flow, states: list[tuple[str, str]], run: str) -> FlowPath:
             if ended == "completed":
                 known.append(END_STEP)
             break
-    return _fill_in(flow, known, ended)
+    return _fill_in(flow, known, ended, slots_set)
 
 
-def _fill_in(flow: Flow, known: list[str], ended: str) -> FlowPath:
+def _fill_in(
+    flow: Flow, known: list[str], ended: str, slots_set: frozenset[tuple[str, str]]
+) -> FlowPath:
     """Known steps joined by the one way between each two, where there is only one."""
     nexts: dict[str, list[str]] = {}
     for source, _, target, _ in flow_links(flow):
@@ -146,7 +165,7 @@ def _fill_in(flow: Flow, known: list[str], ended: str) -> FlowPath:
             steps.append(step)
         if index + 1 == len(known):
             break
-        way = _only_way(flow, nexts, step, known[index + 1])
+        way = _only_way(flow, nexts, step, known[index + 1], slots_set)
         if way is None:
             continue
         steps += way[1:-1]
@@ -155,13 +174,18 @@ def _fill_in(flow: Flow, known: list[str], ended: str) -> FlowPath:
 
 
 def _only_way(
-    flow: Flow, nexts: dict[str, list[str]], source: str, target: str
+    flow: Flow,
+    nexts: dict[str, list[str]],
+    source: str,
+    target: str,
+    slots_set: frozenset[tuple[str, str]] = frozenset(),
 ) -> list[str] | None:
     """The one path from `source` to `target` through steps that run no action, or None
-    when there is none or more than one."""
+    when there is none or more than one; of several, the one whose `set_slots` steps
+    alone set values the conversation shows (a branch that sets a flag either way)."""
     found: list[list[str]] = []
     stack: list[list[str]] = [[source]]
-    while stack and len(found) < 2:
+    while stack and len(found) < MAX_WAYS:
         path = stack.pop()
         for following in nexts.get(path[-1], []):
             if following == target:
@@ -171,7 +195,18 @@ def _only_way(
             silent = step is not None and step.kind != "action"
             if silent and following not in path and len(path) <= MAX_SILENT:
                 stack.append([*path, following])
+    if len(found) > 1:
+        found = [way for way in found if _sets_seen(flow, way, slots_set)]
     return found[0] if len(found) == 1 else None
+
+
+def _sets_seen(flow: Flow, way: list[str], slots_set: frozenset[tuple[str, str]]) -> bool:
+    for step_id in way[1:-1]:
+        step = flow.step(step_id)
+        for name, value in step.slot_values if step is not None else ():
+            if (name, json.dumps(value, sort_keys=True, default=str)) not in slots_set:
+                return False
+    return True
 
 
 __all__ = ["FlowPath", "flow_path", "flow_runs", "latest_run_turns"]

@@ -374,9 +374,7 @@ class FlowPanel(TracePanel):
         reached = marks.reached if marks else frozenset()
         self.untested = frozenset(s.id for s in flow.steps if s.id not in reached)
         count = len(flow.steps) - len(self.untested)
-        line.update(
-            f"tests reach {count}/{len(flow.steps)} steps of this flow (run {stored.age()})"
-        )
+        line.update(f"tests reach {count}/{len(flow.steps)} steps (run {stored.age()})")
         line.display = True
 
     def _layout(self, flow: Flow, step: str | None, width: int) -> Chart:
