@@ -7,7 +7,7 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
@@ -34,7 +34,7 @@ class FlowActionScreen(ModalScreen[str | None]):
             question += f"\nThe active flow is {self.active}."
         with Vertical(classes="dialog"):
             yield Static(question, classes="dialog-question", markup=False)
-            with Horizontal(classes="dialog-buttons"):
+            with Vertical(classes="dialog-choices"):
                 yield Button("Show in the Flow tab (f)", id=SHOW)
                 if self.startable:
                     yield Button("Start it now (s)", variant="primary", id=START)
