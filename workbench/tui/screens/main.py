@@ -513,6 +513,9 @@ class MainScreen(Screen):
         result = message.result
         self.reload = result
         if result.ok:
+            from workbench.agents.mcp_client import forget_tools
+
+            forget_tools()  # a server edited beside the project may offer other tools now
             edits = self.conversation.replace_project(result.project)
             self.reloaded_at = self.wb.clock()
             self.notify(f"Reloaded {result.what} in {result.elapsed_ms:.0f} ms", timeout=3)
