@@ -39,7 +39,16 @@ policies:
 """,
     "domain.yml": """\
 version: "3.1"
+slots:
+  pin:
+    type: text
+    mappings:
+      - type: from_llm
 responses:
+  utter_ask_pin:
+    - text: "Your PIN?"
+  utter_unlocked:
+    - text: "Unlocked."
   utter_transfer:
     - text: "Let's transfer funds."
   utter_balance:
@@ -55,6 +64,11 @@ flows:
     description: Tell the account's balance.
     steps:
       - action: utter_balance
+  unlock_card:
+    description: Unlock a blocked card.
+    steps:
+      - collect: pin
+      - action: utter_unlocked
 """,
     "e2e_tests/lab.yml": f"""\
 test_cases:
@@ -136,6 +150,28 @@ def test_repeat_finds_the_flaky_turn_and_shows_each_runs_commands(tmp_path, serv
     assert len(server.chat_requests()) == 6
 
 
+def test_secrets_are_masked_and_still_told_apart(tmp_path, server, capsys):
+    root = write_project(tmp_path / "lab", server.url)
+    (root / "e2e_tests" / "pin.yml").write_text(
+        "test_cases:\n  - test_case: unlock\n    steps:\n"
+        "      - user: unlock my card\n      - utter: utter_unlocked\n"
+    )
+    server.vary(
+        "unlock my card",
+        "start flow unlock_card\nset slot pin 4321",
+        "start flow unlock_card\nset slot pin 9876",
+    )
+    report = tmp_path / "report.json"
+    assert cmd_test([str(root), "e2e_tests/pin.yml", "--repeat", "2", "--json", str(report)]) == 0
+    out = capsys.readouterr().out
+    assert "e2e_tests/pin.yml::unlock: flaky, passed 2/2 (100%)" in out
+    assert "run 1 (passed): start flow unlock_card | set slot pin 0000" in out
+    assert "run 2 (passed): start flow unlock_card | set slot pin 0000" in out
+    text = report.read_text()
+    assert "pin 4321" not in out + text and "pin 9876" not in out + text
+    assert json.loads(text)["cases"][1]["turns"][0]["commands"][1] == "set slot pin 0000"
+
+
 def test_a_case_whose_runs_agree_is_stable(tmp_path, server, capsys):
     root = write_project(tmp_path / "lab", server.url)
     assert cmd_test([str(root), "e2e_tests/lab.yml::balance", "--repeat", "2"]) == 0
@@ -143,6 +179,13 @@ def test_a_case_whose_runs_agree_is_stable(tmp_path, server, capsys):
     assert f"{STABLE_ID}: stable, passed 2/2 (100%)" in out
     assert "1 stable, 0 flaky case(s)" in out
     assert "turn 1" not in out
+
+
+def test_repeat_with_a_cassette_is_a_usage_error(tmp_path, capsys):
+    root = write_project(tmp_path / "lab", "http://127.0.0.1:9/v1")
+    (root / "run.cassette.yml").write_text("entries: []\n")
+    assert cmd_test([str(root), "--cassette", "run.cassette.yml", "--repeat", "2"]) == 2
+    assert "--repeat measures how a model's answers vary" in capsys.readouterr().err
 
 
 def test_comparing_runs_that_stopped_early_or_ended_differently():

@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     from workbench.testing.runner import E2ERunner, select_cases
 
     selected = select_cases(project, paths)  # a SelectionError is a usage error
-    selected = repeated(selected, args.repeat)
+    selected = repeated(selected, args.repeat, args)
     if not selected:
         console.print(f"[yellow]no e2e test cases found in {root.resolve().name}[/]")
         return EXIT_OK

@@ -8,7 +8,7 @@ import argparse
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeVar
 
-from workbench.errors import WorkbenchError
+from workbench.errors import UsageError, WorkbenchError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -69,8 +69,14 @@ def add_lab_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def repeated(selected: Sequence[_T], times: int) -> list[_T]:
+def repeated(selected: Sequence[_T], times: int, args: argparse.Namespace) -> list[_T]:
     """The whole selection `times` over, so each round is a run of the suite."""
+    if times > 1 and getattr(args, "cassette", None):
+        # its entries are used up by the first round, and would replay the same answers
+        raise UsageError(
+            "--repeat measures how a model's answers vary; a --cassette replays the same "
+            "ones: run with the model (or --record) instead"
+        )
     return [pair for _ in range(times) for pair in selected]
 
 

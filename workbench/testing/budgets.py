@@ -70,7 +70,10 @@ def total(usages: Iterable[Usage]) -> Usage:
 
 
 def _of(usage: ModelUsage | None) -> Usage:
-    if usage is None or (usage.model is None and usage.prompt_tokens is None):
+    # a replayed call may name its model and have no figures: nothing was spent
+    if usage is None or (
+        usage.prompt_tokens is None and usage.completion_tokens is None and not usage.latency_ms
+    ):
         return Usage()
     return Usage(
         usage.prompt_tokens or 0,

@@ -18,21 +18,24 @@ from workbench.testing.results import SKIPPED, CaseResult
 NOT_REACHED = None
 
 
+Turns = tuple[tuple[str, tuple[str, ...]], ...]
+
+
 @dataclass(frozen=True)
 class CaseRun:
-    """One run of a case: whether it passed, and per user turn (text, command lines)."""
+    """One run of a case: whether it passed, and per user turn (text, command lines);
+    `shown`: the same as a report shows them (secrets masked), when that differs."""
 
     passed: bool
-    turns: tuple[tuple[str, tuple[str, ...]], ...]
+    turns: Turns
+    shown: Turns | None = None
 
     @classmethod
     def of(cls, result: CaseResult, shown: Callable[[str], str] = str) -> CaseRun:
         """`shown`: how a text is shown (with its secrets masked)."""
-        turns = result.turn_commands
-        return cls(
-            result.passed,
-            tuple((shown(text), tuple(shown(c) for c in cmds)) for text, cmds in turns),
-        )
+        turns = tuple((text, tuple(cmds)) for text, cmds in result.turn_commands)
+        masked = tuple((shown(text), tuple(shown(c) for c in cmds)) for text, cmds in turns)
+        return cls(result.passed, turns, masked)
 
 
 @dataclass(frozen=True)
@@ -86,15 +89,20 @@ class Flakiness:
 
 
 def compare_runs(case: str, runs: Sequence[CaseRun]) -> Flakiness:
-    """Turns are matched by position: every run sends the same steps, until one stops."""
+    """Turns are matched by position: every run sends the same steps, until one stops.
+    The commands are compared as they were (two masked secrets look alike) and reported
+    as shown."""
     varying: list[VaryingTurn] = []
     longest = max((len(run.turns) for run in runs), default=0)
     for index in range(longest):
         reached = [run.turns[index] if index < len(run.turns) else None for run in runs]
         seen = {turn[1] for turn in reached if turn is not None}
         if len(seen) > 1:
-            text = next(turn[0] for turn in reached if turn is not None)
-            commands = tuple(None if turn is None else turn[1] for turn in reached)
+            shown = [
+                (run.shown or run.turns)[index] if index < len(run.turns) else None for run in runs
+            ]
+            text = next(turn[0] for turn in shown if turn is not None)
+            commands = tuple(None if turn is None else turn[1] for turn in shown)
             varying.append(VaryingTurn(index + 1, text, commands))
     return Flakiness(case, tuple(run.passed for run in runs), tuple(varying))
 
