@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from workbench.cli.common import load_or_report, project_folder, run_verb
 from workbench.cli.exits import EXIT_OK, EXIT_PROBLEMS
+from workbench.cli.test_lab import add_lab_options, number_runs, repeated, report_lab
 from workbench.errors import WorkbenchError
 from workbench.wiring import (
     add_generator_options,
@@ -54,6 +55,7 @@ def test_parser() -> argparse.ArgumentParser:
         "--fail-fast", action="store_true", help="stop after the first failing test case"
     )
     parser.add_argument("--seed", type=int, default=0, help="seed for response variations")
+    add_lab_options(parser)
     add_coverage_options(parser)
     return parser
 
@@ -136,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
     from workbench.testing.runner import E2ERunner, select_cases
 
     selected = select_cases(project, paths)  # a SelectionError is a usage error
+    selected = repeated(selected, args.repeat, args)
     if not selected:
         console.print(f"[yellow]no e2e test cases found in {root.resolve().name}[/]")
         return EXIT_OK
@@ -152,22 +155,27 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         actions=lambda p: make_actions(p, options),
         offline=options.offline,
+        # a repeated case measures the model: a rerun under the other profile would take
+        # its own model calls and blur the pass rate
+        try_other_version=args.repeat < 2,
     )
     run = asyncio.run(_run_with_progress(runner, selected, args.fail_fast, console, label))
     run.notes[:0] = notes
     run.generator = label
+    number_runs(run, args.repeat)
 
     from workbench.testing.report import print_report, write_junit
 
     print_report(run, console)
-    report_coverage(args, project, run, console)
     if args.junit:
         try:
             write_junit(run, args.junit)
         except OSError as exc:
             raise WorkbenchError(f"cannot write {args.junit}: {exc}") from exc
         console.print(f"JUnit XML written to {args.junit}", highlight=False)
-    return EXIT_OK if run.ok else EXIT_FAILED
+    within_limits = report_lab(run, args, project, console)
+    report_coverage(args, project, run, console)
+    return EXIT_OK if run.ok and within_limits else EXIT_FAILED
 
 
 def cmd_test(argv: Sequence[str]) -> int:

@@ -27,7 +27,9 @@ from workbench.trace.turn import TurnTrace
 from workbench.tui import keys
 from workbench.tui.conversation import Conversation, ReplayOutcome, conversation_title
 from workbench.tui.screens.maximize import toggle_maximize
+from workbench.tui.widgets.base import FlowChosen
 from workbench.tui.widgets.chat import ChatPane
+from workbench.tui.widgets.flow_panel import FlowPanel
 from workbench.tui.widgets.history_panel import HistoryPanel
 from workbench.tui.widgets.knowledge_panel import KnowledgePanel
 from workbench.tui.widgets.panel_area import WIDE_AT, PanelArea
@@ -285,6 +287,31 @@ class MainScreen(Screen):
 
         self.app.push_screen(SlotEditScreen(slot, current), chosen)
 
+    @on(FlowChosen)
+    def _flow_chosen(self, event: FlowChosen) -> None:
+        """A flow picked in the Flows or Stack table: show it, start it or cancel the
+        active flow (asked, since the last two change the conversation)."""
+        from workbench.tui.screens.flow_actions import CANCEL, SHOW, START, FlowActionScreen
+
+        event.stop()
+        flow = self.project.flow(event.flow_id)
+        live = self._why_not_live() is None
+        startable = live and flow is not None and not flow.is_pattern and not flow.is_link_only
+        active = self.active_user_flow() if live else None
+
+        def chosen(choice: str | None) -> None:
+            if choice == SHOW:
+                for panel in self.query(FlowPanel):
+                    panel.select_flow(event.flow_id)
+                self.panels.reveal("flow")
+            elif choice == START:
+                self.send_from_panel(f"/start flow {event.flow_id}")
+            elif choice == CANCEL:
+                self.send_from_panel("/cancel flow")
+
+        screen = FlowActionScreen(event.flow_id, startable=startable, active=active)
+        self.app.push_screen(screen, chosen)
+
     def action_correct(self) -> None:
         from workbench.testing.replay import model_message
         from workbench.tui.screens.correct import CorrectScreen
@@ -486,6 +513,9 @@ class MainScreen(Screen):
         result = message.result
         self.reload = result
         if result.ok:
+            from workbench.agents.mcp_client import forget_tools
+
+            forget_tools()  # a server edited beside the project may offer other tools now
             edits = self.conversation.replace_project(result.project)
             self.reloaded_at = self.wb.clock()
             self.notify(f"Reloaded {result.what} in {result.elapsed_ms:.0f} ms", timeout=3)
