@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from workbench.cli.common import load_or_report, project_folder, run_verb
 from workbench.cli.exits import EXIT_OK, EXIT_PROBLEMS
+from workbench.cli.test_failures import add_failure_options, keep_failures, open_first
 from workbench.cli.test_lab import add_lab_options, number_runs, repeated, report_lab
 from workbench.errors import WorkbenchError
 from workbench.wiring import (
@@ -57,6 +58,7 @@ def test_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="seed for response variations")
     add_lab_options(parser)
     add_coverage_options(parser)
+    add_failure_options(parser)
     return parser
 
 
@@ -175,6 +177,7 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"JUnit XML written to {args.junit}", highlight=False)
     within_limits = report_lab(run, args, project, console)
     report_coverage(args, project, run, console)
+    open_first(keep_failures(args, root, project, run, console), root, options)
     return EXIT_OK if run.ok and within_limits else EXIT_FAILED
 
 

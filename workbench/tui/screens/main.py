@@ -179,6 +179,8 @@ class MainScreen(Screen):
         if self.wb.watch_enabled:
             self.watch_project()
         self.chat.focus_input()
+        if self.wb.open_session is not None:
+            self.call_after_refresh(self.open_stored, *self.wb.open_session)
         if self.wb.greet:
             self._start_turn(SESSION_START_MESSAGE)
 
@@ -633,6 +635,25 @@ class MainScreen(Screen):
         extra = " (+ cassette)" if result.cassette_path else ""
         self.notify(f"Exported {shown}{extra}", title="e2e test written", timeout=8)
         self.wb.last_export = result
+
+    def open_stored(self, session_id: str, turn: int | None = None) -> None:
+        """Show a stored session read-only, at `turn` (a failed test's diverging turn)."""
+        from workbench.store.sessions import SessionStore
+        from workbench.tui.screens.sessions import TranscriptScreen
+
+        try:
+            with SessionStore(self.project.root) as store:
+                summary = store.get_session_exact(session_id)
+                traces = store.get_turns(session_id) if summary is not None else []
+        except Exception as exc:
+            self.notify(f"The session cannot be read: {exc}", severity="error")
+            return
+        if summary is None:
+            self.notify(f"No session {session_id} in this project", severity="warning")
+            return
+        root, current = self.project.root, self.conversation.store_session_id
+        screen = TranscriptScreen(summary, traces, root=root, current_id=current, start_at=turn)
+        self.app.push_screen(screen, self._sessions_closed)
 
     def action_sessions(self) -> None:
         from workbench.tui.screens.sessions import SessionsScreen
