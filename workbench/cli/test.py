@@ -10,10 +10,12 @@ from typing import TYPE_CHECKING
 
 from workbench.cli.common import load_or_report, project_folder, run_verb
 from workbench.cli.exits import EXIT_OK, EXIT_PROBLEMS
+from workbench.cli.test_compare import add_compare_options, parse_side, report_comparison, side_root
 from workbench.cli.test_failures import add_failure_options, keep_failures, open_first
 from workbench.cli.test_lab import add_lab_options, number_runs, repeated, report_lab
 from workbench.errors import WorkbenchError
 from workbench.wiring import (
+    Options,
     add_generator_options,
     add_project_options,
     make_actions,
@@ -59,6 +61,7 @@ def test_parser() -> argparse.ArgumentParser:
     add_lab_options(parser)
     add_coverage_options(parser)
     add_failure_options(parser)
+    add_compare_options(parser)
     return parser
 
 
@@ -135,20 +138,47 @@ def run(args: argparse.Namespace) -> int:
     args.project_dir = project_dir  # where a crash report goes
     root = project_folder(project_dir)
     options = options_from_args(args)
+    if args.compare:
+        return run_compared(args, root, paths, options, console)
     project = load_or_report(root, options)
 
-    from workbench.testing.runner import E2ERunner, select_cases
+    from workbench.testing.runner import select_cases
 
     selected = select_cases(project, paths)  # a SelectionError is a usage error
     selected = repeated(selected, args.repeat, args)
     if not selected:
         console.print(f"[yellow]no e2e test cases found in {root.resolve().name}[/]")
         return EXIT_OK
+    run = _run_suite(project, options, selected, args, console)
 
+    from workbench.testing.report import print_report, write_junit
+
+    print_report(run, console)
+    if args.junit:
+        try:
+            write_junit(run, args.junit)
+        except OSError as exc:
+            raise WorkbenchError(f"cannot write {args.junit}: {exc}") from exc
+        console.print(f"JUnit XML written to {args.junit}", highlight=False)
+    within_limits = report_lab(run, args, project, console)
+    report_coverage(args, project, run, console)
+    open_first(keep_failures(args, root, project, run, console), root, options)
+    return EXIT_OK if run.ok and within_limits else EXIT_FAILED
+
+
+def _run_suite(
+    project: Project,
+    options: Options,
+    selected: list[tuple[TestFile, TestCase]],
+    args: argparse.Namespace,
+    console: Console,
+) -> RunResult:
     notes: list[str] = list(project.notes)
     generator, label = make_generator(project, options, notes)
 
     import asyncio
+
+    from workbench.testing.runner import E2ERunner
 
     # the runner makes the action runner when a case first needs one, and stops it
     runner = E2ERunner(
@@ -165,20 +195,30 @@ def run(args: argparse.Namespace) -> int:
     run.notes[:0] = notes
     run.generator = label
     number_runs(run, args.repeat)
+    return run
 
-    from workbench.testing.report import print_report, write_junit
 
-    print_report(run, console)
-    if args.junit:
-        try:
-            write_junit(run, args.junit)
-        except OSError as exc:
-            raise WorkbenchError(f"cannot write {args.junit}: {exc}") from exc
-        console.print(f"JUnit XML written to {args.junit}", highlight=False)
-    within_limits = report_lab(run, args, project, console)
-    report_coverage(args, project, run, console)
-    open_first(keep_failures(args, root, project, run, console), root, options)
-    return EXIT_OK if run.ok and within_limits else EXIT_FAILED
+def run_compared(
+    args: argparse.Namespace, root: Path, paths: list[str], options: Options, console: Console
+) -> int:
+    """`--compare A B`: the selection run under each configuration, its report printed,
+    then the two compared case by case."""
+    from workbench.testing.report import print_report
+    from workbench.testing.runner import select_cases
+
+    sides = tuple(parse_side(text, options) for text in args.compare)
+    results = []
+    for side in sides:
+        console.rule(f"{side.label}", style="bold")
+        with side_root(side, root) as side_folder:
+            project = load_or_report(side_folder, side.options)
+            selected = select_cases(project, paths)
+            run = _run_suite(project, side.options, selected, args, console)
+            print_report(run, console)
+            results.append(list(run.results))
+    labels = (sides[0].label, sides[1].label)
+    both_pass = report_comparison(labels, (results[0], results[1]), console)
+    return EXIT_OK if both_pass else EXIT_FAILED
 
 
 def cmd_test(argv: Sequence[str]) -> int:
