@@ -7,8 +7,11 @@
         spec = ModelSpec("openai/fake", api_base=server.url)
 
 Chat calls take queued replies in order (per model name when `model=` is given), then the
-default reply. Embeddings are a deterministic bag of hashed words, so texts that share
-words are close. Every request is kept in `server.requests`.
+default reply. `server.vary("send money", "start flow a", "start flow b")` answers the
+requests about a message with those replies in turn, cycled (a model that is not sure):
+the request is about the `vary` message that comes last in its prompt. Embeddings are a
+deterministic bag of hashed words, so texts that share words are close. Every request is
+kept in `server.requests`.
 """
 
 from __future__ import annotations
@@ -53,6 +56,8 @@ class FakeLLM:
         self.replies: list[Reply] = []
         self.default = Reply()
         self.embedding_status = 200
+        self.varied: dict[str, list[Reply]] = {}
+        self._varied_count: dict[str, int] = {}
         self._lock = threading.Lock()
         self._released = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -62,6 +67,23 @@ class FakeLLM:
     def queue(self, text: str = "offtopic reply", **kwargs: Any) -> FakeLLM:
         self.replies.append(Reply(text=text, **kwargs))
         return self
+
+    def vary(self, message: str, *texts: str, **kwargs: Any) -> FakeLLM:
+        """Requests about `message` get `texts` in turn, then the first again; these come
+        before queued replies."""
+        self.varied[message] = [Reply(text=text, **kwargs) for text in texts]
+        return self
+
+    def _varied_reply(self, body: dict[str, Any]) -> Reply | None:
+        prompt = "\n".join(str(m.get("content") or "") for m in body.get("messages") or [])
+        found = [(prompt.rfind(message), message) for message in self.varied]
+        position, message = max(found, default=(-1, ""))
+        if position < 0:
+            return None
+        count = self._varied_count.get(message, 0)
+        self._varied_count[message] = count + 1
+        replies = self.varied[message]
+        return replies[count % len(replies)]
 
     def chat_requests(self) -> list[dict[str, Any]]:
         return [r for r in self.requests if r["path"].endswith("/chat/completions")]
@@ -128,7 +150,7 @@ class FakeLLM:
             self.requests.append({"path": path, "body": body})
             if path.endswith("/embeddings"):
                 return self._embeddings(body)
-            reply = self._next_reply(str(body.get("model")))
+            reply = self._varied_reply(body) or self._next_reply(str(body.get("model")))
         if reply.status != 200:
             error = {"message": f"fake error {reply.status}", "type": "fake", "code": reply.status}
             return reply.status, {"error": error}, reply.delay

@@ -4,6 +4,7 @@ per-test-case entries replays in workers, and the progress bar stays off CI logs
 
 from __future__ import annotations
 
+import json
 import random
 import shutil
 import xml.etree.ElementTree as ET
@@ -81,6 +82,15 @@ def test_two_processes_report_what_the_serial_run_reports(sample, tmp_path, caps
     assert "Hello there, this is not what Penny says" in str(failed["wrong_greeting"][4])
     assert "A9999" in str(failed["wrong_slot"][3])
     assert sum(row[2] == "passed" for row in expected) == 29
+
+
+def test_coverage_of_two_processes_is_the_serial_run_s(sample, tmp_path):
+    # coverage reads every case's turn traces: they come back from the workers whole
+    serial, parallel = tmp_path / "serial.json", tmp_path / "parallel.json"
+    args = [str(sample), "--offline", "-q", "--coverage-json"]
+    assert cmd_test([*args, str(serial)]) == 1
+    assert cmd_test([*args, str(parallel), "-n", "2"]) == 1
+    assert json.loads(parallel.read_text()) == json.loads(serial.read_text())
 
 
 def _sample_runs(root: Path, paths: list[str], options: Options):
@@ -330,6 +340,7 @@ def test_a_short_run_shows_no_progress_bar(monkeypatch, capsys):
         (["--shard", "x"], "write K/N"),
         (["--shard", "1/0"], "write K/N"),
         (["-n", "2", "--record", "out.yml"], "record without -n"),
+        (["-n", "2", "--compare", "offline", "offline"], "leave out -n and --shard"),
     ],
 )
 def test_usage_errors(option, message, capsys):

@@ -14,8 +14,8 @@ from workbench.actions.runner import make_action_runner
 from workbench.project.loader import load_project
 from workbench.project.model import Flow
 from workbench.session import Session
+from workbench.trace.flow_path import flow_path
 from workbench.tui.widgets.flow_layout import COMPACT, FULL, Chart, layout_flow
-from workbench.tui.widgets.flow_path import flow_path
 from workbench.understanding.offline.generator import OfflineGenerator
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_project"
@@ -249,8 +249,8 @@ def test_a_completed_flow_ends_at_end_and_silent_steps_are_filled_in_only_when_c
 
 
 def test_only_the_turns_of_the_latest_run_are_read(sample):
+    from workbench.trace.flow_path import latest_run_turns
     from workbench.trace.log import TraceLog
-    from workbench.tui.widgets.flow_path import latest_run_turns
 
     texts = ("hello", "where is my order", "A9999", "where is my order", "A1001", "hi")
     traces = _conversation(sample, *texts)

@@ -260,3 +260,22 @@ def test_cli_replay_errors(shop, capsys):
     code, _, err = sessions(capsys, "replay", session_id, str(shop))
     assert code == 1
     assert "orders.yml" in err and "does not load" in err
+
+
+def test_cli_replay_under_another_generator_compares_the_understanding(shop, capsys):
+    """A/B for one session: recorded with a model that took the cancellation for a status
+    question, replayed with the offline generator, turn by turn."""
+    wrong = {
+        "I want to cancel my order A1002": "start flow check_order_status\nset slot order_id A1002"
+    }
+    session_id = record(shop, CANCEL_ORDER, generator=ScriptedGenerator(wrong))
+    code, out, _ = sessions(capsys, "replay", session_id, str(shop))
+    assert code == 0 and "recorded model outputs" in out
+    code, out, _ = sessions(capsys, "replay", session_id, str(shop), "--offline")
+    assert code == 1
+    assert "offline" in out
+    assert "turn 1 of 5 behaves differently, user: 'I want to cancel my order A1002'" in out
+    assert "commands, recorded: start flow check_order_status | set slot order_id A1002" in out
+    assert "commands, now:      start flow cancel_order | set slot order_id A1002" in out
+    code, _, err = sessions(capsys, "replay", session_id, str(shop), "--record", "x.yml")
+    assert code == 2 and "does not record" in err

@@ -229,3 +229,61 @@ async def test_start_and_cancel_a_flow_from_the_palette(project):
         await wait_until(pilot, lambda: log.of(TurnDone), what="the turn")
         assert log.of(TurnDone)[0].trace.user_text == "/cancel flow"
         assert app.main.active_user_flow() is None
+
+
+# --- flows started and cancelled from the Flows and Stack tables -------------------------------
+
+
+async def choose_flow_row(pilot, app, panel_name: str, flow: str):
+    from workbench.tui.screens.flow_actions import FlowActionScreen
+
+    app.main.panels.reveal(panel_name)
+    panel = app.main.query_one(f"#panel-{panel_name}")
+    table = panel.query_one(DataTable)
+    await wait_until(pilot, lambda: table.row_count > 0, what=f"the {panel_name} rows")
+    table.focus()
+    row = next(
+        i for i in range(table.row_count) if flow in " ".join(c.plain for c in table.get_row_at(i))
+    )
+    table.move_cursor(row=row)
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: isinstance(app.screen, FlowActionScreen), what="the dialog")
+    return app.screen
+
+
+async def test_a_flow_started_and_cancelled_from_the_flows_table_are_turns(project):
+    from workbench.tui.widgets.flow_panel import FlowPanel
+
+    app = make_app(project, offline=True)
+    log = MessageLog(TurnDone)
+    async with app.run_test(size=(100, 30), message_hook=log) as pilot:
+        await start(pilot)
+        await send(pilot, "where is my order")
+        sent = len(log.messages)
+        dialog = await choose_flow_row(pilot, app, "retrievedflows", "cancel_order")
+        labels = [str(b.label) for b in dialog.query(Button)]
+        assert labels == [
+            "Show in the Flow tab (f)",
+            "Start it now (s)",
+            "Cancel check_order_status (c)",
+            "Close (esc)",
+        ]
+        await pilot.press("s")
+        await wait_until(pilot, lambda: len(log.messages) == sent + 1, what="the start turn")
+        started = log.messages[-1].trace
+        assert started.user_text == "/start flow cancel_order"
+        assert [c.dsl for c in started.commands] == ["start flow cancel_order"]
+        assert started.top_flow_frame.flow_id == "cancel_order"
+        # the stack's row of the active flow: show it in the Flow tab (no turn is sent)
+        await choose_flow_row(pilot, app, "stack", "cancel_order")
+        await pilot.press("f")
+        await settle(pilot)
+        assert app.main.query_one(FlowPanel).selected == "cancel_order"
+        assert len(log.messages) == sent + 1
+        # then cancel it
+        await choose_flow_row(pilot, app, "stack", "cancel_order")
+        await pilot.press("c")
+        await wait_until(pilot, lambda: len(log.messages) == sent + 2, what="the cancel turn")
+        cancelled = log.messages[-1].trace
+        assert cancelled.user_text == "/cancel flow"
+        assert any(e.type == "flow_cancelled" for e in cancelled.events)

@@ -42,7 +42,14 @@ from workbench.trace.text import (
     user_markup,
 )
 from workbench.trace.turn import TurnTrace
-from workbench.wiring import add_project_options, load, make_actions, options_from_args
+from workbench.wiring import (
+    add_generator_options,
+    add_project_options,
+    load,
+    make_actions,
+    make_generator,
+    options_from_args,
+)
 
 PROG = "calm-tui sessions"
 
@@ -333,9 +340,11 @@ def _replay_arguments(parser: argparse.ArgumentParser) -> None:
     project_arg(parser)
     parser.add_argument("--format", choices=("text", "json"), default="text")
     add_project_options(parser)
+    add_generator_options(parser)
     parser.epilog = (
         "Re-runs the session's user messages on the project as it is now, with the model "
-        "outputs it recorded, and compares the bot's messages and flow events turn by turn. "
+        "outputs it recorded (or, to compare, understood by --offline, --model or "
+        "--cassette), and compares the bot's messages and flow events turn by turn. "
         "Exit codes: 0 same behaviour, 1 it differs (or the session/project is missing), "
         "2 usage error."
     )
@@ -348,10 +357,17 @@ def run_replay(args: argparse.Namespace, console: Console) -> int:
 
     summary, turns = _session_turns(args)
     options = options_from_args(args)
+    if options.record is not None:
+        raise UsageError("sessions replay does not record: use --cassette, --model or --offline")
     project = load_or_report(Path(args.project_dir), options)
+    generator, label = None, "recorded model outputs"
+    if options.offline or options.model or options.cassette:
+        generator, label = make_generator(project, options)
     actions = make_actions(project, options)
     try:
-        report = asyncio.run(replay_session(project, turns, actions=actions, seed=summary.seed))
+        report = asyncio.run(
+            replay_session(project, turns, actions=actions, seed=summary.seed, generator=generator)
+        )
     finally:
         actions.close()  # stops an action server the replay started
     if args.format == "json":
@@ -360,7 +376,7 @@ def run_replay(args: argparse.Namespace, console: Console) -> int:
     console.print(
         f"replayed session [bold cyan]{escaped(summary.id)}[/] "
         f"[bold]{escaped(summary.title or '(no message yet)')}[/] "
-        f"[dim]({len(turns)} turns, seed {summary.seed}, recorded model outputs)[/]"
+        f"[dim]({len(turns)} turns, seed {summary.seed}, {escaped(label)})[/]"
     )
     first = report.first_difference
     if first is None:

@@ -10,6 +10,9 @@ from typing import TYPE_CHECKING
 
 from workbench.cli.common import load_or_report, project_folder, run_verb
 from workbench.cli.exits import EXIT_OK, EXIT_PROBLEMS
+from workbench.cli.test_compare import add_compare_options, parse_side, report_comparison, side_root
+from workbench.cli.test_failures import add_failure_options, keep_failures, open_first
+from workbench.cli.test_lab import add_lab_options, number_runs, repeated, report_lab
 from workbench.errors import UsageError, WorkbenchError
 from workbench.wiring import (
     Options,
@@ -55,6 +58,10 @@ def test_parser() -> argparse.ArgumentParser:
         "--fail-fast", action="store_true", help="stop after the first failing test case"
     )
     parser.add_argument("--seed", type=int, default=0, help="seed for response variations")
+    add_lab_options(parser)
+    add_coverage_options(parser)
+    add_failure_options(parser)
+    add_compare_options(parser)
     add_parallel_options(parser)
     return parser
 
@@ -105,6 +112,45 @@ def _shard(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
+def add_coverage_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("coverage")
+    group.add_argument(
+        "--coverage",
+        action="store_true",
+        help="report which steps, branches, collects, rejections, responses and patterns "
+        "the run reached; written to PROJECT_DIR/.calm/coverage.json (the TUI marks it)",
+    )
+    group.add_argument(
+        "--coverage-json",
+        metavar="FILE",
+        help="also write the coverage as JSON to FILE (implies --coverage)",
+    )
+
+
+def report_coverage(
+    args: argparse.Namespace, project: Project, run: RunResult, console: Console
+) -> None:
+    """The coverage table, and the JSON files, when asked for."""
+    if not (args.coverage or args.coverage_json):
+        return
+    from workbench.testing.coverage import measure
+    from workbench.testing.coverage_file import coverage_path, write_coverage
+    from workbench.testing.coverage_report import print_coverage
+
+    coverage = measure(project, (result.traces for result in run.results))
+    print_coverage(coverage, console)
+    paths = [coverage_path(project.root)]
+    if args.coverage_json:
+        paths.append(Path(args.coverage_json))
+    for path in paths:
+        try:
+            write_coverage(coverage, path)
+        except OSError as exc:
+            raise WorkbenchError(f"cannot write {path}: {exc}") from exc
+    if args.coverage_json:
+        console.print(f"coverage written to {args.coverage_json}", highlight=False)
+
+
 def _looks_like_project(folder: Path) -> bool:
     names = (
         "config.yml",
@@ -139,15 +185,23 @@ def run(args: argparse.Namespace) -> int:
     args.project_dir = project_dir  # where a crash report goes
     root = project_folder(project_dir)
     options = options_from_args(args)
+    from workbench.testing.results import new_run_id
+
+    # one for the whole run: this process and the workers of -n put it in sender ids
+    args.run_id = new_run_id()
+    if args.compare:
+        if args.workers > 1 or args.shard:
+            raise UsageError("--compare runs each side in this process: leave out -n and --shard")
+        return run_compared(args, root, paths, options, console)
     pool = _start_workers(args, root, options)
     try:
-        return _run(args, console, root, paths, options, pool)
+        return _run_selection(args, console, root, paths, options, pool)
     finally:
         if pool is not None:
             pool.close()
 
 
-def _run(
+def _run_selection(
     args: argparse.Namespace,
     console: Console,
     root: Path,
@@ -157,18 +211,43 @@ def _run(
 ) -> int:
     project = load_or_report(root, options)
 
-    from workbench.testing.runner import options_runner, select_cases
+    from workbench.testing.runner import select_cases
 
     selected = select_cases(project, paths)  # a SelectionError is a usage error
     if args.shard:
         from workbench.testing.shards import shard_cases
 
         selected = shard_cases(selected, *args.shard)
+    selected = repeated(selected, args.repeat, args)
     if not selected:
         where = f"shard {'/'.join(map(str, args.shard))} of " if args.shard else ""
         console.print(f"[yellow]no e2e test cases found in {where}{root.resolve().name}[/]")
         return EXIT_OK
+    run = _run_suite(project, options, selected, args, console, pool)
 
+    from workbench.testing.report import print_report, write_junit
+
+    print_report(run, console)
+    if args.junit:
+        try:
+            write_junit(run, args.junit)
+        except OSError as exc:
+            raise WorkbenchError(f"cannot write {args.junit}: {exc}") from exc
+        console.print(f"JUnit XML written to {args.junit}", highlight=False)
+    within_limits = report_lab(run, args, project, console)
+    report_coverage(args, project, run, console)
+    open_first(keep_failures(args, root, project, run, console), root, options)
+    return EXIT_OK if run.ok and within_limits else EXIT_FAILED
+
+
+def _run_suite(
+    project: Project,
+    options: Options,
+    selected: list[tuple[TestFile, TestCase]],
+    args: argparse.Namespace,
+    console: Console,
+    pool: ParallelRun | None = None,
+) -> RunResult:
     notes: list[str] = list(project.notes)
     generator, label = make_generator(project, options, notes)
     if pool is not None:
@@ -183,7 +262,16 @@ def _run(
             pool.close()
             pool = None
 
-    runner = options_runner(project, generator, options, seed=args.seed, run_id=args.run_id)
+    from workbench.testing.runner import options_runner
+
+    runner = options_runner(
+        project,
+        generator,
+        options,
+        seed=args.seed,
+        run_id=args.run_id,
+        try_other_version=_try_other_version(args),
+    )
     if pool is not None:
         run = _run_in_workers(pool, runner, selected, args, console, label)
     else:
@@ -194,17 +282,37 @@ def _run(
         )
     run.notes[:0] = notes
     run.generator = label
+    number_runs(run, args.repeat)
+    return run
 
-    from workbench.testing.report import print_report, write_junit
 
-    print_report(run, console)
-    if args.junit:
-        try:
-            write_junit(run, args.junit)
-        except OSError as exc:
-            raise WorkbenchError(f"cannot write {args.junit}: {exc}") from exc
-        console.print(f"JUnit XML written to {args.junit}", highlight=False)
-    return EXIT_OK if run.ok else EXIT_FAILED
+def _try_other_version(args: argparse.Namespace) -> bool:
+    # a repeated case measures the model: a rerun under the other profile would take its
+    # own model calls and blur the pass rate
+    return bool(args.repeat < 2)
+
+
+def run_compared(
+    args: argparse.Namespace, root: Path, paths: list[str], options: Options, console: Console
+) -> int:
+    """`--compare A B`: the selection run under each configuration, its report printed,
+    then the two compared case by case."""
+    from workbench.testing.report import print_report
+    from workbench.testing.runner import select_cases
+
+    sides = tuple(parse_side(text, options) for text in args.compare)
+    results = []
+    for side in sides:
+        console.rule(f"{side.label}", style="bold")
+        with side_root(side, root) as side_folder:
+            project = load_or_report(side_folder, side.options)
+            selected = select_cases(project, paths)
+            run = _run_suite(project, side.options, selected, args, console)
+            print_report(run, console)
+            results.append(list(run.results))
+    labels = (sides[0].label, sides[1].label)
+    both_pass = report_comparison(labels, (results[0], results[1]), console)
+    return EXIT_OK if both_pass else EXIT_FAILED
 
 
 def cmd_test(argv: Sequence[str]) -> int:
@@ -247,11 +355,7 @@ async def _run_with_progress(
 
 def _start_workers(args: argparse.Namespace, root: Path, options: Options) -> ParallelRun | None:
     """The worker pool of `-n N`, started before the project is loaded here, so that
-    the workers load it meanwhile. The run's id is made here for the parent and the
-    workers alike (a case's sender id contains it)."""
-    from workbench.testing.results import new_run_id
-
-    args.run_id = new_run_id()
+    the workers load it meanwhile."""
     if args.workers < 2:
         return None
     if options.record is not None:
@@ -262,7 +366,7 @@ def _start_workers(args: argparse.Namespace, root: Path, options: Options) -> Pa
     from workbench.testing.parallel import ParallelRun
     from workbench.testing.worker_setup import WorkerSetup
 
-    setup = WorkerSetup(root.resolve(), options, args.seed, args.run_id)
+    setup = WorkerSetup(root.resolve(), options, args.seed, args.run_id, _try_other_version(args))
     return ParallelRun(setup, args.workers)
 
 

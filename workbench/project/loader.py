@@ -233,6 +233,7 @@ class _Loader:
             not_secret_slots=settings.not_secret_slots,
             code_change=settings.code_change,
             prompt=prompt or settings.prompt,
+            test_budgets=settings.test_budgets,
         )
         return LoadResult(project, self.issues)
 

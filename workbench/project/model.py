@@ -497,6 +497,18 @@ class CustomActionInfo:
 
 
 # Rasa Pro versions whose behaviour the engine can follow where it changed (reference i)
+@dataclass(frozen=True)
+class TestBudgets:
+    """Limits an e2e run must stay within (workbench.yml `test:`, or the `calm-tui test`
+    options): None is no limit."""
+
+    __test__ = False  # not a pytest class, despite the name
+
+    max_cost: float | None = None  # USD, the whole run
+    max_tokens_per_turn: int | None = None  # prompt + completion tokens of one user turn
+    max_latency_ms_per_turn: float | None = None  # model time of one user turn
+
+
 RASA_3_14, RASA_3_21 = "3.14", "3.21"
 RASA_VERSIONS = (RASA_3_14, RASA_3_21)
 DEFAULT_RASA_VERSION = RASA_3_21
@@ -531,6 +543,8 @@ class Project:
     # the command prompt asked for (`--prompt`, else workbench.yml's `prompt:`): "rasa",
     # "workbench", or None for Rasa's own when rasa-pro is installed
     prompt: str | None = None
+    # workbench.yml `test:` limits for e2e runs
+    test_budgets: TestBudgets = field(default_factory=TestBudgets)
 
     def flow(self, flow_id: str) -> Flow | None:
         return self.flows.get(flow_id)

@@ -6,16 +6,22 @@ its schemas, so a project stays loadable by Rasa. The file is optional; so is ev
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from workbench.project.issues import IssueList, suggest
-from workbench.project.model import PROMPT_CHOICES, RASA_VERSIONS
+from workbench.project.model import PROMPT_CHOICES, RASA_VERSIONS, TestBudgets
 from workbench.project.yaml_io import line_of
 
 SETTINGS_STEM = "workbench"
 SECRET_KEYS = ("secret_slots", "not_secret_slots")
 CODE_CHANGE_MODES = ("continue", "rasa")
-KNOWN_KEYS = ("rasa_version", "code_change", "prompt", *SECRET_KEYS)
+KNOWN_KEYS = ("rasa_version", "code_change", "prompt", "test", *SECRET_KEYS)
+# `test:` limits for e2e runs, and the type each takes
+BUDGET_KEYS: dict[str, type] = {
+    "max_cost": float,
+    "max_tokens_per_turn": int,
+    "max_latency_ms_per_turn": float,
+}
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,7 @@ class WorkbenchSettings:
     # code-change pattern, exactly as Rasa handles it
     code_change: str = "continue"
     prompt: str | None = None  # one of PROMPT_CHOICES; None: Rasa's when it is installed
+    test_budgets: TestBudgets = field(default_factory=TestBudgets)
 
 
 def build_settings(file: str | None, data: object, issues: IssueList) -> WorkbenchSettings:
@@ -85,7 +92,49 @@ def build_settings(file: str | None, data: object, issues: IssueList) -> Workben
             "rasa: Rasa's code-change pattern restarts it",
         )
         code_change = "continue"
-    return WorkbenchSettings(version, secret, not_secret - secret, str(code_change), prompt)
+    return WorkbenchSettings(
+        version,
+        secret,
+        not_secret - secret,
+        str(code_change),
+        prompt,
+        _test_budgets(file, data.get("test"), issues),
+    )
+
+
+def _test_budgets(file: str, data: object, issues: IssueList) -> TestBudgets:
+    """`test: {max_cost: 0.5, max_tokens_per_turn: 4000, max_latency_ms_per_turn: 3000}`;
+    a limit that is no positive number is an error and no limit."""
+    if data is None:
+        return TestBudgets()
+    example = "e.g. test: {max_cost: 0.5, max_tokens_per_turn: 4000}"
+    if not isinstance(data, dict):
+        issues.error(file, line_of(data), "bad-test-settings", "test must be a mapping", example)
+        return TestBudgets()
+    limits: dict[str, float | int] = {}
+    for key, value in data.items():
+        kind = BUDGET_KEYS.get(str(key))
+        if kind is None:
+            issues.warning(
+                file,
+                line_of(data, key),
+                "unknown-setting",
+                f"unknown test setting '{key}' is ignored",
+                suggest(str(key), tuple(BUDGET_KEYS), f"known: {', '.join(BUDGET_KEYS)}"),
+            )
+            continue
+        number = not isinstance(value, bool) and isinstance(value, (int, float))
+        if not number or value <= 0 or (kind is int and not isinstance(value, int)):
+            issues.error(
+                file,
+                line_of(data, key),
+                "bad-test-limit",
+                f"test: {key} {value!r} is not a positive {'whole ' if kind is int else ''}number",
+                example,
+            )
+            continue
+        limits[str(key)] = kind(value)
+    return TestBudgets(**limits)  # type: ignore[arg-type]
 
 
 def _prompt_choice(file: str, data: dict[object, object], issues: IssueList) -> str | None:

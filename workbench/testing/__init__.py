@@ -5,4 +5,6 @@ for `-n N`, `shards.py` picks a `--shard K/N`), `assertions.py` holds the step a
 assertion checks, `report.py` prints results and writes JUnit XML, `cli.py` is `calm-tui test`,
 `export.py` writes a saved session as an e2e test (and its cassette), `replay.py`
 re-runs a saved session with its recorded model output and compares the behaviour.
+`coverage.py` adds up what a run reached of the flows (`--coverage`), `coverage_file.py`
+keeps it in `.calm/coverage.json` for the Flow panel, `coverage_report.py` prints it.
 """

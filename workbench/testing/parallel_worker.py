@@ -76,7 +76,14 @@ def _made(setup: WorkerSetup) -> Chunks:
         raise WorkbenchError(f"the project {setup.root} does not load")
     project = loaded.project
     generator, _label = make_generator(project, setup.options, [])
-    runner = options_runner(project, generator, setup.options, seed=setup.seed, run_id=setup.run_id)
+    runner = options_runner(
+        project,
+        generator,
+        setup.options,
+        seed=setup.seed,
+        run_id=setup.run_id,
+        try_other_version=setup.try_other_version,
+    )
     return Chunks(runner)
 
 

@@ -259,9 +259,11 @@ async def replay_session(
     actions: CustomActionRunner | None = _PROJECT_ACTIONS,
     seed: int = 0,
     sender_id: str | None = None,
+    generator: CommandGenerator | None = None,
 ) -> ReplayReport:
     """Re-run a saved session's user messages on `project` with the recorded model
-    outputs and compare each turn with the recording. `actions` defaults to the
+    outputs (or, A/B, understood by `generator`: another model, the offline generator,
+    a cassette) and compare each turn with the recording. `actions` defaults to the
     project's own custom action runner; `seed` should be the recorded session's, so
     that response variations are chosen alike. Every turn is replayed; the report
     names the first that differs. The sender id is fresh (unless given), so actions
@@ -270,9 +272,8 @@ async def replay_session(
     if made:
         actions = make_actions(project)
     sender = sender_id or new_sender_id("replay")
-    session = new_session(
-        project, RecordedGenerator(traces), actions=actions, sender_id=sender, seed=seed
-    )
+    understanding = generator if generator is not None else RecordedGenerator(traces)
+    session = new_session(project, understanding, actions=actions, sender_id=sender, seed=seed)
     # the recorded rephrasings and knowledge answers too: a replay calls no model
     session.rephraser = recorded_rephraser(traces)
     session.knowledge = RecordedKnowledge(traces, session.knowledge)

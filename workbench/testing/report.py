@@ -18,6 +18,7 @@ from rich.table import Table
 
 from workbench.calm.values import SlotValue
 from workbench.store.redact import Scrubber, scrub_text
+from workbench.testing.budgets import case_usage, result_label
 from workbench.testing.other_version import hint
 from workbench.testing.runner import FAILED, PASSED, SKIPPED, CaseResult, RunResult, TurnView
 from workbench.trace.text import bot_message_lines, escaped, printable, slot_set_text
@@ -128,14 +129,14 @@ def print_report(run: RunResult, console: Console) -> None:
             status += f" [yellow](passes under {escaped(result.passes_under)})[/]"
         table.add_row(
             escaped(result.file) if first_of_file else "",
-            escaped(result.name),
+            escaped(_shown_name(result)),
             status,
             f"{result.duration_s * 1000:.0f} ms" if result.status != SKIPPED else "-",
             end_section=following is not None and following.file != result.file,
         )
     console.print(table)
     for result in run.failed:
-        console.rule(f"[red]FAILED[/] {escaped(result.id)}", align="left", style="red")
+        console.rule(f"[red]FAILED[/] {escaped(result_label(result))}", align="left", style="red")
         print_failure(result, console)
     for result in run.results:
         if result.status == PASSED:
@@ -208,7 +209,7 @@ def junit_xml(run: RunResult, suite_name: str = "calm-tui e2e") -> ET.ElementTre
             case = ET.SubElement(
                 suite,
                 "testcase",
-                name=printable(result.name),
+                name=printable(_shown_name(result)),
                 classname=_classname(file),
                 time=f"{result.duration_s:.3f}",
             )
@@ -216,12 +217,15 @@ def junit_xml(run: RunResult, suite_name: str = "calm-tui e2e") -> ET.ElementTre
                 case.set("file", result.source.file)
                 if result.source.line:
                     case.set("line", str(result.source.line))
+            usage_properties(case, result)
             shown = masked(result)
             if result.status == FAILED and shown.failure is not None:
                 message = shown.failure.message
                 if result.passes_under:
                     message += f" ({hint(result.passes_under)})"
-                    properties = ET.SubElement(case, "properties")
+                    properties = case.find("properties")
+                    if properties is None:
+                        properties = ET.SubElement(case, "properties")
                     ET.SubElement(
                         properties, "property", name="passes_under_rasa", value=result.passes_under
                     )
@@ -241,6 +245,25 @@ def junit_xml(run: RunResult, suite_name: str = "calm-tui e2e") -> ET.ElementTre
     return ET.ElementTree(root)
 
 
+def usage_properties(case: ET.Element, result: CaseResult) -> None:
+    """The case's model use as <properties>, when it called a model."""
+    usage = case_usage(result)
+    if not usage.calls:
+        return
+    properties = ET.SubElement(case, "properties")
+    figures = {
+        "tokens": usage.tokens,
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "model_latency_ms": round(usage.latency_ms, 1),
+        "model_calls": usage.calls,
+        "cost": usage.cost,
+    }
+    for name, value in figures.items():
+        if value is not None:
+            ET.SubElement(properties, "property", name=name, value=str(value))
+
+
 def write_junit(run: RunResult, path: Path | str) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -254,6 +277,10 @@ def _counts(results: Sequence[CaseResult]) -> dict[str, int | float]:
         "skipped": sum(1 for r in results if r.status == SKIPPED),
         "time": sum(r.duration_s for r in results),
     }
+
+
+def _shown_name(result: CaseResult) -> str:
+    return f"{result.name} (run {result.repeat})" if result.repeat else result.name
 
 
 def _fmt(value: object) -> str:

@@ -11,6 +11,7 @@ from workbench.calm.names import UTTER_ACTION_KEY
 from workbench.calm.values import JSONObject, SlotValue
 from workbench.project.model import Source
 from workbench.trace.records import BotMessage
+from workbench.trace.text import command_text
 from workbench.trace.turn import TurnTrace
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
@@ -91,6 +92,8 @@ class CaseResult:
     traces: list[TurnTrace] = field(default_factory=list)
     # failed under the run's profile but passes under this Rasa version
     passes_under: str | None = None
+    # which run of the case this is when it is repeated (`--repeat`): 1, 2, ...; 0: once
+    repeat: int = 0
 
     @property
     def passed(self) -> bool:
@@ -99,6 +102,11 @@ class CaseResult:
     @property
     def id(self) -> str:
         return f"{self.file}::{self.name}"
+
+    @property
+    def turn_commands(self) -> list[tuple[str, list[str]]]:
+        """Per user turn: its text and the commands accepted from it, as DSL lines."""
+        return [(t.user_text, [c.dsl or command_text(c) for c in t.commands]) for t in self.traces]
 
     def to_dict(self) -> JSONObject:
         return {

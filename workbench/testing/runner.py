@@ -439,7 +439,13 @@ class E2ERunner:
 
 
 def options_runner(
-    project: Project, generator: CommandGenerator, options: Options, *, seed: int, run_id: str
+    project: Project,
+    generator: CommandGenerator,
+    options: Options,
+    *,
+    seed: int,
+    run_id: str,
+    try_other_version: bool = True,
 ) -> E2ERunner:
     """The runner of `calm-tui test` for the command line's options: made so in the
     parent and in each worker of `-n N`, so that a case runs the same in any of them.
@@ -451,6 +457,7 @@ def options_runner(
         run_id=run_id,
         actions=lambda p: make_actions(p, options),
         offline=options.offline,
+        try_other_version=try_other_version,
     )
 
 

@@ -17,3 +17,4 @@ class WorkerSetup:
     options: Options
     seed: int
     run_id: str
+    try_other_version: bool = True  # False with --repeat

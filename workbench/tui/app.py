@@ -53,8 +53,11 @@ class WorkbenchApp(App):
         clock: Callable[[], float] = time.time,
         watch: bool = True,
         greet: bool = True,
+        open_session: tuple[str, int | None] | None = None,
     ) -> None:
         super().__init__()
+        # a stored session to show read-only once the app is up, at a turn (a failed test)
+        self.open_session = open_session
         self.conversation = conversation
         self.watcher = watcher
         self.initial_load = initial_load
@@ -176,6 +179,7 @@ def make_app(
     clock: Callable[[], float] = time.time,
     watch: bool = True,
     greet: bool = True,
+    open_session: tuple[str, int | None] | None = None,
 ) -> WorkbenchApp:
     """The app on a project folder. `options` are `calm-tui`'s (the generator keywords
     are a shorthand for tests); `generator` (tests) replaces the one they would choose.
@@ -195,4 +199,12 @@ def make_app(
     if parts.knowledge is not None:  # a saved document is re-indexed before the next search
         watcher.on_documents = parts.knowledge.notice_changes
     conversation = Conversation(project, parts, root=watcher.root, store=store, seed=seed)
-    return WorkbenchApp(conversation, watcher, initial, clock=clock, watch=watch, greet=greet)
+    return WorkbenchApp(
+        conversation,
+        watcher,
+        initial,
+        clock=clock,
+        watch=watch,
+        greet=greet,
+        open_session=open_session,
+    )

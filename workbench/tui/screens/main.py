@@ -27,7 +27,9 @@ from workbench.trace.turn import TurnTrace
 from workbench.tui import keys
 from workbench.tui.conversation import Conversation, ReplayOutcome, conversation_title
 from workbench.tui.screens.maximize import toggle_maximize
+from workbench.tui.widgets.base import FlowChosen
 from workbench.tui.widgets.chat import ChatPane
+from workbench.tui.widgets.flow_panel import FlowPanel
 from workbench.tui.widgets.history_panel import HistoryPanel
 from workbench.tui.widgets.knowledge_panel import KnowledgePanel
 from workbench.tui.widgets.panel_area import WIDE_AT, PanelArea
@@ -177,6 +179,8 @@ class MainScreen(Screen):
         if self.wb.watch_enabled:
             self.watch_project()
         self.chat.focus_input()
+        if self.wb.open_session is not None:
+            self.call_after_refresh(self.open_stored, *self.wb.open_session)
         if self.wb.greet:
             self._start_turn(SESSION_START_MESSAGE)
 
@@ -284,6 +288,31 @@ class MainScreen(Screen):
                 self.send_from_panel(message)
 
         self.app.push_screen(SlotEditScreen(slot, current), chosen)
+
+    @on(FlowChosen)
+    def _flow_chosen(self, event: FlowChosen) -> None:
+        """A flow picked in the Flows or Stack table: show it, start it or cancel the
+        active flow (asked, since the last two change the conversation)."""
+        from workbench.tui.screens.flow_actions import CANCEL, SHOW, START, FlowActionScreen
+
+        event.stop()
+        flow = self.project.flow(event.flow_id)
+        live = self._why_not_live() is None
+        startable = live and flow is not None and not flow.is_pattern and not flow.is_link_only
+        active = self.active_user_flow() if live else None
+
+        def chosen(choice: str | None) -> None:
+            if choice == SHOW:
+                for panel in self.query(FlowPanel):
+                    panel.select_flow(event.flow_id)
+                self.panels.reveal("flow")
+            elif choice == START:
+                self.send_from_panel(f"/start flow {event.flow_id}")
+            elif choice == CANCEL:
+                self.send_from_panel("/cancel flow")
+
+        screen = FlowActionScreen(event.flow_id, startable=startable, active=active)
+        self.app.push_screen(screen, chosen)
 
     def action_correct(self) -> None:
         from workbench.testing.replay import model_message
@@ -486,6 +515,9 @@ class MainScreen(Screen):
         result = message.result
         self.reload = result
         if result.ok:
+            from workbench.agents.mcp_client import forget_tools
+
+            forget_tools()  # a server edited beside the project may offer other tools now
             edits = self.conversation.replace_project(result.project)
             self.reloaded_at = self.wb.clock()
             self.notify(f"Reloaded {result.what} in {result.elapsed_ms:.0f} ms", timeout=3)
@@ -603,6 +635,25 @@ class MainScreen(Screen):
         extra = " (+ cassette)" if result.cassette_path else ""
         self.notify(f"Exported {shown}{extra}", title="e2e test written", timeout=8)
         self.wb.last_export = result
+
+    def open_stored(self, session_id: str, turn: int | None = None) -> None:
+        """Show a stored session read-only, at `turn` (a failed test's diverging turn)."""
+        from workbench.store.sessions import SessionStore
+        from workbench.tui.screens.sessions import TranscriptScreen
+
+        try:
+            with SessionStore(self.project.root) as store:
+                summary = store.get_session_exact(session_id)
+                traces = store.get_turns(session_id) if summary is not None else []
+        except Exception as exc:
+            self.notify(f"The session cannot be read: {exc}", severity="error")
+            return
+        if summary is None:
+            self.notify(f"No session {session_id} in this project", severity="warning")
+            return
+        root, current = self.project.root, self.conversation.store_session_id
+        screen = TranscriptScreen(summary, traces, root=root, current_id=current, start_at=turn)
+        self.app.push_screen(screen, self._sessions_closed)
 
     def action_sessions(self) -> None:
         from workbench.tui.screens.sessions import SessionsScreen

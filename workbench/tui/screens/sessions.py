@@ -330,6 +330,7 @@ class TranscriptScreen(Screen[Resume | None]):
         *,
         root: Path | None = None,
         current_id: str | None = None,
+        start_at: int | None = None,
     ) -> None:
         super().__init__(id="transcript")
         self.summary = summary
@@ -337,6 +338,7 @@ class TranscriptScreen(Screen[Resume | None]):
         self.root = root
         self.current_id = current_id
         self.viewing: int | None = None
+        self.start_at = start_at  # the turn to show first (None: the latest)
 
     def compose(self) -> ComposeResult:
         yield Label(id="transcript-title")
@@ -357,7 +359,7 @@ class TranscriptScreen(Screen[Resume | None]):
         chat = self.query_one(ChatPane)
         await chat.set_turns(self.traces)
         self.query_one(PanelArea).sender_id = lambda: summary.sender_id
-        self._show(None)
+        self._show(self.start_at)
         chat.chat_log.focus()
 
     async def on_resize(self, event) -> None:

@@ -25,6 +25,7 @@ ROLES = (
     "text",
     "current",
     "visited",
+    "untested",
     "edge",
     "taken",
     "label",
@@ -50,6 +51,7 @@ class FlowChart(ScrollView, can_focus=True):
     FlowChart > .flow-chart--box { color: $foreground-muted; }
     FlowChart > .flow-chart--text { color: $foreground; }
     FlowChart > .flow-chart--visited { color: $text-success; }
+    FlowChart > .flow-chart--untested { color: $foreground-muted; text-style: dim; }
     FlowChart > .flow-chart--current { color: $text-accent; text-style: bold; }
     FlowChart > .flow-chart--edge { color: $foreground-muted; }
     FlowChart > .flow-chart--taken { color: $text-success; text-style: bold; }

@@ -20,7 +20,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from workbench.project.model import END_STEP, ConditionalNext, Flow, StaticNext, Step
+from workbench.project.flow_links import flow_links
+from workbench.project.model import END_STEP, START_STEP, Flow, Step
 from workbench.tui.widgets.flow_graph import step_label, target_label
 
 START = "\0start"  # the key of the START node (no step id can hold a NUL)
@@ -78,7 +79,8 @@ class ChartNode:
 @dataclass(frozen=True)
 class Cell:
     char: str = " "
-    role: str = ""  # box, current, visited, text, edge, taken, label, end, loop, start
+    # box, current, visited, untested, text, edge, taken, label, end, loop, start
+    role: str = ""
     owner: str | None = None  # the node a click on this cell selects
 
 
@@ -164,32 +166,13 @@ def _wrap(text: str, width: int) -> list[str]:
     return lines[:3] if len(lines) <= 3 else [*lines[:2], _cut(" ".join(lines[2:]), width)]
 
 
-def _links(step: Step) -> list[tuple[str | None, str, bool]]:
-    """(condition, target, is_branch) of each way out of `step`; a conditional `next`
-    without an `else` ends the flow when nothing matches (as the executor does)."""
-    nxt = step.next
-    if isinstance(nxt, ConditionalNext):
-        out: list[tuple[str | None, str, bool]] = [
-            (b.condition, b.target, True) for b in nxt.branches
-        ]
-        if nxt.else_target is None:
-            out.append((None, END_STEP, True))
-        return out
-    if isinstance(nxt, StaticNext):
-        return [(None, nxt.target, False)]
-    return [] if step.kind == "link" else [(None, END_STEP, False)]
-
-
 def flow_edges(flow: Flow) -> list[tuple[str, str | None, str, bool]]:
     """(source, condition, target, is_branch) for every link of the flow, START's
     first; targets are step ids or END."""
-    first = flow.first_step
-    edges: list[tuple[str, str | None, str, bool]] = [
-        (START, None, first.id if first else END_STEP, False)
+    return [
+        (START if source == START_STEP else source, condition, target, branch)
+        for source, condition, target, branch in flow_links(flow)
     ]
-    for step in flow.steps:
-        edges += [(step.id, cond, target, branch) for cond, target, branch in _links(step)]
-    return edges
 
 
 def _back_edges(flow: Flow, edges: list[tuple[str, str | None, str, bool]]) -> set[int]:
@@ -235,11 +218,13 @@ def layout_flow(
     visited: Iterable[str] = (),
     taken: Iterable[tuple[str, str]] = (),
     marks: Mapping[str, str] | None = None,
+    untested: Iterable[str] = (),
 ) -> Chart:
     """The chart of `flow`: `current` is the step the flow waits at, `visited` the steps
     this conversation went through and `taken` the links it followed ((source, target)
     step ids; START and END as themselves); `marks` a line more in a step's box (what a
-    call of an agent or tool is, and how it went: `agent · waiting`)."""
+    call of an agent or tool is, and how it went: `agent · waiting`); `untested` the
+    steps the last test run did not reach (drawn dashed and dim)."""
     visited_set, taken_set = set(visited), set(taken)
     chart = Chart(flow.id, zoom)
     nodes = chart.nodes
@@ -278,7 +263,7 @@ def layout_flow(
     _order(chart, chain)
     _widen_for_labels(chart, chain)
     gaps = _place(chart, chain)
-    _draw(chart, chain, gaps, current, visited_set, taken_set)
+    _draw(chart, chain, gaps, current, visited_set, taken_set, set(untested))
     return chart
 
 
@@ -551,6 +536,7 @@ LINES = {
 }
 LIGHT = "┌┐└┘─│┬"
 HEAVY = "┏┓┗┛━┃┳"
+DASHED = "┌┐└┘╌╎┬"  # a step no test reached
 
 
 class _Canvas:
@@ -606,6 +592,7 @@ def _draw(
     current: str | None,
     visited: set[str],
     taken: set[tuple[str, str]],
+    untested: set[str],
 ) -> None:
     nodes = chart.nodes
     width = max(n.x + n.width for n in nodes.values()) + EDGE_LABEL[chart.zoom]
@@ -647,7 +634,7 @@ def _draw(
         if room > 0:
             canvas.put(x, y, _cut(text, room), "taken-label" if is_taken else "label")
     for node in nodes.values():
-        _draw_node(canvas, node, current, visited, taken)
+        _draw_node(canvas, node, current, visited, untested)
     chart.rows = [_trim(row) for row in canvas.rows]
 
 
@@ -664,7 +651,7 @@ def _draw_node(
     node: ChartNode,
     current: str | None,
     visited: set[str],
-    taken: set[tuple[str, str]],
+    untested: set[str],
 ) -> None:
     if node.kind == "dummy":
         return
@@ -674,7 +661,11 @@ def _draw_node(
         return
     is_current = node.step_id == current
     role = "current" if is_current else "visited" if node.step_id in visited else "box"
-    tl, tr, bl, br, h, v, port = tuple(HEAVY if is_current else LIGHT)
+    if role == "box" and node.step_id in untested:
+        role = "untested"
+    tl, tr, bl, br, h, v, port = tuple(
+        HEAVY if is_current else DASHED if node.step_id in untested else LIGHT
+    )
     inner = node.width - 2
     bottom = [h] * inner
     if _has_out(canvas, node):

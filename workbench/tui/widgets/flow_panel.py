@@ -13,13 +13,14 @@ from textual.widgets import Select, Static
 
 from workbench.calm.names import is_pattern
 from workbench.project.model import ConditionalNext, Flow, Project, StaticNext, Step
+from workbench.testing.coverage_file import StoredCoverage, coverage_path, read_coverage
+from workbench.trace.flow_path import FlowPath, flow_path, latest_run_turns
 from workbench.trace.text import printable, short_step
 from workbench.trace.turn import TurnTrace
 from workbench.tui.widgets.base import NO_TURN, TracePanel
 from workbench.tui.widgets.flow_chart import FlowChart
 from workbench.tui.widgets.flow_graph import call_marks, step_label, target_label
 from workbench.tui.widgets.flow_layout import COMPACT, FULL, Chart, layout_flow
-from workbench.tui.widgets.flow_path import FlowPath, flow_path, latest_run_turns
 
 ACTIVE = "\0active"  # the select option that follows the active flow
 ACTIVE_LABEL = "active flow"
@@ -55,17 +56,24 @@ def _shown(text: str) -> str:
 
 
 def step_details(
-    flow: Flow, step: Step, current: str | None, path: FlowPath, mark: str | None = None
+    flow: Flow,
+    step: Step,
+    current: str | None,
+    path: FlowPath,
+    mark: str | None = None,
+    untested: bool = False,
 ) -> Content:
     """What the details line under the chart says about `step`: its label and id, what a
     call of an agent or tool is and how it went (`mark`), its description, where each of
-    its links goes and on which condition."""
+    its links goes and on which condition; `untested`: the last test run did not reach it."""
     where = "the flow waits here" if step.id == current else ""
     if not where and step.id in path.visited:
         where = "passed this run"
     head = [(_shown(step_label(step)), "bold"), (f"  #{_shown(step.id)}", "$text-muted")]
     if where:
         head.append((f"  · {where}", "$text-success"))
+    if untested:
+        head.append(("  · not reached by tests", "$text-warning"))
     lines = [Content.assemble(*head)]
     if mark:
         server = f" on {_shown(step.mcp_server)}" if step.mcp_server else ""
@@ -104,6 +112,12 @@ class FlowPanel(TracePanel):
     FlowPanel > #flow-chart {
         height: 1fr;
     }
+    FlowPanel > #flow-coverage {
+        display: none;
+        height: 1;
+        padding: 0 1;
+        color: $text-muted;
+    }
     FlowPanel > #flow-details {
         height: auto;
         max-height: 5;
@@ -131,6 +145,9 @@ class FlowPanel(TracePanel):
         self._flow_ids: tuple[str, ...] = ()
         self._shown_key: tuple[object, ...] | None = None
         self.marks: dict[str, str] = {}  # step id -> an agent or tool call's kind and state
+        # the steps of the shown flow the last `calm-tui test --coverage` did not reach
+        self.untested: frozenset[str] = frozenset()
+        self._coverage: tuple[float, StoredCoverage | None] = (-1.0, None)
 
     def compose(self):
         yield Select(
@@ -141,6 +158,7 @@ class FlowPanel(TracePanel):
             id="flow-select",
         )
         yield Static(NO_TURN, classes="panel-note", id="trace-note", markup=False)
+        yield Static(id="flow-coverage", markup=False)
         yield FlowChart(id="flow-chart")
         yield Static(id="flow-details", markup=False)
 
@@ -274,6 +292,7 @@ class FlowPanel(TracePanel):
         note.display = True
         self.chart.display = False
         self.details.display = False
+        self.query_one("#flow-coverage", Static).display = False
         self._shown_key = None
         self._flow = None
         self.border_subtitle = ""
@@ -304,7 +323,18 @@ class FlowPanel(TracePanel):
         width = chart.scrollable_content_region.width or self.size.width
         self.marks = call_marks(self.project, flow, trace) if self.project else {}
         marks = tuple(sorted(self.marks.items()))
-        key = (flow.id, flow.fingerprint, flow.steps, step, self.path, self.zoom, width, marks)
+        self._show_coverage(flow)
+        key = (
+            flow.id,
+            flow.fingerprint,
+            flow.steps,
+            step,
+            self.path,
+            self.zoom,
+            width,
+            marks,
+            self.untested,
+        )
         if key == self._shown_key:
             return
         moved = self._flow is None or self._flow.id != flow.id or step != self.current_shown
@@ -317,6 +347,36 @@ class FlowPanel(TracePanel):
             focus = step if step in drawn.nodes else chart.cursor
             self.call_after_refresh(chart.move_to, focus, center=True)
 
+    def stored_coverage(self) -> StoredCoverage | None:
+        """The project's `.calm/coverage.json`, read again only when it changed."""
+        if self.project is None:
+            return None
+        path = coverage_path(self.project.root)
+        try:
+            written = path.stat().st_mtime
+        except OSError:
+            self._coverage = (-1.0, None)
+            return None
+        if written != self._coverage[0]:
+            self._coverage = (written, read_coverage(path))
+        return self._coverage[1]
+
+    def _show_coverage(self, flow: Flow) -> None:
+        """The steps the last test run did not reach, and a line that says how many it
+        did (hidden while the project has no coverage file)."""
+        line = self.query_one("#flow-coverage", Static)
+        stored = self.stored_coverage()
+        marks = stored.flows.get(flow.id) if stored else None
+        if stored is None:
+            self.untested = frozenset()
+            line.display = False
+            return
+        reached = marks.reached if marks else frozenset()
+        self.untested = frozenset(s.id for s in flow.steps if s.id not in reached)
+        count = len(flow.steps) - len(self.untested)
+        line.update(f"tests reach {count}/{len(flow.steps)} steps (run {stored.age()})")
+        line.display = True
+
     def _layout(self, flow: Flow, step: str | None, width: int) -> Chart:
         def draw(zoom: str) -> Chart:
             return layout_flow(
@@ -326,6 +386,7 @@ class FlowPanel(TracePanel):
                 visited=self.path.visited,
                 taken=self.path.taken,
                 marks=self.marks,
+                untested=self.untested,
             )
 
         if self.zoom is not None:
@@ -351,7 +412,14 @@ class FlowPanel(TracePanel):
         step = flow.step(node.step_id or "")
         if step is not None:
             self.details.update(
-                step_details(flow, step, self.current_step, self.path, self.marks.get(step.id))
+                step_details(
+                    flow,
+                    step,
+                    self.current_step,
+                    self.path,
+                    self.marks.get(step.id),
+                    untested=step.id in self.untested,
+                )
             )
 
 
