@@ -5,10 +5,10 @@ The workers are spawned (no thread or loop of the parent is copied) as soon as t
 run's options are known, and load the project while the parent loads it too
 (`parallel_worker.py`). The selection is cut into chunks of consecutive cases; each
 worker has one running and one waiting, and the parent runs the next chunk itself
-between collecting theirs. Results come back in any order and are reported at their
-place in the selection, so the report, the JUnit file and the exit code are those of a
-serial run; each case gets the sender id the serial run gives it
-(`E2ERunner.sender_id`).
+between collecting theirs (the first one too: the workers are still starting).
+Results come back in any order and are reported at their place in the selection, so
+the report, the JUnit file and the exit code are those of a serial run; each case gets
+the sender id the serial run gives it (`E2ERunner.sender_id`).
 
 With `fail_fast`, a chunk stops at a failure and no chunk is started after it; chunks
 already running elsewhere finish and are reported, the cases never started as not run.
@@ -131,15 +131,14 @@ class ParallelRun:
 
         try:
             while (waiting and not stop) or running:
-                # this process first: the workers are still starting
-                if waiting and not stop:
-                    index, chunk = waiting.popleft()
-                    take(index, local.run(chunk, fail_fast))
-                # each worker has one chunk running and one queued, so it never waits
-                while waiting and not stop and len(running) < 2 * (self.processes - 1):
-                    index, chunk = waiting.popleft()
-                    running[self.pool.submit(_run_chunk, chunk, fail_fast)] = index
-                if waiting and not stop:
+                mine = waiting.popleft() if waiting and not stop else None
+                # each worker has one chunk running and one queued, so it never waits;
+                # with fail_fast only once this process has run the first chunk, since
+                # a chunk a worker has taken cannot be called back
+                if not (fail_fast and mine is not None and mine[0] == 0):
+                    self._feed(waiting, running, fail_fast)
+                if mine is not None:
+                    take(mine[0], local.run(mine[1], fail_fast))
                     done = {future for future in running if future.done()}
                 else:
                     done, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -167,6 +166,16 @@ class ParallelRun:
         for index in sorted(notes_by_chunk):
             notes.extend(note for note in notes_by_chunk[index] if note not in notes)
         return results, notes
+
+    def _feed(
+        self,
+        waiting: deque[tuple[int, Chunk]],
+        running: dict[Future[ChunkResult], int],
+        fail_fast: bool,
+    ) -> None:
+        while waiting and len(running) < 2 * (self.processes - 1):
+            index, chunk = waiting.popleft()
+            running[self.pool.submit(_run_chunk, chunk, fail_fast)] = index
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
