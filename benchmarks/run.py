@@ -176,10 +176,12 @@ def test_throughput(repeat: int) -> list[float]:
     renamed with it). Each sample is one fresh process, worker start included; samples
     are the serial runs' ms, and an extra line gives both medians as test cases/s and
     their ratio. `repeat` is capped at 5 (a serial run takes seconds)."""
+    import os
     import subprocess
     import tempfile
 
     runs = min(repeat, 5)
+    free = _free_cores()
     with tempfile.TemporaryDirectory() as folder:
         root = _sample_copy(folder)
         cases = _repeat_suite(root, TEST_THROUGHPUT_CASES)
@@ -210,10 +212,28 @@ def test_throughput(repeat: int) -> list[float]:
             f"{cases} cases: serial {cases / (serial / 1000):.1f} cases/s ({serial:.0f} ms),"
             f" -n 2 {cases / (parallel / 1000):.1f} cases/s ({parallel:.0f} ms),"
             f" ratio {serial / parallel:.2f}x (medians of {runs}, process start included)",
-            f"CPU time (all processes): serial {cpu_serial:.2f} s, -n 2 {cpu_parallel:.2f} s",
+            f"CPU time (all processes): serial {cpu_serial:.2f} s, -n 2 {cpu_parallel:.2f} s;"
+            f" cores free for this run's priority: {free:.1f} of {os.cpu_count()}",
         ],
     }
     return timings["serial"]
+
+
+def _free_cores() -> float:
+    """How many cores a process of this priority gets now: one busy loop alone, then two
+    at once (2.0: both ran as fast as one alone; 1.0: they shared a core)."""
+    import subprocess
+
+    loop = [sys.executable, "-c", "sum(range(30_000_000))"]
+    start = time.perf_counter()
+    subprocess.run(loop, check=True)
+    alone = time.perf_counter() - start
+    start = time.perf_counter()
+    pair = [subprocess.Popen(loop) for _ in range(2)]
+    for process in pair:
+        process.wait()
+    together = time.perf_counter() - start
+    return 2 * alone / together
 
 
 def _children_cpu_s() -> float:
