@@ -23,6 +23,7 @@ from rich.text import Text
 
 from workbench.cli.common import load_or_report, project_arg, project_folder, run_verb
 from workbench.cli.exits import EXIT_OK, EXIT_PROBLEMS
+from workbench.cli.sessions_import import import_arguments, run_import, split_targets
 from workbench.errors import UsageError, WorkbenchError
 from workbench.store.migrations import SchemaTooNewError
 from workbench.store.sessions import (
@@ -156,6 +157,8 @@ def _print_header(s: SessionSummary, console: Console) -> None:
         f"{escaped(s.generator or '?')} · seed {s.seed} · sender {escaped(s.sender_id)} · "
         f"{escaped(s.status)}[/]"
     )
+    if s.imported:
+        console.print(f"[dim]imported from {escaped(s.origin)}: read-only, it cannot be resumed[/]")
 
 
 def _print_turn(trace: TurnTrace, console: Console, verbose: bool) -> None:
@@ -382,6 +385,11 @@ SUBVERBS: dict[str, SubVerb] = {
     "replay": SubVerb(
         "re-run a session on the project as it is now and compare", _replay_arguments, run_replay
     ),
+    "import": SubVerb(
+        "list or import conversations from a Rasa tracker store (read-only)",
+        import_arguments,
+        run_import,
+    ),
 }
 
 
@@ -398,6 +406,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.verb == "import":
+        split_targets(args)
     project_folder(args.project_dir)
     console = Console(highlight=False, soft_wrap=True)
     return SUBVERBS[args.verb].run(args, console)
