@@ -199,7 +199,8 @@ def human_handoff(start: float) -> Conversation:
     c.stack(pattern("p5", "pattern_human_handoff", "START"))
     c.bot(
         "utter_human_handoff_not_available",
-        "I understand you want to be connected to a human agent, but that's something I cannot help you with at the moment.",
+        "I understand you want to be connected to a human agent, but that's something I "
+        "cannot help you with at the moment.",
     )
     c.add(FlowCompleted("pattern_human_handoff", "0_utter_human_handoff_not_available"))
     c.stack()

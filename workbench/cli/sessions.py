@@ -414,7 +414,21 @@ def run(args: argparse.Namespace) -> int:
 
 
 def cmd_sessions(argv: Sequence[str]) -> int:
+    argv = list(argv)
+    if argv[:1] == ["import"]:
+        # ids may come after options (`import --list` then `import --tracker-store URL a b`):
+        # only an intermixed parse reads positionals on both sides of options
+        verb = SUBVERBS["import"]
+        alone = _IntermixedParser(prog=f"{PROG} import", description=verb.help)
+        verb.arguments(alone)
+        alone.set_defaults(verb="import")
+        return run_verb(PROG, alone, run, argv[1:])
     return run_verb(PROG, parser(), run, argv)
+
+
+class _IntermixedParser(argparse.ArgumentParser):
+    def parse_args(self, args=None, namespace=None):  # type: ignore[override]
+        return self.parse_intermixed_args(args, namespace)
 
 
 # -- helpers ------------------------------------------------------------------------------
