@@ -395,3 +395,45 @@ def test_an_imported_session_cannot_be_resumed(project: Path, loaded_pg: Postgre
     recorder.close()
     with SessionStore(project) as store:
         assert store.get_session(summary.id).status == "imported"
+
+
+async def test_the_session_browser_lists_an_imported_session_and_will_not_resume_it(
+    make_project, tmp_path: Path
+):
+    from tui_helpers import start, wait_until
+
+    from workbench.tui.app import make_app
+    from workbench.tui.screens.sessions import SessionsScreen, TranscriptScreen
+
+    root = make_project()
+    db = make_sqlite_store(tmp_path / "rasa.db")
+    assert (
+        main(["sessions", "import", str(root), "--tracker-store", f"sqlite:///{db}", "mars-91d0"])
+        == 0
+    )
+    with SessionStore(root) as store:
+        [summary] = store.list_sessions()
+    app = make_app(root, offline=True)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await start(pilot)
+        app.main.chat.chat_log.focus()
+        await pilot.press("ctrl+o")
+        await wait_until(pilot, lambda: isinstance(app.screen, SessionsScreen))
+        table = app.screen.query_one("DataTable")
+        row = table.get_row_index(summary.id)
+        cells = [str(cell) for cell in table.get_row_at(row)]
+        assert cells[1].startswith("imported: mars-91d0 from sqlite:///")
+        assert (cells[2], cells[-1]) == ("2", "imported")
+        table.move_cursor(row=row)
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert isinstance(app.screen, SessionsScreen)  # refused: still browsing
+        toasts = [n.message for n in app._notifications]
+        assert any("read-only and cannot be resumed" in m for m in toasts), toasts
+        await pilot.press("enter")  # reading it is what it is for
+        await wait_until(pilot, lambda: isinstance(app.screen, TranscriptScreen))
+        app._notifications.clear()
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert isinstance(app.screen, TranscriptScreen)
+        assert any("cannot be resumed" in n.message for n in app._notifications)

@@ -427,7 +427,7 @@ def cmd_sessions(argv: Sequence[str]) -> int:
 
 
 class _IntermixedParser(argparse.ArgumentParser):
-    def parse_args(self, args=None, namespace=None):  # type: ignore[override]
+    def parse_args(self, args=None, namespace=None):
         return self.parse_intermixed_args(args, namespace)
 
 

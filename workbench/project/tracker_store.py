@@ -112,7 +112,7 @@ def from_endpoints(raw: Mapping[str, JSONValue], file: str = "endpoints.yml") ->
         )
     port = section.get("port")
     try:
-        number = int(port) if port not in (None, "") else None  # type: ignore[arg-type]
+        number = int(str(port)) if port not in (None, "") else None
     except (TypeError, ValueError) as exc:
         raise TrackerStoreConfigError(f"{file}: tracker store port '{port}' is no number") from exc
     query = section.get("query")
