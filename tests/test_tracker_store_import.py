@@ -88,6 +88,15 @@ def test_the_tracker_store_is_read_from_endpoints_with_env_substituted(
     assert [r["sender_id"] for r in rows] == ALL
 
 
+def test_a_relative_sqlite_db_in_endpoints_is_in_the_project_folder(make_project, capsys):
+    root = make_project(
+        {"endpoints.yml": "tracker_store:\n  type: sql\n  dialect: sqlite\n  db: rasa.db\n"}
+    )
+    make_sqlite_store(root / "rasa.db")
+    rows = listed(capsys, str(root), "--sender", "mars-91d0")
+    assert [(r["sender_id"], r["user_turns"]) for r in rows] == [("mars-91d0", 1)]
+
+
 def test_urls_and_endpoint_sections_are_read_into_a_config():
     pg = from_url("postgresql://ann:p%40ss@db.example:6432/rasa?sslmode=require")
     assert pg == TrackerStoreConfig(
@@ -437,3 +446,16 @@ async def test_the_session_browser_lists_an_imported_session_and_will_not_resume
         await pilot.pause()
         assert isinstance(app.screen, TranscriptScreen)
         assert any("cannot be resumed" in n.message for n in app._notifications)
+
+
+def test_listing_pages_through_the_store(
+    project: Path, loaded_pg: PostgresServer, tmp_path: Path, capsys, monkeypatch
+):
+    from workbench.store import tracker_import
+
+    monkeypatch.setattr(tracker_import, "PAGE_SIZE", 1)  # a query per conversation
+    db = make_sqlite_store(tmp_path / "rasa.db")
+    for url in (loaded_pg.url(), f"sqlite:///{db}"):
+        assert [r["sender_id"] for r in listed(capsys, str(project), "--tracker-store", url)] == ALL
+        rows = listed(capsys, str(project), "--tracker-store", url, "--text", "order")
+        assert [r["sender_id"] for r in rows] == ["cancel-b2c4", "order-7f3a"]

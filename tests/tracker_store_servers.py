@@ -13,7 +13,7 @@ import socket
 import sqlite3
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,11 +45,11 @@ def fixture_rows() -> list[dict[str, Any]]:
     return json.loads(FIXTURE.read_text(encoding="utf-8"))
 
 
-def make_sqlite_store(path: Path, extra: list[dict[str, Any]] = ()) -> Path:  # type: ignore[assignment]
+def make_sqlite_store(path: Path, extra: Sequence[dict[str, Any]] = ()) -> Path:
     conn = sqlite3.connect(path)
     conn.execute(EVENTS_TABLE.format(id="INTEGER"))
     conn.execute("CREATE INDEX ix_events_sender_id ON events (sender_id)")
-    conn.executemany(INSERT.replace(":", ":"), [*fixture_rows(), *extra])
+    conn.executemany(INSERT, [*fixture_rows(), *extra])
     conn.commit()
     conn.close()
     return path
@@ -142,7 +142,7 @@ def postgres_server() -> Iterator[PostgresServer]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def load_postgres(server: PostgresServer, extra: list[dict[str, Any]] = ()) -> None:  # type: ignore[assignment]
+def load_postgres(server: PostgresServer, extra: Sequence[dict[str, Any]] = ()) -> None:
     """Rasa's table with the fixture rows (and `extra`), and a trigger that records every
     statement that writes to it in `writes`: the proof that an import wrote nothing."""
     import sqlalchemy as sa
