@@ -13,6 +13,7 @@ import re
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
@@ -20,6 +21,12 @@ from rich.text import Text
 
 from workbench.cli.exits import EXIT_OK, EXIT_PROBLEMS
 from workbench.errors import UsageError
+
+if TYPE_CHECKING:
+    from workbench.project.model import Project
+    from workbench.project.tracker_store import TrackerStoreConfig
+    from workbench.store.rasa_tracker_store import TrackerStoreReader
+    from workbench.store.tracker_import import ConversationFilter
 
 PATTERN_CHOICES = ("internal_error", "cannot_handle", "human_handoff")
 _RELATIVE = re.compile(r"(\d+)\s*([dhm])")
@@ -111,13 +118,17 @@ def run_import(args: argparse.Namespace, console: Console) -> int:
         return _import(reader, wanted, args, root, project, console)
 
 
-def _project(root: Path):  # -> LoadResult's project (secret slots, endpoints)
+def _project(root: Path) -> Project:
+    """The project, for its secret slots and its endpoints (a project with errors too:
+    importing needs neither its flows nor its actions)."""
     from workbench.wiring import Options, load
 
     return load(root, Options(), with_tests=False).project
 
 
-def _config(args: argparse.Namespace, root: Path, project) -> tuple:
+def _config(
+    args: argparse.Namespace, root: Path, project: Project
+) -> tuple[TrackerStoreConfig, Path]:
     from workbench.project.tracker_store import from_endpoints, from_url
 
     if args.tracker_store:
@@ -127,7 +138,12 @@ def _config(args: argparse.Namespace, root: Path, project) -> tuple:
     return from_endpoints(project.endpoints.raw, source), root
 
 
-def _print_list(reader, wanted, args: argparse.Namespace, console: Console) -> int:
+def _print_list(
+    reader: TrackerStoreReader,
+    wanted: ConversationFilter,
+    args: argparse.Namespace,
+    console: Console,
+) -> int:
     from workbench.store.tracker_import import list_conversations
     from workbench.trace.text import printable
 
@@ -163,7 +179,14 @@ def _print_list(reader, wanted, args: argparse.Namespace, console: Console) -> i
     return EXIT_OK
 
 
-def _import(reader, wanted, args, root: Path, project, console: Console) -> int:
+def _import(
+    reader: TrackerStoreReader,
+    wanted: ConversationFilter,
+    args: argparse.Namespace,
+    root: Path,
+    project: Project,
+    console: Console,
+) -> int:
     from workbench.store.rasa_import import MalformedEventError
     from workbench.store.redact import Scrubber
     from workbench.store.sessions import SessionStore

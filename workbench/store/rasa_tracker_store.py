@@ -16,11 +16,18 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import quote
 
 from workbench.errors import WorkbenchError
 from workbench.project.tracker_store import SQLITE, TrackerStoreConfig
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+# query parameters by name (`:name` in the SQL text: both sqlite3 and SQLAlchemy read it)
+Params = dict[str, object]
+Row = Sequence[object]
 
 CHUNK_ROWS = 500  # events read per query of one conversation
 CONNECT_TIMEOUT_S = 5
@@ -62,7 +69,7 @@ class Narrowing:
 
 
 class _Connection(Protocol):
-    def rows(self, sql: str, params: dict[str, Any]) -> list[Sequence[Any]]: ...
+    def rows(self, sql: str, params: Params) -> list[Row]: ...
 
     def close(self) -> None: ...
 
@@ -93,7 +100,7 @@ class TrackerStoreReader:
         (last event time, sender) `after` (the end of the previous page)."""
         where: list[str] = []
         having: list[str] = []
-        params: dict[str, Any] = {"limit": limit}
+        params: Params = {"limit": limit}
         if narrowing.sender is not None:
             where.append("sender_id = :sender")
             params["sender"] = narrowing.sender
@@ -126,7 +133,7 @@ class TrackerStoreReader:
             + " ORDER BY MAX(timestamp) DESC, sender_id DESC LIMIT :limit"
         )
         return [
-            SenderRow(str(s), _float(first), _float(last), int(users or 0))
+            SenderRow(str(s), _float(first), _float(last), _int(users or 0))
             for s, first, last, users in self._conn.rows(sql, params)
         ]
 
@@ -134,7 +141,7 @@ class TrackerStoreReader:
         """The events of the given types of a page of conversations, in order."""
         if not senders or not types:
             return []
-        params: dict[str, Any] = {f"s{i}": s for i, s in enumerate(senders)}
+        params: Params = {f"s{i}": s for i, s in enumerate(senders)}
         params.update({f"t{i}": t for i, t in enumerate(types)})
         sql = (
             "SELECT id, sender_id, type_name, timestamp, data FROM events"
@@ -156,7 +163,7 @@ class TrackerStoreReader:
             yield from (_event(row) for row in rows)
             if len(rows) < CHUNK_ROWS:
                 return
-            last = int(rows[-1][0])
+            last = _int(rows[-1][0])
 
     def close(self) -> None:
         self._conn.close()
@@ -168,17 +175,29 @@ class TrackerStoreReader:
         self.close()
 
 
-def _event(row: Sequence[Any]) -> EventRow:
+def _event(row: Row) -> EventRow:
     ident, sender, type_name, timestamp, data = row
     if isinstance(data, bytes):
         data = data.decode("utf-8", "replace")
-    return EventRow(int(ident), str(sender), str(type_name or ""), _float(timestamp), data)
+    return EventRow(
+        _int(ident),
+        str(sender),
+        str(type_name or ""),
+        _float(timestamp),
+        None if data is None else str(data),
+    )
 
 
-def _float(value: Any) -> float | None:
+def _int(value: object) -> int:
+    return int(value) if isinstance(value, (int, float, str)) else 0
+
+
+def _float(value: object) -> float | None:
+    if not isinstance(value, (int, float, str)):
+        return None
     try:
-        return None if value is None else float(value)
-    except (TypeError, ValueError):
+        return float(value)
+    except ValueError:
         return None
 
 
@@ -206,7 +225,7 @@ class _SqliteConnection:
             raise TrackerStoreError(f"cannot open the tracker store {self.label}: {exc}") from exc
         self.conn.text_factory = lambda raw: raw.decode("utf-8", "replace")
 
-    def rows(self, sql: str, params: dict[str, Any]) -> list[Sequence[Any]]:
+    def rows(self, sql: str, params: Params) -> list[Row]:
         try:
             return self.conn.execute(sql, params).fetchall()
         except sqlite3.Error as exc:
@@ -230,7 +249,6 @@ class _PostgresConnection:
                 f"reading {self.label} needs SQLAlchemy and psycopg2: "
                 "pip install 'calm-workbench[production]'"
             ) from exc
-        self.sa = sa
         url = sa.URL.create(
             "postgresql+psycopg2",
             username=config.username,
@@ -255,16 +273,18 @@ class _PostgresConnection:
             raise TrackerStoreError(
                 f"reading {self.label} needs psycopg2: pip install 'calm-workbench[production]'"
             ) from exc
-        self.conn: Any = None
+        self.conn: Connection | None = None
 
-    def rows(self, sql: str, params: dict[str, Any]) -> list[Sequence[Any]]:
-        sa = self.sa
+    def rows(self, sql: str, params: Params) -> list[Row]:
+        import sqlalchemy as sa
+
         try:
             if self.conn is None:
                 self.conn = self.engine.connect()
-            with self.conn.begin():
-                self.conn.execute(sa.text("SET TRANSACTION READ ONLY"))
-                return [tuple(row) for row in self.conn.execute(sa.text(sql), params)]
+            conn = self.conn
+            with conn.begin():
+                conn.execute(sa.text("SET TRANSACTION READ ONLY"))
+                return [tuple(row) for row in conn.execute(sa.text(sql), params)]
         except sa.exc.OperationalError as exc:
             self._drop()
             raise TrackerStoreError(_connect_error(self.label, exc)) from exc
@@ -284,7 +304,7 @@ class _PostgresConnection:
         self.engine.dispose()
 
 
-def _connect_error(label: str, exc: Any) -> str:
+def _connect_error(label: str, exc: BaseException) -> str:
     detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
     return f"cannot read the tracker store {label}: {detail[0] if detail else exc}"
 
