@@ -23,6 +23,7 @@ from rich.text import Text
 
 from workbench.cli.common import load_or_report, project_arg, project_folder, run_verb
 from workbench.cli.exits import EXIT_OK, EXIT_PROBLEMS
+from workbench.cli.sessions_import import import_arguments, run_import, split_targets
 from workbench.errors import UsageError, WorkbenchError
 from workbench.store.migrations import SchemaTooNewError
 from workbench.store.sessions import (
@@ -163,6 +164,8 @@ def _print_header(s: SessionSummary, console: Console) -> None:
         f"{escaped(s.generator or '?')} · seed {s.seed} · sender {escaped(s.sender_id)} · "
         f"{escaped(s.status)}[/]"
     )
+    if s.imported:
+        console.print(f"[dim]imported from {escaped(s.origin)}: read-only, it cannot be resumed[/]")
 
 
 def _print_turn(trace: TurnTrace, console: Console, verbose: bool) -> None:
@@ -398,6 +401,11 @@ SUBVERBS: dict[str, SubVerb] = {
     "replay": SubVerb(
         "re-run a session on the project as it is now and compare", _replay_arguments, run_replay
     ),
+    "import": SubVerb(
+        "list or import conversations from a Rasa tracker store (read-only)",
+        import_arguments,
+        run_import,
+    ),
 }
 
 
@@ -414,13 +422,29 @@ def parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.verb == "import":
+        split_targets(args)
     project_folder(args.project_dir)
     console = Console(highlight=False, soft_wrap=True)
     return SUBVERBS[args.verb].run(args, console)
 
 
 def cmd_sessions(argv: Sequence[str]) -> int:
+    argv = list(argv)
+    if argv[:1] == ["import"]:
+        # ids may come after options (`import --list` then `import --tracker-store URL a b`):
+        # only an intermixed parse reads positionals on both sides of options
+        verb = SUBVERBS["import"]
+        alone = _IntermixedParser(prog=f"{PROG} import", description=verb.help)
+        verb.arguments(alone)
+        alone.set_defaults(verb="import")
+        return run_verb(PROG, alone, run, argv[1:])
     return run_verb(PROG, parser(), run, argv)
+
+
+class _IntermixedParser(argparse.ArgumentParser):
+    def parse_args(self, args=None, namespace=None):
+        return self.parse_intermixed_args(args, namespace)
 
 
 # -- helpers ------------------------------------------------------------------------------
