@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     from workbench.testing.convert import DEFAULT_OUT_DIR, write_converted
     from workbench.testing.sheets import read_conversations
 
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     if args.cassette and args.record:
         raise UsageError("--cassette and --record exclude each other")
     root = project_folder(args.project_dir)
@@ -98,12 +98,13 @@ def run(args: argparse.Namespace) -> int:
     for path in write_converted(results, out_dir):
         print(path)
     rejected = [result for result in results if result.problem is not None]
+    from rich.markup import escape
+
     for result in rejected:
         where = f"{result.conversation.sheet} row {result.conversation.first_row}"
         console.print(
-            f"[red]rejected[/] {where} ({result.conversation.name}): {result.problem}",
+            "[red]rejected[/] " + escape(f"{where} ({result.conversation.name}): {result.problem}"),
             markup=True,
-            soft_wrap=True,
         )
     console.print(f"{len(results) - len(rejected)} written, {len(rejected)} rejected")
     return EXIT_PROBLEMS if rejected else EXIT_OK

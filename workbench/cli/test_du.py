@@ -48,6 +48,7 @@ def run_du(root: Path, paths: list[str], options: Options, console: Console) -> 
     console.print(
         f"running {len(cases)} dialogue-understanding test case(s) · generator: {label}",
         markup=False,
+        soft_wrap=True,
     )
     fallback = make_actions(project, options)
 
@@ -116,15 +117,19 @@ def print_du_report(run: DURun, console: Console) -> None:
         return ", ".join(command_text(c) for c in items) or "(none)"
 
     for turn in failing(run.turns):
-        console.print(f"✗ {turn.source} {turn.case} · user: {turn.text!r}", markup=False)
+        console.print(
+            f"✗ {turn.source} {turn.case} · user: {turn.text!r}", markup=False, soft_wrap=True
+        )
         if turn.error:
-            console.print(f"    error:      {turn.error}", markup=False)
-        console.print(f"    expected:   {listed(turn.expected)}", markup=False)
-        console.print(f"    predicted:  {listed(turn.predicted)}", markup=False)
+            console.print(f"    error:      {turn.error}", markup=False, soft_wrap=True)
+        console.print(f"    expected:   {listed(turn.expected)}", markup=False, soft_wrap=True)
+        console.print(f"    predicted:  {listed(turn.predicted)}", markup=False, soft_wrap=True)
         if turn.missing:
-            console.print(f"    missing:    {listed(turn.missing)}", markup=False)
+            console.print(f"    missing:    {listed(turn.missing)}", markup=False, soft_wrap=True)
         if turn.unexpected:
-            console.print(f"    unexpected: {listed(turn.unexpected)}", markup=False)
+            console.print(
+                f"    unexpected: {listed(turn.unexpected)}", markup=False, soft_wrap=True
+            )
     table = Table("command", "matched", "missed", "wrong", "precision", "recall", "F1")
     for name, score in run.scores().items():
         table.add_row(
@@ -143,6 +148,7 @@ def print_du_report(run: DURun, console: Console) -> None:
         f" ({_ratio(passed_turns / len(run.turns) if run.turns else None)} accuracy); "
         f"{passed_cases} of {len(run.cases)} test cases passed",
         markup=False,
+        soft_wrap=True,
     )
 
 
