@@ -106,7 +106,7 @@ def test_a_session_exported_as_a_du_test_passes_on_the_same_generator(tmp_path, 
     assert text.startswith("# Exported by calm-tui from session")
     assert "  - test_case: cancel\n" in text
     assert (
-        "      - user: \"I want to cancel my order A1002\"\n"
+        '      - user: "I want to cancel my order A1002"\n'
         "        commands:\n"
         "          - StartFlow(cancel_order)\n"
         "          - SetSlot(order_id, A1002)\n"
