@@ -13,18 +13,6 @@ from fake_llm import FakeLLM
 from workbench.cli.main import main
 from workbench.project.loader import load_project
 
-DOMAIN = """\
-version: "3.1"
-slots:
-  name:
-    type: text
-responses:
-  utter_ask_name:
-    - text: "What is your name?"
-  utter_greet:
-    - text: "Hello {name}!"
-"""
-
 CSV_SHEET = """\
 user,bot
 please greet me,What is your name?
@@ -76,7 +64,8 @@ assistant,Goodbye!
 
 @pytest.fixture
 def project(make_project) -> Path:
-    return make_project({"domain.yml": DOMAIN}, name="greeter")
+    """The minimal project: responses utter_ask_name and utter_greet ("Hello {name}!")."""
+    return make_project(name="greeter")
 
 
 def with_model_group(root: Path, url: str) -> None:
@@ -89,6 +78,10 @@ def with_model_group(root: Path, url: str) -> None:
         f"        api_base: {url}\n",
         encoding="utf-8",
     )
+
+
+def convert(*args: object) -> int:
+    return main(["data", "convert", "e2e", *map(str, args)])
 
 
 def converted(folder: Path) -> dict[str, str]:
@@ -106,7 +99,7 @@ def test_user_and_bot_columns_convert_without_a_model(project, tmp_path, capsys)
     sheet = tmp_path / "talks.csv"
     sheet.write_text(CSV_SHEET, encoding="utf-8")
 
-    code = main(["data", "convert", "e2e", str(sheet), str(project), "--offline"])
+    code = convert(sheet, project, "--offline")
 
     assert code == 0
     files = converted(project / "e2e_tests" / "converted")
@@ -136,7 +129,7 @@ def test_an_id_column_groups_rows_and_the_output_folder_can_be_chosen(project, t
     sheet.write_text(CSV_WITH_IDS, encoding="utf-8")
     out_dir = tmp_path / "out"
 
-    code = main(["data", "convert", "e2e", str(sheet), str(project), "-o", str(out_dir)])
+    code = convert(sheet, project, "-o", str(out_dir))
 
     # no model configured: the rules convert it, and say so
     assert code == 0
@@ -152,7 +145,7 @@ def test_a_sheet_without_user_and_bot_columns_needs_a_model(project, tmp_path, c
     sheet = tmp_path / "free.csv"
     sheet.write_text(FREE_FORM_SHEET, encoding="utf-8")
 
-    code = main(["data", "convert", "e2e", str(sheet), str(project), "--offline"])
+    code = convert(sheet, project, "--offline")
 
     assert code == 1
     assert not (project / "e2e_tests" / "converted").exists() or not converted(
@@ -170,19 +163,7 @@ def test_a_model_writes_the_tests_and_its_cassette_replays_them(project, tmp_pat
     with FakeLLM() as server:
         with_model_group(project, server.url)
         server.queue(text=MODEL_YAML).queue(text=BAD_MODEL_YAML)
-        code = main(
-            [
-                "data",
-                "convert",
-                "e2e",
-                str(sheet),
-                str(project),
-                "--model",
-                "converter",
-                "--record",
-                str(cassette),
-            ]
-        )
+        code = convert(sheet, project, "--model", "converter", "--record", str(cassette))
         prompts = [r["body"]["messages"][-1]["content"] for r in server.chat_requests()]
     assert code == 1  # the second conversation was rejected
     out = capsys.readouterr().out
@@ -207,7 +188,7 @@ def test_a_model_writes_the_tests_and_its_cassette_replays_them(project, tmp_pat
     # replayed: no server, same answers
     for path in folder.glob("*.yml"):
         path.unlink()
-    code = main(["data", "convert", "e2e", str(sheet), str(project), "--cassette", str(cassette)])
+    code = convert(sheet, project, "--cassette", str(cassette))
     assert code == 1
     assert converted(folder) == recorded
     assert "replaying" in capsys.readouterr().out
@@ -219,7 +200,7 @@ def test_a_cassette_without_the_call_rejects_the_conversation(project, tmp_path,
     cassette = tmp_path / "empty.cassette.yml"
     cassette.write_text("version: 1\nentries: []\n", encoding="utf-8")
 
-    code = main(["data", "convert", "e2e", str(sheet), str(project), "--cassette", str(cassette)])
+    code = convert(sheet, project, "--cassette", str(cassette))
 
     assert code == 1
     assert "no recorded convert e2e call" in capsys.readouterr().out
@@ -238,7 +219,7 @@ def test_xlsx_sheets_are_read_each_worksheet_or_the_one_named(project, tmp_path,
     sheet = tmp_path / "talks.xlsx"
     book.save(sheet)
 
-    code = main(["data", "convert", "e2e", str(sheet), str(project)])
+    code = convert(sheet, project)
 
     assert code == 0
     files = converted(project / "e2e_tests" / "converted")
@@ -249,22 +230,10 @@ def test_xlsx_sheets_are_read_each_worksheet_or_the_one_named(project, tmp_path,
     assert "- utter: utter_greet" in files["talks_conversation_1.yml"]
 
     out_dir = tmp_path / "only"
-    code = main(
-        [
-            "data",
-            "convert",
-            "e2e",
-            str(sheet),
-            str(project),
-            "--sheet-name",
-            "Others",
-            "-o",
-            str(out_dir),
-        ]
-    )
+    code = convert(sheet, project, "--sheet-name", "Others", "-o", str(out_dir))
     assert code == 0
     assert list(converted(out_dir)) == ["talks_t7.yml"]
-    code = main(["data", "convert", "e2e", str(sheet), str(project), "--sheet-name", "Nope"])
+    code = convert(sheet, project, "--sheet-name", "Nope")
     assert code == 2
     assert "talks.xlsx has no sheet 'Nope' (sheets: Greetings, Others)" in capsys.readouterr().err
 
@@ -274,7 +243,7 @@ def test_xlsx_without_openpyxl_names_the_extra(project, tmp_path, monkeypatch, c
     sheet.write_bytes(b"PK")
     monkeypatch.setitem(sys.modules, "openpyxl", None)  # as if it were not installed
 
-    code = main(["data", "convert", "e2e", str(sheet), str(project)])
+    code = convert(sheet, project)
 
     assert code == 2
     assert "pip install 'calm-workbench[sheets]'" in capsys.readouterr().err
@@ -283,5 +252,5 @@ def test_xlsx_without_openpyxl_names_the_extra(project, tmp_path, monkeypatch, c
 def test_other_files_are_refused(project, tmp_path, capsys):
     sheet = tmp_path / "talks.txt"
     sheet.write_text("user,bot\n", encoding="utf-8")
-    assert main(["data", "convert", "e2e", str(sheet), str(project)]) == 2
+    assert convert(sheet, project) == 2
     assert "not a conversation sheet" in capsys.readouterr().err
