@@ -180,6 +180,7 @@ def test_a_model_writes_the_tests_and_its_cassette_replays_them(project, tmp_pat
     # the prompt offers the responses and the rows of one conversation
     assert len(prompts) == 2
     assert "- utter_greet: Hello {name}!" in prompts[0]
+    assert "utter_ask_rephrase" not in prompts[0]  # Rasa's defaults are left out
     assert "- speaker: customer | message: greet me please" in prompts[0]
     assert "bye" not in prompts[0] and "customer | message: bye" in prompts[1]
     text = cassette.read_text(encoding="utf-8")

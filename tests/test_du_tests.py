@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from session_helpers import copy_sample, record
+from session_helpers import CANCEL_ORDER, copy_sample, record
 
 from workbench.cli.main import main
 
@@ -95,9 +95,8 @@ def test_a_command_that_cannot_be_read_is_a_load_error(make_project, capsys):
 
 def test_a_session_exported_as_a_du_test_passes_on_the_same_generator(tmp_path, capsys):
     root = copy_sample(tmp_path)
-    session_id = record(
-        root, ["/session_start", "I want to cancel my order A1002", "yes, cancel it"]
-    )
+    # a cancellation, ended with a button (its slots come without the generator)
+    session_id = record(root, CANCEL_ORDER)
 
     assert main(["sessions", "export", session_id, str(root), "--du", "--name", "cancel"]) == 0
     path = root / "dialogue_understanding_tests" / "cancel.yml"
@@ -117,10 +116,15 @@ def test_a_session_exported_as_a_du_test_passes_on_the_same_generator(tmp_path, 
         "          - SetSlot(confirm_cancellation, True)\n"
         "      - utter: utter_order_cancelled\n"
     ) in text
+    assert (
+        '      - user: "/SetSlots(csat_score=satisfied)"\n'
+        "        commands:\n"
+        "          - SetSlot(csat_score, satisfied)\n"
+    ) in text
     assert "slot_was_set" not in text  # a DU test checks commands only
 
     assert (
         main(["test", str(root), "dialogue_understanding_tests/cancel.yml", "--du", "--offline"])
         == 0
     )
-    assert "2 of 2 user turns predicted as expected" in capsys.readouterr().out
+    assert "4 of 4 user turns predicted as expected" in capsys.readouterr().out

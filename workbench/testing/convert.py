@@ -63,7 +63,8 @@ def convert_prompt(conversation: Conversation, project: Project) -> str:
     template = SandboxedEnvironment(autoescape=False).from_string(source)
     return template.render(
         name=case_name(conversation),
-        responses=response_texts(project),
+        # the project's own responses: Rasa's defaults would triple the prompt's length
+        responses=response_texts(project, defaults=False),
         rows=conversation.rows,
     )
 
@@ -74,9 +75,12 @@ def case_name(conversation: Conversation) -> str:
     return f"{sheet}_{slug(conversation.name, fallback='conversation')}"
 
 
-def response_texts(project: Project) -> list[tuple[str, str]]:
-    """(name, first text) of each response the domain has, defaults last."""
-    responses = sorted(project.domain.responses.values(), key=lambda r: (r.is_default, r.name))
+def response_texts(project: Project, defaults: bool = True) -> list[tuple[str, str]]:
+    """(name, first text) of each response the domain has, Rasa's defaults last."""
+    responses = sorted(
+        (r for r in project.domain.responses.values() if defaults or not r.is_default),
+        key=lambda r: (r.is_default, r.name),
+    )
     return [
         (r.name, " ".join((next((v.text for v in r.variations if v.text), "") or "").split()))
         for r in responses
@@ -132,8 +136,9 @@ def convert_with_rules(conversation: Conversation, project: Project) -> Converte
 
 
 def _text_pattern(text: str) -> re.Pattern[str]:
-    """A response's text as a pattern: `{slot}` matches any filled-in value."""
-    parts = re.split(r"\{[^{}]*\}", text)
+    """A response's text as a pattern: `{slot}` (and a Jinja `{{ x }}`, `{% ... %}`)
+    matches any filled-in value."""
+    parts = re.split(r"\{\{.*?\}\}|\{%.*?%\}|\{[^{}]*\}", text)
     return re.compile(".+?".join(re.escape(part) for part in parts), re.IGNORECASE)
 
 

@@ -23,6 +23,7 @@ from workbench.project.model import Project, Source
 from workbench.testing.case_data import fixture_slots, merge_metadata, named_metadata
 from workbench.testing.du import DUCase, differences
 from workbench.understanding.base import CommandGenerator, GeneratorOutput
+from workbench.understanding.dsl.parser import SetSlotsPayload, parse_button_payload
 from workbench.wiring import new_session
 
 
@@ -164,6 +165,10 @@ async def run_du_case(
 async def _predict(
     generator: CommandGenerator, text: str, tracker: Tracker, project: Project
 ) -> tuple[tuple[Command, ...], str | None]:
+    payload = parse_button_payload(text.strip())
+    if isinstance(payload, SetSlotsPayload):
+        # a button's slots never reach the generator (Rasa's CommandPayloadReader)
+        return payload.commands(), payload.error
     try:
         output = await generator.generate(text, tracker, project)
     except Exception as error:  # the generator under test failed: this turn fails
