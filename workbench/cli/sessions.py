@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
@@ -51,6 +52,9 @@ from workbench.wiring import (
     make_generator,
     options_from_args,
 )
+
+if TYPE_CHECKING:
+    from workbench.project.model import Project
 
 PROG = "calm-tui sessions"
 
@@ -253,6 +257,12 @@ def _export_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="do not write the recorded model output beside the test (<name>.cassette.yml)",
     )
+    parser.add_argument(
+        "--du",
+        action="store_true",
+        help="write a dialogue-understanding test instead (each user step with the commands "
+        "the session accepted; default PROJECT_DIR/dialogue_understanding_tests/<name>.yml)",
+    )
     add_project_options(parser)
 
 
@@ -281,6 +291,8 @@ def run_export(args: argparse.Namespace, console: Console) -> int:
     project = load(Path(args.project_dir), options_from_args(args), with_tests=False).project
     title = args.name or slug(summary.title, fallback=f"session_{slug(summary.id)}")
     comment = export_comment(summary.id, summary.generator, summary.started_at)
+    if args.du:
+        return _export_du(args, project, turns, title, comment)
     try:
         result = write_export(
             project,
@@ -317,6 +329,33 @@ def run_export(args: argparse.Namespace, console: Console) -> int:
     if result.cassette_path is not None:
         run_it += f" --cassette {_in_project(result.cassette_path, root)}"
     console.print(f"[dim]run it: {escaped(run_it)}[/]")
+    return EXIT_OK
+
+
+def _export_du(
+    args: argparse.Namespace, project: Project, turns: list[TurnTrace], name: str, comment: str
+) -> int:
+    """`sessions export --du`: the session as a DU test (`testing/du.py`)."""
+    from workbench.testing.du import du_export_path, du_test_yaml
+    from workbench.testing.export import NothingToExport
+
+    try:
+        text = du_test_yaml(turns, project, name)
+    except NothingToExport as exc:
+        raise WorkbenchError(f"session {args.id}: {exc}") from exc
+    path = Path(args.out) if args.out else du_export_path(project.root, name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = "".join(f"# {line}\n" for line in comment.splitlines())
+    try:
+        with open(path, "x", encoding="utf-8", newline="\n") as stream:
+            stream.write(header + text)
+    except FileExistsError as exc:
+        raise UsageError(f"{path} exists already: choose another --out") from exc
+    except OSError as exc:
+        raise WorkbenchError(f"cannot write the test: {exc}") from exc
+    print(_shown(path))
+    console_run = f"calm-tui test {args.project_dir} --du {_in_project(path, project.root)}"
+    print(f"run it: {console_run}", file=sys.stderr)
     return EXIT_OK
 
 

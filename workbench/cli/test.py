@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from workbench.cli.common import load_or_report, project_folder, run_verb
 from workbench.cli.exits import EXIT_OK, EXIT_PROBLEMS
 from workbench.cli.test_compare import add_compare_options, parse_side, report_comparison, side_root
+from workbench.cli.test_du import add_du_options, run_du
 from workbench.cli.test_failures import add_failure_options, keep_failures, open_first
 from workbench.cli.test_lab import add_lab_options, number_runs, repeated, report_lab
 from workbench.errors import WorkbenchError
@@ -62,6 +63,7 @@ def test_parser() -> argparse.ArgumentParser:
     add_coverage_options(parser)
     add_failure_options(parser)
     add_compare_options(parser)
+    add_du_options(parser)
     return parser
 
 
@@ -138,6 +140,8 @@ def run(args: argparse.Namespace) -> int:
     args.project_dir = project_dir  # where a crash report goes
     root = project_folder(project_dir)
     options = options_from_args(args)
+    if args.du:
+        return run_du(root, paths, options, console)
     if args.compare:
         return run_compared(args, root, paths, options, console)
     project = load_or_report(root, options)

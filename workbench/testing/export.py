@@ -184,6 +184,11 @@ def _plain_steps(turns: list[TurnTrace], project: Project | None) -> list[JSONOb
     return steps
 
 
+def plain_steps(turns: list[TurnTrace], project: Project | None) -> list[JSONObject]:
+    """The step-style steps of `turns` (the DU export adds commands to them)."""
+    return _plain_steps(turns, project)
+
+
 def _assertion_steps(
     turns: list[TurnTrace], project: Project | None
 ) -> tuple[list[JSONObject], dict[str, JSONObject]]:
@@ -298,6 +303,11 @@ def _dump(data: object) -> str:
     return stream.getvalue()
 
 
+def dump_yaml(data: object) -> str:
+    """YAML as the exported tests are written (the converted and DU tests too)."""
+    return _dump(data)
+
+
 # --- the cassette ---------------------------------------------------------------------------
 
 
@@ -351,6 +361,15 @@ def export_path(project: Project | Path, title: str) -> Path:
     for n in range(1, 10_000):
         path = folder / (f"{stem}.yml" if n == 1 else f"{stem}-{n}.yml")
         if not path.exists() and not cassette_path_for(path).exists():
+            return path
+    raise FileExistsError(f"no free file name for '{stem}' in {folder}")  # pragma: no cover
+
+
+def free_path(folder: Path, stem: str) -> Path:
+    """`folder/<stem>.yml`, or `<stem>-2.yml`, ... when that exists: never overwritten."""
+    for n in range(1, 10_000):
+        path = folder / (f"{stem}.yml" if n == 1 else f"{stem}-{n}.yml")
+        if not path.exists():
             return path
     raise FileExistsError(f"no free file name for '{stem}' in {folder}")  # pragma: no cover
 
