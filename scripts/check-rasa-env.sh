@@ -62,7 +62,11 @@ step "sub-agents and MCP tools on Rasa's mcp 1.x and a2a-sdk (the agents extra m
 "$venv/bin/python" -m pytest -q -p no:cacheprovider \
     tests/test_mcp_client.py tests/test_agent_loop.py tests/test_agent_sessions.py tests/test_a2a_agent.py
 
-step "Rasa's default prompt, rendered by the workbench and by Rasa, byte for byte"
+step "the production extra (tracker store import) keeps Rasa's SQLAlchemy and psycopg2"
+"$venv/bin/pip" install --quiet -e "$repo[production]"
+"$venv/bin/pip" check
+
+step "Rasa's default prompt, rendered by the workbench and by Rasa, byte for byte; imported turns as Rasa reads its tracker store"
 "$venv/bin/python" -m pytest -q -s -p no:cacheprovider -W ignore::DeprecationWarning tests/rasa_env
 
 step "prompt tokens: the workbench's prompt against Rasa's default"

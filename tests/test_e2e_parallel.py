@@ -341,6 +341,7 @@ def test_a_short_run_shows_no_progress_bar(monkeypatch, capsys):
         (["--shard", "1/0"], "write K/N"),
         (["-n", "2", "--record", "out.yml"], "record without -n"),
         (["-n", "2", "--compare", "offline", "offline"], "leave out -n and --shard"),
+        (["--shard", "1/2", "--du"], "leave out -n and --shard"),
     ],
 )
 def test_usage_errors(option, message, capsys):

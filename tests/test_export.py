@@ -433,3 +433,34 @@ def test_cli_export_errors(shop, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["sessions", "export"])
     assert exit_info.value.code == 2
+
+
+def test_slots_the_session_started_with_become_a_fixture_of_the_test(shop):
+    """A conversation that began with slots already set (a test's fixture it came from, a
+    session-start action) exports them as a fixture, so the test starts where it did."""
+    import asyncio
+
+    from workbench.project.yaml_io import parse_yaml
+    from workbench.session import Session
+
+    project = load(shop)
+    session = Session(project, OfflineGenerator())
+    session.set_slots({"membership_tier": "gold", "email": "ana@example.com"})
+
+    async def chat():
+        return [await session.handle("I need priority support")]
+
+    traces = asyncio.run(chat())
+    text = export_session(traces, project, name="gold_support")
+    data = parse_yaml(text, "gold_support.yml")
+    assert data["fixtures"] == [
+        {"gold_support_start": [{"email": "ana@example.com"}, {"membership_tier": "gold"}]}
+    ]
+    assert data["test_cases"][0]["fixtures"] == ["gold_support_start"]
+    path = shop / "e2e_tests" / "gold_support.yml"
+    path.write_text(text, encoding="utf-8")
+    run = run_file(shop, path, OfflineGenerator())
+    assert [r.status for r in run.results] == ["passed"], run.results[0].failure
+    # without the fixture the guarded premium flow does not start: the test would fail
+    path.write_text(text.replace("    fixtures:\n      - gold_support_start\n", ""), "utf-8")
+    assert [r.status for r in run_file(shop, path, OfflineGenerator()).results] == ["failed"]

@@ -381,9 +381,11 @@ def test_a_version_1_database_is_migrated_and_keeps_its_data(tmp_path: Path):
     trace = write_v1_database(path)
     with SessionStore(tmp_path) as store:
         conn = store.db.conn
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
         summary = store.get_session("20250101")
         assert summary is not None
+        # v3: a session held in the workbench has no origin
+        assert (summary.origin, summary.imported) == ("", False)
         assert (summary.title, summary.seed, summary.turn_count, summary.status) == (
             "do you ship abroad?",
             7,

@@ -45,11 +45,18 @@ def cmd_sessions(argv: Sequence[str]) -> int:
     return cmd_sessions(argv)
 
 
+def cmd_data(argv: Sequence[str]) -> int:
+    from workbench.cli.data import cmd_data
+
+    return cmd_data(argv)
+
+
 VERBS: dict[str, Callable[[Sequence[str]], int]] = {
     "validate": cmd_validate,
     "shell": cmd_shell,
     "sessions": cmd_sessions,
     "test": cmd_test,
+    "data": cmd_data,
 }
 
 

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
@@ -23,6 +24,7 @@ from rich.text import Text
 
 from workbench.cli.common import load_or_report, project_arg, project_folder, run_verb
 from workbench.cli.exits import EXIT_OK, EXIT_PROBLEMS
+from workbench.cli.sessions_import import import_arguments, run_import, split_targets
 from workbench.errors import UsageError, WorkbenchError
 from workbench.store.migrations import SchemaTooNewError
 from workbench.store.sessions import (
@@ -50,6 +52,9 @@ from workbench.wiring import (
     make_generator,
     options_from_args,
 )
+
+if TYPE_CHECKING:
+    from workbench.project.model import Project
 
 PROG = "calm-tui sessions"
 
@@ -163,6 +168,8 @@ def _print_header(s: SessionSummary, console: Console) -> None:
         f"{escaped(s.generator or '?')} · seed {s.seed} · sender {escaped(s.sender_id)} · "
         f"{escaped(s.status)}[/]"
     )
+    if s.imported:
+        console.print(f"[dim]imported from {escaped(s.origin)}: read-only, it cannot be resumed[/]")
 
 
 def _print_turn(trace: TurnTrace, console: Console, verbose: bool) -> None:
@@ -250,6 +257,12 @@ def _export_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="do not write the recorded model output beside the test (<name>.cassette.yml)",
     )
+    parser.add_argument(
+        "--du",
+        action="store_true",
+        help="write a dialogue-understanding test instead (each user step with the commands "
+        "the session accepted; default PROJECT_DIR/dialogue_understanding_tests/<name>.yml)",
+    )
     add_project_options(parser)
 
 
@@ -278,6 +291,8 @@ def run_export(args: argparse.Namespace, console: Console) -> int:
     project = load(Path(args.project_dir), options_from_args(args), with_tests=False).project
     title = args.name or slug(summary.title, fallback=f"session_{slug(summary.id)}")
     comment = export_comment(summary.id, summary.generator, summary.started_at)
+    if args.du:
+        return _export_du(args, project, turns, title, comment)
     try:
         result = write_export(
             project,
@@ -314,6 +329,33 @@ def run_export(args: argparse.Namespace, console: Console) -> int:
     if result.cassette_path is not None:
         run_it += f" --cassette {_in_project(result.cassette_path, root)}"
     console.print(f"[dim]run it: {escaped(run_it)}[/]")
+    return EXIT_OK
+
+
+def _export_du(
+    args: argparse.Namespace, project: Project, turns: list[TurnTrace], name: str, comment: str
+) -> int:
+    """`sessions export --du`: the session as a DU test (`testing/du.py`)."""
+    from workbench.testing.du import du_export_path, du_test_yaml
+    from workbench.testing.export import NothingToExport
+
+    try:
+        text = du_test_yaml(turns, project, name)
+    except NothingToExport as exc:
+        raise WorkbenchError(f"session {args.id}: {exc}") from exc
+    path = Path(args.out) if args.out else du_export_path(project.root, name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = "".join(f"# {line}\n" for line in comment.splitlines())
+    try:
+        with open(path, "x", encoding="utf-8", newline="\n") as stream:
+            stream.write(header + text)
+    except FileExistsError as exc:
+        raise UsageError(f"{path} exists already: choose another --out") from exc
+    except OSError as exc:
+        raise WorkbenchError(f"cannot write the test: {exc}") from exc
+    print(_shown(path))
+    console_run = f"calm-tui test {args.project_dir} --du {_in_project(path, project.root)}"
+    print(f"run it: {console_run}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -398,6 +440,11 @@ SUBVERBS: dict[str, SubVerb] = {
     "replay": SubVerb(
         "re-run a session on the project as it is now and compare", _replay_arguments, run_replay
     ),
+    "import": SubVerb(
+        "list or import conversations from a Rasa tracker store (read-only)",
+        import_arguments,
+        run_import,
+    ),
 }
 
 
@@ -414,13 +461,29 @@ def parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.verb == "import":
+        split_targets(args)
     project_folder(args.project_dir)
     console = Console(highlight=False, soft_wrap=True)
     return SUBVERBS[args.verb].run(args, console)
 
 
 def cmd_sessions(argv: Sequence[str]) -> int:
+    argv = list(argv)
+    if argv[:1] == ["import"]:
+        # ids may come after options (`import --list` then `import --tracker-store URL a b`):
+        # only an intermixed parse reads positionals on both sides of options
+        verb = SUBVERBS["import"]
+        alone = _IntermixedParser(prog=f"{PROG} import", description=verb.help)
+        verb.arguments(alone)
+        alone.set_defaults(verb="import")
+        return run_verb(PROG, alone, run, argv[1:])
     return run_verb(PROG, parser(), run, argv)
+
+
+class _IntermixedParser(argparse.ArgumentParser):
+    def parse_args(self, args=None, namespace=None):
+        return self.parse_intermixed_args(args, namespace)
 
 
 # -- helpers ------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from workbench.cli.common import load_or_report, project_folder, run_verb
 from workbench.cli.exits import EXIT_OK, EXIT_PROBLEMS
 from workbench.cli.test_compare import add_compare_options, parse_side, report_comparison, side_root
+from workbench.cli.test_du import add_du_options, run_du
 from workbench.cli.test_failures import add_failure_options, keep_failures, open_first
 from workbench.cli.test_lab import add_lab_options, number_runs, repeated, report_lab
 from workbench.errors import UsageError, WorkbenchError
@@ -62,6 +63,7 @@ def test_parser() -> argparse.ArgumentParser:
     add_coverage_options(parser)
     add_failure_options(parser)
     add_compare_options(parser)
+    add_du_options(parser)
     add_parallel_options(parser)
     return parser
 
@@ -185,6 +187,10 @@ def run(args: argparse.Namespace) -> int:
     args.project_dir = project_dir  # where a crash report goes
     root = project_folder(project_dir)
     options = options_from_args(args)
+    if args.du:
+        if args.workers > 1 or args.shard:
+            raise UsageError("--du runs in this process: leave out -n and --shard")
+        return run_du(root, paths, options, console)
     from workbench.testing.results import new_run_id
 
     # one for the whole run: this process and the workers of -n put it in sender ids

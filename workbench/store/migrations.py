@@ -67,7 +67,13 @@ def _v2_bot_text(conn: sqlite3.Connection) -> None:
         conn.execute("UPDATE turns SET bot_text = ? WHERE rowid = ?", (text, rowid))
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1_initial, _v2_bot_text]
+def _v3_origin(conn: sqlite3.Connection) -> None:
+    """Where a session came from when it was not had here: '' for a conversation held in
+    the workbench, the tracker store's address (no password) for one imported from it."""
+    conn.execute("ALTER TABLE sessions ADD COLUMN origin TEXT NOT NULL DEFAULT ''")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1_initial, _v2_bot_text, _v3_origin]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -38,6 +38,10 @@ class SessionChangedError(WorkbenchError, RuntimeError):
     """The session to resume has more turns than were read: it was written meanwhile."""
 
 
+class ImportedSessionError(WorkbenchError, RuntimeError):
+    """The session to resume was imported from a tracker store: it is kept as recorded."""
+
+
 class SessionRecorder:
     def __init__(
         self,
@@ -83,6 +87,12 @@ class SessionRecorder:
             store = self._open()
             if lease is None:
                 lease = SessionLease.acquire(store.path, session_id)
+            summary = store.get_session_exact(session_id)
+            if summary is not None and summary.imported:
+                raise ImportedSessionError(
+                    f"session {session_id} was imported from {summary.origin}: it is read-only "
+                    "and cannot be resumed"
+                )
             stored = store.next_index(session_id)
             if stored != turns:
                 raise SessionChangedError(

@@ -21,7 +21,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from workbench.calm.names import is_session_start
-from workbench.calm.values import JSONObject
+from workbench.calm.values import JSONObject, JSONValue
 from workbench.errors import WorkbenchError
 from workbench.store.lease import SessionInUseError, holder
 from workbench.store.migrations import migrate
@@ -34,6 +34,8 @@ STORE_DIR = ".calm"
 STORE_FILE = "sessions.db"
 BUSY_TIMEOUT_S = 5.0  # a TUI and a shell may write to one project's store at once
 STATUS_ACTIVE, STATUS_ENDED = "active", "ended"
+# a conversation read from a Rasa tracker store: kept as recorded, never resumed
+STATUS_IMPORTED = "imported"
 # the error a turn read back from a damaged row carries (see `_turn`)
 UNREADABLE_TURN = "the stored trace of this turn is unreadable"
 
@@ -77,6 +79,13 @@ class SessionSummary:
     seed: int
     turn_count: int
     status: str
+    # where an imported session came from (the tracker store, no password); "" for one
+    # held in the workbench
+    origin: str = ""
+
+    @property
+    def imported(self) -> bool:
+        return bool(self.origin)
 
     def as_dict(self) -> JSONObject:
         return asdict(self)
@@ -175,19 +184,8 @@ class SessionStore:
         # one elsewhere, e.g. the `--record` cassette, before this turn came)
         masked = self._masked.setdefault(session_id, set())
         learned = [secret for secret in scrubber.known if secret not in masked]
-        user_text = str(data.get("user_text") or "")
-        duration = float((trace.timings_ms or {}).get("total") or 0.0)
-        finished = finished_at or datetime.now(timezone.utc)
-        turn = {
-            "session_id": session_id,
-            "idx": trace.index,
-            "user_text": user_text,
-            "bot_text": bot_text_of(data),
-            # default=str: a custom action may put anything in an event; keep the turn
-            "trace_json": json.dumps(data, ensure_ascii=False, default=str),
-            "started_at": now_iso(finished - timedelta(milliseconds=duration)),
-            "duration_ms": duration,
-        }
+        turn = _turn_row(session_id, trace, data, finished_at or datetime.now(timezone.utc))
+        user_text = str(turn["user_text"])
         title = "" if is_session_start(user_text) else title_of(user_text)
         with self._write():
             try:
@@ -207,6 +205,65 @@ class SessionStore:
         if rewritten:
             # the old rows' text is still in the log's frames until a checkpoint
             self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def import_session(
+        self,
+        *,
+        title: str,
+        sender_id: str,
+        origin: str,
+        turns: list[tuple[TurnTrace, datetime]],
+        scrubber: Scrubber,
+    ) -> str:
+        """Store a conversation recorded elsewhere (`origin`, e.g. a Rasa tracker store)
+        as a new session with all its turns, each with the time it ended, in one
+        transaction: it is there whole or not at all. Scrubbed as a live session is, with
+        the secrets of later turns masked in earlier ones too. Its id."""
+        # the first pass learns every secret of the conversation, the second masks them
+        for trace, _ in turns:
+            scrubber.scrub_record(trace.to_dict())
+        rows = [
+            _turn_row("", trace, scrubber.scrub_record(trace.to_dict()), finished)
+            for trace, finished in turns
+        ]
+        started = str(rows[0]["started_at"]) if rows else now_iso()
+        updated = now_iso(turns[-1][1]) if turns else started
+        for _ in range(20):
+            session_id = new_session_id()
+            try:
+                with self._write():
+                    self.db.table("sessions").insert(
+                        {
+                            "id": session_id,
+                            "title": title_of(scrubber.text(title)),
+                            "started_at": started,
+                            "updated_at": updated,
+                            "project_fingerprint": "",
+                            "generator": "imported",
+                            "sender_id": sender_id,
+                            "seed": 0,
+                            "turn_count": len(rows),
+                            "status": STATUS_IMPORTED,
+                            "origin": origin,
+                        }
+                    )
+                    if rows:
+                        self.db.table("turns").insert_all(
+                            [{**row, "session_id": session_id} for row in rows]
+                        )
+                return session_id
+            except sqlite3.IntegrityError:
+                continue
+        raise RuntimeError("could not find a free session id")  # pragma: no cover
+
+    def find_imported(self, origin: str, sender_id: str) -> str | None:
+        """The id of the session imported from `origin` for `sender_id`, if there is one."""
+        row = self.db.execute(
+            "SELECT id FROM sessions WHERE origin = ? AND sender_id = ? ORDER BY started_at"
+            " LIMIT 1",
+            (origin, sender_id),
+        ).fetchone()
+        return None if row is None else str(row[0])
 
     def _mask_earlier(self, session_id: str, secrets: list[str], scrubber: Scrubber) -> int:
         """Mask `secrets`, just learned, in the session's earlier turns (a PIN typed a
@@ -443,6 +500,23 @@ _SUMMARY_FIELDS = (
 )
 
 
+def _turn_row(
+    session_id: str, trace: TurnTrace, data: JSONObject, finished: datetime
+) -> dict[str, JSONValue]:
+    """The `turns` row of a trace already scrubbed to `data`, which ended at `finished`."""
+    duration = float((trace.timings_ms or {}).get("total") or 0.0)
+    return {
+        "session_id": session_id,
+        "idx": trace.index,
+        "user_text": str(data.get("user_text") or ""),
+        "bot_text": bot_text_of(data),
+        # default=str: a custom action may put anything in an event; keep the turn
+        "trace_json": json.dumps(data, ensure_ascii=False, default=str),
+        "started_at": now_iso(finished - timedelta(milliseconds=duration)),
+        "duration_ms": duration,
+    }
+
+
 def _summary(row: JSONObject) -> SessionSummary:
     def text(name: str) -> str:
         return str(row.get(name) or "")
@@ -467,6 +541,7 @@ def _summary(row: JSONObject) -> SessionSummary:
         seed=number("seed"),
         turn_count=number("turn_count"),
         status=text("status"),
+        origin=text("origin"),
     )
 
 

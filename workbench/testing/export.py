@@ -107,6 +107,21 @@ def slot_changes(trace: TurnTrace, project: Project | None) -> list[tuple[str, S
     ]
 
 
+def starting_slots(first: TurnTrace, project: Project | None) -> list[tuple[str, SlotValue]]:
+    """The domain slots that held a value other than their initial one before the first
+    exported message, in the domain's order."""
+    if project is None:
+        return []
+    found: list[tuple[str, SlotValue]] = []
+    for name, slot in project.domain.slots.items():
+        if slot.is_builtin or name in INTERNAL_SLOTS:
+            continue
+        value = first.slots_before.get(name)
+        if value is not None and value != slot.initial_value:
+            found.append((name, value))
+    return found
+
+
 def custom_actions(trace: TurnTrace, project: Project | None) -> set[str]:
     if trace.actions:
         return {a.name for a in trace.actions if a.kind not in NOT_CUSTOM}
@@ -154,7 +169,16 @@ def export_session(
             data["metadata"] = [{key: value} for key, value in metadata.items()]
     else:
         steps = _plain_steps(turns, project)
-    data["test_cases"] = [{"test_case": name, "steps": steps}]
+    case: JSONObject = {"test_case": name}
+    started = starting_slots(turns[0], project)
+    if started:
+        # the slots the session had before its first message (a fixture of a test the
+        # session came from, a slot set from the Slots panel first) start the test too
+        fixture = f"{name}_start"
+        data["fixtures"] = [{fixture: [{slot: _value(value)} for slot, value in started]}]
+        case["fixtures"] = [fixture]
+    case["steps"] = steps
+    data["test_cases"] = [case]
     if comment:
         data.yaml_set_start_comment(comment)
     return _dump(data)
@@ -182,6 +206,11 @@ def _plain_steps(turns: list[TurnTrace], project: Project | None) -> list[JSONOb
                 }
             )
     return steps
+
+
+def plain_steps(turns: list[TurnTrace], project: Project | None) -> list[JSONObject]:
+    """The step-style steps of `turns` (the DU export adds commands to them)."""
+    return _plain_steps(turns, project)
 
 
 def _assertion_steps(
@@ -298,6 +327,11 @@ def _dump(data: object) -> str:
     return stream.getvalue()
 
 
+def dump_yaml(data: object) -> str:
+    """YAML as the exported tests are written (the converted and DU tests too)."""
+    return _dump(data)
+
+
 # --- the cassette ---------------------------------------------------------------------------
 
 
@@ -351,6 +385,15 @@ def export_path(project: Project | Path, title: str) -> Path:
     for n in range(1, 10_000):
         path = folder / (f"{stem}.yml" if n == 1 else f"{stem}-{n}.yml")
         if not path.exists() and not cassette_path_for(path).exists():
+            return path
+    raise FileExistsError(f"no free file name for '{stem}' in {folder}")  # pragma: no cover
+
+
+def free_path(folder: Path, stem: str) -> Path:
+    """`folder/<stem>.yml`, or `<stem>-2.yml`, ... when that exists: never overwritten."""
+    for n in range(1, 10_000):
+        path = folder / (f"{stem}.yml" if n == 1 else f"{stem}-{n}.yml")
+        if not path.exists():
             return path
     raise FileExistsError(f"no free file name for '{stem}' in {folder}")  # pragma: no cover
 

@@ -34,6 +34,14 @@ def conversation_commands(screen: MainScreen) -> Iterator[SystemCommand]:
             printable(flow.description or flow.name or "", multiline=False)[:80],
             f"/start flow {flow.id}",
         )
+    other = screen.comparison_choice()
+    if other is not None:
+        yield SystemCommand(
+            f"Compare with {other}",
+            "Replay this conversation understood by another generator; show each turn "
+            "that behaves differently",
+            functools.partial(screen.compare_with, other),
+        )
     config = project.config
     if config.additional_languages:
         for code in (config.language, *config.additional_languages):

@@ -45,6 +45,10 @@ if TYPE_CHECKING:
     from workbench.tui.screens.sessions import Resume
 
 
+# what a conversation understood by a model is compared with (the palette's "Compare with")
+OFFLINE_LABEL = "the offline generator"
+
+
 # -- messages from the workers ----------------------------------------------------------------
 
 
@@ -635,6 +639,40 @@ class MainScreen(Screen):
         extra = " (+ cassette)" if result.cassette_path else ""
         self.notify(f"Exported {shown}{extra}", title="e2e test written", timeout=8)
         self.wb.last_export = result
+
+    def comparison_choice(self) -> str | None:
+        """What this conversation can be compared with: the offline generator when a
+        model (or cassette) understands it, else the project's model when it has one."""
+        if not self.conversation.traces:
+            return None
+        if self.conversation.generator.name != "offline":
+            return OFFLINE_LABEL
+        from workbench.understanding.models import command_generator_model
+
+        try:
+            model = command_generator_model(self.project)
+        except Exception:  # a broken model config: nothing to compare with
+            return None
+        return model.model if model is not None else None
+
+    def compare_with(self, other: str) -> None:
+        self.run_comparison(other, list(self.conversation.traces))
+
+    @work(exclusive=True, group="comparison", exit_on_error=False)
+    async def run_comparison(self, other: str, traces: list[TurnTrace]) -> None:
+        from workbench.testing.replay import replay_session
+        from workbench.tui.screens.comparison import ComparisonScreen
+        from workbench.wiring import Options, make_generator
+
+        options = Options(offline=True) if other == OFFLINE_LABEL else Options(model=other)
+        self.notify(f"Replaying {len(traces)} turns with {other} ...", timeout=3)
+        try:
+            generator, label = make_generator(self.project, options)
+            report = await replay_session(self.project, traces, generator=generator)
+        except Exception as exc:
+            self.notify(f"The comparison failed: {exc}", severity="error", timeout=8)
+            return
+        self.app.push_screen(ComparisonScreen(report, label))
 
     def open_stored(self, session_id: str, turn: int | None = None) -> None:
         """Show a stored session read-only, at `turn` (a failed test's diverging turn)."""

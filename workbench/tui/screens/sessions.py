@@ -59,6 +59,13 @@ def in_use_message(session_id: str, pid: int, *, reading: bool = False) -> str:
     )
 
 
+def imported_message(summary: SessionSummary) -> str:
+    return (
+        f"Session {summary.id} was imported from {summary.origin}: it is read-only and "
+        "cannot be resumed."
+    )
+
+
 def _age(stamp: str, now: float) -> str:
     try:
         when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
@@ -278,6 +285,9 @@ class SessionsScreen(Screen[Resume | None]):
         summary = self.selected()
         if summary is None:
             return
+        if not fork and summary.imported:
+            self.notify(imported_message(summary), severity="warning", timeout=10)
+            return
         pid = None if fork else in_use(self.root, summary.id, self.current_id)
         if pid is not None:
             self.notify(in_use_message(summary.id, pid), severity="warning", timeout=10)
@@ -392,6 +402,9 @@ class TranscriptScreen(Screen[Resume | None]):
 
     def action_resume(self) -> None:
         summary = self.summary
+        if summary.imported:
+            self.notify(imported_message(summary), severity="warning", timeout=10)
+            return
         pid = in_use(self.root, summary.id, self.current_id) if self.root else None
         if pid is not None:
             message = in_use_message(summary.id, pid, reading=True)
