@@ -15,8 +15,6 @@ from typing import TYPE_CHECKING
 
 from workbench.actions.protocol import ActionResult, CustomActionRunner
 from workbench.actions.responses import render_response
-from workbench.agents.caller import failed_agent_turn, failed_tool_call
-from workbench.agents.given import agent_input
 from workbench.calm.commands import (
     ERROR_DEFAULT,
     ERROR_INPUT_EMPTY,
@@ -31,7 +29,6 @@ from workbench.calm.commands import (
     SessionStart,
     StartFlow,
 )
-from workbench.calm.external import AgentCallRequest, AgentOutcome, ToolCallRequest, ToolOutcome
 from workbench.calm.names import (
     ACTION_AGENT_REQUEST_USER_INPUT,
     ACTION_CORRECT_FLOW_SLOT,
@@ -57,7 +54,6 @@ from workbench.engine.policy import ACTION_LISTEN
 from workbench.engine.search import SearchOutcome
 from workbench.engine.tracker import Tracker
 from workbench.project.model import Project
-from workbench.trace.calls import CallRecord
 from workbench.trace.log import TraceLog
 from workbench.trace.records import (
     ActionRun,
@@ -82,7 +78,9 @@ from workbench.understanding.rephrase import Rephraser
 
 if TYPE_CHECKING:
     from workbench.agents.caller import ExternalCaller
+    from workbench.calm.external import AgentCallRequest, ToolCallRequest
     from workbench.knowledge.service import KnowledgeService
+    from workbench.trace.calls import CallRecord
 
 # Rasa's cap on predictions per turn in a CALM assistant (MAX_NUMBER_OF_PREDICTIONS_CALM),
 # five times that in a turn that corrects a slot (a correction may walk a long flow)
@@ -420,6 +418,11 @@ class Session:
             from workbench.agents.caller import ExternalCaller
 
             self.calls = ExternalCaller()
+        # imported at the first call step: a conversation without one need not load them
+        from workbench.agents.caller import failed_agent_turn, failed_tool_call
+        from workbench.agents.given import agent_input
+        from workbench.calm.external import AgentOutcome, ToolCallRequest, ToolOutcome
+
         outcome: ToolOutcome | AgentOutcome
         try:
             if isinstance(request, ToolCallRequest):

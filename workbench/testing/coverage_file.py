@@ -10,8 +10,10 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from workbench.testing.coverage import Coverage
+if TYPE_CHECKING:  # the computation is not needed to read the file (the TUI reads it)
+    from workbench.testing.coverage import Coverage
 
 COVERAGE_FILE = Path(".calm") / "coverage.json"
 

@@ -6,6 +6,7 @@ it names; on a loop marker it moves to the step the loop goes back to."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.content import Content
@@ -13,7 +14,6 @@ from textual.widgets import Select, Static
 
 from workbench.calm.names import is_pattern
 from workbench.project.model import ConditionalNext, Flow, Project, StaticNext, Step
-from workbench.testing.coverage_file import StoredCoverage, coverage_path, read_coverage
 from workbench.trace.flow_path import FlowPath, flow_path, latest_run_turns
 from workbench.trace.text import printable, short_step
 from workbench.trace.turn import TurnTrace
@@ -25,6 +25,9 @@ from workbench.tui.widgets.flow_layout import COMPACT, FULL, Chart, layout_flow
 ACTIVE = "\0active"  # the select option that follows the active flow
 ACTIVE_LABEL = "active flow"
 FLOW_EVENTS = ("flow_started", "flow_resumed", "flow_completed", "flow_cancelled")
+
+if TYPE_CHECKING:
+    from workbench.testing.coverage_file import StoredCoverage
 
 
 def active_flow(trace: TurnTrace) -> tuple[str | None, str | None, str]:
@@ -349,6 +352,8 @@ class FlowPanel(TracePanel):
 
     def stored_coverage(self) -> StoredCoverage | None:
         """The project's `.calm/coverage.json`, read again only when it changed."""
+        from workbench.testing.coverage_file import coverage_path, read_coverage
+
         if self.project is None:
             return None
         path = coverage_path(self.project.root)
