@@ -109,3 +109,35 @@ def test_validate_reports_a_template_variable_nothing_passes(tmp_path):
 def test_the_fixture_template_uses_only_variables_that_are_passed():
     issues = [i for i in validate_path(COMPAT).issues if i.code == "undefined-prompt-variable"]
     assert issues == []
+
+
+def test_a_turn_says_which_template_variables_rendered_empty(tmp_path):
+    """At run time too: each model turn of a project whose template reads a variable
+    nothing passes carries a notice naming it (the prompt itself renders as Rasa's would)."""
+    import asyncio
+
+    from workbench.session import Session
+    from workbench.understanding.llm import Completion
+    from workbench.understanding.llm_generator import LLMCommandGenerator
+    from workbench.understanding.models import ModelSpec
+
+    root = tmp_path / "compat"
+    shutil.copytree(COMPAT, root)
+    (root / "prompts" / "command.jinja2").write_text(
+        "{{ current_conversation }}\n{{ active_agents }}\n", encoding="utf-8"
+    )
+    project = load_project(root).project
+    sent: list[str] = []
+
+    async def completer(model, prompt):
+        sent.append(prompt)
+        return Completion("start flow check_order", model.model, latency_ms=1.0)
+
+    generator = LLMCommandGenerator(
+        project, ModelSpec("openai/fake"), completer=completer, count_tokens=lambda m, t: 1
+    )
+    trace = asyncio.run(Session(project, generator).handle("check my order"))
+    assert trace.notices == [
+        "the prompt template uses `active_agents`, which is never passed: it rendered empty"
+    ]
+    assert sent == ["\nUSER: check my order\n"]  # active_agents rendered as nothing

@@ -27,6 +27,7 @@ from workbench.understanding.prompt import (
     prompt_source,
     render_prompt,
     syntax_for,
+    unpassed_variables,
 )
 from workbench.understanding.retrieval import FlowRetriever
 
@@ -115,6 +116,10 @@ class LLMCommandGenerator:
                 failure=GeneratorFailure(reason),
             )
         output = output_from_text(completion.text, syntax)
+        output.notices.extend(
+            f"the prompt template uses `{name}`, which is never passed: it rendered empty"
+            for name in unpassed_variables(project)
+        )
         output.prompt = prompt
         output.prompt_tokens = prompt_tokens
         output.prompt_template = prompt_source(project).label

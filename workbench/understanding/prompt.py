@@ -35,6 +35,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
+from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict
 
 from workbench.calm.names import PATTERN_COLLECT_INFORMATION
@@ -486,6 +488,33 @@ class PromptSource:
     def brief(self) -> str:
         """For a header: "Rasa prompt", "project prompt", "workbench prompt"."""
         return {PROJECT: "project prompt", RASA: "Rasa prompt"}.get(self.kind, "workbench prompt")
+
+
+def unpassed_variables(project: Project) -> list[str]:
+    """The variables the project's own prompt template reads that the generator never
+    passes (they render empty, as in Rasa): a notice on every turn until fixed."""
+    source = prompt_source(project)
+    if source.kind != PROJECT:
+        return []
+    path = Path(source.name)
+    path = path if path.is_absolute() else project.root / path
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:
+        return []
+    return list(_unpassed(str(path), stamp))
+
+
+@lru_cache(maxsize=8)
+def _unpassed(path: str, _stamp: int) -> tuple[str, ...]:
+    from workbench.project.template_vars import (
+        COMMAND_PROMPT_VARIABLES,
+        template_source,
+        undeclared_variables,
+    )
+
+    text = template_source(Path(path)) or ""
+    return tuple(name for name, _ in undeclared_variables(text, COMMAND_PROMPT_VARIABLES))
 
 
 def prompt_source(project: Project, use: str | None = None) -> PromptSource:
