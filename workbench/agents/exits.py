@@ -7,26 +7,21 @@ alone, and an outcome carries no other slot, whatever the model or a tool result
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 
 from workbench.calm.conditions import check_syntax, evaluate_condition
 from workbench.calm.external import AgentInput, AgentSlot
 from workbench.calm.values import SlotValue
+from workbench.engine.external_calls import exit_slot_names
 from workbench.engine.policy import render_template
 
-# Rasa reads the names the same way, from the text (`slots.<name>`), before parsing
-_SLOT_REFERENCE = re.compile(r"\bslots\.(\w+)")
 SET_SLOT_PREFIX = "set_slot_"
 
 
 def exit_slots(given: AgentInput) -> tuple[AgentSlot, ...]:
     """The slots named in `exit_if` that the agent was given, in the order named."""
     by_name = {slot.name: slot for slot in given.slots}
-    names = dict.fromkeys(
-        name for condition in given.exit_if for name in _SLOT_REFERENCE.findall(condition)
-    )
-    return tuple(by_name[name] for name in names if name in by_name)
+    return tuple(by_name[name] for name in exit_slot_names(given.exit_if) if name in by_name)
 
 
 def settable_slots(given: AgentInput) -> tuple[AgentSlot, ...]:
