@@ -358,3 +358,20 @@ def test_restart_agent_runs_a_completed_agent_again_with_its_exit_slots_reset():
     assert isinstance(again.call, AgentCallRequest)
     assert again.call.restarted is True
     assert tracker.slots["order_status"] is None
+
+
+def test_restart_agent_is_refused_while_a_later_run_of_the_agent_is_under_way():
+    """As Rasa's `is_agent_completed`: the agent's latest run must have completed."""
+    _, engine, tracker = setup()
+    request = start_agent(engine, tracker)
+    engine.settle_call(tracker, request, AgentOutcome(COMPLETED, slots=(("order_status", "x"),)))
+    while engine.predict(tracker).action != ACTION_LISTEN:
+        pass
+    engine.apply(engine.clean([RestartAgent("order_assistant")], tracker).commands, tracker)
+    again = engine.predict(tracker).call
+    engine.settle_call(tracker, again, AgentOutcome(INPUT_REQUIRED, message="?"))
+    cleaned = engine.clean([RestartAgent("order_assistant")], tracker)
+    assert cleaned.commands == [ContinueAgent()]  # nothing else is left: the agent goes on
+    assert [d.reason for d in cleaned.dropped] == [
+        "agent order_assistant has not completed, so it cannot be restarted"
+    ]

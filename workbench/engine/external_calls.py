@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 WAITING = "waiting_for_input"
 INTERRUPTED = "interrupted"
 RESUMING = "resuming"
+ACTIVE_STATES = (WAITING, RESUMING)
 
 _EXIT_SLOT_RE = re.compile(r"\bslots\.(\w+)")
 
@@ -171,7 +172,32 @@ def agent_frame(tracker: Tracker, agent: str | None = None) -> Frame | None:
 def agent_is_active(tracker: Tracker) -> bool:
     """An agent waits for the user (Rasa's `agent_is_active`): `continue agent` applies."""
     frame = agent_frame(tracker)
-    return frame is not None and frame.text("state") in (WAITING, RESUMING)
+    return frame is not None and frame.text("state") in ACTIVE_STATES
+
+
+def active_agent_frame(tracker: Tracker, flow_id: str) -> Frame | None:
+    """The agent of `flow_id` that waits for the user or is being resumed (Rasa's
+    `find_active_agent_stack_frame_for_flow`)."""
+    return next(
+        (
+            f
+            for f in tracker.stack
+            if f.type == AGENT and f.flow_id == flow_id and f.text("state") in ACTIVE_STATES
+        ),
+        None,
+    )
+
+
+def agent_completed(tracker: Tracker, agent: str) -> bool:
+    """The agent's latest run completed: it has not started again since (Rasa's
+    `is_agent_completed`)."""
+    for event in reversed(tracker.events):
+        if event.get("agent_id") == agent:
+            if event.get("event") == "agent_completed":
+                return True
+            if event.get("event") == "agent_started":
+                return False
+    return False
 
 
 def agent_request(project: Project, tracker: Tracker, flow: Flow, step: Step) -> AgentCallRequest:
@@ -286,7 +312,7 @@ def restart_refused(project: Project, tracker: Tracker, agent: str) -> str | Non
     that has completed), or None."""
     if agent not in project.agents:
         return f"'{agent}' is no agent of this project"
-    if _completed_in(tracker, agent) is None:
+    if not agent_completed(tracker, agent):
         return f"agent {agent} has not completed, so it cannot be restarted"
     return None
 

@@ -22,8 +22,8 @@ from pathlib import Path
 
 from workbench.calm.values import JSONObject, JSONValue
 from workbench.engine import events as ev
-from workbench.engine.external_calls import RESUMING, WAITING
-from workbench.engine.stack import AGENT, CALL, Frame
+from workbench.engine.external_calls import active_agent_frame, agent_completed
+from workbench.engine.stack import CALL, Frame
 from workbench.engine.tracker import Tracker
 from workbench.project.model import Flow, Project, Step
 
@@ -318,46 +318,23 @@ def _agent_info(project: Project, name: str) -> JSONObject | None:
 
 def active_agent_info(project: Project, tracker: Tracker, flow_id: str | None) -> JSONObject | None:
     """The agent of the active flow that waits for the user (Rasa's `active_agent`)."""
-    if flow_id is None:
-        return None
-    for frame in tracker.stack:
-        if (
-            frame.type == AGENT
-            and frame.flow_id == flow_id
-            and frame.text("state") in (WAITING, RESUMING)
-        ):
-            return _agent_info(project, frame.text("agent_id") or "")
-    return None
+    frame = active_agent_frame(tracker, flow_id) if flow_id is not None else None
+    return _agent_info(project, frame.text("agent_id") or "") if frame is not None else None
 
 
 def completed_agents_info(project: Project, tracker: Tracker) -> list[JSONValue]:
     """The agents that completed in the active flow and have not started again since
-    (Rasa's `completed_agents`)."""
+    (Rasa's `completed_agents`), in the order they first completed."""
     top = tracker.stack.top_user_frame()
     if top is None:
         return []
-    completed = {
+    completed = dict.fromkeys(
         str(e.get("agent_id"))
         for e in tracker.events
         if e.get("event") == "agent_completed" and e.get("flow_id") == top.flow_id
-    }
-    infos: list[JSONValue] = []
-    for name in completed:
-        if _last_agent_event(tracker, name) == "agent_completed":
-            info = _agent_info(project, name)
-            if info is not None:
-                infos.append(info)
-    return infos
-
-
-def _last_agent_event(tracker: Tracker, agent: str) -> str | None:
-    for event in reversed(tracker.events):
-        if event.get("agent_id") == agent and event.get("event") in (
-            "agent_completed",
-            "agent_started",
-        ):
-            return str(event.get("event"))
-    return None
+    )
+    infos = [_agent_info(project, name) for name in completed if agent_completed(tracker, name)]
+    return [info for info in infos if info is not None]
 
 
 def _flow_slots(
