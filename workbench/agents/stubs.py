@@ -27,11 +27,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from workbench.actions.stubs import SEPARATOR, stub_key
 from workbench.calm.external import AGENT_STATUSES, AgentOutcome, ToolResult
 from workbench.calm.values import JSONObject, JSONValue, SlotValue
-
-TOOLS_KEY, AGENTS_KEY = "stub_tools", "stub_agents"
-SEPARATOR = "::"
 
 
 class StubError(ValueError):
@@ -75,7 +73,7 @@ class CallStubs:
 def _for_case(stubs: Mapping[str, JSONValue], test_case: str | None) -> dict[str, JSONValue]:
     chosen = {k: v for k, v in stubs.items() if SEPARATOR not in k}
     if test_case is not None:
-        prefix = test_case.replace(" ", "_") + SEPARATOR
+        prefix = stub_key(test_case, "")  # the keys of `stub_custom_actions`, as Rasa's
         chosen.update({k[len(prefix) :]: v for k, v in stubs.items() if k.startswith(prefix)})
     return chosen
 
