@@ -72,3 +72,10 @@ def test_a_bad_configuration_is_a_usage_error(tmp_path, capsys):
     root = copy_sample(tmp_path)
     assert cli_main(["test", str(root), CASE, "--compare", "offline", "temperature=0"]) == 2
     assert "unknown setting 'temperature'" in capsys.readouterr().err
+
+
+def test_compare_with_repeat_is_a_usage_error(tmp_path, capsys):
+    root = copy_sample(tmp_path)
+    args = ["test", str(root), CASE, "--compare", "offline", "offline", "--repeat", "2"]
+    assert cli_main(args) == 2
+    assert "leave out --repeat" in capsys.readouterr().err

@@ -198,6 +198,8 @@ def run(args: argparse.Namespace) -> int:
     if args.compare:
         if args.workers > 1 or args.shard:
             raise UsageError("--compare runs each side in this process: leave out -n and --shard")
+        if args.repeat > 1:
+            raise UsageError("--compare runs each case once per side: leave out --repeat")
         return run_compared(args, root, paths, options, console)
     pool = _start_workers(args, root, options)
     try:
