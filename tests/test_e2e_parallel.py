@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import random
 import shutil
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from workbench.cli import run_progress
 from workbench.cli.test import cmd_test
 from workbench.project.loader import load_project
 from workbench.testing.cassette_order import order_dependence
+from workbench.testing import parallel as parallel_module
 from workbench.testing.parallel import ParallelRun, chunked
 from workbench.testing.parallel_worker import Chunks
 from workbench.testing.report import failure_text
@@ -69,7 +72,11 @@ def junit_cases(path: Path) -> list[tuple[str | None, ...]]:
     return rows
 
 
-def test_two_processes_report_what_the_serial_run_reports(sample, tmp_path, capsys):
+@pytest.mark.parametrize("forks", [True, False], ids=["forked", "spawned"])
+def test_two_processes_report_what_the_serial_run_reports(
+    forks, sample, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setattr(parallel_module, "_forks", lambda: forks)
     serial, parallel = tmp_path / "serial.xml", tmp_path / "parallel.xml"
     assert cmd_test([str(sample), "--offline", "-q", "--junit", str(serial)]) == 1
     assert cmd_test([str(sample), "--offline", "-q", "-n", "2", "--junit", str(parallel)]) == 1
@@ -130,6 +137,50 @@ def test_each_case_has_its_serial_sender_id_whichever_process_runs_it(sample):
     assert [r.status for r in serial].count("failed") == 2
     assert serial[0].sender_id.endswith("_serial_1")
     assert parallel[-1].sender_id.endswith(f"_parallel_{len(serial)}")
+
+
+FORKED_RUN = """
+import asyncio, sys
+from pathlib import Path
+from workbench.project.loader import load_project
+from workbench.testing.parallel import ParallelRun
+from workbench.testing.parallel_worker import Chunks
+from workbench.testing.runner import options_runner, select_cases
+from workbench.testing.worker_setup import WorkerSetup
+from workbench.wiring import Options, make_generator
+
+root = Path(sys.argv[1])
+options = Options(offline=True)
+project = load_project(root).project
+selected = select_cases(project, ["e2e_tests/happy_paths.yml"])
+generator, _label = make_generator(project, options, [])
+runner = options_runner(project, generator, options, seed=0, run_id="forked")
+# a folder no worker could load the project from: a forked worker loads nothing
+pool = ParallelRun(WorkerSetup(root / "gone", options, 0, "forked"), 2)
+local = Chunks(runner)
+try:
+    results, _notes = pool.run(selected, local)
+finally:
+    local.close()
+    pool.close()
+print(sorted({r.status for r in results}), len(results))
+"""
+
+
+def test_forked_workers_run_a_copy_of_the_parent_s_runner(sample):
+    # in a process of its own: this one may have threads running, and then no fork
+    done = subprocess.run(
+        [sys.executable, "-c", FORKED_RUN, str(sample)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["['passed']", "6"]
+
+
+def test_with_a_thread_running_the_workers_are_spawned_and_load_the_project(sample, monkeypatch):
+    # a fork would copy the thread's locks half-held: the workers start fresh instead
+    monkeypatch.setattr(parallel_module.threading, "active_count", lambda: 2)
+    serial, parallel = _sample_runs(sample, ["e2e_tests/happy_paths.yml"], Options(offline=True))
+    assert [r.status for r in parallel] == [r.status for r in serial] == [PASSED] * 6
 
 
 def test_fail_fast_schedules_nothing_after_the_first_failure(sample, capsys):
@@ -318,9 +369,11 @@ def test_progress_shows_on_a_terminal_only_and_never_with_quiet(monkeypatch, cap
     assert cmd_test(target) == 0
     shown = capsys.readouterr().out
     assert HIDE_CURSOR in shown and "6/6" in shown
+    assert "ask_for_a_human" in shown  # the table of every case
     assert cmd_test([*target, "--quiet"]) == 0
     quiet = capsys.readouterr().out
     assert HIDE_CURSOR not in quiet and "running 6 test case(s)" not in quiet
+    assert "ask_for_a_human" not in quiet  # no table: the failures and the totals
     assert "6 passed" in quiet
 
 

@@ -15,12 +15,14 @@ import socket
 import subprocess
 import time
 from pathlib import Path
-
-import httpx
+from typing import TYPE_CHECKING
 
 from workbench.actions.server_log import PipeReader, ServerLog
 from workbench.actions.spawn import spawn_supervised
 from workbench.errors import WorkbenchError
+
+if TYPE_CHECKING:
+    import httpx
 
 START_TIMEOUT = 20.0
 TAIL_LINES = 15
@@ -136,6 +138,8 @@ class ActionServerProcess:
     # -- helpers --------------------------------------------------------------------------
 
     async def _wait_healthy(self, client: httpx.AsyncClient) -> None:
+        import httpx  # imported here: ~30 ms that in-process actions never need
+
         deadline = self._started_at + self.start_timeout
         url = f"{self.base_url}/health"
         while True:

@@ -13,9 +13,8 @@ import asyncio
 import json
 import socket
 import traceback
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
-
-import httpx
 
 from workbench.actions.domain_dict import domain_dict, domain_digest
 from workbench.actions.protocol import ACTION_TIMEOUT, ActionResult
@@ -24,6 +23,9 @@ from workbench.actions.tracker_state import plain, tracker_state_json
 from workbench.calm.values import JSONObject
 from workbench.engine.tracker import Tracker
 from workbench.project.model import Project
+
+if TYPE_CHECKING:
+    import httpx
 
 KIND = "server"
 DEFAULT_TIMEOUT = ACTION_TIMEOUT
@@ -97,6 +99,8 @@ class ActionServerClient:
         return self._result(name, response)
 
     async def _post(self, name: str, body: str) -> httpx.Response:
+        import httpx  # imported here: ~30 ms that in-process actions never need
+
         try:
             # httpx's timeout bounds each read, so a server that trickles its answer byte
             # by byte would never time out: the call as a whole gets the timeout too
@@ -166,6 +170,8 @@ class ActionServerClient:
         )
 
     def _client(self) -> httpx.AsyncClient:
+        import httpx  # imported here: ~30 ms that in-process actions never need
+
         # an AsyncClient's connections belong to the event loop that opened them
         loop = asyncio.get_running_loop()
         if self._http is None or self._loop is not loop:

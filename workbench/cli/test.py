@@ -87,7 +87,11 @@ def add_parallel_options(parser: argparse.ArgumentParser) -> None:
         "(a CI matrix runs 1/N .. N/N)",
     )
     group.add_argument(
-        "-q", "--quiet", action="store_true", help="no header and no progress bar: the report"
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no header, no progress bar and no table of every case: the failures, "
+        "the notes and the totals",
     )
 
 
@@ -235,7 +239,7 @@ def _run_selection(
 
     from workbench.testing.report import print_report, write_junit
 
-    print_report(run, console)
+    print_report(run, console, cases=not args.quiet)
     if args.junit:
         try:
             write_junit(run, args.junit)
@@ -316,7 +320,7 @@ def run_compared(
             project = load_or_report(side_folder, side.options)
             selected = select_cases(project, paths)
             run = _run_suite(project, side.options, selected, args, console)
-            print_report(run, console)
+            print_report(run, console, cases=not args.quiet)
             results.append(list(run.results))
     labels = (sides[0].label, sides[1].label)
     both_pass = report_comparison(labels, (results[0], results[1]), console)
@@ -362,8 +366,8 @@ async def _run_with_progress(
 
 
 def _start_workers(args: argparse.Namespace, root: Path, options: Options) -> ParallelRun | None:
-    """The worker pool of `-n N`, started before the project is loaded here, so that
-    the workers load it meanwhile."""
+    """The worker pool of `-n N`: forked once the project is loaded here, or (where
+    processes cannot be forked) spawned now, so that they load it meanwhile."""
     if args.workers < 2:
         return None
     if options.record is not None:

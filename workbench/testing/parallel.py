@@ -1,9 +1,13 @@
 """`calm-tui test -n N`: the selected test cases run in N processes, this one and N-1
 workers.
 
-The workers are spawned (no thread or loop of the parent is copied) as soon as the
-run's options are known, and load the project while the parent loads it too
-(`parallel_worker.py`). The selection is cut into chunks of consecutive cases; each
+Where the platform forks (Linux) the workers are forked once this process has loaded
+the project and made its runner, before any case runs or any thread starts: they
+begin with everything loaded and imported, and a copy of a runner that has run
+nothing, so a case runs in them as it would here. Elsewhere, or when a thread is
+already running (a fork would copy its locks half-held), the workers are spawned as
+soon as the run's options are known and load the project while this process loads it
+too (`parallel_worker.py`). The selection is cut into chunks of consecutive cases; each
 worker has one running and one waiting, and the parent runs the next chunk itself
 between collecting theirs (the first one too: the workers are still starting).
 Results come back in any order and are reported at their place in the selection, so
@@ -19,6 +23,8 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import sys
+import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -32,6 +38,7 @@ if TYPE_CHECKING:
     from workbench.project.model import TestCase, TestFile
     from workbench.testing.parallel_worker import Chunk, ChunkResult, Chunks
     from workbench.testing.results import CaseResult
+    from workbench.testing.runner import E2ERunner
 
 # cases per chunk at most: small enough for a moving progress bar, large enough that
 # sending them costs nothing next to running them
@@ -53,6 +60,12 @@ def _ready() -> bool:
     from workbench.testing.parallel_worker import ready
 
     return ready()
+
+
+def _adopt() -> None:
+    from workbench.testing.parallel_worker import adopt
+
+    adopt()
 
 
 def _run_chunk(chunk: Chunk, fail_fast: bool) -> ChunkResult:
@@ -82,20 +95,52 @@ def chunked(count: int, processes: int) -> list[range]:
     return chunks
 
 
+def _forks() -> bool:
+    return sys.platform == "linux" and "fork" in multiprocessing.get_all_start_methods()
+
+
 class ParallelRun:
-    """`processes` processes run one run's cases: this one and `processes - 1` workers
-    (started at once); `close` ends the workers."""
+    """`processes` processes run one run's cases: this one and `processes - 1` workers,
+    forked by `start` or spawned at once; `close` ends the workers."""
 
     def __init__(self, setup: WorkerSetup, processes: int) -> None:
         self.processes = processes
+        self.setup = setup
+        self.pool: ProcessPoolExecutor | None = None
+        if not _forks():
+            self._spawn()
+
+    def _spawn(self) -> None:
         self.pool = ProcessPoolExecutor(
-            processes - 1,
+            self.processes - 1,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start,
-            initargs=(setup,),
+            initargs=(self.setup,),
         )
         # the pool starts a process per task it cannot give to an idle one: start them all
-        self._warm = [self.pool.submit(_ready) for _ in range(processes - 1)]
+        for _ in range(self.processes - 1):
+            self.pool.submit(_ready)
+
+    def start(self, runner: E2ERunner) -> None:
+        """Fork the workers from this process, each with a copy of `runner` (which must
+        not have run a case yet), unless they were spawned already."""
+        if self.pool is not None:
+            return
+        if threading.active_count() > 1:
+            self._spawn()
+            return
+        from workbench.testing import parallel_worker
+
+        parallel_worker.inherited = runner
+        # a fork copies unwritten output, which the workers would write again at exit
+        sys.stdout.flush()
+        sys.stderr.flush()
+        self.pool = ProcessPoolExecutor(
+            self.processes - 1, mp_context=multiprocessing.get_context("fork"), initializer=_adopt
+        )
+        # with fork the pool starts every worker at its first task, before its threads
+        self.pool.submit(_ready)
+        parallel_worker.inherited = None
 
     def run(
         self,
@@ -110,6 +155,8 @@ class ParallelRun:
         runners' notes in the order of the chunks that first wrote them)."""
         from workbench.testing.results import FAILED
         from workbench.testing.runner import not_run
+
+        self.start(local.runner)
 
         waiting = deque(
             (index, [(place, *selected[place - 1]) for place in places])
@@ -175,7 +222,13 @@ class ParallelRun:
     ) -> None:
         while waiting and len(running) < 2 * (self.processes - 1):
             index, chunk = waiting.popleft()
-            running[self.pool.submit(_run_chunk, chunk, fail_fast)] = index
+            running[self._pool().submit(_run_chunk, chunk, fail_fast)] = index
+
+    def _pool(self) -> ProcessPoolExecutor:
+        if self.pool is None:
+            raise RuntimeError("the workers have not started")
+        return self.pool
 
     def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)

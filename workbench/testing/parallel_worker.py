@@ -89,21 +89,41 @@ def _made(setup: WorkerSetup) -> Chunks:
 
 _worker: Chunks | None = None
 _problem = "it did not start"
+# the parent's runner, set while it forks the workers: each gets a copy
+inherited: E2ERunner | None = None
 
 
 def start(setup: WorkerSetup) -> None:
-    """The pool's initializer: once per worker process."""
-    global _worker, _problem
+    """The initializer of a spawned pool: once per worker process."""
+    global _problem
+    _ignore_interrupts()
+    try:
+        _serve(_made(setup))
+    except Exception as exc:  # said by the first chunk: a pool whose start fails is broken
+        _problem = str(exc) or repr(exc)
+
+
+def adopt() -> None:
+    """The initializer of a forked pool: the parent's runner, copied, runs the chunks."""
+    global _problem
+    _ignore_interrupts()
+    if inherited is None:
+        _problem = "it was forked without the parent's runner"
+        return
+    _serve(Chunks(inherited))
+
+
+def _ignore_interrupts() -> None:
     # Ctrl+C reaches the whole process group: the parent stops the run, the workers
     # finish their chunk instead of dying with a traceback each
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        _worker = _made(setup)
-    except Exception as exc:  # said by the first chunk: a pool whose start fails is broken
-        _problem = str(exc) or repr(exc)
-        return
+
+
+def _serve(chunks: Chunks) -> None:
+    global _worker
+    _worker = chunks
     # a pool's worker leaves through os._exit, past atexit: stop a started action server
-    multiprocessing.util.Finalize(_worker, _worker.close, exitpriority=10)
+    multiprocessing.util.Finalize(chunks, chunks.close, exitpriority=10)
 
 
 def ready() -> bool:

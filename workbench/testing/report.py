@@ -111,10 +111,29 @@ def turn_lines(turn: TurnView) -> list[str]:
 # --- rich console ------------------------------------------------------------------------------
 
 
-def print_report(run: RunResult, console: Console) -> None:
+def print_report(run: RunResult, console: Console, *, cases: bool = True) -> None:
+    """The report of a run: a table of every case (unless `cases` is False, as with
+    `--quiet`: a CI log and the JUnit file need only the failures and the totals),
+    each failure, the notes and the summary line."""
     if not run.results:
         console.print("[yellow]no test cases selected[/]")
         return
+    if cases:
+        _print_cases(run, console)
+    for result in run.failed:
+        console.rule(f"[red]FAILED[/] {escaped(result_label(result))}", align="left", style="red")
+        print_failure(result, console)
+    for result in run.results:
+        if result.status == PASSED:
+            for note in result.notes:
+                note = scrub_text(note)
+                console.print(f"[yellow]note:[/] {escaped(result.id)}: {escaped(note)}")
+    for note in run.notes:
+        console.print(f"[yellow]note:[/] {escaped(scrub_text(note))}", highlight=False)
+    console.print(summary_line(run), highlight=False)
+
+
+def _print_cases(run: RunResult, console: Console) -> None:
     table = Table(title="e2e tests", title_justify="left", show_lines=False)
     table.add_column("file", style="cyan", overflow="fold")
     table.add_column("test case", overflow="fold")
@@ -135,17 +154,6 @@ def print_report(run: RunResult, console: Console) -> None:
             end_section=following is not None and following.file != result.file,
         )
     console.print(table)
-    for result in run.failed:
-        console.rule(f"[red]FAILED[/] {escaped(result_label(result))}", align="left", style="red")
-        print_failure(result, console)
-    for result in run.results:
-        if result.status == PASSED:
-            for note in result.notes:
-                note = scrub_text(note)
-                console.print(f"[yellow]note:[/] {escaped(result.id)}: {escaped(note)}")
-    for note in run.notes:
-        console.print(f"[yellow]note:[/] {escaped(scrub_text(note))}", highlight=False)
-    console.print(summary_line(run), highlight=False)
 
 
 def print_failure(result: CaseResult, console: Console) -> None:
