@@ -17,8 +17,8 @@ import pytest
 from workbench.cli import run_progress
 from workbench.cli.test import cmd_test
 from workbench.project.loader import load_project
-from workbench.testing.cassette_order import order_dependence
 from workbench.testing import parallel as parallel_module
+from workbench.testing.cassette_order import order_dependence
 from workbench.testing.parallel import ParallelRun, chunked
 from workbench.testing.parallel_worker import Chunks
 from workbench.testing.report import failure_text

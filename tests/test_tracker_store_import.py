@@ -32,6 +32,7 @@ from workbench.store.recorder import ImportedSessionError, SessionRecorder
 from workbench.store.sessions import SessionStore, store_path
 
 ALL = ["handoff-e5b7", "mars-91d0", "cancel-b2c4", "order-7f3a"]  # newest first
+FIXTURE_ROWS = 182
 
 
 @pytest.fixture(scope="module")
@@ -135,21 +136,25 @@ def test_list_shows_each_conversation_with_its_flows_and_patterns(
     assert by_sender["order-7f3a"] == {
         "sender_id": "order-7f3a",
         "first_at": "2026-11-30T00:53:20Z",
-        "last_at": "2026-11-30T00:53:41Z",
-        "user_turns": 2,
+        "last_at": "2026-11-30T00:54:19Z",
+        "user_turns": 3,
         "flows": ["check_order_status"],
         "patterns": [],
         "unreadable_events": 0,
     }
     assert by_sender["cancel-b2c4"]["patterns"] == ["internal_error"]
     assert by_sender["mars-91d0"]["patterns"] == ["cannot_handle"]
-    assert by_sender["handoff-e5b7"]["flows"] == ["check_loyalty_points", "talk_to_human"]
+    assert by_sender["handoff-e5b7"]["flows"] == [
+        "check_loyalty_points",
+        "verify_identity",
+        "talk_to_human",
+    ]
     assert by_sender["handoff-e5b7"]["patterns"] == ["human_handoff"]
-    assert by_sender["handoff-e5b7"]["user_turns"] == 3
+    assert by_sender["handoff-e5b7"]["user_turns"] == 4
     code, out, _ = run(capsys, str(project), "--tracker-store", loaded_pg.url(), "--list")
     assert code == 0
     assert "order-7f3a" in out and "4 conversations in postgresql://127.0.0.1:" in out
-    assert postgres_counts(loaded_pg) == (80, 0)
+    assert postgres_counts(loaded_pg) == (FIXTURE_ROWS, 0)
 
 
 @pytest.mark.parametrize(
@@ -159,9 +164,9 @@ def test_list_shows_each_conversation_with_its_flows_and_patterns(
         (["--pattern", "human_handoff"], ["handoff-e5b7"]),
         (["--flow", "check_order_status"], ["order-7f3a"]),
         (["--flow", "pattern_cannot_handle"], []),  # patterns are no flows the user started
-        (["--text", "WEATHER mars"], ["mars-91d0"]),
+        (["--text", "INSURANCE car"], ["mars-91d0"]),
         (["--text", "shipped"], ["order-7f3a"]),  # what the bot said counts too
-        (["--text", "mars shipped"], []),
+        (["--text", "insurance shipped"], []),
         (["--sender", "cancel-b2c4"], ["cancel-b2c4"]),
         (["--since", "2026-11-30T02:00"], ["handoff-e5b7", "mars-91d0"]),
         (["--until", "2026-11-30 01:00Z"], ["order-7f3a"]),
@@ -209,7 +214,7 @@ def test_the_readers_refuse_to_write(loaded_pg: PostgresServer, tmp_path: Path):
         pytest.raises(TrackerStoreError, match="attempt to write a readonly database"),
     ):
         reader._conn.rows(insert, {})
-    assert postgres_counts(loaded_pg) == (80, 0)
+    assert postgres_counts(loaded_pg) == (FIXTURE_ROWS, 0)
 
 
 # -- importing ------------------------------------------------------------------------------
@@ -218,7 +223,7 @@ def test_the_readers_refuse_to_write(loaded_pg: PostgresServer, tmp_path: Path):
 def test_a_conversation_is_imported_turn_by_turn(project: Path, loaded_pg: PostgresServer, capsys):
     code, out, err = run(capsys, str(project), "--tracker-store", loaded_pg.url(), "order-7f3a")
     assert code == 0, err
-    assert "imported order-7f3a as session" in out and "(3 turns)" in out
+    assert "imported order-7f3a as session" in out and "(4 turns)" in out
     origin = f"postgresql://127.0.0.1:{loaded_pg.port}/rasa"
     with SessionStore(project) as store:
         [summary] = store.list_sessions()
@@ -234,33 +239,51 @@ def test_a_conversation_is_imported_turn_by_turn(project: Path, loaded_pg: Postg
         (0, "session_start", "/session_start"),
         (1, "user", "where is my order?"),
         (2, "user", "it's A1001"),
+        (3, "user", "no, that's all"),
     ]
     first, second = turns[1], turns[2]
     assert [(c.name, c.flow) for c in first.commands] == [("start flow", "check_order_status")]
     assert [(c.name, c.slot, c.value, c.filled_by) for c in second.commands] == [
         ("set slot", "order_id", "A1001", "LLM")
     ]
-    assert first.bot_texts == ["What is your order number?"]
+    assert first.bot_texts == [
+        "Could you tell me the order number? It's a letter followed by four digits, like A1234."
+    ]
     assert [(f.flow_name, f.step_id) for f in first.stack_after] == [
-        ("check_order_status", "0_collect_order_id"),
-        ("pattern_collect_information", "start"),
+        ("check_order_status", "check_order_status_0_collect_order_id"),
+        ("pattern_collect_information", "pattern_collect_information_4_action_listen"),
     ]
     assert first.stack_after[1].context["collect"] == "order_id"
-    assert second.stack_before == first.stack_after and second.stack_after == []
-    assert second.slots_before == {}
-    assert second.slots_after == {"order_id": "A1001", "order_status": "shipped"}
-    assert [a.name for a in second.actions] == ["action_check_order", "utter_order_status"]
-    assert [e.type for e in second.actions[0].events] == ["slot", "stack"]
-    assert [(e.type, e.flow_id) for e in second.events if e.type.startswith("flow")] == [
-        ("flow_completed", "check_order_status")
+    assert second.stack_before == first.stack_after
+    assert [f.flow_name for f in second.stack_after] == [
+        "pattern_completed",
+        "pattern_collect_information",
     ]
-    assert second.timings_ms == {"total": 10000.0}
-    assert postgres_counts(loaded_pg) == (80, 0)
+    assert second.slots_before == {}
+    assert second.slots_after["order_id"] == "A1001"
+    assert second.slots_after["order_status"] == "shipped"
+    assert [a.name for a in second.actions] == [
+        "action_run_slot_rejections",
+        "action_check_order",
+        "utter_order_status",
+        "action_run_slot_rejections",
+        "utter_ask_continue_conversation",
+    ]
+    # what the action set, then the next prediction's stack update
+    assert [e.type for e in second.actions[1].events] == ["slot"] * 5 + ["stack"]
+    assert [(e.type, e.flow_id) for e in second.events if e.type.startswith("flow")] == [
+        ("flow_completed", "pattern_collect_information"),
+        ("flow_completed", "check_order_status"),
+        ("flow_started", "pattern_completed"),
+        ("flow_started", "pattern_collect_information"),
+    ]
+    assert second.timings_ms == {"total": 25000.0}
+    assert postgres_counts(loaded_pg) == (FIXTURE_ROWS, 0)
 
     code, out, _ = main_out(capsys, "show", summary.id[:13], str(project))
     assert code == 0
     assert f"imported from {origin}: read-only" in out
-    assert "you> it's A1001" in out and "bot> Order A1001 has shipped." in out
+    assert "you> it's A1001" in out and "bot> Good news! Order A1001 (Wool scarf" in out
     assert "commands set slot(slot='order_id', value='A1001', filled_by='LLM')" in out
 
     # a second import keeps the first
@@ -282,12 +305,15 @@ def test_secrets_are_scrubbed_on_import(project: Path, loaded_pg: PostgresServer
     with SessionStore(project) as store:
         [summary] = store.list_sessions()
         turns = store.get_turns(summary.id)
-    assert turns[2].user_text == "0000"
-    assert turns[2].slots_after["pin"] == "0000"
+    assert turns[3].user_text == "0000"
+    assert next((e.name, e.value) for e in turns[3].events if e.type == "slot") == ("pin", "0000")
+    assert turns[3].commands[0].value == "0000"
     stored = b"".join(p.read_bytes() for p in store_path(project).parent.glob("sessions.db*"))
-    assert b"4321" not in stored
-    assert [f.flow_name for f in turns[3].stack_after] == []
-    assert any(e.flow_id == "pattern_human_handoff" for e in turns[3].events)
+    # as a JSON string or a DSL value (the timestamps hold these digits as numbers)
+    assert b'"8642"' not in stored and b"pin 8642" not in stored
+    assert turns[2].slots_after["email"] == "sam@example.com"  # no secret slot
+    assert [f.flow_name for f in turns[4].stack_after] == []
+    assert any(e.flow_id == "pattern_human_handoff" for e in turns[4].events)
 
 
 def test_all_matching_imports_what_the_filters_select(
@@ -309,7 +335,7 @@ def test_all_matching_imports_what_the_filters_select(
     assert [(c.name, c.fields["reason"]) for c in turn.commands] == [
         ("cannot handle", "cannot_handle_default")
     ]
-    assert postgres_counts(loaded_pg) == (80, 0)
+    assert postgres_counts(loaded_pg) == (FIXTURE_ROWS, 0)
 
 
 def test_a_malformed_row_keeps_its_conversation_out_and_an_unknown_event_is_kept(
@@ -339,7 +365,7 @@ def test_a_malformed_row_keeps_its_conversation_out_and_an_unknown_event_is_kept
     assert summary.sender_id == "mars-91d0"
     assert turns[-1].events[-1].type == "mystery"
     assert turns[-1].events[-1].data["foo"] == 1
-    assert postgres_counts(pg) == (82, 0)
+    assert postgres_counts(pg) == (FIXTURE_ROWS + 2, 0)
 
 
 def _row(ident: int, sender: str, type_name: str, data: str) -> dict:

@@ -46,4 +46,4 @@ def test_each_imported_turn_has_the_stack_rasa_rebuilds(tmp_path: Path):
                     e["event"] for e in rasa_events[trace.event_offset : end]
                 ]
                 checked += 1
-    assert checked == 11  # 3 + 2 + 2 + 4 turns, the session starts included
+    assert checked == 13  # 4 + 2 + 2 + 5 turns, the session starts included

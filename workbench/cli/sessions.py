@@ -54,6 +54,7 @@ from workbench.wiring import (
 )
 
 if TYPE_CHECKING:
+    from workbench.actions.protocol import ProjectActions
     from workbench.project.model import Project
 
 PROG = "calm-tui sessions"
@@ -381,12 +382,21 @@ def _replay_arguments(parser: argparse.ArgumentParser) -> None:
     _id_arg(parser)
     project_arg(parser)
     parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument(
+        "--live-actions",
+        action="store_true",
+        help="an imported session: run the project's custom actions (by default each "
+        "answers with what it did in production, so no side effect happens twice)",
+    )
     add_project_options(parser)
     add_generator_options(parser)
     parser.epilog = (
         "Re-runs the session's user messages on the project as it is now, with the model "
         "outputs it recorded (or, to compare, understood by --offline, --model or "
         "--cassette), and compares the bot's messages and flow events turn by turn. "
+        "A session imported from a tracker store replays the commands Rasa recorded for "
+        "each message, and its custom actions answer from the recorded events unless "
+        "--live-actions is given. "
         "Exit codes: 0 same behaviour, 1 it differs (or the session/project is missing), "
         "2 usage error."
     )
@@ -402,10 +412,21 @@ def run_replay(args: argparse.Namespace, console: Console) -> int:
     if options.record is not None:
         raise UsageError("sessions replay does not record: use --cassette, --model or --offline")
     project = load_or_report(Path(args.project_dir), options)
-    generator, label = None, "recorded model outputs"
+    imported = summary.imported
+    if args.live_actions and not imported:
+        raise UsageError("--live-actions is for imported sessions: a local replay runs them")
+    generator = None
+    label = "commands recorded in production" if imported else "recorded model outputs"
     if options.offline or options.model or options.cassette:
         generator, label = make_generator(project, options)
-    actions = make_actions(project, options)
+    actions: ProjectActions
+    if imported and not args.live_actions:
+        from workbench.actions.recorded import RecordedActions
+
+        actions = RecordedActions(turns)
+        label += ", custom actions from the recorded events"
+    else:
+        actions = make_actions(project, options)
     try:
         report = asyncio.run(
             replay_session(project, turns, actions=actions, seed=summary.seed, generator=generator)
@@ -425,7 +446,7 @@ def run_replay(args: argparse.Namespace, console: Console) -> int:
         console.print(f"[green]{escaped(report.summary())}[/]")
         return EXIT_OK
     console.print(f"[red]{escaped(report.summary())}[/]")
-    for line in difference_lines(first):
+    for line in difference_lines(first, "in production" if imported else "recorded"):
         console.print(escaped(line))
     return EXIT_PROBLEMS
 

@@ -37,7 +37,7 @@ from workbench.trace.records import (
     StackFrame,
     resolve_stack_events,
 )
-from workbench.trace.turn import TurnTrace
+from workbench.trace.turn import SESSION_START_SOURCE, TurnTrace
 
 GENERATOR = "imported"
 # the patterns `--pattern` asks about, by their short names
@@ -208,7 +208,7 @@ def _turn(
         index=index,
         user_text=str(user.get("text") or "") if user is not None else SESSION_START_MESSAGE,
         generator=GENERATOR,
-        source="user" if user is not None else "session_start",
+        source="user" if user is not None else SESSION_START_SOURCE,
         commands=_commands(user),
         events=events,
         bot_messages=[BotMessage.of_event(e) for e in events if e.type == "bot"],

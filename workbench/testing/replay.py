@@ -22,16 +22,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
+from workbench.calm.commands import Command
 from workbench.calm.names import is_session_start
+from workbench.calm.rasa_commands import command_from_rasa
 from workbench.calm.values import JSONObject
 from workbench.errors import WorkbenchError
 from workbench.knowledge.recorded import RecordedKnowledge
 from workbench.project.model import Project
 from workbench.session import CustomActionRunner, Session
+from workbench.store.rasa_import import GENERATOR as IMPORTED
 from workbench.store.redact import MASK, PLACEHOLDER
-from workbench.trace.records import BotMessage, Event
+from workbench.trace.records import BotMessage, Event, StackFrame
 from workbench.trace.text import bot_message_lines, command_text, dropped_text, flow_change
-from workbench.trace.turn import TurnTrace
+from workbench.trace.turn import SESSION_START_SOURCE, TurnTrace
 from workbench.understanding.base import CommandGenerator
 from workbench.understanding.base import generator_failure as failure_in
 from workbench.understanding.dsl.parser import Syntax
@@ -92,7 +95,8 @@ def _recorded_miss(message: str, used: int, total: int, test_case: str | None) -
 
 
 def recording(trace: TurnTrace, message: str) -> Recording:
-    """A saved turn as the replayer's recording, with what the panels showed for it."""
+    """A saved turn as the replayer's recording, with what the panels showed for it; an
+    imported turn, which kept no model reply, with the commands it recorded."""
     return Recording(
         message,
         trace.raw_output,
@@ -101,7 +105,15 @@ def recording(trace: TurnTrace, message: str) -> Recording:
         prompt_tokens=trace.prompt_tokens,
         retrieved_flows=tuple(trace.retrieved_flows),
         origin=trace,
+        commands=recorded_commands(trace) if trace.generator == IMPORTED else None,
     )
+
+
+def recorded_commands(trace: TurnTrace) -> tuple[Command, ...]:
+    """The commands an imported turn recorded (as Rasa's generator made them), as
+    commands again; one this version does not know is left out."""
+    found = (command_from_rasa(record.as_dict()) for record in trace.commands)
+    return tuple(command for command in found if command is not None)
 
 
 class RecordedGenerator(RecordedOutputGenerator):
@@ -146,8 +158,36 @@ def user_metadata(trace: TurnTrace) -> JSONObject | None:
 
 
 async def replay_turns(session: Session, traces: Sequence[TurnTrace]) -> list[TurnTrace]:
-    """Send the recorded user messages (with their metadata) through `session`."""
-    return [await session.handle(t.user_text, user_metadata(t)) for t in traces]
+    """Send the recorded user messages (with their metadata) through `session`; a
+    session that Rasa started by itself (an imported turn without a message) starts
+    the same way, with no message."""
+    replayed = []
+    for trace in traces:
+        if trace.source == SESSION_START_SOURCE:
+            replayed.append(_started(session, trace))
+        else:
+            replayed.append(await session.handle(trace.user_text, user_metadata(trace)))
+    return replayed
+
+
+def _started(session: Session, recorded: TurnTrace) -> TurnTrace:
+    stack = _frames(session)
+    slots = dict(session.tracker.slots)
+    events = [Event.from_dict(e) for e in session.start()]
+    return TurnTrace(
+        index=recorded.index,
+        user_text=recorded.user_text,
+        source=SESSION_START_SOURCE,
+        events=events,
+        slots_before=slots,
+        slots_after=dict(session.tracker.slots),
+        stack_before=stack,
+        stack_after=_frames(session),
+    )
+
+
+def _frames(session: Session) -> list[StackFrame]:
+    return [StackFrame.from_dict(frame) for frame in session.tracker.stack.as_dicts()]
 
 
 @dataclass
@@ -308,20 +348,23 @@ def flow_changes(events: Sequence[Event]) -> list[str]:
     return sorted(c for c in found if c)
 
 
-def difference_lines(turn: TurnComparison) -> list[str]:
-    """What differs in a turn (the turn itself is named by the report's summary)."""
+def difference_lines(turn: TurnComparison, recorded: str = "recorded") -> list[str]:
+    """What differs in a turn (the turn itself is named by the report's summary);
+    `recorded` names when the recording was made ("in production" for an imported
+    conversation)."""
     lines: list[str] = []
+    then, now = f"{recorded}: ", "now: ".ljust(len(recorded) + 2)
     if turn.bot_differs:
-        lines.append("  bot messages, recorded:")
+        lines.append(f"  bot messages, {recorded}:")
         lines.extend(_message_lines(turn.expected_bot))
         lines.append("  bot messages, now:")
         lines.extend(_message_lines(turn.actual_bot))
     if turn.flows_differ:
-        lines.append("  flows, recorded: " + (", ".join(turn.expected_flows) or "none"))
-        lines.append("  flows, now:      " + (", ".join(turn.actual_flows) or "none"))
+        lines.append(f"  flows, {then}" + (", ".join(turn.expected_flows) or "none"))
+        lines.append(f"  flows, {now}" + (", ".join(turn.actual_flows) or "none"))
     if turn.expected_commands != turn.actual_commands:
-        lines.append("  commands, recorded: " + (" | ".join(turn.expected_commands) or "none"))
-        lines.append("  commands, now:      " + (" | ".join(turn.actual_commands) or "none"))
+        lines.append(f"  commands, {then}" + (" | ".join(turn.expected_commands) or "none"))
+        lines.append(f"  commands, {now}" + (" | ".join(turn.actual_commands) or "none"))
     else:
         lines.append("  commands: " + (" | ".join(turn.actual_commands) or "none"))
     lines.extend(f"  dropped now: {d}" for d in turn.dropped)

@@ -49,6 +49,11 @@ _RECORD_LISTS = frozenset(
 )
 
 
+# the source of a turn in which Rasa's processor started the session itself, with no
+# message (a conversation imported from a tracker store): nothing to send to replay it
+SESSION_START_SOURCE = "session_start"
+
+
 @dataclass
 class TurnTrace:
     index: int

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
+from workbench.calm.commands import Command
 from workbench.engine.tracker import Tracker
 from workbench.errors import WorkbenchError
 from workbench.project.model import Project
@@ -44,6 +45,9 @@ class Recording:
     retrieved_flows: tuple[RetrievedFlow, ...] = ()
     # where the recording came from (a cassette entry, a saved turn), for `unused`
     origin: object = None
+    # the commands themselves, where no reply was kept: a tracker store holds the
+    # commands Rasa's generator made of a message, never the model's text
+    commands: tuple[Command, ...] | None = None
 
 
 class RecordedFailure(WorkbenchError, RuntimeError):
@@ -149,8 +153,11 @@ class RecordedOutputGenerator:
     def output(self, recording: Recording, project: Project) -> GeneratorOutput:
         if recording.completion is None and recording.failure is not None:
             raise RecordedFailure(recording.failure)
-        syntax = self.syntax or project_syntax(project)
-        output = output_from_text(recording.completion or "", syntax)
+        if recording.completion is None and recording.commands is not None:
+            output = GeneratorOutput(list(recording.commands))
+        else:
+            syntax = self.syntax or project_syntax(project)
+            output = output_from_text(recording.completion or "", syntax)
         output.prompt = recording.prompt
         output.prompt_tokens = recording.prompt_tokens
         output.retrieved_flows = list(recording.retrieved_flows)

@@ -1,0 +1,130 @@
+"""Production conversations replayed against today's project: imported from a Rasa
+tracker store (the fixture rows Rasa's SQLTrackerStore wrote for conversations held on
+sample_project), their user messages and recorded commands go through the project as
+it is now, custom actions answer from the recorded events, and the first turn whose
+outcome differs is reported as production's against today's."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+
+import pytest
+from tracker_store_servers import make_sqlite_store
+
+from workbench.actions.recorded import RecordedActions, recorded_runs
+from workbench.cli.main import main
+from workbench.project.loader import load_project
+from workbench.store.sessions import SessionStore
+from workbench.testing.replay import replay_session
+
+SAMPLE = Path(__file__).resolve().parent.parent / "sample_project"
+SENDERS = ["handoff-e5b7", "mars-91d0", "cancel-b2c4", "order-7f3a"]
+
+
+@pytest.fixture
+def sample(tmp_path: Path) -> Path:
+    """A copy of sample_project with every fixture conversation imported."""
+    root = tmp_path / "sample_project"
+    shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns(".calm", "__pycache__"))
+    db = make_sqlite_store(tmp_path / "rasa.db")
+    assert (
+        main(["sessions", "import", str(root), "--tracker-store", f"sqlite:///{db}", *SENDERS]) == 0
+    )
+    return root
+
+
+def session_of(root: Path, sender: str) -> str:
+    with SessionStore(root) as store:
+        return next(s.id for s in store.list_sessions() if s.sender_id == sender)
+
+
+def replay(capsys, root: Path, sender: str, *extra: str) -> tuple[int, str]:
+    capsys.readouterr()
+    code = main(["sessions", "replay", session_of(root, sender), str(root), *extra])
+    return code, " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.parametrize("sender", SENDERS)
+def test_each_production_conversation_behaves_the_same_on_the_project_it_was_held_on(
+    sample, capsys, sender
+):
+    code, out = replay(capsys, sample, sender)
+    assert code == 0, out
+    assert "commands recorded in production, custom actions from the recorded events" in out
+    assert "same behaviour for all" in out
+
+
+def test_custom_actions_answer_from_the_recorded_events_and_run_nothing(sample):
+    with SessionStore(sample) as store:
+        turns = store.get_turns(session_of(sample, "order-7f3a"))
+    project = load_project(sample).project
+    report = asyncio.run(replay_session(project, turns, actions=RecordedActions(turns)))
+    assert report.same
+    [check] = [a for t in report.traces for a in t.actions if a.name == "action_check_order"]
+    assert check.kind == "recorded" and check.error is None
+    # the slots it set in production, with the values it set then
+    assert report.traces[2].slots_after["order_status"] == "shipped"
+    assert report.traces[2].slots_after["shipping_address"] == "12 Elm Street, Portland, OR 97201"
+
+
+def test_an_action_that_failed_in_production_fails_again_unless_actions_run_live(sample, capsys):
+    code, out = replay(capsys, sample, "cancel-b2c4")
+    assert code == 0 and "same behaviour for all 2 turns" in out
+    # run for real, the sample's action works: today the cancellation goes on
+    code, out = replay(capsys, sample, "cancel-b2c4", "--live-actions")
+    assert code == 1
+    assert "turn 1 of 2 behaves differently, user: 'please cancel my order A1002'" in out
+    assert "bot messages, in production:" in out
+    assert "'Sorry, I am having trouble with that. Please try again in a few minutes.'" in out
+    assert "Are you sure you want to cancel it?" in out
+    assert "flows, in production:" in out and "started pattern_internal_error" in out
+
+
+def test_an_edited_response_shows_what_production_said_and_what_the_project_says_now(
+    sample, capsys
+):
+    responses = sample / "domain" / "responses" / "orders.yml"
+    text = responses.read_text(encoding="utf-8")
+    assert "Good news! Order" in text
+    responses.write_text(text.replace("Good news! Order", "Update: order"), encoding="utf-8")
+    code, out = replay(capsys, sample, "order-7f3a")
+    assert code == 1
+    assert 'turn 2 of 4 behaves differently, user: "it\'s A1001"' in out
+    assert "bot messages, in production: [utter_order_status] 'Good news! Order A1001" in out
+    assert "bot messages, now: [utter_order_status] 'Update: order A1001" in out
+
+
+def test_a_replay_shows_the_production_turn_whose_flow_changed(sample, capsys):
+    flows = next(
+        p
+        for p in (sample / "data" / "flows").glob("*.yml")
+        if "check_order_status:" in p.read_text(encoding="utf-8")
+    )
+    flows.write_text(
+        flows.read_text(encoding="utf-8").replace("check_order_status:", "track_order:", 1),
+        encoding="utf-8",
+    )
+    code, out = replay(capsys, sample, "order-7f3a")
+    assert code == 1
+    assert "turn 1 of 4 behaves differently, user: 'where is my order?'" in out
+    assert "flows, in production: started check_order_status" in out
+    assert "commands, in production: start flow check_order_status" in out
+
+
+def test_live_actions_are_for_imported_sessions_only(sample, capsys):
+    with SessionStore(sample) as store:  # a session held in the workbench
+        local = store.create_session("offline", "local-1", 0, "fingerprint")
+    capsys.readouterr()
+    code = main(["sessions", "replay", local, str(sample), "--live-actions"])
+    assert code == 2
+    assert "--live-actions is for imported sessions" in capsys.readouterr().err
+
+
+def test_an_action_s_own_events_end_where_the_next_prediction_begins(sample):
+    with SessionStore(sample) as store:
+        turns = store.get_turns(session_of(sample, "order-7f3a"))
+    runs = {run.name: run for run in recorded_runs(turns[2].events)}
+    assert [e["event"] for e in runs["action_check_order"].events] == ["slot"] * 5
+    assert [e["event"] for e in runs["utter_order_status"].events] == ["bot"]
