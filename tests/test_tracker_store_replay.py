@@ -11,13 +11,16 @@ import shutil
 from pathlib import Path
 
 import pytest
+from ruamel.yaml import YAML
 from tracker_store_servers import make_sqlite_store
 
 from workbench.actions.recorded import RecordedActions, recorded_runs
 from workbench.cli.main import main
+from workbench.cli.test import cmd_test
 from workbench.project.loader import load_project
 from workbench.store.sessions import SessionStore
 from workbench.testing.replay import replay_session
+from workbench.understanding.cassette import CassetteEntry, load_cassette
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_project"
 SENDERS = ["handoff-e5b7", "mars-91d0", "cancel-b2c4", "order-7f3a"]
@@ -128,3 +131,66 @@ def test_an_action_s_own_events_end_where_the_next_prediction_begins(sample):
     runs = {run.name: run for run in recorded_runs(turns[2].events)}
     assert [e["event"] for e in runs["action_check_order"].events] == ["slot"] * 5
     assert [e["event"] for e in runs["utter_order_status"].events] == ["bot"]
+
+
+# -- kept as a test -----------------------------------------------------------------------------
+
+
+def export(capsys, root: Path, sender: str) -> tuple[Path, Path, str]:
+    capsys.readouterr()
+    assert main(["sessions", "export", session_of(root, sender), str(root)]) == 0
+    out = capsys.readouterr().out
+    stem = "production_" + sender.replace("-", "_")
+    test = root / "e2e_tests" / f"{stem}.yml"
+    return test, root / "e2e_tests" / f"{stem}.cassette.yml", " ".join(out.split())
+
+
+@pytest.mark.parametrize("sender", SENDERS)
+def test_an_exported_production_conversation_is_a_passing_test(sample, capsys, sender):
+    test, cassette, _out = export(capsys, sample, sender)
+    assert cmd_test([str(sample), str(test), "--cassette", str(cassette), "-q"]) == 0
+    assert "1 passed" in capsys.readouterr().out
+
+
+def test_the_export_replays_recorded_commands_and_stubs_the_actions(sample, capsys):
+    test, cassette, _out = export(capsys, sample, "order-7f3a")
+    assert load_cassette(cassette) == [
+        CassetteEntry("where is my order?", "start flow check_order_status"),
+        CassetteEntry("it's A1001", "set slot order_id A1001"),
+        CassetteEntry("no, that's all", "set slot continue_conversation False"),
+    ]
+    stubs = YAML(typ="safe").load(test.read_text(encoding="utf-8"))["stub_custom_actions"]
+    check = stubs["production_order_7f3a::action_check_order"]
+    assert check["responses"] == []
+    assert {"event": "slot", "name": "order_status", "value": "shipped"} in check["events"]
+    # stubbed: an action that now breaks does not run, and the test still passes
+    actions = sample / "actions" / "actions.py"
+    actions.write_text(
+        actions.read_text(encoding="utf-8")
+        + "\nraise RuntimeError('the order database is gone')\n",
+        encoding="utf-8",
+    )
+    assert cmd_test([str(sample), str(test), "--cassette", str(cassette), "-q"]) == 0
+
+
+def test_an_action_that_failed_in_production_gets_a_failing_stub_and_a_warning(sample, capsys):
+    test, _cassette, out = export(capsys, sample, "cancel-b2c4")
+    assert (
+        "note: action_check_order failed in production (Failed to execute custom action: 502)"
+        in out
+    )
+    stubs = YAML(typ="safe").load(test.read_text(encoding="utf-8"))["stub_custom_actions"]
+    assert stubs == {
+        "production_cancel_b2c4::action_check_order": {
+            "error": "Failed to execute custom action: 502"
+        }
+    }
+    assert main(["validate", str(sample)]) == 0
+    assert "fails with `error`, which is the workbench's" in capsys.readouterr().out
+
+
+def test_an_exported_production_conversation_keeps_its_secrets_masked(sample, capsys):
+    test, cassette, _out = export(capsys, sample, "handoff-e5b7")
+    written = test.read_text(encoding="utf-8") + cassette.read_text(encoding="utf-8")
+    assert "8642" not in written
+    assert 'user: "0000"' in written and "set slot pin 0000" in written

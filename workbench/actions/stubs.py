@@ -4,6 +4,10 @@ Keys are an action name (every test of the file) or ``<test case>::<action>`` (o
 test; spaces in the test case name become ``_``), as in Rasa's e2e runner. Rasa
 needs every action stubbed once stubs are used; we hand unstubbed actions to a
 fallback runner when there is one.
+
+A stub may say ``error: <message>`` instead: the action fails, as one failed in a
+production conversation exported as a test (the workbench's; Rasa's runner ignores the
+key, and its action returns nothing).
 """
 
 from __future__ import annotations
@@ -72,6 +76,9 @@ class StubbedActions:
         stub = plain(stub) if stub is not None else {}
         if not isinstance(stub, dict):
             return ActionResult(kind=KIND, error=f"stub '{key}' must be a mapping, not {stub!r}")
+        error = stub.get("error")
+        if error is not None:
+            return ActionResult(kind=KIND, error=f"stub '{key}': {error}")
         events, responses = stub.get("events") or [], stub.get("responses") or []
         if not isinstance(events, list) or not all(
             isinstance(e, dict) and isinstance(e.get("event"), str) for e in events

@@ -290,7 +290,9 @@ def run_export(args: argparse.Namespace, console: Console) -> int:
             raise WorkbenchError(f"session {summary.id}, turn {turn.index}: {damage}")
     # the export reads slot and flow definitions; a project with errors still has them
     project = load(Path(args.project_dir), options_from_args(args), with_tests=False).project
-    title = args.name or slug(summary.title, fallback=f"session_{slug(summary.id)}")
+    # an imported conversation is named after the production conversation it keeps
+    named = f"production {summary.sender_id}" if summary.imported else summary.title
+    title = args.name or slug(named, fallback=f"session_{slug(summary.id)}")
     comment = export_comment(summary.id, summary.generator, summary.started_at)
     if args.du:
         return _export_du(args, project, turns, title, comment)
@@ -330,6 +332,8 @@ def run_export(args: argparse.Namespace, console: Console) -> int:
     if result.cassette_path is not None:
         run_it += f" --cassette {_in_project(result.cassette_path, root)}"
     console.print(f"[dim]run it: {escaped(run_it)}[/]")
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {escaped(note)}")
     return EXIT_OK
 
 

@@ -128,6 +128,8 @@ def build_test_file(file: str, data: JSONObject, issues: IssueList) -> TestFile:
         if case is not None:
             cases.append(case)
     stubs = data.get("stub_custom_actions")
+    if isinstance(stubs, dict):
+        _warn_failing_stubs(file, stubs, issues)
     fixtures, fixture_sources = build_fixtures(file, data.get("fixtures"), issues)
     return TestFile(
         path=file,
@@ -141,6 +143,18 @@ def build_test_file(file: str, data: JSONObject, issues: IssueList) -> TestFile:
         stub_tools=_stub_map(file, data, "stub_tools", issues),
         stub_agents=_stub_map(file, data, "stub_agents", issues),
     )
+
+
+def _warn_failing_stubs(file: str, stubs: JSONObject, issues: IssueList) -> None:
+    for key, stub in stubs.items():
+        if isinstance(stub, dict) and "error" in stub:
+            issues.warning(
+                file,
+                line_of(stubs, key),
+                "stub-error-not-in-rasa",
+                f"stub '{key}' fails with `error`, which is the workbench's: Rasa's e2e "
+                "runner ignores it and the stubbed action returns nothing",
+            )
 
 
 def _stub_map(file: str, data: JSONObject, key: str, issues: IssueList) -> JSONObject:

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from workbench.calm.commands import Command
 from workbench.calm.names import (
     ACTION_LISTEN,
     ACTION_SESSION_START,
@@ -225,6 +226,18 @@ def _turn(
     )
 
 
+def is_imported(trace: TurnTrace) -> bool:
+    """A turn read from a tracker store: it kept the commands, never a model reply."""
+    return trace.generator == GENERATOR and trace.raw_output is None
+
+
+def recorded_commands(trace: TurnTrace) -> tuple[Command, ...]:
+    """The commands an imported turn recorded (as Rasa's generator made them), as
+    commands again; one this version does not know is left out."""
+    found = (command_from_rasa(record.as_dict()) for record in trace.commands)
+    return tuple(command for command in found if command is not None)
+
+
 def _commands(user: JSONObject | None) -> list[CommandRecord]:
     parse_data = user.get("parse_data") if user is not None else None
     given = parse_data.get("commands") if isinstance(parse_data, Mapping) else None
@@ -292,5 +305,7 @@ __all__ = [
     "MalformedEventError",
     "conversation_info",
     "event_of",
+    "is_imported",
+    "recorded_commands",
     "turns_of",
 ]

@@ -25,6 +25,13 @@ Beside the test file goes a cassette (`<stem>.cassette.yml`) with the raw model 
 of every model-handled message, so that
 `calm-tui test PROJECT e2e_tests/<stem>.yml --cassette e2e_tests/<stem>.cassette.yml`
 re-runs the conversation without a model.
+
+A conversation imported from a production tracker store kept no model reply: its
+cassette holds the commands Rasa recorded, written as the project's model writes them,
+and its custom actions are stubbed (`stub_custom_actions`, one per action of the test
+case) with what they did in production, so the test re-runs no side effect. An action
+that failed there gets a stub that fails (`error:`, the workbench's: Rasa's runner
+ignores it).
 """
 
 from __future__ import annotations
@@ -34,10 +41,12 @@ import json
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from workbench.actions.recorded import RecordedRun, recorded_runs
+from workbench.actions.stubs import stub_key
 from workbench.calm.names import (
     DIALOGUE_STACK,
     FLOW_HASHES,
@@ -49,13 +58,16 @@ from workbench.calm.names import (
     is_pattern,
     is_session_start,
 )
-from workbench.calm.values import JSONObject, SlotValue
+from workbench.calm.values import JSONObject, JSONValue, SlotValue
 from workbench.errors import WorkbenchError
 from workbench.project.model import Project
+from workbench.store.rasa_import import is_imported, recorded_commands
 from workbench.store.redact import MASK, Scrubber
 from workbench.testing.replay import model_message
 from workbench.trace.turn import TurnTrace
 from workbench.understanding.cassette import CassetteEntry, save_cassette
+from workbench.understanding.dsl.parser import write_commands
+from workbench.understanding.recorded import project_syntax
 
 TEST_DIR = "e2e_tests"
 CASSETTE_SUFFIX = ".cassette.yml"
@@ -66,6 +78,8 @@ INTERNAL_SLOTS = frozenset(
     {FLOW_HASHES, REQUESTED_SLOT, DIALOGUE_STACK, RETURN_VALUE, SESSION_STARTED_METADATA}
 )
 NOT_CUSTOM = ("response", "builtin")
+# what Rasa adds to an event when it logs it, not what the action returned
+_NOT_STUBBED = frozenset({"timestamp", "metadata", "anonymized_at"})
 _REGEX_SPECIAL = re.compile(r"([\\.^$*+?{}\[\]|()])")
 
 
@@ -179,6 +193,9 @@ def export_session(
         case["fixtures"] = [fixture]
     case["steps"] = steps
     data["test_cases"] = [case]
+    stubs, _notes = recorded_stubs(turns, project, name)
+    if stubs:
+        data["stub_custom_actions"] = {key: _value(stub) for key, stub in stubs.items()}
     if comment:
         data.yaml_set_start_comment(comment)
     return _dump(data)
@@ -338,15 +355,72 @@ def dump_yaml(data: object) -> str:
 def export_cassette(
     traces: Sequence[TurnTrace], project: Project | None = None
 ) -> list[CassetteEntry]:
-    """The raw model output of each exported model-handled message, in order. Buttons,
-    intents and direct commands never reach the model and have no entry; nor has a
-    turn whose model call failed (a replay of it fails with a cassette miss)."""
+    """The raw model output of each exported model-handled message, in order (for an
+    imported turn, its recorded commands as the project's model would write them).
+    Buttons, intents and direct commands never reach the model and have no entry; nor
+    has a turn whose model call failed (a replay of it fails with a cassette miss)."""
     entries = []
+    syntax = project_syntax(project)
     for trace in exported_turns(masked_traces(traces, project)):
         message = model_message(trace)
-        if message is not None and trace.raw_output is not None:
+        if message is None:
+            continue
+        if trace.raw_output is not None:
             entries.append(CassetteEntry(message, trace.raw_output))
+        elif is_imported(trace):
+            entries.append(CassetteEntry(message, write_commands(recorded_commands(trace), syntax)))
     return entries
+
+
+def recorded_stubs(
+    turns: Sequence[TurnTrace], project: Project | None, case: str
+) -> tuple[dict[str, JSONObject], list[str]]:
+    """`stub_custom_actions` for the custom actions of imported `turns`, keyed to test
+    case `case`: what each did in production (its first run, when it ran more than once;
+    a note says so), and notes for the user."""
+    custom = set(project.custom_actions) if project is not None else set()
+    stubs: dict[str, JSONObject] = {}
+    notes: list[str] = []
+    for trace in turns:
+        if not is_imported(trace):
+            continue
+        for run in recorded_runs(trace.events):
+            if run.name not in custom:
+                continue
+            key = stub_key(case, run.name)
+            stub = _stub(run)
+            if key not in stubs:
+                stubs[key] = stub
+                if run.error is not None:
+                    notes.append(
+                        f"{run.name} failed in production ({run.error}): its stub fails too "
+                        "(`error:`, which Rasa's e2e runner ignores)"
+                    )
+            elif stubs[key] != stub and not any(n.startswith(f"{run.name} ran ") for n in notes):
+                notes.append(
+                    f"{run.name} ran more than once with different results: a test case has "
+                    "one stub per action, and it answers every run with the first"
+                )
+    return stubs, notes
+
+
+def _stub(run: RecordedRun) -> JSONObject:
+    if run.error is not None:
+        return {"error": run.error}
+    events: list[JSONValue] = []
+    responses: list[JSONValue] = []
+    for event in run.events:
+        if event.get("event") == "bot":
+            response: JSONObject = {"text": event.get("text")}
+            data = event.get("data")
+            if isinstance(data, dict):
+                response.update({k: v for k, v in data.items() if v not in (None, [], {})})
+            responses.append(response)
+        elif event.get("event") == "slot":
+            events.append({"event": "slot", "name": event.get("name"), "value": event.get("value")})
+        else:
+            events.append({k: v for k, v in event.items() if k not in _NOT_STUBBED})
+    return {"events": events, "responses": responses}
 
 
 # --- files ----------------------------------------------------------------------------------
@@ -405,6 +479,7 @@ class ExportResult:
     name: str
     user_steps: int
     model_outputs: int
+    notes: list[str] = field(default_factory=list)
 
 
 def export_comment(session_id: str | None, generator: str, started: datetime | str) -> str:
@@ -451,8 +526,14 @@ def write_export(
         except BaseException:
             path.unlink(missing_ok=True)
             raise
+    _stubs, notes = recorded_stubs(exported_turns(masked_traces(traces, project)), project, name)
     return ExportResult(
-        path, cassette_path, name, len(exported_turns(traces)), len(entries) if cassette else 0
+        path,
+        cassette_path,
+        name,
+        len(exported_turns(traces)),
+        len(entries) if cassette else 0,
+        notes,
     )
 
 

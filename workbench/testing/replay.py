@@ -22,15 +22,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
-from workbench.calm.commands import Command
 from workbench.calm.names import is_session_start
-from workbench.calm.rasa_commands import command_from_rasa
 from workbench.calm.values import JSONObject
 from workbench.errors import WorkbenchError
 from workbench.knowledge.recorded import RecordedKnowledge
 from workbench.project.model import Project
 from workbench.session import CustomActionRunner, Session
-from workbench.store.rasa_import import GENERATOR as IMPORTED
+from workbench.store.rasa_import import is_imported, recorded_commands
 from workbench.store.redact import MASK, PLACEHOLDER
 from workbench.trace.records import BotMessage, Event, StackFrame
 from workbench.trace.text import bot_message_lines, command_text, dropped_text, flow_change
@@ -105,15 +103,8 @@ def recording(trace: TurnTrace, message: str) -> Recording:
         prompt_tokens=trace.prompt_tokens,
         retrieved_flows=tuple(trace.retrieved_flows),
         origin=trace,
-        commands=recorded_commands(trace) if trace.generator == IMPORTED else None,
+        commands=recorded_commands(trace) if is_imported(trace) else None,
     )
-
-
-def recorded_commands(trace: TurnTrace) -> tuple[Command, ...]:
-    """The commands an imported turn recorded (as Rasa's generator made them), as
-    commands again; one this version does not know is left out."""
-    found = (command_from_rasa(record.as_dict()) for record in trace.commands)
-    return tuple(command for command in found if command is not None)
 
 
 class RecordedGenerator(RecordedOutputGenerator):
