@@ -194,3 +194,21 @@ def test_an_exported_production_conversation_keeps_its_secrets_masked(sample, ca
     written = test.read_text(encoding="utf-8") + cassette.read_text(encoding="utf-8")
     assert "8642" not in written
     assert 'user: "0000"' in written and "set slot pin 0000" in written
+
+
+def test_what_the_model_saw_and_said_is_kept_where_rasa_recorded_it(sample):
+    with SessionStore(sample) as store:
+        recorded = store.get_turns(session_of(sample, "order-7f3a"))
+        plain = store.get_turns(session_of(sample, "mars-91d0"))
+    first = recorded[1]
+    assert first.prompt is not None and "check_order_status" in first.prompt
+    assert first.raw_output == "start flow check_order_status"
+    assert first.usage is not None
+    assert (first.usage.model, first.usage.latency_ms, first.usage.completion_tokens) == (
+        "gpt-4o-2024-11-20",
+        640.0,
+        9,
+    )
+    assert first.prompt_tokens == first.usage.prompt_tokens and first.prompt_tokens > 0
+    # recorded without `record_commands_and_prompts`: the commands only
+    assert (plain[1].prompt, plain[1].raw_output, plain[1].usage) == (None, None, None)

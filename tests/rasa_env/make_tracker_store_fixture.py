@@ -25,6 +25,7 @@ import os
 import sqlite3
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +33,15 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no network here
 
 # imported first: importing the stack frames alone runs into a circular import in Rasa
 import rasa.dialogue_understanding.commands  # noqa: F401  # isort: skip
+import rasa.dialogue_understanding.utils as du_utils
 from rasa.core.tracker_stores.sql_tracker_store import SQLTrackerStore
 from rasa.dialogue_understanding.stack.dialogue_stack import DialogueStack
+from rasa.dialogue_understanding.utils import add_prompt_to_message_parse_data
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event as RasaEvent
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.providers.llm.llm_response import LLMResponse, LLMUsage
 
 from workbench.actions.protocol import ActionResult
 from workbench.project.loader import load_project
@@ -87,10 +92,14 @@ def rasa_command(command: dict[str, Any]) -> dict[str, Any]:
 
 
 class Conversation:
-    """One conversation: the engine's session and the Rasa tracker its events make."""
+    """One conversation: the engine's session and the Rasa tracker its events make.
+    With `prompts`, each message records the command generator's prompt and reply in
+    its `parse_data`, as Rasa does with `record_commands_and_prompts` on."""
 
-    def __init__(self, session: Session, start: float) -> None:
+    def __init__(self, session: Session, start: float, prompts: bool = False) -> None:
         self.session = session
+        self.prompts = prompts
+        session.preview_prompt = prompts
         self.tracker = DialogueStateTracker(session.tracker.sender_id, slots=[])
         self.clock = start
         for event in session.start():
@@ -115,6 +124,8 @@ class Conversation:
                 parse_data = dict(data.get("parse_data") or {})
                 parse_data["text"] = text
                 parse_data["commands"] = [rasa_command(c) for c in parse_data.get("commands", [])]
+                if self.prompts and trace.prompt_preview:
+                    parse_data["prompts"] = [self.prompt_record(trace)]
                 data["parse_data"] = parse_data
             elif event.type == "action" and event.name != "action_listen":
                 run = next((r for r in outcomes if r.name == event.name), None)
@@ -129,6 +140,30 @@ class Conversation:
                 }
             self.add(data)
 
+    def prompt_record(self, trace: Any) -> dict[str, Any]:
+        """The command generator's entry in `parse_data.prompts`, made by Rasa's own
+        code from the prompt the engine rendered and the commands as the model's reply."""
+        reply = "\n".join(c.dsl for c in trace.parsed_commands)
+        response = LLMResponse(
+            id=f"chatcmpl-{trace.index}",
+            choices=[reply],
+            created=int(self.clock),
+            model="gpt-4o-2024-11-20",
+            usage=LLMUsage(prompt_tokens=len(trace.prompt_preview) // 4, completion_tokens=9),
+            latency_ms=640.0 + trace.index,
+        )
+        message = Message(data={"text": trace.user_text})
+        with recording_prompts():
+            add_prompt_to_message_parse_data(
+                message=message,
+                component_name="CompactLLMCommandGenerator",
+                prompt_name="command_generator_prompt",
+                user_prompt=trace.prompt_preview,
+                llm_response=response,
+            )
+        record: dict[str, Any] = message.get("prompts")[0]
+        return record
+
     def stack(self, event: Event) -> None:
         """Rasa's own patch from the tracker's stack to the engine's, as its event."""
         frames = [dict(frame.as_dict()) for frame in event.resolved or ()]
@@ -139,26 +174,40 @@ class Conversation:
             self.tracker.update(rasa_event)
 
 
-async def held(sender_id: str, start: float, messages: list[str], failing: str = "") -> Any:
-    project = load_project(SAMPLE).project
+class recording_prompts:
+    """Rasa's `record_commands_and_prompts` switch, on for the block."""
+
+    def __enter__(self) -> None:
+        self.before = du_utils.record_commands_and_prompts
+        du_utils.record_commands_and_prompts = True
+
+    def __exit__(self, *exc: object) -> None:
+        du_utils.record_commands_and_prompts = self.before
+
+
+async def held(
+    sender_id: str, start: float, messages: list[str], failing: str = "", prompts: bool = False
+) -> Any:
+    # the workbench's own prompt: Rasa's prompt text is Rasa's, not to be copied here
+    project = replace(load_project(SAMPLE).project, prompt="workbench")
     generator, _label = choose_generator(project, offline=True)
     actions: Any = make_actions(project)
     if failing:
         actions = FailingAction(actions, failing)
     session = new_session(project, generator, actions=actions, sender_id=sender_id, offline=True)
-    conversation = Conversation(session, start)
+    conversation = Conversation(session, start, prompts)
     for message in messages:
         await conversation.say(message)
     return conversation.tracker
 
 
-CONVERSATIONS: list[tuple[str, float, list[str], str]] = [
-    # order status, asked for the order number, to the end
-    ("order-7f3a", START, ["where is my order?", "it's A1001", "no, that's all"], ""),
+CONVERSATIONS: list[tuple[str, float, list[str], str, bool]] = [
+    # order status, asked for the order number, to the end; Rasa recorded the prompts
+    ("order-7f3a", START, ["where is my order?", "it's A1001", "no, that's all"], "", True),
     # cancel_order, whose custom action fails: pattern_internal_error
-    ("cancel-b2c4", START + 3600, ["please cancel my order A1002"], "action_check_order"),
+    ("cancel-b2c4", START + 3600, ["please cancel my order A1002"], "action_check_order", False),
     # a message no flow fits: pattern_cannot_handle
-    ("mars-91d0", START + 7200, ["I need help with my car insurance claim"], ""),
+    ("mars-91d0", START + 7200, ["I need help with my car insurance claim"], "", False),
     # loyalty points behind a PIN (which the import must mask), then a human: handoff
     (
         "handoff-e5b7",
@@ -170,6 +219,7 @@ CONVERSATIONS: list[tuple[str, float, list[str], str]] = [
             "I want to talk to a real person",
         ],
         "",
+        False,
     ),
 ]
 

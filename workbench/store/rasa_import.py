@@ -7,7 +7,10 @@ everything up to the next one. Each turn's trace is rebuilt from the events alon
 user's text and the commands Rasa stored in its `parse_data`, the bot's messages, the
 actions run and the events that followed each, the slots before and after, and the
 dialogue stack after every `stack` event (Rasa stores JSON patches, applied in turn).
-Nothing a model saw (prompts, raw output) is in a tracker store, so none is here."""
+What the model saw and said is there only when Rasa recorded it (its
+`record_commands_and_prompts` switch: the command generator's prompt in the message's
+`parse_data.prompts`, with the model's reply and usage); then the turn has its prompt,
+raw output and usage as a turn held in the workbench has."""
 
 from __future__ import annotations
 
@@ -35,6 +38,7 @@ from workbench.trace.records import (
     BotMessage,
     CommandRecord,
     Event,
+    ModelUsage,
     StackFrame,
     resolve_stack_events,
 )
@@ -205,12 +209,17 @@ def _turn(
         elif event.type in ("reset_slots", "restart"):
             slots_after.clear()
     first, last = _stamp(group[0]), _stamp(group[-1])
+    prompt, raw_output, usage = _recorded_prompt(user)
     return TurnTrace(
         index=index,
         user_text=str(user.get("text") or "") if user is not None else SESSION_START_MESSAGE,
         generator=GENERATOR,
         source="user" if user is not None else SESSION_START_SOURCE,
         commands=_commands(user),
+        prompt=prompt,
+        prompt_tokens=usage.prompt_tokens if usage is not None else None,
+        raw_output=raw_output,
+        usage=usage,
         events=events,
         bot_messages=[BotMessage.of_event(e) for e in events if e.type == "bot"],
         actions=_actions(events),
@@ -227,8 +236,9 @@ def _turn(
 
 
 def is_imported(trace: TurnTrace) -> bool:
-    """A turn read from a tracker store: it kept the commands, never a model reply."""
-    return trace.generator == GENERATOR and trace.raw_output is None
+    """A turn read from a tracker store: it has the commands Rasa recorded, and a model
+    reply only where Rasa recorded the prompts too."""
+    return trace.generator == GENERATOR
 
 
 def recorded_commands(trace: TurnTrace) -> tuple[Command, ...]:
@@ -253,6 +263,46 @@ def _commands(user: JSONObject | None) -> list[CommandRecord]:
         command = command_from_rasa(raw)
         records.append(CommandRecord.of(command) if command else CommandRecord.from_dict(raw))
     return records
+
+
+def _recorded_prompt(user: JSONObject | None) -> tuple[str | None, str | None, ModelUsage | None]:
+    """(prompt, the model's reply, usage) of the command generator, where Rasa recorded
+    them in the message's `parse_data.prompts`."""
+    parse_data = user.get("parse_data") if user is not None else None
+    prompts = parse_data.get("prompts") if isinstance(parse_data, Mapping) else None
+    for entry in prompts if isinstance(prompts, list) else []:
+        if not isinstance(entry, Mapping) or not str(entry.get("component_name") or "").endswith(
+            "CommandGenerator"
+        ):
+            continue
+        prompt = _str(entry.get("user_prompt"))
+        system = _str(entry.get("system_prompt"))
+        if system and prompt:
+            prompt = f"{system}\n\n{prompt}"
+        response = entry.get("llm_response_metadata")
+        if not isinstance(response, Mapping):
+            return prompt, None, None
+        choices = response.get("choices")
+        reply = _str(choices[0]) if isinstance(choices, list) and choices else None
+        counts = response.get("usage")
+        counts = counts if isinstance(counts, Mapping) else {}
+        latency = response.get("latency_ms")
+        usage = ModelUsage(
+            model=_str(response.get("model")),
+            latency_ms=float(latency) if isinstance(latency, (int, float)) else None,
+            prompt_tokens=_count(counts.get("prompt_tokens")),
+            completion_tokens=_count(counts.get("completion_tokens")),
+        )
+        return prompt, reply, usage
+    return None, None, None
+
+
+def _str(value: JSONValue) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _count(value: JSONValue) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _actions(events: Sequence[Event]) -> list[ActionRun]:
