@@ -210,12 +210,16 @@ def _turn(
             slots_after.clear()
     first, last = _stamp(group[0]), _stamp(group[-1])
     prompt, raw_output, usage = _recorded_prompt(user)
+    # what Rasa's generator made of the message; the cleaning after it is not stored,
+    # so the same commands stand for what was accepted
+    commands = _commands(user)
     return TurnTrace(
         index=index,
         user_text=str(user.get("text") or "") if user is not None else SESSION_START_MESSAGE,
         generator=GENERATOR,
         source="user" if user is not None else SESSION_START_SOURCE,
-        commands=_commands(user),
+        parsed_commands=list(commands),
+        commands=commands,
         prompt=prompt,
         prompt_tokens=usage.prompt_tokens if usage is not None else None,
         raw_output=raw_output,
