@@ -101,6 +101,13 @@ class PythonActions:
             forget(previous.name)
         return True
 
+    def prepare(self, project: Project) -> None:
+        """Import the package and what runs it now (not at the first call): processes
+        forked from this one then start with them imported."""
+        self.refresh(project)
+        self._sdk_classes()
+        self._domain_dict(project)
+
     def close(self) -> None:
         if self._loaded is not None:
             forget(self._loaded.name)

@@ -126,6 +126,7 @@ class ParallelRun:
         not have run a case yet), unless they were spawned already."""
         if self.pool is not None:
             return
+        runner.prepare_actions()  # loaded once here, not once per worker
         if threading.active_count() > 1:
             self._spawn()
             return

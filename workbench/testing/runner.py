@@ -180,6 +180,13 @@ class E2ERunner:
         if callable(close):
             await close()
 
+    def prepare_actions(self) -> None:
+        """Make the project's action runner now and load what it runs in this process
+        (in-process actions), before workers are forked from it."""
+        prepare = getattr(self._fallback_runner(), "prepare", None)
+        if callable(prepare):
+            prepare(self.project)
+
     def actions_for(self, test_file: TestFile, case: TestCase) -> CustomActionRunner | None:
         fallback = self._fallback_runner()
         if not test_file.stub_custom_actions:
