@@ -485,3 +485,59 @@ def test_listing_pages_through_the_store(
         assert [r["sender_id"] for r in listed(capsys, str(project), "--tracker-store", url)] == ALL
         rows = listed(capsys, str(project), "--tracker-store", url, "--text", "order")
         assert [r["sender_id"] for r in rows] == ["cancel-b2c4", "order-7f3a"]
+
+
+def test_a_production_internal_error_from_postgresql_becomes_a_passing_test(
+    loaded_pg: PostgresServer, tmp_path: Path, capsys
+):
+    """From the store to a test: list the conversations that hit an internal error,
+    import one, replay it on the project as it was and as it is after an edit, and
+    export it as a test that passes."""
+    import shutil
+
+    from workbench.cli.test import cmd_test
+
+    sample = tmp_path / "sample_project"
+    shutil.copytree(
+        Path(__file__).resolve().parent.parent / "sample_project",
+        sample,
+        ignore=shutil.ignore_patterns(".calm", "__pycache__"),
+    )
+    url = loaded_pg.url()
+    [found] = listed(capsys, str(sample), "--tracker-store", url, "--pattern", "internal_error")
+    assert found["sender_id"] == "cancel-b2c4"
+    code, _out, err = run(capsys, str(sample), "--tracker-store", url, "cancel-b2c4")
+    assert code == 0, err
+    with SessionStore(sample) as store:
+        [summary] = store.list_sessions()
+
+    code, out, _ = main_out(capsys, "replay", summary.id, str(sample))
+    assert code == 0 and "same behaviour for all 2 turns" in out
+    code, out, _ = main_out(capsys, "export", summary.id, str(sample))
+    assert code == 0
+    test = sample / "e2e_tests" / "production_cancel_b2c4.yml"
+    cassette = sample / "e2e_tests" / "production_cancel_b2c4.cassette.yml"
+    assert cmd_test([str(sample), str(test), "--cassette", str(cassette), "-q"]) == 0
+    assert "1 passed" in capsys.readouterr().out
+
+    # today the flow says something before it looks the order up
+    flows = sample / "data" / "flows" / "orders.yml"
+    flows.write_text(
+        flows.read_text(encoding="utf-8").replace(
+            "such as A1002\n      - action: action_check_order",
+            "such as A1002\n      - action: utter_checking_order\n"
+            "      - action: action_check_order",
+        ),
+        encoding="utf-8",
+    )
+    (sample / "domain" / "checking.yml").write_text(
+        'version: "3.1"\nresponses:\n  utter_checking_order:\n'
+        '    - text: "Let me look that order up."\n',
+        encoding="utf-8",
+    )
+    code, out, _ = main_out(capsys, "replay", summary.id, str(sample))
+    assert code == 1
+    flat = " ".join(out.split())
+    assert "turn 1 of 2 behaves differently, user: 'please cancel my order A1002'" in flat
+    assert "bot messages, now: [utter_checking_order] 'Let me look that order up.'" in flat
+    assert postgres_counts(loaded_pg) == (FIXTURE_ROWS, 0)
