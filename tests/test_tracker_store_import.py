@@ -14,10 +14,14 @@ from tracker_store_servers import (
     PASSWORD,
     PostgresServer,
     free_port,
+    listed,
     load_postgres,
     make_sqlite_store,
     postgres_counts,
     postgres_server,
+)
+from tracker_store_servers import (
+    run_import as run,
 )
 
 from workbench.cli.main import main
@@ -51,18 +55,6 @@ def loaded_pg(pg: PostgresServer) -> PostgresServer:
 @pytest.fixture
 def project(make_project) -> Path:
     return make_project()
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(["sessions", "import", *argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def listed(capsys, *argv: str) -> list[dict]:
-    code, out, err = run(capsys, *argv, "--list", "--format", "json")
-    assert code == 0, err
-    return json.loads(out)
 
 
 # -- where the store is ---------------------------------------------------------------------

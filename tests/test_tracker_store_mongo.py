@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from bson import ObjectId
 from tracker_store_servers import FIXTURE, fixture_rows, free_port, make_sqlite_store
+from tracker_store_servers import run_import as run
 
-from workbench.cli.main import main
 from workbench.project.tracker_store import (
     MongoStoreConfig,
     RedisStoreConfig,
@@ -32,12 +32,6 @@ from workbench.store.sql_tracker_store import SqlTrackerStoreReader
 from workbench.store.stored_trackers import event_rows, summed_up, tracker_entries
 
 MONGO_FIXTURE = FIXTURE.parent / "mongo.json"
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(["sessions", "import", *argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 # -- configuration --------------------------------------------------------------------------
@@ -199,7 +193,7 @@ def test_rasas_mongo_documents_read_as_the_same_events_and_turns_as_its_sql_rows
             assert document["latest_event_time"] == aggregated[sender].last_at
     only_listed = event_rows("x", documents[0]["events"], ("user", "bot"))
     assert {r.type_name for r in only_listed} == {"user", "bot"}
-    assert [r.id for r in only_listed][:2] == [4, 10]  # their places in the whole list
+    assert [r.id for r in only_listed][:2] == [4, 12]  # their places in the whole list
 
 
 def test_values_only_mongodb_has_are_read_as_text():

@@ -16,12 +16,15 @@ from tracker_store_servers import (
     REDIS_PASSWORD,
     RedisServer,
     free_port,
+    listed,
     make_sqlite_store,
     redis_fixture,
     redis_server,
 )
+from tracker_store_servers import (
+    run_import as run,
+)
 
-from workbench.cli.main import main
 from workbench.project.tracker_store import from_url
 from workbench.store.rasa_tracker_store import TrackerStoreError
 from workbench.store.redis_tracker_store import RedisTrackerStoreReader
@@ -48,18 +51,6 @@ def project(make_project) -> Path:
     return make_project()
 
 
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(["sessions", "import", *argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def listed(capsys, *argv: str) -> list[dict]:
-    code, out, err = run(capsys, *argv, "--list", "--format", "json")
-    assert code == 0, err
-    return json.loads(out)
-
-
 def test_redis_lists_what_the_sql_store_lists_and_writes_nothing(
     project: Path, rasa_keys: RedisServer, tmp_path: Path, capsys
 ):
@@ -84,7 +75,7 @@ def test_redis_lists_what_the_sql_store_lists_and_writes_nothing(
         (["--pattern", "human_handoff"], ["handoff-e5b7"]),
         (["--flow", "check_order_status"], ["order-7f3a"]),
         (["--flow", "pattern_cannot_handle"], []),
-        (["--text", "WEATHER mars"], ["mars-91d0"]),
+        (["--text", "INSURANCE car"], ["mars-91d0"]),
         (["--text", "shipped"], ["order-7f3a"]),
         (["--sender", "cancel-b2c4"], ["cancel-b2c4"]),
         (["--sender", "nobody"], []),
@@ -106,7 +97,7 @@ def test_a_conversation_from_redis_is_imported_as_from_sql(
     before = rasa_keys.command_calls()
     code, out, err = run(capsys, str(from_redis), "--tracker-store", rasa_keys.url(), "order-7f3a")
     assert code == 0, err
-    assert "imported order-7f3a as session" in out and "(3 turns)" in out
+    assert "imported order-7f3a as session" in out and "(4 turns)" in out
     sqlite = make_sqlite_store(tmp_path / "rasa.db")
     assert (
         run(capsys, str(from_sql), "--tracker-store", f"sqlite:///{sqlite}", "order-7f3a")[0] == 0
@@ -129,14 +120,13 @@ def test_a_conversation_from_redis_is_imported_as_from_sql(
         "/session_start",
         "where is my order?",
         "it's A1001",
+        "no, that's all",
     ]
-    for mine, theirs in zip(redis_turns, sql_turns, strict=True):
-        assert mine.commands == theirs.commands
-        assert mine.bot_texts == theirs.bot_texts
-        assert mine.stack_after == theirs.stack_after
-        assert mine.slots_after == theirs.slots_after
-        assert [e.type for e in mine.events] == [e.type for e in theirs.events]
-    assert redis_turns[2].slots_after == {"order_id": "A1001", "order_status": "shipped"}
+    assert redis_turns == sql_turns  # every turn, field for field
+    assert [(c.name, c.flow) for c in redis_turns[1].commands] == [
+        ("start flow", "check_order_status")
+    ]
+    assert redis_turns[2].slots_after["order_status"] == "shipped"
     assert rasa_keys.writes_since(before) == []
 
 

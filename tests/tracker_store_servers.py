@@ -186,6 +186,25 @@ def postgres_counts(server: PostgresServer) -> tuple[int, int]:
     return int(events), int(writes)
 
 
+# -- the command ----------------------------------------------------------------------------
+
+
+def run_import(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """`calm-tui sessions import ARGV`: (exit code, stdout, stderr)."""
+    from workbench.cli.main import main
+
+    code = main(["sessions", "import", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def listed(capsys: pytest.CaptureFixture[str], *argv: str) -> list[dict[str, Any]]:
+    """`sessions import ARGV --list --format json`, which must succeed."""
+    code, out, err = run_import(capsys, *argv, "--list", "--format", "json")
+    assert code == 0, err
+    return json.loads(out)
+
+
 # -- Redis ----------------------------------------------------------------------------------
 
 REDIS_FIXTURE = FIXTURE.parent / "redis.json"
