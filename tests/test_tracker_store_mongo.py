@@ -173,7 +173,7 @@ def test_a_mongodb_server_that_is_down_is_a_clear_error(make_project, capsys, mo
 # -- Rasa's documents -----------------------------------------------------------------------
 
 
-def test_rasas_mongo_documents_read_as_the_same_events_and_turns_as_its_sql_rows(
+def test_rasas_mongo_documents_read_as_the_same_events_as_its_sql_rows(
     tmp_path: Path,
 ):
     documents = json.loads(MONGO_FIXTURE.read_text(encoding="utf-8"))
