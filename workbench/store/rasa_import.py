@@ -31,8 +31,7 @@ from workbench.calm.names import (
 )
 from workbench.calm.rasa_commands import command_from_rasa
 from workbench.calm.values import JSONObject, JSONValue, SlotValue
-from workbench.errors import WorkbenchError
-from workbench.store.rasa_tracker_store import EventRow, SenderRow
+from workbench.store.rasa_tracker_store import EventRow, MalformedEventError, SenderRow
 from workbench.trace.records import (
     ActionRun,
     BotMessage,
@@ -55,18 +54,17 @@ WATCHED_PATTERNS = {
 LISTING_TYPES = ("user", "bot", "flow_started", "stack")
 
 
-class MalformedEventError(WorkbenchError, ValueError):
-    """A stored event whose data is no JSON object."""
-
-
 def event_of(row: EventRow) -> JSONObject:
     """The event a row holds; one without a type of its own takes the row's `type_name`
     (a type this version does not know is kept as it is)."""
-    where = f"conversation '{row.sender_id}', event row {row.id} ({row.type_name or '?'})"
-    try:
-        data = json.loads(row.data or "")
-    except ValueError as exc:
-        raise MalformedEventError(f"{where}: its data is not JSON ({exc})") from exc
+    where = f"{row.place} ({row.type_name or '?'})"
+    if isinstance(row.data, dict):  # an entry of a stored tracker, decoded with it
+        data: JSONValue = dict(row.data)
+    else:
+        try:
+            data = json.loads(row.data or "")
+        except ValueError as exc:
+            raise MalformedEventError(f"{where}: its data is not JSON ({exc})") from exc
     if not isinstance(data, dict):
         raise MalformedEventError(
             f"{where}: its data is a JSON {type(data).__name__}, not an event object"
@@ -111,7 +109,7 @@ def conversation_info(sender: SenderRow, rows: Iterable[EventRow]) -> Conversati
     flows: list[str] = []
     hit: set[str] = set()
     texts: list[str] = []
-    unreadable = 0
+    unreadable = 1 if sender.unreadable else 0
     for row in rows:
         try:
             event = event_of(row)

@@ -1,18 +1,27 @@
 """List the conversations of a Rasa tracker store, and import them as sessions.
 
-Listing pages through the store: the server aggregates a page of conversations (and
-narrows them by time, sender and the texts a filter needs), then only the events a
-listing shows are read for that page, and each conversation is checked exactly.
+Listing pages through the store: the store gives a page of conversations at a time
+(narrowed by time, sender and the texts a filter needs, where it can) with the events a
+listing shows, and each conversation is checked exactly here. Only the newest `limit`
+matches are kept, so a store that cannot sort (Redis) is walked once in bounded memory.
 An import reads one conversation and stores it in one transaction: a conversation
 that cannot be read whole (a row whose data is no event) is not stored at all."""
 
 from __future__ import annotations
 
+import heapq
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from workbench.errors import WorkbenchError
+from workbench.project.tracker_store import (
+    MongoStoreConfig,
+    RedisStoreConfig,
+    SqlStoreConfig,
+    TrackerStoreConfig,
+)
 from workbench.store.rasa_import import (
     LISTING_TYPES,
     WATCHED_PATTERNS,
@@ -21,7 +30,7 @@ from workbench.store.rasa_import import (
     event_of,
     turns_of,
 )
-from workbench.store.rasa_tracker_store import EventRow, Narrowing, TrackerStoreReader
+from workbench.store.rasa_tracker_store import Narrowing, TrackerStoreReader
 from workbench.store.redact import Scrubber
 from workbench.store.sessions import SessionStore
 
@@ -72,27 +81,50 @@ class ConversationFilter:
         return all(word in said for word in self.words)
 
 
+def open_tracker_store(config: TrackerStoreConfig, base: Path | None = None) -> TrackerStoreReader:
+    """The reader for the store (a relative SQLite path is taken from `base`)."""
+    if isinstance(config, SqlStoreConfig):
+        from workbench.store.sql_tracker_store import SqlTrackerStoreReader
+
+        return SqlTrackerStoreReader(config, base)
+    if isinstance(config, RedisStoreConfig):
+        from workbench.store.redis_tracker_store import RedisTrackerStoreReader
+
+        return RedisTrackerStoreReader(config)
+    if isinstance(config, MongoStoreConfig):
+        from workbench.store.mongo_tracker_store import MongoTrackerStoreReader
+
+        return MongoTrackerStoreReader(config)
+    raise TypeError(f"no reader for {config!r}")
+
+
 def list_conversations(
     reader: TrackerStoreReader, wanted: ConversationFilter, limit: int
 ) -> list[ConversationInfo]:
     """Up to `limit` conversations that match, newest last message first."""
-    narrowing = wanted.narrowing()
-    found: list[ConversationInfo] = []
-    after: tuple[float, str] | None = None
-    while len(found) < limit:
-        page = reader.senders(narrowing, PAGE_SIZE, after)
-        rows: dict[str, list[EventRow]] = {}
-        for row in reader.events_of_senders([s.sender_id for s in page], LISTING_TYPES):
-            rows.setdefault(row.sender_id, []).append(row)
-        for sender in page:
-            info = conversation_info(sender, rows.get(sender.sender_id, []))
-            if wanted.matches(info):
-                found.append(info)
-        last = page[-1] if page else None
-        if len(page) < PAGE_SIZE or last is None or last.last_at is None:
+    # the newest `limit` matches so far, oldest on top; by sender, as a store may give
+    # one twice (Redis' SCAN does while its table grows)
+    kept: list[tuple[tuple[float, str], ConversationInfo]] = []
+    senders: set[str] = set()
+    for page in reader.listing(wanted.narrowing(), LISTING_TYPES, PAGE_SIZE):
+        for listed in page:
+            info = conversation_info(listed.sender, listed.events)
+            if info.sender_id in senders or not wanted.matches(info):
+                continue
+            entry = (_newness(info), info)
+            if len(kept) < limit:
+                heapq.heappush(kept, entry)
+                senders.add(info.sender_id)
+            elif entry[0] > kept[0][0]:
+                senders.discard(heapq.heappushpop(kept, entry)[1].sender_id)
+                senders.add(info.sender_id)
+        if reader.newest_first and len(kept) >= limit:
             break
-        after = (last.last_at, last.sender_id)
-    return found[:limit]
+    return [info for _, info in sorted(kept, key=lambda e: e[0], reverse=True)]
+
+
+def _newness(info: ConversationInfo) -> tuple[float, str]:
+    return (info.last_at if info.last_at is not None else float("-inf"), info.sender_id)
 
 
 @dataclass(frozen=True)
