@@ -427,6 +427,87 @@ def _time_sessions_show(root: Path, session_id: str, contextlib, io) -> float:
     return (time.perf_counter() - start) * 1000
 
 
+# the conversations a `sessions stats` store is made of: a cancellation, a flow that does
+# not exist (a dropped command), gibberish (cannot handle), a handoff, an answer
+STATS_CONVERSATIONS = [
+    ["/session_start", "where is my order", "/cancel flow", "/start flow nonexistent"],
+    ["/session_start", "where is my order A1001", "blorp", "thanks"],
+    ["/session_start", "I want to talk to a human"],
+    ["/session_start", "I want to cancel my order A1002", "yes", "no"],
+    ["/session_start", "how many loyalty points do I have", "/start flow nonexistent"],
+]
+STATS_SESSIONS = 2000
+
+
+@case("sessions_stats")
+def sessions_stats(repeat: int) -> list[float]:
+    """`calm-tui sessions stats` figures (store/stats.py, in-process) of a store of 2,000
+    sessions: five real conversations (offline generator) copied row by row. The extra
+    lines give the store's size and the peak Python memory of one count."""
+    import asyncio
+    import tempfile
+    import tracemalloc
+
+    from workbench.actions.runner import make_action_runner
+    from workbench.project.loader import load_project
+    from workbench.session import Session
+    from workbench.store import SessionStore
+    from workbench.store.stats import conversation_stats
+    from workbench.understanding.offline.generator import OfflineGenerator
+
+    with tempfile.TemporaryDirectory() as folder:
+        root = _sample_copy(folder)
+        project = load_project(root).project
+        store = SessionStore(root)
+        originals = []
+        for messages in STATS_CONVERSATIONS:
+            session = Session(project, OfflineGenerator(), actions=make_action_runner(project))
+
+            async def chat(session=session, messages=messages) -> list:
+                return [await session.handle(text) for text in messages]
+
+            session_id = store.create_session("offline", "default", 0, project.fingerprint)
+            for trace in asyncio.run(chat()):
+                store.add_turn(session_id, trace)
+            originals.append(session_id)
+        with store.db.conn:
+            for number in range(STATS_SESSIONS - len(originals)):
+                source, copy = originals[number % len(originals)], f"copy-{number:05d}"
+                store.db.execute(
+                    "INSERT INTO sessions SELECT ?, title, started_at, updated_at,"
+                    " project_fingerprint, generator, sender_id, seed, turn_count, status,"
+                    " origin FROM sessions WHERE id = ?",
+                    (copy, source),
+                )
+                store.db.execute(
+                    "INSERT INTO turns (session_id, idx, user_text, bot_text, trace_json,"
+                    " started_at, duration_ms) SELECT ?, idx, user_text, bot_text, trace_json,"
+                    " started_at, duration_ms FROM turns WHERE session_id = ?",
+                    (copy, source),
+                )
+        turns, size = store.db.execute(
+            "SELECT COUNT(*), SUM(length(CAST(trace_json AS BLOB))) FROM turns"
+        ).fetchone()
+        samples = timed(lambda: conversation_stats(store), repeat, warmup=1)
+        tracemalloc.start()
+        stats = conversation_stats(store)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        store.close()
+    lines = [
+        f"{stats.sessions} sessions, {turns} turns, {size / 1e6:.0f} MB of stored traces",
+        f"peak Python memory of one count: {peak / 1024:.0f} KiB",
+    ]
+    DERIVED["sessions_stats"] = lambda _summary: {
+        "sessions": stats.sessions,
+        "turns": turns,
+        "trace_bytes": size,
+        "peak_kib": peak / 1024,
+        "report": lines,
+    }
+    return samples
+
+
 UNDERSTANDING_MESSAGE = "I want to send back a damaged item and get my money back"
 
 

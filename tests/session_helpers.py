@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from workbench.actions.runner import make_action_runner
@@ -58,8 +59,10 @@ def record(
     generator: CommandGenerator | None = None,
     seed: int = 0,
     sender_id: str = "default",
+    at: datetime | None = None,
 ) -> str:
-    """Chat on the project as `calm-tui shell` does and store every turn; the session id."""
+    """Chat on the project as `calm-tui shell` does and store every turn; the session id.
+    `at`: when the first turn ended (a minute between turns), instead of now."""
     project = load(root)
     generator = generator or OfflineGenerator()
     session = Session(
@@ -76,8 +79,9 @@ def record(
     traces = asyncio.run(chat())
     with SessionStore(root) as store:
         session_id = store.create_session(generator.name, sender_id, seed, project.fingerprint)
-        for trace in traces:
-            store.add_turn(session_id, trace)
+        for number, trace in enumerate(traces):
+            finished = None if at is None else at + timedelta(minutes=number)
+            store.add_turn(session_id, trace, finished_at=finished)
     return session_id
 
 

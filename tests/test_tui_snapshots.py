@@ -155,3 +155,51 @@ def test_history_log_on_an_earlier_turn_wide(project, snap_compare):
         await _still(pilot)
 
     assert snap_compare(_history_app(project), terminal_size=(160, 45), run_before=run_before)
+
+
+def _flow_turn(index: int, text: str, *events: tuple[str, str], dropped: str = "") -> TurnTrace:
+    return TurnTrace.from_dict(
+        {
+            "index": index,
+            "user_text": text,
+            "events": [{"event": kind, "flow_id": flow} for kind, flow in events],
+            "dropped": [{"reason": dropped, "command": None, "line": text}] if dropped else [],
+        }
+    )
+
+
+def test_session_statistics(project, snap_compare):
+    """The Statistics view of the browser, on its Dropped tab at 80x24."""
+    with SessionStore(project) as store:
+        for number, turns in enumerate(
+            [
+                [
+                    _flow_turn(1, "where is my order", ("flow_started", "check_order_status")),
+                    _flow_turn(2, "stop", ("flow_started", "pattern_cancel_flow")),
+                    _flow_turn(3, "colour red", dropped="slot 'colour' is not in the domain"),
+                ],
+                [
+                    _flow_turn(1, "blorp", ("flow_started", "pattern_cannot_handle")),
+                    _flow_turn(2, "paint it", dropped="slot 'colour' is not in the domain"),
+                ],
+            ]
+        ):
+            session_id = f"20250601-093{number}-c3d{number}"
+            _stored_session(store, session_id, "", 0, 95_000 - number * 60)
+            at = datetime.fromtimestamp(NOW - 95_000 + number * 60, tz=timezone.utc)
+            for trace in turns:
+                store.add_turn(session_id, trace, finished_at=at)
+
+    async def run_before(pilot: Pilot) -> None:
+        from workbench.tui.screens.stats import StatsScreen
+
+        await start(pilot)
+        pilot.app.main.action_sessions()
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, SessionsScreen))
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: getattr(pilot.app.screen, "stats", None) is not None)
+        assert isinstance(pilot.app.screen, StatsScreen)
+        await pilot.press("right", "right", "down")
+        await pilot.pause()
+
+    assert snap_compare(app_on(project), terminal_size=(80, 24), run_before=run_before)

@@ -15,6 +15,7 @@ from workbench.wiring import Options, load
 if TYPE_CHECKING:
     from workbench.project.issues import Issue
     from workbench.project.model import Project
+    from workbench.store.sessions import SessionStore
 
 
 def project_arg(parser: argparse.ArgumentParser) -> None:
@@ -32,6 +33,36 @@ def project_folder(path: str) -> Path:
     if not root.is_dir():
         raise UsageError(f"'{path}' is not a folder")
     return root
+
+
+def positive_int(text: str) -> int:
+    """An option's whole number of 1 or more (argparse says which option is wrong)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is no whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def open_store(project_dir: str) -> SessionStore | None:
+    """The project's session store, None when it has none yet: a verb that only reads
+    never creates it."""
+    import sqlite3
+
+    from workbench.store.migrations import SchemaTooNewError
+    from workbench.store.sessions import SessionStore, store_path
+
+    path = store_path(Path(project_dir))
+    if not path.exists():
+        return None
+    try:
+        return SessionStore(path)
+    except (SchemaTooNewError, OSError) as exc:
+        raise WorkbenchError(str(exc)) from exc
+    except sqlite3.DatabaseError as exc:  # not a database, or a damaged one
+        raise WorkbenchError(f"cannot open {path}: {exc}") from exc
 
 
 def run_verb(

@@ -1,8 +1,9 @@
 """`calm-tui sessions VERB`: the conversations kept in `<project>/.calm/sessions.db`.
 
 Each verb is one `SubVerb` in `SUBVERBS` (its arguments and its runner): list, show,
-delete, export (an e2e test case and its cassette, `testing/export.py`) and replay (re-run
-on the project as it is now, `testing/replay.py`). Reading verbs never create the
+delete, export (an e2e test case and its cassette, `testing/export.py`), replay (re-run
+on the project as it is now, `testing/replay.py`), stats (`sessions_stats.py`) and import
+(`sessions_import.py`). Reading verbs never create the
 store: a project that has no `.calm/sessions.db` yet simply has no sessions.
 """
 
@@ -11,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,17 +22,23 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from workbench.cli.common import load_or_report, project_arg, project_folder, run_verb
+from workbench.cli.common import (
+    load_or_report,
+    open_store,
+    positive_int,
+    project_arg,
+    project_folder,
+    run_verb,
+)
 from workbench.cli.exits import EXIT_OK, EXIT_PROBLEMS
 from workbench.cli.sessions_import import import_arguments, run_import, split_targets
+from workbench.cli.sessions_stats import run_stats, stats_arguments
 from workbench.errors import UsageError, WorkbenchError
-from workbench.store.migrations import SchemaTooNewError
 from workbench.store.sessions import (
     UNREADABLE_TURN,
     AmbiguousIdError,
     SessionStore,
     SessionSummary,
-    store_path,
 )
 from workbench.trace.text import (
     chat_markup,
@@ -73,13 +79,13 @@ class SubVerb:
 def _list_arguments(parser: argparse.ArgumentParser) -> None:
     project_arg(parser)
     parser.add_argument("--search", metavar="TEXT", help="only sessions that mention TEXT")
-    parser.add_argument("--limit", type=_positive, default=50, metavar="N", help="default 50")
+    parser.add_argument("--limit", type=positive_int, default=50, metavar="N", help="default 50")
     parser.add_argument("--format", choices=("text", "json"), default="text")
 
 
 def run_list(args: argparse.Namespace, console: Console) -> int:
     sessions: list[SessionSummary] = []
-    store = _open(args.project_dir)
+    store = open_store(args.project_dir)
     if store is not None:
         try:
             sessions = store.list_sessions(limit=args.limit, search=args.search)
@@ -465,6 +471,11 @@ SUBVERBS: dict[str, SubVerb] = {
     "replay": SubVerb(
         "re-run a session on the project as it is now and compare", _replay_arguments, run_replay
     ),
+    "stats": SubVerb(
+        "figures across sessions: flows, pattern rates, dropped-command reasons, per day",
+        stats_arguments,
+        run_stats,
+    ),
     "import": SubVerb(
         "list or import conversations from a Rasa tracker store (read-only)",
         import_arguments,
@@ -518,27 +529,8 @@ def _id_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("id", metavar="ID", help="a session id or a unique prefix of one")
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
-
-
-def _open(project_dir: str) -> SessionStore | None:
-    path = store_path(Path(project_dir))
-    if not path.exists():
-        return None
-    try:
-        return SessionStore(path)
-    except (SchemaTooNewError, OSError) as exc:
-        raise WorkbenchError(str(exc)) from exc
-    except sqlite3.DatabaseError as exc:  # not a database, or a damaged one
-        raise WorkbenchError(f"cannot open {path}: {exc}") from exc
-
-
 def _open_existing(project_dir: str, session_id: str) -> SessionStore:
-    store = _open(project_dir)
+    store = open_store(project_dir)
     if store is None:
         raise WorkbenchError(f"no session '{session_id}': {project_dir} has no sessions")
     return store

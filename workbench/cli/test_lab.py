@@ -8,6 +8,7 @@ import argparse
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeVar
 
+from workbench.cli.common import positive_int
 from workbench.errors import UsageError, WorkbenchError
 
 if TYPE_CHECKING:
@@ -17,13 +18,6 @@ if TYPE_CHECKING:
     from workbench.testing.results import RunResult
 
 _T = TypeVar("_T")
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
 
 
 def _positive_number(text: str) -> float:
@@ -40,7 +34,7 @@ def add_lab_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("repeats, reports and limits")
     group.add_argument(
         "--repeat",
-        type=_positive_int,
+        type=positive_int,
         default=1,
         metavar="N",
         help="run every selected case N times and report its pass rate and the turns whose "
@@ -57,7 +51,7 @@ def add_lab_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--max-tokens-per-turn",
-        type=_positive_int,
+        type=positive_int,
         metavar="N",
         help="fail when a user turn's model calls take more tokens, prompt and completion",
     )

@@ -148,21 +148,27 @@ class WorkbenchApp(App):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         if not isinstance(screen, MainScreen):
+            # the session browser and its views list their actions from the registry too
+            yield from _action_commands(screen, getattr(screen, "USER_ACTIONS", ()))
             return
-        for action in keys.MAIN:
-            if not action.palette or not screen.check_action(action.action, ()):
-                continue
-            key = f" ({action.shown_key})" if action.key else ""
-            yield SystemCommand(
-                action.title,
-                f"{action.help}{key}",
-                functools.partial(screen.run_action, action.action),
-            )
+        yield from _action_commands(screen, keys.MAIN)
         if screen.viewing is not None:
             yield SystemCommand(
                 "Back to live", "Show the latest turn (Esc)", lambda: screen.show_turn(None)
             )
         yield from conversation_commands(screen)
+
+
+def _action_commands(screen: Screen, actions: Iterable[keys.UserAction]) -> Iterable[SystemCommand]:
+    for action in actions:
+        if not action.palette or not screen.check_action(action.action, ()):
+            continue
+        key = f" ({action.shown_key})" if action.key else ""
+        yield SystemCommand(
+            action.title,
+            f"{action.help}{key}",
+            functools.partial(screen.run_action, action.action),
+        )
 
 
 def make_app(

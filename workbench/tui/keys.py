@@ -172,6 +172,35 @@ SESSIONS = (
         asks=True,
     ),
     UserAction("refresh", "ctrl+l", "Refresh", "Refresh", "Read the store again"),
+    UserAction(
+        "stats",
+        "ctrl+s",
+        "Statistics",
+        "Session statistics",
+        "Flows, pattern rates, dropped-command reasons and days of the listed sessions",
+    ),
+)
+
+# the session browser's Statistics view
+STATS = (
+    UserAction("back", "escape", "Back", "Back", "Back to the session list"),
+    UserAction(
+        "open",
+        "enter",
+        "Open turn",
+        "Open the example turn",
+        "In Dropped: open the session of the highlighted turn at that turn",
+    ),
+    UserAction("refresh", "ctrl+l", "Refresh", "Count again", "Read the store again"),
+    UserAction(
+        "into_table",
+        "down",
+        "",
+        "Into the table",
+        "From the tabs (←/→ change them) into the table of the tab shown",
+        footer=False,
+        palette=False,
+    ),
 )
 
 

@@ -76,6 +76,7 @@ def _age(stamp: str, now: float) -> str:
 
 class SessionsScreen(Screen[Resume | None]):
     BINDINGS = keys.bindings(keys.SESSIONS)
+    USER_ACTIONS = keys.SESSIONS
 
     def __init__(
         self,
@@ -105,6 +106,7 @@ class SessionsScreen(Screen[Resume | None]):
             yield Button("Open", id="open", compact=True)
             yield Button("Resume", id="resume", compact=True, variant="primary")
             yield Button("Delete", id="delete", compact=True, variant="error")
+            yield Button("Statistics", id="stats", compact=True)
             yield Button("Back", id="close", compact=True)
         yield Footer()
 
@@ -186,6 +188,26 @@ class SessionsScreen(Screen[Resume | None]):
         except Exception:
             return None
         return self.summaries.get(str(key))
+
+    def transcript_at(self, session_id: str, turn: int) -> TranscriptScreen | None:
+        """The read-only view of a session of the store, at its turn `turn` (None, with a
+        notification: it is gone, or unreadable)."""
+        store = self._open_store()
+        try:
+            summary = store.get_session_exact(session_id) if store else None
+        except Exception as exc:
+            self.notify(f"The session cannot be read: {exc}", severity="error")
+            return None
+        if summary is None:
+            self.notify(f"Session {session_id} is no longer in the store", severity="warning")
+            return None
+        traces = self._turns(summary)
+        if traces is None:
+            return None
+        at = next((i for i, trace in enumerate(traces) if trace.index == turn), None)
+        return TranscriptScreen(
+            summary, traces, root=self.root, current_id=self.current_id, start_at=at
+        )
 
     def _turns(self, summary: SessionSummary) -> list[TurnTrace] | None:
         store = self._open_store()
@@ -274,6 +296,26 @@ class SessionsScreen(Screen[Resume | None]):
     def _transcript_closed(self, result: Resume | None) -> None:
         if result is not None:
             self.dismiss(result)
+
+    def action_stats(self) -> None:
+        """The Statistics view of the sessions listed: with a search, those it matches;
+        without, every session of the store (the list shows the latest 500)."""
+        from workbench.tui.screens.stats import StatsScreen
+
+        search = self.query_one("#sessions-search", Input).value.strip()
+        ids: list[str] | None = None
+        scope = "every session of the store"
+        if search:
+            ids = list(self.summaries)
+            scope = (
+                f"the session that matches “{search}”"
+                if len(ids) == 1
+                else f"the {len(ids)} sessions that match “{search}”"
+            )
+        screen = StatsScreen(
+            self.root, session_ids=ids, scope=scope, transcript_at=self.transcript_at
+        )
+        self.app.push_screen(screen, self._transcript_closed)
 
     def action_resume(self) -> None:
         self._hand_back(fork=False)
