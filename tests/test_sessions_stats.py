@@ -78,12 +78,15 @@ def test_the_figures_of_local_and_imported_sessions(shop, capsys):
         "sessions": 7,
         "local_sessions": 3,
         "imported_sessions": 4,
-        # user turns: 3 + 3 + 1 local, 2 + 1 + 1 + 3 imported (greetings are none)
-        "turns": 14,
+        # user turns: 3 + 3 + 1 local, 3 + 1 + 1 + 4 imported (greetings are none)
+        "turns": 16,
         "first_turn_at": "2026-11-30T00:53:20.000Z",
-        "flows_started": 7,
-        "flows_completed": 5,
-        "flows_cancelled": 1,
+        # check_order_status 3, talk_to_human 2, cancel_order, check_loyalty_points and
+        # the verify_identity it calls
+        "flows_started": 8,
+        "flows_completed": 6,
+        # the local question, and the imported cancellation after its internal error
+        "flows_cancelled": 2,
         "dropped_commands": 2,
         "turns_with_dropped": 2,
         "unreadable_turns": 0,
@@ -95,10 +98,10 @@ def test_the_figures_of_local_and_imported_sessions(shop, capsys):
         "sessions": 1,
         "session_rate": round(1 / 7, 4),
         "turns": 1,
-        "turn_rate": round(1 / 14, 4),
+        "turn_rate": round(1 / 16, 4),
     }
     assert {name: row["sessions"] for name, row in patterns.items()} == {
-        "cancel": 1,
+        "cancel": 2,  # `/cancel flow`, and Rasa cancelling after the internal error
         "internal_error": 1,
         "cannot_handle": 2,  # the gibberish and the imported question about Mars
         "human_handoff": 2,
@@ -109,6 +112,7 @@ def test_the_figures_of_local_and_imported_sessions(shop, capsys):
         "talk_to_human",
         "cancel_order",
         "check_loyalty_points",
+        "verify_identity",
     ]
     # cancelled once (Rasa then completes the cancelled flow's run: not counted twice)
     assert flows["check_order_status"] == {
@@ -123,9 +127,16 @@ def test_the_figures_of_local_and_imported_sessions(shop, capsys):
         "cannot_handle": 0,
         "human_handoffs": 0,
     }
-    # the internal error hit the imported cancellation; the handoffs followed talk_to_human
-    assert (flows["cancel_order"]["started"], flows["cancel_order"]["completed"]) == (1, 0)
-    assert flows["cancel_order"]["internal_errors"] == 1
+    # the internal error hit the imported cancellation, which Rasa then cancelled (it logs
+    # that as the flow's completion, after pattern_cancel_flow); the handoffs followed
+    # talk_to_human
+    cancel_order = flows["cancel_order"]
+    assert (cancel_order["started"], cancel_order["completed"], cancel_order["cancelled"]) == (
+        1,
+        0,
+        1,
+    )
+    assert cancel_order["internal_errors"] == 1
     assert flows["talk_to_human"]["human_handoffs"] == 2
     assert data["dropped_reasons"] == [
         {
@@ -145,10 +156,10 @@ def test_the_figures_of_local_and_imported_sessions(shop, capsys):
     assert days["2026-11-30"] == {
         "day": "2026-11-30",
         "sessions": 3,
-        "turns": 4,
+        "turns": 5,
         "flows_started": 2,
         "flows_completed": 1,
-        "cancels": 0,
+        "cancels": 1,
         "internal_errors": 1,
         "cannot_handle": 1,
         "human_handoffs": 0,
@@ -204,6 +215,7 @@ def test_origin_selects_local_or_imported_sessions(shop, capsys):
     assert (local["totals"]["sessions"], local["totals"]["imported_sessions"]) == (3, 0)
     assert local["patterns"]["internal_error"]["sessions"] == 0
     assert local["patterns"]["cancel"]["sessions"] == 1
+    assert local["totals"]["flows_cancelled"] == 1
     imported = stats_json(capsys, root, "--origin", "imported")
     assert (imported["totals"]["sessions"], imported["totals"]["local_sessions"]) == (4, 0)
     assert imported["dropped_reasons"] == []
@@ -235,7 +247,11 @@ def test_flow_selects_the_sessions_that_started_it(shop, capsys):
     data = stats_json(capsys, root, "--flow", "talk_to_human")
     assert data["totals"]["sessions"] == 2  # the local one and the imported handoff
     assert data["patterns"]["human_handoff"]["session_rate"] == 1.0
-    assert {row["flow"] for row in data["flows"]} == {"talk_to_human", "check_loyalty_points"}
+    assert {row["flow"] for row in data["flows"]} == {
+        "talk_to_human",
+        "check_loyalty_points",
+        "verify_identity",
+    }
 
 
 def test_top_and_examples_limit_the_reasons(shop, capsys):
@@ -249,17 +265,17 @@ def test_the_text_report(shop, capsys):
     root, ids = shop
     code, out, _ = run(capsys, str(root))
     assert code == 0
-    assert "7 sessions (3 local, 4 imported) · 14 user turns" in out
+    assert "7 sessions (3 local, 4 imported) · 16 user turns" in out
     assert "turns from 2026-11-30 00:53 to 2026-12-02 11:00 UTC" in out
     lines = out.splitlines()
     internal = next(line for line in lines if line.startswith("internal error"))
-    assert internal.split() == ["internal", "error", "1", "14.3%", "1", "7.1%", "1"]
+    assert internal.split() == ["internal", "error", "1", "14.3%", "1", "6.2%", "1"]
     flow = next(line for line in lines if line.startswith("check_order_status"))
     assert flow.split() == ["check_order_status", "3", "2", "66.7%", "1", "0"]
     assert any(line.split()[:2] == ["2", "2"] and NONEXISTENT in line for line in lines)
     assert f"{ids['cancelled']} turn 3, {ids['gibberish']} turn 3" in out
     day = next(line for line in lines if line.startswith("2026-11-30"))
-    assert day.split() == ["2026-11-30", "3", "4", "2", "1", "1", "0", "0"]
+    assert day.split() == ["2026-11-30", "3", "5", "2", "1", "1", "0", "0"]
 
 
 def test_nothing_matches(shop, capsys):
@@ -329,3 +345,10 @@ def test_named_sessions_only(shop):
         )
     assert (stats.sessions, stats.local_sessions, stats.imported_sessions) == (2, 1, 1)
     assert [row.sessions for row in stats.patterns] == [0, 0, 1, 1]
+    # the internal error is the imported conversation's that hit it
+    with SessionStore(root) as store:
+        hit = conversation_stats(store, StatsFilter(session_ids=[ids["cancel-b2c4"]]))
+        others = [ids[s] for s in ("order-7f3a", "mars-91d0", "handoff-e5b7")]
+        rest = conversation_stats(store, StatsFilter(session_ids=others))
+    assert [row.sessions for row in hit.patterns] == [1, 1, 0, 0]
+    assert rest.patterns[1].sessions == 0

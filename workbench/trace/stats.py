@@ -387,6 +387,10 @@ def _count_turn(
         tally.totals["turns"] += 1
         tally.days[(day, "turns")] += 1
     current = turn.stack_flow
+    # after pattern_cancel_flow started, until a user flow starts, a flow that ends was
+    # cancelled: Rasa logs no flow_cancelled when it cancels a flow itself (after an
+    # internal error), only the flow_completed of the flow's END step
+    cancelling = False
     hit_here: set[str] = set()
     for kind, flow_id in turn.flow_events:
         if not flow_id:
@@ -395,6 +399,7 @@ def _count_turn(
             name = _WATCHED_BY_FLOW.get(flow_id)
             if kind != "flow_started" or name is None:
                 continue
+            cancelling = cancelling or name == "cancel"
             hit_here.add(name)
             tally.patterns[(name, "started")] += 1
             tally.days[(day, _FIELDS[name])] += 1
@@ -404,6 +409,7 @@ def _count_turn(
         if kind in ("flow_started", "flow_resumed"):
             current = flow_id
         if kind == "flow_started":
+            cancelling = False
             started.add(flow_id)
             runs[flow_id] += 1
             tally.flows[(flow_id, "started")] += 1
@@ -415,7 +421,7 @@ def _count_turn(
             # a run ends once: a cancelled flow is then completed by its END step (as
             # Rasa logs it), and a run started before the turns counted is not theirs
             runs[flow_id] -= 1
-            outcome = _ENDINGS[kind]
+            outcome = "cancelled" if cancelling else _ENDINGS[kind]
             tally.flows[(flow_id, outcome)] += 1
             tally.totals[f"flows_{outcome}"] += 1
             if outcome == "completed":

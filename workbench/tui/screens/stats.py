@@ -128,7 +128,9 @@ class StatsScreen(Screen["Resume | None"]):
 
     def count(self) -> None:
         self.counted_origin = self.origin
-        self.query_one("#stats-status", Static).update("Counting ...")
+        status = self.query_one("#stats-status", Static)
+        status.update("Counting ...")
+        status.display = True
         self._count(self.origin)
 
     @work(thread=True, exclusive=True, group="stats", exit_on_error=False)
