@@ -1336,6 +1336,217 @@ async def _local_knowledge(local, project, folder: Path, cache: Path, measure, l
     )
 
 
+TRACKER_STORE_CONVERSATIONS = 100_000
+
+
+@case("tracker_store_scale")
+def tracker_store_scale(repeat: int) -> list[float]:
+    """`calm-tui sessions import` against a Rasa tracker store of 100,000 conversations
+    (~2.2 million event rows, benchmarks/tracker_store_data.py) on a PostgreSQL server
+    started here (tests/tracker_store_servers.py), with only the index Rasa creates.
+    Samples: importing one 50-turn conversation through `import_conversations` (read,
+    rebuild the turns, scrub, store in the session store). Extra lines (medians): the
+    `--list` first page and filtered listings through the CLI, in-process; `--all-matching`
+    of the ~1,000 conversations that hit pattern_internal_error (time, tracemalloc peak);
+    peak memory as the selection and the store grow (10,000 vs 100,000 conversations,
+    ~1,000 vs ~3,300 selected, and every conversation of the 10,000 store read page by
+    page as `--all-matching` reads them); the same listings on SQLite. Set
+    TRACKER_STORE_CONVERSATIONS to change the size, TRACKER_STORE_SQLITE=0 to leave
+    SQLite out. The store is built once per run."""
+    import tempfile
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import tracker_store_data as data
+    from tracker_store_servers import postgres_server
+
+    count = int(os.environ.get("TRACKER_STORE_CONVERSATIONS", TRACKER_STORE_CONVERSATIONS))
+    small = max(count // 10, 1)
+    lines: list[str] = []
+    figures: dict[str, object] = {"conversations": count}
+    with tempfile.TemporaryDirectory() as folder, postgres_server() as pg:
+        root = _sample_copy(folder)
+        start = time.perf_counter()
+        built = data.load_postgres(pg.engine(), count)
+        _create_database(pg, "rasa_small")
+        data.load_postgres(pg.engine(db="rasa_small"), small)
+        lines.append(
+            f"store: {count:,} conversations, {built.rows:,} event rows (+ {small:,} for the"
+            f" small store), built in {time.perf_counter() - start:.0f} s"
+        )
+        url, small_url = pg.url(), pg.url(db="rasa_small")
+        samples = _import_one(root, url, built.long_senders[0], repeat, figures)
+        lines.append(
+            f"import of one 50-turn conversation: median {statistics.median(samples):.1f} ms"
+            f" (target <= 200 ms)"
+        )
+        runs = min(repeat, 5)
+        end = data.START + count * data.SPACING_S
+        listings = _tracker_listings(data, end)
+        for name, argv in listings:
+            ms = _median_cli(root, [*argv, "--tracker-store", url], runs)
+            figures[f"pg_{name}_ms"] = ms
+            lines.append(f"postgresql {name}: {ms:.0f} ms")
+        ms = _median_cli(root, ["--list", "--tracker-store", small_url], runs)
+        figures["pg_first_page_small_ms"] = ms
+        lines.append(f"postgresql --list at {small:,} conversations: {ms:.0f} ms")
+        bulk = ["--all-matching", "--pattern", "internal_error", "-q"]
+        for name, store_url, size in (("", url, count), ("small_", small_url, small)):
+            ms, peak, done = _bulk_import(root, [*bulk, "--tracker-store", store_url], runs)
+            figures.update({f"{name}bulk_ms": ms, f"{name}bulk_peak_mb": peak})
+            lines.append(
+                f"--all-matching --pattern internal_error of a {size:,} store: {done:,}"
+                f" conversations in {ms / 1000:.1f} s ({ms / max(done, 1):.1f} ms each),"
+                f" peak {peak:.1f} MB (tracemalloc)"
+            )
+        for name, store_url, size in (("small_", small_url, small), ("", url, count)):
+            if size > 20_000:  # a page is a scan of the table: 100 of them take minutes
+                continue
+            peak, pages = _selection_peak(store_url)
+            figures[f"{name}select_all_peak_mb"] = peak
+            lines.append(
+                f"--all-matching's selection of every conversation of the {size:,} store"
+                f" (no import): {pages} pages, peak {peak:.1f} MB (tracemalloc)"
+            )
+        for days in (0.3, 1.0):
+            since = ["--since", _iso(end - days * 86400)]
+            ms, peak, done = _bulk_import(
+                root, ["--all-matching", *since, "-q", "--tracker-store", url], 1
+            )
+            figures[f"since_{days}d_peak_mb"] = peak
+            lines.append(
+                f"--all-matching --since {days} d ago: {done:,} conversations in"
+                f" {ms / 1000:.1f} s, peak {peak:.1f} MB (tracemalloc)"
+            )
+        if os.environ.get("TRACKER_STORE_SQLITE", "1") != "0":
+            db = Path(folder) / "rasa.db"
+            start = time.perf_counter()
+            data.load_sqlite(db, count)
+            lines.append(f"sqlite store built in {time.perf_counter() - start:.0f} s")
+            for name, argv in listings:
+                ms = _median_cli(root, [*argv, "--tracker-store", f"sqlite:///{db}"], runs)
+                figures[f"sqlite_{name}_ms"] = ms
+                lines.append(f"sqlite {name}: {ms:.0f} ms")
+    DERIVED["tracker_store_scale"] = lambda _summary: {**figures, "report": lines}
+    return samples
+
+
+def _tracker_listings(data, end: float) -> list[tuple[str, list[str]]]:
+    return [
+        ("--list (first 50)", ["--list"]),
+        ("--list --pattern internal_error", ["--list", "--pattern", "internal_error"]),
+        (f"--list --flow {data.ORDER_FLOW}", ["--list", "--flow", data.ORDER_FLOW]),
+        (f"--list --text {data.RARE_WORD}", ["--list", "--text", data.RARE_WORD]),
+        ("--list --since 1 d ago", ["--list", "--since", _iso(end - 86400)]),
+    ]
+
+
+def _iso(stamp: float) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(stamp, timezone.utc).strftime("%Y-%m-%dT%H:%M")
+
+
+def _create_database(pg, name: str) -> None:
+    import sqlalchemy as sa
+
+    admin = pg.engine(db="postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+
+
+def _import_one(
+    root: Path, url: str, sender: str, repeat: int, figures: dict[str, object]
+) -> list[float]:
+    """`import_conversations` of one conversation into the project's session store; the
+    session is deleted after each sample (not timed), so each run imports it anew."""
+    from workbench.project.loader import load_project
+    from workbench.project.tracker_store import from_url
+    from workbench.store.redact import Scrubber
+    from workbench.store.sessions import SessionStore
+    from workbench.store.tracker_import import import_conversations, open_tracker_store
+
+    project = load_project(root).project
+    samples: list[float] = []
+    with open_tracker_store(from_url(url)) as reader, SessionStore(root) as store:
+        for index in range(repeat + 3):  # three warm-up runs
+            start = time.perf_counter()
+            [outcome] = import_conversations(
+                reader, store, [sender], "bench", lambda: Scrubber.for_project(project)
+            )
+            if index >= 3:
+                samples.append((time.perf_counter() - start) * 1000)
+            store.delete_session(outcome.session_id)
+    figures["imported_turns"] = outcome.turns
+    return samples
+
+
+def _median_cli(root: Path, argv: list[str], runs: int) -> float:
+    """Median ms of `calm-tui sessions import ROOT ARGV` in-process, output discarded
+    (after a warm-up run)."""
+    import contextlib
+
+    from workbench.cli.main import main as cli_main
+
+    times = []
+    for index in range(runs + 1):
+        start = time.perf_counter()
+        with contextlib.redirect_stdout(io.StringIO()):
+            cli_main(["sessions", "import", str(root), *argv])
+        if index:
+            times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def _selection_peak(url: str) -> tuple[float, int]:
+    """Read every conversation of the store as `--all-matching` does, without importing
+    them: the tracemalloc peak (MB) and the pages read."""
+    import tracemalloc
+
+    from workbench.project.tracker_store import from_url
+    from workbench.store.tracker_import import (
+        ConversationFilter,
+        open_tracker_store,
+        select_matching,
+    )
+
+    with open_tracker_store(from_url(url)) as reader:
+        tracemalloc.start()
+        pages = sum(1 for _ in select_matching(reader, ConversationFilter()).pages)
+        peak = tracemalloc.get_traced_memory()[1] / 1e6
+        tracemalloc.stop()
+    return peak, pages
+
+
+def _bulk_import(root: Path, argv: list[str], runs: int) -> tuple[float, float, int]:
+    """`sessions import ARGV` into an empty session store: the median ms of `runs` runs,
+    then the tracemalloc peak (MB) of one more, and how many were imported."""
+    import contextlib
+    import shutil
+    import tracemalloc
+
+    from workbench.cli.main import main as cli_main
+    from workbench.store.sessions import SessionStore
+
+    times = []
+    for traced in [False] * runs + [True]:
+        shutil.rmtree(root / ".calm", ignore_errors=True)
+        if traced:
+            tracemalloc.start()
+        start = time.perf_counter()
+        with contextlib.redirect_stdout(io.StringIO()):
+            cli_main(["sessions", "import", str(root), *argv])
+        if not traced:
+            times.append((time.perf_counter() - start) * 1000)
+    peak = tracemalloc.get_traced_memory()[1] / 1e6
+    tracemalloc.stop()
+    with SessionStore(root) as store:
+        done = int(store.db.execute("SELECT COUNT(*) FROM sessions").fetchone()[0])
+    shutil.rmtree(root / ".calm", ignore_errors=True)
+    return statistics.median(times) if times else 0.0, peak, done
+
+
 def summarise(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
     pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731

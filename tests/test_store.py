@@ -381,7 +381,13 @@ def test_a_version_1_database_is_migrated_and_keeps_its_data(tmp_path: Path):
     trace = write_v1_database(path)
     with SessionStore(tmp_path) as store:
         conn = store.db.conn
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+        # v4: imported sessions are found by their origin and sender through an index
+        plan = conn.execute(
+            "EXPLAIN QUERY PLAN SELECT id FROM sessions WHERE origin = ? AND sender_id = ?",
+            ("sqlite:///rasa.db", "order-7f3a"),
+        ).fetchall()
+        assert "USING INDEX sessions_origin_sender" in " ".join(str(row[-1]) for row in plan)
         summary = store.get_session("20250101")
         assert summary is not None
         # v3: a session held in the workbench has no origin

@@ -186,6 +186,31 @@ def postgres_counts(server: PostgresServer) -> tuple[int, int]:
     return int(events), int(writes)
 
 
+def copied_rows(copies: int, first_id: int = 1000) -> list[dict[str, Any]]:
+    """The fixture's conversations `copies` more times, as `<sender>-<n>` with new row
+    ids, and each copy a day later than the one before (so copy n of a conversation
+    sorts after every copy before it)."""
+    rows = []
+    ident = first_id
+    for n in range(1, copies + 1):
+        for row in fixture_rows():
+            ident += 1
+            shift = n * 86400.0
+            rows.append(
+                {
+                    **row,
+                    "id": ident,
+                    "sender_id": f"{row['sender_id']}-{n}",
+                    "timestamp": row["timestamp"] + shift,
+                    "data": row["data"].replace(
+                        f'"timestamp": {row["timestamp"]!r}',
+                        f'"timestamp": {row["timestamp"] + shift!r}',
+                    ),
+                }
+            )
+    return rows
+
+
 # -- the command ----------------------------------------------------------------------------
 
 

@@ -1,6 +1,7 @@
-"""The progress bar of `calm-tui test`: cases done of all, how many failed, the time
-left. Only a terminal sees it, and only once a run has taken longer than
-`SHOW_AFTER_S`: a short run, `--quiet` and output to a file or a CI log print none."""
+"""The progress bar of `calm-tui test` and of `calm-tui sessions import`: cases (or
+conversations) done of all, how many failed, the time left. Only a terminal sees it,
+and only once a run has taken longer than `SHOW_AFTER_S`: a short run, `--quiet` and
+output to a file or a CI log print none."""
 
 from __future__ import annotations
 
@@ -13,11 +14,14 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     SpinnerColumn,
+    Task,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.text import Text
 
 from workbench.testing.results import FAILED, CaseResult
 
@@ -26,12 +30,17 @@ SHOW_AFTER_S = 1.0
 
 class RunProgress:
     """`with RunProgress(console, total, enabled=...) as progress:` then `running(label)`
-    when a case starts (where one process runs them) and `done(result)` for each result."""
+    when a case starts (where one process runs them) and `done(result)` for each result
+    (or `advance()` for anything else that is done)."""
 
-    def __init__(self, console: Console, total: int, *, enabled: bool, label: str = "e2e"):
+    def __init__(
+        self, console: Console, total: int | None, *, enabled: bool, label: str = "e2e"
+    ) -> None:
         self.enabled = enabled and console.is_terminal
         self.failed = 0
         self.label = label
+        # a total not known (a store that cannot count): how fast, not how long
+        ends = [TextColumn("eta"), TimeRemainingColumn()] if total is not None else [_Rate()]
         self.progress = Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
@@ -39,8 +48,7 @@ class RunProgress:
             MofNCompleteColumn(),
             TextColumn("{task.fields[failed]}"),
             TimeElapsedColumn(),
-            TextColumn("eta"),
-            TimeRemainingColumn(),
+            *ends,
             console=console,
             transient=True,
         )
@@ -70,10 +78,14 @@ class RunProgress:
         self.progress.update(self.task, description=escape(label))
 
     def done(self, result: CaseResult) -> None:
-        if result.status == FAILED:
+        self.advance(failed=result.status == FAILED)
+
+    def advance(self, steps: int = 1, *, failed: bool = False) -> None:
+        """`steps` more done (one that failed, with `failed`)."""
+        if failed:
             self.failed += 1
             self.progress.update(self.task, failed=f"[red]{self.failed} failed[/]")
-        self.progress.advance(self.task)
+        self.progress.advance(self.task, steps)
 
     def __exit__(
         self,
@@ -87,3 +99,10 @@ class RunProgress:
                 self._timer.cancel()
             if self._shown:
                 self.progress.stop()
+
+
+class _Rate(ProgressColumn):
+    """Done per second."""
+
+    def render(self, task: Task) -> Text:
+        return Text(f"{task.speed:.1f}/s" if task.speed else "", style="progress.data.speed")

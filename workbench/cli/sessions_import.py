@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,10 +22,13 @@ from workbench.cli.exits import EXIT_OK, EXIT_PROBLEMS
 from workbench.errors import UsageError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
+    from workbench.cli.run_progress import RunProgress
     from workbench.project.model import Project
     from workbench.project.tracker_store import TrackerStoreConfig
     from workbench.store.rasa_tracker_store import TrackerStoreReader
-    from workbench.store.tracker_import import ConversationFilter
+    from workbench.store.tracker_import import ConversationFilter, Page
 
 PATTERN_CHOICES = ("internal_error", "cannot_handle", "human_handoff")
 _RELATIVE = re.compile(r"(\d+)\s*([dhm])")
@@ -52,7 +54,10 @@ def import_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--list", action="store_true", help="list the conversations")
     parser.add_argument(
-        "--all-matching", action="store_true", help="import every conversation the filters match"
+        "--all-matching",
+        action="store_true",
+        help="import every conversation the filters match, reading the store a page at a "
+        "time (a progress bar shows on a terminal)",
     )
     filters = parser.add_argument_group("filters (for --list and --all-matching)")
     filters.add_argument(
@@ -74,6 +79,13 @@ def import_arguments(parser: argparse.ArgumentParser) -> None:
         "--limit", type=int, default=50, metavar="N", help="conversations --list shows (50)"
     )
     parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="importing, print no line per conversation and no progress bar: the "
+        "conversations not imported and the totals",
+    )
     parser.epilog = (
         "The tracker store is only read (read-only transactions, a read-only SQLite file, "
         "Redis read commands, MongoDB find/aggregate). "
@@ -190,52 +202,80 @@ def _import(
     project: Project,
     console: Console,
 ) -> int:
-    from workbench.store.rasa_import import MalformedEventError
+    """Import the conversations named, or (`--all-matching`) those that match, read from
+    the store a page at a time as the imports go: each is stored whole in a transaction
+    of its own, so one that cannot be read keeps nothing of itself and none of the others
+    is lost. A terminal shows a progress bar once it takes longer than a second."""
+    from workbench.cli.run_progress import RunProgress
     from workbench.store.redact import Scrubber
     from workbench.store.sessions import SessionStore
     from workbench.store.tracker_import import (
-        UnknownConversationError,
-        import_conversation,
-        list_conversations,
+        ImportFailure,
+        import_conversations,
+        select_matching,
     )
     from workbench.trace.text import escaped
 
+    label = escaped(reader.label)
+    ids: list[str] = list(dict.fromkeys(args.ids))
+    pages: Iterable[Page] = ()
+    total: int | None = len(ids)
     if args.all_matching:
-        ids = [c.sender_id for c in list_conversations(reader, wanted, sys.maxsize)]
-        if not ids:
-            console.print(f"no conversations match in {escaped(reader.label)}")
+        selection = select_matching(reader, wanted)
+        if selection.total == 0:
+            console.print(f"no conversations match in {label}")
             return EXIT_OK
-    else:
-        ids = list(dict.fromkeys(args.ids))
-    failed = 0
-    with SessionStore(root) as store:
-        for sender in ids:
-            try:
-                outcome = import_conversation(
-                    reader,
-                    store,
-                    sender,
-                    reader.label,
-                    lambda: Scrubber.for_project(project),
-                )
-            except (MalformedEventError, UnknownConversationError) as exc:
+        pages, total = selection.pages, selection.total
+    imported = already = failed = 0
+    with (
+        SessionStore(root) as store,
+        RunProgress(console, total, enabled=not args.quiet, label="import") as bar,
+    ):
+        outcomes = import_conversations(
+            reader,
+            store,
+            _matching_senders(pages, bar) if args.all_matching else ids,
+            reader.label,
+            lambda: Scrubber.for_project(project),
+        )
+        for outcome in outcomes:
+            sender = escaped(outcome.sender_id)
+            bar.advance(failed=isinstance(outcome, ImportFailure))
+            if isinstance(outcome, ImportFailure):
                 failed += 1
-                console.print(f"[red]not imported[/] {escaped(str(exc))}")
-                continue
-            if outcome.already:
-                console.print(
-                    f"{escaped(sender)}: already imported as session "
-                    f"[cyan]{escaped(outcome.session_id)}[/]"
-                )
+                console.print(f"[red]not imported[/] {escaped(outcome.reason)}")
+            elif outcome.already:
+                already += 1
+                if not args.quiet:
+                    console.print(
+                        f"{sender}: already imported as session "
+                        f"[cyan]{escaped(outcome.session_id)}[/]"
+                    )
             else:
-                console.print(
-                    f"imported {escaped(sender)} as session [cyan]{escaped(outcome.session_id)}"
-                    f"[/] ({outcome.turns} turns)"
-                )
+                imported += 1
+                if not args.quiet:
+                    console.print(
+                        f"imported {sender} as session "
+                        f"[cyan]{escaped(outcome.session_id)}[/] ({outcome.turns} turns)"
+                    )
+    done = imported + already + failed
+    if args.all_matching or args.quiet or done > 1:
+        console.print(
+            f"[dim]{imported} imported, {already} imported before, {failed} not imported,"
+            f" from {label}[/]"
+        )
     if failed:
-        console.print(f"[red]{failed} of {len(ids)} conversations were not imported[/]")
+        console.print(f"[red]{failed} of {done} conversations were not imported[/]")
         return EXIT_PROBLEMS
     return EXIT_OK
+
+
+def _matching_senders(pages: Iterable[Page], bar: RunProgress) -> Iterator[str]:
+    """The sender ids of the matching conversations, page by page; the bar counts the
+    conversations the exact check left out as done as well."""
+    for page in pages:
+        bar.advance(page.checked - len(page.matching))
+        yield from page.matching
 
 
 def parse_time(text: str | None, option: str, now: datetime | None = None) -> float | None:

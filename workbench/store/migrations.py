@@ -73,7 +73,19 @@ def _v3_origin(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE sessions ADD COLUMN origin TEXT NOT NULL DEFAULT ''")
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1_initial, _v2_bot_text, _v3_origin]
+def _v4_imported_index(conn: sqlite3.Connection) -> None:
+    """Each conversation a bulk import reads is first looked up among the sessions
+    imported before (`find_imported`): without an index that lookup reads the whole
+    table, ~30 ms at 100,000 sessions, more than the import itself."""
+    conn.execute("CREATE INDEX sessions_origin_sender ON sessions (origin, sender_id)")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    _v1_initial,
+    _v2_bot_text,
+    _v3_origin,
+    _v4_imported_index,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

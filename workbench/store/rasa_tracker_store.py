@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, runtime_checkable
 
 from workbench.calm.values import JSONObject
 from workbench.errors import WorkbenchError
@@ -115,6 +115,26 @@ class TrackerStoreReader(Protocol):
     def __enter__(self) -> TrackerStoreReader: ...
 
     def __exit__(self, *exc: object) -> None: ...
+
+
+@runtime_checkable
+class CountingReader(Protocol):
+    """A reader whose store counts the conversations a narrowing selects (SQL: one
+    query), for the total of a progress bar."""
+
+    def count(self, narrowing: Narrowing) -> int: ...
+
+
+@runtime_checkable
+class BatchReader(Protocol):
+    """A reader that reads the events of many conversations with one query, so an
+    import of many makes a round trip per batch rather than per conversation."""
+
+    def events_of_senders(
+        self, senders: Sequence[str], types: Sequence[str] | None = None
+    ) -> list[EventRow]:
+        """All events (or those of `types`) of the conversations, each's in order."""
+        ...
 
 
 class ClosedOnExit:

@@ -224,6 +224,11 @@ class Scrubber:
                 self.known, self._pattern = known, None
                 self._masked.clear()
 
+    def learn_from(self, value: JSONValue) -> None:
+        """Learn the secrets in `value` without masking it: the first pass over a whole
+        conversation, so that a secret said late is masked in its earlier turns too."""
+        self._collect(value)
+
     def scrub_record(self, record: JSONObject) -> JSONObject:
         """`scrub` of a mapping (a trace or an event as a dict): a mapping comes back."""
         scrubbed = self.scrub(record)

@@ -220,11 +220,12 @@ class SessionStore:
         transaction: it is there whole or not at all. Scrubbed as a live session is, with
         the secrets of later turns masked in earlier ones too. Its id."""
         # the first pass learns every secret of the conversation, the second masks them
-        for trace, _ in turns:
-            scrubber.scrub_record(trace.to_dict())
+        records = [trace.to_dict() for trace, _ in turns]
+        for record in records:
+            scrubber.learn_from(record)
         rows = [
-            _turn_row("", trace, scrubber.scrub_record(trace.to_dict()), finished)
-            for trace, finished in turns
+            _turn_row("", trace, scrubber.scrub_record(record), finished)
+            for (trace, finished), record in zip(turns, records, strict=True)
         ]
         started = str(rows[0]["started_at"]) if rows else now_iso()
         updated = now_iso(turns[-1][1]) if turns else started

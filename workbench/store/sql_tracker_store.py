@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import quote
 
-from workbench.project.tracker_store import SQLITE, SqlStoreConfig
+from workbench.project.tracker_store import POSTGRESQL, SQLITE, SqlStoreConfig
 from workbench.store.rasa_tracker_store import (
     CONNECT_TIMEOUT_S,
     ClosedOnExit,
@@ -74,7 +74,8 @@ class SqlTrackerStoreReader(ClosedOnExit):
             rows: dict[str, list[EventRow]] = {}
             for row in self.events_of_senders([s.sender_id for s in page], types):
                 rows.setdefault(row.sender_id, []).append(row)
-            yield [ListedConversation(s, rows.get(s.sender_id, [])) for s in page]
+            # popped: while the caller holds the page, this frame holds no copy of it
+            yield [ListedConversation(s, rows.pop(s.sender_id, [])) for s in page]
             last = page[-1] if page else None
             if len(page) < page_size or last is None or last.last_at is None:
                 return
@@ -88,38 +89,12 @@ class SqlTrackerStoreReader(ClosedOnExit):
     ) -> list[SenderRow]:
         """Up to `limit` conversations, newest last event first, starting after the
         (last event time, sender) `after` (the end of the previous page)."""
-        where: list[str] = []
-        having: list[str] = []
-        params: Params = {"limit": limit}
-        if narrowing.sender is not None:
-            where.append("sender_id = :sender")
-            params["sender"] = narrowing.sender
-        for n, (types, text) in enumerate(narrowing.contains):
-            names = ", ".join(f":t{n}_{i}" for i in range(len(types)))
-            params.update({f"t{n}_{i}": name for i, name in enumerate(types)})
-            params[f"like{n}"] = "%" + _escape_like(text.lower()) + "%"
-            where.append(
-                f"sender_id IN (SELECT sender_id FROM events WHERE type_name IN ({names})"
-                f" AND LOWER(data) LIKE :like{n} ESCAPE '!')"
-            )
-        if narrowing.since is not None:
-            having.append("MAX(timestamp) >= :since")
-            params["since"] = narrowing.since
-        if narrowing.until is not None:
-            having.append("MIN(timestamp) <= :until")
-            params["until"] = narrowing.until
-        if after is not None:
-            having.append(
-                "(MAX(timestamp) < :after_at OR (MAX(timestamp) = :after_at"
-                " AND sender_id < :after_sender))"
-            )
-            params["after_at"], params["after_sender"] = after
+        narrowed, params = _narrowed(narrowing, after, self.config.dialect)
+        params["limit"] = limit
         sql = (
             "SELECT sender_id, MIN(timestamp), MAX(timestamp),"
-            " SUM(CASE WHEN type_name = 'user' THEN 1 ELSE 0 END) FROM events"
-            + (" WHERE " + " AND ".join(where) if where else "")
-            + " GROUP BY sender_id"
-            + (" HAVING " + " AND ".join(having) if having else "")
+            " SUM(CASE WHEN type_name = 'user' THEN 1 ELSE 0 END)"
+            + narrowed
             + " ORDER BY MAX(timestamp) DESC, sender_id DESC LIMIT :limit"
         )
         return [
@@ -127,19 +102,28 @@ class SqlTrackerStoreReader(ClosedOnExit):
             for s, first, last, users in self._conn.rows(sql, params)
         ]
 
-    def events_of_senders(self, senders: Sequence[str], types: Sequence[str]) -> list[EventRow]:
-        """The events of the given types of a page of conversations, in order."""
-        if not senders or not types:
+    def count(self, narrowing: Narrowing) -> int:
+        """How many conversations `listing` gives for `narrowing`: one query, which
+        reads what a page reads (the whole table where no index helps)."""
+        narrowed, params = _narrowed(narrowing, None, self.config.dialect)
+        rows = self._conn.rows(f"SELECT COUNT(*) FROM (SELECT sender_id{narrowed}) AS c", params)
+        return _int(rows[0][0]) if rows else 0
+
+    def events_of_senders(
+        self, senders: Sequence[str], types: Sequence[str] | None = None
+    ) -> list[EventRow]:
+        """The events (of the given types, else all) of some conversations, in order."""
+        if not senders or (types is not None and not types):
             return []
         params: Params = {f"s{i}": s for i, s in enumerate(senders)}
-        params.update({f"t{i}": t for i, t in enumerate(types)})
         sql = (
             "SELECT id, sender_id, type_name, timestamp, data FROM events"
             f" WHERE sender_id IN ({', '.join(f':s{i}' for i in range(len(senders)))})"
-            f" AND type_name IN ({', '.join(f':t{i}' for i in range(len(types)))})"
-            " ORDER BY sender_id, id"
         )
-        return [_event(row) for row in self._conn.rows(sql, params)]
+        if types is not None:
+            params.update({f"t{i}": t for i, t in enumerate(types)})
+            sql += f" AND type_name IN ({', '.join(f':t{i}' for i in range(len(types)))})"
+        return [_event(row) for row in self._conn.rows(sql + " ORDER BY sender_id, id", params)]
 
     def events(self, sender_id: str) -> Iterator[EventRow]:
         """All events of one conversation in the order Rasa stored them."""
@@ -157,6 +141,58 @@ class SqlTrackerStoreReader(ClosedOnExit):
 
     def close(self) -> None:
         self._conn.close()
+
+
+# A user event's data is `{"event", "timestamp", "metadata", "text", "parse_data", ...}`
+# (Rasa writes the keys in that order), and `parse_data` holds the prompts the model was
+# sent, which name every flow and command: a word looked for in what was said is looked
+# for before it (an event without `parse_data` is searched whole).
+_PARSE_DATA = "'\"parse_data\"'"  # the SQL string '"parse_data"'
+_SAID = {
+    SQLITE: f"SUBSTR(data, 1, INSTR(data || {_PARSE_DATA}, {_PARSE_DATA}))",
+    POSTGRESQL: f"LEFT(data, STRPOS(data || {_PARSE_DATA}, {_PARSE_DATA}))",
+}
+
+
+def _narrowed(
+    narrowing: Narrowing, after: tuple[float, str] | None, dialect: str
+) -> tuple[str, Params]:
+    """`FROM events ... GROUP BY sender_id [HAVING ...]` for the conversations that
+    `narrowing` selects after the page end `after`, and its parameters."""
+    said = _SAID.get(dialect, "data")
+    where: list[str] = []
+    having: list[str] = []
+    params: Params = {}
+    if narrowing.sender is not None:
+        where.append("sender_id = :sender")
+        params["sender"] = narrowing.sender
+    for n, (types, text) in enumerate(narrowing.contains):
+        names = ", ".join(f":t{n}_{i}" for i in range(len(types)))
+        params.update({f"t{n}_{i}": name for i, name in enumerate(types)})
+        params[f"like{n}"] = "%" + _escape_like(text.lower()) + "%"
+        where.append(
+            f"sender_id IN (SELECT sender_id FROM events WHERE type_name IN ({names})"
+            f" AND LOWER({said}) LIKE :like{n} ESCAPE '!')"
+        )
+    if narrowing.since is not None:
+        having.append("MAX(timestamp) >= :since")
+        params["since"] = narrowing.since
+    if narrowing.until is not None:
+        having.append("MIN(timestamp) <= :until")
+        params["until"] = narrowing.until
+    if after is not None:
+        having.append(
+            "(MAX(timestamp) < :after_at OR (MAX(timestamp) = :after_at"
+            " AND sender_id < :after_sender))"
+        )
+        params["after_at"], params["after_sender"] = after
+    sql = (
+        " FROM events"
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + " GROUP BY sender_id"
+        + (" HAVING " + " AND ".join(having) if having else "")
+    )
+    return sql, params
 
 
 def _event(row: Row) -> EventRow:

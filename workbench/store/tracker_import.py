@@ -4,14 +4,17 @@ Listing pages through the store: the store gives a page of conversations at a ti
 (narrowed by time, sender and the texts a filter needs, where it can) with the events a
 listing shows, and each conversation is checked exactly here. Only the newest `limit`
 matches are kept, so a store that cannot sort (Redis) is walked once in bounded memory.
-An import reads one conversation and stores it in one transaction: a conversation
-that cannot be read whole (a row whose data is no event) is not stored at all."""
+`--all-matching` reads bigger pages, one at a time as the imports go, so memory holds
+one page however big the store. An import reads one conversation and stores it in one
+transaction: a conversation that cannot be read whole (a row whose data is no event)
+is not stored at all."""
 
 from __future__ import annotations
 
 import heapq
+import itertools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,11 +33,23 @@ from workbench.store.rasa_import import (
     event_of,
     turns_of,
 )
-from workbench.store.rasa_tracker_store import Narrowing, TrackerStoreReader
+from workbench.store.rasa_tracker_store import (
+    BatchReader,
+    CountingReader,
+    EventRow,
+    ListedConversation,
+    MalformedEventError,
+    Narrowing,
+    TrackerStoreReader,
+)
 from workbench.store.redact import Scrubber
 from workbench.store.sessions import SessionStore
 
 PAGE_SIZE = 200  # conversations aggregated per query
+# per query of `--all-matching`: where no index serves a filter, each query reads the
+# whole table, so a bulk import takes bigger pages (memory holds one page's listing)
+BULK_PAGE_SIZE = 1000
+IMPORT_BATCH = 25  # conversations whose events one query reads for an import
 
 
 class UnknownConversationError(WorkbenchError, LookupError):
@@ -128,6 +143,50 @@ def _newness(info: ConversationInfo) -> tuple[float, str]:
 
 
 @dataclass(frozen=True)
+class Page:
+    """One page of the store: how many conversations it gave, and the sender ids of
+    those that match exactly (their events are not kept)."""
+
+    checked: int
+    matching: list[str]
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What `--all-matching` imports: `total` conversations the store selected (the
+    exact check of each may still drop a few; None: not known before the end), and the
+    pages, each read when the one before has been imported."""
+
+    total: int | None
+    pages: Iterator[Page]
+
+
+def select_matching(reader: TrackerStoreReader, wanted: ConversationFilter) -> Selection:
+    """Pages of `BULK_PAGE_SIZE`, so memory holds one page however many match. The
+    first is read at once: a store that sorts gives a short page only at its end, so
+    then it is all; else a store that counts gives the total with one more query."""
+    narrowing = wanted.narrowing()
+    pages = _pages(reader.listing(narrowing, LISTING_TYPES, BULK_PAGE_SIZE), wanted)
+    first = next(pages, Page(0, []))
+    total: int | None = None
+    if reader.newest_first and first.checked < BULK_PAGE_SIZE:
+        total = first.checked
+    elif isinstance(reader, CountingReader):
+        total = max(reader.count(narrowing), first.checked)
+    return Selection(total, itertools.chain([first], pages))
+
+
+def _pages(
+    listing: Iterator[list[ListedConversation]], wanted: ConversationFilter
+) -> Iterator[Page]:
+    for listed in listing:
+        infos = (conversation_info(c.sender, c.events) for c in listed)
+        page = Page(len(listed), [info.sender_id for info in infos if wanted.matches(info)])
+        del listed  # the page's events go before the next page is read
+        yield page
+
+
+@dataclass(frozen=True)
 class ImportOutcome:
     sender_id: str
     session_id: str
@@ -135,20 +194,55 @@ class ImportOutcome:
     already: bool = False  # imported before: that session is kept as it is
 
 
-def import_conversation(
+@dataclass(frozen=True)
+class ImportFailure:
+    """A conversation not imported, and why (what could not be read)."""
+
+    sender_id: str
+    reason: str
+
+
+def import_conversations(
     reader: TrackerStoreReader,
     store: SessionStore,
+    senders: Iterable[str],
+    origin: str,
+    scrubber: Callable[[], Scrubber],
+) -> Iterator[ImportOutcome | ImportFailure]:
+    """Store the conversation of each sender, in turn as they come, as a read-only
+    session marked with its `origin` (the store's label), scrubbed by a fresh
+    `scrubber()`; a conversation imported from the same origin before is not imported
+    twice. A store that can (`BatchReader`) reads the events of `IMPORT_BATCH`
+    conversations with one query, a round trip per batch rather than per conversation.
+    Each is stored in a transaction of its own: one that cannot be read whole
+    (`ImportFailure`) keeps nothing of itself and stops none of the others."""
+    batched = isinstance(reader, BatchReader)
+    for batch in _batched(senders, IMPORT_BATCH if batched else 1):
+        existing = {sender: store.find_imported(origin, sender) for sender in batch}
+        read: dict[str, list[EventRow]] = {}
+        if isinstance(reader, BatchReader):
+            fresh = [sender for sender, session in existing.items() if session is None]
+            for row in reader.events_of_senders(fresh):
+                read.setdefault(row.sender_id, []).append(row)
+        for sender, session in existing.items():
+            if session is not None:
+                yield ImportOutcome(sender, session, 0, already=True)
+                continue
+            try:
+                rows = read.pop(sender, []) if batched else list(reader.events(sender))
+                yield _store(store, sender, rows, origin, scrubber)
+            except (MalformedEventError, UnknownConversationError) as exc:
+                yield ImportFailure(sender, str(exc))
+
+
+def _store(
+    store: SessionStore,
     sender_id: str,
+    rows: list[EventRow],
     origin: str,
     scrubber: Callable[[], Scrubber],
 ) -> ImportOutcome:
-    """Store the conversation of `sender_id` as a read-only session marked with its
-    `origin` (the store's label), scrubbed by a fresh `scrubber()`; a conversation
-    imported from the same origin before is not imported twice."""
-    existing = store.find_imported(origin, sender_id)
-    if existing is not None:
-        return ImportOutcome(sender_id, existing, 0, already=True)
-    events = [event_of(row) for row in reader.events(sender_id)]
+    events = [event_of(row) for row in rows]
     if not events:
         raise UnknownConversationError(f"no conversation '{sender_id}' in {origin}")
     turns = turns_of(events)
@@ -160,3 +254,10 @@ def import_conversation(
         scrubber=scrubber(),
     )
     return ImportOutcome(sender_id, session_id, len(turns))
+
+
+def _batched(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    """Lists of up to `size` items, taken as they come (the items may be read lazily)."""
+    source = iter(items)
+    while batch := list(itertools.islice(source, size)):
+        yield batch
