@@ -229,6 +229,13 @@ class Scrubber:
         conversation, so that a secret said late is masked in its earlier turns too."""
         self._collect(value)
 
+    def masked(self, record: JSONObject) -> JSONObject:
+        """A copy of `record` with the secrets known so far masked (after `learn_from`
+        of a whole conversation; nothing is learned from it)."""
+        masked = self._mask(record, False)
+        assert isinstance(masked, dict)
+        return masked
+
     def scrub_record(self, record: JSONObject) -> JSONObject:
         """`scrub` of a mapping (a trace or an event as a dict): a mapping comes back."""
         scrubbed = self.scrub(record)

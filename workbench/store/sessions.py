@@ -224,7 +224,7 @@ class SessionStore:
         for record in records:
             scrubber.learn_from(record)
         rows = [
-            _turn_row("", trace, scrubber.scrub_record(record), finished)
+            _turn_row("", trace, scrubber.masked(record), finished)
             for (trace, finished), record in zip(turns, records, strict=True)
         ]
         started = str(rows[0]["started_at"]) if rows else now_iso()
