@@ -1342,7 +1342,7 @@ TRACKER_STORE_CONVERSATIONS = 100_000
 @case("tracker_store_scale")
 def tracker_store_scale(repeat: int) -> list[float]:
     """`calm-tui sessions import` against a Rasa tracker store of 100,000 conversations
-    (~2.2 million event rows, benchmarks/tracker_store_data.py) on a PostgreSQL server
+    (~5.3 million event rows, benchmarks/tracker_store_data.py) on a PostgreSQL server
     started here (tests/tracker_store_servers.py), with only the index Rasa creates.
     Samples: importing one 50-turn conversation through `import_conversations` (read,
     rebuild the turns, scrub, store in the session store). Extra lines (medians): the
