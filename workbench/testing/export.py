@@ -171,9 +171,27 @@ def export_session(
 ) -> str:
     """The YAML text of one e2e test file holding one test case, `name`, that replays
     the session. `comment` goes at the top of the file."""
+    text, _notes = _test_file(
+        exported_turns(masked_traces(traces, project)),
+        project,
+        name=name,
+        assertions=assertions,
+        comment=comment,
+    )
+    return text
+
+
+def _test_file(
+    turns: list[TurnTrace],
+    project: Project | None,
+    *,
+    name: str,
+    assertions: bool,
+    comment: str | None,
+) -> tuple[str, list[str]]:
+    """`export_session` of turns masked and chosen already, and the notes on its stubs."""
     from ruamel.yaml.comments import CommentedMap
 
-    turns = exported_turns(masked_traces(traces, project))
     if not turns:
         raise NothingToExport("the session has no user messages to export")
     data = CommentedMap()
@@ -193,12 +211,12 @@ def export_session(
         case["fixtures"] = [fixture]
     case["steps"] = steps
     data["test_cases"] = [case]
-    stubs, _notes = recorded_stubs(turns, project, name)
+    stubs, notes = recorded_stubs(turns, project, name)
     if stubs:
         data["stub_custom_actions"] = {key: _value(stub) for key, stub in stubs.items()}
     if comment:
         data.yaml_set_start_comment(comment)
-    return _dump(data)
+    return _dump(data), notes
 
 
 def _plain_steps(turns: list[TurnTrace], project: Project | None) -> list[JSONObject]:
@@ -359,9 +377,13 @@ def export_cassette(
     imported turn, its recorded commands as the project's model would write them).
     Buttons, intents and direct commands never reach the model and have no entry; nor
     has a turn whose model call failed (a replay of it fails with a cassette miss)."""
+    return _cassette_entries(exported_turns(masked_traces(traces, project)), project)
+
+
+def _cassette_entries(turns: list[TurnTrace], project: Project | None) -> list[CassetteEntry]:
     entries = []
     syntax = project_syntax(project)
-    for trace in exported_turns(masked_traces(traces, project)):
+    for trace in turns:
         message = model_message(trace)
         if message is None:
             continue
@@ -512,11 +534,13 @@ def write_export(
     for existing in (path, cassette_path):
         if existing is not None and existing.exists():
             raise FileExistsError(f"{existing} exists already; it is not overwritten")
-    entries = export_cassette(traces, project)
+    # masked once for the test, its cassette and the notes
+    turns = exported_turns(masked_traces(traces, project))
+    entries = _cassette_entries(turns, project)
     header = comment or ""
     if cassette_path is not None:
         header += ("\n" if header else "") + _rerun_hint(project, path, cassette_path)
-    text = export_session(traces, project, name=name, assertions=assertions, comment=header)
+    text, notes = _test_file(turns, project, name=name, assertions=assertions, comment=header)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "x", encoding="utf-8", newline="\n") as stream:  # "x": never overwrite
         stream.write(text)
@@ -526,12 +550,11 @@ def write_export(
         except BaseException:
             path.unlink(missing_ok=True)
             raise
-    _stubs, notes = recorded_stubs(exported_turns(masked_traces(traces, project)), project, name)
     return ExportResult(
         path,
         cassette_path,
         name,
-        len(exported_turns(traces)),
+        len(turns),
         len(entries) if cassette else 0,
         notes,
     )

@@ -103,7 +103,9 @@ def recording(trace: TurnTrace, message: str) -> Recording:
         prompt_tokens=trace.prompt_tokens,
         retrieved_flows=tuple(trace.retrieved_flows),
         origin=trace,
-        commands=recorded_commands(trace) if is_imported(trace) and not trace.raw_output else None,
+        commands=recorded_commands(trace)
+        if is_imported(trace) and trace.raw_output is None
+        else None,
     )
 
 
