@@ -154,8 +154,8 @@ def masked_traces(traces: Sequence[TurnTrace], project: Project | None) -> list[
     scrubber = Scrubber.for_project(project)
     dicts = [trace.to_dict() for trace in traces]
     for data in dicts:
-        scrubber.scrub(data)
-    return [TurnTrace.from_dict(scrubber.scrub_record(data)) for data in dicts]
+        scrubber.learn_from(data)
+    return [TurnTrace.from_dict(scrubber.masked(data)) for data in dicts]
 
 
 # --- the YAML -------------------------------------------------------------------------------
