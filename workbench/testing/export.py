@@ -64,7 +64,7 @@ from workbench.project.model import Project
 from workbench.store.rasa_import import is_imported, recorded_commands
 from workbench.store.redact import MASK, Scrubber
 from workbench.testing.replay import model_message
-from workbench.trace.turn import TurnTrace
+from workbench.trace.turn import SESSION_START_SOURCE, TurnTrace
 from workbench.understanding.cassette import CassetteEntry, save_cassette
 from workbench.understanding.dsl.parser import write_commands
 from workbench.understanding.recorded import project_syntax
@@ -96,7 +96,7 @@ def exported_turns(traces: Sequence[TurnTrace]) -> list[TurnTrace]:
     return [
         t
         for t in traces
-        if t.source != "session_start" and not is_session_start(t.user_text) and t.user_text
+        if t.source != SESSION_START_SOURCE and not is_session_start(t.user_text) and t.user_text
     ]
 
 

@@ -24,10 +24,11 @@ from workbench.calm.names import (
     PATTERN_CANNOT_HANDLE,
     PATTERN_HUMAN_HANDOFF,
     PATTERN_INTERNAL_ERROR,
-    SESSION_START_MESSAGE,
     is_pattern,
+    is_session_start,
 )
 from workbench.calm.values import JSONObject, JSONValue
+from workbench.trace.turn import SESSION_START_SOURCE
 
 # the patterns whose rates are counted, by the names the figures use
 WATCHED: tuple[tuple[str, str], ...] = (
@@ -79,7 +80,7 @@ def turn_facts(
     if not isinstance(data, Mapping):
         return TurnFacts(session_id, index, started_at, unreadable=True)
     source = data.get("source")
-    greeting = source == "session_start" or user_text.strip() == SESSION_START_MESSAGE
+    greeting = source == SESSION_START_SOURCE or is_session_start(user_text)
     events = [
         (str(e.get("event")), str(e.get("flow_id") or ""))
         for e in _objects(data.get("events"))

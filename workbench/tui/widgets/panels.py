@@ -31,7 +31,7 @@ from workbench.trace.text import (
     usage_parts,
     value_text,
 )
-from workbench.trace.turn import TurnTrace
+from workbench.trace.turn import SESSION_START_SOURCE, TurnTrace
 from workbench.tui.widgets.agents_panel import AgentsPanel
 from workbench.tui.widgets.base import (
     NO_TURN,
@@ -447,7 +447,7 @@ class StackPanel(_TablePanel):
 
 
 def _why_no_model(trace: TurnTrace) -> str:
-    if trace.source in ("direct", "button", "intent", "session_start"):
+    if trace.source in ("direct", "button", "intent", SESSION_START_SOURCE):
         return {"direct": "direct command", "button": "button payload"}.get(
             trace.source, trace.source
         )
