@@ -16,7 +16,6 @@ import argparse
 import io
 import json
 import os
-import re
 import statistics
 import sys
 import time
@@ -28,6 +27,10 @@ SAMPLE = ROOT / "sample_project"
 SAMPLE_CASSETTE = ROOT / "tests" / "fixtures" / "e2e" / "sample_project_cassette.yml"
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 sys.dont_write_bytecode = False
+sys.path.insert(0, str(ROOT / "tests"))  # the fake model server and the pty driver
+
+from pty_app import PtyApp, drain  # noqa: E402
+
 CASES: dict[str, Callable[[int], list[float]]] = {}
 # extra figures a case derives from its summary: name -> (summary -> {label: value})
 DERIVED: dict[str, Callable[[dict[str, float]], dict[str, object]]] = {}
@@ -794,9 +797,10 @@ def startup(repeat: int) -> list[float]:
     PROJECT --offline --no-store` on a copy of sample_project, in a pseudo-terminal of
     100x30. The clock stops when the terminal output contains the chat input's
     placeholder (the input has focus from the first frame, so the user can type).
-    Includes interpreter start, imports, project load + validate and the first render;
-    an extra line gives the time until the greeting (the /session_start turn) is on
-    screen. Each sample is a fresh process, quit with ctrl+q."""
+    Includes interpreter start, imports and the first render; the project is loaded
+    (and validated) behind that first screen, so an extra line gives the time until the
+    greeting (the /session_start turn, once the main screen is up) is on screen. Each
+    sample is a fresh process, quit with ctrl+q."""
     import tempfile
 
     greetings: list[float] = []
@@ -815,82 +819,6 @@ def startup(repeat: int) -> list[float]:
     return samples
 
 
-class PtyApp:
-    """`python -m workbench ROOT --offline --no-store` (or ROOT and `options`) in a
-    pseudo-terminal of the given size, its output read as it comes (what a user's
-    terminal would draw); `write` types."""
-
-    def __init__(
-        self,
-        root: Path,
-        size: tuple[int, int] = (100, 30),
-        options: tuple[str, ...] = ("--offline", "--no-store"),
-    ) -> None:
-        import fcntl
-        import pty
-        import struct
-        import subprocess
-        import termios
-
-        columns, lines = size
-        self.master, slave = pty.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
-        env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(columns), "LINES": str(lines)}
-        self.started = time.perf_counter()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "workbench", str(root), *options],
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
-            env=env,
-            cwd=ROOT,
-            start_new_session=True,
-        )
-        os.close(slave)
-        self.seen = b""
-
-    def wait_for(self, marker: bytes, timeout: float = 30.0) -> float:
-        """Read until `marker` appears in output read from now on; the perf_counter
-        time it arrived."""
-        import select
-
-        self.seen = b""
-        deadline = time.perf_counter() + timeout
-        while time.perf_counter() < deadline:
-            readable, _, _ = select.select([self.master], [], [], 0.02)
-            if not readable:
-                continue
-            try:
-                chunk = os.read(self.master, 65536)
-            except OSError:
-                break
-            now = time.perf_counter()
-            self.seen = self.seen[-65536:] + chunk
-            # Textual may move the cursor inside a word it draws: match the text alone
-            if marker in ESCAPES.sub(b"", self.seen):
-                return now
-        raise RuntimeError(f"{marker!r} did not appear within {timeout} s: {self.seen[-500:]!r}")
-
-    def write(self, data: bytes) -> float:
-        """Type `data`; the perf_counter time it was sent."""
-
-        os.write(self.master, data)
-        return time.perf_counter()
-
-    def close(self) -> None:
-        import signal
-        import subprocess
-
-        try:
-            os.write(self.master, b"\x11")  # ctrl+q
-            self.process.wait(timeout=5)
-        except (OSError, subprocess.TimeoutExpired):
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-        _drain(self.master)
-        os.close(self.master)
-
-
 def _start_in_pty(root: Path, timeout: float = 30.0) -> tuple[float, float]:
     app = PtyApp(root)
     try:
@@ -905,7 +833,6 @@ def _start_in_pty(root: Path, timeout: float = 30.0) -> tuple[float, float]:
 
 
 RELOAD_MARKER = b"Reloaded domain/responses/orders.yml"  # the reload's notification
-ESCAPES = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 @case("reload_repaint")
@@ -929,7 +856,7 @@ def reload_repaint(repeat: int) -> list[float]:
             time.sleep(1.0)  # the greeting and the watcher are up
             for index in range(min(repeat, 15) + 1):
                 text = original.replace("Good news!", f"Good news ({index})!")
-                _drain(app.master)  # what was drawn before the save
+                drain(app.master)  # what was drawn before the save
                 saved = time.perf_counter()
                 responses.write_text(text)
                 shown = app.wait_for(RELOAD_MARKER, timeout=10)
@@ -942,17 +869,6 @@ def reload_repaint(repeat: int) -> list[float]:
         "how": "save a response file -> its notification drawn in a 160x45 pty",
     }
     return samples
-
-
-def _drain(fd: int) -> None:
-    import select
-
-    while select.select([fd], [], [], 0)[0]:
-        try:
-            if not os.read(fd, 65536):
-                break
-        except OSError:
-            break
 
 
 # the fake model's reply, and what the Commands panel shows once the turn is done
@@ -977,7 +893,6 @@ def first_model_turn(repeat: int) -> list[float]:
     echo times. Each sample is a fresh process."""
     import tempfile
 
-    sys.path.insert(0, str(ROOT / "tests"))
     from fake_llm import FakeLLM
 
     startups: list[float] = []
@@ -1031,12 +946,12 @@ def _first_turn_in_pty(root: Path) -> tuple[float, list[float], float]:
             time.sleep(max(0.0, target - time.perf_counter()))
             if time.perf_counter() > ready + 2.5:
                 break
-            _drain(app.master)  # what was drawn before the key
+            drain(app.master)  # what was drawn before the key
             sent = app.write(key.encode())
             echoes.append((app.wait_for(key.encode(), 5.0) - sent) * 1000)
         app.write(b"\x7f" * len(echoes) + FIRST_TURN_MESSAGE)
         time.sleep(max(0.0, ready + FIRST_TURN_PAUSE_S - time.perf_counter()))
-        _drain(app.master)
+        drain(app.master)
         sent = app.write(b"\r")
         shown = app.wait_for(FIRST_TURN_MARKER, 60.0)
     finally:

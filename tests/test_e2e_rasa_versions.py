@@ -192,7 +192,7 @@ def test_the_cli_reads_rasa_version_from_workbench_yml(root):
 
 
 def test_cli_choices_are_the_supported_versions():
-    from workbench.project.model import RASA_VERSIONS
+    from workbench.project.choices import RASA_VERSIONS
 
     (option,) = [a for a in e2e_cli.test_parser()._actions if a.dest == "rasa_version"]
     assert tuple(option.choices) == RASA_VERSIONS

@@ -16,8 +16,9 @@ from ruamel.yaml import YAML
 from session_helpers import copy_sample, edit, record
 
 from workbench.cli.main import main
+from workbench.terminal_text import escaped, printable
 from workbench.trace.records import BotMessage, Button
-from workbench.trace.text import chat_markup, escaped, event_line, printable, trace_rows, truncate
+from workbench.trace.text import chat_markup, event_line, trace_rows, truncate
 from workbench.trace.turn import TurnTrace
 
 # what must never be written raw: C0 controls but newline, DEL, C1 controls

@@ -15,8 +15,8 @@ from engine_helpers import (
     write_project,
 )
 
+from workbench.project.choices import DEFAULT_RASA_VERSION
 from workbench.project.loader import load_project, with_rasa_version
-from workbench.project.model import DEFAULT_RASA_VERSION
 
 NAME_Q = "What is your name?"
 SOMETHING_ELSE_3_14 = "What else can I help you with?"

@@ -16,8 +16,9 @@ from workbench.buttons import typed_choice
 from workbench.calm.names import SESSION_START_MESSAGE
 from workbench.session import Session
 from workbench.store.redact import Scrubber
+from workbench.terminal_text import escaped
 from workbench.trace.records import BotMessage, Button
-from workbench.trace.text import chat_markup, escaped, trace_table
+from workbench.trace.text import chat_markup, trace_table
 from workbench.trace.turn import TurnTrace
 from workbench.understanding import warmup
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from workbench.errors import UsageError
-from workbench.project.model import PROMPT_CHOICES, RASA_VERSIONS
+from workbench.project.choices import PROMPT_CHOICES, RASA_VERSIONS
 from workbench.project.paths import ProjectPaths, resolve_option_path
 
 if TYPE_CHECKING:

@@ -82,7 +82,7 @@ def shown_issues(issues: Iterable[Issue]) -> list[Issue]:
     file's control characters visible (`printable`), not obeyed."""
     from dataclasses import replace
 
-    from workbench.trace.text import printable
+    from workbench.terminal_text import printable
 
     return [
         replace(

@@ -59,7 +59,7 @@ def report_crash(exc: BaseException, project_dir: str | Path | None = None) -> i
 
 def _printable(text: str) -> str:
     """An error may quote a project file or a model: its controls are shown, not obeyed."""
-    from workbench.trace.text import printable
+    from workbench.terminal_text import printable
 
     return printable(text)
 

@@ -40,15 +40,8 @@ from workbench.store.sessions import (
     SessionStore,
     SessionSummary,
 )
-from workbench.trace.text import (
-    chat_markup,
-    escaped,
-    json_printable,
-    printable,
-    summary_markup,
-    trace_table,
-    user_markup,
-)
+from workbench.terminal_text import escaped, json_printable, printable
+from workbench.trace.text import chat_markup, summary_markup, trace_table, user_markup
 from workbench.trace.turn import TurnTrace
 from workbench.wiring import (
     add_generator_options,

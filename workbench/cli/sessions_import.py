@@ -160,7 +160,7 @@ def _print_list(
     console: Console,
 ) -> int:
     from workbench.store.tracker_import import list_conversations
-    from workbench.trace.text import printable
+    from workbench.terminal_text import printable
 
     found = list_conversations(reader, wanted, args.limit)
     if args.format == "json":
@@ -214,7 +214,7 @@ def _import(
         import_conversations,
         select_matching,
     )
-    from workbench.trace.text import escaped
+    from workbench.terminal_text import escaped
 
     label = escaped(reader.label)
     ids: list[str] = list(dict.fromkeys(args.ids))

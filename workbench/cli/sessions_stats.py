@@ -21,6 +21,7 @@ from workbench.cli.sessions_import import parse_time
 from workbench.errors import UsageError
 from workbench.store.sessions import now_iso
 from workbench.store.stats import ORIGINS, StatsFilter, conversation_stats
+from workbench.terminal_text import escaped, json_printable
 from workbench.trace.stats import EXAMPLES, ConversationStats, StatsBuilder
 from workbench.trace.stats_text import (
     LEGEND,
@@ -33,7 +34,6 @@ from workbench.trace.stats_text import (
     pattern_table,
     reason_text,
 )
-from workbench.trace.text import escaped, json_printable
 
 
 def stats_arguments(parser: argparse.ArgumentParser) -> None:

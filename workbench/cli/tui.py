@@ -32,10 +32,13 @@ def parser() -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     root = project_folder(args.project_dir)
     options = options_from_args(args)
-    from workbench.tui.app import make_app
+    from workbench.tui.app import starting_app
 
-    app = make_app(root, options=options, store=not args.no_store, seed=args.seed)
+    # the first screen is drawn before the project loads; a failed load ends the app
+    app = starting_app(root, options, store=not args.no_store, seed=args.seed)
     app.run()
+    if app.load_error is not None:
+        raise app.load_error
     return app.return_code or 0
 
 

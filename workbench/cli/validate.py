@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
 
     from workbench.project.report import issues_json, print_issues
     from workbench.project.validate import validate_loaded
-    from workbench.trace.text import escaped
+    from workbench.terminal_text import escaped
 
     result = validate_loaded(load(root, options), actions_python=options.actions_python)
     if not result.issues.errors:

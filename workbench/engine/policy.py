@@ -45,10 +45,10 @@ from workbench.engine.search import has_search_policy
 from workbench.engine.stack import AGENT, CALL, CHITCHAT, INTERRUPT, LINK, SEARCH, Frame
 from workbench.engine.stack_ops import interrupted_flow_frames, join_names, push_flow, push_pattern
 from workbench.engine.tracker import Tracker
+from workbench.project.choices import RASA_3_14
 from workbench.project.model import (
     END_STEP,
     NEXT_PREFIX,
-    RASA_3_14,
     START_STEP,
     ConditionalNext,
     Flow,

@@ -17,6 +17,7 @@ from workbench.calm.values import JSONObject, JSONValue
 from workbench.errors import WorkbenchError
 from workbench.project.actions_scan import scan_actions
 from workbench.project.agents import load_agents
+from workbench.project.choices import DEFAULT_RASA_VERSION, RASA_VERSIONS
 from workbench.project.collector import collector_paused
 from workbench.project.config import (
     build_config,
@@ -39,9 +40,7 @@ from workbench.project.e2e import (
 from workbench.project.flows import FlowBuilder
 from workbench.project.issues import Issue, IssueList
 from workbench.project.model import (
-    DEFAULT_RASA_VERSION,
     NO_SOURCE,
-    RASA_VERSIONS,
     Config,
     Domain,
     Flow,

@@ -13,6 +13,7 @@ from typing import Literal, Union
 
 from workbench.calm.names import is_pattern, utter_ask
 from workbench.calm.values import JSONObject, JSONValue, SlotValue
+from workbench.project.choices import DEFAULT_RASA_VERSION
 
 END_STEP = "END"
 START_STEP = "START"
@@ -507,14 +508,6 @@ class TestBudgets:
     max_cost: float | None = None  # USD, the whole run
     max_tokens_per_turn: int | None = None  # prompt + completion tokens of one user turn
     max_latency_ms_per_turn: float | None = None  # model time of one user turn
-
-
-RASA_3_14, RASA_3_21 = "3.14", "3.21"
-RASA_VERSIONS = (RASA_3_14, RASA_3_21)
-DEFAULT_RASA_VERSION = RASA_3_21
-# the command prompt a model gets when the project names no `prompt_template`: Rasa's own
-# default (read from the installed rasa-pro) or the workbench's
-PROMPT_CHOICES = ("rasa", "workbench")
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from workbench.project.choices import PROMPT_CHOICES, RASA_VERSIONS
 from workbench.project.issues import IssueList, suggest
-from workbench.project.model import PROMPT_CHOICES, RASA_VERSIONS, TestBudgets
+from workbench.project.model import TestBudgets
 from workbench.project.yaml_io import line_of
 
 SETTINGS_STEM = "workbench"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 
-from workbench.project.model import RASA_VERSIONS
+from workbench.project.choices import RASA_VERSIONS
 from workbench.understanding.base import CommandGenerator, ScriptedGenerator
 from workbench.understanding.cassette import CassetteGenerator, RecordingGenerator
 

@@ -18,10 +18,11 @@ from rich.table import Table
 
 from workbench.calm.values import SlotValue
 from workbench.store.redact import Scrubber, scrub_text
+from workbench.terminal_text import escaped, printable
 from workbench.testing.budgets import case_usage, result_label
 from workbench.testing.other_version import hint
 from workbench.testing.runner import FAILED, PASSED, SKIPPED, CaseResult, RunResult, TurnView
-from workbench.trace.text import bot_message_lines, escaped, printable, slot_set_text
+from workbench.trace.text import bot_message_lines, slot_set_text
 
 STATUS_STYLE = {PASSED: "green", FAILED: "red", SKIPPED: "yellow"}
 

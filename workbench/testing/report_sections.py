@@ -8,10 +8,10 @@ from collections.abc import Callable, Sequence
 from rich.console import Console
 
 from workbench.store.redact import Scrubber
+from workbench.terminal_text import escaped
 from workbench.testing.budgets import Overrun, case_usage, result_label, total
 from workbench.testing.flaky import Flakiness, flakiness_lines
 from workbench.testing.results import CaseResult, RunResult
-from workbench.trace.text import escaped
 
 
 def secrets_masked(result: CaseResult) -> Callable[[str], str]:

@@ -18,15 +18,9 @@ from dataclasses import dataclass, field
 from workbench.calm.names import ACTION_LISTEN, WORKBENCH_EVENTS, is_pattern
 from workbench.calm.parse_data import message_parse_data
 from workbench.calm.values import JSONValue
+from workbench.terminal_text import json_printable, printable
 from workbench.trace.records import Event
-from workbench.trace.text import (
-    command_text,
-    dropped_text,
-    event_line,
-    json_printable,
-    printable,
-    run_timing,
-)
+from workbench.trace.text import command_text, dropped_text, event_line, run_timing
 from workbench.trace.turn import TurnTrace
 
 # --- the event log ----------------------------------------------------------------------------

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from workbench.terminal_text import printable
 from workbench.trace.stats import ConversationStats, ReasonRow
-from workbench.trace.text import printable
 
 PATTERN_LABELS = {
     "cancel": "cancel",

@@ -14,7 +14,7 @@ from textual.app import SystemCommand
 
 from workbench.calm.names import LANGUAGE_SLOT
 from workbench.slot_input import set_slots_message
-from workbench.trace.text import printable
+from workbench.terminal_text import printable
 
 if TYPE_CHECKING:
     from workbench.tui.screens.main import MainScreen

@@ -27,6 +27,7 @@ FAST_SWITCH_S = 0.0005
 # how long the preparation stands aside after a key: the screen's echo of it needs ~10-20 ms
 # of the interpreter, which it then has to itself
 KEY_HOLD_S = 0.04
+HOLD_NAP_S = 0.004
 
 
 @dataclass
@@ -50,22 +51,27 @@ _lock = threading.Lock()
 _running = 0  # preparations under way; the interpreter settings are restored by the last
 
 
-def start(prepare: Callable[[], object], name: str = "model warm-up") -> WarmUp:
+def start(
+    prepare: Callable[[], object], name: str = "model warm-up", *, freeze: bool = True
+) -> WarmUp:
     """Run `prepare` in a daemon thread, with fast thread switches and the collector
-    paused while it runs. Never raises: a failure is kept in `WarmUp.error`."""
+    paused while it runs. Never raises: a failure is kept in `WarmUp.error`. With
+    `freeze`, what exists when the last running preparation ends is kept out of the
+    collector's view from then on (once per process)."""
     state = WarmUp(started_at=time.perf_counter())
-    thread = threading.Thread(target=_run, args=(prepare, state), name=name, daemon=True)
+    thread = threading.Thread(target=_run, args=(prepare, state, freeze), name=name, daemon=True)
     thread.start()
     return state
 
 
-def _run(prepare: Callable[[], object], state: WarmUp) -> None:
-    global _running
+def _run(prepare: Callable[[], object], state: WarmUp, freeze: bool) -> None:
+    global _running, _freeze
     with _lock:
         _running += 1
         if _running == 1:
             _quiet_interpreter()
         _stand_aside.threads.add(threading.get_ident())
+        _freeze = _freeze or freeze
     try:
         prepare()
     except Exception as error:  # reported again, in context, by the turn that needs it
@@ -82,13 +88,22 @@ def _run(prepare: Callable[[], object], state: WarmUp) -> None:
 
 _saved: dict[str, float | bool] = {}
 _frozen = False
+_freeze = False  # a preparation that asked for the freeze ran since the last restore
 
 
 def hold(seconds: float = KEY_HOLD_S) -> None:
     """The user is typing: a running preparation pauses at its next module import for
-    `seconds`, so the event loop echoes the key without sharing the interpreter."""
+    up to `seconds`, or until `release`, so the event loop echoes the key without sharing
+    the interpreter."""
     global _hold_until
     _hold_until = max(_hold_until, time.perf_counter() + seconds)
+
+
+def release() -> None:
+    """The key's echo is on the screen: the preparation goes on at once instead of
+    sitting out the rest of its hold (the echo takes ~10 ms of the 40 held for it)."""
+    global _hold_until
+    _hold_until = 0.0
 
 
 _hold_until = 0.0
@@ -97,16 +112,21 @@ _hold_until = 0.0
 class _StandAside:
     """Sits first in `sys.meta_path` while a preparation runs: asked for every module the
     preparation's thread imports (an import takes thousands), it sleeps, releasing the
-    GIL, while `hold` asks it to, then lets the real finders find the module."""
+    GIL, while `hold` asks it to (in short naps, so that `release` ends it soon), then
+    lets the real finders find the module."""
 
     def __init__(self) -> None:
         self.threads: set[int] = set()
 
     def find_spec(self, name: str, path: object = None, target: object = None) -> None:
         if threading.get_ident() in self.threads:
-            wait = _hold_until - time.perf_counter()
-            if wait > 0:
-                time.sleep(min(wait, KEY_HOLD_S))
+            started = time.perf_counter()
+            while True:
+                now = time.perf_counter()
+                wait = min(_hold_until - now, started + KEY_HOLD_S - now)
+                if wait <= 0:
+                    break
+                time.sleep(min(wait, HOLD_NAP_S))
 
 
 _stand_aside = _StandAside()
@@ -121,16 +141,17 @@ def _quiet_interpreter() -> None:
 
 
 def _restore_interpreter() -> None:
-    global _frozen
+    global _frozen, _freeze
     if _stand_aside in sys.meta_path:
         sys.meta_path.remove(_stand_aside)
     sys.setswitchinterval(float(_saved.get("switch", 0.005)))
-    if not _frozen:
+    if _freeze and not _frozen:
         # what the first import made lives as long as the process: keep collections off
         # it (once: a later freeze would also keep the garbage made since from the
         # collector)
         gc.freeze()
         _frozen = True
+    _freeze = False
     if _saved.get("gc", True):
         gc.enable()
 

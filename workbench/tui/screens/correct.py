@@ -13,7 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static, TextArea
 
-from workbench.trace.text import printable
+from workbench.terminal_text import printable
 from workbench.understanding.dsl.parser import Syntax, parse_commands, write_commands
 
 

@@ -89,6 +89,15 @@ class ActionsReady(Message):
     problems: list[str]
 
 
+@dataclass(frozen=True)
+class Carried:
+    """What the first screen's message input held when this screen replaced it."""
+
+    value: str
+    cursor_position: int
+    history: list[str]
+
+
 _S = TypeVar("_S", bound=Screen)
 _P = ParamSpec("_P")
 Handler = Callable[Concatenate[_S, _P], object]
@@ -119,9 +128,12 @@ def guarded(what: str) -> Callable[[Handler[_S, _P]], Guarded[_S, _P]]:
 
 class MainScreen(Screen):
     BINDINGS = keys.bindings(keys.MAIN)
+    # keys typed while the screen mounts go to the message input, not the chat log
+    AUTO_FOCUS = "#chat-input"
 
-    def __init__(self) -> None:
+    def __init__(self, carried: Carried | None = None) -> None:
         super().__init__(id="main")
+        self._carried = carried  # the first screen's input (the project was loading)
         self.generation = 0
         self.viewing: int | None = None
         self.reload: ReloadResult | None = None
@@ -181,12 +193,33 @@ class MainScreen(Screen):
         # reading the screen instead of waiting on the first answer
         self.call_after_refresh(warmup.start_for, self.conversation.generator)
         if self.wb.watch_enabled:
-            self.watch_project()
-        self.chat.focus_input()
+            # after the first paint too: watchfiles is imported on the way
+            self.call_after_refresh(self.watch_project)
+        self._take_over_input()
         if self.wb.open_session is not None:
             self.call_after_refresh(self.open_stored, *self.wb.open_session)
         if self.wb.greet:
             self._start_turn(SESSION_START_MESSAGE)
+        else:
+            self._send_queued()
+
+    def _take_over_input(self) -> None:
+        """The first screen's input lives on here: its history and what it held."""
+        field, carried = self.chat.input, self._carried
+        self._carried = None
+        if carried is not None:
+            for text in carried.history:
+                field.remember(text)
+            typed_since = field.value  # keys that reached this screen before its mount
+            field.value = carried.value + typed_since
+            field.cursor_position = carried.cursor_position + len(typed_since)
+        self.chat.focus_input()
+
+    def _send_queued(self) -> None:
+        """A message sent while the project was loading goes now (after the greeting)."""
+        text, self.wb.queued_message = self.wb.queued_message, None
+        if text is not None and not self.chat.busy:
+            self._start_turn(text)
 
     async def on_resize(self, event) -> None:
         await self.panels.set_wide(event.size.width >= WIDE_AT)
@@ -386,6 +419,7 @@ class MainScreen(Screen):
         await self.chat.add_turn(message.trace)
         self.panels.show(message.trace, self.project, history=self.conversation.traces)
         self._check_actions()
+        self._send_queued()
 
     @on(TurnFailed)
     def _turn_failed(self, message: TurnFailed) -> None:
@@ -393,6 +427,7 @@ class MainScreen(Screen):
             return
         self.chat.set_busy(False)
         self.notify(message.error, title="The turn failed", severity="error", timeout=10)
+        self._send_queued()
 
     # -- time travel ------------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from textual.coordinate import Coordinate
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Input, Label, Static
 
-from workbench.trace.text import printable
+from workbench.terminal_text import printable
 from workbench.trace.turn import TurnTrace
 from workbench.tui import keys
 from workbench.tui.screens.confirm import ConfirmScreen

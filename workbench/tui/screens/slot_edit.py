@@ -14,7 +14,8 @@ from textual.widgets import Button, Input, Static
 from workbench.calm.values import SlotValue
 from workbench.project.model import Slot
 from workbench.slot_input import checked_value, set_slots_message
-from workbench.trace.text import printable, value_text
+from workbench.terminal_text import printable
+from workbench.trace.text import value_text
 
 
 class SlotEditScreen(ModalScreen[str | None]):

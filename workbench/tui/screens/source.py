@@ -21,8 +21,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from workbench.knowledge.chunks import chunk_text
+from workbench.terminal_text import printable
 from workbench.trace.records import KnowledgeHit
-from workbench.trace.text import printable
 
 READ_LIMIT = 4_000_000  # characters shown of a document; the rest is said to be cut
 ELLIPSIS = "…"

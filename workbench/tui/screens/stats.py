@@ -31,6 +31,7 @@ from textual.widgets import (
     Tabs,
 )
 
+from workbench.terminal_text import printable
 from workbench.trace.stats_text import (
     LEGEND,
     TextTable,
@@ -41,7 +42,6 @@ from workbench.trace.stats_text import (
     pattern_table,
     reason_text,
 )
-from workbench.trace.text import printable
 from workbench.tui import keys
 
 if TYPE_CHECKING:

@@ -12,12 +12,12 @@ from textual.content import Content
 
 from workbench.calm.external import CANCELLED, COMPLETED, INPUT_REQUIRED
 from workbench.project.model import Project
+from workbench.terminal_text import printable
 from workbench.trace.calls import AGENT, TOOL, CallRecord
 from workbench.trace.text import (
     agent_step_text,
     call_usage,
     json_text,
-    printable,
     short_step,
     tool_result_text,
 )

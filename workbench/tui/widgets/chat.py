@@ -20,17 +20,11 @@ from textual.widgets import Button, Input, Label, ListItem, ListView, LoadingInd
 
 from workbench.buttons import button_text, turn_buttons, typed_choice
 from workbench.calm.names import SESSION_START_MESSAGE, is_session_start
+from workbench.terminal_text import printable
 from workbench.trace.records import Button as TraceButton
-from workbench.trace.text import (
-    message_content,
-    message_source,
-    printable,
-    rephrase_note,
-    translation_note,
-)
+from workbench.trace.text import message_content, message_source, rephrase_note, translation_note
 from workbench.trace.turn import TurnTrace
-
-HISTORY_LIMIT = 200
+from workbench.tui.message_input import MESSAGE_PLACEHOLDER, HistoryInput
 
 
 class ChatButton(Button):
@@ -188,41 +182,6 @@ class ChatLog(ListView):
             self.index = 0
 
 
-class HistoryInput(Input):
-    """An Input that remembers what was sent: up/down walk through it."""
-
-    BINDINGS = [
-        Binding("up", "history(-1)", "Previous message", show=False),
-        Binding("down", "history(1)", "Next message", show=False),
-    ]
-
-    def __init__(self, *, placeholder: str = "", id: str | None = None) -> None:
-        # a draft is kept when the focus comes back, not selected for the next key to replace
-        super().__init__(placeholder=placeholder, id=id, select_on_focus=False)
-        self.history: list[str] = []
-        self._position = 0
-        self._draft = ""
-
-    def remember(self, text: str) -> None:
-        if text and (not self.history or self.history[-1] != text):
-            self.history.append(text)
-            del self.history[:-HISTORY_LIMIT]
-        self._position = len(self.history)
-        self._draft = ""
-
-    def action_history(self, step: int) -> None:
-        if not self.history:
-            return
-        if self._position == len(self.history):
-            self._draft = self.value
-        position = max(0, min(len(self.history), self._position + step))
-        if position == self._position:
-            return
-        self._position = position
-        self.value = self.history[position] if position < len(self.history) else self._draft
-        self.cursor_position = len(self.value)
-
-
 class ChatPane(Vertical):
     """The conversation and the input. `read_only` shows a stored session: no input."""
 
@@ -274,10 +233,7 @@ class ChatPane(Vertical):
                     )
             yield Static("Esc or End: back to the latest turn", id="viewing-hint")
         if not self.read_only:
-            yield HistoryInput(
-                placeholder="Message (↑ history, 1-9 buttons)",
-                id="chat-input",
-            )
+            yield HistoryInput(placeholder=MESSAGE_PLACEHOLDER, id="chat-input")
 
     def on_mount(self) -> None:
         self.border_title = "Chat"

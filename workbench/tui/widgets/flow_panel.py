@@ -14,8 +14,9 @@ from textual.widgets import Select, Static
 
 from workbench.calm.names import is_pattern
 from workbench.project.model import ConditionalNext, Flow, Project, StaticNext, Step
+from workbench.terminal_text import printable
 from workbench.trace.flow_path import FlowPath, flow_path, latest_run_turns
-from workbench.trace.text import printable, short_step
+from workbench.trace.text import short_step
 from workbench.trace.turn import TurnTrace
 from workbench.tui.widgets.base import NO_TURN, TracePanel
 from workbench.tui.widgets.flow_chart import FlowChart

@@ -25,9 +25,9 @@ from textual.message import Message
 from textual.widgets import Button, Checkbox, RadioButton, RadioSet, Select, Static
 
 from workbench.project.model import Project
+from workbench.terminal_text import printable
 from workbench.trace import history
 from workbench.trace.history import CATEGORIES, FlowRun, LogRow
-from workbench.trace.text import printable
 from workbench.trace.turn import TurnTrace
 from workbench.tui.widgets.base import NO_TURN, TracePanel
 

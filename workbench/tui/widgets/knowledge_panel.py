@@ -21,8 +21,9 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from workbench.project.model import Project
+from workbench.terminal_text import printable
 from workbench.trace.records import KnowledgeHit, KnowledgeRecord
-from workbench.trace.text import OUTCOME_WORDS, printable, truncate, usage_parts
+from workbench.trace.text import OUTCOME_WORDS, truncate, usage_parts
 from workbench.trace.turn import TurnTrace
 from workbench.tui.widgets.base import NO_TURN, TableNotePanel
 

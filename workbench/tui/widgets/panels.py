@@ -19,12 +19,12 @@ from textual.widgets import Checkbox, DataTable, Input, Static
 
 from workbench.calm.values import SlotValue
 from workbench.project.model import Project
+from workbench.terminal_text import printable
 from workbench.trace.records import CommandRecord
 from workbench.trace.text import (
     command_text,
     dropped_text,
     frame_cells,
-    printable,
     rewritten_text,
     truncate,
     usage_brief,

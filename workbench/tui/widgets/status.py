@@ -10,7 +10,7 @@ from textual.content import Content
 from textual.markup import escape
 from textual.widgets import Label, Static
 
-from workbench.trace.text import printable
+from workbench.terminal_text import printable
 from workbench.watch import format_issue
 
 
