@@ -832,20 +832,25 @@ def _start_in_pty(root: Path, timeout: float = 30.0) -> tuple[float, float]:
     return (ready - app.started) * 1000, (greeted - app.started) * 1000
 
 
-RELOAD_MARKER = b"Reloaded domain/responses/orders.yml"  # the reload's notification
+# the header's reload status, the first repaint that shows the reload
+RELOAD_MARKER = b"reloaded orders.yml in"
+TOAST_MARKER = b"Reloaded domain/responses/orders.yml"  # the reload's notification
 
 
 @case("reload_repaint")
 def reload_repaint(repeat: int) -> list[float]:
     """Save -> the reload on screen, as a user sees it: calm-tui on a copy of
     sample_project in a 160x45 pseudo-terminal; a response file is saved and the clock
-    stops when the terminal has drawn the "Reloaded domain/responses/orders.yml"
-    notification. Includes the file-system notification, the watcher's debounce, load +
-    validate, the swap into the live session and the repaint. One process; each save
-    waits for the previous notification to go."""
+    stops when the terminal has drawn the header's new status ("reloaded orders.yml in
+    N ms", in the first frame drawn after the reload); an extra line gives the time until
+    the "Reloaded domain/responses/orders.yml" notification is drawn too. Includes the
+    file-system notification, the watcher's debounce, load + validate, the swap into the
+    live session and the repaint. One process; each save waits for the previous
+    notification to go."""
     import tempfile
 
     samples: list[float] = []
+    toasts: list[float] = []
     with tempfile.TemporaryDirectory() as folder:
         root = _sample_copy(folder)
         responses = root / "domain" / "responses" / "orders.yml"
@@ -860,13 +865,22 @@ def reload_repaint(repeat: int) -> list[float]:
                 saved = time.perf_counter()
                 responses.write_text(text)
                 shown = app.wait_for(RELOAD_MARKER, timeout=10)
+                seen = app.seen
+                toast = shown if TOAST_MARKER in app.text else app.wait_for(TOAST_MARKER, 10)
+                app.seen = seen + app.seen
                 if index:  # the first save warms the reload path
                     samples.append((shown - saved) * 1000)
+                    toasts.append((toast - saved) * 1000)
                 time.sleep(3.5)  # the notification's 3 s
         finally:
             app.close()
     DERIVED["reload_repaint"] = lambda figures: {
-        "how": "save a response file -> its notification drawn in a 160x45 pty",
+        "notification_median_ms": statistics.median(toasts),
+        "how": "save a response file -> the header's reload status drawn in a 160x45 pty",
+        "report": [
+            f"save -> the notification drawn too: median {statistics.median(toasts):.0f} ms,"
+            f" p90 {summarise(toasts)['p90_ms']:.0f} ms"
+        ],
     }
     return samples
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import pytest
@@ -958,3 +959,32 @@ def test_a_folder_without_flows_gets_a_warning(tmp_path):
     result = load(tmp_path)
     codes = [(issue.code, issue.severity) for issue in result.issues]
     assert ("no-flows", "warning") in codes
+
+
+def test_the_actions_code_is_read_again_only_when_a_file_of_it_changes(tmp_path):
+    """A reload after a YAML save reuses what the actions files held; an edited file is
+    read again, whatever its size."""
+    from workbench.project import actions_scan
+
+    root = tmp_path / "bot"
+    (root / "actions").mkdir(parents=True)
+    (root / "config.yml").write_text("recipe: default.v1\n", encoding="utf-8")
+    source = root / "actions" / "actions.py"
+    action = (
+        "from rasa_sdk import Action\n\n\nclass {cls}(Action):\n"
+        "    def name(self):\n        return 'action_{tag}'\n"
+    )
+    source.write_text(action.format(cls="One", tag="aaa"), encoding="utf-8")
+    first = load_project(root).project
+    assert set(first.custom_actions) == {"action_aaa"}
+    scan = actions_scan._scanned[source][1]
+
+    load_project(root)
+    assert actions_scan._scanned[source][1] is scan  # not parsed again
+
+    stat = source.stat()
+    source.write_text(action.format(cls="Two", tag="bbb"), encoding="utf-8")  # same size
+    os.utime(source, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    second = load_project(root).project
+    assert set(second.custom_actions) == {"action_bbb"}
+    assert second.custom_actions["action_bbb"].class_name == "Two"

@@ -492,6 +492,26 @@ async def test_an_edit_on_disk_changes_the_next_turn(project):
         assert "reloaded" in text_of(app.query_one(WorkbenchHeader))
 
 
+async def test_a_reload_leaves_what_it_did_not_change_as_it_was(project):
+    """A response edit changes no panel: the slot table keeps the row the user was on,
+    and the header alone is drawn again."""
+    app = app_on(project)
+    responses = project / "domain" / "responses" / "orders.yml"
+    async with app.run_test(size=(160, 45)) as pilot:
+        await start(pilot)
+        await send(pilot, ORDER)
+        table = app.main.query_one("#panel-slots").query_one("#trace-table")
+        table.move_cursor(row=3)
+        body = app.main.query_one("#panel-commands").query_one("#trace-body")
+        shown = body.visual
+        text = responses.read_text()
+        responses.write_text(text.replace("Good news! Order {order_id}", "Great news! {order_id}"))
+        await wait_until(pilot, lambda: app.reload_count >= 1, what="the reload")
+        assert table.cursor_row == 3
+        assert body.visual is shown  # not rendered again
+        assert "reloaded orders.yml" in text_of(app.query_one(WorkbenchHeader))
+
+
 async def test_editing_the_running_flow_continues_it_and_says_so(project):
     app = app_on(project)
     flows = project / "data" / "flows" / "orders.yml"

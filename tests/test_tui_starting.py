@@ -8,10 +8,10 @@ import threading
 from pathlib import Path
 
 import pytest
+from fake_llm import FakeLLM
+from pty_app import PtyApp
+from tui_helpers import MessageLog, copy_sample, start, turn_items, wait_until
 
-from tests.fake_llm import FakeLLM
-from tests.pty_app import PtyApp
-from tests.tui_helpers import MessageLog, copy_sample, start, turn_items, wait_until
 from workbench.errors import WorkbenchError
 from workbench.tui.app import WorkbenchApp, load_workbench
 from workbench.tui.message_input import MESSAGE_PLACEHOLDER, HistoryInput

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from workbench.project.issues import IssueList
@@ -25,6 +26,63 @@ def actions_paths(root: Path, actions_module: str | None) -> list[Path]:
     return [single] if single.is_file() else []
 
 
+@dataclass(frozen=True)
+class _FileScan:
+    """What one actions file holds, read once per version of the file."""
+
+    actions: tuple[tuple[str, int, str], ...] = ()  # action name, line, class name
+    kwargs: frozenset[str] = frozenset()  # keywords passed to utter_message(...)
+    imports: tuple[tuple[str, int], ...] = ()  # unguarded absolute imports: name, line
+    problem: tuple[str, int, int, str] | None = None  # code, line, column, message
+
+
+# every reload scans the actions (a YAML save too): a file is parsed again only when
+# its size or modification time changed
+_scanned: dict[Path, tuple[tuple[int, int], _FileScan]] = {}
+
+
+def _scan_file(path: Path, file: str) -> _FileScan:
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        return _FileScan(problem=("action-unreadable", 0, 0, f"cannot read actions code: {exc}"))
+    version = (stat.st_mtime_ns, stat.st_size)
+    cached = _scanned.get(path)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    scan = _parse_file(path, file)
+    _scanned[path] = (version, scan)
+    return scan
+
+
+def _parse_file(path: Path, file: str) -> _FileScan:
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=file)
+    except SyntaxError as exc:
+        message = f"syntax error in actions code: {exc.msg}"
+        return _FileScan(problem=("action-syntax-error", exc.lineno or 0, exc.offset or 0, message))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        return _FileScan(problem=("action-unreadable", 0, 0, f"cannot read actions code: {exc}"))
+    actions: list[tuple[str, int, str]] = []
+    kwargs: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            name = _action_name(node)
+            if name:
+                actions.append((name, node.lineno, node.name))
+        elif isinstance(node, ast.Call) and _is_utter_message(node):
+            kwargs.update(k.arg for k in node.keywords if k.arg)
+    imports: list[tuple[str, int]] = []
+    for statement, guarded in _imports(tree.body, False):
+        if guarded:
+            continue
+        if isinstance(statement, ast.Import):
+            imports += [(alias.name, statement.lineno) for alias in statement.names]
+        elif statement.level == 0 and statement.module:
+            imports.append((statement.module, statement.lineno))
+    return _FileScan(tuple(actions), frozenset(kwargs), tuple(imports))
+
+
 def scan_actions(
     root: Path, actions_module: str | None, issues: IssueList
 ) -> tuple[dict[str, CustomActionInfo], frozenset[str]]:
@@ -34,32 +92,17 @@ def scan_actions(
     kwargs: set[str] = set()
     for path in actions_paths(root, actions_module):
         file = path.relative_to(root).as_posix()
-        try:
-            tree = ast.parse(path.read_text(encoding="utf-8"), filename=file)
-        except SyntaxError as exc:
+        scan = _scan_file(path, file)
+        if scan.problem is not None:
             # a warning: Rasa validates and trains such a project and fails only when it
             # imports the actions; the actions runner reports that on its own
-            issues.warning(
-                file,
-                exc.lineno or 0,
-                "action-syntax-error",
-                f"syntax error in actions code: {exc.msg}",
-                "fix the Python syntax",
-                column=exc.offset or 0,
-            )
+            code, line, column, message = scan.problem
+            hint = "fix the Python syntax" if code == "action-syntax-error" else ""
+            issues.warning(file, line, code, message, hint, column=column)
             continue
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            issues.warning(file, 0, "action-unreadable", f"cannot read actions code: {exc}")
-            continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ClassDef):
-                name = _action_name(node)
-                if name:
-                    found.setdefault(
-                        name, CustomActionInfo(name, Source(file, node.lineno), node.name)
-                    )
-            elif isinstance(node, ast.Call) and _is_utter_message(node):
-                kwargs.update(k.arg for k in node.keywords if k.arg)
+        for name, line, class_name in scan.actions:
+            found.setdefault(name, CustomActionInfo(name, Source(file, line), class_name))
+        kwargs.update(scan.kwargs)
     return found, frozenset(kwargs - {"response", "text", "buttons", "image", "json_message"})
 
 
@@ -95,24 +138,11 @@ def imported_modules(root: Path, actions_module: str | None) -> dict[str, list[S
     found: dict[str, list[Source]] = {}
     for path in actions_paths(root, actions_module):
         file = path.relative_to(root).as_posix()
-        try:
-            tree = ast.parse(path.read_text(encoding="utf-8"), filename=file)
-        except (SyntaxError, OSError, UnicodeDecodeError, ValueError):
-            continue  # scan_actions reports these
-        for node, guarded in _imports(tree.body, False):
-            if guarded:
+        for name, line in _scan_file(path, file).imports:  # scan_actions reports problems
+            top = name.split(".")[0]
+            if top in sys.stdlib_module_names or top == "__future__" or _local(root, top):
                 continue
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif node.level == 0 and node.module:
-                names = [node.module]
-            else:
-                continue
-            for name in names:
-                top = name.split(".")[0]
-                if top in sys.stdlib_module_names or top == "__future__" or _local(root, top):
-                    continue
-                found.setdefault(top, []).append(Source(file, node.lineno))
+            found.setdefault(top, []).append(Source(file, line))
     return found
 
 

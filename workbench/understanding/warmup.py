@@ -49,6 +49,7 @@ class WarmUp:
 
 _lock = threading.Lock()
 _running = 0  # preparations under way; the interpreter settings are restored by the last
+_idle = threading.Condition(_lock)  # notified when the last preparation ends
 
 
 def start(
@@ -82,8 +83,17 @@ def _run(prepare: Callable[[], object], state: WarmUp, freeze: bool) -> None:
             _running -= 1
             if _running == 0:
                 _restore_interpreter()
+                _idle.notify_all()
         state.finished_at = time.perf_counter()
         state.done.set()
+
+
+def wait_idle(timeout: float) -> bool:
+    """Wait until no preparation runs (False: one still ran after `timeout` s). Work
+    that can come later waits here rather than compete with the model's preparation for
+    the interpreter."""
+    with _idle:
+        return _idle.wait_for(lambda: _running == 0, timeout)
 
 
 _saved: dict[str, float | bool] = {}

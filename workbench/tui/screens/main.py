@@ -45,6 +45,8 @@ if TYPE_CHECKING:
     from workbench.tui.screens.sessions import Resume
 
 
+# how long the action runner's background start waits for the model's preparation
+ACTIONS_WAIT_S = 30.0
 # what a conversation understood by a model is compared with (the palette's "Compare with")
 OFFLINE_LABEL = "the offline generator"
 
@@ -261,7 +263,10 @@ class MainScreen(Screen):
     @work(thread=True, exclusive=True, group="actions", exit_on_error=False)
     def prepare_actions(self) -> None:
         """Make the action runner off the event loop: it may probe an action server's
-        URL, check another Python, or start a server."""
+        URL, check another Python, or start a server. After the model's preparation,
+        which the first message needs sooner (a turn that runs an action makes the
+        runner itself if it is not made yet)."""
+        warmup.wait_idle(ACTIONS_WAIT_S)
         actions = self.conversation.actions
         self.post_message(
             ActionsReady(
@@ -441,6 +446,7 @@ class MainScreen(Screen):
         traces = self.conversation.traces
         if index is not None and not 0 <= index < len(traces) - 1:
             index = None
+        moved = index != self.viewing
         self.viewing = index
         self.chat.show_viewing(index, len(traces) - 1)
         trace = traces[index] if index is not None else (traces[-1] if traces else None)
@@ -448,7 +454,8 @@ class MainScreen(Screen):
             self.panels.show(trace, self.project, history=traces)
         else:  # an older turn is drawn against the project it was made with
             self.panels.show(trace, *self.conversation.project_for(trace), history=traces)
-        self.refresh_bindings()
+        if moved:  # what the keys do depends on whether a past turn is shown
+            self.refresh_bindings()
 
     @on(ChatPane.RewindRequested)
     def _rewind_requested(self, event: ChatPane.RewindRequested) -> None:
@@ -567,7 +574,9 @@ class MainScreen(Screen):
                     severity="information" if edit.continued else "warning",
                     timeout=8,
                 )
-            self.show_turn(self.viewing)  # panels that draw the project see the new one
+            # panels that draw the project see the new one, once the header and the
+            # notification say the reload happened
+            self.call_after_refresh(self._redraw_reloaded)
         else:
             count = len(result.errors)
             first = result.errors[0]
@@ -587,6 +596,11 @@ class MainScreen(Screen):
         self.actions_error = getattr(self.conversation.actions, "load_error", None)
         self._show_problems()
         self.update_header()
+        if not result.ok:
+            self.wb.reload_count += 1
+
+    def _redraw_reloaded(self) -> None:
+        self.show_turn(self.viewing)
         self.wb.reload_count += 1
 
     def reload_now(self) -> None:

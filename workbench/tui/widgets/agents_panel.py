@@ -188,7 +188,7 @@ class AgentsPanel(TextPanel):
     def draw_trace(self, trace: TurnTrace, project: Project) -> None:
         records = trace.calls
         if not records:
-            self.border_subtitle = ""
+            self.set_subtitle("")
             self.set_body([Content.styled(no_call_note(project), MUTED)])
             return
         lines: list[Line] = []
@@ -197,7 +197,7 @@ class AgentsPanel(TextPanel):
                 lines.append(Content(""))
             lines += call_lines(record)
         self.set_body(lines)
-        self.border_subtitle = subtitle(records)
+        self.set_subtitle(subtitle(records))
 
     @staticmethod
     def wanted(trace: TurnTrace | None, project: Project) -> bool:

@@ -7,6 +7,7 @@ import time
 from collections.abc import Sequence
 from typing import ClassVar
 
+from rich.text import Text
 from textual.binding import BindingType
 from textual.containers import ScrollableContainer
 from textual.content import Content
@@ -67,6 +68,7 @@ class TracePanel(Widget):
         # said when the project drawn is not the one the turn was made with
         self.project_note = ""
         self.render_ms: float = 0.0  # how long the last draw took, for the curious
+        self._shown_subtitle: str | None = None
         self.border_title = self.panel_title
 
     # -- the contract ---------------------------------------------------------------------
@@ -79,6 +81,13 @@ class TracePanel(Widget):
         self.project = project
         if self.is_mounted:
             self._draw()
+
+    def set_subtitle(self, text: str) -> None:
+        """The border's subtitle. Setting it repaints the whole panel, so an unchanged
+        one is not set again (a reload redraws every panel with what they showed)."""
+        if text != self._shown_subtitle:
+            self._shown_subtitle = text
+            self.border_subtitle = text
 
     # -- for subclasses -----------------------------------------------------------------
 
@@ -156,12 +165,34 @@ def _laid_out(lines: Sequence[Line], width: int) -> list[Content]:
     return out
 
 
+def looks(value: object) -> object:
+    """What a cell or line looks like on screen, comparable: its text and its styles
+    (Textual's `Content` compares equal on its text alone)."""
+    if isinstance(value, Content):
+        return (value.plain, tuple(value.spans))
+    if isinstance(value, tuple):
+        return tuple(looks(part) for part in value)
+    if isinstance(value, Text):
+        return (value.plain, tuple(value.spans), value.style)
+    return value
+
+
+def update_static(static: Static, content: str | Content | Text) -> None:
+    """`static.update(content)`, unless it already shows that: an update lays the whole
+    screen out again."""
+    shown = looks(content)
+    if getattr(static, "_looks", None) != shown:
+        static._looks = shown  # type: ignore[attr-defined]
+        static.update(content)
+
+
 class TextPanel(TracePanel, can_focus=True):
     """A panel that is one scrollable, focusable block of styled text (`#trace-body`)."""
 
     # the lines last shown, and the width they were wrapped at (re-wrapped on a resize)
     _lines: Sequence[Line] = ()
     _wrapped_at = 0
+    _shown: object = None  # `looks` of the lines last shown
 
     BINDINGS: ClassVar[list[BindingType]] = list(ScrollableContainer.BINDINGS)
 
@@ -184,9 +215,14 @@ class TextPanel(TracePanel, can_focus=True):
         return self.query_one("#trace-body", Static)
 
     def set_body(self, lines: Sequence[Line]) -> None:
-        """Show `lines`; a `(prefix, text)` line wraps under its text, not its prefix."""
-        self._lines = list(lines)
-        self._wrapped_at = self._text_width()
+        """Show `lines`; a `(prefix, text)` line wraps under its text, not its prefix.
+        Lines that look as they already do are left alone: an update lays out the whole
+        screen again, which a reload would pay for every panel it left unchanged."""
+        shown = looks(tuple(lines))
+        width = self._text_width()
+        if shown == self._shown and width == self._wrapped_at:
+            return
+        self._lines, self._shown, self._wrapped_at = list(lines), shown, width
         self.body.update(Content("\n").join(_laid_out(self._lines, self._wrapped_at)))
 
     def _text_width(self) -> int:
@@ -197,7 +233,7 @@ class TextPanel(TracePanel, can_focus=True):
             self.set_body(self._lines)
 
     def draw_empty(self, project: Project | None) -> None:
-        self.border_subtitle = ""
+        self.set_subtitle("")
         self.set_body([Content.styled(NO_TURN, "$text-muted")])
 
 

@@ -18,7 +18,7 @@ from workbench.terminal_text import printable
 from workbench.trace.flow_path import FlowPath, flow_path, latest_run_turns
 from workbench.trace.text import short_step
 from workbench.trace.turn import TurnTrace
-from workbench.tui.widgets.base import NO_TURN, TracePanel
+from workbench.tui.widgets.base import NO_TURN, TracePanel, update_static
 from workbench.tui.widgets.flow_chart import FlowChart
 from workbench.tui.widgets.flow_graph import call_marks, step_label, target_label
 from workbench.tui.widgets.flow_layout import COMPACT, FULL, Chart, layout_flow
@@ -292,14 +292,14 @@ class FlowPanel(TracePanel):
 
     def _show_note(self, text: str) -> None:
         note = self.query_one("#trace-note", Static)
-        note.update(printable(text))
+        update_static(note, printable(text))
         note.display = True
         self.chart.display = False
         self.details.display = False
         self.query_one("#flow-coverage", Static).display = False
         self._shown_key = None
         self._flow = None
-        self.border_subtitle = ""
+        self.set_subtitle("")
 
     def _turns_for(self, flow_id: str, trace: TurnTrace | None) -> list[TurnTrace]:
         """The turns of the flow's latest run up to `trace`, from the history (by the
@@ -320,9 +320,8 @@ class FlowPanel(TracePanel):
         chart.display = True
         self.details.display = True
         where = f" @ {short_step(flow.id, step)}" if step else ""
-        self.border_subtitle = printable(f"{flow.id}{where} · {status}", multiline=False)
-        if self.project_note:
-            self.border_subtitle += f" · {self.project_note}"
+        subtitle = printable(f"{flow.id}{where} · {status}", multiline=False)
+        self.set_subtitle(f"{subtitle} · {self.project_note}" if self.project_note else subtitle)
         self.path = flow_path(flow, self._turns_for(flow.id, trace))
         width = chart.scrollable_content_region.width or self.size.width
         self.marks = call_marks(self.project, flow, trace) if self.project else {}

@@ -29,7 +29,7 @@ from workbench.terminal_text import printable
 from workbench.trace import history
 from workbench.trace.history import CATEGORIES, FlowRun, LogRow
 from workbench.trace.turn import TurnTrace
-from workbench.tui.widgets.base import NO_TURN, TracePanel
+from workbench.tui.widgets.base import NO_TURN, TracePanel, looks
 
 MODES = ("log", "timeline", "tracker")
 
@@ -164,6 +164,7 @@ class HistoryPanel(TracePanel):
         self.scroll_target: int | None = None
         self.line_count = 0
         self.stale = False  # turns came while the panel was hidden: draw when shown
+        self._shown: object = None  # `looks` of the lines last shown, and their scroll
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="history-bar"):
@@ -209,7 +210,7 @@ class HistoryPanel(TracePanel):
         self._show_controls()
 
     def draw_empty(self, project: Project | None) -> None:
-        self.border_subtitle = ""
+        self.set_subtitle("")
         self.rows = []
         self.tracker_text = ""
         self._set_body([Content.styled(NO_TURN, MUTED)])
@@ -286,7 +287,12 @@ class HistoryPanel(TracePanel):
         return self.query_one("#history-scroll", VerticalScroll)
 
     def _set_body(self, lines: list[Content], scroll_to: int | None = None) -> None:
-        """Show `lines`; then scroll so that line `scroll_to` is in view (None: the end)."""
+        """Show `lines`; then scroll so that line `scroll_to` is in view (None: the end).
+        Unchanged lines are left alone (and where the user scrolled them)."""
+        shown = (looks(tuple(lines)), scroll_to)
+        if shown == self._shown:
+            return
+        self._shown = shown
         self.query_one("#history-body", Static).update(Content("\n").join(lines))
         self.scroll_target = scroll_to
         self.line_count = len(lines)
@@ -341,7 +347,7 @@ class HistoryPanel(TracePanel):
         # the shown turn from its first row (its message and commands), the latest too
         self._set_body(lines, None if span is None else span[0])
         turns = len(self.turns)
-        self.border_subtitle = f"{len(rows)} rows · {turns} turn{'s' if turns != 1 else ''}"
+        self.set_subtitle(f"{len(rows)} rows · {turns} turn{'s' if turns != 1 else ''}")
 
     def _draw_timeline(self) -> None:
         turns = [t.index for t in self.turns]
@@ -360,7 +366,7 @@ class HistoryPanel(TracePanel):
         subtitle = f"{len(shown_runs)} flow run{'s' if len(shown_runs) != 1 else ''}"
         if hidden:
             subtitle += f" · {hidden} pattern run{'s' if hidden != 1 else ''} hidden"
-        self.border_subtitle = subtitle
+        self.set_subtitle(subtitle)
 
     def _tracker_state(self):
         return history.tracker_state(self.turns, self.shown_turn, self.sender_id)
@@ -372,7 +378,7 @@ class HistoryPanel(TracePanel):
         self._set_body(lines, 0)
         events = state["events"]
         count = len(events) if isinstance(events, list) else 0
-        self.border_subtitle = f"after turn {self.shown_turn} · {count} events"
+        self.set_subtitle(f"after turn {self.shown_turn} · {count} events")
 
 
 def _log_line(row: LogRow, width: int, shown: bool) -> Content:

@@ -25,7 +25,7 @@ from workbench.terminal_text import printable
 from workbench.trace.records import KnowledgeHit, KnowledgeRecord
 from workbench.trace.text import OUTCOME_WORDS, truncate, usage_parts
 from workbench.trace.turn import TurnTrace
-from workbench.tui.widgets.base import NO_TURN, TableNotePanel
+from workbench.tui.widgets.base import NO_TURN, TableNotePanel, update_static
 
 MUTED = "$text-muted"
 NO_QUESTION = "no knowledge question this turn"
@@ -195,7 +195,7 @@ class KnowledgePanel(TableNotePanel):
             yield Static(id="knowledge-details", markup=False)
 
     def _set_note(self, text: str) -> None:
-        self.note.update(text)
+        update_static(self.note, text)
         self.note.display = bool(text)
         for part in ("#knowledge-summary", "#knowledge-details"):
             self.query_one(part).display = not text
@@ -203,7 +203,7 @@ class KnowledgePanel(TableNotePanel):
             self.table.display = False
 
     def draw_empty(self, project: Project | None) -> None:
-        self.border_subtitle = ""
+        self.set_subtitle("")
         self.hits = {}
         self.table.clear()
         self._set_note(NO_TURN)
@@ -221,7 +221,7 @@ class KnowledgePanel(TableNotePanel):
         self.hits = {}
         self.table.clear()
         if not records:
-            self.border_subtitle = ""
+            self.set_subtitle("")
             self._set_note(self._no_question(project))
             return
         self._set_note("")
@@ -253,7 +253,7 @@ class KnowledgePanel(TableNotePanel):
         self.query_one("#knowledge-summary", Static).update(Content("\n").join(summary))
         self.query_one("#knowledge-details", Static).update(Content("\n").join(details))
         self.table.display = bool(self.hits)
-        self.border_subtitle = self._subtitle(records)
+        self.set_subtitle(self._subtitle(records))
 
     def _excerpt_width(self, records: Sequence[KnowledgeRecord]) -> int:
         """What is left of the panel's width for an excerpt, so that a row fits."""

@@ -40,6 +40,8 @@ from workbench.tui.widgets.base import (
     TableNotePanel,
     TextPanel,
     TracePanel,
+    looks,
+    update_static,
 )
 from workbench.tui.widgets.flow_panel import FlowPanel
 from workbench.tui.widgets.history_panel import HistoryPanel
@@ -58,11 +60,17 @@ class _TablePanel(TableNotePanel):
         yield Static(NO_TURN, classes="panel-note", id="trace-note", markup=False)
         yield DataTable(cursor_type="row", zebra_stripes=False, id="trace-table")
 
+    _rows: object = None  # `looks` of the rows last shown, and their height
+
     def set_note(self, text: str) -> None:
-        self.note.update(text)
+        update_static(self.note, text)
         self.note.display = bool(text)
 
     def set_rows(self, rows: Sequence[tuple[str, tuple[object, ...]]], height: int = 1) -> None:
+        shown = (looks(tuple(rows)), height)
+        if shown == self._rows:  # unchanged: the cursor stays where the user put it
+            return
+        self._rows = shown
         table = self.table
         table.clear()
         used: set[str] = set()
@@ -76,7 +84,7 @@ class _TablePanel(TableNotePanel):
         table.display = bool(rows)
 
     def draw_empty(self, project: Project | None) -> None:
-        self.border_subtitle = ""
+        self.set_subtitle("")
         self.set_rows([])
         self.set_note(NO_TURN)
 
@@ -122,7 +130,7 @@ class RetrievedFlowsPanel(_TablePanel):
             )
         self.set_rows(rows)
         active = sum(1 for f in trace.retrieved_flows if f.active)
-        self.border_subtitle = f"{len(rows)} · {active} active" if rows else ""
+        self.set_subtitle(f"{len(rows)} · {active} active" if rows else "")
         if rows:
             self.set_note("")
         elif trace.source != "user":
@@ -195,7 +203,7 @@ class CommandsPanel(TextPanel):
             summary += f" · {len(trace.dropped)} dropped"
         if trace.rewritten:
             summary += f" · {len(trace.rewritten)} rewritten"
-        self.border_subtitle = summary
+        self.set_subtitle(summary)
 
 
 def _command_lines(commands: list[CommandRecord]) -> list[Line]:
@@ -323,7 +331,7 @@ class SlotsPanel(_TablePanel):
         ]
         if row.changed:
             parts += [("  was ", "dim"), value_text(row.old, DETAIL_LIMIT)]
-        detail.update(Text.assemble(*parts))
+        update_static(detail, Text.assemble(*parts))
 
     @property
     def filter_text(self) -> str:
@@ -352,7 +360,7 @@ class SlotsPanel(_TablePanel):
     def draw_trace(self, trace: TurnTrace, project: Project) -> None:
         self.rows = slot_rows(trace, project)
         changed = sum(1 for r in self.rows if r.changed)
-        self.border_subtitle = f"{changed} changed" if changed else ""
+        self.set_subtitle(f"{changed} changed" if changed else "")
         self.fill()
 
     def draw_empty(self, project: Project | None) -> None:
@@ -438,9 +446,8 @@ class StackPanel(_TablePanel):
         self.set_rows(rows, height=2)
         self.set_note("" if rows else "the stack is empty")
         depth = len(trace.stack_after)
-        self.border_subtitle = f"{depth} frame{'s' if depth != 1 else ''}"
-        if ended:
-            self.border_subtitle += f" · {len(ended)} ended"
+        subtitle = f"{depth} frame{'s' if depth != 1 else ''}"
+        self.set_subtitle(f"{subtitle} · {len(ended)} ended" if ended else subtitle)
 
 
 # --- prompt -----------------------------------------------------------------------------
@@ -466,7 +473,7 @@ class PromptPanel(TextPanel):
         usage = trace.usage
         if trace.prompt is None:
             lines.append(Content.styled(f"no model call ({_why_no_model(trace)})", MUTED))
-            self.border_subtitle = ""
+            self.set_subtitle("")
             if usage is not None and usage.error:
                 lines.append(Content.styled(f"error: {printable(usage.error)}", "bold $text-error"))
             if trace.raw_output is not None:
@@ -497,7 +504,7 @@ class PromptPanel(TextPanel):
         else:
             lines.append(Content(printable(trace.raw_output.rstrip("\n"))))
         self.set_body(lines)
-        self.border_subtitle = usage_brief(usage, trace.prompt_tokens)
+        self.set_subtitle(usage_brief(usage, trace.prompt_tokens))
 
 
 PANELS: tuple[type[TracePanel], ...] = (

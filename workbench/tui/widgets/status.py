@@ -11,6 +11,7 @@ from textual.markup import escape
 from textual.widgets import Label, Static
 
 from workbench.terminal_text import printable
+from workbench.tui.widgets.base import update_static
 from workbench.watch import format_issue
 
 
@@ -37,16 +38,18 @@ class WorkbenchHeader(Horizontal):
         yield Label(id="header-status")
 
     def show(self, project: str, generator: str, status: str, *, problem: bool) -> None:
-        self.query_one("#header-project", Label).update(
+        update_static(
+            self.query_one("#header-project", Label),
             Content.from_markup(
                 "[b]CALM Workbench[/] · $project", project=printable(project, multiline=False)
-            )
+            ),
         )
-        self.query_one("#header-generator", Label).update(
-            Content(printable(generator, multiline=False))
+        update_static(
+            self.query_one("#header-generator", Label),
+            Content(printable(generator, multiline=False)),
         )
         label = self.query_one("#header-status", Label)
-        label.update(Content(printable(status, multiline=False)))
+        update_static(label, Content(printable(status, multiline=False)))
         label.set_class(problem, "-problem")
 
 
