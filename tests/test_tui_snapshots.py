@@ -8,6 +8,7 @@ output is scripted.
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -17,9 +18,11 @@ from history_helpers import TEXTS as HISTORY_TEXTS
 from textual.pilot import Pilot
 from tui_helpers import copy_sample, freeze_times, send, start, wait_until
 
+from workbench.errors import WorkbenchError
 from workbench.store.sessions import SessionStore
 from workbench.trace.turn import TurnTrace
-from workbench.tui.app import make_app
+from workbench.tui.app import WorkbenchApp, make_app
+from workbench.tui.message_input import HistoryInput
 from workbench.tui.screens.sessions import SessionsScreen
 from workbench.tui.widgets import HistoryPanel
 from workbench.tui.widgets.status import ErrorBanner
@@ -63,6 +66,28 @@ def test_main_screen_after_a_conversation(project, snap_compare):
         await _still(pilot)
 
     assert snap_compare(app_on(project, store=False), terminal_size=SIZE, run_before=run_before)
+
+
+def test_first_screen_while_the_project_loads(project, snap_compare):
+    """What `calm-tui` draws before the project is loaded: a message sent and one being
+    typed (at 80x24, the smallest size)."""
+    gate = threading.Event()
+
+    def loading():
+        gate.wait(10)
+        raise WorkbenchError("the test ended")
+
+    async def run_before(pilot: Pilot) -> None:
+        await pilot.pause()  # the screen is up, as a user first sees it
+        await pilot.press(*"where is my order", "enter", *"and my points")
+        pilot.app.screen.query_one(HistoryInput).cursor_blink = False
+        await pilot.pause()
+
+    app = WorkbenchApp(loading=loading, root=project, watch=False)
+    try:
+        assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+    finally:
+        gate.set()
 
 
 def test_main_screen_with_the_error_banner(project, snap_compare):

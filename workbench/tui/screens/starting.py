@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
@@ -40,6 +40,7 @@ class LoadFailed(Message):
 
 
 class StartingScreen(Screen):
+    AUTO_FOCUS = "#chat-input"
     DEFAULT_CSS = """
     StartingScreen #starting-header {
         height: 1;
@@ -59,7 +60,7 @@ class StartingScreen(Screen):
         border-title-style: bold;
     }
     StartingScreen #starting-log { height: 1fr; }
-    StartingScreen #starting-queued { height: auto; color: $text-muted; }
+    StartingScreen #starting-queued { height: auto; }
     StartingScreen #starting-panels {
         width: 1fr;
         height: 1fr;
@@ -90,7 +91,7 @@ class StartingScreen(Screen):
         with Horizontal(id="starting-body"):
             with Vertical(id="starting-chat"):
                 yield Static(id="starting-log")
-                yield Static(id="starting-queued", markup=False)
+                yield Static(id="starting-queued")
                 yield HistoryInput(placeholder=MESSAGE_PLACEHOLDER, id="chat-input")
             yield Static(LOADING.capitalize(), id="starting-panels")
         yield Footer()
@@ -120,6 +121,16 @@ class StartingScreen(Screen):
         # keys typed meanwhile are echoed first (`warmup.hold`, called by the app)
         warmup.start(load, name="project load")
 
+    def on_key(self, event: events.Key) -> None:
+        """A key typed before the input has the focus (the very first ones) is typed
+        into it all the same."""
+        field = self.query_one(HistoryInput)
+        if event.is_printable and event.character and self.focused is not field:
+            event.stop()
+            event.prevent_default()
+            field.focus()
+            field.insert_text_at_cursor(event.character)
+
     @on(Input.Submitted, "#chat-input")
     def _queue(self, event: Input.Submitted) -> None:
         event.stop()
@@ -131,7 +142,13 @@ class StartingScreen(Screen):
         field.remember(text)
         field.value = ""
         queued = self.query_one("#starting-queued", Static)
-        queued.update(f"you  {printable(text)}  (sent once the project is loaded)")
+        queued.update(
+            Content.assemble(
+                ("you", "bold $text-primary"),
+                f"  {printable(text)}  ",
+                ("(sent once the project is loaded)", "$text-muted"),
+            )
+        )
         queued.display = True
 
     @on(ProjectLoaded)
