@@ -190,22 +190,34 @@ def test_without_a_writable_project_the_traceback_goes_to_the_temp_folder(
     assert "KeyError: 'slot'" in crash.read_text(encoding="utf-8")
 
 
+@pytest.fixture
+def headless_tui(monkeypatch):
+    """`calm-tui` runs its app without a terminal (the project loads behind it, and a
+    load that fails ends it)."""
+    from workbench.tui.app import WorkbenchApp
+
+    run = WorkbenchApp.run
+    monkeypatch.setattr(WorkbenchApp, "run", lambda app, **options: run(app, headless=True))
+
+
 def test_a_failing_tui_start_is_an_internal_error_not_a_usage_error(
-    make_project, monkeypatch, capsys
+    make_project, monkeypatch, capsys, headless_tui
 ):
     import workbench.tui.app as app
 
     def broken(*args, **kwargs):
         raise AttributeError("no such thing")
 
-    monkeypatch.setattr(app, "make_app", broken)
+    monkeypatch.setattr(app, "load_workbench", broken)
     root = make_project()
     assert main([str(root), "--offline"]) == EXIT_INTERNAL
     assert "internal error: AttributeError: no such thing" in capsys.readouterr().err
     assert len(crash_files(root)) == 1
 
 
-def test_a_workbench_error_from_the_tui_start_is_not_a_crash(make_project, tmp_path, capsys):
+def test_a_workbench_error_from_the_tui_start_is_not_a_crash(
+    make_project, tmp_path, capsys, headless_tui
+):
     cassette = tmp_path / "bad.yml"
     cassette.write_text("- a\n", encoding="utf-8")
     root = make_project()

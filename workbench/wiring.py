@@ -172,6 +172,15 @@ def option_path(path: Path, root: Path) -> Path:
     return resolve_option_path(path, Path(root).resolve())
 
 
+def cassette_path(cassette: Path, root: Path) -> Path:
+    """The `--cassette` file, resolved as `option_path` does; a `UsageError` when it is
+    not there (checked before a front end starts, so that it ends as a usage error)."""
+    path = option_path(cassette, root)
+    if not path.is_file():
+        raise UsageError(f"--cassette {cassette}: the file does not exist")
+    return path
+
+
 def make_generator(
     project: Project,
     options: Options,
@@ -190,9 +199,7 @@ def make_generator(
     if options.cassette is not None:
         if options.offline or options.model:
             notes.append("--offline/--model have no effect with --cassette (it is replayed)")
-        path = option_path(options.cassette, project.root)
-        if not path.is_file():
-            raise UsageError(f"--cassette {options.cassette}: the file does not exist")
+        path = cassette_path(options.cassette, project.root)
         # a cassette recorded with its secrets masked still answers the real messages
         cassette = CassetteGenerator(path, unmask=unmask)
         # the other calls are keyed by their scrubbed input, as they were recorded

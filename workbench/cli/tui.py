@@ -6,7 +6,12 @@ import argparse
 from collections.abc import Sequence
 
 from workbench.cli.common import project_arg, project_folder, run_verb
-from workbench.wiring import add_generator_options, add_project_options, options_from_args
+from workbench.wiring import (
+    add_generator_options,
+    add_project_options,
+    cassette_path,
+    options_from_args,
+)
 
 PROG = "calm-tui"
 
@@ -32,6 +37,8 @@ def parser() -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     root = project_folder(args.project_dir)
     options = options_from_args(args)
+    if options.cassette is not None:  # a usage error, before the screen opens
+        cassette_path(options.cassette, root)
     from workbench.tui.app import starting_app
 
     # the first screen is drawn before the project loads; a failed load ends the app
