@@ -227,3 +227,24 @@ def test_a_key_makes_the_preparation_stand_aside_at_its_next_import(tmp_path, mo
     assert slept and {ident for ident, _ in slept} == set(preparing)
     assert all(0 < seconds <= warmup.KEY_HOLD_S for _, seconds in slept)
     assert not any(isinstance(f, warmup._StandAside) for f in sys.meta_path)  # removed after
+
+
+def test_a_release_lets_a_held_preparation_go_on_before_its_hold_ends(tmp_path, monkeypatch):
+    names = [f"released_module_{n}" for n in range(50)]
+    for name in names:
+        (tmp_path / f"{name}.py").write_text("VALUE = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def prepare() -> None:
+        for name in names:
+            importlib.import_module(name)
+
+    warmup.hold(30.0)  # the main screen is being built
+    state = warmup.start(prepare)
+    time.sleep(0.2)
+    # standing aside: up to KEY_HOLD_S at each import, while the hold lasts
+    assert not state.done.is_set()
+    released = time.perf_counter()
+    warmup.release()  # the screen is drawn
+    assert state.wait(5)
+    assert time.perf_counter() - released < 0.5  # 50 imports held would take 2 s

@@ -189,6 +189,7 @@ class MainScreen(Screen):
         self.panels.sender_id = lambda: conversation.sender_id
         self.panels.show(None, self.project)
         self.set_interval(1.0, self.update_header)
+        self.call_after_refresh(warmup.release)  # held while this screen was built
         # after the first paint: making it (imports, probes) would delay the screen
         self.call_after_refresh(self.prepare_actions)
         # likewise the model: its client takes seconds to import, which the user spends

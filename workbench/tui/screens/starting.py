@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from workbench.tui.app import Loaded, WorkbenchApp
 
 LOADING = "loading the project…"
+MAIN_SCREEN_HOLD_S = 2.0  # at most: the main screen releases it once it is drawn
 
 
 @dataclass
@@ -175,6 +176,9 @@ class StartingScreen(Screen):
         # `switch_screen` drops the result callback of the screen it replaces, which a
         # default screen was never given
         self._push_result_callback(self, None)
+        # the model's preparation stands aside while the main screen is built (keys
+        # typed meanwhile wait for it); the main screen releases it once drawn
+        warmup.hold(MAIN_SCREEN_HOLD_S)
         self.app.switch_screen(MainScreen(carried=carried))
 
     @on(LoadFailed)
