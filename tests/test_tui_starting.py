@@ -74,6 +74,10 @@ async def test_a_message_sent_while_loading_is_sent_after_the_greeting(project):
         queued = app.screen.query_one("#starting-queued")
         assert queued.display and "where is my order" in str(queued.visual)
         assert app.queued_message == "where is my order"
+        await pilot.press(*"and my points", "enter")  # one waits already: this one stays
+        assert field.value == "and my points"
+        assert any("already waits" in n.message for n in app._notifications)
+        field.value = ""
 
         gate.set()
         await wait_until(pilot, lambda: len(log.messages) >= 2, what="two turns")

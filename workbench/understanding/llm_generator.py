@@ -9,6 +9,7 @@ imports litellm (in a worker thread, so an event loop such as the TUI's is not b
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -60,18 +61,21 @@ class LLMCommandGenerator:
         self._now = now
         self.project = project
         self._warm_up: warmup.WarmUp | None = None
+        # asked from the thread that loaded the project and from the screen's loop
+        self._warm_up_lock = threading.Lock()
 
     def start_warm_up(self) -> warmup.WarmUp:
         """Prepare the model and the flow ranking in a background thread (once)."""
-        if self._warm_up is None:
-            project = self.project
+        with self._warm_up_lock:
+            if self._warm_up is None:
+                project = self.project
 
-            def prepare() -> None:
-                llm.prepare(self.model)
-                asyncio.run(self.retriever.prepare(project))
+                def prepare() -> None:
+                    llm.prepare(self.model)
+                    asyncio.run(self.retriever.prepare(project))
 
-            self._warm_up = warmup.start(prepare)
-        return self._warm_up
+                self._warm_up = warmup.start(prepare)
+            return self._warm_up
 
     async def generate(self, message: str, tracker: Tracker, project: Project) -> GeneratorOutput:
         if self._warm_up is not None and not self._warm_up.done.is_set():

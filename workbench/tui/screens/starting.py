@@ -136,7 +136,10 @@ class StartingScreen(Screen):
     def _queue(self, event: Input.Submitted) -> None:
         event.stop()
         text = event.value.strip()
-        if not text or self.wb.queued_message is not None:
+        if not text:
+            return
+        if self.wb.queued_message is not None:
+            self.notify("One message already waits for the project", severity="warning")
             return
         self.wb.queued_message = text
         field = self.query_one(HistoryInput)
