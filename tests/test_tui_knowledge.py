@@ -13,6 +13,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 from tui_helpers import (
     freeze_times,
+    panels_up,
     send,
     start,
     text_of,
@@ -152,7 +153,7 @@ async def test_the_empty_states_say_why(tmp_path):
     shutil.copytree(FIXTURE, root, ignore=shutil.ignore_patterns(".calm"))
     app = app_on(root, greet=False)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await panels_up(pilot)
         assert note(app) == NO_TURN
     # a project with no EnterpriseSearchPolicy
     config = root / "config.yml"
@@ -311,6 +312,7 @@ async def test_the_panel_shows_terminal_controls_as_text(knowledge_project):
     )
     trace = TurnTrace(index=1, user_text="q", knowledge=[record])
     async with app.run_test(size=(160, 60)) as pilot:
+        await panels_up(pilot)
         panel(app).show_trace(trace, app.conversation.project)
         await pilot.pause()
         shown = flat(text_of(panel(app)))

@@ -98,14 +98,23 @@ async def settle(pilot: Pilot) -> None:
     await wait_until(pilot, lambda: not app.main.chat.busy, what="the turn to be shown")
 
 
+async def panels_up(pilot: Pilot) -> None:
+    """Wait until every panel is mounted (those of tabs not shown yet come after the
+    first paint)."""
+    app: WorkbenchApp = pilot.app  # type: ignore[assignment]
+    await wait_until(pilot, lambda: not app.main.panels.pending, what="every panel")
+
+
 async def start(pilot: Pilot) -> None:
     """Wait for the greeting turn that the app sends at start, for the custom action
-    runner (made in a thread; the header names it) and for the project watcher."""
+    runner (made in a thread; the header names it), for the project watcher and for
+    every panel."""
     app: WorkbenchApp = pilot.app  # type: ignore[assignment]
     if app.watch_enabled:  # a file saved from now on reloads the project
         await asyncio.wait_for(app.watcher.ready.wait(), timeout=10)
     await wait_until(pilot, lambda: turn_items(app), what="the greeting")
     await wait_until(pilot, lambda: app.main.actions_label, what="the action runner")
+    await panels_up(pilot)
     await settle(pilot)
 
 

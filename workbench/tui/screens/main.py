@@ -20,6 +20,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer
+from textual.worker import get_current_worker
 
 from workbench.calm.names import SESSION_START_MESSAGE
 from workbench.trace.history import active_flow
@@ -29,9 +30,7 @@ from workbench.tui.conversation import Conversation, ReplayOutcome, conversation
 from workbench.tui.screens.maximize import toggle_maximize
 from workbench.tui.widgets.base import FlowChosen
 from workbench.tui.widgets.chat import ChatPane
-from workbench.tui.widgets.flow_panel import FlowPanel
 from workbench.tui.widgets.history_panel import HistoryPanel
-from workbench.tui.widgets.knowledge_panel import KnowledgePanel
 from workbench.tui.widgets.panel_area import WIDE_AT, PanelArea
 from workbench.tui.widgets.panels import SlotsPanel
 from workbench.tui.widgets.status import ErrorBanner, WorkbenchHeader, ago
@@ -171,7 +170,7 @@ class MainScreen(Screen):
         yield ErrorBanner(id="banner")
         with Horizontal(id="body"):
             yield ChatPane(id="chat")
-            yield PanelArea(id="panels")
+            yield PanelArea(id="panels", lazy=True)
         yield Footer()
 
     async def on_mount(self) -> None:
@@ -183,8 +182,7 @@ class MainScreen(Screen):
         self.update_header()
         knowledge = self.conversation.parts.knowledge
         if knowledge is not None:
-            for panel in self.query(KnowledgePanel):
-                panel.answers = knowledge.label
+            self.panels.set_knowledge_answers(knowledge.label)
         conversation = self.conversation
         self.panels.sender_id = lambda: conversation.sender_id
         self.panels.show(None, self.project)
@@ -267,7 +265,12 @@ class MainScreen(Screen):
         URL, check another Python, or start a server. After the model's preparation,
         which the first message needs sooner (a turn that runs an action makes the
         runner itself if it is not made yet)."""
-        warmup.wait_idle(ACTIONS_WAIT_S)
+        worker = get_current_worker()
+        waited = 0.0
+        while not warmup.wait_idle(0.1) and waited < ACTIONS_WAIT_S:
+            if worker.is_cancelled:  # the app is ending: it must not wait for this
+                return
+            waited += 0.1
         actions = self.conversation.actions
         self.post_message(
             ActionsReady(
@@ -346,8 +349,7 @@ class MainScreen(Screen):
 
         def chosen(choice: str | None) -> None:
             if choice == SHOW:
-                for panel in self.query(FlowPanel):
-                    panel.select_flow(event.flow_id)
+                self.panels.select_flow(event.flow_id)
                 self.panels.reveal("flow")
             elif choice == START:
                 self.send_from_panel(f"/start flow {event.flow_id}")
@@ -781,7 +783,8 @@ class MainScreen(Screen):
         """Bring the Calls tab (agents and tools) forward and focus it (the palette)."""
         self.panels.reveal("agents")
 
-    def action_copy_tracker(self) -> None:
+    async def action_copy_tracker(self) -> None:
+        await self.panels.mount_pending()
         self.query_one(HistoryPanel).copy_tracker()
 
     def action_reload(self) -> None:

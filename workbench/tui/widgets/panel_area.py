@@ -7,8 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from functools import partial
 
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import TabbedContent, TabPane
 
@@ -20,6 +22,7 @@ from workbench.tui.widgets.flow_panel import FlowPanel
 from workbench.tui.widgets.history_panel import HistoryPanel
 from workbench.tui.widgets.knowledge_panel import KnowledgePanel
 from workbench.tui.widgets.panels import PANELS
+from workbench.understanding import warmup
 
 WIDE_AT = 150  # terminal columns from which slots and stack are pinned beside the tabs
 PINNED = ("SlotsPanel", "StackPanel")
@@ -48,9 +51,25 @@ class PanelBox(Vertical):
     ALLOW_MAXIMIZE = True
 
 
+PENDING_TICK_S = 0.05  # a panel of a tab not yet shown is mounted at most this often
+
+
 class PanelArea(Vertical):
-    def __init__(self, *, id: str | None = None) -> None:
+    """The trace panels. With `lazy`, only the first tab's panel (and the pinned ones)
+    is mounted with the area: the panel of another tab is mounted when its tab is first
+    shown, or one per `PENDING_TICK_S` once no preparation (the model's) runs, so that
+    building the screen and preparing the model are not slowed by ~50 widgets no one
+    sees yet."""
+
+    def __init__(self, *, id: str | None = None, lazy: bool = False) -> None:
         super().__init__(id=id)
+        self.lazy = lazy
+        # tab pane id -> the class of the panel it will hold
+        self.pending: dict[str, type[TracePanel]] = {}
+        self._pending_timer: Timer | None = None
+        # what the knowledge panels say answers a project's questions
+        self.knowledge_answers: Callable[[Project], str | None] | None = None
+        self._flow_selection: str | None = None  # a flow to show once the flow panel is up
         self.wide = False
         self.trace: TurnTrace | None = None
         self.project: Project | None = None
@@ -67,11 +86,16 @@ class PanelArea(Vertical):
         pinned = [c for c in ordered if self.wide and c.__name__ in PINNED]
         tabbed = [c for c in ordered if c not in pinned]
         tabs = PanelTabs(id="panel-tabs")
+        self.pending = {}
         with Horizontal(id="panel-row"):
             with tabs:
                 for cls in tabbed:
-                    with TabPane(cls.panel_title, id=f"tab-{panel_id(cls)}"):
-                        yield cls(id=f"panel-{panel_id(cls)}")
+                    pane = f"tab-{panel_id(cls)}"
+                    with TabPane(cls.panel_title, id=pane):
+                        if self.lazy and cls is not tabbed[0]:
+                            self.pending[pane] = cls
+                        else:
+                            yield cls(id=f"panel-{panel_id(cls)}")
             if pinned:
                 with Vertical(id="pinned"):
                     for cls in pinned:
@@ -80,7 +104,76 @@ class PanelArea(Vertical):
 
     @property
     def panels(self) -> list[Widget]:
+        """The panels mounted (see `pending` for the others)."""
         return [w for w in self.query("*") if isinstance(w, PANELS)]
+
+    # -- panels mounted later --------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self._schedule_pending()
+
+    def _schedule_pending(self) -> None:
+        if self.pending and self._pending_timer is None:
+            self._pending_timer = self.set_interval(PENDING_TICK_S, self._mount_one_pending)
+
+    async def _mount_one_pending(self) -> None:
+        if warmup.busy():  # the model's preparation goes first
+            return
+        if self.pending:
+            await self.mount_panel(next(iter(self.pending)))
+        if not self.pending and self._pending_timer is not None:
+            self._pending_timer.stop()
+            self._pending_timer = None
+
+    async def mount_panel(self, pane: str) -> None:
+        """Mount the panel of tab pane `pane` now, if it is still to come, showing what
+        the others show."""
+        cls = self.pending.pop(pane, None)
+        found = self.query(f"#{pane}")
+        if cls is None or not found:
+            return
+        panel = cls(id=f"panel-{panel_id(cls)}")
+        self._feed(panel)
+        await found.first().mount(panel)
+
+    async def mount_pending(self) -> None:
+        """Mount every panel still to come (a command that needs one of them)."""
+        while self.pending:
+            await self.mount_panel(next(iter(self.pending)))
+
+    @on(TabbedContent.TabActivated)
+    async def _tab_shown(self, event: TabbedContent.TabActivated) -> None:
+        pane = event.pane.id
+        if pane is not None and pane in self.pending:
+            await self.mount_panel(pane)
+
+    def select_flow(self, flow_id: str) -> None:
+        """Show `flow_id` in the flow panel (once it is mounted, if it is not yet)."""
+        flow_panels = self.query(FlowPanel)
+        if not flow_panels:
+            self._flow_selection = flow_id
+        for panel in flow_panels:
+            panel.select_flow(flow_id)
+
+    def set_knowledge_answers(self, label: Callable[[Project], str | None]) -> None:
+        self.knowledge_answers = label
+        for panel in self.query(KnowledgePanel):
+            panel.answers = label
+
+    def _feed(self, panel: Widget) -> None:
+        """Give a panel what the area shows: the turn, the project, the conversation."""
+        if isinstance(panel, FlowPanel):
+            panel.show_history(self.history)
+            if self._flow_selection is not None:
+                panel.select_flow(self._flow_selection)
+                self._flow_selection = None
+        if isinstance(panel, HistoryPanel):
+            panel.show_conversation(self.history, self.sender_id())
+        if isinstance(panel, KnowledgePanel) and self.knowledge_answers is not None:
+            panel.answers = self.knowledge_answers
+        if self.project is not None:
+            panel.project_note = self.note  # type: ignore[attr-defined]
+            panel.show_trace(self.trace, self.project)  # type: ignore[attr-defined]
 
     def show(
         self,
@@ -94,14 +187,9 @@ class PanelArea(Vertical):
         conversation's turns (the Flow panel marks the way a flow went). A panel that
         fails is reported once and does not stop the others."""
         self.trace, self.project, self.note, self.history = trace, project, note, history
-        for flow_panel in self.query(FlowPanel):
-            flow_panel.show_history(history)
-        for history_panel in self.query(HistoryPanel):
-            history_panel.show_conversation(history, self.sender_id())
         for panel in self.panels:
             try:
-                panel.project_note = note  # type: ignore[attr-defined]
-                panel.show_trace(trace, project)  # type: ignore[attr-defined]
+                self._feed(panel)
             except Exception as exc:
                 name = type(panel).__name__
                 if name not in self.failed:
@@ -152,6 +240,10 @@ class PanelArea(Vertical):
                 self.set_timer(0.02, partial(self._activate, pane, panel, tries - 1))
                 return
             tabs.active = pane
+        if not self.query(panel) and tries:  # its tab was not shown before: mounting it
+            self.call_later(self.mount_panel, pane)
+            self.set_timer(0.02, partial(self._activate, pane, panel, tries - 1))
+            return
         self.query_one(panel).focus()
 
     async def set_wide(self, wide: bool) -> None:
@@ -160,6 +252,7 @@ class PanelArea(Vertical):
         self.wide = wide
         active = self.query_one(PanelTabs).active
         await self.recompose()
+        self._schedule_pending()
         tabs = self.query_one(PanelTabs)
         if active and tabs.query(f"#{active}"):
             tabs.active = active
