@@ -1,6 +1,6 @@
-"""The main screen mounts the panel of a tab only once it is shown, or in the background
-once the model's preparation is done: the first paint and the model's preparation are
-not slowed by panels nobody sees yet, and nothing a user asks of a panel is lost."""
+"""The main screen mounts the panel of a tab only once the tab is shown: the first paint
+and the model's preparation are not slowed by panels nobody looks at, and nothing a user
+asks of a panel is lost meanwhile."""
 
 from __future__ import annotations
 
@@ -43,9 +43,7 @@ async def test_quitting_while_the_model_is_prepared_does_not_wait_for_it(project
     assert time.monotonic() - started < 5  # the action runner's start stopped waiting
 
 
-async def test_hidden_panels_wait_for_the_preparation_and_a_shown_tab_mounts_at_once(
-    project, preparing
-):
+async def test_a_tab_s_panel_is_mounted_when_the_tab_is_first_shown(project):
     app = make_app(project, generator=ScriptedGenerator(SCRIPT), store=False, watch=False)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: turn_items(app), what="the greeting")
@@ -53,28 +51,30 @@ async def test_hidden_panels_wait_for_the_preparation_and_a_shown_tab_mounts_at_
         area = app.main.panels
         assert "tab-slots" in area.pending and not app.main.query(SlotsPanel)
         await send(pilot, "where is my order A1001")
+        assert not app.main.query(SlotsPanel)  # still nobody looked
 
         area.query_one(PanelTabs).active = "tab-slots"  # the user opens the Slots tab
         await wait_until(pilot, lambda: app.main.query(SlotsPanel), what="the slots panel")
-        slots = app.main.query_one(SlotsPanel)
-        assert "A1001" in text_of(slots)  # it shows the turn the others show
-        assert "tab-history" in area.pending  # the rest still wait for the preparation
+        assert "A1001" in text_of(app.main.query_one(SlotsPanel))  # the turn shown
+        assert "tab-history" in area.pending and "tab-slots" not in area.pending
 
         # the palette's "Copy tracker state" needs the History panel: it is mounted first
         await app.main.run_action("copy_tracker")
-        assert app.main.query(HistoryPanel)
+        assert app.main.query(HistoryPanel) and not area.pending
 
 
-async def test_every_panel_comes_once_the_preparation_is_done(project):
+async def test_wide_the_pinned_panels_are_there_from_the_start(project):
     app = make_app(project, generator=ScriptedGenerator(SCRIPT), store=False, watch=False)
-    async with app.run_test(size=SIZE) as pilot:
-        await panels_up(pilot)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_until(pilot, lambda: turn_items(app), what="the greeting")
         await send(pilot, "where is my order A1001")
         assert "A1001" in text_of(app.main.query_one(SlotsPanel))
+        assert "tab-flow" in app.main.panels.pending
+        await panels_up(pilot)
         assert app.main.query_one(FlowPanel).shown_flow == "check_order_status"
 
 
-async def test_a_flow_picked_before_its_panel_is_mounted_is_shown(project, preparing):
+async def test_a_flow_picked_before_its_panel_is_mounted_is_shown(project):
     app = make_app(project, generator=ScriptedGenerator(SCRIPT), store=False, watch=False)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: turn_items(app), what="the greeting")

@@ -99,10 +99,12 @@ async def settle(pilot: Pilot) -> None:
 
 
 async def panels_up(pilot: Pilot) -> None:
-    """Wait until every panel is mounted (those of tabs not shown yet come after the
-    first paint)."""
+    """Mount every panel now (the main screen mounts the panel of a tab when the tab is
+    first shown), so that a test can read any of them."""
     app: WorkbenchApp = pilot.app  # type: ignore[assignment]
-    await wait_until(pilot, lambda: not app.main.panels.pending, what="every panel")
+    await wait_until(pilot, lambda: app.is_loaded and app.screen is app.main, what="the app")
+    await app.main.panels.mount_pending()
+    await pilot.pause()
 
 
 async def start(pilot: Pilot) -> None:

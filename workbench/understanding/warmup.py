@@ -88,11 +88,6 @@ def _run(prepare: Callable[[], object], state: WarmUp, freeze: bool) -> None:
         state.done.set()
 
 
-def busy() -> bool:
-    """Whether a preparation runs now."""
-    return _running > 0
-
-
 def wait_idle(timeout: float) -> bool:
     """Wait until no preparation runs (False: one still ran after `timeout` s). Work
     that can come later waits here rather than compete with the model's preparation for

@@ -10,7 +10,6 @@ from functools import partial
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import TabbedContent, TabPane
 
@@ -22,7 +21,6 @@ from workbench.tui.widgets.flow_panel import FlowPanel
 from workbench.tui.widgets.history_panel import HistoryPanel
 from workbench.tui.widgets.knowledge_panel import KnowledgePanel
 from workbench.tui.widgets.panels import PANELS
-from workbench.understanding import warmup
 
 WIDE_AT = 150  # terminal columns from which slots and stack are pinned beside the tabs
 PINNED = ("SlotsPanel", "StackPanel")
@@ -51,22 +49,17 @@ class PanelBox(Vertical):
     ALLOW_MAXIMIZE = True
 
 
-PENDING_TICK_S = 0.05  # a panel of a tab not yet shown is mounted at most this often
-
-
 class PanelArea(Vertical):
     """The trace panels. With `lazy`, only the first tab's panel (and the pinned ones)
-    is mounted with the area: the panel of another tab is mounted when its tab is first
-    shown, or one per `PENDING_TICK_S` once no preparation (the model's) runs, so that
-    building the screen and preparing the model are not slowed by ~50 widgets no one
-    sees yet."""
+    is mounted with the area; the panel of another tab is mounted when its tab is first
+    shown (in tens of milliseconds), so that building the screen, and preparing the
+    model meanwhile, are not slowed by ~50 widgets nobody may ever look at."""
 
     def __init__(self, *, id: str | None = None, lazy: bool = False) -> None:
         super().__init__(id=id)
         self.lazy = lazy
         # tab pane id -> the class of the panel it will hold
         self.pending: dict[str, type[TracePanel]] = {}
-        self._pending_timer: Timer | None = None
         # what the knowledge panels say answers a project's questions
         self.knowledge_answers: Callable[[Project], str | None] | None = None
         self._flow_selection: str | None = None  # a flow to show once the flow panel is up
@@ -109,22 +102,6 @@ class PanelArea(Vertical):
 
     # -- panels mounted later --------------------------------------------------------------
 
-    def on_mount(self) -> None:
-        self._schedule_pending()
-
-    def _schedule_pending(self) -> None:
-        if self.pending and self._pending_timer is None:
-            self._pending_timer = self.set_interval(PENDING_TICK_S, self._mount_one_pending)
-
-    async def _mount_one_pending(self) -> None:
-        if warmup.busy():  # the model's preparation goes first
-            return
-        if self.pending:
-            await self.mount_panel(next(iter(self.pending)))
-        if not self.pending and self._pending_timer is not None:
-            self._pending_timer.stop()
-            self._pending_timer = None
-
     async def mount_panel(self, pane: str) -> None:
         """Mount the panel of tab pane `pane` now, if it is still to come, showing what
         the others show."""
@@ -137,7 +114,7 @@ class PanelArea(Vertical):
         await found.first().mount(panel)
 
     async def mount_pending(self) -> None:
-        """Mount every panel still to come (a command that needs one of them)."""
+        """Mount every panel still to come (for a command that needs one of them)."""
         while self.pending:
             await self.mount_panel(next(iter(self.pending)))
 
@@ -252,7 +229,6 @@ class PanelArea(Vertical):
         self.wide = wide
         active = self.query_one(PanelTabs).active
         await self.recompose()
-        self._schedule_pending()
         tabs = self.query_one(PanelTabs)
         if active and tabs.query(f"#{active}"):
             tabs.active = active
