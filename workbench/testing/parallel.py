@@ -124,9 +124,13 @@ class ParallelRun:
     def start(self, runner: E2ERunner) -> None:
         """Fork the workers from this process, each with a copy of `runner` (which must
         not have run a case yet), unless they were spawned already."""
+        from workbench.project.collector import start_up_done
+
         if self.pool is not None:
+            start_up_done()
             return
         runner.prepare_actions()  # loaded once here, not once per worker
+        start_up_done()
         if threading.active_count() > 1:
             self._spawn()
             return
