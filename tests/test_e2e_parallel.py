@@ -5,12 +5,15 @@ per-test-case entries replays in workers, and the progress bar stays off CI logs
 from __future__ import annotations
 
 import json
+import pickle
 import random
 import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
+from types import MappingProxyType
 
 import pytest
 
@@ -98,6 +101,27 @@ def test_coverage_of_two_processes_is_the_serial_run_s(sample, tmp_path):
     assert cmd_test([*args, str(serial)]) == 1
     assert cmd_test([*args, str(parallel), "-n", "2"]) == 1
     assert json.loads(parallel.read_text()) == json.loads(serial.read_text())
+
+
+def test_results_reach_the_parent_as_the_worker_made_them(sample):
+    # what a worker's results go through on their way back (records are sent as their
+    # fields, read-only mappings as dicts)
+    import asyncio
+
+    options = Options(offline=True)
+    project = load_project(sample).project
+    generator, _label = make_generator(project, options, [])
+    runner = options_runner(project, generator, options, seed=0, run_id="sent")
+    results = asyncio.run(runner.run(select_cases(project, []))).results
+    sent = pickle.loads(ForkingPickler.dumps(results))
+    assert sent == results
+    assert [r.to_dict() for r in sent] == [r.to_dict() for r in results]
+    # an event's `resolved` frames take no part in its equality
+    events = [(e, e.resolved) for r in results for t in r.traces for e in t.events]
+    sent_events = [(e, e.resolved) for r in sent for t in r.traces for e in t.events]
+    assert sent_events == events
+    assert any(resolved for _event, resolved in events)
+    assert all(isinstance(e.data, MappingProxyType) for e, _resolved in sent_events)
 
 
 def _sample_runs(root: Path, paths: list[str], options: Options):
