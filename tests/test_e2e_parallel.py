@@ -207,6 +207,40 @@ def test_with_a_thread_running_the_workers_are_spawned_and_load_the_project(samp
     assert [r.status for r in parallel] == [r.status for r in serial] == [PASSED] * 6
 
 
+def test_a_worker_gets_its_next_chunk_while_this_process_runs_one(sample):
+    # this process is slow (0.3 s a case): between two of its cases it sends the worker
+    # more, so the worker runs nearly the whole suite while this one runs its first chunk
+    import asyncio
+    import os
+
+    options = Options(offline=True)
+    project = load_project(sample).project
+    selected = select_cases(project, [])
+    generator, _label = make_generator(project, options, [])
+    runner = options_runner(project, generator, options, seed=0, run_id="slow")
+    parent, ran_here = os.getpid(), []
+    run_case = runner.run_case
+
+    async def slow_here(test_file, case):
+        if os.getpid() == parent:  # a forked worker has a copy of this runner
+            ran_here.append(case.name)
+            await asyncio.sleep(0.3)
+        return await run_case(test_file, case)
+
+    runner.run_case = slow_here  # type: ignore[method-assign]
+    pool = ParallelRun(WorkerSetup(sample.resolve(), options, 0, "slow"), 2)
+    local = Chunks(runner)
+    try:
+        results, _notes = pool.run(selected, local)
+    finally:
+        local.close()
+        pool.close()
+    assert len(results) == len(selected) == 31
+    # the first chunk holds 4 cases; fed only between chunks, the worker would wait for
+    # this process at each one and leave it about a third of the suite (12 cases)
+    assert len(ran_here) <= 6
+
+
 def test_fail_fast_schedules_nothing_after_the_first_failure(sample, capsys):
     junit = sample / "out.xml"
     # the failing file first: this process runs the first chunk before any worker

@@ -50,10 +50,16 @@ class Chunks:
         self.loop = asyncio.new_event_loop()
         self.notes_sent = 0
 
-    def run(self, chunk: Chunk, fail_fast: bool) -> ChunkResult:
-        return self.loop.run_until_complete(self._run(chunk, fail_fast))
+    def run(
+        self, chunk: Chunk, fail_fast: bool, between: Callable[[], None] | None = None
+    ) -> ChunkResult:
+        """Run the chunk's cases; `between` is called after each one (the parent looks
+        after its workers then)."""
+        return self.loop.run_until_complete(self._run(chunk, fail_fast, between))
 
-    async def _run(self, chunk: Chunk, fail_fast: bool) -> ChunkResult:
+    async def _run(
+        self, chunk: Chunk, fail_fast: bool, between: Callable[[], None] | None
+    ) -> ChunkResult:
         results = []
         for place, test_file, case in chunk:
             self.runner.at_place(place)
@@ -61,6 +67,8 @@ class Chunks:
             results.append((place, result))
             if fail_fast and result.status == FAILED:
                 break  # the parent reports the rest as not run
+            if between is not None:
+                between()
         notes = self.runner.notes[self.notes_sent :]
         self.notes_sent = len(self.runner.notes)
         return ChunkResult(results, list(notes))
