@@ -241,6 +241,19 @@ def test_a_worker_gets_its_next_chunk_while_this_process_runs_one(sample):
     assert len(ran_here) <= 6
 
 
+def test_the_pipe_from_the_workers_holds_many_chunks_results(sample, monkeypatch):
+    # a chunk's results (~70 KB) do not fit the default 64 KB: the worker would wait
+    import fcntl
+
+    monkeypatch.setattr(parallel_module, "_forks", lambda: False)  # the pool exists at once
+    run = ParallelRun(WorkerSetup(sample.resolve(), Options(offline=True), 0, "pipe"), 2)
+    try:
+        reader = run.pool._result_queue._reader  # type: ignore[union-attr]
+        assert fcntl.fcntl(reader.fileno(), fcntl.F_GETPIPE_SZ) >= 1 << 20
+    finally:
+        run.close()
+
+
 def test_fail_fast_schedules_nothing_after_the_first_failure(sample, capsys):
     junit = sample / "out.xml"
     # the failing file first: this process runs the first chunk before any worker

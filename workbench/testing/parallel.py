@@ -96,6 +96,30 @@ def chunked(count: int, processes: int) -> list[range]:
     return chunks
 
 
+# what the pipe from the workers holds: ~15 chunks' results (a chunk of 10 cases is ~70 KB)
+RESULT_PIPE_BYTES = 1 << 20
+
+
+def _roomy_result_pipe(pool: ProcessPoolExecutor) -> None:
+    """A chunk's results are more than a pipe holds by default (64 KB on Linux), so a
+    worker's write waited for this process's result thread to read the first part, and
+    that thread waits for the interpreter lock this process's own cases hold (up to
+    5 ms at a time). With room for them the worker writes and runs its next chunk.
+    Where pipes cannot grow (not Linux, a lower system limit) they stay as they are."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        return
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux only
+    reader = getattr(getattr(pool, "_result_queue", None), "_reader", None)
+    if set_size is None or reader is None:
+        return
+    try:
+        fcntl.fcntl(reader.fileno(), set_size, RESULT_PIPE_BYTES)
+    except OSError:
+        pass
+
+
 def _forks() -> bool:
     return sys.platform == "linux" and "fork" in multiprocessing.get_all_start_methods()
 
@@ -118,6 +142,7 @@ class ParallelRun:
             initializer=_start,
             initargs=(self.setup,),
         )
+        _roomy_result_pipe(self.pool)
         # the pool starts a process per task it cannot give to an idle one: start them all
         for _ in range(self.processes - 1):
             self.pool.submit(_ready)
@@ -144,6 +169,7 @@ class ParallelRun:
         self.pool = ProcessPoolExecutor(
             self.processes - 1, mp_context=multiprocessing.get_context("fork"), initializer=_adopt
         )
+        _roomy_result_pipe(self.pool)
         # with fork the pool starts every worker at its first task, before its threads
         self.pool.submit(_ready)
         parallel_worker.inherited = None
