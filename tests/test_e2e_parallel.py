@@ -207,38 +207,57 @@ def test_with_a_thread_running_the_workers_are_spawned_and_load_the_project(samp
     assert [r.status for r in parallel] == [r.status for r in serial] == [PASSED] * 6
 
 
+SLOW_PARENT_RUN = """
+import asyncio, os, sys
+from pathlib import Path
+from workbench.project.loader import load_project
+from workbench.testing.parallel import ParallelRun
+from workbench.testing.parallel_worker import Chunks
+from workbench.testing.runner import options_runner, select_cases
+from workbench.testing.worker_setup import WorkerSetup
+from workbench.wiring import Options, make_generator
+
+root = Path(sys.argv[1])
+options = Options(offline=True)
+project = load_project(root).project
+selected = select_cases(project, [])
+generator, _label = make_generator(project, options, [])
+runner = options_runner(project, generator, options, seed=0, run_id="slow")
+parent, ran_here = os.getpid(), []
+run_case = runner.run_case
+
+async def slow_here(test_file, case):
+    if os.getpid() == parent:  # the forked worker has a copy of this runner
+        ran_here.append(case.name)
+        await asyncio.sleep(0.5)
+    return await run_case(test_file, case)
+
+runner.run_case = slow_here
+pool = ParallelRun(WorkerSetup(root, options, 0, "slow"), 2)
+local = Chunks(runner)
+try:
+    results, _notes = pool.run(selected, local)
+finally:
+    local.close()
+    pool.close()
+print(len(results), len(ran_here))
+"""
+
+
 def test_a_worker_gets_its_next_chunk_while_this_process_runs_one(sample):
-    # this process is slow (0.3 s a case): between two of its cases it sends the worker
-    # more, so the worker runs nearly the whole suite while this one runs its first chunk
-    import asyncio
-    import os
-
-    options = Options(offline=True)
-    project = load_project(sample).project
-    selected = select_cases(project, [])
-    generator, _label = make_generator(project, options, [])
-    runner = options_runner(project, generator, options, seed=0, run_id="slow")
-    parent, ran_here = os.getpid(), []
-    run_case = runner.run_case
-
-    async def slow_here(test_file, case):
-        if os.getpid() == parent:  # a forked worker has a copy of this runner
-            ran_here.append(case.name)
-            await asyncio.sleep(0.3)
-        return await run_case(test_file, case)
-
-    runner.run_case = slow_here  # type: ignore[method-assign]
-    pool = ParallelRun(WorkerSetup(sample.resolve(), options, 0, "slow"), 2)
-    local = Chunks(runner)
-    try:
-        results, _notes = pool.run(selected, local)
-    finally:
-        local.close()
-        pool.close()
-    assert len(results) == len(selected) == 31
-    # the first chunk holds 4 cases; fed only between chunks, the worker would wait for
-    # this process at each one and leave it about a third of the suite (12 cases)
-    assert len(ran_here) <= 6
+    # this process is slow (0.5 s a case): between two of its cases it sends the forked
+    # worker more, so the worker runs nearly the whole suite while this one runs its
+    # first chunk (4 cases). In a process of its own: this one may have threads, and a
+    # spawned worker would first load the project.
+    done = subprocess.run(
+        [sys.executable, "-c", SLOW_PARENT_RUN, str(sample)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    results, ran_here = map(int, done.stdout.split())
+    assert results == 31
+    # fed only between its chunks, the worker would wait for this process at each one
+    # and leave it about a third of the suite (12 cases)
+    assert ran_here <= 6
 
 
 def test_the_pipe_from_the_workers_holds_many_chunks_results(sample, monkeypatch):
