@@ -66,9 +66,10 @@ _NO_USAGE = Usage()
 
 
 def total(usages: Iterable[Usage]) -> Usage:
-    result = Usage()
+    result = _NO_USAGE
     for usage in usages:
-        result = result + usage
+        if usage is not _NO_USAGE:  # adds nothing: most turns of an offline run
+            result = result + usage
     return result
 
 
