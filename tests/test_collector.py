@@ -9,7 +9,9 @@ import subprocess
 import sys
 
 import pytest
+from session_helpers import copy_sample
 
+from workbench.cli.main import main
 from workbench.project.collector import batch_command, start_up_done
 
 
@@ -64,3 +66,40 @@ def test_the_process_of_a_batch_command_exits_without_collecting():
         "frozen after the command: False",
         "frozen at exit: True",
     ]
+
+
+DU_TESTS = """\
+test_cases:
+  - test_case: greet_by_name
+    steps:
+      - user: please greet me
+        commands:
+          - StartFlow(greet)
+"""
+
+
+@pytest.mark.parametrize("kind", ["e2e", "du", "e2e with -n 2"])
+def test_the_collector_runs_while_the_test_command_runs_its_cases(kind, tmp_path):
+    sample_copy = copy_sample(tmp_path)
+    (sample_copy / "dialogue_understanding_tests").mkdir()
+    (sample_copy / "dialogue_understanding_tests" / "greet.yml").write_text(DU_TESTS)
+    # the sample's greeting flow is named otherwise: the case fails, which is no matter
+    argv = {
+        "e2e": ["e2e_tests/happy_paths.yml"],
+        "du": ["--du"],
+        "e2e with -n 2": ["e2e_tests/happy_paths.yml", "-n", "2"],
+    }[kind]
+    passes: list[int] = []
+
+    def counted(phase: str, info: dict[str, int]) -> None:
+        # the batch's passes: what the start-up made is frozen until the command ends
+        if phase == "stop" and gc.get_freeze_count() > 0:
+            passes.append(info["generation"])
+
+    gc.callbacks.append(counted)
+    try:
+        main(["test", str(sample_copy), *argv, "--offline", "-q"])
+    finally:
+        gc.callbacks.remove(counted)
+    assert passes  # paused for the start-up, not for the cases
+    assert gc.isenabled() and gc.get_freeze_count() == 0
