@@ -10,6 +10,7 @@ import sys
 
 import pytest
 from session_helpers import copy_sample
+from test_du_tests import DU_TESTS
 
 from workbench.cli.main import main
 from workbench.project.collector import batch_command, start_up_done
@@ -68,22 +69,12 @@ def test_the_process_of_a_batch_command_exits_without_collecting():
     ]
 
 
-DU_TESTS = """\
-test_cases:
-  - test_case: greet_by_name
-    steps:
-      - user: please greet me
-        commands:
-          - StartFlow(greet)
-"""
-
-
 @pytest.mark.parametrize("kind", ["e2e", "du", "e2e with -n 2"])
 def test_the_collector_runs_while_the_test_command_runs_its_cases(kind, tmp_path):
     sample_copy = copy_sample(tmp_path)
     (sample_copy / "dialogue_understanding_tests").mkdir()
+    # the sample has no `greet` flow: the cases fail, which is no matter here
     (sample_copy / "dialogue_understanding_tests" / "greet.yml").write_text(DU_TESTS)
-    # the sample's greeting flow is named otherwise: the case fails, which is no matter
     argv = {
         "e2e": ["e2e_tests/happy_paths.yml"],
         "du": ["--du"],

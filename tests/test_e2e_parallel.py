@@ -164,50 +164,6 @@ def test_each_case_has_its_serial_sender_id_whichever_process_runs_it(sample):
 
 
 FORKED_RUN = """
-import asyncio, sys
-from pathlib import Path
-from workbench.project.loader import load_project
-from workbench.testing.parallel import ParallelRun
-from workbench.testing.parallel_worker import Chunks
-from workbench.testing.runner import options_runner, select_cases
-from workbench.testing.worker_setup import WorkerSetup
-from workbench.wiring import Options, make_generator
-
-root = Path(sys.argv[1])
-options = Options(offline=True)
-project = load_project(root).project
-selected = select_cases(project, ["e2e_tests/happy_paths.yml"])
-generator, _label = make_generator(project, options, [])
-runner = options_runner(project, generator, options, seed=0, run_id="forked")
-# a folder no worker could load the project from: a forked worker loads nothing
-pool = ParallelRun(WorkerSetup(root / "gone", options, 0, "forked"), 2)
-local = Chunks(runner)
-try:
-    results, _notes = pool.run(selected, local)
-finally:
-    local.close()
-    pool.close()
-print(sorted({r.status for r in results}), len(results))
-"""
-
-
-def test_forked_workers_run_a_copy_of_the_parent_s_runner(sample):
-    # in a process of its own: this one may have threads running, and then no fork
-    done = subprocess.run(
-        [sys.executable, "-c", FORKED_RUN, str(sample)], capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["['passed']", "6"]
-
-
-def test_with_a_thread_running_the_workers_are_spawned_and_load_the_project(sample, monkeypatch):
-    # a fork would copy the thread's locks half-held: the workers start fresh instead
-    monkeypatch.setattr(parallel_module.threading, "active_count", lambda: 2)
-    serial, parallel = _sample_runs(sample, ["e2e_tests/happy_paths.yml"], Options(offline=True))
-    assert [r.status for r in parallel] == [r.status for r in serial] == [PASSED] * 6
-
-
-SLOW_PARENT_RUN = """
 import asyncio, os, sys
 from pathlib import Path
 from workbench.project.loader import load_project
@@ -217,43 +173,65 @@ from workbench.testing.runner import options_runner, select_cases
 from workbench.testing.worker_setup import WorkerSetup
 from workbench.wiring import Options, make_generator
 
-root = Path(sys.argv[1])
+root, paths, worker_root, slow = Path(sys.argv[1]), sys.argv[2:3], sys.argv[3], float(sys.argv[4])
 options = Options(offline=True)
 project = load_project(root).project
-selected = select_cases(project, [])
+selected = select_cases(project, [path for path in paths if path])
 generator, _label = make_generator(project, options, [])
-runner = options_runner(project, generator, options, seed=0, run_id="slow")
+runner = options_runner(project, generator, options, seed=0, run_id="forked")
 parent, ran_here = os.getpid(), []
 run_case = runner.run_case
 
-async def slow_here(test_file, case):
+async def slowed(test_file, case):
     if os.getpid() == parent:  # the forked worker has a copy of this runner
         ran_here.append(case.name)
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(slow)
     return await run_case(test_file, case)
 
-runner.run_case = slow_here
-pool = ParallelRun(WorkerSetup(root, options, 0, "slow"), 2)
+runner.run_case = slowed
+pool = ParallelRun(WorkerSetup(root / worker_root, options, 0, "forked"), 2)
 local = Chunks(runner)
 try:
     results, _notes = pool.run(selected, local)
 finally:
     local.close()
     pool.close()
-print(len(results), len(ran_here))
+print(",".join(sorted({r.status for r in results})), len(results), len(ran_here))
 """
+
+
+def forked_run(root: Path, path: str = "", worker_root: str = ".", slow: float = 0.0):
+    """(statuses, cases run, cases this process ran) of a run with one forked worker, in
+    a process of its own: this one may have threads running, and then no fork; `slow`
+    seconds are added to each case this process runs."""
+    done = subprocess.run(
+        [sys.executable, "-c", FORKED_RUN, str(root), path, worker_root, str(slow)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    statuses, results, ran_here = done.stdout.split()
+    return statuses, int(results), int(ran_here)
+
+
+def test_forked_workers_run_a_copy_of_the_parent_s_runner(sample):
+    # a folder no worker could load the project from: a forked worker loads nothing
+    statuses, results, _ran_here = forked_run(sample, "e2e_tests/happy_paths.yml", "gone")
+    assert (statuses, results) == ("passed", 6)
+
+
+def test_with_a_thread_running_the_workers_are_spawned_and_load_the_project(sample, monkeypatch):
+    # a fork would copy the thread's locks half-held: the workers start fresh instead
+    monkeypatch.setattr(parallel_module.threading, "active_count", lambda: 2)
+    serial, parallel = _sample_runs(sample, ["e2e_tests/happy_paths.yml"], Options(offline=True))
+    assert [r.status for r in parallel] == [r.status for r in serial] == [PASSED] * 6
 
 
 def test_a_worker_gets_its_next_chunk_while_this_process_runs_one(sample):
     # this process is slow (0.5 s a case): between two of its cases it sends the forked
     # worker more, so the worker runs nearly the whole suite while this one runs its
-    # first chunk (4 cases). In a process of its own: this one may have threads, and a
-    # spawned worker would first load the project.
-    done = subprocess.run(
-        [sys.executable, "-c", SLOW_PARENT_RUN, str(sample)], capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr
-    results, ran_here = map(int, done.stdout.split())
+    # first chunk (4 cases); a spawned worker would first load the project
+    _statuses, results, ran_here = forked_run(sample, slow=0.5)
     assert results == 31
     # fed only between its chunks, the worker would wait for this process at each one
     # and leave it about a third of the suite (12 cases)
