@@ -5,12 +5,15 @@ per-test-case entries replays in workers, and the progress bar stays off CI logs
 from __future__ import annotations
 
 import json
+import pickle
 import random
 import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
+from types import MappingProxyType
 
 import pytest
 
@@ -100,6 +103,27 @@ def test_coverage_of_two_processes_is_the_serial_run_s(sample, tmp_path):
     assert json.loads(parallel.read_text()) == json.loads(serial.read_text())
 
 
+def test_results_reach_the_parent_as_the_worker_made_them(sample):
+    # what a worker's results go through on their way back (records are sent as their
+    # fields, read-only mappings as dicts)
+    import asyncio
+
+    options = Options(offline=True)
+    project = load_project(sample).project
+    generator, _label = make_generator(project, options, [])
+    runner = options_runner(project, generator, options, seed=0, run_id="sent")
+    results = asyncio.run(runner.run(select_cases(project, []))).results
+    sent = pickle.loads(ForkingPickler.dumps(results))
+    assert sent == results
+    assert [r.to_dict() for r in sent] == [r.to_dict() for r in results]
+    # an event's `resolved` frames take no part in its equality
+    events = [(e, e.resolved) for r in results for t in r.traces for e in t.events]
+    sent_events = [(e, e.resolved) for r in sent for t in r.traces for e in t.events]
+    assert sent_events == events
+    assert any(resolved for _event, resolved in events)
+    assert all(isinstance(e.data, MappingProxyType) for e, _resolved in sent_events)
+
+
 def _sample_runs(root: Path, paths: list[str], options: Options):
     """(serial results, results of this process and one worker) of the same selection.
     The runs have their own run ids, `serial` and `parallel`: in-process actions keep
@@ -140,7 +164,7 @@ def test_each_case_has_its_serial_sender_id_whichever_process_runs_it(sample):
 
 
 FORKED_RUN = """
-import asyncio, sys
+import asyncio, os, sys
 from pathlib import Path
 from workbench.project.loader import load_project
 from workbench.testing.parallel import ParallelRun
@@ -149,31 +173,51 @@ from workbench.testing.runner import options_runner, select_cases
 from workbench.testing.worker_setup import WorkerSetup
 from workbench.wiring import Options, make_generator
 
-root = Path(sys.argv[1])
+root, paths, worker_root, slow = Path(sys.argv[1]), sys.argv[2:3], sys.argv[3], float(sys.argv[4])
 options = Options(offline=True)
 project = load_project(root).project
-selected = select_cases(project, ["e2e_tests/happy_paths.yml"])
+selected = select_cases(project, [path for path in paths if path])
 generator, _label = make_generator(project, options, [])
 runner = options_runner(project, generator, options, seed=0, run_id="forked")
-# a folder no worker could load the project from: a forked worker loads nothing
-pool = ParallelRun(WorkerSetup(root / "gone", options, 0, "forked"), 2)
+parent, ran_here = os.getpid(), []
+run_case = runner.run_case
+
+async def slowed(test_file, case):
+    if os.getpid() == parent:  # the forked worker has a copy of this runner
+        ran_here.append(case.name)
+        await asyncio.sleep(slow)
+    return await run_case(test_file, case)
+
+runner.run_case = slowed
+pool = ParallelRun(WorkerSetup(root / worker_root, options, 0, "forked"), 2)
 local = Chunks(runner)
 try:
     results, _notes = pool.run(selected, local)
 finally:
     local.close()
     pool.close()
-print(sorted({r.status for r in results}), len(results))
+print(",".join(sorted({r.status for r in results})), len(results), len(ran_here))
 """
 
 
-def test_forked_workers_run_a_copy_of_the_parent_s_runner(sample):
-    # in a process of its own: this one may have threads running, and then no fork
+def forked_run(root: Path, path: str = "", worker_root: str = ".", slow: float = 0.0):
+    """(statuses, cases run, cases this process ran) of a run with one forked worker, in
+    a process of its own: this one may have threads running, and then no fork; `slow`
+    seconds are added to each case this process runs."""
     done = subprocess.run(
-        [sys.executable, "-c", FORKED_RUN, str(sample)], capture_output=True, text=True
+        [sys.executable, "-c", FORKED_RUN, str(root), path, worker_root, str(slow)],
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["['passed']", "6"]
+    statuses, results, ran_here = done.stdout.split()
+    return statuses, int(results), int(ran_here)
+
+
+def test_forked_workers_run_a_copy_of_the_parent_s_runner(sample):
+    # a folder no worker could load the project from: a forked worker loads nothing
+    statuses, results, _ran_here = forked_run(sample, "e2e_tests/happy_paths.yml", "gone")
+    assert (statuses, results) == ("passed", 6)
 
 
 def test_with_a_thread_running_the_workers_are_spawned_and_load_the_project(sample, monkeypatch):
@@ -181,6 +225,30 @@ def test_with_a_thread_running_the_workers_are_spawned_and_load_the_project(samp
     monkeypatch.setattr(parallel_module.threading, "active_count", lambda: 2)
     serial, parallel = _sample_runs(sample, ["e2e_tests/happy_paths.yml"], Options(offline=True))
     assert [r.status for r in parallel] == [r.status for r in serial] == [PASSED] * 6
+
+
+def test_a_worker_gets_its_next_chunk_while_this_process_runs_one(sample):
+    # this process is slow (0.5 s a case): between two of its cases it sends the forked
+    # worker more, so the worker runs nearly the whole suite while this one runs its
+    # first chunk (4 cases); a spawned worker would first load the project
+    _statuses, results, ran_here = forked_run(sample, slow=0.5)
+    assert results == 31
+    # fed only between its chunks, the worker would wait for this process at each one
+    # and leave it about a third of the suite (12 cases)
+    assert ran_here <= 6
+
+
+def test_the_pipe_from_the_workers_holds_many_chunks_results(sample, monkeypatch):
+    # a chunk's results (~70 KB) do not fit the default 64 KB: the worker would wait
+    import fcntl
+
+    monkeypatch.setattr(parallel_module, "_forks", lambda: False)  # the pool exists at once
+    run = ParallelRun(WorkerSetup(sample.resolve(), Options(offline=True), 0, "pipe"), 2)
+    try:
+        reader = run.pool._result_queue._reader  # type: ignore[union-attr]
+        assert fcntl.fcntl(reader.fileno(), fcntl.F_GETPIPE_SZ) >= 1 << 20
+    finally:
+        run.close()
 
 
 def test_fail_fast_schedules_nothing_after_the_first_failure(sample, capsys):

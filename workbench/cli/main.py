@@ -34,9 +34,12 @@ def cmd_shell(argv: Sequence[str]) -> int:
 
 
 def cmd_test(argv: Sequence[str]) -> int:
-    from workbench.cli.test import cmd_test
+    from workbench.project.collector import batch_command
 
-    return cmd_test(argv)
+    with batch_command():
+        from workbench.cli.test import cmd_test
+
+        return cmd_test(argv)
 
 
 def cmd_sessions(argv: Sequence[str]) -> int:

@@ -289,6 +289,9 @@ def _run_suite(
     else:
         import asyncio
 
+        from workbench.project.collector import start_up_done
+
+        start_up_done()
         run = asyncio.run(
             _run_with_progress(runner, selected, args.fail_fast, console, label, args.quiet)
         )

@@ -61,8 +61,10 @@ def run_du(root: Path, paths: list[str], options: Options, console: Console) -> 
 
         return StubbedActions(stubs, stub_case_name(du_case.case.name), fallback)
 
+    from workbench.project.collector import start_up_done
     from workbench.testing.du_run import run_du_cases
 
+    start_up_done()
     try:
         run = asyncio.run(run_du_cases(project, generator, cases, actions_for))
     finally:

@@ -62,10 +62,14 @@ class Usage:
         return " · ".join(parts)
 
 
+_NO_USAGE = Usage()
+
+
 def total(usages: Iterable[Usage]) -> Usage:
-    result = Usage()
+    result = _NO_USAGE
     for usage in usages:
-        result = result + usage
+        if usage is not _NO_USAGE:  # adds nothing: most turns of an offline run
+            result = result + usage
     return result
 
 
@@ -85,6 +89,8 @@ def _of(usage: ModelUsage | None) -> Usage:
 
 
 def turn_usage(trace: TurnTrace) -> Usage:
+    if trace.usage is None and not trace.knowledge and not trace.calls:
+        return _NO_USAGE  # an offline turn: the report sums every turn of every case
     parts = [_of(trace.usage)]
     parts.extend(_of(record.usage) for record in trace.knowledge)
     for call in trace.calls:
@@ -151,6 +157,16 @@ def _number(value: float) -> str:
 def overruns(results: Sequence[CaseResult], budgets: TestBudgets) -> list[Overrun]:
     """Every per-turn limit each case went beyond, then the run's cost."""
     found: list[Overrun] = []
+    if budgets.max_tokens_per_turn is not None or budgets.max_latency_ms_per_turn is not None:
+        found.extend(_turn_overruns(results, budgets))
+    if budgets.max_cost is not None:
+        cost = total(case_usage(r) for r in results).cost
+        if cost is not None and cost > budgets.max_cost:
+            found.append(Overrun("", "max_cost", cost, budgets.max_cost))
+    return found
+
+
+def _turn_overruns(results: Sequence[CaseResult], budgets: TestBudgets) -> Iterable[Overrun]:
     for result in results:
         for index, trace in enumerate(result.traces):
             usage = turn_usage(trace)
@@ -158,16 +174,11 @@ def overruns(results: Sequence[CaseResult], budgets: TestBudgets) -> list[Overru
                 ("max_tokens_per_turn", usage.tokens, budgets.max_tokens_per_turn),
                 ("max_latency_ms_per_turn", usage.latency_ms, budgets.max_latency_ms_per_turn),
             )
-            found.extend(
+            yield from (
                 Overrun(result.id, limit, value, allowed, index + 1, trace.user_text, result.repeat)
                 for limit, value, allowed in checks
                 if allowed is not None and value > allowed
             )
-    if budgets.max_cost is not None:
-        cost = total(case_usage(r) for r in results).cost
-        if cost is not None and cost > budgets.max_cost:
-            found.append(Overrun("", "max_cost", cost, budgets.max_cost))
-    return found
 
 
 def result_label(result: CaseResult) -> str:

@@ -8,8 +8,9 @@ nothing, so a case runs in them as it would here. Elsewhere, or when a thread is
 already running (a fork would copy its locks half-held), the workers are spawned as
 soon as the run's options are known and load the project while this process loads it
 too (`parallel_worker.py`). The selection is cut into chunks of consecutive cases; each
-worker has one running and one waiting, and the parent runs the next chunk itself
-between collecting theirs (the first one too: the workers are still starting).
+worker has one running and one waiting, and the parent runs the next chunk itself (the
+first one too: the workers are still starting); between two of its cases it takes the
+workers' finished chunks and sends them the next.
 Results come back in any order and are reported at their place in the selection, so
 the report, the JUnit file and the exit code are those of a serial run; each case gets
 the sender id the serial run gives it (`E2ERunner.sender_id`).
@@ -26,7 +27,7 @@ import os
 import sys
 import threading
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING
@@ -95,6 +96,30 @@ def chunked(count: int, processes: int) -> list[range]:
     return chunks
 
 
+# what the pipe from the workers holds: ~15 chunks' results (a chunk of 10 cases is ~70 KB)
+RESULT_PIPE_BYTES = 1 << 20
+
+
+def _roomy_result_pipe(pool: ProcessPoolExecutor) -> None:
+    """A chunk's results are more than a pipe holds by default (64 KB on Linux), so a
+    worker's write waited for this process's result thread to read the first part, and
+    that thread waits for the interpreter lock this process's own cases hold (up to
+    5 ms at a time). With room for them the worker writes and runs its next chunk.
+    Where pipes cannot grow (not Linux, a lower system limit) they stay as they are."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        return
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux only
+    reader = getattr(getattr(pool, "_result_queue", None), "_reader", None)
+    if set_size is None or reader is None:
+        return
+    try:
+        fcntl.fcntl(reader.fileno(), set_size, RESULT_PIPE_BYTES)
+    except OSError:
+        pass
+
+
 def _forks() -> bool:
     return sys.platform == "linux" and "fork" in multiprocessing.get_all_start_methods()
 
@@ -117,6 +142,7 @@ class ParallelRun:
             initializer=_start,
             initargs=(self.setup,),
         )
+        _roomy_result_pipe(self.pool)
         # the pool starts a process per task it cannot give to an idle one: start them all
         for _ in range(self.processes - 1):
             self.pool.submit(_ready)
@@ -124,9 +150,13 @@ class ParallelRun:
     def start(self, runner: E2ERunner) -> None:
         """Fork the workers from this process, each with a copy of `runner` (which must
         not have run a case yet), unless they were spawned already."""
+        from workbench.project.collector import start_up_done
+
         if self.pool is not None:
+            start_up_done()
             return
         runner.prepare_actions()  # loaded once here, not once per worker
+        start_up_done()
         if threading.active_count() > 1:
             self._spawn()
             return
@@ -139,6 +169,7 @@ class ParallelRun:
         self.pool = ProcessPoolExecutor(
             self.processes - 1, mp_context=multiprocessing.get_context("fork"), initializer=_adopt
         )
+        _roomy_result_pipe(self.pool)
         # with fork the pool starts every worker at its first task, before its threads
         self.pool.submit(_ready)
         parallel_worker.inherited = None
@@ -177,26 +208,39 @@ class ParallelRun:
                     on_result(result)
                 stop = stop or (fail_fast and result.status == FAILED)
 
+        def collect(done: Iterable[Future[ChunkResult]]) -> None:
+            for future in done:
+                index = running.pop(future)
+                if not future.cancelled():
+                    take(index, future.result())
+            if stop:
+                for future in running:
+                    future.cancel()  # the queued ones; the running ones finish
+
+        def tend() -> None:
+            # between two cases of this process: a worker's finished chunk is taken and
+            # the next one sent now, not once this process's chunk is done (a worker
+            # that ran ahead would wait for it)
+            collect([future for future in running if future.done()])
+            if not stop:
+                self._feed(waiting, running, fail_fast)
+
         try:
             while (waiting and not stop) or running:
                 mine = waiting.popleft() if waiting and not stop else None
                 # each worker has one chunk running and one queued, so it never waits;
                 # with fail_fast only once this process has run the first chunk, since
                 # a chunk a worker has taken cannot be called back
-                if not (fail_fast and mine is not None and mine[0] == 0):
+                first_of_fail_fast = fail_fast and mine is not None and mine[0] == 0
+                if not first_of_fail_fast:
                     self._feed(waiting, running, fail_fast)
                 if mine is not None:
-                    take(mine[0], local.run(mine[1], fail_fast))
-                    done = {future for future in running if future.done()}
+                    between = None if first_of_fail_fast else tend
+                    take(mine[0], local.run(mine[1], fail_fast, between))
+                    collect([future for future in running if future.done()])
                 else:
                     done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in done:
-                    index = running.pop(future)
-                    if not future.cancelled():
-                        take(index, future.result())
-                if stop:
-                    for future in running:
-                        future.cancel()  # the queued ones; the running ones finish
+                    collect(done)
         except BrokenProcessPool as exc:
             raise WorkbenchError(
                 "a test worker stopped (its error is printed above); run without -n to "

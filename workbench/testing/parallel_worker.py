@@ -11,8 +11,10 @@ no command line.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import multiprocessing.reduction
 import multiprocessing.util
+import operator
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +26,7 @@ from workbench.project.model import TestCase, TestFile
 from workbench.testing.results import FAILED, CaseResult
 from workbench.testing.runner import E2ERunner, options_runner
 from workbench.testing.worker_setup import WorkerSetup
+from workbench.trace import records
 from workbench.wiring import load, make_generator
 
 # the cases of a chunk: (place in the selection, from 1; test file; test case)
@@ -47,10 +50,16 @@ class Chunks:
         self.loop = asyncio.new_event_loop()
         self.notes_sent = 0
 
-    def run(self, chunk: Chunk, fail_fast: bool) -> ChunkResult:
-        return self.loop.run_until_complete(self._run(chunk, fail_fast))
+    def run(
+        self, chunk: Chunk, fail_fast: bool, between: Callable[[], None] | None = None
+    ) -> ChunkResult:
+        """Run the chunk's cases; `between` is called after each one (the parent looks
+        after its workers then)."""
+        return self.loop.run_until_complete(self._run(chunk, fail_fast, between))
 
-    async def _run(self, chunk: Chunk, fail_fast: bool) -> ChunkResult:
+    async def _run(
+        self, chunk: Chunk, fail_fast: bool, between: Callable[[], None] | None
+    ) -> ChunkResult:
         results = []
         for place, test_file, case in chunk:
             self.runner.at_place(place)
@@ -58,6 +67,8 @@ class Chunks:
             results.append((place, result))
             if fail_fast and result.status == FAILED:
                 break  # the parent reports the rest as not run
+            if between is not None:
+                between()
         notes = self.runner.notes[self.notes_sent :]
         self.notes_sent = len(self.runner.notes)
         return ChunkResult(results, list(notes))
@@ -148,5 +159,30 @@ def _reduce_mapping(
     return _frozen_mapping, (dict(mapping),)
 
 
-# the trace records keep their fields in read-only mappings, which pickle cannot send
-multiprocessing.reduction.ForkingPickler.register(MappingProxyType, _reduce_mapping)
+def _record_reducer(cls: type) -> Callable[[object], tuple[type, tuple[object, ...]]]:
+    names = [f.name for f in dataclasses.fields(cls)]
+    values = operator.attrgetter(*names)
+    if len(names) == 1:
+        return lambda record: (cls, (values(record),))
+    return lambda record: (cls, values(record))
+
+
+def _register_reducers() -> None:
+    pickler = multiprocessing.reduction.ForkingPickler
+    # the trace records keep their fields in read-only mappings, which pickle cannot send
+    pickler.register(MappingProxyType, _reduce_mapping)
+    # A chunk's results hold thousands of frozen records (events, stack frames, ...).
+    # The state functions dataclasses give them look up the fields and set each one in
+    # Python, record by record: half of what sending results cost. A record is sent as
+    # its class and its field values, taken in one call, and made again by its class.
+    for cls in vars(records).values():
+        if (
+            isinstance(cls, type)
+            and dataclasses.is_dataclass(cls)
+            and "__slots__" in vars(cls)
+            and all(f.init for f in dataclasses.fields(cls))
+        ):
+            pickler.register(cls, _record_reducer(cls))
+
+
+_register_reducers()
