@@ -478,3 +478,19 @@ def test_chunks_cover_every_place_once():
         chunks = chunked(count, 2)
         assert [p for chunk in chunks for p in chunk] == list(range(1, count + 1))
         assert max(map(len, chunks)) <= 10
+
+
+def test_a_spawned_worker_runs_the_project_the_parent_runs(sample):
+    """A worker that loads the project itself (no fork) has its test files too: the same
+    project, so every turn it runs carries the serial run's project fingerprint."""
+    from workbench.testing.parallel_worker import _made
+    from workbench.testing.worker_setup import WorkerSetup
+    from workbench.wiring import Options
+
+    parent = load_project(sample).project
+    chunks = _made(WorkerSetup(sample.resolve(), Options(offline=True), 0, "spawned"))
+    try:
+        assert chunks.runner.project.fingerprint == parent.fingerprint
+        assert len(chunks.runner.project.test_files) == len(parent.test_files)
+    finally:
+        chunks.close()

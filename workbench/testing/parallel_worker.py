@@ -82,7 +82,7 @@ class Chunks:
 
 def _made(setup: WorkerSetup) -> Chunks:
     """The runner of a serial run, made in a worker from the same options."""
-    loaded = load(setup.root, setup.options, with_tests=False)
+    loaded = load(setup.root, setup.options)  # with its test files, as the serial run has it
     if not loaded.ok:
         raise WorkbenchError(f"the project {setup.root} does not load")
     project = loaded.project
