@@ -29,6 +29,7 @@ from workbench.store.rasa_tracker_store import (
     SenderRow,
     TrackerStoreError,
     as_float,
+    keyset_pages,
 )
 from workbench.store.stored_trackers import event_rows, tracker_entries
 
@@ -75,34 +76,30 @@ class MongoTrackerStoreReader(ClosedOnExit):
         self._conversations: Collection[dict[str, object]] = self._client[config.db][
             config.collection
         ]
-        try:
-            names = self._run(
-                lambda: self._client[config.db].list_collection_names(
-                    filter={"name": config.collection}
-                )
+        self._check(self._has_collection)
+
+    def _has_collection(self) -> None:
+        config = self.config
+        names = self._run(
+            lambda: self._client[config.db].list_collection_names(
+                filter={"name": config.collection}
             )
-            if not names:
-                raise TrackerStoreError(
-                    f"{self.label} has no collection '{config.collection}': is it a Rasa "
-                    "MongoDB tracker store?"
-                )
-        except TrackerStoreError:
-            self.close()
-            raise
+        )
+        if not names:
+            raise TrackerStoreError(
+                f"{self.label} has no collection '{config.collection}': is it a Rasa "
+                "MongoDB tracker store?"
+            )
 
     def listing(
         self, narrowing: Narrowing, types: Sequence[str], page_size: int
     ) -> Iterator[list[ListedConversation]]:
         selected = narrowed(narrowing)
-        after: tuple[float, str] | None = None
-        while True:
-            page = self._senders(selected, window(narrowing, after), page_size)
-            events = self._listing_events([s.sender_id for s in page], types)
-            yield [ListedConversation(s, events.get(s.sender_id, [])) for s in page]
-            last = page[-1] if page else None
-            if len(page) < page_size or last is None or last.last_at is None:
-                return
-            after = (last.last_at, last.sender_id)
+        return keyset_pages(
+            lambda after: self._senders(selected, window(narrowing, after), page_size),
+            lambda senders: self._listing_events(senders, types),
+            page_size,
+        )
 
     def _senders(self, selected: Query, within: Query, limit: int) -> list[SenderRow]:
         pipeline = senders_pipeline(selected, within, limit)

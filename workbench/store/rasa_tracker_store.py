@@ -9,7 +9,7 @@ implementation per kind of store: `sql_tracker_store.py` (SQLite, PostgreSQL),
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar, runtime_checkable
 
@@ -143,11 +143,43 @@ class ClosedOnExit:
     def close(self) -> None:
         raise NotImplementedError
 
+    def _check(self, read: Callable[[], object]) -> None:
+        """Make a first `read` that tells the store is there and readable; a reader
+        whose store is not is closed before its `TrackerStoreError` goes up."""
+        try:
+            read()
+        except TrackerStoreError:
+            self.close()
+            raise
+
     def __enter__(self: R) -> R:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+After = tuple[float, str]  # a page's last conversation: its last event time, its sender
+
+
+def keyset_pages(
+    senders: Callable[[After | None], list[SenderRow]],
+    events: Callable[[list[str]], dict[str, list[EventRow]]],
+    page_size: int,
+) -> Iterator[list[ListedConversation]]:
+    """The listing of a store that sorts on its server: pages of up to `page_size`
+    conversations, newest last event first (`senders(after)`: the page after `after`),
+    each with its events (`events(sender ids)`), until a page comes back short."""
+    after: After | None = None
+    while True:
+        page = senders(after)
+        found = events([s.sender_id for s in page])
+        # popped: while the caller holds the page, this frame holds no copy of it
+        yield [ListedConversation(s, found.pop(s.sender_id, [])) for s in page]
+        last = page[-1] if page else None
+        if len(page) < page_size or last is None or last.last_at is None:
+            return
+        after = (last.last_at, last.sender_id)
 
 
 def as_float(value: object) -> float | None:

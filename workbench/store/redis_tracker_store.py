@@ -45,11 +45,7 @@ class RedisTrackerStoreReader(ClosedOnExit):
         self.label = config.label
         self.prefix = config.tracker_prefix
         self._redis = _ReadCommands(config, self.label)
-        try:
-            self._redis.run("PING")
-        except TrackerStoreError:
-            self.close()
-            raise
+        self._check(lambda: self._redis.run("PING"))
 
     def listing(
         self, narrowing: Narrowing, types: Sequence[str], page_size: int

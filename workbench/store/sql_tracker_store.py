@@ -28,6 +28,7 @@ from workbench.store.rasa_tracker_store import (
     SenderRow,
     TrackerStoreError,
     as_float,
+    keyset_pages,
 )
 
 if TYPE_CHECKING:
@@ -59,27 +60,20 @@ class SqlTrackerStoreReader(ClosedOnExit):
             self._conn = _SqliteConnection(config, base)
         else:
             self._conn = _PostgresConnection(config)
-        try:
-            self._conn.rows("SELECT id FROM events LIMIT 1", {})
-        except TrackerStoreError:
-            self.close()
-            raise
+        self._check(lambda: self._conn.rows("SELECT id FROM events LIMIT 1", {}))
 
     def listing(
         self, narrowing: Narrowing, types: Sequence[str], page_size: int
     ) -> Iterator[list[ListedConversation]]:
-        after: tuple[float, str] | None = None
-        while True:
-            page = self.senders(narrowing, page_size, after)
+        def events(senders: list[str]) -> dict[str, list[EventRow]]:
             rows: dict[str, list[EventRow]] = {}
-            for row in self.events_of_senders([s.sender_id for s in page], types):
+            for row in self.events_of_senders(senders, types):
                 rows.setdefault(row.sender_id, []).append(row)
-            # popped: while the caller holds the page, this frame holds no copy of it
-            yield [ListedConversation(s, rows.pop(s.sender_id, [])) for s in page]
-            last = page[-1] if page else None
-            if len(page) < page_size or last is None or last.last_at is None:
-                return
-            after = (last.last_at, last.sender_id)
+            return rows
+
+        return keyset_pages(
+            lambda after: self.senders(narrowing, page_size, after), events, page_size
+        )
 
     def senders(
         self,
