@@ -192,7 +192,6 @@ class TextPanel(TracePanel, can_focus=True):
     # the lines last shown, and the width they were wrapped at (re-wrapped on a resize)
     _lines: Sequence[Line] = ()
     _wrapped_at = 0
-    _shown: object = None  # `looks` of the lines last shown
 
     BINDINGS: ClassVar[list[BindingType]] = list(ScrollableContainer.BINDINGS)
 
@@ -215,15 +214,10 @@ class TextPanel(TracePanel, can_focus=True):
         return self.query_one("#trace-body", Static)
 
     def set_body(self, lines: Sequence[Line]) -> None:
-        """Show `lines`; a `(prefix, text)` line wraps under its text, not its prefix.
-        Lines that look as they already do are left alone: an update lays out the whole
-        screen again, which a reload would pay for every panel it left unchanged."""
-        shown = looks(tuple(lines))
-        width = self._text_width()
-        if shown == self._shown and width == self._wrapped_at:
-            return
-        self._lines, self._shown, self._wrapped_at = list(lines), shown, width
-        self.body.update(Content("\n").join(_laid_out(self._lines, self._wrapped_at)))
+        """Show `lines`; a `(prefix, text)` line wraps under its text, not its prefix."""
+        self._lines = list(lines)
+        self._wrapped_at = self._text_width()
+        update_static(self.body, Content("\n").join(_laid_out(self._lines, self._wrapped_at)))
 
     def _text_width(self) -> int:
         return self.scrollable_content_region.width
