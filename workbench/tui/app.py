@@ -70,7 +70,7 @@ class WorkbenchApp(App):
         self.open_session = open_session
         self.loading = loading
         self.load_error: Exception | None = None  # why `loading` failed; the app then ends
-        self.root = root if loaded is None else loaded.watcher.root
+        self.root = root  # the loaded project's, once there is one
         self.clock = clock
         self.watch_enabled = watch
         self.greet = greet
@@ -95,10 +95,9 @@ class WorkbenchApp(App):
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key):
-            warmup.hold()  # the model's preparation stands aside while the key is echoed
-            await super().on_event(event)
+            # the model's preparation stands aside until the key's echo is drawn
+            warmup.hold()
             self.call_after_refresh(warmup.release)
-            return
         await super().on_event(event)
 
     def get_default_screen(self) -> Screen:

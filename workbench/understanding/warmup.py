@@ -52,27 +52,22 @@ _running = 0  # preparations under way; the interpreter settings are restored by
 _idle = threading.Condition(_lock)  # notified when the last preparation ends
 
 
-def start(
-    prepare: Callable[[], object], name: str = "model warm-up", *, freeze: bool = True
-) -> WarmUp:
+def start(prepare: Callable[[], object], name: str = "model warm-up") -> WarmUp:
     """Run `prepare` in a daemon thread, with fast thread switches and the collector
-    paused while it runs. Never raises: a failure is kept in `WarmUp.error`. With
-    `freeze`, what exists when the last running preparation ends is kept out of the
-    collector's view from then on (once per process)."""
+    paused while it runs. Never raises: a failure is kept in `WarmUp.error`."""
     state = WarmUp(started_at=time.perf_counter())
-    thread = threading.Thread(target=_run, args=(prepare, state, freeze), name=name, daemon=True)
+    thread = threading.Thread(target=_run, args=(prepare, state), name=name, daemon=True)
     thread.start()
     return state
 
 
-def _run(prepare: Callable[[], object], state: WarmUp, freeze: bool) -> None:
-    global _running, _freeze
+def _run(prepare: Callable[[], object], state: WarmUp) -> None:
+    global _running
     with _lock:
         _running += 1
         if _running == 1:
             _quiet_interpreter()
         _stand_aside.threads.add(threading.get_ident())
-        _freeze = _freeze or freeze
     try:
         prepare()
     except Exception as error:  # reported again, in context, by the turn that needs it
@@ -98,7 +93,6 @@ def wait_idle(timeout: float) -> bool:
 
 _saved: dict[str, float | bool] = {}
 _frozen = False
-_freeze = False  # a preparation that asked for the freeze ran since the last restore
 
 
 def hold(seconds: float = KEY_HOLD_S) -> None:
@@ -151,17 +145,16 @@ def _quiet_interpreter() -> None:
 
 
 def _restore_interpreter() -> None:
-    global _frozen, _freeze
+    global _frozen
     if _stand_aside in sys.meta_path:
         sys.meta_path.remove(_stand_aside)
     sys.setswitchinterval(float(_saved.get("switch", 0.005)))
-    if _freeze and not _frozen:
+    if not _frozen:
         # what the first import made lives as long as the process: keep collections off
         # it (once: a later freeze would also keep the garbage made since from the
         # collector)
         gc.freeze()
         _frozen = True
-    _freeze = False
     if _saved.get("gc", True):
         gc.enable()
 
