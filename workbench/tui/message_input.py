@@ -46,3 +46,10 @@ class HistoryInput(Input):
         self._position = position
         self.value = self.history[position] if position < len(self.history) else self._draft
         self.cursor_position = len(self.value)
+
+    def type_in(self, text: str) -> None:
+        """Text typed or pasted where the focus was elsewhere: appended to the message,
+        and the input focused."""
+        self.cursor_position = len(self.value)
+        self.insert_text_at_cursor(text)
+        self.focus()

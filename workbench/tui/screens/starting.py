@@ -129,8 +129,7 @@ class StartingScreen(Screen):
         if event.is_printable and event.character and self.focused is not field:
             event.stop()
             event.prevent_default()
-            field.focus()
-            field.insert_text_at_cursor(event.character)
+            field.type_in(event.character)
 
     @on(Input.Submitted, "#chat-input")
     def _queue(self, event: Input.Submitted) -> None:

@@ -321,12 +321,8 @@ class ChatPane(Vertical):
     def type_into_input(self, text: str) -> None:
         """Text typed or pasted elsewhere: appended to the message and the input focused
         (a read-only chat has no input and drops it)."""
-        if self.read_only:
-            return
-        field = self.input
-        field.cursor_position = len(field.value)
-        field.insert_text_at_cursor(text)
-        field.focus()
+        if not self.read_only:
+            self.input.type_in(text)
 
     # -- events ---------------------------------------------------------------------------
 
