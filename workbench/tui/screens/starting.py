@@ -100,7 +100,6 @@ class StartingScreen(Screen):
     def on_mount(self) -> None:
         self.query_one("#starting-chat").border_title = "Chat"
         self.query_one("#starting-queued").display = False
-        self.query_one(HistoryInput).focus()
         # once this frame is on the terminal: loading first would only delay it
         self.call_after_refresh(self._load)
 
